@@ -1,0 +1,21 @@
+//! Switchboard's domain types. Nothing here does I/O.
+//!
+//! "Parse, don't validate": a value of these types is always valid, so the
+//! layers above never re-check a domain name, an extension or a phone number.
+
+pub mod contact;
+pub mod error;
+pub mod model;
+pub mod names;
+pub mod paging;
+pub mod phone;
+pub mod scope;
+pub mod settings;
+pub mod text;
+
+pub use contact::{ContactFields, ContactInput, ContactPatch};
+pub use error::{FieldError, Invalid};
+pub use names::{DomainName, Extension};
+pub use paging::{Cursor, Limit, Sort};
+pub use phone::PhoneNumber;
+pub use scope::Scope;

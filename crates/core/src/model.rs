@@ -1,0 +1,245 @@
+//! The records Switchboard keeps, as the layers above see them.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::contact::{ContactFields, NumberKind};
+use crate::names::{DomainName, Extension};
+use crate::phone::PhoneNumber;
+use crate::scope::Scope;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Reseller {
+    pub id: Uuid,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Domain {
+    #[serde(skip)]
+    pub id: Uuid,
+    #[schema(value_type = String, example = "acme.example")]
+    pub name: DomainName,
+    pub description: String,
+    /// Name of the reseller the domain belongs to.
+    pub reseller: Option<String>,
+    #[serde(skip)]
+    pub reseller_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct User {
+    pub id: Uuid,
+    #[serde(skip)]
+    pub domain_id: Uuid,
+    #[schema(value_type = String, example = "200")]
+    pub extension: Extension,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub department: String,
+    pub site: String,
+    pub scope: Scope,
+    /// "List in Directory": when false the user is absent from every coworker list.
+    pub listed: bool,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Which address book a contact lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Book {
+    /// The domain's shared contacts.
+    Shared { domain_id: Uuid },
+    /// One user's own contacts.
+    Personal { domain_id: Uuid, owner_id: Uuid },
+}
+
+impl Book {
+    pub fn domain_id(self) -> Uuid {
+        match self {
+            Book::Shared { domain_id } | Book::Personal { domain_id, .. } => domain_id,
+        }
+    }
+
+    pub fn owner_id(self) -> Option<Uuid> {
+        match self {
+            Book::Shared { .. } => None,
+            Book::Personal { owner_id, .. } => Some(owner_id),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    pub id: Uuid,
+    pub book: Book,
+    pub fields: ContactFields,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// A contact as the API shows it: the input fields plus E.164 forms and metadata.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ContactView {
+    pub id: Uuid,
+    pub version: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub company: String,
+    pub title: String,
+    pub work_phone: String,
+    pub work_phone_e164: Option<String>,
+    pub mobile_phone: String,
+    pub mobile_phone_e164: Option<String>,
+    pub home_phone: String,
+    pub home_phone_e164: Option<String>,
+    pub fax: String,
+    pub fax_e164: Option<String>,
+    pub email: String,
+    pub notes: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Set while the contact is in the trash.
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+impl Contact {
+    pub fn view(&self) -> ContactView {
+        let f = &self.fields;
+        let typed = |n: &Option<PhoneNumber>| n.as_ref().map(|n| n.typed.clone()).unwrap_or_default();
+        let e164 = |n: &Option<PhoneNumber>| n.as_ref().and_then(|n| n.e164.clone());
+        ContactView {
+            id: self.id,
+            version: self.version,
+            first_name: f.first_name.clone(),
+            last_name: f.last_name.clone(),
+            company: f.company.clone(),
+            title: f.title.clone(),
+            work_phone: typed(&f.work_phone),
+            work_phone_e164: e164(&f.work_phone),
+            mobile_phone: typed(&f.mobile_phone),
+            mobile_phone_e164: e164(&f.mobile_phone),
+            home_phone: typed(&f.home_phone),
+            home_phone_e164: e164(&f.home_phone),
+            fax: typed(&f.fax),
+            fax_e164: e164(&f.fax),
+            email: f.email.clone(),
+            notes: f.notes.clone(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            deleted_at: self.deleted_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PresenceState {
+    Available,
+    Busy,
+    #[default]
+    Offline,
+}
+
+impl PresenceState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PresenceState::Available => "available",
+            PresenceState::Busy => "busy",
+            PresenceState::Offline => "offline",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<PresenceState> {
+        [PresenceState::Available, PresenceState::Busy, PresenceState::Offline]
+            .into_iter()
+            .find(|s| s.as_str() == value)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Presence {
+    pub state: PresenceState,
+    /// Available to chat in the portal.
+    pub chat: bool,
+    /// A status message such as "In a meeting".
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryKind {
+    Coworker,
+    Shared,
+    Personal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct NumberView {
+    #[serde(rename = "type")]
+    pub kind: NumberKind,
+    pub typed: String,
+    pub e164: Option<String>,
+}
+
+/// One line of the merged directory a user sees.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DirectoryEntry {
+    pub id: Uuid,
+    pub kind: EntryKind,
+    pub first_name: String,
+    pub last_name: String,
+    pub company: String,
+    /// Coworkers only.
+    pub extension: Option<String>,
+    pub numbers: Vec<NumberView>,
+    pub email: String,
+    pub department: String,
+    pub site: String,
+    /// Coworkers only.
+    pub presence: Option<Presence>,
+    pub favorite: bool,
+    /// Whether the viewer may edit this entry.
+    pub editable: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    /// Who did it: `200@acme.example`, or `cli` for the command line.
+    pub actor: String,
+    /// `contact.create`, `contact.update`, `user.delete`, `settings.update`…
+    pub action: String,
+    pub target_id: Option<Uuid>,
+    /// What changed: for updates, `{"field": {"from": …, "to": …}}`.
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenKind {
+    /// A login session (cookie or bearer), expires.
+    Session,
+    /// A named API token, lives until revoked.
+    Api,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Token {
+    pub id: Uuid,
+    #[serde(skip)]
+    pub user_id: Uuid,
+    pub kind: TokenKind,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}

@@ -1,0 +1,133 @@
+//! Phone numbers: kept as the user typed them and, when they can be read, as E.164.
+
+use serde::{Deserialize, Serialize};
+
+/// Longest number text we accept; real numbers with extensions stay well below.
+const MAX_TYPED_LEN: usize = 40;
+/// Digit strings this short without a `+` are extensions or short codes: kept as they are.
+const MAX_SHORT_CODE_DIGITS: usize = 6;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PhoneNumber {
+    /// Exactly as typed (trimmed).
+    pub typed: String,
+    /// `+12065550100`, or `null` for extensions and short codes.
+    pub e164: Option<String>,
+}
+
+/// A region (ISO 3166 alpha-2 code) used to read numbers written without `+`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Country(phonenumber::country::Id);
+
+impl Country {
+    pub fn parse(code: &str) -> Result<Country, String> {
+        code.trim()
+            .to_ascii_uppercase()
+            .parse::<phonenumber::country::Id>()
+            .map(Country)
+            .map_err(|_| format!("`{code}` is not a country code (two letters, like US or DE)"))
+    }
+
+    pub fn code(self) -> String {
+        format!("{:?}", self.0)
+    }
+}
+
+impl Default for Country {
+    fn default() -> Self {
+        Country(phonenumber::country::Id::US)
+    }
+}
+
+impl PhoneNumber {
+    /// Reads a number as typed. Empty input is `Ok(None)`.
+    pub fn parse(typed: &str, country: Country) -> Result<Option<PhoneNumber>, String> {
+        let typed = typed.trim();
+        if typed.is_empty() {
+            return Ok(None);
+        }
+        if typed.chars().count() > MAX_TYPED_LEN {
+            return Err(format!("a phone number has at most {MAX_TYPED_LEN} characters"));
+        }
+        let allowed = |c: char| c.is_ascii_digit() || " +-().,/#*x".contains(c);
+        if let Some(bad) = typed.chars().find(|c| !allowed(c.to_ascii_lowercase())) {
+            return Err(format!("`{typed}` is not a phone number: unexpected `{bad}`"));
+        }
+        let digits = digits_of(typed);
+        if digits.is_empty() {
+            return Err(format!("`{typed}` is not a phone number: it has no digits"));
+        }
+        if !typed.starts_with('+') && digits.len() <= MAX_SHORT_CODE_DIGITS && digits == typed {
+            return Ok(Some(PhoneNumber { typed: typed.to_string(), e164: None }));
+        }
+        let parsed = phonenumber::parse(Some(country.0), typed)
+            .map_err(|_| format!("`{typed}` is not a phone number that can be dialled"))?;
+        let national_len = parsed.national().value().to_string().len();
+        if !(4..=14).contains(&national_len) {
+            return Err(format!("`{typed}` has too few or too many digits for a phone number"));
+        }
+        let e164 = parsed.format().mode(phonenumber::Mode::E164).to_string();
+        Ok(Some(PhoneNumber { typed: typed.to_string(), e164: Some(e164) }))
+    }
+
+    /// Digits a search should find this number by: as typed and in E.164.
+    pub fn search_digits(&self) -> String {
+        let mut digits = digits_of(&self.typed);
+        if let Some(e164) = &self.e164 {
+            digits.push(' ');
+            digits.push_str(&digits_of(e164));
+        }
+        digits
+    }
+}
+
+pub fn digits_of(text: &str) -> String {
+    text.chars().filter(|c| c.is_ascii_digit()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn us(typed: &str) -> Result<Option<PhoneNumber>, String> {
+        PhoneNumber::parse(typed, Country::default())
+    }
+
+    #[test]
+    fn national_and_international_forms_meet_in_e164() {
+        for typed in ["+1 (206) 555-0100", "2065550100", "(206) 555-0100", "1-206-555-0100", "+12065550100"] {
+            assert_eq!(us(typed).unwrap().unwrap().e164.as_deref(), Some("+12065550100"), "{typed}");
+        }
+        let de = Country::parse("de").unwrap();
+        let number = PhoneNumber::parse("030 1234567", de).unwrap().unwrap();
+        assert_eq!(number.e164.as_deref(), Some("+49301234567"));
+        assert_eq!(number.typed, "030 1234567");
+    }
+
+    #[test]
+    fn extensions_stay_as_typed() {
+        let ext = us("200").unwrap().unwrap();
+        assert_eq!((ext.typed.as_str(), ext.e164), ("200", None));
+        assert_eq!(us("  ").unwrap(), None);
+    }
+
+    #[test]
+    fn garbage_is_refused_with_a_reason() {
+        for bad in ["call me", "555-CALL", "+", "=1+2", &"1".repeat(41), "12345678901234567890"] {
+            assert!(us(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn search_digits_cover_both_forms() {
+        let number = us("(206) 555-0100").unwrap().unwrap();
+        assert_eq!(number.search_digits(), "2065550100 12065550100");
+    }
+
+    #[test]
+    fn country_codes_are_checked() {
+        assert_eq!(Country::parse("gb").unwrap().code(), "GB");
+        assert!(Country::parse("XX").is_err());
+        assert!(Country::parse("USA").is_err());
+    }
+}

@@ -1,0 +1,265 @@
+//! The `Store` trait: everything Switchboard keeps, behind one interface with
+//! two back-ends (SQLite by default, PostgreSQL to scale out). The same
+//! conformance suite (`conformance`) runs against both.
+//!
+//! The store enforces integrity (uniqueness, versions, tenant keys on every
+//! query) but never permissions: deciding who may do what is the app's job.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use switchboard_core::contact::ContactFields;
+use switchboard_core::model::{
+    AuditEntry, Book, Contact, DirectoryEntry, Domain, Presence, Reseller, Token, TokenKind, User,
+};
+use switchboard_core::paging::{Cursor, Limit, Page, Sort};
+use switchboard_core::settings::LayerKind;
+use switchboard_core::text::SearchTerm;
+use switchboard_core::{DomainName, Extension, Scope};
+use uuid::Uuid;
+
+pub mod conformance;
+mod postgres;
+mod sqlite;
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique key is taken (domain name, extension, exact duplicate contact…).
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// The record changed since the caller read it (optimistic locking).
+    #[error("the record was changed by someone else (now at version {current})")]
+    Stale { current: i64 },
+    #[error("not found")]
+    NotFound,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// What an audit entry records; written in the same transaction as the change.
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    pub domain_id: Option<Uuid>,
+    pub actor: String,
+    pub action: String,
+    pub target_id: Option<Uuid>,
+    pub details: serde_json::Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDomain {
+    pub name: DomainName,
+    pub description: String,
+    pub reseller_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DomainPatch {
+    pub description: Option<String>,
+    /// `Some(None)` removes the domain from its reseller.
+    pub reseller_id: Option<Option<Uuid>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub domain_id: Uuid,
+    pub extension: Extension,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub department: String,
+    pub site: String,
+    pub scope: Scope,
+    pub listed: bool,
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub department: Option<String>,
+    pub site: Option<String>,
+    pub scope: Option<Scope>,
+    pub listed: Option<bool>,
+}
+
+/// Parameters shared by every paged list.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub search: Option<SearchTerm>,
+    pub sort: Sort,
+    pub limit: Limit,
+    pub after: Option<Cursor>,
+}
+
+/// Which part of the merged directory to list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Group {
+    All,
+    Favorites,
+    Shared,
+    Mine,
+    Coworkers,
+    Department(String),
+    Site(String),
+    Presence(switchboard_core::model::PresenceState),
+}
+
+#[derive(Debug, Clone)]
+pub struct DirectoryQuery {
+    pub domain_id: Uuid,
+    /// The user looking: their own contacts and favorites are included, they are not.
+    pub viewer_id: Uuid,
+    /// False when `PORTAL_SHOW_SHARED_CONTACTS=no` applies to the viewer.
+    pub include_shared: bool,
+    pub group: Group,
+    pub list: ListQuery,
+}
+
+/// A settings layer, identified by its kind and owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layer {
+    System,
+    Reseller(Uuid),
+    Domain(Uuid),
+    /// A scope within one domain.
+    Scope(Uuid, Scope),
+    User(Uuid),
+}
+
+impl Layer {
+    pub fn kind(self) -> LayerKind {
+        match self {
+            Layer::System => LayerKind::System,
+            Layer::Reseller(_) => LayerKind::Reseller,
+            Layer::Domain(_) => LayerKind::Domain,
+            Layer::Scope(..) => LayerKind::Scope,
+            Layer::User(_) => LayerKind::User,
+        }
+    }
+}
+
+/// A stored token (session or API) with the secret's hash only.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub user_id: Uuid,
+    pub kind: TokenKind,
+    pub name: String,
+    /// SHA-256 of the secret, hex.
+    pub secret_hash: String,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Failed-login bookkeeping for one key (an account or a client address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LoginFailures {
+    pub count: i64,
+    pub last_failure: Option<DateTime<Utc>>,
+}
+
+/// Row counts per table, to verify `db copy`.
+pub type TableCounts = BTreeMap<String, i64>;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Checks the database answers (for `/healthz`).
+    async fn ping(&self) -> Result<()>;
+    /// Connections in use and idle, for metrics.
+    fn pool_state(&self) -> (u32, u32);
+
+    // Resellers and domains.
+    async fn create_reseller(&self, name: &str) -> Result<Reseller>;
+    async fn reseller_by_name(&self, name: &str) -> Result<Option<Reseller>>;
+    async fn create_domain(&self, new: NewDomain, audit: AuditRecord) -> Result<Domain>;
+    async fn domain_by_name(&self, name: &DomainName) -> Result<Option<Domain>>;
+    async fn domain_by_id(&self, id: Uuid) -> Result<Option<Domain>>;
+    /// Domains by name; only those of `reseller_id` when given.
+    async fn list_domains(&self, reseller_id: Option<Uuid>, list: &ListQuery) -> Result<Page<Domain>>;
+    async fn update_domain(&self, id: Uuid, patch: DomainPatch, audit: AuditRecord) -> Result<Domain>;
+    /// Deletes a domain and everything in it.
+    async fn delete_domain(&self, id: Uuid, audit: AuditRecord) -> Result<()>;
+
+    // Users.
+    async fn create_user(&self, new: NewUser, audit: AuditRecord) -> Result<User>;
+    async fn user_by_extension(&self, domain_id: Uuid, ext: &Extension) -> Result<Option<User>>;
+    async fn user_by_id(&self, id: Uuid) -> Result<Option<User>>;
+    /// Users of a domain, listed or not; `site` limits to one site.
+    async fn list_users(&self, domain_id: Uuid, site: Option<&str>, list: &ListQuery) -> Result<Page<User>>;
+    async fn update_user(&self, id: Uuid, expected_version: Option<i64>, patch: UserPatch, audit: AuditRecord) -> Result<User>;
+    async fn delete_user(&self, id: Uuid, audit: AuditRecord) -> Result<()>;
+    async fn password_hash(&self, user_id: Uuid) -> Result<Option<String>>;
+    async fn set_password_hash(&self, user_id: Uuid, hash: &str, audit: AuditRecord) -> Result<()>;
+
+    // Contacts (shared and personal). Deleted contacts stay in the trash.
+    /// Refuses an exact duplicate (same `duplicate_key`) in the same book with `Conflict`.
+    async fn create_contact(&self, book: Book, fields: ContactFields, audit: AuditRecord) -> Result<Contact>;
+    /// A contact of this book, including one in the trash.
+    async fn contact(&self, book: Book, id: Uuid) -> Result<Option<Contact>>;
+    /// Live contacts of a book.
+    async fn list_contacts(&self, book: Book, list: &ListQuery) -> Result<Page<Contact>>;
+    /// Updates a live contact if it is still at `expected_version` (when given).
+    async fn update_contact(&self, book: Book, id: Uuid, expected_version: Option<i64>, fields: ContactFields, audit: AuditRecord) -> Result<Contact>;
+    /// Moves a live contact to the trash.
+    async fn delete_contact(&self, book: Book, id: Uuid, audit: AuditRecord) -> Result<Contact>;
+    /// Brings a contact back from the trash (`Conflict` if an identical live one exists).
+    async fn restore_contact(&self, book: Book, id: Uuid, audit: AuditRecord) -> Result<Contact>;
+    /// Contacts in the trash of a domain: shared ones, and personal ones of `owner_id` when given.
+    async fn list_trash(&self, domain_id: Uuid, owner_id: Option<Uuid>, list: &ListQuery) -> Result<Page<Contact>>;
+    /// Removes for good what was deleted before `before`; returns how many.
+    async fn purge_trash(&self, before: DateTime<Utc>) -> Result<u64>;
+
+    // The merged directory.
+    async fn directory(&self, query: &DirectoryQuery) -> Result<Page<DirectoryEntry>>;
+    /// One directory entry as the viewer sees it, if visible to them.
+    async fn directory_entry(&self, domain_id: Uuid, viewer_id: Uuid, include_shared: bool, entry_id: Uuid) -> Result<Option<DirectoryEntry>>;
+    /// Distinct departments (or sites) of the listed users of a domain, sorted.
+    async fn departments(&self, domain_id: Uuid) -> Result<Vec<String>>;
+    async fn sites(&self, domain_id: Uuid) -> Result<Vec<String>>;
+    async fn set_favorite(&self, user_id: Uuid, entry_id: Uuid, favorite: bool) -> Result<()>;
+    async fn set_presence(&self, user_id: Uuid, presence: &Presence) -> Result<()>;
+    async fn presence(&self, user_id: Uuid) -> Result<Presence>;
+
+    // Settings.
+    async fn settings(&self, layer: Layer) -> Result<BTreeMap<String, String>>;
+    /// Sets keys (`Some`) and removes them (`None`) in one layer.
+    async fn put_settings(&self, layer: Layer, changes: &BTreeMap<String, Option<String>>, audit: AuditRecord) -> Result<()>;
+
+    // Audit log, newest first.
+    async fn list_audit(&self, domain_id: Uuid, limit: Limit, before: Option<Uuid>) -> Result<Page<AuditEntry>>;
+
+    // Tokens and sessions.
+    async fn create_token(&self, new: NewToken) -> Result<Token>;
+    /// The live (not expired) token with this secret hash.
+    async fn token_by_secret_hash(&self, secret_hash: &str, now: DateTime<Utc>) -> Result<Option<Token>>;
+    async fn list_tokens(&self, user_id: Uuid, kind: TokenKind) -> Result<Vec<Token>>;
+    /// Deletes a token of this user; false if there was none.
+    async fn delete_token(&self, user_id: Uuid, token_id: Uuid) -> Result<bool>;
+
+    // Login throttling, shared by every server on the database.
+    async fn login_failures(&self, key: &str) -> Result<LoginFailures>;
+    async fn record_login_failure(&self, key: &str, at: DateTime<Utc>) -> Result<LoginFailures>;
+    async fn clear_login_failures(&self, key: &str) -> Result<()>;
+
+    // Maintenance.
+    async fn table_counts(&self) -> Result<TableCounts>;
+    /// Rows of one table (see [`COPY_TABLES`]) as JSON objects, in primary-key order,
+    /// for `db copy`. Ids are strings, times are microseconds since the epoch.
+    async fn export_rows(&self, table: &str, offset: i64, limit: i64) -> Result<Vec<serde_json::Map<String, serde_json::Value>>>;
+    /// Inserts rows produced by `export_rows` (of either back-end) in one transaction.
+    async fn import_rows(&self, table: &str, rows: &[serde_json::Map<String, serde_json::Value>]) -> Result<()>;
+}
+
+/// Every table `db copy` moves, parents before children.
+pub const COPY_TABLES: &[&str] = &[
+    "resellers", "domains", "users", "contacts", "favorites", "presence", "settings", "audit_log", "tokens", "login_failures",
+];
