@@ -1,1 +1,84 @@
+//! Switchboard's use cases. Every interface (REST, portal, phones, LDAP, CLI)
+//! calls this crate and none talks to the store directly, so who may do what
+//! is decided here and only here (see [`authz`]).
 
+pub mod auth;
+pub mod authz;
+mod contacts;
+mod directory;
+mod domains;
+mod error;
+pub mod inputs;
+mod records;
+mod settings;
+mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchboard_store::Store;
+
+pub use auth::{Caller, Login};
+pub use contacts::BookRef;
+pub use error::{AppError, Result};
+pub use inputs::*;
+pub use settings::SettingsLayer;
+
+/// Tunables of the use cases; the defaults are what production runs.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// How long a login session lasts.
+    pub session_ttl: Duration,
+    /// How long deleted contacts stay in the trash.
+    pub trash_retention: Duration,
+    pub login: LoginPolicy,
+}
+
+/// Failed logins per account and per client address: after `slow_after` failures
+/// each attempt waits `delay_step` more; after `lock_after` failures the key is
+/// refused for `lock_for` (counted from the last failure).
+#[derive(Debug, Clone)]
+pub struct LoginPolicy {
+    pub slow_after: i64,
+    pub delay_step: Duration,
+    pub max_delay: Duration,
+    pub lock_after: i64,
+    pub lock_for: Duration,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            session_ttl: Duration::from_secs(12 * 3600),
+            trash_retention: Duration::from_secs(30 * 24 * 3600),
+            login: LoginPolicy {
+                slow_after: 3,
+                delay_step: Duration::from_millis(250),
+                max_delay: Duration::from_secs(2),
+                lock_after: 10,
+                lock_for: Duration::from_secs(15 * 60),
+            },
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct App {
+    store: Arc<dyn Store>,
+    config: Arc<AppConfig>,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, config: AppConfig) -> App {
+        App { store, config: Arc::new(config) }
+    }
+
+    /// The store, for health checks and metrics only.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn config(&self) -> &AppConfig {
+        &self.config
+    }
+}

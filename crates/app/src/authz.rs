@@ -1,0 +1,185 @@
+//! Who may do what: the one place where permissions and tenant isolation are
+//! decided. Every use case asks an [`Access`] before it touches the store.
+//!
+//! Rules (PRODUCT.md, "People and scopes"):
+//! - A caller reaches its own domain; a reseller also the domains of its reseller;
+//!   a super-user (and the CLI) every domain. Anything else answers "not found".
+//! - Shared contacts: everyone in the domain reads them (unless
+//!   `PORTAL_SHOW_SHARED_CONTACTS=no` applies to them); the scopes listed in the
+//!   domain's `SHARED_CONTACTS_EDITOR_SCOPES` edit them; providers always may.
+//! - Users: office-managers manage the domain's users, site-managers those of
+//!   their site, call-center supervisors the agents; nobody grants a scope above
+//!   their own.
+//! - Settings and the audit log: office-managers and providers.
+//! - Personal contacts, favorites and the merged directory belong to their user
+//!   alone; other users (even managers) find nothing there.
+
+use switchboard_core::Scope;
+use switchboard_core::model::{Domain, User};
+
+use crate::auth::Caller;
+
+/// A caller's standing in one domain it can reach.
+pub struct Access<'a> {
+    caller: &'a Caller,
+    domain: &'a Domain,
+}
+
+/// Which users a caller may list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserListing {
+    All,
+    Site(String),
+}
+
+/// The caller's standing in `domain`, or `None` when the domain is outside its reach
+/// (the caller must then be told "not found", never "forbidden").
+pub fn access<'a>(caller: &'a Caller, domain: &'a Domain) -> Option<Access<'a>> {
+    let access = Access { caller, domain };
+    let reaches = match caller {
+        Caller::System => true,
+        Caller::User { domain: home, .. } => home.id == domain.id || access.is_provider(),
+    };
+    reaches.then_some(access)
+}
+
+/// Whether the caller may create domains under `reseller_id` (`None` = no reseller).
+pub fn can_create_domain(caller: &Caller, reseller_id: Option<uuid::Uuid>) -> bool {
+    match caller {
+        Caller::System => true,
+        Caller::User { user, domain, .. } => match user.scope {
+            Scope::SuperUser => true,
+            Scope::Reseller => domain.reseller_id.is_some() && domain.reseller_id == reseller_id,
+            _ => false,
+        },
+    }
+}
+
+/// Whether the caller may change a reseller's settings layer.
+pub fn can_manage_reseller(caller: &Caller, reseller_id: uuid::Uuid) -> bool {
+    match caller {
+        Caller::System => true,
+        Caller::User { user, domain, .. } => match user.scope {
+            Scope::SuperUser => true,
+            Scope::Reseller => domain.reseller_id == Some(reseller_id),
+            _ => false,
+        },
+    }
+}
+
+/// Whether the caller may change the system-wide settings layer.
+pub fn can_manage_system(caller: &Caller) -> bool {
+    match caller {
+        Caller::System => true,
+        Caller::User { user, .. } => user.scope == Scope::SuperUser,
+    }
+}
+
+impl Access<'_> {
+    pub fn domain(&self) -> &Domain {
+        self.domain
+    }
+
+    /// The calling user when they belong to this domain (not a visiting provider).
+    pub fn member(&self) -> Option<&User> {
+        match self.caller {
+            Caller::User { user, domain, .. } if domain.id == self.domain.id => Some(user),
+            _ => None,
+        }
+    }
+
+    /// The CLI, a super-user, or a reseller of this domain's reseller.
+    pub fn is_provider(&self) -> bool {
+        match self.caller {
+            Caller::System => true,
+            Caller::User { user, domain, .. } => match user.scope {
+                Scope::SuperUser => true,
+                Scope::Reseller => {
+                    domain.id == self.domain.id || (domain.reseller_id.is_some() && domain.reseller_id == self.domain.reseller_id)
+                }
+                _ => false,
+            },
+        }
+    }
+
+    fn member_scope(&self) -> Option<Scope> {
+        self.member().map(|user| user.scope)
+    }
+
+    /// The highest scope the caller may give a user.
+    fn max_grantable_rank(&self) -> u8 {
+        match self.caller {
+            Caller::System => Scope::SuperUser.rank(),
+            Caller::User { user, .. } => user.scope.rank(),
+        }
+    }
+
+    pub fn is_user(&self, user: &User) -> bool {
+        self.member().is_some_and(|me| me.id == user.id)
+    }
+
+    /// `editors` is the domain's `SHARED_CONTACTS_EDITOR_SCOPES`.
+    pub fn can_edit_shared(&self, editors: &[Scope]) -> bool {
+        self.is_provider() || self.member_scope().is_some_and(|scope| editors.contains(&scope))
+    }
+
+    /// Whether the caller may create, edit or delete a user of this scope and site.
+    pub fn can_manage_user(&self, scope: Scope, site: &str) -> bool {
+        if scope.rank() > self.max_grantable_rank() {
+            return false;
+        }
+        if self.is_provider() {
+            return true;
+        }
+        match self.member() {
+            Some(me) => match me.scope {
+                Scope::OfficeManager => true,
+                Scope::SiteManager => !me.site.is_empty() && me.site == site,
+                Scope::CallCenterSupervisor => scope == Scope::CallCenterAgent,
+                _ => false,
+            },
+            None => false,
+        }
+    }
+
+    /// Which users the caller may list, if any.
+    pub fn user_listing(&self) -> Option<UserListing> {
+        if self.is_provider() {
+            return Some(UserListing::All);
+        }
+        match self.member()? {
+            me if me.scope == Scope::SiteManager => Some(UserListing::Site(me.site.clone())),
+            me if matches!(me.scope, Scope::OfficeManager | Scope::CallCenterSupervisor) => Some(UserListing::All),
+            _ => None,
+        }
+    }
+
+    /// Domain settings, the scope layers within it, users' layers and the audit log.
+    pub fn can_manage_settings(&self) -> bool {
+        self.is_provider() || self.member_scope() == Some(Scope::OfficeManager)
+    }
+
+    pub fn can_read_audit(&self) -> bool {
+        self.can_manage_settings()
+    }
+
+    /// Changing the domain's description.
+    pub fn can_edit_domain(&self) -> bool {
+        self.can_manage_settings()
+    }
+
+    /// Deleting the domain or moving it to another reseller.
+    pub fn can_administer_domain(&self) -> bool {
+        self.is_provider()
+    }
+
+    /// Keeping contacts of one's own (all scopes but simple-user, which only reads).
+    pub fn can_keep_own_contacts(&self) -> bool {
+        self.member_scope().is_some_and(|scope| scope != Scope::SimpleUser)
+    }
+
+    /// Reporting a user's presence: the user, their managers, or a provider (a PBX).
+    pub fn can_set_presence(&self, user: &User) -> bool {
+        self.is_user(user) || self.can_manage_user(user.scope, &user.site)
+    }
+}

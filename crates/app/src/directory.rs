@@ -1,0 +1,119 @@
+//! The merged directory a user sees: coworkers, shared contacts and their own.
+
+use switchboard_core::model::{DirectoryEntry, Domain, EntryKind, Presence, PresenceState, User};
+use switchboard_core::paging::Page;
+use switchboard_core::{Invalid, contact::single_line};
+use switchboard_store::{DirectoryQuery, Group};
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::authz::{Access, access};
+use crate::error::{AppError, Result, forbidden};
+use crate::inputs::{ListParams, PresenceInput};
+use crate::records::list_query;
+use crate::App;
+
+const MAX_STATUS_LEN: usize = 100;
+
+/// Reads a `group` parameter: `all`, `favorites`, `shared`, `mine`, `coworkers`,
+/// `department:<name>`, `site:<name>`, `available`, `busy` or `offline`.
+pub fn parse_group(value: &str) -> Result<Group, Invalid> {
+    let invalid = || Invalid::field("group", format!("`{value}` is not a group; use all, favorites, shared, mine, coworkers, department:NAME, site:NAME, available, busy or offline"));
+    Ok(match value.trim() {
+        "" | "all" => Group::All,
+        "favorites" => Group::Favorites,
+        "shared" => Group::Shared,
+        "mine" => Group::Mine,
+        "coworkers" => Group::Coworkers,
+        other => {
+            if let Some(name) = other.strip_prefix("department:") {
+                Group::Department(name.trim().to_string())
+            } else if let Some(name) = other.strip_prefix("site:") {
+                Group::Site(name.trim().to_string())
+            } else {
+                Group::Presence(PresenceState::parse(other).ok_or_else(invalid)?)
+            }
+        }
+    })
+}
+
+impl App {
+    /// The directory belongs to its user: anyone else finds nothing.
+    async fn viewer(&self, caller: &Caller, domain: &str, ext: &str) -> Result<(Domain, User)> {
+        let domain = self.reachable_domain(caller, domain).await?;
+        let user = self.domain_user(&domain, ext).await?;
+        let is_self = access(caller, &domain).is_some_and(|a| a.is_user(&user));
+        if !is_self {
+            return Err(AppError::NotFound);
+        }
+        Ok((domain, user))
+    }
+
+    pub async fn directory(&self, caller: &Caller, domain: &str, ext: &str, group: &str, params: &ListParams) -> Result<Page<DirectoryEntry>> {
+        let (domain, user) = self.viewer(caller, domain, ext).await?;
+        let group = parse_group(group);
+        let list = list_query(params);
+        let (group, list) = match (group, list) {
+            (Ok(group), Ok(list)) => (group, list),
+            (group, list) => {
+                let mut errors = group.err().map(|e| e.0).unwrap_or_default();
+                errors.extend(list.err().map(|e| e.0).unwrap_or_default());
+                return Err(Invalid(errors).into());
+            }
+        };
+        let include_shared = self.shows_shared(caller, &domain).await?;
+        let editors = self.domain_settings(&domain).await?.shared_contact_editors();
+        let access = access(caller, &domain).ok_or(AppError::NotFound)?;
+        let can_edit_shared = access.can_edit_shared(&editors);
+        let query = DirectoryQuery { domain_id: domain.id, viewer_id: user.id, include_shared, group, list };
+        let mut page = self.store.directory(&query).await?;
+        for entry in &mut page.items {
+            entry.editable = editable(&access, can_edit_shared, entry);
+        }
+        Ok(page)
+    }
+
+    pub async fn departments(&self, caller: &Caller, domain: &str, ext: &str) -> Result<Vec<String>> {
+        let (domain, _) = self.viewer(caller, domain, ext).await?;
+        Ok(self.store.departments(domain.id).await?)
+    }
+
+    pub async fn sites(&self, caller: &Caller, domain: &str, ext: &str) -> Result<Vec<String>> {
+        let (domain, _) = self.viewer(caller, domain, ext).await?;
+        Ok(self.store.sites(domain.id).await?)
+    }
+
+    /// Stars or unstars any entry the user can see in their directory.
+    pub async fn set_favorite(&self, caller: &Caller, domain: &str, ext: &str, entry_id: Uuid, favorite: bool) -> Result<()> {
+        let (domain, user) = self.viewer(caller, domain, ext).await?;
+        let include_shared = self.shows_shared(caller, &domain).await?;
+        if favorite && self.store.directory_entry(domain.id, user.id, include_shared, entry_id).await?.is_none() {
+            return Err(AppError::NotFound);
+        }
+        Ok(self.store.set_favorite(user.id, entry_id, favorite).await?)
+    }
+
+    /// Reports a user's presence (the user, their managers, or a PBX's provider token).
+    pub async fn set_presence(&self, caller: &Caller, domain: &str, ext: &str, input: PresenceInput) -> Result<Presence> {
+        let domain = self.reachable_domain(caller, domain).await?;
+        let user = self.domain_user(&domain, ext).await?;
+        let access = access(caller, &domain).ok_or(AppError::NotFound)?;
+        if !access.can_set_presence(&user) {
+            return Err(forbidden("set this user's presence"));
+        }
+        let state = PresenceState::parse(input.state.trim()).ok_or_else(|| Invalid::field("state", "use available, busy or offline"))?;
+        let message = single_line(&input.message, MAX_STATUS_LEN).map_err(|m| Invalid::field("message", m))?;
+        let presence = Presence { state, chat: input.chat && state != PresenceState::Offline, message };
+        self.store.set_presence(user.id, &presence).await?;
+        tracing::debug!(user = %user.id, state = state.as_str(), "presence changed");
+        Ok(presence)
+    }
+}
+
+fn editable(access: &Access<'_>, can_edit_shared: bool, entry: &DirectoryEntry) -> bool {
+    match entry.kind {
+        EntryKind::Personal => true,
+        EntryKind::Shared => can_edit_shared,
+        EntryKind::Coworker => access.user_listing().is_some() && access.can_manage_user(switchboard_core::Scope::SimpleUser, &entry.site),
+    }
+}

@@ -1,0 +1,60 @@
+//! Helpers shared by the use cases: audit records and list parameters.
+
+use serde_json::Value;
+use switchboard_core::paging::{Cursor, Limit, Sort};
+use switchboard_core::text::SearchTerm;
+use switchboard_core::{FieldError, Invalid};
+use switchboard_store::{AuditRecord, ListQuery};
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::inputs::ListParams;
+use crate::App;
+
+impl App {
+    pub(crate) fn audit(&self, caller: &Caller, domain_id: Option<Uuid>, action: &str, target_id: Option<Uuid>, details: Value) -> AuditRecord {
+        AuditRecord { domain_id, actor: caller.actor_name(), action: action.to_string(), target_id, details }
+    }
+}
+
+/// Reads `q`, `sort`, `limit` and `cursor`, reporting every bad one.
+pub(crate) fn list_query(params: &ListParams) -> Result<ListQuery, Invalid> {
+    let mut errors = Vec::new();
+    let mut fail = |field: &str, message: String| errors.push(FieldError { field: field.into(), message });
+    let search = SearchTerm::parse(params.q.as_deref().unwrap_or_default()).unwrap_or_else(|m| {
+        fail("q", m);
+        None
+    });
+    let sort = Sort::parse(params.sort.as_deref().unwrap_or_default()).unwrap_or_else(|m| {
+        fail("sort", m);
+        Sort::Name
+    });
+    let limit = match params.limit.as_deref().map(str::trim) {
+        None | Some("") => Limit::default(),
+        Some(text) => match text.parse::<u32>().map_err(|_| format!("`{text}` is not a number")).and_then(|n| Limit::parse(Some(n))) {
+            Ok(limit) => limit,
+            Err(m) => {
+                fail("limit", m);
+                Limit::default()
+            }
+        },
+    };
+    let after = match params.cursor.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => Cursor::decode(text, sort).map_err(|m| fail("cursor", m)).ok(),
+    };
+    if errors.is_empty() { Ok(ListQuery { search, sort, limit, after }) } else { Err(Invalid(errors)) }
+}
+
+/// Builds the "changes" part of an audit entry: every field whose value differs.
+pub(crate) fn changes(before: &Value, after: &Value) -> Value {
+    let (Value::Object(before), Value::Object(after)) = (before, after) else {
+        return Value::Null;
+    };
+    let changed: serde_json::Map<String, Value> = after
+        .iter()
+        .filter(|(key, value)| before.get(*key) != Some(value))
+        .map(|(key, value)| (key.clone(), serde_json::json!({ "from": before.get(key), "to": value })))
+        .collect();
+    Value::Object(changed)
+}
