@@ -3,8 +3,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -16,8 +16,8 @@ use switchboard_core::names::parse_login;
 use switchboard_store::NewToken;
 use uuid::Uuid;
 
-use crate::error::{AppError, Result};
 use crate::App;
+use crate::error::{AppError, Result};
 
 /// Who is asking.
 #[derive(Debug, Clone)]
@@ -72,8 +72,7 @@ pub fn hash_password(password: &str) -> String {
 }
 
 fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
 /// Checks a new password's length; returns it for hashing.
@@ -126,7 +125,13 @@ impl App {
                 }
                 let expires_at = Utc::now() + self.config.session_ttl;
                 let (_, secret) = self.issue_token(&user, TokenKind::Session, "login", Some(expires_at)).await?;
-                Ok(Login { csrf_token: csrf_token(&secret), token: secret, expires_at, user, domain: domain.name.to_string() })
+                Ok(Login {
+                    csrf_token: csrf_token(&secret),
+                    token: secret,
+                    expires_at,
+                    user,
+                    domain: domain.name.to_string(),
+                })
             }
             None => {
                 for key in &keys {
@@ -151,9 +156,8 @@ impl App {
         };
         let hash_to_check = hash.clone().unwrap_or_else(|| decoy_hash().to_string());
         let password = password.to_string();
-        let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash_to_check))
-            .await
-            .unwrap_or(false);
+        let matches =
+            tokio::task::spawn_blocking(move || verify_password(&password, &hash_to_check)).await.unwrap_or(false);
         Ok(found.filter(|_| matches && hash.is_some()))
     }
 
@@ -196,11 +200,23 @@ impl App {
         Ok(())
     }
 
-    async fn issue_token(&self, user: &User, kind: TokenKind, name: &str, expires_at: Option<DateTime<Utc>>) -> Result<(Token, String)> {
+    async fn issue_token(
+        &self,
+        user: &User,
+        kind: TokenKind,
+        name: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<(Token, String)> {
         let secret = new_secret();
         let token = self
             .store
-            .create_token(NewToken { user_id: user.id, kind, name: name.to_string(), secret_hash: sha256_hex(&secret), expires_at })
+            .create_token(NewToken {
+                user_id: user.id,
+                kind,
+                name: name.to_string(),
+                secret_hash: sha256_hex(&secret),
+                expires_at,
+            })
             .await?;
         Ok((token, secret))
     }

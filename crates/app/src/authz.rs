@@ -95,7 +95,8 @@ impl Access<'_> {
             Caller::User { user, domain, .. } => match user.scope {
                 Scope::SuperUser => true,
                 Scope::Reseller => {
-                    domain.id == self.domain.id || (domain.reseller_id.is_some() && domain.reseller_id == self.domain.reseller_id)
+                    domain.id == self.domain.id
+                        || (domain.reseller_id.is_some() && domain.reseller_id == self.domain.reseller_id)
                 }
                 _ => false,
             },

@@ -7,12 +7,12 @@ use switchboard_core::paging::Page;
 use switchboard_core::phone::Country;
 use uuid::Uuid;
 
+use crate::App;
 use crate::auth::Caller;
 use crate::authz::access;
 use crate::error::{AppError, Result, forbidden};
 use crate::inputs::ListParams;
 use crate::records::{changes, list_query};
-use crate::App;
 
 /// An address book as an interface names it.
 #[derive(Debug, Clone)]
@@ -57,7 +57,12 @@ impl App {
                     Caller::User { .. } => return Err(AppError::NotFound),
                 };
                 let country = self.user_settings(&domain, &owner).await?.country();
-                Ok(OpenBook { book: Book::Personal { domain_id: domain.id, owner_id: owner.id }, domain, country, can_write })
+                Ok(OpenBook {
+                    book: Book::Personal { domain_id: domain.id, owner_id: owner.id },
+                    domain,
+                    country,
+                    can_write,
+                })
             }
         }
     }
@@ -96,7 +101,14 @@ impl App {
         self.store.create_contact(open.book, fields, audit).await.map_err(duplicate_message)
     }
 
-    pub async fn update_contact(&self, caller: &Caller, book: &BookRef, id: Uuid, if_match: Option<i64>, patch: ContactPatch) -> Result<Contact> {
+    pub async fn update_contact(
+        &self,
+        caller: &Caller,
+        book: &BookRef,
+        id: Uuid,
+        if_match: Option<i64>,
+        patch: ContactPatch,
+    ) -> Result<Contact> {
         let open = self.writable_book(caller, book).await?;
         let current = self.live_contact(open.book, id).await?;
         if let Some(expected) = if_match
@@ -129,7 +141,13 @@ impl App {
             Some(_) => return Err(AppError::Conflict("this contact is not in the trash".into())),
             None => return Err(AppError::NotFound),
         }
-        let audit = self.audit(caller, Some(open.domain.id), "contact.restore", Some(id), json!({ "book": book_name(open.book) }));
+        let audit = self.audit(
+            caller,
+            Some(open.domain.id),
+            "contact.restore",
+            Some(id),
+            json!({ "book": book_name(open.book) }),
+        );
         self.store.restore_contact(open.book, id, audit).await.map_err(duplicate_message)
     }
 
@@ -166,7 +184,9 @@ fn book_name(book: Book) -> &'static str {
 
 fn duplicate_message(error: switchboard_store::StoreError) -> AppError {
     match AppError::from(error) {
-        AppError::Conflict(_) => AppError::Conflict("an identical contact (same names and numbers) already exists".into()),
+        AppError::Conflict(_) => {
+            AppError::Conflict("an identical contact (same names and numbers) already exists".into())
+        }
         other => other,
     }
 }

@@ -6,19 +6,26 @@ use switchboard_core::{Invalid, contact::single_line};
 use switchboard_store::{DirectoryQuery, Group};
 use uuid::Uuid;
 
+use crate::App;
 use crate::auth::Caller;
 use crate::authz::{Access, access};
 use crate::error::{AppError, Result, forbidden};
 use crate::inputs::{ListParams, PresenceInput};
 use crate::records::list_query;
-use crate::App;
 
 const MAX_STATUS_LEN: usize = 100;
 
 /// Reads a `group` parameter: `all`, `favorites`, `shared`, `mine`, `coworkers`,
 /// `department:<name>`, `site:<name>`, `available`, `busy` or `offline`.
 pub fn parse_group(value: &str) -> Result<Group, Invalid> {
-    let invalid = || Invalid::field("group", format!("`{value}` is not a group; use all, favorites, shared, mine, coworkers, department:NAME, site:NAME, available, busy or offline"));
+    let invalid = || {
+        Invalid::field(
+            "group",
+            format!(
+                "`{value}` is not a group; use all, favorites, shared, mine, coworkers, department:NAME, site:NAME, available, busy or offline"
+            ),
+        )
+    };
     Ok(match value.trim() {
         "" | "all" => Group::All,
         "favorites" => Group::Favorites,
@@ -49,7 +56,14 @@ impl App {
         Ok((domain, user))
     }
 
-    pub async fn directory(&self, caller: &Caller, domain: &str, ext: &str, group: &str, params: &ListParams) -> Result<Page<DirectoryEntry>> {
+    pub async fn directory(
+        &self,
+        caller: &Caller,
+        domain: &str,
+        ext: &str,
+        group: &str,
+        params: &ListParams,
+    ) -> Result<Page<DirectoryEntry>> {
         let (domain, user) = self.viewer(caller, domain, ext).await?;
         let group = parse_group(group);
         let list = list_query(params);
@@ -84,7 +98,14 @@ impl App {
     }
 
     /// Stars or unstars any entry the user can see in their directory.
-    pub async fn set_favorite(&self, caller: &Caller, domain: &str, ext: &str, entry_id: Uuid, favorite: bool) -> Result<()> {
+    pub async fn set_favorite(
+        &self,
+        caller: &Caller,
+        domain: &str,
+        ext: &str,
+        entry_id: Uuid,
+        favorite: bool,
+    ) -> Result<()> {
         let (domain, user) = self.viewer(caller, domain, ext).await?;
         let include_shared = self.shows_shared(caller, &domain).await?;
         if favorite && self.store.directory_entry(domain.id, user.id, include_shared, entry_id).await?.is_none() {
@@ -94,14 +115,21 @@ impl App {
     }
 
     /// Reports a user's presence (the user, their managers, or a PBX's provider token).
-    pub async fn set_presence(&self, caller: &Caller, domain: &str, ext: &str, input: PresenceInput) -> Result<Presence> {
+    pub async fn set_presence(
+        &self,
+        caller: &Caller,
+        domain: &str,
+        ext: &str,
+        input: PresenceInput,
+    ) -> Result<Presence> {
         let domain = self.reachable_domain(caller, domain).await?;
         let user = self.domain_user(&domain, ext).await?;
         let access = access(caller, &domain).ok_or(AppError::NotFound)?;
         if !access.can_set_presence(&user) {
             return Err(forbidden("set this user's presence"));
         }
-        let state = PresenceState::parse(input.state.trim()).ok_or_else(|| Invalid::field("state", "use available, busy or offline"))?;
+        let state = PresenceState::parse(input.state.trim())
+            .ok_or_else(|| Invalid::field("state", "use available, busy or offline"))?;
         let message = single_line(&input.message, MAX_STATUS_LEN).map_err(|m| Invalid::field("message", m))?;
         let presence = Presence { state, chat: input.chat && state != PresenceState::Offline, message };
         self.store.set_presence(user.id, &presence).await?;
@@ -114,6 +142,8 @@ fn editable(access: &Access<'_>, can_edit_shared: bool, entry: &DirectoryEntry) 
     match entry.kind {
         EntryKind::Personal => true,
         EntryKind::Shared => can_edit_shared,
-        EntryKind::Coworker => access.user_listing().is_some() && access.can_manage_user(switchboard_core::Scope::SimpleUser, &entry.site),
+        EntryKind::Coworker => {
+            access.user_listing().is_some() && access.can_manage_user(switchboard_core::Scope::SimpleUser, &entry.site)
+        }
     }
 }

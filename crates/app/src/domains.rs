@@ -13,12 +13,12 @@ use switchboard_core::{DomainName, Invalid};
 use switchboard_store::{DomainPatch, Layer, NewDomain};
 use uuid::Uuid;
 
+use crate::App;
 use crate::auth::Caller;
 use crate::authz::{self, access};
 use crate::error::{AppError, Result, forbidden};
 use crate::inputs::{DomainInput, DomainPatchInput, ListParams};
 use crate::records::list_query;
-use crate::App;
 
 const MAX_DESCRIPTION_LEN: usize = 200;
 
@@ -98,7 +98,8 @@ impl App {
 
     pub async fn create_domain(&self, caller: &Caller, input: DomainInput) -> Result<DomainView> {
         let name: DomainName = input.name.parse().map_err(|m| Invalid::field("name", m))?;
-        let description = single_line(&input.description, MAX_DESCRIPTION_LEN).map_err(|m| Invalid::field("description", m))?;
+        let description =
+            single_line(&input.description, MAX_DESCRIPTION_LEN).map_err(|m| Invalid::field("description", m))?;
         let country = match input.default_country.as_deref() {
             Some(code) => Some(Country::parse(code).map_err(|m| Invalid::field("default_country", m))?),
             None => None,
@@ -108,10 +109,13 @@ impl App {
             return Err(forbidden("create domains here"));
         }
         let audit = self.audit(caller, None, "domain.create", None, json!({ "name": name.as_str() }));
-        let domain = self.store.create_domain(NewDomain { name, description, reseller_id }, audit).await.map_err(|e| match AppError::from(e) {
-            AppError::Conflict(_) => AppError::Conflict("a domain with this name exists".into()),
-            other => other,
-        })?;
+        let domain =
+            self.store.create_domain(NewDomain { name, description, reseller_id }, audit).await.map_err(|e| {
+                match AppError::from(e) {
+                    AppError::Conflict(_) => AppError::Conflict("a domain with this name exists".into()),
+                    other => other,
+                }
+            })?;
         if let Some(country) = country {
             self.set_domain_country(caller, &domain, country).await?;
         }
@@ -120,7 +124,13 @@ impl App {
 
     async fn set_domain_country(&self, caller: &Caller, domain: &Domain, country: Country) -> Result<()> {
         let changes = BTreeMap::from([(DEFAULT_COUNTRY.to_string(), Some(country.code()))]);
-        let audit = self.audit(caller, Some(domain.id), "settings.update", None, json!({ "layer": "domain", "changes": changes }));
+        let audit = self.audit(
+            caller,
+            Some(domain.id),
+            "settings.update",
+            None,
+            json!({ "layer": "domain", "changes": changes }),
+        );
         self.store.put_settings(Layer::Domain(domain.id), &changes, audit).await?;
         Ok(())
     }
@@ -144,14 +154,24 @@ impl App {
             Some(_) if !access.can_administer_domain() => return Err(forbidden("move a domain to another reseller")),
             Some("") => Some(None),
             Some(name) => {
-                let reseller = self.store.reseller_by_name(name).await?.ok_or_else(|| Invalid::field("reseller", format!("there is no reseller `{name}`")))?;
+                let reseller = self
+                    .store
+                    .reseller_by_name(name)
+                    .await?
+                    .ok_or_else(|| Invalid::field("reseller", format!("there is no reseller `{name}`")))?;
                 if !authz::can_create_domain(caller, Some(reseller.id)) {
                     return Err(forbidden("move a domain to this reseller"));
                 }
                 Some(Some(reseller.id))
             }
         };
-        let audit = self.audit(caller, Some(domain.id), "domain.update", None, json!({ "description": description, "reseller": patch.reseller }));
+        let audit = self.audit(
+            caller,
+            Some(domain.id),
+            "domain.update",
+            None,
+            json!({ "description": description, "reseller": patch.reseller }),
+        );
         let updated = self.store.update_domain(domain.id, DomainPatch { description, reseller_id }, audit).await?;
         if let Some(country) = country {
             self.set_domain_country(caller, &updated, country).await?;

@@ -7,12 +7,19 @@ use switchboard_core::{FieldError, Invalid};
 use switchboard_store::{AuditRecord, ListQuery};
 use uuid::Uuid;
 
+use crate::App;
 use crate::auth::Caller;
 use crate::inputs::ListParams;
-use crate::App;
 
 impl App {
-    pub(crate) fn audit(&self, caller: &Caller, domain_id: Option<Uuid>, action: &str, target_id: Option<Uuid>, details: Value) -> AuditRecord {
+    pub(crate) fn audit(
+        &self,
+        caller: &Caller,
+        domain_id: Option<Uuid>,
+        action: &str,
+        target_id: Option<Uuid>,
+        details: Value,
+    ) -> AuditRecord {
         AuditRecord { domain_id, actor: caller.actor_name(), action: action.to_string(), target_id, details }
     }
 }
@@ -31,7 +38,11 @@ pub(crate) fn list_query(params: &ListParams) -> Result<ListQuery, Invalid> {
     });
     let limit = match params.limit.as_deref().map(str::trim) {
         None | Some("") => Limit::default(),
-        Some(text) => match text.parse::<u32>().map_err(|_| format!("`{text}` is not a number")).and_then(|n| Limit::parse(Some(n))) {
+        Some(text) => match text
+            .parse::<u32>()
+            .map_err(|_| format!("`{text}` is not a number"))
+            .and_then(|n| Limit::parse(Some(n)))
+        {
             Ok(limit) => limit,
             Err(m) => {
                 fail("limit", m);

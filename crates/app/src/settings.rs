@@ -8,10 +8,10 @@ use switchboard_core::settings::{self, Effective};
 use switchboard_core::{Extension, FieldError, Invalid, Scope};
 use switchboard_store::Layer;
 
+use crate::App;
 use crate::auth::Caller;
 use crate::authz::{self, access};
 use crate::error::{AppError, Result, forbidden};
-use crate::App;
 
 /// A settings layer as an interface names it.
 #[derive(Debug, Clone)]
@@ -68,7 +68,11 @@ impl App {
     }
 
     /// Resolves a layer name to the store's layer, its parents' layers and whether the caller may manage it.
-    async fn resolve_layer(&self, caller: &Caller, layer: &SettingsLayer) -> Result<(Layer, Vec<BTreeMap<String, String>>, bool)> {
+    async fn resolve_layer(
+        &self,
+        caller: &Caller,
+        layer: &SettingsLayer,
+    ) -> Result<(Layer, Vec<BTreeMap<String, String>>, bool)> {
         let system = || async { Ok::<_, AppError>(vec![self.store.settings(Layer::System).await?]) };
         match layer {
             SettingsLayer::System => Ok((Layer::System, vec![], authz::can_manage_system(caller))),
@@ -113,7 +117,12 @@ impl App {
     }
 
     /// Sets keys given a string and removes keys given `null` (back to the inherited value).
-    pub async fn put_settings(&self, caller: &Caller, layer_ref: &SettingsLayer, changes: BTreeMap<String, Option<String>>) -> Result<SettingsView> {
+    pub async fn put_settings(
+        &self,
+        caller: &Caller,
+        layer_ref: &SettingsLayer,
+        changes: BTreeMap<String, Option<String>>,
+    ) -> Result<SettingsView> {
         let (layer, _, allowed) = self.resolve_layer(caller, layer_ref).await?;
         if !allowed {
             return Err(forbidden("read or change these settings"));
@@ -141,13 +150,24 @@ impl App {
             Layer::User(user_id) => self.store.user_by_id(user_id).await?.map(|u| u.domain_id),
             Layer::System | Layer::Reseller(_) => None,
         };
-        let audit = self.audit(caller, domain_id, "settings.update", None, json!({ "layer": format!("{layer:?}"), "changes": checked }));
+        let audit = self.audit(
+            caller,
+            domain_id,
+            "settings.update",
+            None,
+            json!({ "layer": format!("{layer:?}"), "changes": checked }),
+        );
         self.store.put_settings(layer, &checked, audit).await?;
         self.get_settings(caller, layer_ref).await
     }
 
     /// The settings in force for a user: the user themself or their managers may look.
-    pub async fn effective_settings(&self, caller: &Caller, domain: &str, ext: &str) -> Result<BTreeMap<String, String>> {
+    pub async fn effective_settings(
+        &self,
+        caller: &Caller,
+        domain: &str,
+        ext: &str,
+    ) -> Result<BTreeMap<String, String>> {
         let domain = self.reachable_domain(caller, domain).await?;
         let user = self.domain_user(&domain, ext).await?;
         let access = access(caller, &domain).ok_or(AppError::NotFound)?;

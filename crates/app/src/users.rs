@@ -8,12 +8,12 @@ use switchboard_core::paging::Page;
 use switchboard_core::{Extension, FieldError, Invalid, Scope};
 use switchboard_store::{NewUser, UserPatch};
 
+use crate::App;
 use crate::auth::{Caller, check_password, generate_password, hash_password};
 use crate::authz::{UserListing, access};
 use crate::error::{AppError, Result, forbidden};
 use crate::inputs::{ListParams, UserInput, UserPatchInput};
 use crate::records::{changes, list_query};
-use crate::App;
 
 /// A created user, with the generated password when none was given (shown once).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -61,8 +61,18 @@ impl App {
         let domain = self.reachable_domain(caller, domain).await?;
         let access = access(caller, &domain).ok_or(AppError::NotFound)?;
         let mut errors = Vec::new();
-        let extension = input.extension.parse::<Extension>().map_err(|m| errors.push(FieldError { field: "extension".into(), message: m })).ok();
-        let scope = input.scope.as_deref().unwrap_or("basic-user").parse::<Scope>().map_err(|m| errors.push(FieldError { field: "scope".into(), message: m })).ok();
+        let extension = input
+            .extension
+            .parse::<Extension>()
+            .map_err(|m| errors.push(FieldError { field: "extension".into(), message: m }))
+            .ok();
+        let scope = input
+            .scope
+            .as_deref()
+            .unwrap_or("basic-user")
+            .parse::<Scope>()
+            .map_err(|m| errors.push(FieldError { field: "scope".into(), message: m }))
+            .ok();
         let new = NewUser {
             domain_id: domain.id,
             extension: extension.clone().unwrap_or_else(|| "0".parse().expect("valid")),
@@ -92,7 +102,13 @@ impl App {
         let generated_password = input.password.is_none().then(generate_password);
         let password = input.password.clone().or_else(|| generated_password.clone()).expect("one of them is set");
         let new = NewUser { password_hash: hash(password).await, ..new };
-        let audit = self.audit(caller, Some(domain.id), "user.create", None, json!({ "extension": new.extension.as_str(), "scope": new.scope }));
+        let audit = self.audit(
+            caller,
+            Some(domain.id),
+            "user.create",
+            None,
+            json!({ "extension": new.extension.as_str(), "scope": new.scope }),
+        );
         let user = self.store.create_user(new, audit).await.map_err(|e| match AppError::from(e) {
             AppError::Conflict(_) => AppError::Conflict("a user with this extension exists in the domain".into()),
             other => other,
@@ -100,14 +116,25 @@ impl App {
         Ok(CreatedUser { user, generated_password })
     }
 
-    pub async fn update_user(&self, caller: &Caller, domain: &str, ext: &str, if_match: Option<i64>, patch: UserPatchInput) -> Result<User> {
+    pub async fn update_user(
+        &self,
+        caller: &Caller,
+        domain: &str,
+        ext: &str,
+        if_match: Option<i64>,
+        patch: UserPatchInput,
+    ) -> Result<User> {
         let domain = self.reachable_domain(caller, domain).await?;
         let user = self.domain_user(&domain, ext).await?;
         let access = access(caller, &domain).ok_or(AppError::NotFound)?;
         let is_self = access.is_user(&user);
         let manages = access.can_manage_user(user.scope, &user.site);
         if !is_self && !manages {
-            return Err(if can_see(&access, &user) { forbidden("change this user") } else { forbidden("see other users") });
+            return Err(if can_see(&access, &user) {
+                forbidden("change this user")
+            } else {
+                forbidden("see other users")
+            });
         }
         let mut errors = Vec::new();
         let mut opt = |field: &str, value: &Option<String>| value.as_ref().map(|v| text(&mut errors, field, v));
@@ -121,10 +148,14 @@ impl App {
             listed: patch.listed,
         };
         if let Some(value) = &patch.email {
-            store_patch.email = email(value).map_err(|message| errors.push(FieldError { field: "email".into(), message })).ok();
+            store_patch.email =
+                email(value).map_err(|message| errors.push(FieldError { field: "email".into(), message })).ok();
         }
         if let Some(value) = &patch.scope {
-            store_patch.scope = value.parse::<Scope>().map_err(|message| errors.push(FieldError { field: "scope".into(), message })).ok();
+            store_patch.scope = value
+                .parse::<Scope>()
+                .map_err(|message| errors.push(FieldError { field: "scope".into(), message }))
+                .ok();
         }
         if let Some(password) = &patch.password
             && let Err(message) = check_password(password)
@@ -136,14 +167,23 @@ impl App {
         }
         // People may edit their own name and password; scope, site, listing and
         // department are their managers' to change, within the managers' own reach.
-        let touches_admin_fields = store_patch.scope.is_some() || store_patch.site.is_some() || store_patch.listed.is_some() || store_patch.department.is_some();
+        let touches_admin_fields = store_patch.scope.is_some()
+            || store_patch.site.is_some()
+            || store_patch.listed.is_some()
+            || store_patch.department.is_some();
         let new_scope = store_patch.scope.unwrap_or(user.scope);
         let new_site = store_patch.site.clone().unwrap_or_else(|| user.site.clone());
         if touches_admin_fields && !(manages && access.can_manage_user(new_scope, &new_site)) {
             return Err(forbidden("change this user's scope, site, department or listing"));
         }
         if let Some(password) = patch.password {
-            let audit = self.audit(caller, Some(domain.id), "user.password", Some(user.id), json!({ "extension": user.extension.as_str() }));
+            let audit = self.audit(
+                caller,
+                Some(domain.id),
+                "user.password",
+                Some(user.id),
+                json!({ "extension": user.extension.as_str() }),
+            );
             self.store.set_password_hash(user.id, &hash(password).await, audit).await?;
         }
         let before = serde_json::to_value(&user).unwrap_or_default();
@@ -161,7 +201,13 @@ impl App {
         if access.is_user(&user) || !access.can_manage_user(user.scope, &user.site) {
             return Err(forbidden("delete this user"));
         }
-        let audit = self.audit(caller, Some(domain.id), "user.delete", Some(user.id), json!({ "extension": user.extension.as_str() }));
+        let audit = self.audit(
+            caller,
+            Some(domain.id),
+            "user.delete",
+            Some(user.id),
+            json!({ "extension": user.extension.as_str() }),
+        );
         Ok(self.store.delete_user(user.id, audit).await?)
     }
 

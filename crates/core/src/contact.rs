@@ -123,9 +123,7 @@ impl ContactFields {
         let fax = errors.take("fax", PhoneNumber::parse(&input.fax, country));
         let email = errors.take("email", email(&input.email));
         let notes = errors.take("notes", notes(&input.notes));
-        let has_name = [&first_name, &last_name, &company]
-            .iter()
-            .any(|v| v.as_ref().is_some_and(|s| !s.is_empty()));
+        let has_name = [&first_name, &last_name, &company].iter().any(|v| v.as_ref().is_some_and(|s| !s.is_empty()));
         if !has_name && first_name.is_some() && last_name.is_some() && company.is_some() {
             errors.push("first_name", "give a first name, a last name or a company");
         }
@@ -199,11 +197,8 @@ impl ContactFields {
 
     /// Two contacts with the same key are exact duplicates: same names, same numbers.
     pub fn duplicate_key(&self) -> String {
-        let mut numbers: Vec<String> = self
-            .numbers()
-            .iter()
-            .map(|(_, n)| n.e164.clone().unwrap_or_else(|| n.typed.clone()))
-            .collect();
+        let mut numbers: Vec<String> =
+            self.numbers().iter().map(|(_, n)| n.e164.clone().unwrap_or_else(|| n.typed.clone())).collect();
         numbers.sort();
         format!(
             "{}\u{1}{}\u{1}{}\u{1}{}",
@@ -265,7 +260,8 @@ mod tests {
         let patch = ContactPatch { mobile_phone: Some("206 555 0100".into()), ..Default::default() };
         let patched = contact.patched(&patch, Country::default()).unwrap();
         assert_eq!(patched.mobile_phone.unwrap().e164.as_deref(), Some("+12065550100"));
-        let clear_names = ContactPatch { first_name: Some(String::new()), last_name: Some(String::new()), ..Default::default() };
+        let clear_names =
+            ContactPatch { first_name: Some(String::new()), last_name: Some(String::new()), ..Default::default() };
         assert!(contact.patched(&clear_names, Country::default()).is_err());
     }
 

@@ -15,10 +15,7 @@ pub struct Invalid(pub Vec<FieldError>);
 
 impl Invalid {
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Invalid(vec![FieldError {
-            field: field.into(),
-            message: message.into(),
-        }])
+        Invalid(vec![FieldError { field: field.into(), message: message.into() }])
     }
 }
 
@@ -28,10 +25,7 @@ pub struct Errors(Vec<FieldError>);
 
 impl Errors {
     pub fn push(&mut self, field: &str, message: impl Into<String>) {
-        self.0.push(FieldError {
-            field: field.to_string(),
-            message: message.into(),
-        });
+        self.0.push(FieldError { field: field.to_string(), message: message.into() });
     }
 
     /// Keeps the value of a successful parse, or records why it failed.
@@ -46,10 +40,6 @@ impl Errors {
     }
 
     pub fn finish(self) -> Result<(), Invalid> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(Invalid(self.0))
-        }
+        if self.0.is_empty() { Ok(()) } else { Err(Invalid(self.0)) }
     }
 }

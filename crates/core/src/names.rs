@@ -23,9 +23,7 @@ impl FromStr for DomainName {
             return Err("a domain name has 1 to 253 characters".into());
         }
         for label in name.split('.') {
-            let valid_chars = label
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            let valid_chars = label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
             if label.is_empty() || label.len() > 63 || !valid_chars {
                 return Err(format!(
                     "`{input}` is not a domain name: use letters, digits, `-` and `_` in dot-separated labels of 1 to 63 characters"

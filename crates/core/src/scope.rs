@@ -4,9 +4,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// A user's scope, from most to least power.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scope {
     SuperUser,
@@ -67,13 +65,10 @@ impl FromStr for Scope {
     type Err = String;
 
     fn from_str(input: &str) -> Result<Self, String> {
-        Scope::ALL
-            .into_iter()
-            .find(|scope| scope.as_str() == input.trim())
-            .ok_or_else(|| {
-                let known: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
-                format!("`{input}` is not a scope; use one of {}", known.join(", "))
-            })
+        Scope::ALL.into_iter().find(|scope| scope.as_str() == input.trim()).ok_or_else(|| {
+            let known: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
+            format!("`{input}` is not a scope; use one of {}", known.join(", "))
+        })
     }
 }
 

@@ -138,7 +138,10 @@ mod tests {
 
     #[test]
     fn values_are_validated() {
-        assert_eq!(validate(SHARED_CONTACTS_EDITOR_SCOPES, "basic-user, office-manager").unwrap(), "basic-user,office-manager");
+        assert_eq!(
+            validate(SHARED_CONTACTS_EDITOR_SCOPES, "basic-user, office-manager").unwrap(),
+            "basic-user,office-manager"
+        );
         assert_eq!(validate(SHARED_CONTACTS_EDITOR_SCOPES, "").unwrap(), "");
         assert!(validate(SHARED_CONTACTS_EDITOR_SCOPES, "boss").is_err());
         assert!(validate(SHARED_CONTACTS_EDITOR_SCOPES, "reseller").is_err());

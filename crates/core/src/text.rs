@@ -6,11 +6,7 @@ use crate::phone::digits_of;
 
 /// Lowercase with accents removed: `Élodie Ærø` → `elodie ærø`.
 pub fn fold(text: &str) -> String {
-    text.nfd()
-        .filter(|c| !is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-        .filter(|c| !c.is_control())
-        .collect()
+    text.nfd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase).filter(|c| !c.is_control()).collect()
 }
 
 /// Separates the parts of a search text so a query never matches across two fields.
@@ -27,11 +23,7 @@ pub fn search_text<'a>(words: impl IntoIterator<Item = &'a str>, numbers: impl I
 /// with no last name sorts by whichever name it has, so `Acme Corp` sorts under A.
 pub fn name_sort_key(first: &str, last: &str, company: &str) -> String {
     let primary = [last, first, company].into_iter().find(|s| !s.trim().is_empty()).unwrap_or("");
-    [primary, first, company]
-        .iter()
-        .map(|part| fold(part.trim()))
-        .collect::<Vec<_>>()
-        .join("\u{1}")
+    [primary, first, company].iter().map(|part| fold(part.trim())).collect::<Vec<_>>().join("\u{1}")
 }
 
 /// A user's search query, normalised the same way as the texts it is matched against.
