@@ -1,1 +1,359 @@
-fn main() {}
+//! `switchboard`: the one binary. Serves the directory and administers it.
+
+mod demo;
+mod dbcopy;
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use switchboard_app::{App, AppConfig, Caller, DomainInput, ListParams, UserInput};
+use switchboard_core::names::parse_login;
+use switchboard_server::ServerConfig;
+use switchboard_store::{PostgresStore, SqliteStore, Store};
+
+/// Switchboard: the contacts and company directory of a hosted business phone system.
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    /// Directory of the embedded SQLite database (used when no --database is given).
+    #[arg(long, global = true, default_value = "./data", env = "SWITCHBOARD_DATA_DIR")]
+    data_dir: PathBuf,
+    /// Database URL: `postgres://user@host/db` or `sqlite:///path/file.db`. Overrides --data-dir.
+    #[arg(long, global = true, env = "SWITCHBOARD_DATABASE")]
+    database: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the web server (REST API, docs, health and metrics).
+    Serve(ServeArgs),
+    /// Manages domains (tenants).
+    #[command(subcommand)]
+    Domain(DomainCommand),
+    /// Manages users of a domain.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manages users' named API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Database maintenance.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Prints the OpenAPI document of the REST API.
+    Openapi,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address and port to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8080", env = "SWITCHBOARD_LISTEN")]
+    listen: SocketAddr,
+    /// Creates a demo domain with users, presence and shared contacts (once) and prints how to log in.
+    #[arg(long)]
+    demo: bool,
+    /// Takes the client address from X-Forwarded-For (only behind a load balancer you control).
+    #[arg(long, env = "SWITCHBOARD_TRUST_FORWARDED_FOR")]
+    trust_forwarded_for: bool,
+    /// Marks the session cookie Secure (when clients reach the server over HTTPS).
+    #[arg(long, env = "SWITCHBOARD_SECURE_COOKIES")]
+    secure_cookies: bool,
+}
+
+#[derive(Subcommand)]
+enum DomainCommand {
+    /// Adds a domain.
+    Add {
+        /// Domain name, like `acme.example`.
+        name: String,
+        /// Reseller the domain belongs to (created when new).
+        #[arg(long)]
+        reseller: Option<String>,
+        /// Country for numbers written without `+` (two letters, default US).
+        #[arg(long)]
+        country: Option<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Lists domains.
+    List,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Adds a user; prints a generated password unless --password-stdin is given.
+    Add {
+        domain: String,
+        extension: String,
+        #[arg(long)]
+        first: String,
+        #[arg(long)]
+        last: String,
+        /// super-user, reseller, office-manager, site-manager, call-center-supervisor, call-center-agent, basic-user or simple-user.
+        #[arg(long)]
+        scope: String,
+        #[arg(long, default_value = "")]
+        department: String,
+        #[arg(long, default_value = "")]
+        site: String,
+        #[arg(long, default_value = "")]
+        email: String,
+        /// Hides the user from the directory ("List in Directory" off).
+        #[arg(long)]
+        unlisted: bool,
+        /// Reads the password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Lists the users of a domain.
+    List { domain: String },
+    /// Sets a user's password (generated and printed unless --password-stdin).
+    Passwd {
+        /// `extension@domain`
+        user: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Creates a named API token for a user and prints its secret once.
+    Create {
+        /// `extension@domain`
+        user: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Lists a user's API tokens.
+    List { user: String },
+    /// Revokes one of a user's API tokens.
+    Revoke {
+        user: String,
+        /// The token's id, as `token create` and `token list` print it.
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Creates or upgrades the schema (also done automatically at start).
+    Migrate,
+    /// Copies everything from one database to another (empty) one and verifies the row counts.
+    Copy {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Openapi => {
+            println!("{}", switchboard_server::openapi_json());
+            Ok(())
+        }
+        Command::Db(DbCommand::Copy { from, to }) => dbcopy::copy(&*open_store(&from).await?, &*open_store(&to).await?).await,
+        command => {
+            let url = database_url(&cli.data_dir, cli.database.as_deref())?;
+            let app = App::new(open_store(&url).await?, AppConfig::default());
+            run(command, app, &url).await
+        }
+    }
+}
+
+async fn run(command: Command, app: App, url: &str) -> Result<()> {
+    let system = Caller::System;
+    match command {
+        Command::Serve(args) => serve(args, app).await,
+        Command::Domain(DomainCommand::Add { name, reseller, country, description }) => {
+            let domain = app.create_domain(&system, DomainInput { name, description, reseller, default_country: country }).await?;
+            println!("added domain {} (country {})", domain.domain.name, domain.default_country);
+            Ok(())
+        }
+        Command::Domain(DomainCommand::List) => {
+            for_each_page(|params| app.list_domains(&system, params), |d| {
+                println!("{}\t{}\t{}\t{}", d.domain.name, d.default_country, d.domain.reseller.as_deref().unwrap_or("-"), d.domain.description)
+            })
+            .await
+        }
+        Command::User(UserCommand::Add { domain, extension, first, last, scope, department, site, email, unlisted, password_stdin }) => {
+            let password = if password_stdin { Some(read_password()?) } else { None };
+            let input = UserInput { extension, first_name: first, last_name: last, email, department, site, scope: Some(scope), listed: Some(!unlisted), password };
+            let created = app.create_user(&system, &domain, input).await?;
+            println!("added user {}@{domain} ({})", created.user.extension, created.user.scope);
+            if let Some(password) = created.generated_password {
+                println!("password: {password}\n(shown once; change it with `switchboard user passwd`)");
+            }
+            Ok(())
+        }
+        Command::User(UserCommand::List { domain }) => {
+            for_each_page(|params| app.list_users(&system, &domain, params), |u| {
+                let listed = if u.listed { "" } else { "\t(unlisted)" };
+                println!("{}\t{} {}\t{}\t{}\t{}{listed}", u.extension, u.first_name, u.last_name, u.scope, u.department, u.site)
+            })
+            .await
+        }
+        Command::User(UserCommand::Passwd { user, password_stdin }) => {
+            let (ext, domain) = parse_login(&user).context("give the user as extension@domain")?;
+            let generated = (!password_stdin).then(switchboard_app::auth::generate_password);
+            let password = match &generated {
+                Some(password) => password.clone(),
+                None => read_password()?,
+            };
+            app.set_password(&system, domain.as_str(), ext.as_str(), &password).await?;
+            match generated {
+                Some(password) => println!("new password for {user}: {password}"),
+                None => println!("password of {user} changed"),
+            }
+            Ok(())
+        }
+        Command::Token(command) => token(command, &app).await,
+        Command::Db(DbCommand::Migrate) => {
+            println!("database schema is up to date ({})", redact(url));
+            Ok(())
+        }
+        Command::Db(DbCommand::Copy { .. }) | Command::Openapi => unreachable!("handled before opening the default database"),
+    }
+}
+
+async fn token(command: TokenCommand, app: &App) -> Result<()> {
+    let system = Caller::System;
+    let user_of = |login: &str| {
+        let login = login.to_string();
+        async move {
+            let (ext, domain) = parse_login(&login).context("give the user as extension@domain")?;
+            anyhow::Ok(app.get_user(&system, domain.as_str(), ext.as_str()).await?)
+        }
+    };
+    match command {
+        TokenCommand::Create { user, name } => {
+            let owner = user_of(&user).await?;
+            let token = app.create_api_token(&system, &owner, &name).await?;
+            println!("token {} ({name}) for {user}:\n{}\n(shown once; send it as `Authorization: Bearer …`)", token.token.id, token.secret);
+        }
+        TokenCommand::List { user } => {
+            let owner = user_of(&user).await?;
+            for token in app.list_api_tokens(&system, &owner).await? {
+                println!("{}\t{}\t{}", token.id, token.name, token.created_at.format("%Y-%m-%d %H:%M"));
+            }
+        }
+        TokenCommand::Revoke { user, id } => {
+            let owner = user_of(&user).await?;
+            let id = id.parse().context("a token id looks like 0192f0c4-…; see `switchboard token list`")?;
+            app.revoke_api_token(&system, &owner, id).await?;
+            println!("token {id} revoked");
+        }
+    }
+    Ok(())
+}
+
+/// Prints every page of a list.
+async fn for_each_page<T, F, Fut>(fetch: F, mut print: impl FnMut(&T)) -> Result<()>
+where
+    F: Fn(&ListParams) -> Fut,
+    Fut: std::future::Future<Output = switchboard_app::Result<switchboard_core::paging::Page<T>>>,
+{
+    let mut params = ListParams { limit: Some("500".into()), ..Default::default() };
+    loop {
+        let page = fetch(&params).await?;
+        page.items.iter().for_each(&mut print);
+        match page.next_cursor {
+            Some(cursor) => params.cursor = Some(cursor),
+            None => return Ok(()),
+        }
+    }
+}
+
+async fn serve(args: ServeArgs, app: App) -> Result<()> {
+    if args.demo {
+        demo::create(&app).await?;
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
+    let address = listener.local_addr()?;
+    // Tests and scripts read this line to find the port when listening on port 0.
+    println!("listening on http://{address}");
+    println!("API docs: http://{address}/api/docs");
+    spawn_trash_purge(app.clone());
+    let config = ServerConfig { trust_forwarded_for: args.trust_forwarded_for, secure_cookies: args.secure_cookies, ..ServerConfig::default() };
+    switchboard_server::serve(listener, app, config, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Empties the trash of contacts deleted more than 30 days ago, hourly.
+fn spawn_trash_purge(app: App) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match app.purge_trash().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "emptied old contacts from the trash"),
+                Err(error) => tracing::warn!(%error, "could not empty the trash"),
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handlers install");
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term.recv() => {}
+    }
+}
+
+fn read_password() -> Result<String> {
+    let mut password = String::new();
+    std::io::stdin().read_to_string(&mut password)?;
+    let password = password.trim_end_matches(['\r', '\n']).to_string();
+    if password.is_empty() {
+        bail!("no password on standard input");
+    }
+    Ok(password)
+}
+
+/// The database to use: --database, else the SQLite file in --data-dir.
+fn database_url(data_dir: &std::path::Path, database: Option<&str>) -> Result<String> {
+    if let Some(url) = database {
+        return Ok(url.to_string());
+    }
+    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+    Ok(format!("sqlite://{}", data_dir.join("switchboard.db").display()))
+}
+
+async fn open_store(url: &str) -> Result<Arc<dyn Store>> {
+    let store: Arc<dyn Store> = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Arc::new(PostgresStore::connect(url).await.with_context(|| format!("cannot open {}", redact(url)))?)
+    } else if url.starts_with("sqlite:") {
+        Arc::new(SqliteStore::open(url).await.with_context(|| format!("cannot open {url}"))?)
+    } else {
+        bail!("unknown database URL `{}`: use postgres://… or sqlite://…", redact(url))
+    };
+    Ok(store)
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
