@@ -37,12 +37,24 @@ pub enum StoreError {
     #[error("not found")]
     NotFound,
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A taken unique key is the caller's problem (`Conflict`), never a database failure;
+/// a missing parent (foreign key) means what was referred to is `NotFound`.
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(db.message().to_string()),
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+            _ => StoreError::Database(error),
+        }
+    }
+}
 
 /// What an audit entry records; written in the same transaction as the change.
 #[derive(Debug, Clone)]
@@ -195,7 +207,13 @@ pub trait Store: Send + Sync + 'static {
     async fn user_by_id(&self, id: Uuid) -> Result<Option<User>>;
     /// Users of a domain, listed or not; `site` limits to one site.
     async fn list_users(&self, domain_id: Uuid, site: Option<&str>, list: &ListQuery) -> Result<Page<User>>;
-    async fn update_user(&self, id: Uuid, expected_version: Option<i64>, patch: UserPatch, audit: AuditRecord) -> Result<User>;
+    async fn update_user(
+        &self,
+        id: Uuid,
+        expected_version: Option<i64>,
+        patch: UserPatch,
+        audit: AuditRecord,
+    ) -> Result<User>;
     async fn delete_user(&self, id: Uuid, audit: AuditRecord) -> Result<()>;
     async fn password_hash(&self, user_id: Uuid) -> Result<Option<String>>;
     async fn set_password_hash(&self, user_id: Uuid, hash: &str, audit: AuditRecord) -> Result<()>;
@@ -208,7 +226,14 @@ pub trait Store: Send + Sync + 'static {
     /// Live contacts of a book.
     async fn list_contacts(&self, book: Book, list: &ListQuery) -> Result<Page<Contact>>;
     /// Updates a live contact if it is still at `expected_version` (when given).
-    async fn update_contact(&self, book: Book, id: Uuid, expected_version: Option<i64>, fields: ContactFields, audit: AuditRecord) -> Result<Contact>;
+    async fn update_contact(
+        &self,
+        book: Book,
+        id: Uuid,
+        expected_version: Option<i64>,
+        fields: ContactFields,
+        audit: AuditRecord,
+    ) -> Result<Contact>;
     /// Moves a live contact to the trash.
     async fn delete_contact(&self, book: Book, id: Uuid, audit: AuditRecord) -> Result<Contact>;
     /// Brings a contact back from the trash (`Conflict` if an identical live one exists).
@@ -221,7 +246,13 @@ pub trait Store: Send + Sync + 'static {
     // The merged directory.
     async fn directory(&self, query: &DirectoryQuery) -> Result<Page<DirectoryEntry>>;
     /// One directory entry as the viewer sees it, if visible to them.
-    async fn directory_entry(&self, domain_id: Uuid, viewer_id: Uuid, include_shared: bool, entry_id: Uuid) -> Result<Option<DirectoryEntry>>;
+    async fn directory_entry(
+        &self,
+        domain_id: Uuid,
+        viewer_id: Uuid,
+        include_shared: bool,
+        entry_id: Uuid,
+    ) -> Result<Option<DirectoryEntry>>;
     /// Distinct departments (or sites) of the listed users of a domain, sorted.
     async fn departments(&self, domain_id: Uuid) -> Result<Vec<String>>;
     async fn sites(&self, domain_id: Uuid) -> Result<Vec<String>>;
@@ -232,7 +263,12 @@ pub trait Store: Send + Sync + 'static {
     // Settings.
     async fn settings(&self, layer: Layer) -> Result<BTreeMap<String, String>>;
     /// Sets keys (`Some`) and removes them (`None`) in one layer.
-    async fn put_settings(&self, layer: Layer, changes: &BTreeMap<String, Option<String>>, audit: AuditRecord) -> Result<()>;
+    async fn put_settings(
+        &self,
+        layer: Layer,
+        changes: &BTreeMap<String, Option<String>>,
+        audit: AuditRecord,
+    ) -> Result<()>;
 
     // Audit log, newest first.
     async fn list_audit(&self, domain_id: Uuid, limit: Limit, before: Option<Uuid>) -> Result<Page<AuditEntry>>;
@@ -254,12 +290,26 @@ pub trait Store: Send + Sync + 'static {
     async fn table_counts(&self) -> Result<TableCounts>;
     /// Rows of one table (see [`COPY_TABLES`]) as JSON objects, in primary-key order,
     /// for `db copy`. Ids are strings, times are microseconds since the epoch.
-    async fn export_rows(&self, table: &str, offset: i64, limit: i64) -> Result<Vec<serde_json::Map<String, serde_json::Value>>>;
+    async fn export_rows(
+        &self,
+        table: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>>;
     /// Inserts rows produced by `export_rows` (of either back-end) in one transaction.
     async fn import_rows(&self, table: &str, rows: &[serde_json::Map<String, serde_json::Value>]) -> Result<()>;
 }
 
 /// Every table `db copy` moves, parents before children.
 pub const COPY_TABLES: &[&str] = &[
-    "resellers", "domains", "users", "contacts", "favorites", "presence", "settings", "audit_log", "tokens", "login_failures",
+    "resellers",
+    "domains",
+    "users",
+    "contacts",
+    "favorites",
+    "presence",
+    "settings",
+    "audit_log",
+    "tokens",
+    "login_failures",
 ];

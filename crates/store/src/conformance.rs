@@ -1,0 +1,1204 @@
+//! What every back-end must do, as async test functions over `&dyn Store`. Each
+//! function expects a fresh, empty database. `tests/sqlite.rs` and `tests/postgres.rs`
+//! run them all through [`conformance_tests!`](crate::conformance_tests); [`copy`]
+//! takes two stores, to check `db copy` between back-ends.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::{Map, Value, json};
+use switchboard_core::contact::{ContactFields, ContactInput, NumberKind};
+use switchboard_core::model::{
+    Book, Contact, DirectoryEntry, Domain, EntryKind, NumberView, Presence, PresenceState, TokenKind, User,
+};
+use switchboard_core::paging::{Cursor, Limit, Page, Sort};
+use switchboard_core::phone::Country;
+use switchboard_core::text::{SearchTerm, name_sort_key};
+use switchboard_core::{DomainName, Scope};
+use uuid::Uuid;
+
+use crate::{
+    AuditRecord, COPY_TABLES, DirectoryQuery, DomainPatch, Group, Layer, ListQuery, LoginFailures, NewDomain, NewToken,
+    NewUser, Result, Store, StoreError, UserPatch,
+};
+
+/// Generates one `#[tokio::test]` per single-store conformance function. `$run` is an
+/// async function that makes a fresh store and calls the test function it is given.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($run:path) => {
+        $crate::conformance_tests!(@each $run;
+            basics,
+            resellers_and_domains,
+            domains_page_and_search,
+            users,
+            users_page_search_and_site,
+            contacts,
+            duplicate_contacts,
+            trash_restore_and_purge,
+            trash_pages,
+            tenant_scoping,
+            search,
+            paging_in_every_sort,
+            directory_groups,
+            directory_entries,
+            directory_pages_and_search,
+            departments_and_sites,
+            favorites,
+            presence,
+            settings_layers,
+            audit_with_every_change,
+            audit_pages,
+            tokens,
+            login_failures,
+        );
+    };
+    (@each $run:path; $($test:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $test() {
+                $run($crate::conformance::$test).await;
+            }
+        )*
+    };
+}
+
+// Helpers.
+
+fn audit(action: &str) -> AuditRecord {
+    AuditRecord { domain_id: None, actor: "cli".into(), action: action.into(), target_id: None, details: json!({}) }
+}
+
+fn audit_in(domain_id: Uuid, action: &str) -> AuditRecord {
+    AuditRecord { domain_id: Some(domain_id), ..audit(action) }
+}
+
+async fn domain(store: &dyn Store, name: &str) -> Domain {
+    let new = NewDomain { name: name.parse().unwrap(), description: format!("{name} for tests"), reseller_id: None };
+    store.create_domain(new, audit("domain.create")).await.unwrap()
+}
+
+fn new_user(domain: &Domain, extension: &str, first: &str, last: &str) -> NewUser {
+    NewUser {
+        domain_id: domain.id,
+        extension: extension.parse().unwrap(),
+        first_name: first.into(),
+        last_name: last.into(),
+        email: format!("{}@{}", first.to_lowercase(), domain.name),
+        department: String::new(),
+        site: String::new(),
+        scope: Scope::BasicUser,
+        listed: true,
+        password_hash: format!("hash-{extension}"),
+    }
+}
+
+async fn user(store: &dyn Store, domain: &Domain, extension: &str, first: &str, last: &str) -> User {
+    store.create_user(new_user(domain, extension, first, last), audit("user.create")).await.unwrap()
+}
+
+fn named(first: &str, last: &str) -> ContactInput {
+    ContactInput { first_name: first.into(), last_name: last.into(), ..Default::default() }
+}
+
+fn fields(input: ContactInput) -> ContactFields {
+    ContactFields::parse(&input, Country::default()).unwrap()
+}
+
+async fn contact(store: &dyn Store, book: Book, input: ContactInput) -> Contact {
+    store.create_contact(book, fields(input), audit("contact.create")).await.unwrap()
+}
+
+fn shared(domain: &Domain) -> Book {
+    Book::Shared { domain_id: domain.id }
+}
+
+fn personal(user: &User) -> Book {
+    Book::Personal { domain_id: user.domain_id, owner_id: user.id }
+}
+
+fn limit(n: u32) -> Limit {
+    Limit::parse(Some(n)).unwrap()
+}
+
+fn sorted(sort: Sort, n: u32) -> ListQuery {
+    ListQuery { sort, limit: limit(n), ..Default::default() }
+}
+
+fn search_for(term: &str) -> ListQuery {
+    ListQuery { search: SearchTerm::parse(term).unwrap(), ..Default::default() }
+}
+
+/// Now, at the microsecond precision the store keeps.
+fn micros_now() -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).unwrap()
+}
+
+fn ids<T>(items: &[T], id: impl Fn(&T) -> Uuid) -> Vec<Uuid> {
+    items.iter().map(id).collect()
+}
+
+fn contact_ids(page: &Page<Contact>) -> Vec<Uuid> {
+    ids(&page.items, |c| c.id)
+}
+
+fn entry_ids(page: &Page<DirectoryEntry>) -> Vec<Uuid> {
+    ids(&page.items, |e| e.id)
+}
+
+/// Follows `next_cursor` to the end, checking that only full pages have a next one.
+async fn all_pages<T>(mut list: ListQuery, fetch: impl AsyncFn(&ListQuery) -> Result<Page<T>>) -> Vec<T> {
+    let mut items = Vec::new();
+    for _ in 0..10_000 {
+        let page = fetch(&list).await.unwrap();
+        let full = page.items.len() == list.limit.get() as usize;
+        assert!(page.items.len() <= list.limit.get() as usize, "a page is never longer than its limit");
+        items.extend(page.items);
+        match page.next_cursor {
+            Some(next) => {
+                assert!(full, "only a full page may have a next page");
+                list.after = Some(Cursor::decode(&next, list.sort).unwrap());
+            }
+            None => return items,
+        }
+    }
+    panic!("paging never ended");
+}
+
+async fn audit_actions(store: &dyn Store, domain_id: Uuid) -> Vec<String> {
+    let page = store.list_audit(domain_id, limit(500), None).await.unwrap();
+    page.items.into_iter().map(|entry| entry.action).collect()
+}
+
+fn is_conflict<T: std::fmt::Debug>(result: Result<T>) -> bool {
+    matches!(result, Err(StoreError::Conflict(_)))
+}
+
+fn is_not_found<T: std::fmt::Debug>(result: Result<T>) -> bool {
+    matches!(result, Err(StoreError::NotFound))
+}
+
+// The tests.
+
+pub async fn basics(store: &dyn Store) {
+    store.ping().await.unwrap();
+    let (in_use, idle) = store.pool_state();
+    assert!(in_use + idle >= 1, "a store that answered has a connection");
+    let counts = store.table_counts().await.unwrap();
+    let tables: BTreeSet<&str> = counts.keys().map(String::as_str).collect();
+    assert_eq!(tables, COPY_TABLES.iter().copied().collect());
+    assert!(counts.values().all(|count| *count == 0), "a fresh database is empty: {counts:?}");
+}
+
+pub async fn resellers_and_domains(store: &dyn Store) {
+    let reseller = store.create_reseller("Northwind").await.unwrap();
+    assert!(is_conflict(store.create_reseller("Northwind").await));
+    assert_eq!(store.reseller_by_name("Northwind").await.unwrap(), Some(reseller.clone()));
+    assert_eq!(store.reseller_by_name("Southwind").await.unwrap(), None);
+
+    let new =
+        NewDomain { name: "acme.example".parse().unwrap(), description: "Acme".into(), reseller_id: Some(reseller.id) };
+    let acme = store.create_domain(new.clone(), audit("domain.create")).await.unwrap();
+    assert_eq!((acme.name.as_str(), acme.description.as_str()), ("acme.example", "Acme"));
+    assert_eq!((acme.reseller.as_deref(), acme.reseller_id), (Some("Northwind"), Some(reseller.id)));
+    assert!(is_conflict(store.create_domain(new, audit("domain.create")).await));
+    assert_eq!(store.domain_by_name(&acme.name).await.unwrap(), Some(acme.clone()));
+    assert_eq!(store.domain_by_id(acme.id).await.unwrap(), Some(acme.clone()));
+    let missing: DomainName = "missing.example".parse().unwrap();
+    assert_eq!(store.domain_by_name(&missing).await.unwrap(), None);
+    assert_eq!(store.domain_by_id(Uuid::now_v7()).await.unwrap(), None);
+
+    let bare = domain(store, "bare.example").await;
+    let of_reseller = store.list_domains(Some(reseller.id), &ListQuery::default()).await.unwrap();
+    assert_eq!(ids(&of_reseller.items, |d| d.id), [acme.id]);
+    let all = store.list_domains(None, &ListQuery::default()).await.unwrap();
+    assert_eq!(ids(&all.items, |d| d.id), [acme.id, bare.id]);
+
+    let patch = DomainPatch { description: Some("Acme Inc.".into()), reseller_id: Some(None) };
+    let updated = store.update_domain(acme.id, patch, audit_in(acme.id, "domain.update")).await.unwrap();
+    assert_eq!((updated.description.as_str(), updated.reseller_id, updated.reseller), ("Acme Inc.", None, None));
+    assert!(updated.updated_at >= acme.updated_at);
+    assert_eq!(updated.created_at, acme.created_at);
+    let moved = DomainPatch { description: None, reseller_id: Some(Some(reseller.id)) };
+    let moved = store.update_domain(acme.id, moved, audit_in(acme.id, "domain.update")).await.unwrap();
+    assert_eq!((moved.description.as_str(), moved.reseller_id), ("Acme Inc.", Some(reseller.id)));
+    let nowhere = DomainPatch { description: None, reseller_id: Some(Some(Uuid::now_v7())) };
+    assert!(is_not_found(store.update_domain(acme.id, nowhere, audit("domain.update")).await));
+    assert!(is_not_found(store.update_domain(Uuid::now_v7(), DomainPatch::default(), audit("domain.update")).await));
+
+    let alice = user(store, &acme, "200", "Alice", "Able").await;
+    let card = contact(store, shared(&acme), named("Sam", "Shared")).await;
+    store.delete_domain(acme.id, audit_in(acme.id, "domain.delete")).await.unwrap();
+    assert_eq!(store.domain_by_id(acme.id).await.unwrap(), None);
+    assert_eq!(store.user_by_id(alice.id).await.unwrap(), None, "a domain's users go with it");
+    assert_eq!(store.contact(shared(&acme), card.id).await.unwrap(), None, "and its contacts");
+    assert!(is_not_found(store.delete_domain(acme.id, audit("domain.delete")).await));
+    assert_eq!(audit_actions(store, acme.id).await, ["domain.delete", "domain.update", "domain.update"]);
+}
+
+pub async fn domains_page_and_search(store: &dyn Store) {
+    let mut names = Vec::new();
+    for i in 0..12 {
+        names.push(
+            domain(store, &format!("d{:02}.{}.example", (i * 7) % 12, if i % 2 == 0 { "even" } else { "odd" }))
+                .await
+                .name,
+        );
+    }
+    names.sort();
+    for sort in [Sort::Name, Sort::NameDesc] {
+        let listed = all_pages(sorted(sort, 5), async |list| store.list_domains(None, list).await).await;
+        let mut expected = names.clone();
+        if sort == Sort::NameDesc {
+            expected.reverse();
+        }
+        assert_eq!(listed.into_iter().map(|d| d.name).collect::<Vec<_>>(), expected, "{sort:?}");
+    }
+    let by_update = all_pages(sorted(Sort::UpdatedDesc, 5), async |list| store.list_domains(None, list).await).await;
+    assert_eq!(by_update.len(), 12);
+    assert!(by_update.windows(2).all(|w| w[0].updated_at >= w[1].updated_at));
+    let odd = store.list_domains(None, &search_for("odd")).await.unwrap();
+    assert_eq!(odd.items.len(), 6);
+    assert!(odd.items.iter().all(|d| d.name.as_str().contains(".odd.")));
+}
+
+pub async fn users(store: &dyn Store) {
+    let acme = domain(store, "acme.example").await;
+    let other = domain(store, "other.example").await;
+    let new = NewUser { department: "Sales".into(), site: "North".into(), ..new_user(&acme, "200", "Ann", "Lee") };
+    let ann = store.create_user(new.clone(), audit("user.create")).await.unwrap();
+    assert_eq!((ann.version, ann.extension.as_str(), ann.scope, ann.listed), (1, "200", Scope::BasicUser, true));
+    assert_eq!(ann.created_at, ann.updated_at);
+    assert!(
+        is_conflict(store.create_user(new.clone(), audit("user.create")).await),
+        "extensions are unique per domain"
+    );
+    let elsewhere = store.create_user(NewUser { domain_id: other.id, ..new.clone() }, audit("user.create")).await;
+    assert!(elsewhere.is_ok(), "the same extension in another domain is fine");
+    let nowhere = NewUser { domain_id: Uuid::now_v7(), ..new };
+    assert!(is_not_found(store.create_user(nowhere, audit("user.create")).await));
+
+    assert_eq!(store.user_by_id(ann.id).await.unwrap(), Some(ann.clone()));
+    assert_eq!(store.user_by_extension(acme.id, &ann.extension).await.unwrap(), Some(ann.clone()));
+    assert_eq!(store.user_by_extension(acme.id, &"201".parse().unwrap()).await.unwrap(), None);
+    assert_eq!(store.user_by_id(Uuid::now_v7()).await.unwrap(), None);
+
+    let patch = UserPatch {
+        last_name: Some("Zhang".into()),
+        listed: Some(false),
+        scope: Some(Scope::OfficeManager),
+        ..Default::default()
+    };
+    let renamed = store.update_user(ann.id, Some(1), patch.clone(), audit("user.update")).await.unwrap();
+    assert_eq!(
+        (renamed.last_name.as_str(), renamed.first_name.as_str(), renamed.department.as_str()),
+        ("Zhang", "Ann", "Sales")
+    );
+    assert_eq!((renamed.version, renamed.listed, renamed.scope), (2, false, Scope::OfficeManager));
+    assert!(matches!(
+        store.update_user(ann.id, Some(1), patch.clone(), audit("user.update")).await,
+        Err(StoreError::Stale { current: 2 })
+    ));
+    let unversioned = store.update_user(ann.id, None, UserPatch::default(), audit("user.update")).await.unwrap();
+    assert_eq!(unversioned.version, 3);
+    assert!(is_not_found(store.update_user(Uuid::now_v7(), Some(1), patch, audit("user.update")).await));
+    let found = store.list_users(acme.id, None, &search_for("zhang")).await.unwrap();
+    assert_eq!(ids(&found.items, |u| u.id), [ann.id], "the search text follows renames");
+    assert!(store.list_users(acme.id, None, &search_for("ann lee")).await.unwrap().items.is_empty());
+
+    assert_eq!(store.password_hash(ann.id).await.unwrap().as_deref(), Some("hash-200"));
+    store.set_password_hash(ann.id, "new-hash", audit("user.password")).await.unwrap();
+    assert_eq!(store.password_hash(ann.id).await.unwrap().as_deref(), Some("new-hash"));
+    assert_eq!(store.password_hash(Uuid::now_v7()).await.unwrap(), None);
+    assert!(is_not_found(store.set_password_hash(Uuid::now_v7(), "x", audit("user.password")).await));
+
+    let own = contact(store, personal(&ann), named("Pat", "Own")).await;
+    store.delete_user(ann.id, audit("user.delete")).await.unwrap();
+    assert_eq!(store.user_by_id(ann.id).await.unwrap(), None);
+    assert_eq!(store.contact(personal(&ann), own.id).await.unwrap(), None, "personal contacts go with their owner");
+    assert!(is_not_found(store.delete_user(ann.id, audit("user.delete")).await));
+}
+
+pub async fn users_page_search_and_site(store: &dyn Store) {
+    let acme = domain(store, "acme.example").await;
+    let mut created = Vec::new();
+    for i in 0..30u32 {
+        let site = if i % 3 == 0 { "North" } else { "South" };
+        let new = NewUser {
+            site: site.into(),
+            listed: i % 5 != 0,
+            ..new_user(&acme, &format!("{}", 300 + i), &format!("First{}", i % 4), &format!("Last{:02}", (i * 7) % 30))
+        };
+        created.push(store.create_user(new, audit("user.create")).await.unwrap());
+    }
+    let mut by_name = created.clone();
+    by_name.sort_by_key(|u| (name_sort_key(&u.first_name, &u.last_name, ""), u.id));
+    let listed = all_pages(sorted(Sort::Name, 4), async |list| store.list_users(acme.id, None, list).await).await;
+    assert_eq!(ids(&listed, |u| u.id), ids(&by_name, |u| u.id), "unlisted users are still users");
+    let by_update = all_pages(sorted(Sort::Updated, 4), async |list| store.list_users(acme.id, None, list).await).await;
+    assert_eq!(ids(&by_update, |u| u.id), ids(&created, |u| u.id));
+
+    let north =
+        all_pages(sorted(Sort::NameDesc, 3), async |list| store.list_users(acme.id, Some("North"), list).await).await;
+    let mut expected: Vec<&User> = by_name.iter().filter(|u| u.site == "North").collect();
+    expected.reverse();
+    assert_eq!(ids(&north, |u| u.id), ids(&expected, |u| u.id));
+
+    let by_extension = store.list_users(acme.id, None, &search_for("317")).await.unwrap();
+    assert_eq!(ids(&by_extension.items, |u| u.id), [created[17].id]);
+    let by_name = store.list_users(acme.id, None, &search_for("first3 last")).await.unwrap();
+    assert_eq!(by_name.items.len(), 7);
+    assert!(by_name.items.iter().all(|u| u.first_name == "First3"));
+    let short = store.list_users(acme.id, Some("North"), &search_for("t2")).await.unwrap();
+    assert!(!short.items.is_empty());
+    assert!(
+        short.items.iter().all(|u| u.site == "North" && (u.first_name == "First2" || u.last_name.starts_with("Last2")))
+    );
+}
+
+pub async fn contacts(store: &dyn Store) {
+    let acme = domain(store, "acme.example").await;
+    let input = ContactInput {
+        title: "CEO".into(),
+        company: "Acme".into(),
+        work_phone: "+1 (206) 555-0100".into(),
+        mobile_phone: "206 555 0101".into(),
+        fax: "200".into(),
+        email: "ann@acme.example".into(),
+        notes: "line one\nline two".into(),
+        ..named("Ann", "Lee")
+    };
+    let ann = store.create_contact(shared(&acme), fields(input.clone()), audit("contact.create")).await.unwrap();
+    assert_eq!((ann.version, ann.book, ann.deleted_at), (1, shared(&acme), None));
+    assert_eq!(ann.fields, fields(input.clone()));
+    assert_eq!(ann.created_at, ann.updated_at);
+    let work = ann.fields.work_phone.as_ref().unwrap();
+    assert_eq!((work.typed.as_str(), work.e164.as_deref()), ("+1 (206) 555-0100", Some("+12065550100")));
+    assert_eq!(ann.fields.fax.as_ref().unwrap().e164, None);
+    assert_eq!(store.contact(shared(&acme), ann.id).await.unwrap(), Some(ann.clone()));
+    assert_eq!(store.contact(shared(&acme), Uuid::now_v7()).await.unwrap(), None);
+
+    let changed = fields(ContactInput { title: "Chair".into(), work_phone: String::new(), ..input });
+    let v2 =
+        store.update_contact(shared(&acme), ann.id, Some(1), changed.clone(), audit("contact.update")).await.unwrap();
+    assert_eq!((v2.version, v2.created_at), (2, ann.created_at));
+    assert!(v2.updated_at >= ann.updated_at);
+    assert_eq!(v2.fields, changed);
+    assert_eq!(store.contact(shared(&acme), ann.id).await.unwrap(), Some(v2.clone()));
+    let stale = store.update_contact(shared(&acme), ann.id, Some(1), changed.clone(), audit("contact.update")).await;
+    assert!(matches!(stale, Err(StoreError::Stale { current: 2 })), "{stale:?}");
+    let v3 = store.update_contact(shared(&acme), ann.id, None, changed.clone(), audit("contact.update")).await.unwrap();
+    assert_eq!(v3.version, 3);
+    let missing = store.update_contact(shared(&acme), Uuid::now_v7(), Some(1), changed, audit("contact.update")).await;
+    assert!(is_not_found(missing));
+
+    let bob = contact(store, shared(&acme), named("Bob", "Baker")).await;
+    let listed = store.list_contacts(shared(&acme), &ListQuery::default()).await.unwrap();
+    assert_eq!(contact_ids(&listed), [bob.id, ann.id]);
+    assert_eq!(listed.items[1], v3);
+    assert_eq!(listed.next_cursor, None);
+}
+
+pub async fn duplicate_contacts(store: &dyn Store) {
+    let acme = domain(store, "acme.example").await;
+    let other = domain(store, "other.example").await;
+    let owner = user(store, &acme, "200", "Olga", "Owner").await;
+    let ann = ContactInput { work_phone: "+1 206 555 0100".into(), ..named("Ann", "Lee") };
+    let same = ContactInput { work_phone: "(206) 555-0100".into(), ..named("ANN", "lee") };
+    let first = contact(store, shared(&acme), ann.clone()).await;
+    let before = audit_actions(store, acme.id).await.len();
+    let again = store.create_contact(shared(&acme), fields(same.clone()), audit_in(acme.id, "contact.create")).await;
+    assert!(is_conflict(again), "an exact duplicate in the same book is refused");
+    assert_eq!(audit_actions(store, acme.id).await.len(), before, "a refused change leaves no audit entry");
+    contact(store, personal(&owner), same.clone()).await;
+    contact(store, shared(&other), same.clone()).await;
+
+    let bob = contact(store, shared(&acme), named("Bob", "Baker")).await;
+    let clash =
+        store.update_contact(shared(&acme), bob.id, Some(1), fields(same.clone()), audit("contact.update")).await;
+    assert!(is_conflict(clash), "an update may not duplicate another contact");
+    assert_eq!(store.contact(shared(&acme), bob.id).await.unwrap(), Some(bob));
+    let itself =
+        store.update_contact(shared(&acme), first.id, Some(1), fields(same.clone()), audit("contact.update")).await;
+    assert!(itself.is_ok(), "a contact does not duplicate itself");
+
+    store.delete_contact(shared(&acme), first.id, audit("contact.delete")).await.unwrap();
+    let replacement = contact(store, shared(&acme), ann).await;
+    assert!(is_conflict(store.restore_contact(shared(&acme), first.id, audit("contact.restore")).await));
+    assert!(store.contact(shared(&acme), first.id).await.unwrap().unwrap().deleted_at.is_some());
+    store.delete_contact(shared(&acme), replacement.id, audit("contact.delete")).await.unwrap();
+    assert!(store.restore_contact(shared(&acme), first.id, audit("contact.restore")).await.is_ok());
+}
+
+pub async fn trash_restore_and_purge(store: &dyn Store) {
+    let acme = domain(store, "acme.example").await;
+    let (uma, ulf) = (user(store, &acme, "200", "Uma", "One").await, user(store, &acme, "201", "Ulf", "Two").await);
+    let s1 = contact(store, shared(&acme), named("Sue", "First")).await;
+    let s2 = contact(store, shared(&acme), named("Sid", "Second")).await;
+    let p1 = contact(store, personal(&uma), named("Pia", "Uma's")).await;
+    let p2 = contact(store, personal(&ulf), named("Per", "Ulf's")).await;
+    let before_deletes = micros_now() - TimeDelta::seconds(1);
+    let deleted = store.delete_contact(shared(&acme), s1.id, audit("contact.delete")).await.unwrap();
+    assert_eq!(deleted.version, 2);
+    assert!(deleted.deleted_at.is_some());
+    for (book, id) in [(shared(&acme), s2.id), (personal(&uma), p1.id), (personal(&ulf), p2.id)] {
+        store.delete_contact(book, id, audit("contact.delete")).await.unwrap();
+    }
+    assert_eq!(store.contact(shared(&acme), s1.id).await.unwrap(), Some(deleted.clone()), "the trash keeps it");
+    assert!(store.list_contacts(shared(&acme), &ListQuery::default()).await.unwrap().items.is_empty());
+    assert!(store.list_contacts(personal(&uma), &ListQuery::default()).await.unwrap().items.is_empty());
+    assert!(is_not_found(store.delete_contact(shared(&acme), s1.id, audit("contact.delete")).await));
+    let update =
+        store.update_contact(shared(&acme), s1.id, Some(2), fields(named("Sue", "X")), audit("contact.update")).await;
+    assert!(is_not_found(update), "a contact in the trash cannot be edited");
+
+    let newest_first = sorted(Sort::UpdatedDesc, 50);
+    let shared_trash = store.list_trash(acme.id, None, &newest_first).await.unwrap();
+    assert_eq!(contact_ids(&shared_trash), [s2.id, s1.id]);
+    let uma_trash = store.list_trash(acme.id, Some(uma.id), &newest_first).await.unwrap();
+    assert_eq!(contact_ids(&uma_trash), [p1.id, s2.id, s1.id], "another user's trash stays private");
+
+    let restored = store.restore_contact(shared(&acme), s1.id, audit("contact.restore")).await.unwrap();
+    assert_eq!((restored.deleted_at, restored.version), (None, 3));
+    assert_eq!(contact_ids(&store.list_contacts(shared(&acme), &ListQuery::default()).await.unwrap()), [s1.id]);
+    assert!(is_not_found(store.restore_contact(shared(&acme), s1.id, audit("contact.restore")).await));
+
+    assert_eq!(store.purge_trash(before_deletes).await.unwrap(), 0);
+    assert_eq!(store.purge_trash(Utc::now() + TimeDelta::seconds(1)).await.unwrap(), 3);
+    assert_eq!(store.contact(shared(&acme), s2.id).await.unwrap(), None);
+    assert!(store.list_trash(acme.id, Some(ulf.id), &ListQuery::default()).await.unwrap().items.is_empty());
+    assert!(store.contact(shared(&acme), s1.id).await.unwrap().is_some(), "live contacts are never purged");
+}
+
+pub async fn trash_pages(store: &dyn Store) {
+    let acme = domain(store, "acme.example").await;
+    let mut deleted = Vec::new();
+    for i in 0..9 {
+        let card = contact(store, shared(&acme), named(&format!("Name{}", (i * 4) % 9), "Trash")).await;
+        deleted.push(store.delete_contact(shared(&acme), card.id, audit("contact.delete")).await.unwrap());
+    }
+    contact(store, shared(&acme), named("Live", "One")).await;
+    let newest_first =
+        all_pages(sorted(Sort::UpdatedDesc, 2), async |list| store.list_trash(acme.id, None, list).await).await;
+    let mut expected = ids(&deleted, |c| c.id);
+    expected.reverse();
+    assert_eq!(ids(&newest_first, |c| c.id), expected);
+    let by_name = all_pages(sorted(Sort::Name, 4), async |list| store.list_trash(acme.id, None, list).await).await;
+    deleted.sort_by_key(|c| (c.fields.sort_key(), c.id));
+    assert_eq!(ids(&by_name, |c| c.id), ids(&deleted, |c| c.id));
+    let found = store.list_trash(acme.id, None, &search_for("name4")).await.unwrap();
+    assert_eq!(found.items.len(), 1);
+    assert_eq!(found.items[0].fields.first_name, "Name4");
+}
+
+pub async fn tenant_scoping(store: &dyn Store) {
+    let a = domain(store, "a.example").await;
+    let b = domain(store, "b.example").await;
+    let (a1, a2) = (user(store, &a, "200", "Amy", "One").await, user(store, &a, "201", "Abe", "Two").await);
+    let b1 = user(store, &b, "200", "Bea", "Bee").await;
+    let shared_a = contact(store, shared(&a), named("Shared", "Ofa")).await;
+    let private_a1 = contact(store, personal(&a1), named("Private", "Ofa")).await;
+
+    let wrong_books = [
+        (shared(&b), shared_a.id),
+        (personal(&a1), shared_a.id),
+        (personal(&b1), shared_a.id),
+        (shared(&a), private_a1.id),
+        (personal(&a2), private_a1.id),
+        (Book::Personal { domain_id: b.id, owner_id: a1.id }, private_a1.id),
+    ];
+    for (book, id) in wrong_books {
+        assert_eq!(store.contact(book, id).await.unwrap(), None, "{book:?}");
+        let update = store.update_contact(book, id, None, fields(named("Hacked", "X")), audit("contact.update")).await;
+        assert!(is_not_found(update), "{book:?}");
+        assert!(is_not_found(store.delete_contact(book, id, audit("contact.delete")).await), "{book:?}");
+        assert!(is_not_found(store.restore_contact(book, id, audit("contact.restore")).await), "{book:?}");
+    }
+    assert_eq!(store.contact(shared(&a), shared_a.id).await.unwrap().unwrap().fields.first_name, "Shared");
+    assert!(store.list_contacts(shared(&b), &ListQuery::default()).await.unwrap().items.is_empty());
+    assert!(store.list_contacts(personal(&a2), &ListQuery::default()).await.unwrap().items.is_empty());
+    assert!(store.list_contacts(shared(&b), &search_for("ofa")).await.unwrap().items.is_empty());
+
+    let foreign_owner = Book::Personal { domain_id: b.id, owner_id: a1.id };
+    let refused = store.create_contact(foreign_owner, fields(named("Cross", "Tenant")), audit("contact.create")).await;
+    assert!(is_not_found(refused), "a personal book's owner belongs to its domain");
+
+    store.delete_contact(shared(&a), shared_a.id, audit("contact.delete")).await.unwrap();
+    assert!(store.list_trash(b.id, Some(b1.id), &ListQuery::default()).await.unwrap().items.is_empty());
+    assert!(store.list_trash(a.id, Some(a2.id), &ListQuery::default()).await.unwrap().items.len() == 1);
+    assert!(is_not_found(store.restore_contact(shared(&b), shared_a.id, audit("contact.restore")).await));
+
+    let b_users = store.list_users(b.id, None, &ListQuery::default()).await.unwrap();
+    assert_eq!(ids(&b_users.items, |u| u.id), [b1.id]);
+    assert_eq!(store.user_by_extension(b.id, &a1.extension).await.unwrap().map(|u| u.id), Some(b1.id));
+    let query = DirectoryQuery {
+        domain_id: b.id,
+        viewer_id: b1.id,
+        include_shared: true,
+        group: Group::All,
+        list: ListQuery::default(),
+    };
+    assert!(store.directory(&query).await.unwrap().items.is_empty());
+    assert_eq!(store.directory_entry(b.id, b1.id, true, a1.id).await.unwrap(), None);
+    store
+        .put_settings(
+            Layer::Domain(a.id),
+            &BTreeMap::from([("K".into(), Some("v".into()))]),
+            audit_in(a.id, "settings.update"),
+        )
+        .await
+        .unwrap();
+    assert!(store.settings(Layer::Domain(b.id)).await.unwrap().is_empty());
+    assert!(store.list_audit(b.id, limit(50), None).await.unwrap().items.is_empty());
+}
+
+pub async fn search(store: &dyn Store) {
+    let acme = domain(store, "acme.example").await;
+    let other = domain(store, "other.example").await;
+    let book = shared(&acme);
+    let muller =
+        contact(store, book, ContactInput { work_phone: "+1 (206) 555-0100".into(), ..named("Jürgen", "Müller") })
+            .await;
+    let ann = contact(
+        store,
+        book,
+        ContactInput { company: "Acme Widgets".into(), email: "ann@lee.example".into(), ..named("Ann", "Lee") },
+    )
+    .await;
+    let zoe = contact(store, book, ContactInput { company: "100% Organic".into(), ..named("Zoë", "Quinn") }).await;
+    let bob =
+        contact(store, book, ContactInput { mobile_phone: "+44 20 7946 0958".into(), ..named("Bob", "O'Neil") }).await;
+    contact(store, shared(&other), named("Jürgen", "Müller")).await;
+
+    let cases: &[(&str, &[Uuid])] = &[
+        ("muller", &[muller.id]),
+        ("MÜLL", &[muller.id]),
+        ("ürg", &[muller.id]),
+        ("5550100", &[muller.id]),
+        ("(206) 555-0100", &[muller.id]),
+        ("+1 206", &[muller.id]),
+        ("widg", &[ann.id]),
+        ("lee.example", &[ann.id]),
+        ("lee ann", &[ann.id]),
+        ("zoe", &[zoe.id]),
+        ("100% org", &[zoe.id]),
+        ("o'neil", &[bob.id]),
+        ("7946", &[bob.id]),
+        ("ee", &[ann.id]),
+        ("q", &[zoe.id]),
+        ("0%", &[zoe.id]),
+        ("lee acme", &[]),
+        ("a\"b", &[]),
+        ("nobody", &[]),
+    ];
+    for (term, expected) in cases {
+        let found = store.list_contacts(book, &search_for(term)).await.unwrap();
+        let found: BTreeSet<Uuid> = contact_ids(&found).into_iter().collect();
+        assert_eq!(found, expected.iter().copied().collect(), "search for {term:?}");
+    }
+
+    let jurgen = user(store, &acme, "250", "Jürgen", "Müller").await;
+    user(store, &acme, "251", "Zed", "Zulu").await;
+    for term in ["mull", "250", "ju"] {
+        let found = store.list_users(acme.id, None, &search_for(term)).await.unwrap();
+        assert_eq!(ids(&found.items, |u| u.id), [jurgen.id], "user search for {term:?}");
+    }
+    store.delete_contact(book, muller.id, audit("contact.delete")).await.unwrap();
+    assert!(store.list_contacts(book, &search_for("muller")).await.unwrap().items.is_empty());
+    assert_eq!(contact_ids(&store.list_trash(acme.id, None, &search_for("müller")).await.unwrap()), [muller.id]);
+    let renamed = fields(named("Ann", "Smith"));
+    store.update_contact(book, ann.id, None, renamed, audit("contact.update")).await.unwrap();
+    assert!(store.list_contacts(book, &search_for("widgets")).await.unwrap().items.is_empty(), "old text forgotten");
+    assert_eq!(contact_ids(&store.list_contacts(book, &search_for("smith")).await.unwrap()), [ann.id]);
+}
+
+pub async fn paging_in_every_sort(store: &dyn Store) {
+    const FIRST: [&str; 7] = ["Ann", "Émile", "bob", "Zoë", "Li", "Åsa", "carl"];
+    const LAST: [&str; 11] =
+        ["Lee", "Müller", "", "O'Neil", "lee", "Zola", "Ångström", "de la Cruz", "Smith", "Ng", "Ünal"];
+    let acme = domain(store, "acme.example").await;
+    let book = shared(&acme);
+    let mut contacts = Vec::new();
+    for i in 0..1000 {
+        let input = ContactInput {
+            company: if i % 13 == 0 { format!("Firm {}", i % 5) } else { String::new() },
+            work_phone: format!("+1 206 555 {i:04}"),
+            ..named(FIRST[i % 7], LAST[i % 11])
+        };
+        contacts.push(contact(store, book, input).await);
+    }
+    // Updates reorder the "updated" sorts away from creation order.
+    for i in (0..1000).step_by(3).rev() {
+        let c = &contacts[i];
+        contacts[i] =
+            store.update_contact(book, c.id, Some(1), c.fields.clone(), audit("contact.update")).await.unwrap();
+    }
+    let key = |c: &Contact| (c.fields.sort_key(), c.id);
+    let mut by_name = contacts.clone();
+    by_name.sort_by_key(key);
+    let mut by_update = contacts.clone();
+    by_update.sort_by_key(|c| (c.updated_at, c.id));
+    for sort in [Sort::Name, Sort::NameDesc, Sort::Updated, Sort::UpdatedDesc] {
+        let listed = all_pages(sorted(sort, 37), async |list| store.list_contacts(book, list).await).await;
+        let mut expected = ids(if sort.by_name() { &by_name } else { &by_update }, |c| c.id);
+        if sort.descending() {
+            expected.reverse();
+        }
+        assert_eq!(listed.len(), 1000, "{sort:?}");
+        assert_eq!(listed.iter().map(|c| c.id).collect::<HashSet<_>>().len(), 1000, "{sort:?} repeats");
+        assert_eq!(ids(&listed, |c| c.id), expected, "{sort:?} order");
+    }
+    let exact = store.list_contacts(book, &sorted(Sort::Name, 500)).await.unwrap();
+    assert!(exact.next_cursor.is_some());
+    let rest = ListQuery {
+        after: Some(Cursor::decode(exact.next_cursor.as_ref().unwrap(), Sort::Name).unwrap()),
+        ..sorted(Sort::Name, 500)
+    };
+    let last = store.list_contacts(book, &rest).await.unwrap();
+    assert_eq!((last.items.len(), last.next_cursor), (500, None), "a page ending exactly at the end has no next");
+
+    let searched = all_pages(
+        ListQuery { search: SearchTerm::parse("müller").unwrap(), ..sorted(Sort::NameDesc, 9) },
+        async |list| store.list_contacts(book, list).await,
+    )
+    .await;
+    let expected: Vec<Uuid> = by_name.iter().rev().filter(|c| c.fields.last_name == "Müller").map(|c| c.id).collect();
+    assert_eq!(ids(&searched, |c| c.id), expected);
+}
+
+/// A domain seen by Vera: listed and unlisted coworkers, shared, her own and others' contacts.
+struct Office {
+    domain: Domain,
+    vera: User,
+    alice: User,
+    bob: User,
+    carol: User,
+    dan: User,
+    outsider: User,
+    sam: Contact,
+    acme: Contact,
+    pete: Contact,
+    alices_own: Contact,
+    trashed: Contact,
+}
+
+async fn office(store: &dyn Store) -> Office {
+    let domain = domain(store, "office.example").await;
+    let elsewhere = self::domain(store, "elsewhere.example").await;
+    let staff = async |extension: &str, first: &str, last: &str, department: &str, site: &str, listed: bool| {
+        let new = NewUser {
+            department: department.into(),
+            site: site.into(),
+            listed,
+            ..new_user(&domain, extension, first, last)
+        };
+        store.create_user(new, audit("user.create")).await.unwrap()
+    };
+    let vera = staff("100", "Vera", "Viewer", "Sales", "North", true).await;
+    let alice = staff("101", "Alice", "Able", "Sales", "North", true).await;
+    let bob = staff("102", "Bob", "Baker", "Support", "South", true).await;
+    let carol = staff("103", "Carol", "Cole", "Secret", "Hidden", false).await;
+    let dan = staff("104", "Dan", "Dunn", "", "", true).await;
+    let outsider = user(store, &elsewhere, "105", "Oscar", "Outsider").await;
+    let available = Presence { state: PresenceState::Available, chat: true, message: "Around".into() };
+    store.set_presence(alice.id, &available).await.unwrap();
+    store.set_presence(bob.id, &Presence { state: PresenceState::Busy, ..Presence::default() }).await.unwrap();
+    let sam_input = ContactInput {
+        work_phone: "+1 (206) 555-0100".into(),
+        mobile_phone: "206 555 0199".into(),
+        ..named("Sam", "Shared")
+    };
+    let sam = contact(store, shared(&domain), sam_input).await;
+    let acme = contact(store, shared(&domain), ContactInput { company: "Acme".into(), ..Default::default() }).await;
+    let pete = contact(store, personal(&vera), named("Pete", "Personal")).await;
+    let alices_own = contact(store, personal(&alice), named("Alex", "Private")).await;
+    let trashed = contact(store, shared(&domain), named("Tom", "Trashed")).await;
+    store.delete_contact(shared(&domain), trashed.id, audit("contact.delete")).await.unwrap();
+    for entry in [bob.id, sam.id, pete.id, outsider.id, alices_own.id, trashed.id] {
+        store.set_favorite(vera.id, entry, true).await.unwrap();
+    }
+    store.set_favorite(alice.id, acme.id, true).await.unwrap();
+    Office { domain, vera, alice, bob, carol, dan, outsider, sam, acme, pete, alices_own, trashed }
+}
+
+fn view(office: &Office, group: Group, include_shared: bool) -> DirectoryQuery {
+    DirectoryQuery {
+        domain_id: office.domain.id,
+        viewer_id: office.vera.id,
+        include_shared,
+        group,
+        list: ListQuery::default(),
+    }
+}
+
+pub async fn directory_groups(store: &dyn Store) {
+    let o = office(store).await;
+    let cases: Vec<(Group, bool, Vec<Uuid>)> = vec![
+        (Group::All, true, vec![o.alice.id, o.acme.id, o.bob.id, o.dan.id, o.pete.id, o.sam.id]),
+        (Group::All, false, vec![o.alice.id, o.bob.id, o.dan.id, o.pete.id]),
+        (Group::Shared, true, vec![o.acme.id, o.sam.id]),
+        (Group::Shared, false, vec![]),
+        (Group::Mine, true, vec![o.pete.id]),
+        (Group::Coworkers, true, vec![o.alice.id, o.bob.id, o.dan.id]),
+        (Group::Favorites, true, vec![o.bob.id, o.pete.id, o.sam.id]),
+        (Group::Favorites, false, vec![o.bob.id, o.pete.id]),
+        (Group::Department("Sales".into()), true, vec![o.alice.id]),
+        (Group::Department("Secret".into()), true, vec![]),
+        (Group::Site("South".into()), true, vec![o.bob.id]),
+        (Group::Site("Hidden".into()), true, vec![]),
+        (Group::Presence(PresenceState::Available), true, vec![o.alice.id]),
+        (Group::Presence(PresenceState::Busy), true, vec![o.bob.id]),
+        (Group::Presence(PresenceState::Offline), true, vec![o.dan.id]),
+    ];
+    for (group, include_shared, expected) in cases {
+        let page = store.directory(&view(&o, group.clone(), include_shared)).await.unwrap();
+        assert_eq!(entry_ids(&page), expected, "{group:?} (shared: {include_shared})");
+        assert_eq!(page.next_cursor, None);
+    }
+    store.delete_contact(personal(&o.vera), o.pete.id, audit("contact.delete")).await.unwrap();
+    store
+        .update_user(o.bob.id, None, UserPatch { listed: Some(false), ..Default::default() }, audit("user.update"))
+        .await
+        .unwrap();
+    let favorites = store.directory(&view(&o, Group::Favorites, true)).await.unwrap();
+    assert_eq!(entry_ids(&favorites), [o.sam.id], "favorites of hidden or trashed entries do not show");
+    let as_alice = DirectoryQuery { viewer_id: o.alice.id, ..view(&o, Group::All, true) };
+    let alices = store.directory(&as_alice).await.unwrap();
+    assert_eq!(entry_ids(&alices), [o.acme.id, o.dan.id, o.alices_own.id, o.sam.id, o.vera.id]);
+}
+
+pub async fn directory_entries(store: &dyn Store) {
+    let o = office(store).await;
+    let page = store.directory(&view(&o, Group::All, true)).await.unwrap();
+    let alice = page.items.iter().find(|e| e.id == o.alice.id).unwrap();
+    let expected_alice = DirectoryEntry {
+        id: o.alice.id,
+        kind: EntryKind::Coworker,
+        first_name: "Alice".into(),
+        last_name: "Able".into(),
+        company: String::new(),
+        extension: Some("101".into()),
+        numbers: vec![NumberView { kind: NumberKind::Extension, typed: "101".into(), e164: None }],
+        email: "alice@office.example".into(),
+        department: "Sales".into(),
+        site: "North".into(),
+        presence: Some(Presence { state: PresenceState::Available, chat: true, message: "Around".into() }),
+        favorite: false,
+        editable: false,
+    };
+    assert_eq!(alice, &expected_alice);
+    let dan = page.items.iter().find(|e| e.id == o.dan.id).unwrap();
+    assert_eq!(dan.presence, Some(Presence::default()), "no presence yet means offline");
+    let expected_sam = DirectoryEntry {
+        id: o.sam.id,
+        kind: EntryKind::Shared,
+        first_name: "Sam".into(),
+        last_name: "Shared".into(),
+        company: String::new(),
+        extension: None,
+        numbers: vec![
+            NumberView { kind: NumberKind::Work, typed: "+1 (206) 555-0100".into(), e164: Some("+12065550100".into()) },
+            NumberView { kind: NumberKind::Mobile, typed: "206 555 0199".into(), e164: Some("+12065550199".into()) },
+        ],
+        email: String::new(),
+        department: String::new(),
+        site: String::new(),
+        presence: None,
+        favorite: true,
+        editable: false,
+    };
+    assert_eq!(page.items.iter().find(|e| e.id == o.sam.id), Some(&expected_sam));
+    let pete = page.items.iter().find(|e| e.id == o.pete.id).unwrap();
+    assert_eq!((pete.kind, pete.favorite, pete.presence.as_ref()), (EntryKind::Personal, true, None));
+    let acme = page.items.iter().find(|e| e.id == o.acme.id).unwrap();
+    assert_eq!((acme.company.as_str(), acme.favorite), ("Acme", false), "another user's star is theirs");
+
+    let entry = async |id: Uuid, include_shared: bool| {
+        store.directory_entry(o.domain.id, o.vera.id, include_shared, id).await.unwrap()
+    };
+    assert_eq!(entry(o.alice.id, false).await, Some(expected_alice));
+    assert_eq!(entry(o.sam.id, true).await, Some(expected_sam));
+    assert_eq!(entry(o.sam.id, false).await, None);
+    assert_eq!(entry(o.pete.id, false).await.map(|e| e.kind), Some(EntryKind::Personal));
+    for hidden in [o.vera.id, o.carol.id, o.outsider.id, o.alices_own.id, o.trashed.id, Uuid::now_v7()] {
+        assert_eq!(entry(hidden, true).await, None);
+    }
+    let from_elsewhere = store.directory_entry(o.outsider.domain_id, o.outsider.id, true, o.alice.id).await.unwrap();
+    assert_eq!(from_elsewhere, None);
+}
+
+pub async fn directory_pages_and_search(store: &dyn Store) {
+    let acme = domain(store, "acme.example").await;
+    let viewer = user(store, &acme, "100", "Vic", "Viewer").await;
+    let mut created: Vec<(Uuid, String)> = Vec::new();
+    for i in 0..60u32 {
+        let (first, last) = (format!("F{}", i % 5), format!("Name{:02}", (i * 11) % 60));
+        let id = match i % 3 {
+            0 => user(store, &acme, &format!("{}", 200 + i), &first, &last).await.id,
+            1 => contact(store, shared(&acme), named(&first, &last)).await.id,
+            _ => contact(store, personal(&viewer), named(&first, &last)).await.id,
+        };
+        created.push((id, name_sort_key(&first, &last, "")));
+    }
+    let mut by_name: Vec<(String, Uuid)> = created.iter().map(|(id, key)| (key.clone(), *id)).collect();
+    by_name.sort();
+    let by_update: Vec<Uuid> = created.iter().map(|(id, _)| *id).collect();
+    let query = |list: &ListQuery| DirectoryQuery {
+        domain_id: acme.id,
+        viewer_id: viewer.id,
+        include_shared: true,
+        group: Group::All,
+        list: list.clone(),
+    };
+    for sort in [Sort::Name, Sort::NameDesc, Sort::Updated, Sort::UpdatedDesc] {
+        let listed = all_pages(sorted(sort, 7), async |list| store.directory(&query(list)).await).await;
+        let mut expected = if sort.by_name() { by_name.iter().map(|(_, id)| *id).collect() } else { by_update.clone() };
+        if sort.descending() {
+            expected.reverse();
+        }
+        assert_eq!(ids(&listed, |e| e.id), expected, "{sort:?}");
+    }
+    let f4 = ListQuery { search: SearchTerm::parse("f4").unwrap(), ..sorted(Sort::Name, 4) };
+    let f4 = all_pages(f4, async |list| store.directory(&query(list)).await).await;
+    assert_eq!(f4.len(), 12);
+    assert!(f4.iter().all(|e| e.first_name == "F4"));
+    let kinds = [EntryKind::Coworker, EntryKind::Shared, EntryKind::Personal];
+    assert!(kinds.iter().all(|kind| f4.iter().any(|e| e.kind == *kind)), "all three kinds are searched");
+    let name07 = store.directory(&query(&search_for("name07"))).await.unwrap();
+    assert_eq!(name07.items.len(), 1);
+    assert_eq!(name07.items[0].last_name, "Name07");
+}
+
+pub async fn departments_and_sites(store: &dyn Store) {
+    let acme = domain(store, "acme.example").await;
+    let other = domain(store, "other.example").await;
+    let people = [
+        ("200", "sales", "Zürich", true),
+        ("201", "Support", "berlin", true),
+        ("202", "Sales", "Zürich", true),
+        ("203", "", "", true),
+        ("204", "Secret", "Hidden", false),
+        ("205", "Äcounting", "Amsterdam", true),
+    ];
+    for (extension, department, site, listed) in people {
+        let new = NewUser {
+            department: department.into(),
+            site: site.into(),
+            listed,
+            ..new_user(&acme, extension, "X", "Y")
+        };
+        store.create_user(new, audit("user.create")).await.unwrap();
+    }
+    let elsewhere = NewUser { department: "Elsewhere".into(), site: "Far".into(), ..new_user(&other, "200", "Z", "Z") };
+    store.create_user(elsewhere, audit("user.create")).await.unwrap();
+    assert_eq!(store.departments(acme.id).await.unwrap(), ["Äcounting", "Sales", "sales", "Support"]);
+    assert_eq!(store.sites(acme.id).await.unwrap(), ["Amsterdam", "berlin", "Zürich"]);
+    assert!(store.departments(Uuid::now_v7()).await.unwrap().is_empty());
+}
+
+pub async fn favorites(store: &dyn Store) {
+    let acme = domain(store, "acme.example").await;
+    let (vera, alice) = (user(store, &acme, "100", "Vera", "V").await, user(store, &acme, "101", "Alice", "A").await);
+    let card = contact(store, shared(&acme), named("Sam", "Shared")).await;
+    let query = DirectoryQuery {
+        domain_id: acme.id,
+        viewer_id: vera.id,
+        include_shared: true,
+        group: Group::Favorites,
+        list: ListQuery::default(),
+    };
+    for _ in 0..2 {
+        store.set_favorite(vera.id, card.id, true).await.unwrap();
+        store.set_favorite(vera.id, alice.id, true).await.unwrap();
+    }
+    assert_eq!(entry_ids(&store.directory(&query).await.unwrap()), [alice.id, card.id]);
+    assert_eq!(store.table_counts().await.unwrap()["favorites"], 2);
+    for _ in 0..2 {
+        store.set_favorite(vera.id, card.id, false).await.unwrap();
+    }
+    assert_eq!(entry_ids(&store.directory(&query).await.unwrap()), [alice.id]);
+    store.set_favorite(vera.id, Uuid::now_v7(), false).await.unwrap();
+    assert!(is_not_found(store.set_favorite(Uuid::now_v7(), card.id, true).await));
+    store.delete_user(alice.id, audit("user.delete")).await.unwrap();
+    assert!(store.directory(&query).await.unwrap().items.is_empty());
+}
+
+pub async fn presence(store: &dyn Store) {
+    let acme = domain(store, "acme.example").await;
+    let ann = user(store, &acme, "200", "Ann", "Lee").await;
+    assert_eq!(store.presence(ann.id).await.unwrap(), Presence::default());
+    let busy = Presence { state: PresenceState::Busy, chat: true, message: "In a meeting".into() };
+    store.set_presence(ann.id, &busy).await.unwrap();
+    assert_eq!(store.presence(ann.id).await.unwrap(), busy);
+    let back = Presence { state: PresenceState::Available, chat: false, message: String::new() };
+    store.set_presence(ann.id, &back).await.unwrap();
+    assert_eq!(store.presence(ann.id).await.unwrap(), back);
+    assert!(is_not_found(store.set_presence(Uuid::now_v7(), &busy).await));
+    store.delete_user(ann.id, audit("user.delete")).await.unwrap();
+    assert_eq!(store.presence(ann.id).await.unwrap(), Presence::default());
+}
+
+pub async fn settings_layers(store: &dyn Store) {
+    let reseller = store.create_reseller("Northwind").await.unwrap();
+    let acme = domain(store, "acme.example").await;
+    let ann = user(store, &acme, "200", "Ann", "Lee").await;
+    let layers = [
+        Layer::System,
+        Layer::Reseller(reseller.id),
+        Layer::Domain(acme.id),
+        Layer::Scope(acme.id, Scope::BasicUser),
+        Layer::Scope(acme.id, Scope::OfficeManager),
+        Layer::User(ann.id),
+    ];
+    for (i, layer) in layers.iter().enumerate() {
+        let changes =
+            BTreeMap::from([("SHARED".to_string(), Some(format!("v{i}"))), (format!("ONLY_{i}"), Some("x".into()))]);
+        store.put_settings(*layer, &changes, audit_in(acme.id, "settings.update")).await.unwrap();
+    }
+    for (i, layer) in layers.iter().enumerate() {
+        let expected =
+            BTreeMap::from([("SHARED".to_string(), format!("v{i}")), (format!("ONLY_{i}"), "x".to_string())]);
+        assert_eq!(store.settings(*layer).await.unwrap(), expected, "{layer:?}");
+    }
+    let changes = BTreeMap::from([
+        ("SHARED".to_string(), Some("new".into())),
+        ("ONLY_2".to_string(), None),
+        ("ABSENT".to_string(), None),
+    ]);
+    store.put_settings(Layer::Domain(acme.id), &changes, audit_in(acme.id, "settings.update")).await.unwrap();
+    assert_eq!(
+        store.settings(Layer::Domain(acme.id)).await.unwrap(),
+        BTreeMap::from([("SHARED".to_string(), "new".to_string())])
+    );
+    assert_eq!(store.settings(Layer::Scope(acme.id, Scope::BasicUser)).await.unwrap()["SHARED"], "v3");
+    assert!(store.settings(Layer::Scope(acme.id, Scope::SiteManager)).await.unwrap().is_empty());
+    assert!(store.settings(Layer::User(Uuid::now_v7())).await.unwrap().is_empty());
+    assert_eq!(audit_actions(store, acme.id).await.len(), layers.len() + 1);
+
+    store.delete_user(ann.id, audit("user.delete")).await.unwrap();
+    assert!(store.settings(Layer::User(ann.id)).await.unwrap().is_empty(), "a user's layer goes with the user");
+    store.delete_domain(acme.id, audit("domain.delete")).await.unwrap();
+    assert!(store.settings(Layer::Domain(acme.id)).await.unwrap().is_empty(), "a domain's layers go with it");
+    assert!(store.settings(Layer::Scope(acme.id, Scope::BasicUser)).await.unwrap().is_empty());
+    assert_eq!(store.settings(Layer::System).await.unwrap()["SHARED"], "v0");
+}
+
+pub async fn audit_with_every_change(store: &dyn Store) {
+    let log = Uuid::now_v7();
+    let record = |action: &str| AuditRecord {
+        domain_id: Some(log),
+        actor: "200@acme.example".into(),
+        action: action.into(),
+        target_id: Some(log),
+        details: json!({ "action": action, "changes": { "first_name": { "from": "A", "to": "B" } } }),
+    };
+    let new = NewDomain { name: "acme.example".parse().unwrap(), description: String::new(), reseller_id: None };
+    let acme = store.create_domain(new, record("domain.create")).await.unwrap();
+    store.update_domain(acme.id, DomainPatch::default(), record("domain.update")).await.unwrap();
+    let ann = store.create_user(new_user(&acme, "200", "Ann", "Lee"), record("user.create")).await.unwrap();
+    store.update_user(ann.id, None, UserPatch::default(), record("user.update")).await.unwrap();
+    store.set_password_hash(ann.id, "h", record("user.password")).await.unwrap();
+    let card = store.create_contact(shared(&acme), fields(named("Sam", "S")), record("contact.create")).await.unwrap();
+    store
+        .update_contact(shared(&acme), card.id, None, fields(named("Sam", "T")), record("contact.update"))
+        .await
+        .unwrap();
+    store.delete_contact(shared(&acme), card.id, record("contact.delete")).await.unwrap();
+    store.restore_contact(shared(&acme), card.id, record("contact.restore")).await.unwrap();
+    store.put_settings(Layer::Domain(acme.id), &BTreeMap::new(), record("settings.update")).await.unwrap();
+    store.delete_user(ann.id, record("user.delete")).await.unwrap();
+    store.delete_domain(acme.id, record("domain.delete")).await.unwrap();
+    let stale = store.update_contact(shared(&acme), card.id, Some(1), fields(named("X", "Y")), record("failed")).await;
+    assert!(stale.is_err());
+
+    let page = store.list_audit(log, limit(100), None).await.unwrap();
+    let actions: Vec<&str> = page.items.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "domain.delete",
+            "user.delete",
+            "settings.update",
+            "contact.restore",
+            "contact.delete",
+            "contact.update",
+            "contact.create",
+            "user.password",
+            "user.update",
+            "user.create",
+            "domain.update",
+            "domain.create",
+        ]
+    );
+    for entry in &page.items {
+        assert_eq!((entry.actor.as_str(), entry.target_id), ("200@acme.example", Some(log)));
+        assert_eq!(entry.details, record(&entry.action).details);
+    }
+    assert!(page.items.windows(2).all(|w| w[0].at >= w[1].at));
+}
+
+pub async fn audit_pages(store: &dyn Store) {
+    let acme = domain(store, "acme.example").await;
+    let other = domain(store, "other.example").await;
+    for i in 0..7 {
+        store
+            .put_settings(Layer::Domain(acme.id), &BTreeMap::new(), audit_in(acme.id, &format!("a{i}")))
+            .await
+            .unwrap();
+        store.put_settings(Layer::Domain(other.id), &BTreeMap::new(), audit_in(other.id, "elsewhere")).await.unwrap();
+    }
+    let mut pages = Vec::new();
+    let mut before = None;
+    loop {
+        let page = store.list_audit(acme.id, limit(3), before).await.unwrap();
+        pages.push(page.items.iter().map(|e| e.action.clone()).collect::<Vec<_>>());
+        match page.next_cursor {
+            Some(next) => before = Some(next.parse().unwrap()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, [vec!["a6", "a5", "a4"], vec!["a3", "a2", "a1"], vec!["a0"]]);
+    let all = store.list_audit(acme.id, limit(7), None).await.unwrap();
+    assert_eq!((all.items.len(), all.next_cursor), (7, None));
+}
+
+pub async fn tokens(store: &dyn Store) {
+    let acme = domain(store, "acme.example").await;
+    let (ann, bob) = (user(store, &acme, "200", "Ann", "Lee").await, user(store, &acme, "201", "Bob", "Ray").await);
+    let now = micros_now();
+    let token = |user: &User, kind, hash: &str, expires_at| NewToken {
+        user_id: user.id,
+        kind,
+        name: format!("{hash} token"),
+        secret_hash: hash.into(),
+        expires_at,
+    };
+    let session =
+        store.create_token(token(&ann, TokenKind::Session, "h1", Some(now + TimeDelta::hours(1)))).await.unwrap();
+    assert_eq!((session.user_id, session.kind, session.name.as_str()), (ann.id, TokenKind::Session, "h1 token"));
+    assert_eq!(session.expires_at, Some(now + TimeDelta::hours(1)));
+    let api = store.create_token(token(&ann, TokenKind::Api, "h2", None)).await.unwrap();
+    let expired =
+        store.create_token(token(&ann, TokenKind::Session, "h3", Some(now - TimeDelta::seconds(1)))).await.unwrap();
+    let bobs = store.create_token(token(&bob, TokenKind::Session, "h4", None)).await.unwrap();
+    assert!(is_conflict(store.create_token(token(&bob, TokenKind::Api, "h1", None)).await));
+    assert!(is_not_found(
+        store.create_token(NewToken { user_id: Uuid::now_v7(), ..token(&bob, TokenKind::Api, "h5", None) }).await
+    ));
+
+    assert_eq!(store.token_by_secret_hash("h1", now).await.unwrap(), Some(session.clone()));
+    assert_eq!(store.token_by_secret_hash("h1", now + TimeDelta::hours(2)).await.unwrap(), None, "expired");
+    assert_eq!(store.token_by_secret_hash("h3", now).await.unwrap(), None, "expired");
+    assert_eq!(store.token_by_secret_hash("h2", now + TimeDelta::days(3650)).await.unwrap(), Some(api.clone()));
+    assert_eq!(store.token_by_secret_hash("nope", now).await.unwrap(), None);
+
+    let sessions = store.list_tokens(ann.id, TokenKind::Session).await.unwrap();
+    assert_eq!(ids(&sessions, |t| t.id), [session.id, expired.id]);
+    assert_eq!(store.list_tokens(ann.id, TokenKind::Api).await.unwrap(), [api]);
+    assert!(!store.delete_token(bob.id, session.id).await.unwrap(), "only the owner's tokens");
+    assert!(store.delete_token(ann.id, session.id).await.unwrap());
+    assert!(!store.delete_token(ann.id, session.id).await.unwrap());
+    assert_eq!(store.token_by_secret_hash("h1", now).await.unwrap(), None);
+    store.delete_user(bob.id, audit("user.delete")).await.unwrap();
+    assert_eq!(store.token_by_secret_hash("h4", now).await.unwrap(), None, "{bobs:?} went with its user");
+}
+
+pub async fn login_failures(store: &dyn Store) {
+    let key = "200@acme.example";
+    assert_eq!(store.login_failures(key).await.unwrap(), LoginFailures::default());
+    let first = micros_now();
+    let second = first + TimeDelta::seconds(5);
+    assert_eq!(
+        store.record_login_failure(key, first).await.unwrap(),
+        LoginFailures { count: 1, last_failure: Some(first) }
+    );
+    let twice = LoginFailures { count: 2, last_failure: Some(second) };
+    assert_eq!(store.record_login_failure(key, second).await.unwrap(), twice);
+    assert_eq!(store.login_failures(key).await.unwrap(), twice);
+    store.record_login_failure("10.0.0.1", first).await.unwrap();
+    store.clear_login_failures(key).await.unwrap();
+    assert_eq!(store.login_failures(key).await.unwrap(), LoginFailures::default());
+    store.clear_login_failures(key).await.unwrap();
+    assert_eq!(store.login_failures("10.0.0.1").await.unwrap().count, 1);
+}
+
+/// Fills `source` with a bit of everything, copies it table by table into the empty
+/// `target` as `db copy` does, and checks the copy is whole and works.
+pub async fn copy(source: &dyn Store, target: &dyn Store) {
+    let o = office(source).await;
+    let reseller = source.create_reseller("Northwind").await.unwrap();
+    let patch = DomainPatch { reseller_id: Some(Some(reseller.id)), ..Default::default() };
+    source.update_domain(o.domain.id, patch, audit_in(o.domain.id, "domain.update")).await.unwrap();
+    let settings = BTreeMap::from([("DEFAULT_COUNTRY".to_string(), Some("DE".to_string()))]);
+    source
+        .put_settings(Layer::Scope(o.domain.id, Scope::BasicUser), &settings, audit_in(o.domain.id, "settings.update"))
+        .await
+        .unwrap();
+    source.put_settings(Layer::User(o.vera.id), &settings, audit_in(o.domain.id, "settings.update")).await.unwrap();
+    let expires_at = Some(micros_now() + TimeDelta::hours(1));
+    source
+        .create_token(NewToken {
+            user_id: o.vera.id,
+            kind: TokenKind::Session,
+            name: "web".into(),
+            secret_hash: "h1".into(),
+            expires_at,
+        })
+        .await
+        .unwrap();
+    source.record_login_failure("100@office.example", micros_now()).await.unwrap();
+
+    for table in COPY_TABLES {
+        let rows = export_in_pages(source, table).await;
+        assert_eq!(rows, source.export_rows(table, 0, 1000).await.unwrap(), "{table}: pages add up");
+        target.import_rows(table, &rows).await.unwrap();
+    }
+    let counts = source.table_counts().await.unwrap();
+    assert_eq!(target.table_counts().await.unwrap(), counts);
+    assert_eq!((counts["users"], counts["contacts"], counts["favorites"], counts["tokens"]), (6, 5, 7, 1));
+    for table in COPY_TABLES {
+        assert_eq!(
+            target.export_rows(table, 0, 1000).await.unwrap(),
+            source.export_rows(table, 0, 1000).await.unwrap(),
+            "{table}"
+        );
+    }
+    let sample = &source.export_rows("users", 0, 1).await.unwrap()[0];
+    assert!(sample["id"].is_string() && sample["listed"].is_boolean() && sample["version"].is_i64());
+
+    let query = |term: &str| DirectoryQuery { list: search_for(term), ..view(&o, Group::All, true) };
+    for store in [source, target] {
+        assert_eq!(
+            entry_ids(&store.directory(&query("shared")).await.unwrap()),
+            [o.sam.id],
+            "search works after the copy"
+        );
+        assert_eq!(entry_ids(&store.directory(&query("able")).await.unwrap()), [o.alice.id]);
+        assert_eq!(store.directory(&view(&o, Group::All, true)).await.unwrap().items.len(), 6);
+        assert_eq!(store.domain_by_id(o.domain.id).await.unwrap().unwrap().reseller.as_deref(), Some("Northwind"));
+        assert!(store.token_by_secret_hash("h1", Utc::now()).await.unwrap().is_some());
+        assert_eq!(store.settings(Layer::User(o.vera.id)).await.unwrap()["DEFAULT_COUNTRY"], "DE");
+    }
+    assert!(is_conflict(target.import_rows("users", &source.export_rows("users", 0, 1).await.unwrap()).await));
+    assert!(is_not_found(target.import_rows("nope", &[]).await));
+    assert!(is_not_found(target.export_rows("nope", 0, 10).await));
+    let mut odd = Map::new();
+    odd.insert("key".into(), json!("k"));
+    odd.insert("colour".into(), json!("red"));
+    assert!(target.import_rows("login_failures", &[odd]).await.is_err(), "unknown columns are refused");
+    let wrong_type = json!({ "key": "k", "count": "two", "last_failure": null });
+    let Value::Object(wrong_type) = wrong_type else { unreachable!() };
+    assert!(target.import_rows("login_failures", &[wrong_type]).await.is_err(), "values must have the column's type");
+}
+
+async fn export_in_pages(store: &dyn Store, table: &str) -> Vec<Map<String, Value>> {
+    let mut rows = Vec::new();
+    loop {
+        let page = store.export_rows(table, rows.len() as i64, 2).await.unwrap();
+        assert!(page.len() <= 2);
+        if page.is_empty() {
+            return rows;
+        }
+        rows.extend(page);
+    }
+}

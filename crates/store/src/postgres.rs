@@ -1,0 +1,35 @@
+//! The PostgreSQL back-end, for several servers sharing one database. Searches use
+//! `LIKE` on `search_text`, which the `pg_trgm` GIN index answers.
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use switchboard_core::text::SearchTerm;
+
+use crate::Result;
+
+#[allow(clippy::duplicate_mod, reason = "the shared SQL is compiled once per back-end, on purpose")]
+#[path = "queries.rs"]
+mod queries;
+
+type Db = sqlx::Postgres;
+type Backend = PostgresStore;
+
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` and migrates it.
+    pub async fn connect(url: &str) -> Result<PostgresStore> {
+        let pool = PgPoolOptions::new().connect(url).await?;
+        sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        Ok(PostgresStore { pool })
+    }
+}
+
+async fn begin_write(pool: &PgPool) -> Result<queries::Tx> {
+    Ok(pool.begin().await?)
+}
+
+fn push_search(qb: &mut queries::Builder, table: &str, term: &SearchTerm) {
+    queries::push_like(qb, &format!("{table}.search_text"), term);
+}

@@ -1,0 +1,1412 @@
+//! The store's SQL, written once and compiled once per back-end: `sqlite.rs` and
+//! `postgres.rs` each include this file as a module beside their `Db` type, their
+//! store type (`Backend`, which has a `pool`), `begin_write` and `push_search`.
+//! Everything here must read the same to SQLite and PostgreSQL: `$n` placeholders,
+//! row-value comparisons, `ON CONFLICT`, `RETURNING`, ids bound as `Uuid`, times as
+//! microseconds.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use sqlx::{Executor, QueryBuilder, Row as _};
+use switchboard_core::contact::{ContactFields, NumberKind};
+use switchboard_core::model::{
+    AuditEntry, Book, Contact, DirectoryEntry, Domain, EntryKind, NumberView, Presence, PresenceState, Reseller, Token,
+    TokenKind, User,
+};
+use switchboard_core::paging::{Cursor, Limit, Page};
+use switchboard_core::text::{self, SearchTerm};
+use switchboard_core::{DomainName, Extension, PhoneNumber};
+use uuid::Uuid;
+
+use super::{Backend, Db, begin_write, push_search};
+use crate::{
+    AuditRecord, COPY_TABLES, DirectoryQuery, DomainPatch, Group, Layer, ListQuery, LoginFailures, NewDomain, NewToken,
+    NewUser, Result, Store, StoreError, TableCounts, UserPatch,
+};
+
+pub(super) type Tx = sqlx::Transaction<'static, Db>;
+pub(super) type Builder = QueryBuilder<Db>;
+type Row = <Db as sqlx::Database>::Row;
+type JsonRow = Map<String, Value>;
+
+macro_rules! domain_select {
+    () => {
+        "SELECT domains.id, domains.name, domains.name AS sort_key, domains.description, domains.reseller_id, \
+         resellers.name AS reseller, domains.created_at, domains.updated_at \
+         FROM domains LEFT JOIN resellers ON resellers.id = domains.reseller_id"
+    };
+}
+
+macro_rules! user_columns {
+    () => {
+        "id, domain_id, extension, first_name, last_name, email, department, site, scope, listed, version, \
+         created_at, updated_at, sort_key"
+    };
+}
+
+macro_rules! contact_columns {
+    () => {
+        "id, domain_id, owner_user_id, first_name, last_name, company, title, work_phone, work_phone_e164, \
+         mobile_phone, mobile_phone_e164, home_phone, home_phone_e164, fax, fax_e164, email, notes, sort_key, \
+         version, created_at, updated_at, deleted_at"
+    };
+}
+
+macro_rules! token_columns {
+    () => {
+        "id, user_id, kind, name, created_at, expires_at"
+    };
+}
+
+const DUPLICATE_CONTACT: &str = "an identical contact (same names and numbers) is already in this book";
+
+#[async_trait]
+impl Store for Backend {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    fn pool_state(&self) -> (u32, u32) {
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
+        (self.pool.size().saturating_sub(idle), idle)
+    }
+
+    async fn create_reseller(&self, name: &str) -> Result<Reseller> {
+        let id = Uuid::now_v7();
+        sqlx::query("INSERT INTO resellers (id, name) VALUES ($1, $2)")
+            .bind(id)
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(conflict(format!("a reseller named `{name}` already exists")))?;
+        Ok(Reseller { id, name: name.to_string() })
+    }
+
+    async fn reseller_by_name(&self, name: &str) -> Result<Option<Reseller>> {
+        let row =
+            sqlx::query("SELECT id, name FROM resellers WHERE name = $1").bind(name).fetch_optional(&self.pool).await?;
+        row.map(|row| Ok(Reseller { id: row.try_get("id")?, name: row.try_get("name")? })).transpose()
+    }
+
+    async fn create_domain(&self, new: NewDomain, audit: AuditRecord) -> Result<Domain> {
+        let mut tx = begin_write(&self.pool).await?;
+        let id = Uuid::now_v7();
+        let now = now();
+        sqlx::query(
+            "INSERT INTO domains (id, name, description, reseller_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $5)",
+        )
+        .bind(id)
+        .bind(new.name.as_str())
+        .bind(&new.description)
+        .bind(new.reseller_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(conflict(format!("the domain `{}` already exists", new.name)))?;
+        finish_domain(tx, id, &audit).await
+    }
+
+    async fn domain_by_name(&self, name: &DomainName) -> Result<Option<Domain>> {
+        let row = sqlx::query(concat!(domain_select!(), " WHERE domains.name = $1"))
+            .bind(name.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(domain).transpose()
+    }
+
+    async fn domain_by_id(&self, id: Uuid) -> Result<Option<Domain>> {
+        fetch_domain(&self.pool, id).await
+    }
+
+    async fn list_domains(&self, reseller_id: Option<Uuid>, list: &ListQuery) -> Result<Page<Domain>> {
+        let mut qb = Builder::new(concat!(domain_select!(), " WHERE TRUE"));
+        if let Some(reseller_id) = reseller_id {
+            qb.push(" AND domains.reseller_id = ").push_bind(reseller_id);
+        }
+        if let Some(term) = &list.search {
+            push_like(&mut qb, "domains.name", term);
+        }
+        push_page(&mut qb, list, &DOMAIN_KEYS);
+        page(qb.build().fetch_all(&self.pool).await?, list, domain)
+    }
+
+    async fn update_domain(&self, id: Uuid, patch: DomainPatch, audit: AuditRecord) -> Result<Domain> {
+        let mut tx = begin_write(&self.pool).await?;
+        let mut qb = Builder::new("UPDATE domains SET updated_at = ");
+        qb.push_bind(now());
+        if let Some(description) = patch.description {
+            qb.push(", description = ").push_bind(description);
+        }
+        if let Some(reseller_id) = patch.reseller_id {
+            qb.push(", reseller_id = ").push_bind(reseller_id);
+        }
+        qb.push(" WHERE id = ").push_bind(id);
+        expect_one(qb.build().execute(&mut *tx).await?.rows_affected())?;
+        finish_domain(tx, id, &audit).await
+    }
+
+    async fn delete_domain(&self, id: Uuid, audit: AuditRecord) -> Result<()> {
+        let mut tx = begin_write(&self.pool).await?;
+        let deleted = sqlx::query("DELETE FROM domains WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        expect_one(deleted.rows_affected())?;
+        write_audit(&mut tx, &audit).await?;
+        Ok(tx.commit().await?)
+    }
+
+    async fn create_user(&self, new: NewUser, audit: AuditRecord) -> Result<User> {
+        let mut tx = begin_write(&self.pool).await?;
+        let (sort_key, search_text) = user_keys(&new.first_name, &new.last_name, &new.email, &new.extension);
+        let row = sqlx::query(concat!(
+            "INSERT INTO users (id, domain_id, extension, first_name, last_name, email, department, site, scope, \
+             listed, password_hash, version, created_at, updated_at, sort_key, search_text) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $12, $13, $14) RETURNING ",
+            user_columns!()
+        ))
+        .bind(Uuid::now_v7())
+        .bind(new.domain_id)
+        .bind(new.extension.as_str())
+        .bind(&new.first_name)
+        .bind(&new.last_name)
+        .bind(&new.email)
+        .bind(&new.department)
+        .bind(&new.site)
+        .bind(new.scope.as_str())
+        .bind(new.listed)
+        .bind(&new.password_hash)
+        .bind(now())
+        .bind(sort_key)
+        .bind(search_text)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(conflict(format!("extension {} is already taken in this domain", new.extension)))?;
+        write_audit(&mut tx, &audit).await?;
+        tx.commit().await?;
+        user(&row)
+    }
+
+    async fn user_by_extension(&self, domain_id: Uuid, ext: &Extension) -> Result<Option<User>> {
+        let row =
+            sqlx::query(concat!("SELECT ", user_columns!(), " FROM users WHERE domain_id = $1 AND extension = $2"))
+                .bind(domain_id)
+                .bind(ext.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        row.as_ref().map(user).transpose()
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> Result<Option<User>> {
+        fetch_user(&self.pool, id).await
+    }
+
+    async fn list_users(&self, domain_id: Uuid, site: Option<&str>, list: &ListQuery) -> Result<Page<User>> {
+        let mut qb = Builder::new(concat!("SELECT ", user_columns!(), " FROM users WHERE users.domain_id = "));
+        qb.push_bind(domain_id);
+        if let Some(site) = site {
+            qb.push(" AND users.site = ").push_bind(site.to_string());
+        }
+        if let Some(term) = &list.search {
+            push_search(&mut qb, "users", term);
+        }
+        push_page(&mut qb, list, &USER_KEYS);
+        page(qb.build().fetch_all(&self.pool).await?, list, user)
+    }
+
+    async fn update_user(
+        &self,
+        id: Uuid,
+        expected_version: Option<i64>,
+        patch: UserPatch,
+        audit: AuditRecord,
+    ) -> Result<User> {
+        let mut tx = begin_write(&self.pool).await?;
+        let current = fetch_user(&mut *tx, id).await?.ok_or(StoreError::NotFound)?;
+        if let Some(expected) = expected_version
+            && expected != current.version
+        {
+            return Err(StoreError::Stale { current: current.version });
+        }
+        let row = write_user(&mut tx, patched(current, patch)).await?;
+        write_audit(&mut tx, &audit).await?;
+        tx.commit().await?;
+        user(&row)
+    }
+
+    async fn delete_user(&self, id: Uuid, audit: AuditRecord) -> Result<()> {
+        let mut tx = begin_write(&self.pool).await?;
+        let deleted = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        expect_one(deleted.rows_affected())?;
+        write_audit(&mut tx, &audit).await?;
+        Ok(tx.commit().await?)
+    }
+
+    async fn password_hash(&self, user_id: Uuid) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn set_password_hash(&self, user_id: Uuid, hash: &str, audit: AuditRecord) -> Result<()> {
+        let mut tx = begin_write(&self.pool).await?;
+        let updated = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(hash)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        expect_one(updated.rows_affected())?;
+        write_audit(&mut tx, &audit).await?;
+        Ok(tx.commit().await?)
+    }
+
+    async fn create_contact(&self, book: Book, fields: ContactFields, audit: AuditRecord) -> Result<Contact> {
+        let mut tx = begin_write(&self.pool).await?;
+        let values = contact_values(&fields);
+        let mut qb =
+            Builder::new("INSERT INTO contacts (id, domain_id, owner_user_id, version, created_at, updated_at");
+        for (column, _) in &values {
+            qb.push(", ").push(column);
+        }
+        let now = now();
+        qb.push(") VALUES (").push_bind(Uuid::now_v7());
+        qb.push(", ").push_bind(book.domain_id());
+        qb.push(", ").push_bind(book.owner_id());
+        qb.push(", 1, ").push_bind(now).push(", ").push_bind(now);
+        for (_, value) in values {
+            qb.push(", ").push_bind(value);
+        }
+        qb.push(concat!(") RETURNING ", contact_columns!()));
+        let row = qb.build().fetch_one(&mut *tx).await.map_err(conflict(DUPLICATE_CONTACT))?;
+        finish_contact(tx, &row, &audit).await
+    }
+
+    async fn contact(&self, book: Book, id: Uuid) -> Result<Option<Contact>> {
+        let mut qb = Builder::new(concat!("SELECT ", contact_columns!(), " FROM contacts WHERE contacts.id = "));
+        qb.push_bind(id).push(" AND ");
+        push_book(&mut qb, book);
+        qb.build().fetch_optional(&self.pool).await?.as_ref().map(contact).transpose()
+    }
+
+    async fn list_contacts(&self, book: Book, list: &ListQuery) -> Result<Page<Contact>> {
+        let mut qb = Builder::new(concat!("SELECT ", contact_columns!(), " FROM contacts WHERE "));
+        push_book(&mut qb, book);
+        qb.push(" AND contacts.deleted_at IS NULL");
+        if let Some(term) = &list.search {
+            push_search(&mut qb, "contacts", term);
+        }
+        push_page(&mut qb, list, &CONTACT_KEYS);
+        page(qb.build().fetch_all(&self.pool).await?, list, contact)
+    }
+
+    async fn update_contact(
+        &self,
+        book: Book,
+        id: Uuid,
+        expected_version: Option<i64>,
+        fields: ContactFields,
+        audit: AuditRecord,
+    ) -> Result<Contact> {
+        let mut tx = begin_write(&self.pool).await?;
+        let mut qb = Builder::new("UPDATE contacts SET version = version + 1, updated_at = ");
+        qb.push_bind(now());
+        for (column, value) in contact_values(&fields) {
+            qb.push(format_args!(", {column} = ")).push_bind(value);
+        }
+        push_live_contact(&mut qb, book, id);
+        if let Some(expected) = expected_version {
+            qb.push(" AND version = ").push_bind(expected);
+        }
+        qb.push(concat!(" RETURNING ", contact_columns!()));
+        match qb.build().fetch_optional(&mut *tx).await.map_err(conflict(DUPLICATE_CONTACT))? {
+            Some(row) => finish_contact(tx, &row, &audit).await,
+            None => Err(why_not_updated(&mut tx, book, id).await?),
+        }
+    }
+
+    async fn delete_contact(&self, book: Book, id: Uuid, audit: AuditRecord) -> Result<Contact> {
+        let mut tx = begin_write(&self.pool).await?;
+        let now = now();
+        let mut qb = Builder::new("UPDATE contacts SET version = version + 1, updated_at = ");
+        qb.push_bind(now).push(", deleted_at = ").push_bind(now);
+        push_live_contact(&mut qb, book, id);
+        qb.push(concat!(" RETURNING ", contact_columns!()));
+        let row = qb.build().fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
+        finish_contact(tx, &row, &audit).await
+    }
+
+    async fn restore_contact(&self, book: Book, id: Uuid, audit: AuditRecord) -> Result<Contact> {
+        let mut tx = begin_write(&self.pool).await?;
+        let mut qb = Builder::new("UPDATE contacts SET version = version + 1, deleted_at = NULL, updated_at = ");
+        qb.push_bind(now()).push(" WHERE contacts.id = ").push_bind(id).push(" AND ");
+        push_book(&mut qb, book);
+        qb.push(concat!(" AND contacts.deleted_at IS NOT NULL RETURNING ", contact_columns!()));
+        let row = qb
+            .build()
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(conflict(DUPLICATE_CONTACT))?
+            .ok_or(StoreError::NotFound)?;
+        finish_contact(tx, &row, &audit).await
+    }
+
+    async fn list_trash(&self, domain_id: Uuid, owner_id: Option<Uuid>, list: &ListQuery) -> Result<Page<Contact>> {
+        let mut qb = Builder::new(concat!("SELECT ", contact_columns!(), " FROM contacts WHERE contacts.domain_id = "));
+        qb.push_bind(domain_id).push(" AND contacts.deleted_at IS NOT NULL AND (contacts.owner_user_id IS NULL");
+        if let Some(owner_id) = owner_id {
+            qb.push(" OR contacts.owner_user_id = ").push_bind(owner_id);
+        }
+        qb.push(")");
+        if let Some(term) = &list.search {
+            push_search(&mut qb, "contacts", term);
+        }
+        push_page(&mut qb, list, &CONTACT_KEYS);
+        page(qb.build().fetch_all(&self.pool).await?, list, contact)
+    }
+
+    async fn purge_trash(&self, before: DateTime<Utc>) -> Result<u64> {
+        let purged = sqlx::query("DELETE FROM contacts WHERE deleted_at IS NOT NULL AND deleted_at < $1")
+            .bind(before.timestamp_micros())
+            .execute(&self.pool)
+            .await?;
+        Ok(purged.rows_affected())
+    }
+
+    async fn directory(&self, query: &DirectoryQuery) -> Result<Page<DirectoryEntry>> {
+        let rows = directory_rows(&self.pool, query, None).await?;
+        page(rows, &query.list, directory_entry)
+    }
+
+    async fn directory_entry(
+        &self,
+        domain_id: Uuid,
+        viewer_id: Uuid,
+        include_shared: bool,
+        entry_id: Uuid,
+    ) -> Result<Option<DirectoryEntry>> {
+        let query =
+            DirectoryQuery { domain_id, viewer_id, include_shared, group: Group::All, list: ListQuery::default() };
+        let rows = directory_rows(&self.pool, &query, Some(entry_id)).await?;
+        rows.first().map(directory_entry).transpose()
+    }
+
+    async fn departments(&self, domain_id: Uuid) -> Result<Vec<String>> {
+        let values = sqlx::query_scalar(
+            "SELECT DISTINCT department FROM users WHERE domain_id = $1 AND listed AND department <> ''",
+        )
+        .bind(domain_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(sorted_for_people(values))
+    }
+
+    async fn sites(&self, domain_id: Uuid) -> Result<Vec<String>> {
+        let values =
+            sqlx::query_scalar("SELECT DISTINCT site FROM users WHERE domain_id = $1 AND listed AND site <> ''")
+                .bind(domain_id)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(sorted_for_people(values))
+    }
+
+    async fn set_favorite(&self, user_id: Uuid, entry_id: Uuid, favorite: bool) -> Result<()> {
+        let sql = if favorite {
+            "INSERT INTO favorites (user_id, entry_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+        } else {
+            "DELETE FROM favorites WHERE user_id = $1 AND entry_id = $2"
+        };
+        sqlx::query(sql).bind(user_id).bind(entry_id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn set_presence(&self, user_id: Uuid, presence: &Presence) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO presence (user_id, state, chat, message, updated_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (user_id) DO UPDATE SET state = excluded.state, chat = excluded.chat, \
+             message = excluded.message, updated_at = excluded.updated_at",
+        )
+        .bind(user_id)
+        .bind(presence.state.as_str())
+        .bind(presence.chat)
+        .bind(&presence.message)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn presence(&self, user_id: Uuid) -> Result<Presence> {
+        let row = sqlx::query("SELECT state, chat, message FROM presence WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(Presence::default()) };
+        Ok(Presence {
+            state: presence_state(row.try_get("state")?),
+            chat: row.try_get("chat")?,
+            message: row.try_get("message")?,
+        })
+    }
+
+    async fn settings(&self, layer: Layer) -> Result<BTreeMap<String, String>> {
+        let (kind, owner) = layer_key(layer);
+        let pairs: Vec<(String, String)> =
+            sqlx::query_as("SELECT key, value FROM settings WHERE layer = $1 AND owner = $2")
+                .bind(kind)
+                .bind(owner)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(pairs.into_iter().collect())
+    }
+
+    async fn put_settings(
+        &self,
+        layer: Layer,
+        changes: &BTreeMap<String, Option<String>>,
+        audit: AuditRecord,
+    ) -> Result<()> {
+        let mut tx = begin_write(&self.pool).await?;
+        for (key, value) in changes {
+            match value {
+                Some(value) => put_setting(&mut tx, layer, key, value).await?,
+                None => remove_setting(&mut tx, layer, key).await?,
+            }
+        }
+        write_audit(&mut tx, &audit).await?;
+        Ok(tx.commit().await?)
+    }
+
+    async fn list_audit(&self, domain_id: Uuid, limit: Limit, before: Option<Uuid>) -> Result<Page<AuditEntry>> {
+        let mut qb = Builder::new("SELECT id, at, actor, action, target_id, details FROM audit_log WHERE domain_id = ");
+        qb.push_bind(domain_id);
+        if let Some(before) = before {
+            qb.push(" AND id < ").push_bind(before);
+        }
+        qb.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit.get()) + 1);
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        let mut items = rows.iter().map(audit_entry).collect::<Result<Vec<_>>>()?;
+        let more = items.len() > limit.get() as usize;
+        items.truncate(limit.get() as usize);
+        let next_cursor = if more { items.last().map(|entry| entry.id.to_string()) } else { None };
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn create_token(&self, new: NewToken) -> Result<Token> {
+        let row = sqlx::query(concat!(
+            "INSERT INTO tokens (id, user_id, kind, name, secret_hash, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ",
+            token_columns!()
+        ))
+        .bind(Uuid::now_v7())
+        .bind(new.user_id)
+        .bind(token_kind_str(new.kind))
+        .bind(&new.name)
+        .bind(&new.secret_hash)
+        .bind(now())
+        .bind(new.expires_at.map(|at| at.timestamp_micros()))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(conflict("a token with this secret already exists"))?;
+        token(&row)
+    }
+
+    async fn token_by_secret_hash(&self, secret_hash: &str, now: DateTime<Utc>) -> Result<Option<Token>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM tokens WHERE secret_hash = $1 AND (expires_at IS NULL OR expires_at > $2)"
+        ))
+        .bind(secret_hash)
+        .bind(now.timestamp_micros())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(token).transpose()
+    }
+
+    async fn list_tokens(&self, user_id: Uuid, kind: TokenKind) -> Result<Vec<Token>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM tokens WHERE user_id = $1 AND kind = $2 ORDER BY id"
+        ))
+        .bind(user_id)
+        .bind(token_kind_str(kind))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(token).collect()
+    }
+
+    async fn delete_token(&self, user_id: Uuid, token_id: Uuid) -> Result<bool> {
+        let deleted = sqlx::query("DELETE FROM tokens WHERE id = $1 AND user_id = $2")
+            .bind(token_id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(deleted.rows_affected() > 0)
+    }
+
+    async fn login_failures(&self, key: &str) -> Result<LoginFailures> {
+        let row = sqlx::query("SELECT count, last_failure FROM login_failures WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(login_failures).transpose().map(Option::unwrap_or_default)
+    }
+
+    async fn record_login_failure(&self, key: &str, at: DateTime<Utc>) -> Result<LoginFailures> {
+        let row = sqlx::query(
+            "INSERT INTO login_failures (key, count, last_failure) VALUES ($1, 1, $2) \
+             ON CONFLICT (key) DO UPDATE SET count = login_failures.count + 1, last_failure = excluded.last_failure \
+             RETURNING count, last_failure",
+        )
+        .bind(key)
+        .bind(at.timestamp_micros())
+        .fetch_one(&self.pool)
+        .await?;
+        login_failures(&row)
+    }
+
+    async fn clear_login_failures(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM login_failures WHERE key = $1").bind(key).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn table_counts(&self) -> Result<TableCounts> {
+        let mut counts = TableCounts::new();
+        for table in COPY_TABLES {
+            let sql = format!("SELECT COUNT(*) FROM {table}");
+            let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&self.pool).await?;
+            counts.insert(table.to_string(), count);
+        }
+        Ok(counts)
+    }
+
+    async fn export_rows(&self, table: &str, offset: i64, limit: i64) -> Result<Vec<JsonRow>> {
+        let table = copy_table(table)?;
+        let sql =
+            format!("SELECT {} FROM {} ORDER BY {} LIMIT $1 OFFSET $2", table.column_list(), table.name, table.key);
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(limit).bind(offset).fetch_all(&self.pool).await?;
+        rows.iter().map(|row| table.to_json(row)).collect()
+    }
+
+    async fn import_rows(&self, table: &str, rows: &[JsonRow]) -> Result<()> {
+        let table = copy_table(table)?;
+        let cells = rows.iter().map(|row| table.cells(row)).collect::<Result<Vec<_>>>()?;
+        let mut tx = begin_write(&self.pool).await?;
+        // Stays under both databases' limits on parameters per statement (SQLite's is 32766).
+        let rows_per_insert = 30_000 / table.columns.len();
+        for chunk in cells.chunks(rows_per_insert) {
+            let mut qb = Builder::new(format!("INSERT INTO {} ({}) ", table.name, table.column_list()));
+            qb.push_values(chunk, |mut values, row| {
+                for cell in row {
+                    cell.bind(&mut values);
+                }
+            });
+            qb.build().execute(&mut *tx).await?;
+        }
+        Ok(tx.commit().await?)
+    }
+}
+
+fn now() -> i64 {
+    Utc::now().timestamp_micros()
+}
+
+fn time(micros: i64) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(micros).ok_or_else(|| decode_error(format!("time out of range: {micros}")))
+}
+
+fn decode_error(message: String) -> StoreError {
+    StoreError::Database(sqlx::Error::Decode(message.into()))
+}
+
+/// Replaces the database's wording of a unique violation with one a person understands.
+fn conflict(message: impl Into<String>) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |error| match StoreError::from(error) {
+        StoreError::Conflict(_) => StoreError::Conflict(message.into()),
+        other => other,
+    }
+}
+
+fn expect_one(rows_affected: u64) -> Result<()> {
+    if rows_affected == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+fn parsed<T: FromStr<Err = String>>(row: &Row, column: &str) -> Result<T> {
+    let text: String = row.try_get(column)?;
+    text.parse().map_err(|error| decode_error(format!("{column}: {error}")))
+}
+
+async fn write_audit(tx: &mut Tx, audit: &AuditRecord) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (id, domain_id, at, actor, action, target_id, details) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(audit.domain_id)
+    .bind(now())
+    .bind(&audit.actor)
+    .bind(&audit.action)
+    .bind(audit.target_id)
+    .bind(audit.details.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn audit_entry(row: &Row) -> Result<AuditEntry> {
+    let details: String = row.try_get("details")?;
+    Ok(AuditEntry {
+        id: row.try_get("id")?,
+        at: time(row.try_get("at")?)?,
+        actor: row.try_get("actor")?,
+        action: row.try_get("action")?,
+        target_id: row.try_get("target_id")?,
+        details: serde_json::from_str(&details).map_err(|error| decode_error(format!("audit details: {error}")))?,
+    })
+}
+
+// Paging: every list selects `sort_key`, `updated_at` and `id`, and pages by keyset.
+
+/// The columns a list is ordered by, as its query names them.
+struct Keys {
+    name: &'static str,
+    updated: &'static str,
+    id: &'static str,
+}
+
+const DOMAIN_KEYS: Keys = Keys { name: "domains.name", updated: "domains.updated_at", id: "domains.id" };
+const USER_KEYS: Keys = Keys { name: "users.sort_key", updated: "users.updated_at", id: "users.id" };
+const CONTACT_KEYS: Keys = Keys { name: "contacts.sort_key", updated: "contacts.updated_at", id: "contacts.id" };
+const ENTRY_KEYS: Keys = Keys { name: "entries.sort_key", updated: "entries.updated_at", id: "entries.id" };
+
+fn push_page(qb: &mut Builder, list: &ListQuery, keys: &Keys) {
+    push_after(qb, list, keys);
+    push_order_limit(qb, list, keys);
+}
+
+fn push_after(qb: &mut Builder, list: &ListQuery, keys: &Keys) {
+    let Some(after) = &list.after else { return };
+    let op = if list.sort.descending() { "<" } else { ">" };
+    if list.sort.by_name() {
+        qb.push(format_args!(" AND ({}, {}) {op} (", keys.name, keys.id));
+        qb.push_bind(after.key.clone().unwrap_or_default());
+    } else {
+        qb.push(format_args!(" AND ({}, {}) {op} (", keys.updated, keys.id));
+        qb.push_bind(after.micros.unwrap_or_default());
+    }
+    qb.push(", ").push_bind(after.id).push(")");
+}
+
+/// Orders by the list's sort and fetches one row more than a page, to know whether another follows.
+fn push_order_limit(qb: &mut Builder, list: &ListQuery, keys: &Keys) {
+    let direction = if list.sort.descending() { " DESC" } else { "" };
+    let key = if list.sort.by_name() { keys.name } else { keys.updated };
+    qb.push(format_args!(" ORDER BY {key}{direction}, {}{direction} LIMIT ", keys.id));
+    qb.push_bind(i64::from(list.limit.get()) + 1);
+}
+
+fn page<T>(rows: Vec<Row>, list: &ListQuery, item: impl Fn(&Row) -> Result<T>) -> Result<Page<T>> {
+    let limit = list.limit.get() as usize;
+    let next_cursor = match rows.get(limit) {
+        Some(_) => Some(cursor(&rows[limit - 1], list)?.encode()),
+        None => None,
+    };
+    let items = rows.iter().take(limit).map(item).collect::<Result<_>>()?;
+    Ok(Page { items, next_cursor })
+}
+
+fn cursor(row: &Row, list: &ListQuery) -> Result<Cursor> {
+    let by_name = list.sort.by_name();
+    Ok(Cursor {
+        sort: list.sort,
+        key: if by_name { Some(row.try_get("sort_key")?) } else { None },
+        micros: if by_name { None } else { Some(row.try_get("updated_at")?) },
+        id: row.try_get("id")?,
+    })
+}
+
+/// `LIKE` over a folded text: the PostgreSQL search, and SQLite's for terms too short for trigrams.
+pub(super) fn push_like(qb: &mut Builder, column: &str, term: &SearchTerm) {
+    qb.push(format_args!(" AND {column} LIKE ")).push_bind(term.like_pattern()).push(" ESCAPE '\\'");
+}
+
+// Domains.
+
+async fn fetch_domain<'c>(db: impl Executor<'c, Database = Db>, id: Uuid) -> Result<Option<Domain>> {
+    let row = sqlx::query(concat!(domain_select!(), " WHERE domains.id = $1")).bind(id).fetch_optional(db).await?;
+    row.as_ref().map(domain).transpose()
+}
+
+/// Audits a domain change and returns the domain as it now is, reseller name included.
+async fn finish_domain(mut tx: Tx, id: Uuid, audit: &AuditRecord) -> Result<Domain> {
+    write_audit(&mut tx, audit).await?;
+    let domain = fetch_domain(&mut *tx, id).await?.ok_or(StoreError::NotFound)?;
+    tx.commit().await?;
+    Ok(domain)
+}
+
+fn domain(row: &Row) -> Result<Domain> {
+    Ok(Domain {
+        id: row.try_get("id")?,
+        name: parsed(row, "name")?,
+        description: row.try_get("description")?,
+        reseller: row.try_get("reseller")?,
+        reseller_id: row.try_get("reseller_id")?,
+        created_at: time(row.try_get("created_at")?)?,
+        updated_at: time(row.try_get("updated_at")?)?,
+    })
+}
+
+// Users.
+
+async fn fetch_user<'c>(db: impl Executor<'c, Database = Db>, id: Uuid) -> Result<Option<User>> {
+    let row = sqlx::query(concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    row.as_ref().map(user).transpose()
+}
+
+fn user_keys(first: &str, last: &str, email: &str, extension: &Extension) -> (String, String) {
+    let sort_key = text::name_sort_key(first, last, "");
+    let first_last = format!("{first} {last}");
+    let last_first = format!("{last} {first}");
+    let search_text =
+        text::search_text([first_last.trim(), last_first.trim(), email], [extension.as_str().to_string()]);
+    (sort_key, search_text)
+}
+
+fn patched(user: User, patch: UserPatch) -> User {
+    User {
+        first_name: patch.first_name.unwrap_or(user.first_name),
+        last_name: patch.last_name.unwrap_or(user.last_name),
+        email: patch.email.unwrap_or(user.email),
+        department: patch.department.unwrap_or(user.department),
+        site: patch.site.unwrap_or(user.site),
+        scope: patch.scope.unwrap_or(user.scope),
+        listed: patch.listed.unwrap_or(user.listed),
+        ..user
+    }
+}
+
+/// Writes a user's new fields if nobody changed the user since it was read.
+async fn write_user(tx: &mut Tx, user: User) -> Result<Row> {
+    let (sort_key, search_text) = user_keys(&user.first_name, &user.last_name, &user.email, &user.extension);
+    let row = sqlx::query(concat!(
+        "UPDATE users SET first_name = $1, last_name = $2, email = $3, department = $4, site = $5, scope = $6, \
+         listed = $7, sort_key = $8, search_text = $9, version = version + 1, updated_at = $10 \
+         WHERE id = $11 AND version = $12 RETURNING ",
+        user_columns!()
+    ))
+    .bind(&user.first_name)
+    .bind(&user.last_name)
+    .bind(&user.email)
+    .bind(&user.department)
+    .bind(&user.site)
+    .bind(user.scope.as_str())
+    .bind(user.listed)
+    .bind(sort_key)
+    .bind(search_text)
+    .bind(now())
+    .bind(user.id)
+    .bind(user.version)
+    .fetch_optional(&mut **tx)
+    .await?;
+    match row {
+        Some(row) => Ok(row),
+        None => match fetch_user(&mut **tx, user.id).await? {
+            Some(now) => Err(StoreError::Stale { current: now.version }),
+            None => Err(StoreError::NotFound),
+        },
+    }
+}
+
+fn user(row: &Row) -> Result<User> {
+    Ok(User {
+        id: row.try_get("id")?,
+        domain_id: row.try_get("domain_id")?,
+        extension: parsed(row, "extension")?,
+        first_name: row.try_get("first_name")?,
+        last_name: row.try_get("last_name")?,
+        email: row.try_get("email")?,
+        department: row.try_get("department")?,
+        site: row.try_get("site")?,
+        scope: parsed(row, "scope")?,
+        listed: row.try_get("listed")?,
+        version: row.try_get("version")?,
+        created_at: time(row.try_get("created_at")?)?,
+        updated_at: time(row.try_get("updated_at")?)?,
+    })
+}
+
+// Contacts.
+
+/// The columns a contact's fields are stored in, with their values.
+fn contact_values(fields: &ContactFields) -> [(&'static str, Option<String>); 17] {
+    let typed = |number: &Option<PhoneNumber>| number.as_ref().map(|n| n.typed.clone());
+    let e164 = |number: &Option<PhoneNumber>| number.as_ref().and_then(|n| n.e164.clone());
+    [
+        ("first_name", Some(fields.first_name.clone())),
+        ("last_name", Some(fields.last_name.clone())),
+        ("company", Some(fields.company.clone())),
+        ("title", Some(fields.title.clone())),
+        ("work_phone", typed(&fields.work_phone)),
+        ("work_phone_e164", e164(&fields.work_phone)),
+        ("mobile_phone", typed(&fields.mobile_phone)),
+        ("mobile_phone_e164", e164(&fields.mobile_phone)),
+        ("home_phone", typed(&fields.home_phone)),
+        ("home_phone_e164", e164(&fields.home_phone)),
+        ("fax", typed(&fields.fax)),
+        ("fax_e164", e164(&fields.fax)),
+        ("email", Some(fields.email.clone())),
+        ("notes", Some(fields.notes.clone())),
+        ("duplicate_key", Some(fields.duplicate_key())),
+        ("sort_key", Some(fields.sort_key())),
+        ("search_text", Some(fields.search_text())),
+    ]
+}
+
+/// The phone columns in the order phones list them.
+const PHONE_COLUMNS: [(NumberKind, &str, &str); 4] = [
+    (NumberKind::Work, "work_phone", "work_phone_e164"),
+    (NumberKind::Mobile, "mobile_phone", "mobile_phone_e164"),
+    (NumberKind::Home, "home_phone", "home_phone_e164"),
+    (NumberKind::Fax, "fax", "fax_e164"),
+];
+
+/// The tenant key of every contact query: the domain and the book's owner (none for shared).
+fn push_book(qb: &mut Builder, book: Book) {
+    qb.push("contacts.domain_id = ").push_bind(book.domain_id());
+    match book.owner_id() {
+        None => qb.push(" AND contacts.owner_user_id IS NULL"),
+        Some(owner_id) => qb.push(" AND contacts.owner_user_id = ").push_bind(owner_id),
+    };
+}
+
+fn push_live_contact(qb: &mut Builder, book: Book, id: Uuid) {
+    qb.push(" WHERE contacts.id = ").push_bind(id).push(" AND ");
+    push_book(qb, book);
+    qb.push(" AND contacts.deleted_at IS NULL");
+}
+
+/// After an update matched nothing: the contact is absent (or trashed), or at another version.
+async fn why_not_updated(tx: &mut Tx, book: Book, id: Uuid) -> Result<StoreError> {
+    let mut qb = Builder::new("SELECT version FROM contacts");
+    push_live_contact(&mut qb, book, id);
+    let version: Option<i64> = qb.build_query_scalar().fetch_optional(&mut **tx).await?;
+    Ok(version.map_or(StoreError::NotFound, |current| StoreError::Stale { current }))
+}
+
+async fn finish_contact(mut tx: Tx, row: &Row, audit: &AuditRecord) -> Result<Contact> {
+    let contact = contact(row)?;
+    write_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(contact)
+}
+
+fn contact(row: &Row) -> Result<Contact> {
+    let domain_id = row.try_get("domain_id")?;
+    let book = match row.try_get("owner_user_id")? {
+        None => Book::Shared { domain_id },
+        Some(owner_id) => Book::Personal { domain_id, owner_id },
+    };
+    let [work_phone, mobile_phone, home_phone, fax] = phones(row)?.map(|(_, number)| number);
+    let fields = ContactFields {
+        first_name: row.try_get("first_name")?,
+        last_name: row.try_get("last_name")?,
+        company: row.try_get("company")?,
+        title: row.try_get("title")?,
+        work_phone,
+        mobile_phone,
+        home_phone,
+        fax,
+        email: row.try_get("email")?,
+        notes: row.try_get("notes")?,
+    };
+    let deleted_at: Option<i64> = row.try_get("deleted_at")?;
+    Ok(Contact {
+        id: row.try_get("id")?,
+        book,
+        fields,
+        version: row.try_get("version")?,
+        created_at: time(row.try_get("created_at")?)?,
+        updated_at: time(row.try_get("updated_at")?)?,
+        deleted_at: deleted_at.map(time).transpose()?,
+    })
+}
+
+fn phones(row: &Row) -> Result<[(NumberKind, Option<PhoneNumber>); 4]> {
+    let mut numbers = PHONE_COLUMNS.map(|(kind, _, _)| (kind, None));
+    for ((_, typed, e164), (_, number)) in PHONE_COLUMNS.iter().zip(numbers.iter_mut()) {
+        let typed: Option<String> = row.try_get(*typed)?;
+        if let Some(typed) = typed {
+            *number = Some(PhoneNumber { typed, e164: row.try_get(*e164)? });
+        }
+    }
+    Ok(numbers)
+}
+
+// The directory: coworkers, shared and personal contacts as one list.
+
+/// Each branch of the union reads one index in the list's order and stops after a page,
+/// so the merged first page costs three short index scans, however big the books are.
+async fn directory_rows<'c>(
+    db: impl Executor<'c, Database = Db>,
+    query: &DirectoryQuery,
+    only: Option<Uuid>,
+) -> Result<Vec<Row>> {
+    let kinds = directory_kinds(query);
+    if kinds.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut qb = Builder::new("SELECT * FROM (");
+    for (i, kind) in kinds.into_iter().enumerate() {
+        if i > 0 {
+            qb.push(" UNION ALL ");
+        }
+        qb.push("SELECT * FROM (");
+        push_branch(&mut qb, query, kind, only);
+        qb.push(format_args!(") AS branch{i}"));
+    }
+    qb.push(") AS entries");
+    push_order_limit(&mut qb, &query.list, &ENTRY_KEYS);
+    Ok(qb.build().fetch_all(db).await?)
+}
+
+fn directory_kinds(query: &DirectoryQuery) -> Vec<EntryKind> {
+    let kinds: &[EntryKind] = match query.group {
+        Group::All | Group::Favorites => &[EntryKind::Coworker, EntryKind::Shared, EntryKind::Personal],
+        Group::Shared => &[EntryKind::Shared],
+        Group::Mine => &[EntryKind::Personal],
+        Group::Coworkers | Group::Department(_) | Group::Site(_) | Group::Presence(_) => &[EntryKind::Coworker],
+    };
+    kinds.iter().copied().filter(|kind| *kind != EntryKind::Shared || query.include_shared).collect()
+}
+
+fn push_branch(qb: &mut Builder, query: &DirectoryQuery, kind: EntryKind, only: Option<Uuid>) {
+    let (table, keys) = match kind {
+        EntryKind::Coworker => {
+            push_coworkers(qb, query);
+            ("users", &USER_KEYS)
+        }
+        EntryKind::Shared => {
+            push_contact_entries(qb, query, "shared", Book::Shared { domain_id: query.domain_id });
+            ("contacts", &CONTACT_KEYS)
+        }
+        EntryKind::Personal => {
+            let book = Book::Personal { domain_id: query.domain_id, owner_id: query.viewer_id };
+            push_contact_entries(qb, query, "personal", book);
+            ("contacts", &CONTACT_KEYS)
+        }
+    };
+    if let Some(id) = only {
+        qb.push(format_args!(" AND {table}.id = ")).push_bind(id);
+    }
+    if query.group == Group::Favorites {
+        qb.push(format_args!(" AND {table}.id IN (SELECT entry_id FROM favorites WHERE user_id = "));
+        qb.push_bind(query.viewer_id).push(")");
+    }
+    if let Some(term) = &query.list.search {
+        push_search(qb, table, term);
+    }
+    push_page(qb, &query.list, keys);
+}
+
+fn push_coworkers(qb: &mut Builder, query: &DirectoryQuery) {
+    qb.push(
+        "SELECT users.id AS id, 'coworker' AS kind, users.first_name AS first_name, users.last_name AS last_name, \
+         '' AS company, users.extension AS extension, \
+         CAST(NULL AS TEXT) AS work_phone, CAST(NULL AS TEXT) AS work_phone_e164, \
+         CAST(NULL AS TEXT) AS mobile_phone, CAST(NULL AS TEXT) AS mobile_phone_e164, \
+         CAST(NULL AS TEXT) AS home_phone, CAST(NULL AS TEXT) AS home_phone_e164, \
+         CAST(NULL AS TEXT) AS fax, CAST(NULL AS TEXT) AS fax_e164, \
+         users.email AS email, users.department AS department, users.site AS site, \
+         COALESCE(presence.state, 'offline') AS presence_state, COALESCE(presence.chat, FALSE) AS presence_chat, \
+         COALESCE(presence.message, '') AS presence_message, \
+         users.sort_key AS sort_key, users.updated_at AS updated_at, ",
+    );
+    push_favorite_flag(qb, "users", query.viewer_id);
+    qb.push(" FROM users LEFT JOIN presence ON presence.user_id = users.id WHERE users.domain_id = ");
+    qb.push_bind(query.domain_id).push(" AND users.listed AND users.id <> ").push_bind(query.viewer_id);
+    match &query.group {
+        Group::Department(department) => qb.push(" AND users.department = ").push_bind(department.clone()),
+        Group::Site(site) => qb.push(" AND users.site = ").push_bind(site.clone()),
+        Group::Presence(state) => qb.push(" AND COALESCE(presence.state, 'offline') = ").push_bind(state.as_str()),
+        _ => qb,
+    };
+}
+
+fn push_contact_entries(qb: &mut Builder, query: &DirectoryQuery, kind: &str, book: Book) {
+    qb.push(format_args!(
+        "SELECT contacts.id AS id, '{kind}' AS kind, contacts.first_name AS first_name, \
+         contacts.last_name AS last_name, contacts.company AS company, CAST(NULL AS TEXT) AS extension, \
+         contacts.work_phone AS work_phone, contacts.work_phone_e164 AS work_phone_e164, \
+         contacts.mobile_phone AS mobile_phone, contacts.mobile_phone_e164 AS mobile_phone_e164, \
+         contacts.home_phone AS home_phone, contacts.home_phone_e164 AS home_phone_e164, \
+         contacts.fax AS fax, contacts.fax_e164 AS fax_e164, \
+         contacts.email AS email, '' AS department, '' AS site, \
+         CAST(NULL AS TEXT) AS presence_state, CAST(NULL AS BOOLEAN) AS presence_chat, \
+         CAST(NULL AS TEXT) AS presence_message, \
+         contacts.sort_key AS sort_key, contacts.updated_at AS updated_at, "
+    ));
+    push_favorite_flag(qb, "contacts", query.viewer_id);
+    qb.push(" FROM contacts WHERE ");
+    push_book(qb, book);
+    qb.push(" AND contacts.deleted_at IS NULL");
+}
+
+fn push_favorite_flag(qb: &mut Builder, table: &str, viewer_id: Uuid) {
+    qb.push("EXISTS (SELECT 1 FROM favorites WHERE favorites.user_id = ").push_bind(viewer_id);
+    qb.push(format_args!(" AND favorites.entry_id = {table}.id) AS favorite"));
+}
+
+fn directory_entry(row: &Row) -> Result<DirectoryEntry> {
+    let kind = match row.try_get::<String, _>("kind")?.as_str() {
+        "coworker" => EntryKind::Coworker,
+        "shared" => EntryKind::Shared,
+        _ => EntryKind::Personal,
+    };
+    let extension: Option<String> = row.try_get("extension")?;
+    let numbers = match &extension {
+        Some(extension) => vec![NumberView { kind: NumberKind::Extension, typed: extension.clone(), e164: None }],
+        None => phones(row)?
+            .into_iter()
+            .filter_map(|(kind, number)| number.map(|n| NumberView { kind, typed: n.typed, e164: n.e164 }))
+            .collect(),
+    };
+    let presence = match kind {
+        EntryKind::Coworker => Some(Presence {
+            state: presence_state(row.try_get("presence_state")?),
+            chat: row.try_get("presence_chat")?,
+            message: row.try_get("presence_message")?,
+        }),
+        _ => None,
+    };
+    Ok(DirectoryEntry {
+        id: row.try_get("id")?,
+        kind,
+        first_name: row.try_get("first_name")?,
+        last_name: row.try_get("last_name")?,
+        company: row.try_get("company")?,
+        extension,
+        numbers,
+        email: row.try_get("email")?,
+        department: row.try_get("department")?,
+        site: row.try_get("site")?,
+        presence,
+        favorite: row.try_get("favorite")?,
+        editable: false,
+    })
+}
+
+fn presence_state(value: String) -> PresenceState {
+    PresenceState::parse(&value).unwrap_or_default()
+}
+
+/// Case- and accent-blind order, the same on both back-ends (their collations differ).
+fn sorted_for_people(mut values: Vec<String>) -> Vec<String> {
+    values.sort_by_cached_key(|value| (text::fold(value), value.clone()));
+    values
+}
+
+// Settings.
+
+/// The layer's kind and owner as stored; a scope layer is owned by `domain/scope`.
+fn layer_key(layer: Layer) -> (&'static str, String) {
+    match layer {
+        Layer::System => ("system", String::new()),
+        Layer::Reseller(id) => ("reseller", id.to_string()),
+        Layer::Domain(id) => ("domain", id.to_string()),
+        Layer::Scope(id, scope) => ("scope", format!("{id}/{scope}")),
+        Layer::User(id) => ("user", id.to_string()),
+    }
+}
+
+/// The domain or user whose deletion takes the layer with it.
+fn layer_parents(layer: Layer) -> (Option<Uuid>, Option<Uuid>) {
+    match layer {
+        Layer::Domain(id) | Layer::Scope(id, _) => (Some(id), None),
+        Layer::User(id) => (None, Some(id)),
+        Layer::System | Layer::Reseller(_) => (None, None),
+    }
+}
+
+async fn put_setting(tx: &mut Tx, layer: Layer, key: &str, value: &str) -> Result<()> {
+    let (kind, owner) = layer_key(layer);
+    let (domain_id, user_id) = layer_parents(layer);
+    sqlx::query(
+        "INSERT INTO settings (layer, owner, key, value, domain_id, user_id) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (layer, owner, key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(kind)
+    .bind(owner)
+    .bind(key)
+    .bind(value)
+    .bind(domain_id)
+    .bind(user_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn remove_setting(tx: &mut Tx, layer: Layer, key: &str) -> Result<()> {
+    let (kind, owner) = layer_key(layer);
+    sqlx::query("DELETE FROM settings WHERE layer = $1 AND owner = $2 AND key = $3")
+        .bind(kind)
+        .bind(owner)
+        .bind(key)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+// Tokens and login throttling.
+
+fn token_kind_str(kind: TokenKind) -> &'static str {
+    match kind {
+        TokenKind::Session => "session",
+        TokenKind::Api => "api",
+    }
+}
+
+fn token(row: &Row) -> Result<Token> {
+    let kind = match row.try_get::<String, _>("kind")?.as_str() {
+        "session" => TokenKind::Session,
+        "api" => TokenKind::Api,
+        other => return Err(decode_error(format!("unknown token kind `{other}`"))),
+    };
+    let expires_at: Option<i64> = row.try_get("expires_at")?;
+    Ok(Token {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        kind,
+        name: row.try_get("name")?,
+        created_at: time(row.try_get("created_at")?)?,
+        expires_at: expires_at.map(time).transpose()?,
+    })
+}
+
+fn login_failures(row: &Row) -> Result<LoginFailures> {
+    let last_failure: Option<i64> = row.try_get("last_failure")?;
+    Ok(LoginFailures { count: row.try_get("count")?, last_failure: last_failure.map(time).transpose()? })
+}
+
+// `db copy`: rows as backend-neutral JSON, typed by one description of each table.
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Id,
+    Text,
+    Int,
+    Bool,
+}
+
+struct CopyTable {
+    name: &'static str,
+    /// The primary key, for a stable order across pages.
+    key: &'static str,
+    columns: &'static [(&'static str, Kind)],
+}
+
+const CONTACT_COPY_COLUMNS: &[(&str, Kind)] = &[
+    ("id", Kind::Id),
+    ("domain_id", Kind::Id),
+    ("owner_user_id", Kind::Id),
+    ("first_name", Kind::Text),
+    ("last_name", Kind::Text),
+    ("company", Kind::Text),
+    ("title", Kind::Text),
+    ("work_phone", Kind::Text),
+    ("work_phone_e164", Kind::Text),
+    ("mobile_phone", Kind::Text),
+    ("mobile_phone_e164", Kind::Text),
+    ("home_phone", Kind::Text),
+    ("home_phone_e164", Kind::Text),
+    ("fax", Kind::Text),
+    ("fax_e164", Kind::Text),
+    ("email", Kind::Text),
+    ("notes", Kind::Text),
+    ("duplicate_key", Kind::Text),
+    ("sort_key", Kind::Text),
+    ("search_text", Kind::Text),
+    ("version", Kind::Int),
+    ("created_at", Kind::Int),
+    ("updated_at", Kind::Int),
+    ("deleted_at", Kind::Int),
+];
+
+const USER_COPY_COLUMNS: &[(&str, Kind)] = &[
+    ("id", Kind::Id),
+    ("domain_id", Kind::Id),
+    ("extension", Kind::Text),
+    ("first_name", Kind::Text),
+    ("last_name", Kind::Text),
+    ("email", Kind::Text),
+    ("department", Kind::Text),
+    ("site", Kind::Text),
+    ("scope", Kind::Text),
+    ("listed", Kind::Bool),
+    ("password_hash", Kind::Text),
+    ("version", Kind::Int),
+    ("created_at", Kind::Int),
+    ("updated_at", Kind::Int),
+    ("sort_key", Kind::Text),
+    ("search_text", Kind::Text),
+];
+
+const COPY: &[CopyTable] = &[
+    CopyTable { name: "resellers", key: "id", columns: &[("id", Kind::Id), ("name", Kind::Text)] },
+    CopyTable {
+        name: "domains",
+        key: "id",
+        columns: &[
+            ("id", Kind::Id),
+            ("name", Kind::Text),
+            ("description", Kind::Text),
+            ("reseller_id", Kind::Id),
+            ("created_at", Kind::Int),
+            ("updated_at", Kind::Int),
+        ],
+    },
+    CopyTable { name: "users", key: "id", columns: USER_COPY_COLUMNS },
+    CopyTable { name: "contacts", key: "id", columns: CONTACT_COPY_COLUMNS },
+    CopyTable {
+        name: "favorites",
+        key: "user_id, entry_id",
+        columns: &[("user_id", Kind::Id), ("entry_id", Kind::Id)],
+    },
+    CopyTable {
+        name: "presence",
+        key: "user_id",
+        columns: &[
+            ("user_id", Kind::Id),
+            ("state", Kind::Text),
+            ("chat", Kind::Bool),
+            ("message", Kind::Text),
+            ("updated_at", Kind::Int),
+        ],
+    },
+    CopyTable {
+        name: "settings",
+        key: "layer, owner, key",
+        columns: &[
+            ("layer", Kind::Text),
+            ("owner", Kind::Text),
+            ("key", Kind::Text),
+            ("value", Kind::Text),
+            ("domain_id", Kind::Id),
+            ("user_id", Kind::Id),
+        ],
+    },
+    CopyTable {
+        name: "audit_log",
+        key: "id",
+        columns: &[
+            ("id", Kind::Id),
+            ("domain_id", Kind::Id),
+            ("at", Kind::Int),
+            ("actor", Kind::Text),
+            ("action", Kind::Text),
+            ("target_id", Kind::Id),
+            ("details", Kind::Text),
+        ],
+    },
+    CopyTable {
+        name: "tokens",
+        key: "id",
+        columns: &[
+            ("id", Kind::Id),
+            ("user_id", Kind::Id),
+            ("kind", Kind::Text),
+            ("name", Kind::Text),
+            ("secret_hash", Kind::Text),
+            ("created_at", Kind::Int),
+            ("expires_at", Kind::Int),
+        ],
+    },
+    CopyTable {
+        name: "login_failures",
+        key: "key",
+        columns: &[("key", Kind::Text), ("count", Kind::Int), ("last_failure", Kind::Int)],
+    },
+];
+
+fn copy_table(name: &str) -> Result<&'static CopyTable> {
+    COPY.iter().find(|table| table.name == name).ok_or(StoreError::NotFound)
+}
+
+fn copy_error(message: String) -> StoreError {
+    StoreError::Database(sqlx::Error::Encode(message.into()))
+}
+
+/// One value to import, typed so that even a NULL is bound with its column's type.
+enum Cell {
+    Id(Option<Uuid>),
+    Text(Option<String>),
+    Int(Option<i64>),
+    Bool(Option<bool>),
+}
+
+impl Cell {
+    fn read(kind: Kind, value: &Value) -> Option<Cell> {
+        Some(match (kind, value) {
+            (Kind::Id, Value::Null) => Cell::Id(None),
+            (Kind::Id, Value::String(id)) => Cell::Id(Some(Uuid::parse_str(id).ok()?)),
+            (Kind::Text, Value::Null) => Cell::Text(None),
+            (Kind::Text, Value::String(text)) => Cell::Text(Some(text.clone())),
+            (Kind::Int, Value::Null) => Cell::Int(None),
+            (Kind::Int, Value::Number(number)) => Cell::Int(Some(number.as_i64()?)),
+            (Kind::Bool, Value::Null) => Cell::Bool(None),
+            (Kind::Bool, Value::Bool(flag)) => Cell::Bool(Some(*flag)),
+            _ => return None,
+        })
+    }
+
+    fn bind(&self, values: &mut sqlx::query_builder::Separated<'_, Db, &'static str>) {
+        match self {
+            Cell::Id(id) => values.push_bind(*id),
+            Cell::Text(text) => values.push_bind(text.clone()),
+            Cell::Int(number) => values.push_bind(*number),
+            Cell::Bool(flag) => values.push_bind(*flag),
+        };
+    }
+}
+
+impl CopyTable {
+    fn column_list(&self) -> String {
+        self.columns.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ")
+    }
+
+    fn to_json(&self, row: &Row) -> Result<JsonRow> {
+        self.columns.iter().map(|(name, kind)| Ok((name.to_string(), json_value(row, name, *kind)?))).collect()
+    }
+
+    fn cells(&self, row: &JsonRow) -> Result<Vec<Cell>> {
+        if let Some(unknown) = row.keys().find(|key| !self.columns.iter().any(|(name, _)| name == key)) {
+            return Err(copy_error(format!("{} has no column `{unknown}`", self.name)));
+        }
+        self.columns
+            .iter()
+            .map(|(name, kind)| {
+                let value = row.get(*name).unwrap_or(&Value::Null);
+                Cell::read(*kind, value)
+                    .ok_or_else(|| copy_error(format!("{}.{name}: unexpected value {value}", self.name)))
+            })
+            .collect()
+    }
+}
+
+fn json_value(row: &Row, column: &str, kind: Kind) -> Result<Value> {
+    let value = match kind {
+        Kind::Id => row.try_get::<Option<Uuid>, _>(column)?.map(|id| Value::String(id.to_string())),
+        Kind::Text => row.try_get::<Option<String>, _>(column)?.map(Value::String),
+        Kind::Int => row.try_get::<Option<i64>, _>(column)?.map(Value::from),
+        Kind::Bool => row.try_get::<Option<bool>, _>(column)?.map(Value::Bool),
+    };
+    Ok(value.unwrap_or(Value::Null))
+}

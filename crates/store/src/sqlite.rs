@@ -1,0 +1,74 @@
+//! The SQLite back-end: one database file in WAL mode, searched through FTS5 trigram
+//! indexes that triggers keep in step with `contacts` and `users`.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use switchboard_core::text::SearchTerm;
+
+use crate::Result;
+
+#[allow(clippy::duplicate_mod, reason = "the shared SQL is compiled once per back-end, on purpose")]
+#[path = "queries.rs"]
+mod queries;
+
+type Db = sqlx::Sqlite;
+type Backend = SqliteStore;
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating it if needed) the database at a path or `sqlite:` URL and migrates it.
+    pub async fn open(url_or_path: &str) -> Result<SqliteStore> {
+        let options = if url_or_path.starts_with("sqlite:") {
+            SqliteConnectOptions::from_str(url_or_path)?
+        } else {
+            SqliteConnectOptions::new().filename(url_or_path)
+        };
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // With WAL, NORMAL loses at most the last commits on power loss, never consistency.
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        Self::migrated(SqlitePoolOptions::new().connect_with(options).await?).await
+    }
+
+    /// A private database that lives as long as the store, for tests.
+    pub async fn open_in_memory() -> Result<SqliteStore> {
+        // Every connection to `:memory:` is a database of its own, so keep exactly one, forever.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(SqliteConnectOptions::new().in_memory(true).foreign_keys(true))
+            .await?;
+        Self::migrated(pool).await
+    }
+
+    async fn migrated(pool: SqlitePool) -> Result<SqliteStore> {
+        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+}
+
+/// Takes the write lock up front: a read that later turns into a write could otherwise
+/// fail at once with SQLITE_BUSY instead of waiting for the busy timeout.
+async fn begin_write(pool: &SqlitePool) -> Result<queries::Tx> {
+    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+}
+
+/// Terms of three characters or more go through the trigram index; shorter ones have no trigram.
+fn push_search(qb: &mut queries::Builder, table: &str, term: &SearchTerm) {
+    if term.as_str().chars().count() < 3 {
+        return queries::push_like(qb, &format!("{table}.search_text"), term);
+    }
+    let phrase = format!("\"{}\"", term.as_str().replace('"', "\"\""));
+    qb.push(format_args!(" AND {table}.seq IN (SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH "));
+    qb.push_bind(phrase).push(")");
+}
