@@ -22,6 +22,7 @@ use uuid::Uuid;
 pub mod conformance;
 mod postgres;
 mod sqlite;
+pub mod testing;
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

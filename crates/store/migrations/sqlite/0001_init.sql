@@ -96,8 +96,14 @@ CREATE TABLE contacts (
 -- The store's duplicate check: one live contact per book and duplicate key, race-free.
 CREATE UNIQUE INDEX live_contacts_unique ON contacts (domain_id, coalesce(owner_user_id, x''), duplicate_key)
     WHERE deleted_at IS NULL;
+-- Personal books by (domain, owner); shared ones get their own indexes because PostgreSQL
+-- does not see `owner_user_id IS NULL` as fixing that column for ORDER BY.
 CREATE INDEX live_contacts_by_name ON contacts (domain_id, owner_user_id, sort_key, id) WHERE deleted_at IS NULL;
 CREATE INDEX live_contacts_by_updated ON contacts (domain_id, owner_user_id, updated_at, id) WHERE deleted_at IS NULL;
+CREATE INDEX live_shared_contacts_by_name ON contacts (domain_id, sort_key, id)
+    WHERE deleted_at IS NULL AND owner_user_id IS NULL;
+CREATE INDEX live_shared_contacts_by_updated ON contacts (domain_id, updated_at, id)
+    WHERE deleted_at IS NULL AND owner_user_id IS NULL;
 CREATE INDEX trashed_contacts_by_name ON contacts (domain_id, sort_key, id) WHERE deleted_at IS NOT NULL;
 CREATE INDEX trashed_contacts_by_updated ON contacts (domain_id, updated_at, id) WHERE deleted_at IS NOT NULL;
 CREATE INDEX trashed_contacts_by_age ON contacts (deleted_at) WHERE deleted_at IS NOT NULL;
