@@ -23,6 +23,9 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating it if needed) the database at a path or `sqlite:` URL and migrates it.
     pub async fn open(url_or_path: &str) -> Result<SqliteStore> {
+        if matches!(url_or_path, ":memory:" | "sqlite::memory:") {
+            return Self::open_in_memory().await;
+        }
         let options = if url_or_path.starts_with("sqlite:") {
             SqliteConnectOptions::from_str(url_or_path)?
         } else {

@@ -23,6 +23,7 @@ async fn copy_between_sqlite_databases() {
 #[tokio::test]
 async fn in_memory_store() {
     conformance::contacts(&SqliteStore::open_in_memory().await.unwrap()).await;
+    conformance::directory_groups(&SqliteStore::open("sqlite::memory:").await.unwrap()).await;
 }
 
 #[tokio::test]
