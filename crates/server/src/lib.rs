@@ -1,1 +1,121 @@
+//! Switchboard's HTTP interface: the REST API under `/api/v1`, its OpenAPI document
+//! and Swagger UI, `/healthz` and `/metrics`.
+//!
+//! Handlers translate HTTP to calls on [`App`] and back; they decide nothing about
+//! permissions. Every failure leaves as `application/problem+json` ([`problem`]).
 
+mod api;
+mod auth;
+mod docs;
+mod extract;
+mod metrics;
+mod problem;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use switchboard_app::App;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+
+/// How long a request may take before it is answered 503; generous, since a login
+/// may be slowed on purpose by the throttle.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How the HTTP interface behaves; the defaults suit a server reached directly over HTTPS-less localhost.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Take the client's address from the first `X-Forwarded-For` entry (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
+    /// Largest request body accepted; larger ones answer 413.
+    pub max_body_bytes: usize,
+    /// Mark the session cookie `Secure` (when served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { trust_forwarded_for: false, max_body_bytes: 1024 * 1024, secure_cookies: false }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub app: App,
+    pub config: Arc<ServerConfig>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+/// The whole HTTP interface, ready to serve.
+pub fn router(app: App, config: ServerConfig) -> Router {
+    let max_body = config.max_body_bytes;
+    let state = AppState { app, config: Arc::new(config), metrics: Arc::new(metrics::Metrics::new()) };
+    let (api, openapi) = api::routes().split_for_parts();
+    let openapi_json: Arc<str> = to_pretty_json(&openapi).into();
+    let serve_openapi = get(move || {
+        let body = openapi_json.clone();
+        async move {
+            ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body.to_string()).into_response()
+        }
+    });
+    let routes = api
+        .route("/api/v1/openapi.json", serve_openapi)
+        .merge(docs::swagger_ui())
+        .fallback(|| async { problem::Problem::not_found() });
+    with_layers(routes, max_body, state.clone()).with_state(state)
+}
+
+/// The middleware every route gets, innermost first: body limits, timeout, panics
+/// as 500 problems, every other error answer as a problem, tracing, metrics.
+fn with_layers(routes: Router<AppState>, max_body: usize, state: AppState) -> Router<AppState> {
+    routes
+        // Content-Length over the limit is refused before reading; a streamed body is cut at it.
+        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+        .layer(CatchPanicLayer::custom(problem::from_panic))
+        .layer(middleware::from_fn(problem::ensure_problem))
+        .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn_with_state(state, metrics::track))
+}
+
+/// Serves until `shutdown` completes, then lets requests in flight finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: App,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let service = router(app, config).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
+}
+
+/// The OpenAPI document, as committed in `docs/openapi.json`.
+pub fn openapi_json() -> String {
+    to_pretty_json(&api::routes().split_for_parts().1)
+}
+
+fn to_pretty_json(openapi: &utoipa::openapi::OpenApi) -> String {
+    let mut text = openapi.to_pretty_json().expect("an OpenAPI document always serializes");
+    text.push('\n');
+    text
+}
+
+/// The document's frame before the routes add their paths.
+pub(crate) fn base_openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = docs::ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    doc
+}

@@ -1,0 +1,107 @@
+//! The merged directory of one user (coworkers, shared and own contacts), their
+//! favorites, and presence.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use switchboard_app::{ListParams, PresenceInput};
+use switchboard_core::model::{DirectoryEntry, Presence};
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::{Items, ListPage};
+use crate::AppState;
+use crate::auth::Auth;
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::problem::{ActionErrors, ApiResult, ListErrors, ReadErrors, WriteErrors};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GroupParam {
+    /// `all` (default), `favorites`, `shared`, `mine`, `coworkers`, `department:NAME`,
+    /// `site:NAME`, `available`, `busy` or `offline`.
+    pub group: Option<String>,
+}
+
+/// The directory as this user sees it; only the user themself may look.
+#[utoipa::path(get, path = "/api/v1/domains/{domain}/users/{ext}/directory", operation_id = "getDirectory", tag = "directory",
+    params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "The viewer's extension"),
+        GroupParam, ListParams),
+    responses((status = 200, description = "A page of directory entries", body = ListPage<DirectoryEntry>), ListErrors))]
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiPath((domain, ext)): ApiPath<(String, String)>,
+    ApiQuery(group): ApiQuery<GroupParam>,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> ApiResult<Json<ListPage<DirectoryEntry>>> {
+    let group = group.group.unwrap_or_default();
+    let page = state.app.directory(&caller, &domain, &ext, &group, &params).await?;
+    Ok(Json(ListPage::of(page, |entry| entry)))
+}
+
+/// Departments of the domain's listed users, for the directory's group filter.
+#[utoipa::path(get, path = "/api/v1/domains/{domain}/users/{ext}/directory/departments", operation_id = "listDepartments", tag = "directory",
+    params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "The viewer's extension")),
+    responses((status = 200, description = "Department names, sorted", body = Items<String>), ReadErrors))]
+pub async fn departments(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiPath((domain, ext)): ApiPath<(String, String)>,
+) -> ApiResult<Json<Items<String>>> {
+    Ok(Json(Items { items: state.app.departments(&caller, &domain, &ext).await? }))
+}
+
+/// Sites of the domain's listed users, for the directory's group filter.
+#[utoipa::path(get, path = "/api/v1/domains/{domain}/users/{ext}/directory/sites", operation_id = "listSites", tag = "directory",
+    params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "The viewer's extension")),
+    responses((status = 200, description = "Site names, sorted", body = Items<String>), ReadErrors))]
+pub async fn sites(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiPath((domain, ext)): ApiPath<(String, String)>,
+) -> ApiResult<Json<Items<String>>> {
+    Ok(Json(Items { items: state.app.sites(&caller, &domain, &ext).await? }))
+}
+
+/// Stars a directory entry (a coworker, shared or own contact the user can see).
+#[utoipa::path(put, path = "/api/v1/domains/{domain}/users/{ext}/favorites/{entry_id}", operation_id = "addFavorite", tag = "directory",
+    params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "The user's extension"),
+        ("entry_id" = Uuid, Path, description = "The directory entry's id")),
+    responses((status = 204, description = "Starred"), ActionErrors))]
+pub async fn favorite(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiPath((domain, ext, entry)): ApiPath<(String, String, Uuid)>,
+) -> ApiResult<StatusCode> {
+    state.app.set_favorite(&caller, &domain, &ext, entry, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Unstars a directory entry.
+#[utoipa::path(delete, path = "/api/v1/domains/{domain}/users/{ext}/favorites/{entry_id}", operation_id = "removeFavorite", tag = "directory",
+    params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "The user's extension"),
+        ("entry_id" = Uuid, Path, description = "The directory entry's id")),
+    responses((status = 204, description = "Unstarred"), ActionErrors))]
+pub async fn unfavorite(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiPath((domain, ext, entry)): ApiPath<(String, String, Uuid)>,
+) -> ApiResult<StatusCode> {
+    state.app.set_favorite(&caller, &domain, &ext, entry, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Reports a user's presence (the user, their managers, or a PBX with a provider's token).
+#[utoipa::path(put, path = "/api/v1/domains/{domain}/users/{ext}/presence", operation_id = "setPresence", tag = "directory", request_body = PresenceInput,
+    params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "The user's extension")),
+    responses((status = 200, description = "The presence now shown", body = Presence), WriteErrors))]
+pub async fn presence(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiPath((domain, ext)): ApiPath<(String, String)>,
+    ApiJson(input): ApiJson<PresenceInput>,
+) -> ApiResult<Json<Presence>> {
+    Ok(Json(state.app.set_presence(&caller, &domain, &ext, input).await?))
+}

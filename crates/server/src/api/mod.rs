@@ -1,0 +1,96 @@
+//! The REST API: one module per resource, assembled with their OpenAPI paths.
+
+mod contacts;
+mod directory;
+mod domains;
+mod health;
+mod session;
+mod settings;
+mod tokens;
+mod trash;
+mod users;
+
+use axum::http::{HeaderValue, header};
+use serde::Serialize;
+use switchboard_core::paging::Page;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::extract::etag;
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(crate::base_openapi())
+        .routes(routes!(session::login, session::current, session::logout))
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::revoke))
+        .routes(routes!(domains::list, domains::create))
+        .routes(routes!(domains::get, domains::update, domains::delete))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::get, users::update, users::delete))
+        .routes(routes!(contacts::shared::list, contacts::shared::create))
+        .routes(routes!(contacts::shared::get, contacts::shared::update, contacts::shared::delete))
+        .routes(routes!(contacts::shared::restore))
+        .routes(routes!(contacts::personal::list, contacts::personal::create))
+        .routes(routes!(contacts::personal::get, contacts::personal::update, contacts::personal::delete))
+        .routes(routes!(contacts::personal::restore))
+        .routes(routes!(directory::list))
+        .routes(routes!(directory::departments))
+        .routes(routes!(directory::sites))
+        .routes(routes!(directory::favorite, directory::unfavorite))
+        .routes(routes!(directory::presence))
+        .routes(routes!(settings::get_system, settings::put_system))
+        .routes(routes!(settings::get_reseller, settings::put_reseller))
+        .routes(routes!(settings::get_domain, settings::put_domain))
+        .routes(routes!(settings::get_scope, settings::put_scope))
+        .routes(routes!(settings::get_user, settings::put_user))
+        .routes(routes!(settings::effective))
+        .routes(routes!(trash::list))
+        .routes(routes!(health::healthz))
+        .routes(routes!(crate::metrics::metrics))
+}
+
+/// One page of a list; pass `next_cursor` as `cursor` for the next (null on the last page).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListPage<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> ListPage<T> {
+    /// A page of the app's records shown as `view` shows them.
+    pub fn of<R>(page: Page<R>, view: impl Fn(R) -> T) -> ListPage<T> {
+        ListPage { items: page.items.into_iter().map(view).collect(), next_cursor: page.next_cursor }
+    }
+}
+
+/// A short list that needs no paging.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
+/// `ETag` header for a record's version.
+pub fn etag_header(version: i64) -> [(header::HeaderName, HeaderValue); 1] {
+    let value = HeaderValue::from_str(&etag(version)).expect("digits and quotes are a valid header value");
+    [(header::ETAG, value)]
+}
+
+/// `Location` header for a record just created.
+pub fn location(path: String) -> (header::HeaderName, HeaderValue) {
+    // The path is built from names the app has just accepted; fall back to the API root rather than fail.
+    let value = HeaderValue::try_from(path).unwrap_or_else(|_| HeaderValue::from_static("/api/v1"));
+    (header::LOCATION, value)
+}
+
+/// Percent-encodes one path segment, so a name with unusual characters cannot
+/// change the shape of a URL we hand out.
+pub fn segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,157 @@
+//! Settings layers: system → reseller → domain → scope within a domain → user.
+//! Each layer's GET answers its own values and what is in force there; PUT sets keys
+//! given a string and removes keys given `null` (back to the inherited value).
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::IntoResponse;
+use switchboard_app::SettingsLayer;
+
+use crate::AppState;
+use crate::auth::Auth;
+use crate::docs::SettingsView;
+use crate::extract::{ApiJson, ApiPath};
+use crate::problem::{ApiResult, ReadErrors, WriteErrors};
+
+/// Key → new value, or `null` to remove the key from this layer.
+type Changes = BTreeMap<String, Option<String>>;
+
+async fn get_layer(state: &AppState, auth: Auth, layer: SettingsLayer) -> ApiResult<impl IntoResponse + use<>> {
+    Ok(Json(state.app.get_settings(&auth.0, &layer).await?))
+}
+
+async fn put_layer(
+    state: &AppState,
+    auth: Auth,
+    layer: SettingsLayer,
+    changes: Changes,
+) -> ApiResult<impl IntoResponse + use<>> {
+    Ok(Json(state.app.put_settings(&auth.0, &layer, changes).await?))
+}
+
+/// System-wide settings (super-users).
+#[utoipa::path(get, path = "/api/v1/system/settings", operation_id = "getSystemSettings", tag = "settings",
+    responses((status = 200, description = "The layer's values and what is in force", body = SettingsView), ReadErrors))]
+pub async fn get_system(State(state): State<AppState>, auth: Auth) -> ApiResult<impl IntoResponse> {
+    get_layer(&state, auth, SettingsLayer::System).await
+}
+
+#[utoipa::path(put, path = "/api/v1/system/settings", operation_id = "putSystemSettings", tag = "settings", request_body = BTreeMap<String, Option<String>>,
+    responses((status = 200, description = "The layer after the change", body = SettingsView), WriteErrors))]
+pub async fn put_system(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(changes): ApiJson<Changes>,
+) -> ApiResult<impl IntoResponse> {
+    put_layer(&state, auth, SettingsLayer::System, changes).await
+}
+
+/// A reseller's settings (super-users, and the reseller's own users).
+#[utoipa::path(get, path = "/api/v1/resellers/{reseller}/settings", operation_id = "getResellerSettings", tag = "settings",
+    params(("reseller" = String, Path, description = "Reseller name")),
+    responses((status = 200, description = "The layer's values and what is in force", body = SettingsView), ReadErrors))]
+pub async fn get_reseller(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(reseller): ApiPath<String>,
+) -> ApiResult<impl IntoResponse> {
+    get_layer(&state, auth, SettingsLayer::Reseller(reseller)).await
+}
+
+#[utoipa::path(put, path = "/api/v1/resellers/{reseller}/settings", operation_id = "putResellerSettings", tag = "settings", request_body = BTreeMap<String, Option<String>>,
+    params(("reseller" = String, Path, description = "Reseller name")),
+    responses((status = 200, description = "The layer after the change", body = SettingsView), WriteErrors))]
+pub async fn put_reseller(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(reseller): ApiPath<String>,
+    ApiJson(changes): ApiJson<Changes>,
+) -> ApiResult<impl IntoResponse> {
+    put_layer(&state, auth, SettingsLayer::Reseller(reseller), changes).await
+}
+
+/// A domain's settings (office-managers and providers).
+#[utoipa::path(get, path = "/api/v1/domains/{domain}/settings", operation_id = "getDomainSettings", tag = "settings",
+    params(("domain" = String, Path, description = "Domain name")),
+    responses((status = 200, description = "The layer's values and what is in force", body = SettingsView), ReadErrors))]
+pub async fn get_domain(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(domain): ApiPath<String>,
+) -> ApiResult<impl IntoResponse> {
+    get_layer(&state, auth, SettingsLayer::Domain(domain)).await
+}
+
+#[utoipa::path(put, path = "/api/v1/domains/{domain}/settings", operation_id = "putDomainSettings", tag = "settings", request_body = BTreeMap<String, Option<String>>,
+    params(("domain" = String, Path, description = "Domain name")),
+    responses((status = 200, description = "The layer after the change", body = SettingsView), WriteErrors))]
+pub async fn put_domain(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(domain): ApiPath<String>,
+    ApiJson(changes): ApiJson<Changes>,
+) -> ApiResult<impl IntoResponse> {
+    put_layer(&state, auth, SettingsLayer::Domain(domain), changes).await
+}
+
+/// Settings of one scope within a domain, such as `basic-user`.
+#[utoipa::path(get, path = "/api/v1/domains/{domain}/scopes/{scope}/settings", operation_id = "getScopeSettings", tag = "settings",
+    params(("domain" = String, Path, description = "Domain name"), ("scope" = String, Path, description = "Scope, such as `basic-user`")),
+    responses((status = 200, description = "The layer's values and what is in force", body = SettingsView), ReadErrors))]
+pub async fn get_scope(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath((domain, scope)): ApiPath<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    get_layer(&state, auth, SettingsLayer::Scope(domain, scope)).await
+}
+
+#[utoipa::path(put, path = "/api/v1/domains/{domain}/scopes/{scope}/settings", operation_id = "putScopeSettings", tag = "settings", request_body = BTreeMap<String, Option<String>>,
+    params(("domain" = String, Path, description = "Domain name"), ("scope" = String, Path, description = "Scope, such as `basic-user`")),
+    responses((status = 200, description = "The layer after the change", body = SettingsView), WriteErrors))]
+pub async fn put_scope(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath((domain, scope)): ApiPath<(String, String)>,
+    ApiJson(changes): ApiJson<Changes>,
+) -> ApiResult<impl IntoResponse> {
+    put_layer(&state, auth, SettingsLayer::Scope(domain, scope), changes).await
+}
+
+/// One user's own settings layer.
+#[utoipa::path(get, path = "/api/v1/domains/{domain}/users/{ext}/settings", operation_id = "getUserSettings", tag = "settings",
+    params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "Extension")),
+    responses((status = 200, description = "The layer's values and what is in force", body = SettingsView), ReadErrors))]
+pub async fn get_user(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath((domain, ext)): ApiPath<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    get_layer(&state, auth, SettingsLayer::User(domain, ext)).await
+}
+
+#[utoipa::path(put, path = "/api/v1/domains/{domain}/users/{ext}/settings", operation_id = "putUserSettings", tag = "settings", request_body = BTreeMap<String, Option<String>>,
+    params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "Extension")),
+    responses((status = 200, description = "The layer after the change", body = SettingsView), WriteErrors))]
+pub async fn put_user(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath((domain, ext)): ApiPath<(String, String)>,
+    ApiJson(changes): ApiJson<Changes>,
+) -> ApiResult<impl IntoResponse> {
+    put_layer(&state, auth, SettingsLayer::User(domain, ext), changes).await
+}
+
+/// Every setting in force for a user after resolving all layers (the user, or their managers).
+#[utoipa::path(get, path = "/api/v1/domains/{domain}/users/{ext}/settings/effective", operation_id = "getEffectiveSettings", tag = "settings",
+    params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "Extension")),
+    responses((status = 200, description = "Key → value in force", body = BTreeMap<String, String>), ReadErrors))]
+pub async fn effective(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiPath((domain, ext)): ApiPath<(String, String)>,
+) -> ApiResult<Json<BTreeMap<String, String>>> {
+    Ok(Json(state.app.effective_settings(&caller, &domain, &ext).await?))
+}

@@ -1,0 +1,89 @@
+//! Users of a domain.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use switchboard_app::{ListParams, UserInput, UserPatchInput};
+use switchboard_core::model::User;
+
+use super::{ListPage, etag_header, location, segment};
+use crate::AppState;
+use crate::auth::Auth;
+use crate::docs::CreatedUser;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, IfMatch};
+use crate::problem::{ActionErrors, ApiResult, ListErrors, PatchErrors, ReadErrors, WriteErrors};
+
+/// Users of the domain the caller may list (managers; site-managers see their site).
+#[utoipa::path(get, path = "/api/v1/domains/{domain}/users", operation_id = "listUsers", tag = "users",
+    params(("domain" = String, Path, description = "Domain name"), ListParams),
+    responses((status = 200, description = "A page of users", body = ListPage<User>), ListErrors))]
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiPath(domain): ApiPath<String>,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> ApiResult<Json<ListPage<User>>> {
+    let page = state.app.list_users(&caller, &domain, &params).await?;
+    Ok(Json(ListPage::of(page, |user| user)))
+}
+
+/// Creates a user; without a `password` one is generated and shown in this answer only.
+#[utoipa::path(post, path = "/api/v1/domains/{domain}/users", operation_id = "createUser", tag = "users", request_body = UserInput,
+    params(("domain" = String, Path, description = "Domain name")),
+    responses((status = 201, description = "Created", body = CreatedUser,
+        headers(("Location" = String, description = "The new user's URL"), ("ETag" = String, description = "The user's version"))),
+        WriteErrors))]
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiPath(domain): ApiPath<String>,
+    ApiJson(input): ApiJson<UserInput>,
+) -> ApiResult<impl IntoResponse> {
+    let created = state.app.create_user(&caller, &domain, input).await?;
+    let url = format!("/api/v1/domains/{}/users/{}", segment(&domain), segment(created.user.extension.as_str()));
+    Ok((StatusCode::CREATED, [location(url)], etag_header(created.user.version), Json(created)))
+}
+
+#[utoipa::path(get, path = "/api/v1/domains/{domain}/users/{ext}", operation_id = "getUser", tag = "users",
+    params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "Extension")),
+    responses((status = 200, description = "The user", body = User,
+        headers(("ETag" = String, description = "The user's version, for `If-Match`"))), ReadErrors))]
+pub async fn get(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiPath((domain, ext)): ApiPath<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    let user = state.app.get_user(&caller, &domain, &ext).await?;
+    Ok((etag_header(user.version), Json(user)))
+}
+
+/// Changes a user. Users may change their own names and password; scope, site,
+/// department and listing are their managers'. Send `If-Match` to refuse a stale edit.
+#[utoipa::path(patch, path = "/api/v1/domains/{domain}/users/{ext}", operation_id = "updateUser", tag = "users", request_body = UserPatchInput,
+    params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "Extension"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` the change was based on")),
+    responses((status = 200, description = "The changed user", body = User,
+        headers(("ETag" = String, description = "The new version"))), PatchErrors))]
+pub async fn update(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiPath((domain, ext)): ApiPath<(String, String)>,
+    IfMatch(version): IfMatch,
+    ApiJson(patch): ApiJson<UserPatchInput>,
+) -> ApiResult<impl IntoResponse> {
+    let user = state.app.update_user(&caller, &domain, &ext, version, patch).await?;
+    Ok((etag_header(user.version), Json(user)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/domains/{domain}/users/{ext}", operation_id = "deleteUser", tag = "users",
+    params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "Extension")),
+    responses((status = 204, description = "Deleted"), ActionErrors))]
+pub async fn delete(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiPath((domain, ext)): ApiPath<(String, String)>,
+) -> ApiResult<StatusCode> {
+    state.app.delete_user(&caller, &domain, &ext).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,172 @@
+//! The OpenAPI document's frame, and the vendored Swagger UI that shows it.
+
+use std::future::Future;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use switchboard_app::{App, AppError, Caller};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{RefOr, schema::Schema};
+use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
+
+use crate::AppState;
+use crate::problem::{Problem, error_response_components};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Switchboard API",
+        description = "Contacts and company directory of a hosted phone system. Errors are \
+            `application/problem+json` (RFC 9457); lists page with `next_cursor`; records carry a \
+            version, sent as `ETag` and honoured in `If-Match`.",
+        license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later"),
+    ),
+    components(schemas(Problem)),
+    modifiers(&Frame),
+    security(("bearer" = []), ("session_cookie" = [])),
+    tags(
+        (name = "session", description = "Logging in and out"),
+        (name = "tokens", description = "The caller's API tokens"),
+        (name = "domains", description = "Tenants"),
+        (name = "users", description = "Users of a domain"),
+        (name = "shared contacts", description = "A domain's shared address book"),
+        (name = "personal contacts", description = "One user's own address book"),
+        (name = "directory", description = "The merged directory a user sees, favorites and presence"),
+        (name = "settings", description = "Layered settings"),
+        (name = "trash", description = "Deleted contacts"),
+        (name = "operations", description = "Health and metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Adds what the derive cannot say: security schemes and the shared error responses.
+struct Frame;
+
+impl Modify for Frame {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A login's `token`, or an API token"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::auth::SESSION_COOKIE,
+                "Set by `POST /api/v1/session`; unsafe methods also need `X-CSRF-Token`",
+            ))),
+        );
+        components.responses.extend(error_response_components());
+    }
+}
+
+// --- Schemas of app types the app crate does not export by name -----------------
+//
+// `DomainView`, `CreatedUser` and `SettingsView` derive `ToSchema` in the app but live in
+// private modules, so this crate cannot name them. Rather than copy their fields (and
+// let the copy drift), each marker below borrows the real schema through the return
+// type of the app method that produces it: the closures are only type-checked, never run.
+
+fn schema_of<T: ToSchema, F: Future<Output = Result<T, AppError>>>(_: impl FnOnce(App, Caller) -> F) -> RefOr<Schema> {
+    T::schema()
+}
+
+fn schemas_of<T: ToSchema, F: Future<Output = Result<T, AppError>>>(
+    _: impl FnOnce(App, Caller) -> F,
+    out: &mut Vec<(String, RefOr<Schema>)>,
+) {
+    T::schemas(out);
+}
+
+macro_rules! app_schema {
+    ($(#[$doc:meta])* $marker:ident as $name:literal from $produce:expr) => {
+        $(#[$doc])*
+        pub enum $marker {}
+        impl PartialSchema for $marker {
+            fn schema() -> RefOr<Schema> {
+                schema_of($produce)
+            }
+        }
+        impl ToSchema for $marker {
+            fn name() -> std::borrow::Cow<'static, str> {
+                $name.into()
+            }
+            fn schemas(out: &mut Vec<(String, RefOr<Schema>)>) {
+                schemas_of($produce, out)
+            }
+        }
+    };
+}
+
+app_schema!(
+    /// `switchboard_app`'s `DomainView`.
+    DomainView as "DomainView" from |app: App, caller: Caller| async move { app.get_domain(&caller, "").await }
+);
+app_schema!(
+    /// `switchboard_app`'s `CreatedUser`.
+    CreatedUser as "CreatedUser" from |app: App, caller: Caller| async move {
+        app.create_user(&caller, "", Default::default()).await
+    }
+);
+app_schema!(
+    /// `switchboard_app`'s `SettingsView`.
+    SettingsView as "SettingsView" from |app: App, caller: Caller| async move {
+        app.get_settings(&caller, &switchboard_app::SettingsLayer::System).await
+    }
+);
+
+// --- Swagger UI ------------------------------------------------------------------
+
+const BUNDLE_JS: &[u8] = include_bytes!("../assets/swagger-ui/swagger-ui-bundle.js");
+const CSS: &[u8] = include_bytes!("../assets/swagger-ui/swagger-ui.css");
+
+const PAGE: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>Switchboard API</title>
+  <link rel="stylesheet" href="/api/docs/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/api/docs/swagger-ui-bundle.js"></script>
+  <script src="/api/docs/init.js"></script>
+</body>
+</html>
+"#;
+
+// A separate file rather than an inline script, so a strict Content-Security-Policy can apply.
+const INIT_JS: &str = r##"window.ui = SwaggerUIBundle({
+  url: "/api/v1/openapi.json",
+  dom_id: "#swagger-ui",
+  deepLinking: true,
+  withCredentials: true
+});
+"##;
+
+fn asset(content_type: &'static str, body: &'static [u8]) -> Response {
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+        // The files change only with the binary.
+        (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400")),
+    ];
+    (headers, body).into_response()
+}
+
+/// `/api/docs` and its files, all compiled into the binary.
+pub fn swagger_ui() -> Router<AppState> {
+    Router::new()
+        .route("/api/docs", get(|| async { Html(PAGE) }))
+        .route("/api/docs/", get(|| async { Html(PAGE) }))
+        .route("/api/docs/init.js", get(|| async { asset("text/javascript; charset=utf-8", INIT_JS.as_bytes()) }))
+        .route("/api/docs/swagger-ui-bundle.js", get(|| async { asset("text/javascript; charset=utf-8", BUNDLE_JS) }))
+        .route("/api/docs/swagger-ui.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
+}
