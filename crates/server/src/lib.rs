@@ -119,3 +119,34 @@ pub(crate) fn base_openapi() -> utoipa::openapi::OpenApi {
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     doc
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::{Body, to_bytes};
+    use axum::http::Request;
+    use switchboard_store::SqliteStore;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn state() -> AppState {
+        let store = SqliteStore::open_in_memory().await.expect("in-memory store");
+        let app = App::new(Arc::new(store), Default::default());
+        AppState { app, config: Arc::new(ServerConfig::default()), metrics: Arc::new(metrics::Metrics::new()) }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_a_500_problem_without_its_message() {
+        let state = state().await;
+        async fn boom() -> &'static str {
+            panic!("secret table name")
+        }
+        let routes = Router::new().route("/boom", get(boom));
+        let service = with_layers(routes, 1024, state.clone()).with_state(state);
+        let response = service.oneshot(Request::get("/boom").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], problem::PROBLEM_JSON);
+        let body = String::from_utf8(to_bytes(response.into_body(), 10_000).await.unwrap().to_vec()).unwrap();
+        assert!(body.contains("\"status\":500") && !body.contains("secret"), "{body}");
+    }
+}
