@@ -13,6 +13,7 @@ mod queries;
 type Db = sqlx::Postgres;
 type Backend = PostgresStore;
 
+/// The store for several servers sharing one PostgreSQL database.
 pub struct PostgresStore {
     pool: PgPool,
 }

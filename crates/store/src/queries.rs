@@ -395,22 +395,13 @@ impl Store for Backend {
     }
 
     async fn departments(&self, domain_id: Uuid) -> Result<Vec<String>> {
-        let values = sqlx::query_scalar(
-            "SELECT DISTINCT department FROM users WHERE domain_id = $1 AND listed AND department <> ''",
-        )
-        .bind(domain_id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(sorted_for_people(values))
+        let sql = "SELECT DISTINCT department FROM users WHERE domain_id = $1 AND listed AND department <> ''";
+        listed_values(&self.pool, sql, domain_id).await
     }
 
     async fn sites(&self, domain_id: Uuid) -> Result<Vec<String>> {
-        let values =
-            sqlx::query_scalar("SELECT DISTINCT site FROM users WHERE domain_id = $1 AND listed AND site <> ''")
-                .bind(domain_id)
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(sorted_for_people(values))
+        let sql = "SELECT DISTINCT site FROM users WHERE domain_id = $1 AND listed AND site <> ''";
+        listed_values(&self.pool, sql, domain_id).await
     }
 
     async fn set_favorite(&self, user_id: Uuid, entry_id: Uuid, favorite: bool) -> Result<()> {
@@ -820,7 +811,7 @@ async fn write_user(tx: &mut Tx, user: User) -> Result<Row> {
     match row {
         Some(row) => Ok(row),
         None => match fetch_user(&mut **tx, user.id).await? {
-            Some(now) => Err(StoreError::Stale { current: now.version }),
+            Some(current) => Err(StoreError::Stale { current: current.version }),
             None => Err(StoreError::NotFound),
         },
     }
@@ -1108,10 +1099,16 @@ fn presence_state(value: String) -> PresenceState {
     PresenceState::parse(&value).unwrap_or_default()
 }
 
-/// Case- and accent-blind order, the same on both back-ends (their collations differ).
-fn sorted_for_people(mut values: Vec<String>) -> Vec<String> {
+/// Distinct values of the listed users of a domain, in a case- and accent-blind order
+/// that is the same on both back-ends (their collations differ).
+async fn listed_values<'c>(
+    db: impl Executor<'c, Database = Db>,
+    sql: &'static str,
+    domain_id: Uuid,
+) -> Result<Vec<String>> {
+    let mut values: Vec<String> = sqlx::query_scalar(sql).bind(domain_id).fetch_all(db).await?;
     values.sort_by_cached_key(|value| (text::fold(value), value.clone()));
-    values
+    Ok(values)
 }
 
 // Settings.

@@ -16,6 +16,7 @@ mod queries;
 type Db = sqlx::Sqlite;
 type Backend = SqliteStore;
 
+/// The default store: everything in one SQLite file next to the server.
 pub struct SqliteStore {
     pool: SqlitePool,
 }
