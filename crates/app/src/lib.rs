@@ -2,6 +2,7 @@
 //! calls this crate and none talks to the store directly, so who may do what
 //! is decided here and only here (see [`authz`]).
 
+mod audit;
 pub mod auth;
 pub mod authz;
 mod contacts;
@@ -18,11 +19,13 @@ use std::time::Duration;
 
 use switchboard_store::Store;
 
-pub use auth::{Caller, Login};
+pub use auth::{Caller, Login, NewApiToken};
 pub use contacts::BookRef;
+pub use domains::DomainView;
 pub use error::{AppError, Result};
 pub use inputs::*;
-pub use settings::SettingsLayer;
+pub use settings::{SettingsLayer, SettingsView};
+pub use users::CreatedUser;
 
 /// Tunables of the use cases; the defaults are what production runs.
 #[derive(Debug, Clone)]

@@ -15,7 +15,9 @@ pub async fn copy(from: &dyn Store, to: &dyn Store) -> Result<()> {
     let source_counts = from.table_counts().await?;
     let total: i64 = source_counts.values().sum();
     let progress = ProgressBar::new(u64::try_from(total).unwrap_or(0));
-    progress.set_style(ProgressStyle::with_template("{msg:>14} [{bar:40}] {pos}/{len} rows ({eta} left)")?.progress_chars("=> "));
+    progress.set_style(
+        ProgressStyle::with_template("{msg:>14} [{bar:40}] {pos}/{len} rows ({eta} left)")?.progress_chars("=> "),
+    );
     for table in COPY_TABLES {
         progress.set_message(*table);
         let mut offset = 0;

@@ -1,8 +1,8 @@
 //! `serve --demo`: a domain with something to see.
 
 use anyhow::Result;
-use switchboard_core::text::fold;
 use switchboard_app::{App, BookRef, Caller, ContactInput, DomainInput, PresenceInput, UserInput};
+use switchboard_core::text::fold;
 
 pub const DOMAIN: &str = "demo.example";
 pub const PASSWORD: &str = "demo-password";
@@ -34,12 +34,19 @@ pub async fn create(app: &App) -> Result<()> {
     if app.get_domain(&system, DOMAIN).await.is_err() {
         seed(app, &system).await?;
     }
-    println!("demo domain {DOMAIN}: log in as 200@{DOMAIN} (basic user) or 100@{DOMAIN} (office manager), password `{PASSWORD}`");
+    println!(
+        "demo domain {DOMAIN}: log in as 200@{DOMAIN} (basic user) or 100@{DOMAIN} (office manager), password `{PASSWORD}`"
+    );
     Ok(())
 }
 
 async fn seed(app: &App, system: &Caller) -> Result<()> {
-    let input = DomainInput { name: DOMAIN.into(), description: "Demo company".into(), reseller: Some("Demo Reseller".into()), default_country: Some("US".into()) };
+    let input = DomainInput {
+        name: DOMAIN.into(),
+        description: "Demo company".into(),
+        reseller: Some("Demo Reseller".into()),
+        default_country: Some("US".into()),
+    };
     app.create_domain(system, input).await?;
     for (ext, first, last, scope, department, site, state, message) in USERS {
         let email = format!("{}@{DOMAIN}", fold(first));
@@ -55,10 +62,18 @@ async fn seed(app: &App, system: &Caller) -> Result<()> {
             password: Some(PASSWORD.into()),
         };
         app.create_user(system, DOMAIN, input).await?;
-        let presence = PresenceInput { state: state.to_string(), chat: *state == "available", message: message.to_string() };
+        let presence =
+            PresenceInput { state: state.to_string(), chat: *state == "available", message: message.to_string() };
         app.set_presence(system, DOMAIN, ext, presence).await?;
     }
-    let hidden = UserInput { extension: "299".into(), first_name: "Hidden".into(), last_name: "Lab".into(), listed: Some(false), password: Some(PASSWORD.into()), ..Default::default() };
+    let hidden = UserInput {
+        extension: "299".into(),
+        first_name: "Hidden".into(),
+        last_name: "Lab".into(),
+        listed: Some(false),
+        password: Some(PASSWORD.into()),
+        ..Default::default()
+    };
     app.create_user(system, DOMAIN, hidden).await?;
     let shared = BookRef::Shared { domain: DOMAIN.into() };
     for i in 0..50 {
@@ -66,7 +81,12 @@ async fn seed(app: &App, system: &Caller) -> Result<()> {
     }
     let mine = BookRef::Personal { domain: DOMAIN.into(), extension: "200".into() };
     for (first, last, mobile) in [("Mom", "", "+1 206 555 0199"), ("Dr. Rachel", "Green", "(425) 555-0142")] {
-        let contact = ContactInput { first_name: first.into(), last_name: last.into(), mobile_phone: mobile.into(), ..Default::default() };
+        let contact = ContactInput {
+            first_name: first.into(),
+            last_name: last.into(),
+            mobile_phone: mobile.into(),
+            ..Default::default()
+        };
         app.create_contact(system, &mine, contact).await?;
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! `switchboard`: the one binary. Serves the directory and administers it.
 
-mod demo;
 mod dbcopy;
+mod demo;
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -156,7 +156,9 @@ enum DbCommand {
 #[tokio::main]
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -165,7 +167,9 @@ async fn main() -> Result<()> {
             println!("{}", switchboard_server::openapi_json());
             Ok(())
         }
-        Command::Db(DbCommand::Copy { from, to }) => dbcopy::copy(&*open_store(&from).await?, &*open_store(&to).await?).await,
+        Command::Db(DbCommand::Copy { from, to }) => {
+            dbcopy::copy(&*open_store(&from).await?, &*open_store(&to).await?).await
+        }
         command => {
             let url = database_url(&cli.data_dir, cli.database.as_deref())?;
             let app = App::new(open_store(&url).await?, AppConfig::default());
@@ -179,19 +183,51 @@ async fn run(command: Command, app: App, url: &str) -> Result<()> {
     match command {
         Command::Serve(args) => serve(args, app).await,
         Command::Domain(DomainCommand::Add { name, reseller, country, description }) => {
-            let domain = app.create_domain(&system, DomainInput { name, description, reseller, default_country: country }).await?;
+            let domain = app
+                .create_domain(&system, DomainInput { name, description, reseller, default_country: country })
+                .await?;
             println!("added domain {} (country {})", domain.domain.name, domain.default_country);
             Ok(())
         }
         Command::Domain(DomainCommand::List) => {
-            for_each_page(|params| app.list_domains(&system, params), |d| {
-                println!("{}\t{}\t{}\t{}", d.domain.name, d.default_country, d.domain.reseller.as_deref().unwrap_or("-"), d.domain.description)
-            })
+            for_each_page(
+                async |params| app.list_domains(&system, params).await,
+                |d| {
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        d.domain.name,
+                        d.default_country,
+                        d.domain.reseller.as_deref().unwrap_or("-"),
+                        d.domain.description
+                    )
+                },
+            )
             .await
         }
-        Command::User(UserCommand::Add { domain, extension, first, last, scope, department, site, email, unlisted, password_stdin }) => {
+        Command::User(UserCommand::Add {
+            domain,
+            extension,
+            first,
+            last,
+            scope,
+            department,
+            site,
+            email,
+            unlisted,
+            password_stdin,
+        }) => {
             let password = if password_stdin { Some(read_password()?) } else { None };
-            let input = UserInput { extension, first_name: first, last_name: last, email, department, site, scope: Some(scope), listed: Some(!unlisted), password };
+            let input = UserInput {
+                extension,
+                first_name: first,
+                last_name: last,
+                email,
+                department,
+                site,
+                scope: Some(scope),
+                listed: Some(!unlisted),
+                password,
+            };
             let created = app.create_user(&system, &domain, input).await?;
             println!("added user {}@{domain} ({})", created.user.extension, created.user.scope);
             if let Some(password) = created.generated_password {
@@ -200,10 +236,16 @@ async fn run(command: Command, app: App, url: &str) -> Result<()> {
             Ok(())
         }
         Command::User(UserCommand::List { domain }) => {
-            for_each_page(|params| app.list_users(&system, &domain, params), |u| {
-                let listed = if u.listed { "" } else { "\t(unlisted)" };
-                println!("{}\t{} {}\t{}\t{}\t{}{listed}", u.extension, u.first_name, u.last_name, u.scope, u.department, u.site)
-            })
+            for_each_page(
+                async |params| app.list_users(&system, &domain, params).await,
+                |u| {
+                    let listed = if u.listed { "" } else { "\t(unlisted)" };
+                    println!(
+                        "{}\t{} {}\t{}\t{}\t{}{listed}",
+                        u.extension, u.first_name, u.last_name, u.scope, u.department, u.site
+                    )
+                },
+            )
             .await
         }
         Command::User(UserCommand::Passwd { user, password_stdin }) => {
@@ -225,24 +267,26 @@ async fn run(command: Command, app: App, url: &str) -> Result<()> {
             println!("database schema is up to date ({})", redact(url));
             Ok(())
         }
-        Command::Db(DbCommand::Copy { .. }) | Command::Openapi => unreachable!("handled before opening the default database"),
+        Command::Db(DbCommand::Copy { .. }) | Command::Openapi => {
+            unreachable!("handled before opening the default database")
+        }
     }
 }
 
 async fn token(command: TokenCommand, app: &App) -> Result<()> {
     let system = Caller::System;
-    let user_of = |login: &str| {
-        let login = login.to_string();
-        async move {
-            let (ext, domain) = parse_login(&login).context("give the user as extension@domain")?;
-            anyhow::Ok(app.get_user(&system, domain.as_str(), ext.as_str()).await?)
-        }
+    let user_of = async |login: &str| {
+        let (ext, domain) = parse_login(login).context("give the user as extension@domain")?;
+        anyhow::Ok(app.get_user(&Caller::System, domain.as_str(), ext.as_str()).await?)
     };
     match command {
         TokenCommand::Create { user, name } => {
             let owner = user_of(&user).await?;
             let token = app.create_api_token(&system, &owner, &name).await?;
-            println!("token {} ({name}) for {user}:\n{}\n(shown once; send it as `Authorization: Bearer …`)", token.token.id, token.secret);
+            println!(
+                "token {} ({name}) for {user}:\n{}\n(shown once; send it as `Authorization: Bearer …`)",
+                token.token.id, token.secret
+            );
         }
         TokenCommand::List { user } => {
             let owner = user_of(&user).await?;
@@ -261,11 +305,10 @@ async fn token(command: TokenCommand, app: &App) -> Result<()> {
 }
 
 /// Prints every page of a list.
-async fn for_each_page<T, F, Fut>(fetch: F, mut print: impl FnMut(&T)) -> Result<()>
-where
-    F: Fn(&ListParams) -> Fut,
-    Fut: std::future::Future<Output = switchboard_app::Result<switchboard_core::paging::Page<T>>>,
-{
+async fn for_each_page<T>(
+    fetch: impl AsyncFn(&ListParams) -> switchboard_app::Result<switchboard_core::paging::Page<T>>,
+    mut print: impl FnMut(&T),
+) -> Result<()> {
     let mut params = ListParams { limit: Some("500".into()), ..Default::default() };
     loop {
         let page = fetch(&params).await?;
@@ -281,13 +324,19 @@ async fn serve(args: ServeArgs, app: App) -> Result<()> {
     if args.demo {
         demo::create(&app).await?;
     }
-    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;
     // Tests and scripts read this line to find the port when listening on port 0.
     println!("listening on http://{address}");
     println!("API docs: http://{address}/api/docs");
     spawn_trash_purge(app.clone());
-    let config = ServerConfig { trust_forwarded_for: args.trust_forwarded_for, secure_cookies: args.secure_cookies, ..ServerConfig::default() };
+    let config = ServerConfig {
+        trust_forwarded_for: args.trust_forwarded_for,
+        secure_cookies: args.secure_cookies,
+        ..ServerConfig::default()
+    };
     switchboard_server::serve(listener, app, config, shutdown_signal()).await?;
     Ok(())
 }
@@ -309,7 +358,8 @@ fn spawn_trash_purge(app: App) {
 
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handlers install");
+    let mut term =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handlers install");
     tokio::select! {
         _ = ctrl_c => {}
         _ = term.recv() => {}
@@ -331,7 +381,8 @@ fn database_url(data_dir: &std::path::Path, database: Option<&str>) -> Result<St
     if let Some(url) = database {
         return Ok(url.to_string());
     }
-    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
     Ok(format!("sqlite://{}", data_dir.join("switchboard.db").display()))
 }
 

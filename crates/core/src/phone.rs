@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 const MAX_TYPED_LEN: usize = 40;
 /// Digit strings this short without a `+` are extensions or short codes: kept as they are.
 const MAX_SHORT_CODE_DIGITS: usize = 6;
+/// E.164 numbers have at most 15 digits; a typed number may add a trunk or exit prefix.
+const MAX_E164_DIGITS: usize = 15;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PhoneNumber {
@@ -60,14 +62,15 @@ impl PhoneNumber {
         if !typed.starts_with('+') && digits.len() <= MAX_SHORT_CODE_DIGITS && digits == typed {
             return Ok(Some(PhoneNumber { typed: typed.to_string(), e164: None }));
         }
+        if digits.len() > MAX_E164_DIGITS + 3 {
+            return Err(format!("`{typed}` has too many digits for a phone number"));
+        }
         let parsed = phonenumber::parse(Some(country.0), typed)
             .map_err(|_| format!("`{typed}` is not a phone number that can be dialled"))?;
-        let national_len = parsed.national().value().to_string().len();
-        if !(4..=14).contains(&national_len) {
-            return Err(format!("`{typed}` has too few or too many digits for a phone number"));
-        }
-        let e164 = parsed.format().mode(phonenumber::Mode::E164).to_string();
-        Ok(Some(PhoneNumber { typed: typed.to_string(), e164: Some(e164) }))
+        // A number that does not exist in its region's numbering plan (a typo, or a
+        // local number without area code) is kept as typed, without a made-up E.164.
+        let e164 = phonenumber::is_valid(&parsed).then(|| parsed.format().mode(phonenumber::Mode::E164).to_string());
+        Ok(Some(PhoneNumber { typed: typed.to_string(), e164 }))
     }
 
     /// Digits a search should find this number by: as typed and in E.164.
@@ -105,6 +108,13 @@ mod tests {
     }
 
     #[test]
+    fn numbers_outside_the_numbering_plan_get_no_e164() {
+        let local = us("555-0100").unwrap().unwrap();
+        assert_eq!((local.typed.as_str(), local.e164), ("555-0100", None));
+        assert_eq!(us("030 1234567").unwrap().unwrap().e164, None, "a German national number is no US number");
+    }
+
+    #[test]
     fn extensions_stay_as_typed() {
         let ext = us("200").unwrap().unwrap();
         assert_eq!((ext.typed.as_str(), ext.e164), ("200", None));
@@ -113,7 +123,7 @@ mod tests {
 
     #[test]
     fn garbage_is_refused_with_a_reason() {
-        for bad in ["call me", "555-CALL", "+", "=1+2", &"1".repeat(41), "12345678901234567890"] {
+        for bad in ["call me", "555-CALL", "+", "=1+2", &"1".repeat(41), "123456789012345678901"] {
             assert!(us(bad).is_err(), "{bad:?} accepted");
         }
     }

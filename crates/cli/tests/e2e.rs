@@ -1,0 +1,493 @@
+//! End-to-end: the real binary on a free port, driven over HTTP, on both back-ends.
+
+mod support;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::{Backend, Database, PASSWORD, Server, Session, cli, seed_domain};
+
+/// Runs one scenario on SQLite and on PostgreSQL.
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread")]
+            async fn sqlite() {
+                super::$scenario(super::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread")]
+            async fn postgres() {
+                super::$scenario(super::Backend::Postgres).await
+            }
+        }
+    )*};
+}
+
+on_both_backends!(
+    contacts_story,
+    directory_story,
+    paging_a_thousand_entries,
+    domains_stay_apart,
+    bad_input_is_refused_and_writes_nothing,
+    tokens_and_logout,
+    demo_domain
+);
+
+const ACME: &str = "acme.example";
+const SHARED: &str = "/api/v1/domains/acme.example/shared-contacts";
+
+fn acme_users() -> [(&'static str, &'static str, &'static str, &'static str); 4] {
+    [
+        ("100", "Olivia", "office-manager", "Management"),
+        ("200", "Ben", "basic-user", "Sales"),
+        ("201", "Zoe", "basic-user", "Support"),
+        ("300", "Sue", "simple-user", "Reception"),
+    ]
+}
+
+async fn acme(backend: Backend) -> (Database, Server) {
+    let db = Database::new(backend).await;
+    seed_domain(&db, ACME, &acme_users());
+    let server = Server::start(&db, &[]);
+    (db, server)
+}
+
+fn ann_lee() -> Value {
+    json!({ "first_name": "Ann", "last_name": "Lee", "company": "Lee & Partners", "work_phone": "+1 (206) 555-0100", "email": "ann@lee.example" })
+}
+
+fn assert_no_panic(server: &Server) {
+    let log = server.log();
+    assert!(!log.contains("panicked"), "the server panicked:\n{log}");
+}
+
+async fn contacts_story(backend: Backend) {
+    let (_db, server) = acme(backend).await;
+    let manager = server.login("100@acme.example", PASSWORD).await;
+    let basic = server.login("200@acme.example", PASSWORD).await;
+
+    assert_eq!(
+        basic.post(SHARED, ann_lee()).await.status,
+        StatusCode::FORBIDDEN,
+        "basic users do not edit shared contacts by default"
+    );
+
+    let created = manager.post(SHARED, ann_lee()).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let id = created.body["id"].as_str().expect("id").to_string();
+    let item = format!("{SHARED}/{id}");
+    assert!(created.header("location").expect("Location").ends_with(&item));
+    assert_eq!(created.body["work_phone"], "+1 (206) 555-0100");
+    assert_eq!(created.body["work_phone_e164"], "+12065550100");
+    assert_eq!(created.body["version"], 1);
+
+    let fetched = basic.get(&item).await;
+    assert_eq!(fetched.status, StatusCode::OK);
+    assert_eq!(fetched.header("etag"), Some("\"1\""));
+
+    let duplicate = manager.post(SHARED, ann_lee()).await;
+    assert_eq!(duplicate.status, StatusCode::CONFLICT, "{:?}", duplicate.body);
+    assert_eq!(duplicate.header("content-type"), Some("application/problem+json"));
+
+    let edit = json!({ "title": "Buyer", "mobile_phone": "425.555.0142" });
+    let edited = manager.patch(&item, edit.clone(), &[("if-match", "\"1\"")]).await;
+    assert_eq!(edited.status, StatusCode::OK, "{:?}", edited.body);
+    assert_eq!(edited.body["version"], 2);
+    assert_eq!(edited.body["mobile_phone_e164"], "+14255550142");
+    let stale = manager.patch(&item, json!({ "title": "Old news" }), &[("if-match", "\"1\"")]).await;
+    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(manager.get(&item).await.body["title"], "Buyer", "a stale edit changes nothing");
+
+    let deleted = manager.delete(&item).await;
+    assert!(deleted.status.is_success());
+    assert_eq!(manager.get(&item).await.status, StatusCode::NOT_FOUND);
+    let trash = manager.get("/api/v1/domains/acme.example/trash").await;
+    assert_eq!(trash.body["items"][0]["id"], id.as_str());
+    let restored = manager.post(&format!("{item}/restore"), json!({})).await;
+    assert_eq!(restored.status, StatusCode::OK, "{:?}", restored.body);
+    assert_eq!(manager.get(&item).await.body["title"], "Buyer");
+    assert!(manager.get("/api/v1/domains/acme.example/trash").await.body["items"].as_array().unwrap().is_empty());
+
+    let audit = manager.get("/api/v1/domains/acme.example/audit").await;
+    let actions: Vec<&str> =
+        audit.body["items"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    for action in ["contact.create", "contact.update", "contact.delete", "contact.restore"] {
+        assert!(actions.contains(&action), "{action} missing from {actions:?}");
+    }
+    assert_eq!(basic.get("/api/v1/domains/acme.example/audit").await.status, StatusCode::FORBIDDEN);
+
+    // A domain may let basic users edit shared contacts.
+    let settings = json!({ "SHARED_CONTACTS_EDITOR_SCOPES": "office-manager,basic-user" });
+    assert_eq!(manager.put("/api/v1/domains/acme.example/settings", settings).await.status, StatusCode::OK);
+    let by_basic = basic.post(SHARED, json!({ "company": "Globex", "work_phone": "2065550111" })).await;
+    assert_eq!(by_basic.status, StatusCode::CREATED, "{:?}", by_basic.body);
+
+    // Personal contacts are their owner's alone.
+    let mine = "/api/v1/domains/acme.example/users/200/contacts";
+    let own = basic.post(mine, json!({ "first_name": "Mom", "mobile_phone": "+1 206 555 0199" })).await;
+    assert_eq!(own.status, StatusCode::CREATED);
+    assert_eq!(manager.get(mine).await.status, StatusCode::NOT_FOUND, "managers do not see personal contacts");
+    let simple = server.login("300@acme.example", PASSWORD).await;
+    assert_eq!(
+        simple.post("/api/v1/domains/acme.example/users/300/contacts", ann_lee()).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_no_panic(&server);
+}
+
+fn names(items: &[Value]) -> Vec<String> {
+    items
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {}{}",
+                e["first_name"].as_str().unwrap(),
+                e["last_name"].as_str().unwrap(),
+                e["company"].as_str().unwrap()
+            )
+            .trim()
+            .to_string()
+        })
+        .collect()
+}
+
+async fn group(session: &Session<'_>, query: &str) -> Vec<String> {
+    names(&session.all_pages(&format!("/api/v1/domains/acme.example/users/200/directory?{query}")).await)
+}
+
+async fn directory_story(backend: Backend) {
+    let (db, server) = acme(backend).await;
+    cli(
+        &db,
+        &["user", "add", ACME, "202", "--first", "Hidden", "--last", "Person", "--scope", "basic-user", "--unlisted"],
+        None,
+    );
+    cli(
+        &db,
+        &[
+            "user",
+            "add",
+            ACME,
+            "203",
+            "--first",
+            "Sam",
+            "--last",
+            "Portland",
+            "--scope",
+            "basic-user",
+            "--site",
+            "Portland",
+        ],
+        None,
+    );
+    let manager = server.login("100@acme.example", PASSWORD).await;
+    let ben = server.login("200@acme.example", PASSWORD).await;
+    let zoe = server.login("201@acme.example", PASSWORD).await;
+    let shared = manager
+        .post(SHARED, json!({ "first_name": "John", "last_name": "Smith", "work_phone": "+1 (206) 555-0100" }))
+        .await;
+    let shared_id = shared.body["id"].as_str().unwrap().to_string();
+    manager
+        .post(SHARED, json!({ "first_name": "Élodie", "last_name": "Müller", "work_phone": "+49 30 1234567" }))
+        .await;
+    ben.post(
+        "/api/v1/domains/acme.example/users/200/contacts",
+        json!({ "first_name": "Mom", "mobile_phone": "206 555 0199" }),
+    )
+    .await;
+
+    let all = group(&ben, "").await;
+    // By last name, else first name, else company; not me, not the unlisted user.
+    assert_eq!(
+        all,
+        ["Mom", "Élodie Müller", "Sam Portland", "John Smith", "Olivia Tester", "Sue Tester", "Zoe Tester"]
+    );
+
+    assert_eq!(group(&ben, "group=shared").await, ["Élodie Müller", "John Smith"]);
+    assert_eq!(group(&ben, "group=mine").await, ["Mom"]);
+    assert_eq!(group(&ben, "group=coworkers").await.len(), 4);
+    assert_eq!(group(&ben, "group=department:Support").await, ["Zoe Tester"]);
+    assert_eq!(group(&ben, "group=site:Portland").await, ["Sam Portland"]);
+    let departments = ben.get("/api/v1/domains/acme.example/users/200/directory/departments").await;
+    assert_eq!(departments.body["items"], json!(["Management", "Reception", "Sales", "Support"]));
+    let sites = ben.get("/api/v1/domains/acme.example/users/200/directory/sites").await;
+    assert_eq!(sites.body["items"], json!(["Portland"]));
+
+    // Presence: Zoe reports busy with a status message.
+    let presence = zoe
+        .put(
+            "/api/v1/domains/acme.example/users/201/presence",
+            json!({ "state": "busy", "chat": false, "message": "In a meeting" }),
+        )
+        .await;
+    assert_eq!(presence.status, StatusCode::OK, "{:?}", presence.body);
+    assert_eq!(
+        ben.put("/api/v1/domains/acme.example/users/201/presence", json!({ "state": "available" })).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(group(&ben, "group=busy").await, ["Zoe Tester"]);
+    assert!(group(&ben, "group=available").await.is_empty());
+    assert_eq!(group(&ben, "group=offline").await.len(), 3);
+    let busy = ben.get("/api/v1/domains/acme.example/users/200/directory?group=busy").await;
+    assert_eq!(busy.body["items"][0]["presence"], json!({ "state": "busy", "chat": false, "message": "In a meeting" }));
+    assert_eq!(busy.body["items"][0]["kind"], "coworker");
+    assert_eq!(busy.body["items"][0]["extension"], "201");
+
+    // Favorites.
+    let star = format!("/api/v1/domains/acme.example/users/200/favorites/{shared_id}");
+    assert_eq!(ben.put(&star, json!(null)).await.status, StatusCode::NO_CONTENT);
+    let favorites = ben.get("/api/v1/domains/acme.example/users/200/directory?group=favorites").await;
+    assert_eq!(names(favorites.body["items"].as_array().unwrap()), ["John Smith"]);
+    assert_eq!(favorites.body["items"][0]["favorite"], true);
+    assert_eq!(favorites.body["items"][0]["kind"], "shared");
+    assert_eq!(ben.delete(&star).await.status, StatusCode::NO_CONTENT);
+    assert!(group(&ben, "group=favorites").await.is_empty());
+    assert_eq!(zoe.put(&star, json!(null)).await.status, StatusCode::NOT_FOUND, "one's favorites are one's own");
+
+    // Search: partial names, accents, digits in any format.
+    assert_eq!(group(&ben, "q=smi").await, ["John Smith"]);
+    assert_eq!(group(&ben, "q=MULL").await, ["Élodie Müller"]);
+    assert_eq!(group(&ben, "q=5550100").await, ["John Smith"]);
+    assert_eq!(group(&ben, "q=%2B1%20206%20555%200100").await, ["John Smith"]);
+    assert_eq!(group(&ben, "q=4930123").await, ["Élodie Müller"]);
+    assert_eq!(group(&ben, "q=12065550199").await, ["Mom"], "E.164 digits of a number typed without country code");
+    assert_eq!(group(&ben, "q=201").await, ["Zoe Tester"], "extensions are numbers too");
+
+    // Sorting by name, both ways.
+    let forward = group(&ben, "group=shared&sort=name").await;
+    let mut backward = group(&ben, "group=shared&sort=-name").await;
+    backward.reverse();
+    assert_eq!(forward, backward);
+
+    // Hiding shared contacts hides them everywhere the user reads.
+    assert_eq!(
+        manager
+            .put("/api/v1/domains/acme.example/settings", json!({ "PORTAL_SHOW_SHARED_CONTACTS": "no" }))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert!(group(&ben, "group=shared").await.is_empty());
+    assert!(!group(&ben, "").await.contains(&"John Smith".to_string()));
+    assert_eq!(ben.get(SHARED).await.status, StatusCode::NOT_FOUND);
+    let effective = ben.get("/api/v1/domains/acme.example/users/200/settings/effective").await;
+    assert_eq!(effective.body["PORTAL_SHOW_SHARED_CONTACTS"], "no");
+    assert_no_panic(&server);
+}
+
+async fn paging_a_thousand_entries(backend: Backend) {
+    let (_db, server) = acme(backend).await;
+    let manager = server.login("100@acme.example", PASSWORD).await;
+    for i in 0..1000 {
+        let last_name = ["Adams", "Brown", "Clark"][i % 3];
+        let contact = json!({ "first_name": format!("Person{:04}", (i * 7919) % 1000), "last_name": last_name, "work_phone": format!("+1 206 555 {i:04}") });
+        let reply = manager.post(SHARED, contact).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    }
+    let ben = server.login("200@acme.example", PASSWORD).await;
+    for sort in ["name", "-name", "updated", "-updated"] {
+        let items = ben
+            .all_pages(&format!("/api/v1/domains/acme.example/users/200/directory?group=shared&limit=37&sort={sort}"))
+            .await;
+        let ids: std::collections::HashSet<&str> = items.iter().map(|e| e["id"].as_str().unwrap()).collect();
+        assert_eq!(items.len(), 1000, "sort {sort}");
+        assert_eq!(ids.len(), 1000, "no entry twice with sort {sort}");
+        if sort.ends_with("name") {
+            let keys: Vec<String> = items
+                .iter()
+                .map(|e| format!("{} {}", e["last_name"].as_str().unwrap(), e["first_name"].as_str().unwrap()))
+                .collect();
+            let mut expected = keys.clone();
+            expected.sort();
+            if sort == "-name" {
+                expected.reverse();
+            }
+            assert_eq!(keys, expected, "order with sort {sort}");
+        }
+    }
+    let listed = manager.all_pages(&format!("{SHARED}?limit=500")).await;
+    assert_eq!(listed.len(), 1000);
+    assert_no_panic(&server);
+}
+
+async fn domains_stay_apart(backend: Backend) {
+    let (db, server) = acme(backend).await;
+    seed_domain(&db, "other.example", &[("100", "Otto", "office-manager", "Ops")]);
+    let acme_manager = server.login("100@acme.example", PASSWORD).await;
+    let other_manager = server.login("100@other.example", PASSWORD).await;
+    let secret = acme_manager.post(SHARED, ann_lee()).await;
+    let id = secret.body["id"].as_str().unwrap();
+
+    for path in [
+        "/api/v1/domains/acme.example".to_string(),
+        "/api/v1/domains/acme.example/users".to_string(),
+        "/api/v1/domains/acme.example/users/100".to_string(),
+        SHARED.to_string(),
+        format!("{SHARED}/{id}"),
+        "/api/v1/domains/acme.example/users/100/directory".to_string(),
+        "/api/v1/domains/acme.example/settings".to_string(),
+        "/api/v1/domains/acme.example/audit".to_string(),
+        "/api/v1/domains/acme.example/trash".to_string(),
+        format!("/api/v1/domains/other.example/shared-contacts/{id}"),
+    ] {
+        let reply = other_manager.get(&path).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path} leaked: {:?}", reply.body);
+    }
+    assert_eq!(
+        other_manager.patch(&format!("{SHARED}/{id}"), json!({ "title": "x" }), &[]).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(other_manager.delete(&format!("{SHARED}/{id}")).await.status, StatusCode::NOT_FOUND);
+    let domains = other_manager.get("/api/v1/domains").await;
+    let visible: Vec<&str> =
+        domains.body["items"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+    assert_eq!(visible, ["other.example"]);
+    let search = other_manager.get("/api/v1/domains/other.example/users/100/directory?q=lee").await;
+    assert!(search.body["items"].as_array().unwrap().is_empty(), "{:?}", search.body);
+    assert_eq!(acme_manager.get(&format!("{SHARED}/{id}")).await.status, StatusCode::OK);
+    assert_no_panic(&server);
+}
+
+async fn bad_input_is_refused_and_writes_nothing(backend: Backend) {
+    let (_db, server) = acme(backend).await;
+    let manager = server.login("100@acme.example", PASSWORD).await;
+    let raw = |body: Vec<u8>| {
+        server
+            .http
+            .post(server.url(SHARED))
+            .bearer_auth(&manager.token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let malformed = raw(b"{\"first_name\": ".to_vec()).await.unwrap();
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(malformed.headers()["content-type"], "application/problem+json");
+    assert_eq!(send_ten_megabytes(&server, &manager.token).await, 413);
+
+    let cases = [
+        (json!({ "first_name": "A", "nickname": "x" }), "nickname"),
+        (json!({ "first_name": "x".repeat(101) }), "first_name"),
+        (json!({ "first_name": "A", "email": "not-an-email" }), "email"),
+        (json!({ "first_name": "A", "work_phone": "call me maybe" }), "work_phone"),
+        (json!({ "first_name": "A", "fax": "=1+2" }), "fax"),
+        (json!({ "first_name": 42 }), "first_name"),
+        (json!({}), "first_name"),
+    ];
+    for (body, field) in cases {
+        let reply = manager.post(SHARED, body.clone()).await;
+        assert!(reply.status.is_client_error(), "{body} → {}", reply.status);
+        assert_eq!(reply.header("content-type"), Some("application/problem+json"));
+        assert!(reply.error_fields().contains(&field.to_string()), "{body}: {:?}", reply.body);
+    }
+    for (query, field) in [
+        ("cursor=garbage", "cursor"),
+        ("sort=age", "sort"),
+        ("limit=100000", "limit"),
+        ("limit=ten", "limit"),
+        ("group=friends", "group"),
+    ] {
+        let reply = manager.get(&format!("/api/v1/domains/acme.example/users/100/directory?{query}")).await;
+        assert_eq!(reply.status.as_u16() / 100, 4, "{query}");
+        assert!(reply.error_fields().contains(&field.to_string()), "{query}: {:?}", reply.body);
+    }
+    let bad_settings =
+        manager.put("/api/v1/domains/acme.example/settings", json!({ "PORTAL_SHOW_SHARED_CONTACTS": "maybe" })).await;
+    assert_eq!(bad_settings.error_fields(), ["PORTAL_SHOW_SHARED_CONTACTS"]);
+    let bad_user =
+        manager.post("/api/v1/domains/acme.example/users", json!({ "extension": "12a", "scope": "boss" })).await;
+    assert_eq!(bad_user.error_fields(), ["extension", "scope"]);
+    assert_eq!(manager.get(&format!("{SHARED}/not-a-uuid")).await.status, StatusCode::NOT_FOUND);
+
+    assert!(manager.get(SHARED).await.body["items"].as_array().unwrap().is_empty(), "nothing was written");
+    let audit = manager.get("/api/v1/domains/acme.example/audit").await;
+    assert!(!audit.body["items"].as_array().unwrap().iter().any(|e| e["action"] == "contact.create"));
+    assert_no_panic(&server);
+}
+
+/// Posts a 10 MB body over a raw connection and returns the status the server
+/// answers; the server may answer (and close) before the whole body is sent.
+async fn send_ten_megabytes(server: &Server, token: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = server.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let size = 10 * 1024 * 1024;
+    let head = format!(
+        "POST {SHARED} HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\ncontent-length: {size}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let chunk = vec![b' '; 64 * 1024];
+    for _ in 0..size / chunk.len() {
+        if stream.write_all(&chunk).await.is_err() {
+            break;
+        }
+    }
+    let mut answer = vec![0; 1024];
+    let n = stream.read(&mut answer).await.unwrap();
+    let text = String::from_utf8_lossy(&answer[..n]);
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no HTTP answer: {text:?}"))
+}
+
+async fn tokens_and_logout(backend: Backend) {
+    let (db, server) = acme(backend).await;
+    let printed = cli(&db, &["token", "create", "100@acme.example", "--name", "PBX feed"], None);
+    let secret = printed.lines().find(|l| l.starts_with("sb_")).expect("the secret is printed").to_string();
+    let id = printed.split_whitespace().nth(1).expect("the token id").to_string();
+    let api = Session { server: &server, token: secret };
+    assert_eq!(api.get("/api/v1/domains/acme.example/users").await.status, StatusCode::OK);
+    assert!(cli(&db, &["token", "list", "100@acme.example"], None).contains("PBX feed"));
+    cli(&db, &["token", "revoke", "100@acme.example", &id], None);
+    assert_eq!(api.get("/api/v1/domains/acme.example/users").await.status, StatusCode::UNAUTHORIZED);
+
+    // Wrong user and wrong password look the same.
+    let attempt = |username: &str, password: &str| {
+        server
+            .http
+            .post(server.url("/api/v1/session"))
+            .json(&json!({ "username": username, "password": password }))
+            .send()
+    };
+    let wrong_password = attempt("200@acme.example", "nope-nope").await.unwrap();
+    let wrong_user = attempt("999@acme.example", PASSWORD).await.unwrap();
+    assert_eq!(wrong_password.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong_user.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong_password.text().await.unwrap(), wrong_user.text().await.unwrap());
+
+    let session = server.login("200@acme.example", PASSWORD).await;
+    let created = session.post("/api/v1/tokens", json!({ "name": "my script" })).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let script = Session { server: &server, token: created.body["secret"].as_str().unwrap().to_string() };
+    assert_eq!(script.get("/api/v1/session").await.status, StatusCode::OK);
+    assert_eq!(session.delete("/api/v1/session").await.status, StatusCode::NO_CONTENT);
+    assert_eq!(session.get("/api/v1/session").await.status, StatusCode::UNAUTHORIZED, "logged out");
+    assert_eq!(script.get("/api/v1/session").await.status, StatusCode::OK, "API tokens outlive the session");
+
+    // Repeated failures for one account end in 429 for a while.
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(attempt("201@acme.example", "guess-guess").await.unwrap().status());
+    }
+    assert_eq!(statuses.last(), Some(&StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+    let locked = attempt("201@acme.example", PASSWORD).await.unwrap();
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
+    assert!(locked.headers().contains_key("retry-after"));
+    assert_no_panic(&server);
+}
+
+async fn demo_domain(backend: Backend) {
+    let db = Database::new(backend).await;
+    let first = Server::start(&db, &["--demo"]);
+    let ben = first.login("200@demo.example", "demo-password").await;
+    let all = ben.all_pages("/api/v1/domains/demo.example/users/200/directory?limit=500").await;
+    let shared = all.iter().filter(|e| e["kind"] == "shared").count();
+    assert_eq!(shared, 50);
+    assert!(all.iter().any(|e| e["presence"]["state"] == "busy"));
+    drop(first);
+    let second = Server::start(&db, &["--demo"]);
+    let again = second.login("200@demo.example", "demo-password").await;
+    let shared_again = again.all_pages("/api/v1/domains/demo.example/users/200/directory?group=shared&limit=500").await;
+    assert_eq!(shared_again.len(), 50, "the demo is created once");
+    assert!(cli(&db, &["user", "list", "demo.example"], None).contains("office-manager"));
+}
