@@ -170,3 +170,50 @@ pub fn swagger_ui() -> Router<AppState> {
         .route("/api/docs/swagger-ui-bundle.js", get(|| async { asset("text/javascript; charset=utf-8", BUNDLE_JS) }))
         .route("/api/docs/swagger-ui.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
 }
+
+// --- Lists -----------------------------------------------------------------------
+//
+// Lists are served as `api::ListPage<T>` / `api::Items<T>`. utoipa 5 inlines the
+// argument of a generic schema, so `ListPage<ContactView>` would repeat the whole
+// contact schema and client generators would make an anonymous type of it; these
+// concrete twins document the same two fields with a `$ref` to the item instead.
+
+macro_rules! page_schema {
+    ($($(#[$doc:meta])* $name:ident of $item:ty;)*) => {$(
+        $(#[$doc])*
+        /// Pass `next_cursor` as `cursor` to get the next page; it is null on the last one.
+        #[derive(ToSchema)]
+        #[allow(dead_code)] // documents `api::ListPage`, never built
+        pub struct $name {
+            items: Vec<$item>,
+            // Always present, null on the last page.
+            #[schema(required = true)]
+            next_cursor: Option<String>,
+        }
+    )*};
+}
+
+page_schema! {
+    /// A page of contacts.
+    ContactPage of switchboard_core::model::ContactView;
+    /// A page of users.
+    UserPage of switchboard_core::model::User;
+    /// A page of domains.
+    DomainPage of DomainView;
+    /// A page of directory entries.
+    DirectoryPage of switchboard_core::model::DirectoryEntry;
+}
+
+/// The caller's API tokens.
+#[derive(ToSchema)]
+#[allow(dead_code)] // documents `api::Items<Token>`, never built
+pub struct TokenList {
+    items: Vec<switchboard_core::model::Token>,
+}
+
+/// Names, sorted.
+#[derive(ToSchema)]
+#[allow(dead_code)] // documents `api::Items<String>`, never built
+pub struct NameList {
+    items: Vec<String>,
+}

@@ -35,6 +35,15 @@ fn every_operation_is_documented_with_its_answers() {
             assert!(responses.keys().any(|status| status.starts_with('2')), "{method} {path} documents no success");
         }
     }
+    let mut ids: Vec<&str> = paths
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .map(|operation| operation["operationId"].as_str().expect("every operation has an id"))
+        .collect();
+    let count = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "operation ids must be unique for client generators");
     // Every schema referenced anywhere is defined.
     let text = doc.to_string();
     let schemas = doc["components"]["schemas"].as_object().unwrap();

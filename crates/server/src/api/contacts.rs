@@ -81,6 +81,7 @@ pub mod shared {
     use crate::AppState;
     use crate::api::ListPage;
     use crate::auth::Auth;
+    use crate::docs::ContactPage;
     use crate::extract::{ApiJson, ApiPath, ApiQuery, IfMatch};
     use crate::problem::{ActionErrors, ApiResult, ListErrors, PatchErrors, ReadErrors, WriteErrors};
 
@@ -90,7 +91,7 @@ pub mod shared {
 
     #[utoipa::path(get, path = "/api/v1/domains/{domain}/shared-contacts", operation_id = "listSharedContacts", tag = "shared contacts",
         params(("domain" = String, Path, description = "Domain name"), ListParams),
-        responses((status = 200, description = "A page of shared contacts", body = ListPage<ContactView>), ListErrors))]
+        responses((status = 200, description = "A page of shared contacts", body = ContactPage), ListErrors))]
     pub async fn list(
         State(state): State<AppState>,
         Auth(caller): Auth,
@@ -179,6 +180,7 @@ pub mod personal {
     use crate::AppState;
     use crate::api::ListPage;
     use crate::auth::Auth;
+    use crate::docs::ContactPage;
     use crate::extract::{ApiJson, ApiPath, ApiQuery, IfMatch};
     use crate::problem::{ActionErrors, ApiResult, ListErrors, PatchErrors, ReadErrors, WriteErrors};
 
@@ -188,7 +190,7 @@ pub mod personal {
 
     #[utoipa::path(get, path = "/api/v1/domains/{domain}/users/{ext}/contacts", operation_id = "listPersonalContacts", tag = "personal contacts",
         params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "The owner's extension"), ListParams),
-        responses((status = 200, description = "A page of the user's contacts", body = ListPage<ContactView>), ListErrors))]
+        responses((status = 200, description = "A page of the user's contacts", body = ContactPage), ListErrors))]
     pub async fn list(
         State(state): State<AppState>,
         Auth(caller): Auth,

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::{Items, ListPage};
 use crate::AppState;
 use crate::auth::Auth;
+use crate::docs::{DirectoryPage, NameList};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::problem::{ActionErrors, ApiResult, ListErrors, ReadErrors, WriteErrors};
 
@@ -28,7 +29,7 @@ pub struct GroupParam {
 #[utoipa::path(get, path = "/api/v1/domains/{domain}/users/{ext}/directory", operation_id = "getDirectory", tag = "directory",
     params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "The viewer's extension"),
         GroupParam, ListParams),
-    responses((status = 200, description = "A page of directory entries", body = ListPage<DirectoryEntry>), ListErrors))]
+    responses((status = 200, description = "A page of directory entries", body = DirectoryPage), ListErrors))]
 pub async fn list(
     State(state): State<AppState>,
     Auth(caller): Auth,
@@ -44,7 +45,7 @@ pub async fn list(
 /// Departments of the domain's listed users, for the directory's group filter.
 #[utoipa::path(get, path = "/api/v1/domains/{domain}/users/{ext}/directory/departments", operation_id = "listDepartments", tag = "directory",
     params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "The viewer's extension")),
-    responses((status = 200, description = "Department names, sorted", body = Items<String>), ReadErrors))]
+    responses((status = 200, description = "Department names, sorted", body = NameList), ReadErrors))]
 pub async fn departments(
     State(state): State<AppState>,
     Auth(caller): Auth,
@@ -56,7 +57,7 @@ pub async fn departments(
 /// Sites of the domain's listed users, for the directory's group filter.
 #[utoipa::path(get, path = "/api/v1/domains/{domain}/users/{ext}/directory/sites", operation_id = "listSites", tag = "directory",
     params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "The viewer's extension")),
-    responses((status = 200, description = "Site names, sorted", body = Items<String>), ReadErrors))]
+    responses((status = 200, description = "Site names, sorted", body = NameList), ReadErrors))]
 pub async fn sites(
     State(state): State<AppState>,
     Auth(caller): Auth,

@@ -9,13 +9,13 @@ use switchboard_app::{DomainInput, DomainPatchInput, ListParams};
 use super::{ListPage, location, segment};
 use crate::AppState;
 use crate::auth::Auth;
-use crate::docs::DomainView;
+use crate::docs::{DomainPage, DomainView};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::problem::{ActionErrors, ApiResult, ListErrors, ReadErrors, WriteErrors};
 
 /// Domains the caller can reach: every one for super-users, their reseller's for resellers, else their own.
 #[utoipa::path(get, path = "/api/v1/domains", operation_id = "listDomains", tag = "domains", params(ListParams),
-    responses((status = 200, description = "A page of domains", body = ListPage<DomainView>), ListErrors))]
+    responses((status = 200, description = "A page of domains", body = DomainPage), ListErrors))]
 pub async fn list(
     State(state): State<AppState>,
     Auth(caller): Auth,

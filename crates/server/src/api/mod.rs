@@ -13,7 +13,6 @@ mod users;
 use axum::http::{HeaderValue, header};
 use serde::Serialize;
 use switchboard_core::paging::Page;
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -52,7 +51,8 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// One page of a list; pass `next_cursor` as `cursor` for the next (null on the last page).
-#[derive(Debug, Serialize, ToSchema)]
+/// Documented by the concrete twins in `docs` (`ContactPage`…).
+#[derive(Debug, Serialize)]
 pub struct ListPage<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
@@ -66,7 +66,7 @@ impl<T> ListPage<T> {
 }
 
 /// A short list that needs no paging.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize)]
 pub struct Items<T> {
     pub items: Vec<T>,
 }

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::Items;
 use crate::AppState;
 use crate::auth::Auth;
+use crate::docs::TokenList;
 use crate::extract::{ApiJson, ApiPath};
 use crate::problem::{ActionErrors, ApiResult, Problem, ReadErrors, WriteErrors};
 
@@ -33,7 +34,7 @@ fn user_of(caller: &Caller) -> ApiResult<&User> {
 
 /// The caller's API tokens (never their secrets).
 #[utoipa::path(get, path = "/api/v1/tokens", operation_id = "listTokens", tag = "tokens",
-    responses((status = 200, description = "The caller's API tokens", body = Items<Token>), ReadErrors))]
+    responses((status = 200, description = "The caller's API tokens", body = TokenList), ReadErrors))]
 pub async fn list(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<Json<Items<Token>>> {
     let items = state.app.list_api_tokens(&caller, user_of(&caller)?).await?;
     Ok(Json(Items { items }))

@@ -8,6 +8,7 @@ use switchboard_core::model::ContactView;
 use super::ListPage;
 use crate::AppState;
 use crate::auth::Auth;
+use crate::docs::ContactPage;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::problem::{ApiResult, ListErrors};
 
@@ -15,7 +16,7 @@ use crate::problem::{ApiResult, ListErrors};
 /// them, and always the caller's own deleted contacts. Restore with `…/{id}/restore`.
 #[utoipa::path(get, path = "/api/v1/domains/{domain}/trash", operation_id = "listTrash", tag = "trash",
     params(("domain" = String, Path, description = "Domain name"), ListParams),
-    responses((status = 200, description = "A page of deleted contacts (with `deleted_at`)", body = ListPage<ContactView>), ListErrors))]
+    responses((status = 200, description = "A page of deleted contacts (with `deleted_at`)", body = ContactPage), ListErrors))]
 pub async fn list(
     State(state): State<AppState>,
     Auth(caller): Auth,

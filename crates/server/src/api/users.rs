@@ -10,14 +10,14 @@ use switchboard_core::model::User;
 use super::{ListPage, etag_header, location, segment};
 use crate::AppState;
 use crate::auth::Auth;
-use crate::docs::CreatedUser;
+use crate::docs::{CreatedUser, UserPage};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, IfMatch};
 use crate::problem::{ActionErrors, ApiResult, ListErrors, PatchErrors, ReadErrors, WriteErrors};
 
 /// Users of the domain the caller may list (managers; site-managers see their site).
 #[utoipa::path(get, path = "/api/v1/domains/{domain}/users", operation_id = "listUsers", tag = "users",
     params(("domain" = String, Path, description = "Domain name"), ListParams),
-    responses((status = 200, description = "A page of users", body = ListPage<User>), ListErrors))]
+    responses((status = 200, description = "A page of users", body = UserPage), ListErrors))]
 pub async fn list(
     State(state): State<AppState>,
     Auth(caller): Auth,
