@@ -1,15 +1,11 @@
 //! The OpenAPI document's frame, and the vendored Swagger UI that shows it.
 
-use std::future::Future;
-
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use switchboard_app::{App, AppError, Caller};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{RefOr, schema::Schema};
-use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
+use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::AppState;
 use crate::problem::{Problem, error_response_components};
@@ -36,6 +32,7 @@ use crate::problem::{Problem, error_response_components};
         (name = "directory", description = "The merged directory a user sees, favorites and presence"),
         (name = "settings", description = "Layered settings"),
         (name = "trash", description = "Deleted contacts"),
+        (name = "audit", description = "Who changed what"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -66,61 +63,6 @@ impl Modify for Frame {
         components.responses.extend(error_response_components());
     }
 }
-
-// --- Schemas of app types the app crate does not export by name -----------------
-//
-// `DomainView`, `CreatedUser` and `SettingsView` derive `ToSchema` in the app but live in
-// private modules, so this crate cannot name them. Rather than copy their fields (and
-// let the copy drift), each marker below borrows the real schema through the return
-// type of the app method that produces it: the closures are only type-checked, never run.
-
-fn schema_of<T: ToSchema, F: Future<Output = Result<T, AppError>>>(_: impl FnOnce(App, Caller) -> F) -> RefOr<Schema> {
-    T::schema()
-}
-
-fn schemas_of<T: ToSchema, F: Future<Output = Result<T, AppError>>>(
-    _: impl FnOnce(App, Caller) -> F,
-    out: &mut Vec<(String, RefOr<Schema>)>,
-) {
-    T::schemas(out);
-}
-
-macro_rules! app_schema {
-    ($(#[$doc:meta])* $marker:ident as $name:literal from $produce:expr) => {
-        $(#[$doc])*
-        pub enum $marker {}
-        impl PartialSchema for $marker {
-            fn schema() -> RefOr<Schema> {
-                schema_of($produce)
-            }
-        }
-        impl ToSchema for $marker {
-            fn name() -> std::borrow::Cow<'static, str> {
-                $name.into()
-            }
-            fn schemas(out: &mut Vec<(String, RefOr<Schema>)>) {
-                schemas_of($produce, out)
-            }
-        }
-    };
-}
-
-app_schema!(
-    /// `switchboard_app`'s `DomainView`.
-    DomainView as "DomainView" from |app: App, caller: Caller| async move { app.get_domain(&caller, "").await }
-);
-app_schema!(
-    /// `switchboard_app`'s `CreatedUser`.
-    CreatedUser as "CreatedUser" from |app: App, caller: Caller| async move {
-        app.create_user(&caller, "", Default::default()).await
-    }
-);
-app_schema!(
-    /// `switchboard_app`'s `SettingsView`.
-    SettingsView as "SettingsView" from |app: App, caller: Caller| async move {
-        app.get_settings(&caller, &switchboard_app::SettingsLayer::System).await
-    }
-);
 
 // --- Swagger UI ------------------------------------------------------------------
 
@@ -199,9 +141,11 @@ page_schema! {
     /// A page of users.
     UserPage of switchboard_core::model::User;
     /// A page of domains.
-    DomainPage of DomainView;
+    DomainPage of switchboard_app::DomainView;
     /// A page of directory entries.
     DirectoryPage of switchboard_core::model::DirectoryEntry;
+    /// A page of the audit log, newest first.
+    AuditPage of switchboard_core::model::AuditEntry;
 }
 
 /// The caller's API tokens.

@@ -673,6 +673,33 @@ async fn the_directory_merges_coworkers_and_contacts_with_favorites_and_presence
     problem(server.manager(Method::GET, other, &me).send().await.unwrap(), StatusCode::NOT_FOUND).await;
 }
 
+#[tokio::test]
+async fn the_audit_log_pages_newest_first_for_managers_only() {
+    let server = spawn().await;
+    let token = server.token("200").await;
+    for company in ["Acme", "Globex"] {
+        let created =
+            server.manager(Method::POST, SHARED, &token).json(&json!({ "company": company })).send().await.unwrap();
+        assert_eq!(created.status(), StatusCode::CREATED);
+    }
+    let audit = "/api/v1/domains/acme.example/audit";
+    let first: Value =
+        server.manager(Method::GET, &format!("{audit}?limit=1"), &token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(first["items"].as_array().unwrap().len(), 1);
+    assert_eq!(first["items"][0]["action"], "contact.create");
+    assert_eq!(first["items"][0]["actor"], "200@acme.example");
+    let cursor = first["next_cursor"].as_str().expect("more entries");
+    let next = server.manager(Method::GET, &format!("{audit}?limit=1&cursor={cursor}"), &token).send().await.unwrap();
+    let next: Value = next.json().await.unwrap();
+    assert_ne!(next["items"][0]["id"], first["items"][0]["id"]);
+
+    let bad = server.manager(Method::GET, &format!("{audit}?cursor=nope&limit=x"), &token).send().await.unwrap();
+    let bad = problem(bad, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(!fields(&bad).is_empty());
+    let basic = server.token("201").await;
+    problem(server.manager(Method::GET, audit, &basic).send().await.unwrap(), StatusCode::FORBIDDEN).await;
+}
+
 // --- Operations and docs -------------------------------------------------------
 
 #[tokio::test]

@@ -4,12 +4,12 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use switchboard_app::{DomainInput, DomainPatchInput, ListParams};
+use switchboard_app::{DomainInput, DomainPatchInput, DomainView, ListParams};
 
 use super::{ListPage, location, segment};
 use crate::AppState;
 use crate::auth::Auth;
-use crate::docs::{DomainPage, DomainView};
+use crate::docs::DomainPage;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::problem::{ActionErrors, ApiResult, ListErrors, ReadErrors, WriteErrors};
 

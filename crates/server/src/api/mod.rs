@@ -1,5 +1,6 @@
 //! The REST API: one module per resource, assembled with their OpenAPI paths.
 
+mod audit;
 mod contacts;
 mod directory;
 mod domains;
@@ -46,6 +47,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(settings::get_user, settings::put_user))
         .routes(routes!(settings::effective))
         .routes(routes!(trash::list))
+        .routes(routes!(audit::list))
         .routes(routes!(health::healthz))
         .routes(routes!(crate::metrics::metrics))
 }

@@ -7,11 +7,10 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::State;
 use axum::response::IntoResponse;
-use switchboard_app::SettingsLayer;
+use switchboard_app::{SettingsLayer, SettingsView};
 
 use crate::AppState;
 use crate::auth::Auth;
-use crate::docs::SettingsView;
 use crate::extract::{ApiJson, ApiPath};
 use crate::problem::{ApiResult, ReadErrors, WriteErrors};
 

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use switchboard_app::Caller;
-use switchboard_app::auth::NewApiToken;
+use switchboard_app::NewApiToken;
 use switchboard_core::model::{Token, User};
 use utoipa::ToSchema;
 use uuid::Uuid;

@@ -4,13 +4,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use switchboard_app::{ListParams, UserInput, UserPatchInput};
+use switchboard_app::{CreatedUser, ListParams, UserInput, UserPatchInput};
 use switchboard_core::model::User;
 
 use super::{ListPage, etag_header, location, segment};
 use crate::AppState;
 use crate::auth::Auth;
-use crate::docs::{CreatedUser, UserPage};
+use crate::docs::UserPage;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, IfMatch};
 use crate::problem::{ActionErrors, ApiResult, ListErrors, PatchErrors, ReadErrors, WriteErrors};
 
