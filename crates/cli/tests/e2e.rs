@@ -491,3 +491,49 @@ async fn demo_domain(backend: Backend) {
     assert_eq!(shared_again.len(), 50, "the demo is created once");
     assert!(cli(&db, &["user", "list", "demo.example"], None).contains("office-manager"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_servers_share_one_postgres() {
+    let db = Database::new(Backend::Postgres).await;
+    seed_domain(&db, ACME, &acme_users());
+    let (first, second) = (Server::start(&db, &[]), Server::start(&db, &[]));
+    let on_first = first.login("100@acme.example", PASSWORD).await;
+    // A session made on one server is good on the other: nothing lives in one process.
+    let on_second = Session { server: &second, token: on_first.token.clone() };
+    let created = on_first.post(SHARED, ann_lee()).await;
+    let item = format!("{SHARED}/{}", created.body["id"].as_str().unwrap());
+    assert_eq!(on_second.get(&item).await.body["company"], "Lee & Partners");
+    let edited = on_second.patch(&item, json!({ "title": "Buyer" }), &[("if-match", "\"1\"")]).await;
+    assert_eq!(edited.status, StatusCode::OK);
+    let stale = on_first.patch(&item, json!({ "title": "Seller" }), &[("if-match", "\"1\"")]).await;
+    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED, "versions hold across servers");
+    assert_eq!(on_second.delete("/api/v1/session").await.status, StatusCode::NO_CONTENT);
+    assert_eq!(on_first.get(&item).await.status, StatusCode::UNAUTHORIZED, "a logout reaches every server");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn db_copy_moves_sqlite_to_postgres() {
+    let source = Database::new(Backend::Sqlite).await;
+    seed_domain(&source, ACME, &acme_users());
+    {
+        let server = Server::start(&source, &["--demo"]);
+        let manager = server.login("100@acme.example", PASSWORD).await;
+        assert_eq!(manager.post(SHARED, ann_lee()).await.status, StatusCode::CREATED);
+    }
+    let target = Database::new(Backend::Postgres).await;
+    let report = cli(&source, &["db", "copy", "--from", &source.url, "--to", &target.url], None);
+    assert!(report.contains("counts verified"), "{report}");
+    let server = Server::start(&target, &[]);
+    let ben = server.login("200@demo.example", "demo-password").await;
+    let shared = ben.all_pages("/api/v1/domains/demo.example/users/200/directory?group=shared&q=garc").await;
+    assert!(!shared.is_empty(), "search works on the copy");
+    let manager = server.login("100@acme.example", PASSWORD).await;
+    assert_eq!(manager.get(SHARED).await.body["items"][0]["company"], "Lee & Partners");
+    // A second copy into a non-empty database is refused.
+    let refused = std::process::Command::new(support::binary())
+        .args(["db", "copy", "--from", &source.url, "--to", &target.url])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not empty"));
+}
