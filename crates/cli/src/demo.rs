@@ -7,8 +7,11 @@ use switchboard_core::text::fold;
 pub const DOMAIN: &str = "demo.example";
 pub const PASSWORD: &str = "demo-password";
 
-/// (extension, first, last, scope, department, site, presence, status message)
-const USERS: &[(&str, &str, &str, &str, &str, &str, &str, &str)] = &[
+/// extension, first, last, scope, department, site, presence, status message
+type DemoUser =
+    (&'static str, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str);
+
+const USERS: &[DemoUser] = &[
     ("100", "Olivia", "Owens", "office-manager", "Management", "Seattle", "available", ""),
     ("101", "Samuel", "Stone", "site-manager", "Management", "Portland", "busy", "On a call"),
     ("102", "Cora", "Chen", "call-center-supervisor", "Support", "Seattle", "available", ""),
@@ -112,7 +115,7 @@ fn demo_contact(i: usize) -> ContactInput {
         company: company.into(),
         title: ["Sales", "Buyer", "Support", "Director"][i % 4].into(),
         work_phone,
-        mobile_phone: if i % 2 == 0 { format!("+1 425 555 0{number:03}") } else { String::new() },
+        mobile_phone: if i.is_multiple_of(2) { format!("+1 425 555 0{number:03}") } else { String::new() },
         email: format!("{}.{i}@{}.example", fold(first), fold(company.split_whitespace().next().unwrap_or("co"))),
         ..Default::default()
     }

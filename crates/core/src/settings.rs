@@ -123,7 +123,7 @@ mod tests {
         let effective = Effective::resolve([&domain, &user]);
         assert!(effective.show_shared_contacts());
         assert_eq!(effective.country().code(), "DE");
-        assert_eq!(Effective::resolve([&domain]).show_shared_contacts(), false);
+        assert!(!Effective::resolve([&domain]).show_shared_contacts());
     }
 
     #[test]
