@@ -77,6 +77,7 @@ enum DomainCommand {
         /// Country for numbers written without `+` (two letters, default US).
         #[arg(long)]
         country: Option<String>,
+        /// A description shown to administrators.
         #[arg(long, default_value = "")]
         description: String,
     },
@@ -88,19 +89,26 @@ enum DomainCommand {
 enum UserCommand {
     /// Adds a user; prints a generated password unless --password-stdin is given.
     Add {
+        /// The user's domain, like `acme.example`.
         domain: String,
+        /// The user's extension (digits); it never changes.
         extension: String,
+        /// First name.
         #[arg(long)]
         first: String,
+        /// Last name.
         #[arg(long)]
         last: String,
         /// super-user, reseller, office-manager, site-manager, call-center-supervisor, call-center-agent, basic-user or simple-user.
         #[arg(long)]
         scope: String,
+        /// Department, shown and grouped by in the directory.
         #[arg(long, default_value = "")]
         department: String,
+        /// Site (office location); site-managers manage the users of their site.
         #[arg(long, default_value = "")]
         site: String,
+        /// Email address.
         #[arg(long, default_value = "")]
         email: String,
         /// Hides the user from the directory ("List in Directory" off).
@@ -111,11 +119,15 @@ enum UserCommand {
         password_stdin: bool,
     },
     /// Lists the users of a domain.
-    List { domain: String },
+    List {
+        /// The domain, like `acme.example`.
+        domain: String,
+    },
     /// Sets a user's password (generated and printed unless --password-stdin).
     Passwd {
         /// `extension@domain`
         user: String,
+        /// Reads the new password from standard input.
         #[arg(long)]
         password_stdin: bool,
     },
@@ -127,13 +139,18 @@ enum TokenCommand {
     Create {
         /// `extension@domain`
         user: String,
+        /// What the token is for, e.g. "PBX presence feed".
         #[arg(long)]
         name: String,
     },
     /// Lists a user's API tokens.
-    List { user: String },
+    List {
+        /// `extension@domain`
+        user: String,
+    },
     /// Revokes one of a user's API tokens.
     Revoke {
+        /// `extension@domain`
         user: String,
         /// The token's id, as `token create` and `token list` print it.
         id: String,
@@ -146,8 +163,10 @@ enum DbCommand {
     Migrate,
     /// Copies everything from one database to another (empty) one and verifies the row counts.
     Copy {
+        /// Source database URL (`sqlite://…` or `postgres://…`).
         #[arg(long)]
         from: String,
+        /// Target database URL; it must be new or empty.
         #[arg(long)]
         to: String,
     },
