@@ -1,0 +1,398 @@
+//! Streaming CSV reader for Outlook and Google files.
+//!
+//! UTF-16 is transcoded to UTF-8 on the fly (`encoding_rs_io`); UTF-8 and Windows-1252
+//! are parsed as bytes and decoded cell by cell, so a cell with invalid UTF-8 is reported
+//! on its row instead of being silently replaced.
+
+use std::io::{self, Read};
+
+use encoding_rs::{UTF_16BE, UTF_16LE, WINDOWS_1252};
+use encoding_rs_io::DecodeReaderBytesBuilder;
+
+use crate::builder::{Builder, Section, normalize_newlines, present};
+use crate::detect::dialect_of;
+use crate::guard::unguard;
+use crate::tables::{Col, Dialect, GOOGLE_UID_LABEL, Group, GroupPart, Part, phone_label};
+use crate::{Detected, FileError, ImportedRow, Input, ReadOptions, RowError, TextEncoding};
+
+/// Bytes the CSV parser may read ahead of the record it is on.
+const BUFFER: usize = 64 * 1024;
+
+/// Caps how far the parser may read past the start of a record, so an unclosed quote
+/// cannot pull the whole file into one record.
+pub(crate) struct Budget<R> {
+    inner: R,
+    read: u64,
+    limit: u64,
+}
+
+#[derive(Debug)]
+struct OverBudget;
+
+impl std::fmt::Display for OverBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("record too long")
+    }
+}
+
+impl std::error::Error for OverBudget {}
+
+impl<R: Read> Budget<R> {
+    fn new(inner: R) -> Self {
+        Budget { inner, read: 0, limit: u64::MAX }
+    }
+
+    /// Called before each record: it may take `bytes`, plus what is already buffered.
+    fn allow(&mut self, bytes: usize) {
+        self.limit = self.read.saturating_add((bytes + BUFFER) as u64);
+    }
+}
+
+impl<R: Read> Read for Budget<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.limit.saturating_sub(self.read);
+        if left == 0 {
+            return Err(io::Error::other(OverBudget));
+        }
+        let len = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..len])?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+/// How cell bytes become text.
+#[derive(Clone, Copy)]
+enum CellEncoding {
+    Utf8,
+    Windows1252,
+}
+
+pub(crate) struct CsvRows<'a> {
+    reader: csv::Reader<Budget<Input<'a>>>,
+    cell_encoding: CellEncoding,
+    headers: Vec<String>,
+    columns: Vec<Col>,
+    ignored: Vec<String>,
+    options: ReadOptions,
+    record: csv::ByteRecord,
+    records: usize,
+    done: bool,
+    stopped: Option<FileError>,
+}
+
+impl<'a> CsvRows<'a> {
+    pub fn new(input: Input<'a>, detected: &Detected, options: ReadOptions) -> Result<Self, FileError> {
+        let (input, cell_encoding): (Input<'a>, _) = match detected.encoding {
+            TextEncoding::Utf16Le { .. } => (transcode(input, UTF_16LE), CellEncoding::Utf8),
+            TextEncoding::Utf16Be { .. } => (transcode(input, UTF_16BE), CellEncoding::Utf8),
+            TextEncoding::Utf8 { .. } => (input, CellEncoding::Utf8),
+            TextEncoding::Windows1252 => (input, CellEncoding::Windows1252),
+        };
+        let reader = csv::ReaderBuilder::new()
+            .delimiter(detected.delimiter.unwrap_or(b','))
+            .has_headers(false)
+            .flexible(true)
+            .buffer_capacity(BUFFER)
+            .from_reader(Budget::new(input));
+        let mut rows = CsvRows {
+            reader,
+            cell_encoding,
+            headers: Vec::new(),
+            columns: Vec::new(),
+            ignored: Vec::new(),
+            options,
+            record: csv::ByteRecord::new(),
+            records: 0,
+            done: false,
+            stopped: None,
+        };
+        rows.read_header(dialect_of(detected.variant))?;
+        Ok(rows)
+    }
+
+    fn read_header(&mut self, dialect: Dialect) -> Result<(), FileError> {
+        self.reader.get_mut().allow(self.options.max_record_len);
+        match self.reader.read_byte_record(&mut self.record) {
+            Ok(true) => {}
+            Ok(false) => return Err(FileError::UnknownFormat),
+            Err(err) => return Err(self.file_error_of(err, 1)),
+        }
+        let decode = |bytes: &[u8]| match self.cell_encoding {
+            CellEncoding::Utf8 => String::from_utf8_lossy(bytes).into_owned(),
+            CellEncoding::Windows1252 => WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned(),
+        };
+        self.headers =
+            self.record.iter().map(|h| decode(h).trim_start_matches('\u{feff}').trim().to_string()).collect();
+        self.columns = self.headers.iter().map(|h| dialect.column(h)).collect();
+        self.ignored = self
+            .headers
+            .iter()
+            .zip(&self.columns)
+            .filter(|(h, c)| **c == Col::Ignored && !h.is_empty())
+            .map(|(h, _)| h.clone())
+            .collect();
+        Ok(())
+    }
+
+    pub fn ignored_columns(&self) -> &[String] {
+        &self.ignored
+    }
+
+    pub fn file_error(&self) -> Option<&FileError> {
+        self.stopped.as_ref()
+    }
+
+    fn file_error_of(&self, err: csv::Error, row: usize) -> FileError {
+        match err.into_kind() {
+            csv::ErrorKind::Io(io) if io.get_ref().is_some_and(|e| e.is::<OverBudget>()) => {
+                FileError::RecordTooLong { row, max: self.options.max_record_len }
+            }
+            csv::ErrorKind::Io(io) => FileError::io(io),
+            other => FileError::Io(format!("{other:?}")),
+        }
+    }
+
+    /// Ends the iteration: the error is kept for [`crate::Reader::file_error`] and reported on `row`.
+    fn stop(&mut self, err: FileError, row: usize) -> RowError {
+        self.done = true;
+        let message = err.to_string();
+        self.stopped = Some(err);
+        RowError::new(row, None, message)
+    }
+
+    /// Reads one record; `Ok(None)` for a blank row, which is skipped silently.
+    fn read_row(&mut self, row: usize) -> Result<Option<ImportedRow>, RowError> {
+        if self.record.len() > self.options.max_columns {
+            let message = format!("has {} cells, more than the {} read", self.record.len(), self.options.max_columns);
+            return Err(RowError::new(row, None, message));
+        }
+        let mut cells = Vec::with_capacity(self.columns.len());
+        for (index, bytes) in self.record.iter().enumerate() {
+            let field = self.headers.get(index).map(String::as_str);
+            if bytes.len() > self.options.max_field_len {
+                let message = format!("is longer than {} bytes", self.options.max_field_len);
+                return Err(RowError::new(row, Some(field.unwrap_or("a cell")), message));
+            }
+            let text = self.decode(bytes).map_err(|m| RowError::new(row, Some(field.unwrap_or("a cell")), m))?;
+            if index >= self.columns.len() {
+                if present(&text) {
+                    return Err(RowError::new(
+                        row,
+                        None,
+                        "has more cells than the header has columns (a stray quote?)",
+                    ));
+                }
+                continue;
+            }
+            cells.push(unguard(normalize_newlines(text)));
+        }
+        let builder = map_row(&self.columns, cells);
+        if builder.is_blank() {
+            return Ok(None);
+        }
+        let (uid, starred) = (builder.uid.clone(), builder.starred);
+        let contact = builder.finish().map_err(|m| RowError::new(row, None, m))?;
+        Ok(Some(ImportedRow { row, uid, starred, contact }))
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Result<String, String> {
+        match self.cell_encoding {
+            CellEncoding::Windows1252 => Ok(WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned()),
+            CellEncoding::Utf8 => String::from_utf8(bytes.to_vec()).map_err(|err| {
+                let at = err.utf8_error().valid_up_to();
+                format!(
+                    "is not valid UTF-8 (byte 0x{:02X} after \"{}\")",
+                    bytes[at],
+                    String::from_utf8_lossy(&bytes[..at])
+                )
+            }),
+        }
+    }
+}
+
+/// UTF-16 to UTF-8 on the fly. A BOM wins over the given encoding and is removed.
+pub(crate) fn transcode<'a>(input: Input<'a>, encoding: &'static encoding_rs::Encoding) -> Input<'a> {
+    Box::new(DecodeReaderBytesBuilder::new().encoding(Some(encoding)).build(input))
+}
+
+impl Iterator for CsvRows<'_> {
+    type Item = Result<ImportedRow, RowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            let line = usize::try_from(self.reader.position().line()).unwrap_or(usize::MAX);
+            self.reader.get_mut().allow(self.options.max_record_len);
+            match self.reader.read_byte_record(&mut self.record) {
+                Ok(true) => {}
+                Ok(false) => self.done = true,
+                Err(err) => {
+                    let err = self.file_error_of(err, line);
+                    return Some(Err(self.stop(err, line)));
+                }
+            }
+            if self.done {
+                break;
+            }
+            self.records += 1;
+            let row = self.record.position().map_or(line, |p| usize::try_from(p.line()).unwrap_or(usize::MAX));
+            if self.records > self.options.max_rows {
+                return Some(Err(self.stop(FileError::TooManyRows { max: self.options.max_rows }, row)));
+            }
+            match self.read_row(row) {
+                Ok(None) => continue,
+                Ok(Some(imported)) => return Some(Ok(imported)),
+                Err(err) => return Some(Err(err)),
+            }
+        }
+        None
+    }
+}
+
+/// Google's numbered group: label and value, or address / organization parts.
+#[derive(Default)]
+struct GroupCells {
+    label: String,
+    value: String,
+    address: Vec<(Part, String)>,
+    org: [String; 3],
+}
+
+/// Everything one row says, gathered before it is filed (groups and addresses span columns).
+#[derive(Default)]
+struct RowParts {
+    first: String,
+    middle: String,
+    full_name: String,
+    addresses: Vec<(&'static str, Vec<(Part, String)>)>,
+    groups: std::collections::BTreeMap<(Group, u32), GroupCells>,
+}
+
+fn map_row(columns: &[Col], cells: Vec<String>) -> Builder {
+    let mut b = Builder::default();
+    let mut parts = RowParts::default();
+    for (col, value) in columns.iter().zip(cells) {
+        if present(&value) {
+            map_cell(&mut b, &mut parts, *col, value);
+        }
+    }
+    b.first_name(&parts.first);
+    b.first_name(&parts.middle);
+    for (label, address) in parts.addresses {
+        b.extra(Section::Address, label, &one_line_address(address));
+    }
+    for ((group, _), cells) in parts.groups {
+        map_group(&mut b, group, cells);
+    }
+    b.full_name(&parts.full_name);
+    b
+}
+
+fn map_cell(b: &mut Builder, parts: &mut RowParts, col: Col, value: String) {
+    match col {
+        Col::Ignored => {}
+        Col::NamePrefix => b.extra(Section::Name, "Name prefix", &value),
+        Col::First => parts.first = value,
+        Col::Middle => parts.middle = value,
+        Col::Last => b.last_name(&value),
+        Col::FullName => parts.full_name = value,
+        Col::NameSuffix => b.extra(Section::Name, "Name suffix", &value),
+        Col::Company => b.company(&value),
+        Col::Department => b.extra(Section::Organization, "Department", &value),
+        Col::JobTitle => b.title(&value),
+        Col::Phone(kind, label) => b.phone(kind, label, &value),
+        Col::Email => b.email(None, &value),
+        Col::Notes => b.note(&value),
+        Col::Uid => b.uid(&value),
+        // Outlook writes `0/0/00` in every empty date column.
+        Col::Extra(_, _) if value.trim() == "0/0/00" => {}
+        Col::Extra(section, label) => b.extra(section, label, &value),
+        Col::Address(label, part) => match parts.addresses.iter_mut().find(|(l, _)| *l == label) {
+            Some((_, address)) => address.push((part, value)),
+            None => parts.addresses.push((label, vec![(part, value)])),
+        },
+        Col::Labels => map_labels(b, &value),
+        Col::Group(group, number, part) => {
+            let cells = parts.groups.entry((group, number)).or_default();
+            match part {
+                GroupPart::Label => cells.label = value,
+                GroupPart::Value => cells.value = value,
+                GroupPart::Address(part) => cells.address.push((part, value)),
+                GroupPart::OrgName => cells.org[0] = value,
+                GroupPart::OrgTitle => cells.org[1] = value,
+                GroupPart::OrgDepartment => cells.org[2] = value,
+                GroupPart::Ignored => {}
+            }
+        }
+    }
+}
+
+/// Google joins several values of one cell with ` ::: `.
+fn split_multi(value: &str) -> impl Iterator<Item = &str> {
+    value.split(" ::: ").filter(|v| present(v))
+}
+
+/// Google's `Labels`: `* starred` is a favorite, other `* ` groups are Google's own.
+fn map_labels(b: &mut Builder, value: &str) {
+    let mut own = Vec::new();
+    for label in split_multi(value) {
+        let label = label.trim();
+        if label.eq_ignore_ascii_case("* starred") {
+            b.starred = true;
+        } else if !label.starts_with("* ") {
+            own.push(label);
+        }
+    }
+    b.extra(Section::Other, "Labels", &own.join(", "));
+}
+
+fn labelled(kind: &str, label: &str) -> String {
+    let label = label.trim().trim_start_matches("* ").trim();
+    if label.is_empty() { kind.to_string() } else { format!("{kind} ({})", label.to_lowercase()) }
+}
+
+fn map_group(b: &mut Builder, group: Group, cells: GroupCells) {
+    let GroupCells { label, value, address, org } = cells;
+    match group {
+        Group::Phone => {
+            let (kind, notes_label) = phone_label(&label);
+            split_multi(&value).for_each(|v| b.phone(kind, &notes_label, v));
+        }
+        Group::Email => {
+            let label = label.trim().trim_start_matches("* ");
+            split_multi(&value).for_each(|v| b.email(Some(label), v));
+        }
+        Group::Address => {
+            let text = if present(&value) { value } else { one_line_address(address) };
+            let label = labelled("Address", &label);
+            split_multi(&text).for_each(|v| b.extra(Section::Address, &label, v));
+        }
+        Group::Organization => {
+            b.company(&org[0]);
+            b.title(&org[1]);
+            b.extra(Section::Organization, "Department", &org[2]);
+        }
+        Group::Website => split_multi(&value).for_each(|v| b.extra(Section::Web, &labelled("Website", &label), v)),
+        Group::Custom if label.trim().eq_ignore_ascii_case(GOOGLE_UID_LABEL) => b.uid(&value),
+        Group::Custom | Group::Event | Group::Relation => {
+            let fallback = match group {
+                Group::Event => "Date",
+                Group::Relation => "Relation",
+                _ => "Custom field",
+            };
+            let label = label.trim().trim_start_matches("* ").trim();
+            b.extra(Section::Other, if label.is_empty() { fallback } else { label }, &value);
+        }
+        Group::Im => split_multi(&value).for_each(|v| b.extra(Section::Other, &labelled("IM", &label), v)),
+    }
+}
+
+/// Address parts in reading order: "1 Main St, Springfield, IL, 62701, USA".
+fn one_line_address(mut parts: Vec<(Part, String)>) -> String {
+    parts.sort_by_key(|(part, _)| *part);
+    if let Some((_, formatted)) = parts.iter().find(|(p, _)| *p == Part::Formatted) {
+        return formatted.clone();
+    }
+    let lines: Vec<&str> = parts.iter().map(|(_, v)| v.as_str()).filter(|v| present(v)).collect();
+    lines.join(", ")
+}

@@ -1,0 +1,366 @@
+//! Contact files in and out: Outlook CSV, Google CSV and vCard.
+//!
+//! Pure code: the only I/O is the [`std::io::Read`] or [`std::io::Write`] a caller hands in.
+//! Readers stream, so memory stays bounded whatever the size of the file.
+//!
+//! ```
+//! use switchboard_formats::{read, write_all, ExportContact, ExportFormat, ReadOptions};
+//!
+//! let contact = ExportContact {
+//!     uid: "4f1c".into(),
+//!     contact: switchboard_core::ContactInput { first_name: "Ann".into(), ..Default::default() },
+//!     extension: Some("201".into()),
+//!     starred: false,
+//! };
+//! let file = write_all(Vec::new(), ExportFormat::GoogleCsv, [&contact]).unwrap();
+//! let reader = read(file.as_slice(), ReadOptions::default()).unwrap();
+//! assert_eq!(reader.detected().to_string(), "Google CSV, UTF-8");
+//! let rows: Vec<_> = reader.collect::<Result<_, _>>().unwrap();
+//! assert_eq!(rows[0].uid.as_deref(), Some("4f1c"));
+//! assert_eq!(rows[0].contact.work_phone, "201"); // the extension, as there was no work number
+//! ```
+//!
+//! # Choices
+//!
+//! - **Detection** looks at content only, never at a file name: the first [`SNIFF_LEN`]
+//!   bytes give the encoding (BOM, then NUL patterns of BOM-less UTF-16, then UTF-8, else
+//!   Windows-1252) and the format (`BEGIN:VCARD`, or a CSV header whose columns are
+//!   matched by name against the Outlook EN/DE/FR, Outlook.com and Google tables).
+//! - **Row numbers** ([`ImportedRow::row`], [`RowError::row`]) are what a person finds in
+//!   the file: for CSV the line on which the record starts (the header is line 1, so the
+//!   first contact is usually row 2; a note with line breaks makes later rows jump), for
+//!   vCard the card's position (the first card is 1).
+//! - **Stable ids**: the writers put [`ExportContact::uid`] in vCard `UID`, in Outlook's
+//!   `User 1` column (German `Benutzer 1`, French `Utilisateur 1`; Outlook keeps user
+//!   fields through its own import and export), and in Google's `Custom Field 1` with the
+//!   label `Switchboard UID`. The readers give them back in [`ImportedRow::uid`]. A value
+//!   found there was not necessarily written by us: treat an unknown uid as a new contact.
+//! - **Formula injection guard** (CWE-1236): the CSV writers prefix a cell with `'` when it
+//!   starts with `=`, `+`, `-`, `@`, tab or carriage return, or with one or more `'`
+//!   followed by one of those (so that a value really starting with `'` survives). Cells of
+//!   phone columns that look like a phone number (digits and `+ ( ) - .` and spaces) stay
+//!   as they are so they remain dialable. The CSV readers undo exactly that: one leading
+//!   `'` is removed when what follows is `'`s and then one of those characters.
+//! - **Favorites** travel in Google CSV only (`* starred` in `Labels`), the one format with
+//!   a standard marker for them.
+//! - **Mapping**: the first number of each kind (work, mobile, home, fax) fills its field;
+//!   a "main"/untyped number fills the work field when there is no work number; every
+//!   other number, extra email, labelled value, address, birthday or website becomes a
+//!   readable line in `notes` (`Other phone: …`, `Email (home): …`), after the file's own
+//!   notes. Numbers stay as typed: the app normalises them. Line breaks read as `\n`.
+//! - **vCard parsing** is our own small line-based parser rather than the `calcard` crate:
+//!   calcard parses a whole file held in memory as `&str` (we stream, and frame cards
+//!   ourselves anyway), wants valid UTF-8 up front (we must report a card with invalid
+//!   bytes and decode 2.1 `CHARSET=windows-1252` quoted-printable values byte-exactly), and
+//!   brings iCalendar, time zones and JSContact we do not need.
+
+mod builder;
+mod csv_read;
+mod detect;
+mod error;
+mod guard;
+mod tables;
+mod vcard;
+mod write;
+
+use std::fmt;
+use std::io::Read;
+
+pub use detect::{SNIFF_LEN, detect};
+pub use error::{FileError, RowError};
+pub use switchboard_core::ContactInput;
+pub use write::{Writer, write_all};
+
+/// A kind of contacts file, as read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    OutlookCsv,
+    GoogleCsv,
+    /// vCard 2.1, 3.0 or 4.0 (the version is read card by card).
+    VCard,
+}
+
+impl Format {
+    /// The usual file name extension, without the dot.
+    pub fn file_extension(self) -> &'static str {
+        match self {
+            Format::OutlookCsv | Format::GoogleCsv => "csv",
+            Format::VCard => "vcf",
+        }
+    }
+
+    /// The media type of the files our writers produce (always UTF-8).
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::OutlookCsv | Format::GoogleCsv => "text/csv; charset=utf-8",
+            Format::VCard => "text/vcard; charset=utf-8",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::OutlookCsv => "Outlook CSV",
+            Format::GoogleCsv => "Google CSV",
+            Format::VCard => "vCard",
+        })
+    }
+}
+
+/// What the writers produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ExportFormat {
+    /// The standard English Outlook for Windows header (92 columns), UTF-8 with BOM.
+    OutlookCsv,
+    /// Google Contacts' current header, UTF-8.
+    GoogleCsv,
+    /// vCard 3.0: what Apple and Google import best.
+    #[default]
+    VCard3,
+    /// vCard 4.0 (RFC 6350).
+    VCard4,
+}
+
+impl ExportFormat {
+    /// The kind of file written.
+    pub fn format(self) -> Format {
+        match self {
+            ExportFormat::OutlookCsv => Format::OutlookCsv,
+            ExportFormat::GoogleCsv => Format::GoogleCsv,
+            ExportFormat::VCard3 | ExportFormat::VCard4 => Format::VCard,
+        }
+    }
+
+    pub fn file_extension(self) -> &'static str {
+        self.format().file_extension()
+    }
+
+    pub fn content_type(self) -> &'static str {
+        self.format().content_type()
+    }
+}
+
+/// The detected flavour of a file, for the person importing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Variant {
+    /// Outlook for Windows, English header.
+    OutlookDesktop,
+    /// Outlook.com (web), English header.
+    OutlookWeb,
+    OutlookGerman,
+    OutlookFrench,
+    GoogleCurrent,
+    GoogleLegacy,
+    VCard21,
+    VCard30,
+    VCard40,
+}
+
+impl Variant {
+    pub fn format(self) -> Format {
+        match self {
+            Variant::OutlookDesktop | Variant::OutlookWeb | Variant::OutlookGerman | Variant::OutlookFrench => {
+                Format::OutlookCsv
+            }
+            Variant::GoogleCurrent | Variant::GoogleLegacy => Format::GoogleCsv,
+            Variant::VCard21 | Variant::VCard30 | Variant::VCard40 => Format::VCard,
+        }
+    }
+}
+
+impl fmt::Display for Variant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Variant::OutlookDesktop => "Outlook CSV",
+            Variant::OutlookWeb => "Outlook.com CSV",
+            Variant::OutlookGerman => "Outlook CSV (German)",
+            Variant::OutlookFrench => "Outlook CSV (French)",
+            Variant::GoogleCurrent => "Google CSV",
+            Variant::GoogleLegacy => "Google CSV (legacy)",
+            Variant::VCard21 => "vCard 2.1",
+            Variant::VCard30 => "vCard 3.0",
+            Variant::VCard40 => "vCard 4.0",
+        })
+    }
+}
+
+/// The text encoding of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TextEncoding {
+    Utf8 {
+        bom: bool,
+    },
+    Utf16Le {
+        bom: bool,
+    },
+    Utf16Be {
+        bom: bool,
+    },
+    /// The fallback when the start of the file is not UTF-8 (every byte is valid).
+    Windows1252,
+}
+
+impl fmt::Display for TextEncoding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (name, bom) = match *self {
+            TextEncoding::Utf8 { bom } => ("UTF-8", bom),
+            TextEncoding::Utf16Le { bom } => ("UTF-16LE", bom),
+            TextEncoding::Utf16Be { bom } => ("UTF-16BE", bom),
+            TextEncoding::Windows1252 => ("Windows-1252", false),
+        };
+        f.write_str(name)?;
+        if bom { f.write_str(" with BOM") } else { Ok(()) }
+    }
+}
+
+/// What [`detect`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detected {
+    pub variant: Variant,
+    pub encoding: TextEncoding,
+    /// The CSV field separator (`,`, `;` or tab); `None` for vCard.
+    pub delimiter: Option<u8>,
+}
+
+impl Detected {
+    pub fn format(&self) -> Format {
+        self.variant.format()
+    }
+}
+
+/// For example "Outlook CSV (German), Windows-1252, `;`-separated".
+impl fmt::Display for Detected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}, {}", self.variant, self.encoding)?;
+        match self.delimiter {
+            Some(b'\t') => f.write_str(", tab-separated"),
+            Some(d) if d != b',' => write!(f, ", `{}`-separated", d as char),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// How to read a file, and the limits that keep memory bounded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// `None` detects the format from the content; `Some` insists on one.
+    pub format: Option<Format>,
+    /// Reading stops with an error after this many CSV records or vCards.
+    pub max_rows: usize,
+    /// Most cells in a CSV record, or properties in a vCard.
+    pub max_columns: usize,
+    /// Longest cell or vCard property value, in bytes (a vCard `PHOTO` is skipped, not limited).
+    pub max_field_len: usize,
+    /// Longest CSV record in bytes; longer means an unclosed quote, and reading stops.
+    pub max_record_len: usize,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            format: None,
+            max_rows: 100_000,
+            max_columns: 200,
+            max_field_len: 32 * 1024,
+            max_record_len: 1024 * 1024,
+        }
+    }
+}
+
+/// One contact read from a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportedRow {
+    /// CSV: the line the record starts on (header = line 1). vCard: the card number, from 1.
+    pub row: usize,
+    /// The stable id our writers put in the file (vCard `UID`, Outlook `User 1`, Google
+    /// custom field `Switchboard UID`), or one another program wrote there.
+    pub uid: Option<String>,
+    /// Google's `* starred` group: a favorite.
+    pub starred: bool,
+    /// Fields as typed in the file, not validated: the app runs `ContactFields::parse`.
+    pub contact: ContactInput,
+}
+
+/// One contact to write.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExportContact {
+    pub uid: String,
+    pub contact: ContactInput,
+    /// A coworker's extension: written as the work number when there is none.
+    pub extension: Option<String>,
+    /// A favorite: written as Google's `* starred` label (other formats have no place for it).
+    pub starred: bool,
+}
+
+/// Reads contacts from a file, streaming, one [`ImportedRow`] or [`RowError`] per record.
+///
+/// Errors that make the whole file unreadable come at once as a [`FileError`]. One that
+/// stops reading half-way (an I/O error, an unclosed quote, too many rows) ends the
+/// iteration with a last [`RowError`] saying so; [`Reader::file_error`] then has it.
+pub struct Reader<'a> {
+    detected: Detected,
+    rows: Rows<'a>,
+}
+
+enum Rows<'a> {
+    Csv(csv_read::CsvRows<'a>),
+    VCard(vcard::CardRows<'a>),
+}
+
+impl<'a> Reader<'a> {
+    /// What the file was detected (or told) to be.
+    pub fn detected(&self) -> &Detected {
+        &self.detected
+    }
+
+    /// Header columns this reader does not use (CSV only): for the import report.
+    pub fn ignored_columns(&self) -> &[String] {
+        match &self.rows {
+            Rows::Csv(rows) => rows.ignored_columns(),
+            Rows::VCard(_) => &[],
+        }
+    }
+
+    /// The error that stopped reading before the end of the file, if one did.
+    pub fn file_error(&self) -> Option<&FileError> {
+        match &self.rows {
+            Rows::Csv(rows) => rows.file_error(),
+            Rows::VCard(rows) => rows.file_error(),
+        }
+    }
+}
+
+impl Iterator for Reader<'_> {
+    type Item = Result<ImportedRow, RowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.rows {
+            Rows::Csv(rows) => rows.next(),
+            Rows::VCard(rows) => rows.next(),
+        }
+    }
+}
+
+/// Detects the file's encoding and format from its first bytes and starts reading it.
+pub fn read<'a>(mut input: impl Read + Send + 'a, options: ReadOptions) -> Result<Reader<'a>, FileError> {
+    let prefix = read_prefix(&mut input)?;
+    let detected = detect::detect_as(&prefix, options.format)?;
+    let rest = std::io::Cursor::new(prefix).chain(input);
+    let rows = match detected.format() {
+        Format::VCard => Rows::VCard(vcard::CardRows::new(Box::new(rest), &detected, options)?),
+        Format::OutlookCsv | Format::GoogleCsv => {
+            Rows::Csv(csv_read::CsvRows::new(Box::new(rest), &detected, options)?)
+        }
+    };
+    Ok(Reader { detected, rows })
+}
+
+fn read_prefix(input: &mut impl Read) -> Result<Vec<u8>, FileError> {
+    let mut prefix = Vec::with_capacity(SNIFF_LEN);
+    input.take(SNIFF_LEN as u64).read_to_end(&mut prefix).map_err(FileError::io)?;
+    Ok(prefix)
+}
+
+/// The stream a reader decodes: the sniffed prefix followed by the rest of the input.
+pub(crate) type Input<'a> = Box<dyn Read + Send + 'a>;
