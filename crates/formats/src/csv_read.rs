@@ -93,6 +93,10 @@ impl<'a> CsvRows<'a> {
             .delimiter(detected.delimiter.unwrap_or(b','))
             .has_headers(false)
             .flexible(true)
+            // Records end at `\n` alone: with the default CRLF handling the csv crate counts
+            // a record as starting on the previous line, and rows must name the right line.
+            // The `\r` this leaves at the end of a record's last cell is removed below.
+            .terminator(csv::Terminator::Any(b'\n'))
             .buffer_capacity(BUFFER)
             .from_reader(Budget::new(input));
         let mut rows = CsvRows {
@@ -167,8 +171,8 @@ impl<'a> CsvRows<'a> {
             let message = format!("has {} cells, more than the {} read", self.record.len(), self.options.max_columns);
             return Err(RowError::new(row, None, message));
         }
-        let mut cells = Vec::with_capacity(self.columns.len());
-        for (index, bytes) in self.record.iter().enumerate() {
+        let mut values = Vec::with_capacity(self.columns.len());
+        for (index, bytes) in cells(&self.record).enumerate() {
             let field = self.headers.get(index).map(String::as_str);
             if bytes.len() > self.options.max_field_len {
                 let message = format!("is longer than {} bytes", self.options.max_field_len);
@@ -185,9 +189,9 @@ impl<'a> CsvRows<'a> {
                 }
                 continue;
             }
-            cells.push(unguard(normalize_newlines(text)));
+            values.push(unguard(normalize_newlines(text)));
         }
-        let builder = map_row(&self.columns, cells);
+        let builder = map_row(&self.columns, values);
         if builder.is_blank() {
             return Ok(None);
         }
@@ -209,6 +213,15 @@ impl<'a> CsvRows<'a> {
             }),
         }
     }
+}
+
+/// A record's cells, without the `\r` of a CRLF line end.
+fn cells(record: &csv::ByteRecord) -> impl Iterator<Item = &[u8]> {
+    let last = record.len().saturating_sub(1);
+    record
+        .iter()
+        .enumerate()
+        .map(move |(i, cell)| if i == last { cell.strip_suffix(b"\r").unwrap_or(cell) } else { cell })
 }
 
 /// UTF-16 to UTF-8 on the fly. A BOM wins over the given encoding and is removed.
@@ -304,8 +317,8 @@ fn map_cell(b: &mut Builder, parts: &mut RowParts, col: Col, value: String) {
         Col::Email => b.email(None, &value),
         Col::Notes => b.note(&value),
         Col::Uid => b.uid(&value),
-        // Outlook writes `0/0/00` in every empty date column.
-        Col::Extra(_, _) if value.trim() == "0/0/00" => {}
+        // Outlook writes an all-zero date (`0/0/00`, German `0.0.00`) in every empty date column.
+        Col::Extra(_, _) if is_zero_date(&value) => {}
         Col::Extra(section, label) => b.extra(section, label, &value),
         Col::Address(label, part) => match parts.addresses.iter_mut().find(|(l, _)| *l == label) {
             Some((_, address)) => address.push((part, value)),
@@ -325,6 +338,11 @@ fn map_cell(b: &mut Builder, parts: &mut RowParts, col: Col, value: String) {
             }
         }
     }
+}
+
+fn is_zero_date(value: &str) -> bool {
+    let value = value.trim();
+    value.contains('0') && value.chars().all(|c| matches!(c, '0' | '/' | '.' | '-'))
 }
 
 /// Google joins several values of one cell with ` ::: `.

@@ -215,8 +215,14 @@ fn map_card(properties: &[Property], file_charset: &'static Encoding) -> Result<
 
 fn map_property(b: &mut Builder, p: &Property, value: &str, label: Option<&str>, company_card: bool) {
     match p.name.as_str() {
-        // A company card's N is empty or repeats the company.
-        "N" if !company_card => {
+        // On a company card, a name in N is the contact person there.
+        "N" if company_card => {
+            let parts = structured(value);
+            let names: Vec<&str> =
+                [1, 2, 0].iter().filter_map(|i| parts.get(*i)).map(|s| s.trim()).filter(|s| !s.is_empty()).collect();
+            b.extra(Section::Name, "Contact person", &names.join(" "));
+        }
+        "N" => {
             let parts = structured(value);
             let part = |i: usize| parts.get(i).map_or("", String::as_str);
             b.last_name(part(0));
