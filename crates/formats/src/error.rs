@@ -22,7 +22,7 @@ pub enum FileError {
     WrongFormat { expected: Format, found: String },
     #[error("the file has more than {max} contacts; reading stopped there")]
     TooManyRows { max: usize },
-    #[error("row {row}: a record is longer than {max} bytes (is a quote not closed?); reading stopped there")]
+    #[error("a record is longer than {max} bytes (is a quote on line {row} not closed?); reading stopped there")]
     RecordTooLong { row: usize, max: usize },
     #[error("the file could not be read: {0}")]
     Io(String),

@@ -41,8 +41,8 @@
 //!   phone columns that look like a phone number (digits and `+ ( ) - .` and spaces) stay
 //!   as they are so they remain dialable. The CSV readers undo exactly that: one leading
 //!   `'` is removed when what follows is `'`s and then one of those characters.
-//! - **Favorites** travel in Google CSV only (`* starred` in `Labels`), the one format with
-//!   a standard marker for them.
+//! - **Favorites** travel in Google CSV (`* starred` in `Labels`) and in vCard as
+//!   `CATEGORIES:starred` (Google's name for the group); Outlook CSV has no place for them.
 //! - **Mapping**: the first number of each kind (work, mobile, home, fax) fills its field;
 //!   a "main"/untyped number fills the work field when there is no work number; every
 //!   other number, extra email, labelled value, address, birthday or website becomes a
@@ -58,6 +58,8 @@ mod builder;
 mod csv_read;
 mod detect;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod guard;
 mod tables;
 mod vcard;
@@ -276,7 +278,7 @@ pub struct ImportedRow {
     /// The stable id our writers put in the file (vCard `UID`, Outlook `User 1`, Google
     /// custom field `Switchboard UID`), or one another program wrote there.
     pub uid: Option<String>,
-    /// Google's `* starred` group: a favorite.
+    /// A favorite: Google's `* starred` group, or `starred` in vCard `CATEGORIES`.
     pub starred: bool,
     /// Fields as typed in the file, not validated: the app runs `ContactFields::parse`.
     pub contact: ContactInput,
@@ -289,7 +291,7 @@ pub struct ExportContact {
     pub contact: ContactInput,
     /// A coworker's extension: written as the work number when there is none.
     pub extension: Option<String>,
-    /// A favorite: written as Google's `* starred` label (other formats have no place for it).
+    /// A favorite: Google's `* starred` label, vCard `CATEGORIES:starred` (not in Outlook CSV).
     pub starred: bool,
 }
 

@@ -1,0 +1,212 @@
+//! Files a person may pick by mistake, and malformed records: clear errors, never a panic.
+
+use switchboard_formats::{
+    ExportFormat, FileError, Format, ImportedRow, ReadOptions, Reader, RowError, TextEncoding, read, write_all,
+};
+
+fn open(bytes: &[u8]) -> Result<Reader<'_>, FileError> {
+    read(bytes, ReadOptions::default())
+}
+
+fn rows(bytes: &[u8]) -> Vec<Result<ImportedRow, RowError>> {
+    open(bytes).unwrap().collect()
+}
+
+/// Row numbers and error messages, to compare whole outcomes at once.
+fn outline(rows: &[Result<ImportedRow, RowError>]) -> Vec<String> {
+    rows.iter()
+        .map(|r| match r {
+            Ok(row) => format!("{} ok {} {}", row.row, row.contact.first_name, row.contact.last_name),
+            Err(err) => err.to_string(),
+        })
+        .collect()
+}
+
+#[test]
+fn an_empty_file() {
+    assert_eq!(open(b"").err(), Some(FileError::Empty));
+    assert_eq!(open(b"\xef\xbb\xbf\r\n").err(), Some(FileError::Empty));
+    assert_eq!(FileError::Empty.to_string(), "the file is empty");
+}
+
+#[test]
+fn binary_garbage() {
+    // A fixed pseudo-random sequence (an LCG), so the test is the same every time.
+    let mut state = 0x2545_f491_u32;
+    let garbage: Vec<u8> = (0..4096)
+        .map(|_| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (state >> 24) as u8
+        })
+        .collect();
+    assert_eq!(open(&garbage).err(), Some(FileError::Binary { kind: None }));
+}
+
+#[test]
+fn a_png_renamed_csv() {
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+    let err = open(png).err().unwrap();
+    assert_eq!(err.to_string(), "this is not a text file (it looks like a PNG image): export contacts as CSV or vCard");
+}
+
+#[test]
+fn an_excel_workbook() {
+    let err = open(b"PK\x03\x04\x14\0\x06\0").err().unwrap();
+    assert!(err.to_string().contains("Excel"), "{err}");
+}
+
+#[test]
+fn a_header_only_csv_is_zero_rows_not_an_error() {
+    for format in [ExportFormat::OutlookCsv, ExportFormat::GoogleCsv] {
+        let template = write_all(Vec::new(), format, []).unwrap();
+        let mut reader = open(&template).unwrap();
+        assert_eq!(reader.detected().format(), format.format());
+        assert!(reader.next().is_none());
+        assert_eq!(reader.file_error(), None);
+    }
+    assert!(rows(b"First Name,Last Name").is_empty());
+}
+
+#[test]
+fn an_unknown_header_names_the_expected_columns() {
+    let err = open(b"Artikel;Preis;Menge\r\n1;2;3\r\n").err().unwrap();
+    let text = err.to_string();
+    assert!(
+        text.starts_with("the CSV header was not recognised: found columns \"Artikel\", \"Preis\", \"Menge\""),
+        "{text}"
+    );
+    assert!(text.contains("E-mail Address") && text.contains("Vorname") && text.contains("Phone 1 - Value"), "{text}");
+}
+
+#[test]
+fn a_file_that_is_not_the_format_asked_for() {
+    let options = ReadOptions { format: Some(Format::VCard), ..ReadOptions::default() };
+    let err = read(&b"First Name,Last Name\nAnn,Lee\n"[..], options).err().unwrap();
+    assert_eq!(err.to_string(), "expected vCard, but the file is a CSV file");
+}
+
+#[test]
+fn a_row_with_500_columns_is_one_row_error() {
+    let mut file = "First Name,Last Name\r\nAnn,Lee\r\n".to_string();
+    file.push_str(&"x,".repeat(499));
+    file.push_str("x\r\nBob,Ray\r\n");
+    let got = rows(file.as_bytes());
+    assert_eq!(outline(&got), ["2 ok Ann Lee", "row 3: has 500 cells, more than the 200 read", "4 ok Bob Ray"]);
+}
+
+#[test]
+fn broken_quoting_stays_on_its_row() {
+    // A quote inside an unquoted cell is kept; extra cells past the header are refused.
+    let file = b"First Name,Last Name\nAn\"n,Lee\nBob,Ray,\"x\",y\nCy,Dee,,\n";
+    let got = rows(file);
+    assert_eq!(
+        outline(&got),
+        ["2 ok An\"n Lee", "row 3: has more cells than the header has columns (a stray quote?)", "4 ok Cy Dee"]
+    );
+}
+
+#[test]
+fn an_unclosed_quote_stops_reading_without_swallowing_the_file() {
+    let mut file = b"First Name,Last Name\nAnn,Lee\nBob,\"Ray\n".to_vec();
+    file.extend(b"Cy,Dee\n".repeat(400_000));
+    let options = ReadOptions { max_record_len: 64 * 1024, ..ReadOptions::default() };
+    let mut reader = read(file.as_slice(), options).unwrap();
+    let got: Vec<_> = reader.by_ref().collect();
+    assert_eq!(
+        outline(&got),
+        [
+            "2 ok Ann Lee",
+            "row 3: a record is longer than 65536 bytes (is a quote on line 3 not closed?); reading stopped there"
+        ]
+    );
+    assert_eq!(reader.file_error(), Some(&FileError::RecordTooLong { row: 3, max: 64 * 1024 }));
+}
+
+#[test]
+fn invalid_utf8_in_a_utf8_csv_is_reported_on_its_row() {
+    let file = b"\xef\xbb\xbfFirst Name,Last Name,Notes\r\nAnn,Lee,ok\r\nBob,Ray,caf\xe9\r\nCy,Dee,\r\n";
+    let got = rows(file);
+    assert_eq!(
+        outline(&got),
+        ["2 ok Ann Lee", "row 3, Notes: is not valid UTF-8 (byte 0xE9 after \"caf\")", "4 ok Cy Dee"]
+    );
+}
+
+#[test]
+fn blank_rows_are_skipped_silently() {
+    let got = rows(b"First Name,Last Name,Notes\n,,\n  , ,\nAnn,Lee,\n");
+    assert_eq!(outline(&got), ["4 ok Ann Lee"]);
+}
+
+#[test]
+fn a_vcard_without_end_is_an_error_for_that_card_only() {
+    let file = b"BEGIN:VCARD\r\nVERSION:3.0\r\nN:Lee;Ann\r\nBEGIN:VCARD\r\nVERSION:3.0\r\nN:Ray;Bob\r\nEND:VCARD\r\n\
+                 BEGIN:VCARD\r\nVERSION:3.0\r\nN:Dee;Cy\r\n";
+    let got = rows(file);
+    assert_eq!(
+        outline(&got),
+        [
+            "row 1: no END:VCARD before the next BEGIN:VCARD (line 4)",
+            "2 ok Bob Ray",
+            "row 3: the file ends before END:VCARD"
+        ]
+    );
+}
+
+#[test]
+fn invalid_utf8_in_a_utf8_declared_vcard() {
+    let file = b"BEGIN:VCARD\r\nVERSION:3.0\r\nN:Lee;Ann\r\nEND:VCARD\r\n\
+                 BEGIN:VCARD\r\nVERSION:3.0\r\nN:Ray;Bob\r\nNOTE;CHARSET=UTF-8:caf\xe9\r\nEND:VCARD\r\n\
+                 BEGIN:VCARD\r\nVERSION:4.0\r\nN:Dee;Cy\r\nNOTE:na\xefve\r\nEND:VCARD\r\n\
+                 BEGIN:VCARD\r\nVERSION:3.0\r\nN:Eve;Ed\r\nEND:VCARD\r\n";
+    let got = rows(file);
+    assert_eq!(
+        outline(&got),
+        [
+            "1 ok Ann Lee",
+            "row 2, NOTE: is not valid UTF-8 (byte 0xE9 at position 4)",
+            "row 3, NOTE: is not valid UTF-8 (byte 0xEF at position 3)",
+            "4 ok Ed Eve"
+        ]
+    );
+}
+
+#[test]
+fn a_vcard_with_too_many_properties_or_a_huge_value() {
+    let mut file = b"BEGIN:VCARD\r\nVERSION:3.0\r\nN:Lee;Ann\r\n".to_vec();
+    file.extend(b"NOTE:x\r\n".repeat(300));
+    file.extend(b"END:VCARD\r\nBEGIN:VCARD\r\nN:Ray;Bob\r\nNOTE:");
+    file.extend(b"y".repeat(200_000));
+    file.extend(b"\r\nEND:VCARD\r\nBEGIN:VCARD\r\nN:Dee;Cy\r\nEND:VCARD\r\n");
+    let got = rows(&file);
+    assert_eq!(
+        outline(&got),
+        ["row 1: has more than 200 properties", "row 2, NOTE: is longer than 32768 bytes (line 307)", "3 ok Cy Dee"]
+    );
+}
+
+#[test]
+fn bomless_utf16_is_read() {
+    let text = "Given Name,Family Name,Group Membership\r\nSøren,Kierkegaard,* starred\r\n";
+    let bytes: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let reader = open(&bytes).unwrap();
+    assert_eq!(reader.detected().encoding, TextEncoding::Utf16Le { bom: false });
+    let got: Vec<_> = reader.collect::<Result<_, _>>().unwrap();
+    assert!(got[0].starred);
+    assert_eq!(got[0].contact.first_name, "Søren");
+}
+
+#[test]
+fn a_windows_1252_file_decodes_umlauts() {
+    let reader = open(b"Vorname;Nachname;Firma\r\nJ\xfcrgen;Gr\xf6\xdfe;M\xfcller & S\xf6hne\r\n").unwrap();
+    assert_eq!(reader.detected().encoding, TextEncoding::Windows1252);
+    let row = reader.into_iter().next().unwrap().unwrap();
+    assert_eq!((row.contact.first_name.as_str(), row.contact.last_name.as_str()), ("Jürgen", "Größe"));
+    assert_eq!(row.contact.company, "Müller & Söhne");
+}
+
+#[test]
+fn ignored_columns_are_listed_for_the_report() {
+    let reader = open(b"First Name,Last Name,Gender,Hobby\nAnn,Lee,,\n").unwrap();
+    assert_eq!(reader.ignored_columns(), ["Gender", "Hobby"]);
+}
