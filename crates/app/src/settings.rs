@@ -33,14 +33,20 @@ pub struct SettingsView {
 }
 
 impl App {
-    /// The layers that apply to a whole domain, least specific first.
-    async fn domain_layers(&self, domain: &Domain) -> Result<Vec<BTreeMap<String, String>>> {
-        let mut layers = vec![self.store.settings(Layer::System).await?];
-        if let Some(reseller) = domain.reseller_id {
-            layers.push(self.store.settings(Layer::Reseller(reseller)).await?);
+    /// The layers that apply to a domain (and to one of its users), least specific first.
+    fn layers_of(domain: &Domain, user: Option<&User>) -> Vec<Layer> {
+        let mut layers = vec![Layer::System];
+        layers.extend(domain.reseller_id.map(Layer::Reseller));
+        layers.push(Layer::Domain(domain.id));
+        if let Some(user) = user {
+            layers.push(Layer::Scope(domain.id, user.scope));
+            layers.push(Layer::User(user.id));
         }
-        layers.push(self.store.settings(Layer::Domain(domain.id)).await?);
-        Ok(layers)
+        layers
+    }
+
+    async fn domain_layers(&self, domain: &Domain) -> Result<Vec<BTreeMap<String, String>>> {
+        Ok(self.store.settings_layers(&Self::layers_of(domain, None)).await?)
     }
 
     /// Settings of the domain as a whole (system → reseller → domain). Permission
@@ -51,10 +57,7 @@ impl App {
 
     /// Settings in force for one user: system → reseller → domain → scope → user.
     pub(crate) async fn user_settings(&self, domain: &Domain, user: &User) -> Result<Effective> {
-        let mut layers = self.domain_layers(domain).await?;
-        layers.push(self.store.settings(Layer::Scope(domain.id, user.scope)).await?);
-        layers.push(self.store.settings(Layer::User(user.id)).await?);
-        Ok(Effective::resolve(&layers))
+        Ok(Effective::resolve(&self.store.settings_layers(&Self::layers_of(domain, Some(user))).await?))
     }
 
     /// Whether shared contacts are shown to the caller in this domain. Providers
@@ -99,8 +102,8 @@ impl App {
                 let domain = self.reachable_domain(caller, name).await?;
                 let user = self.domain_user(&domain, ext).await?;
                 let allowed = access(caller, &domain).is_some_and(|a| a.can_manage_settings());
-                let mut parents = self.domain_layers(&domain).await?;
-                parents.push(self.store.settings(Layer::Scope(domain.id, user.scope)).await?);
+                let mut parents = self.store.settings_layers(&Self::layers_of(&domain, Some(&user))).await?;
+                parents.pop();
                 Ok((Layer::User(user.id), parents, allowed))
             }
         }

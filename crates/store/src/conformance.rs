@@ -961,6 +961,13 @@ pub async fn settings_layers(store: &dyn Store) {
             BTreeMap::from([("SHARED".to_string(), format!("v{i}")), (format!("ONLY_{i}"), "x".to_string())]);
         assert_eq!(store.settings(*layer).await.unwrap(), expected, "{layer:?}");
     }
+    // Several layers at once come back in the order asked, an unknown one empty.
+    let asked =
+        [Layer::User(ann.id), Layer::User(Uuid::now_v7()), Layer::System, Layer::Scope(acme.id, Scope::BasicUser)];
+    let maps = store.settings_layers(&asked).await.unwrap();
+    let shared: Vec<Option<&str>> = maps.iter().map(|m| m.get("SHARED").map(String::as_str)).collect();
+    assert_eq!(shared, [Some("v5"), None, Some("v0"), Some("v3")]);
+    assert_eq!(maps[0].len(), 2, "only the layer's own keys");
     let changes = BTreeMap::from([
         ("SHARED".to_string(), Some("new".into())),
         ("ONLY_2".to_string(), None),

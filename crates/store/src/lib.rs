@@ -263,6 +263,8 @@ pub trait Store: Send + Sync + 'static {
 
     // Settings.
     async fn settings(&self, layer: Layer) -> Result<BTreeMap<String, String>>;
+    /// Several layers in one round trip, in the order given (for resolving them).
+    async fn settings_layers(&self, layers: &[Layer]) -> Result<Vec<BTreeMap<String, String>>>;
     /// Sets keys (`Some`) and removes them (`None`) in one layer.
     async fn put_settings(
         &self,

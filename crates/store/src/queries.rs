@@ -454,6 +454,22 @@ impl Store for Backend {
         Ok(pairs.into_iter().collect())
     }
 
+    async fn settings_layers(&self, layers: &[Layer]) -> Result<Vec<BTreeMap<String, String>>> {
+        let keys: Vec<(&str, String)> = layers.iter().map(|layer| layer_key(*layer)).collect();
+        let mut qb = Builder::new("SELECT layer, owner, key, value FROM settings WHERE false");
+        for (kind, owner) in &keys {
+            qb.push(" OR (layer = ").push_bind(*kind).push(" AND owner = ").push_bind(owner.clone()).push(")");
+        }
+        let rows: Vec<(String, String, String, String)> = qb.build_query_as().fetch_all(&self.pool).await?;
+        let mut maps = vec![BTreeMap::new(); keys.len()];
+        for (kind, owner, key, value) in rows {
+            if let Some(i) = keys.iter().position(|(k, o)| *k == kind && *o == owner) {
+                maps[i].insert(key, value);
+            }
+        }
+        Ok(maps)
+    }
+
     async fn put_settings(
         &self,
         layer: Layer,
