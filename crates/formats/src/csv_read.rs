@@ -189,7 +189,8 @@ impl<'a> CsvRows<'a> {
                 }
                 continue;
             }
-            values.push(unguard(normalize_newlines(text)));
+            // Unguard first: the guard was put before the line break of a note like "\r\n…".
+            values.push(normalize_newlines(unguard(text)));
         }
         let builder = map_row(&self.columns, values);
         if builder.is_blank() {

@@ -39,8 +39,11 @@
 //!   starts with `=`, `+`, `-`, `@`, tab or carriage return, or with one or more `'`
 //!   followed by one of those (so that a value really starting with `'` survives). Cells of
 //!   phone columns that look like a phone number (digits and `+ ( ) - .` and spaces) stay
-//!   as they are so they remain dialable. The CSV readers undo exactly that: one leading
-//!   `'` is removed when what follows is `'`s and then one of those characters.
+//!   as they are so they remain dialable. The CSV readers undo exactly that, in every cell
+//!   of every CSV file: one leading `'` is removed when what follows is `'`s and then one of
+//!   those characters (so a foreign cell `'=x` reads as `=x`, as a spreadsheet shows it).
+//! - **Outlook export** has a UTF-8 BOM (Outlook otherwise reads the Windows code page),
+//!   quotes every cell and writes notes with CRLF line breaks, as Outlook does.
 //! - **Favorites** travel in Google CSV (`* starred` in `Labels`) and in vCard as
 //!   `CATEGORIES:starred` (Google's name for the group); Outlook CSV has no place for them.
 //! - **Mapping**: the first number of each kind (work, mobile, home, fax) fills its field;
@@ -345,6 +348,9 @@ impl Iterator for Reader<'_> {
 }
 
 /// Detects the file's encoding and format from its first bytes and starts reading it.
+///
+/// The input is read as it is consumed (a few buffers at a time); the reader is `Send`, so
+/// it can move to a blocking thread.
 pub fn read<'a>(mut input: impl Read + Send + 'a, options: ReadOptions) -> Result<Reader<'a>, FileError> {
     let prefix = read_prefix(&mut input)?;
     let detected = detect::detect_as(&prefix, options.format)?;
@@ -366,3 +372,13 @@ fn read_prefix(input: &mut impl Read) -> Result<Vec<u8>, FileError> {
 
 /// The stream a reader decodes: the sniffed prefix followed by the rest of the input.
 pub(crate) type Input<'a> = Box<dyn Read + Send + 'a>;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn readers_and_writers_can_move_between_threads() {
+        fn send<T: Send>() {}
+        send::<super::Reader<'static>>();
+        send::<super::Writer<Vec<u8>>>();
+    }
+}
