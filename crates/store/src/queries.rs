@@ -693,7 +693,12 @@ const ENTRY_KEYS: Keys = Keys { name: "entries.sort_key", updated: "entries.upda
 
 fn push_page(qb: &mut Builder, list: &ListQuery, keys: &Keys) {
     push_after(qb, list, keys);
-    push_order_limit(qb, list, keys);
+    // With a search, the few matching rows should come from the search index and be
+    // sorted afterwards. Ordering by an expression (not the bare column) keeps both
+    // planners from walking the sort index instead and testing every row of the
+    // domain against the search until a page is full.
+    let order_by_index = list.search.is_none();
+    push_order(qb, list, keys, order_by_index);
 }
 
 fn push_after(qb: &mut Builder, list: &ListQuery, keys: &Keys) {
@@ -711,8 +716,17 @@ fn push_after(qb: &mut Builder, list: &ListQuery, keys: &Keys) {
 
 /// Orders by the list's sort and fetches one row more than a page, to know whether another follows.
 fn push_order_limit(qb: &mut Builder, list: &ListQuery, keys: &Keys) {
+    push_order(qb, list, keys, true);
+}
+
+fn push_order(qb: &mut Builder, list: &ListQuery, keys: &Keys, by_index: bool) {
     let direction = if list.sort.descending() { " DESC" } else { "" };
-    let key = if list.sort.by_name() { keys.name } else { keys.updated };
+    let key = match (list.sort.by_name(), by_index) {
+        (true, true) => keys.name.to_string(),
+        (true, false) => format!("({} || '')", keys.name),
+        (false, true) => keys.updated.to_string(),
+        (false, false) => format!("({} + 0)", keys.updated),
+    };
     qb.push(format_args!(" ORDER BY {key}{direction}, {}{direction} LIMIT ", keys.id));
     qb.push_bind(i64::from(list.limit.get()) + 1);
 }
