@@ -29,6 +29,7 @@ struct Phone {
     kind: PhoneKind,
     label: String,
     value: String,
+    preferred: bool,
 }
 
 /// Sections of the notes lines, in the order they are written.
@@ -53,6 +54,7 @@ pub(crate) struct Builder {
     phones: Vec<Phone>,
     emails: Vec<(Option<String>, String)>,
     extras: Vec<(Section, String)>,
+    preferred_email_seen: bool,
     pub uid: Option<String>,
     pub starred: bool,
 }
@@ -120,8 +122,13 @@ impl Builder {
     }
 
     pub fn phone(&mut self, kind: PhoneKind, label: &str, value: &str) {
+        self.phone_with(kind, label, value, false);
+    }
+
+    /// A number marked preferred (vCard `type=pref`, `PREF=1`) wins its slot over file order.
+    pub fn phone_with(&mut self, kind: PhoneKind, label: &str, value: &str, preferred: bool) {
         if present(value) {
-            self.phones.push(Phone { kind, label: label.to_string(), value: value.to_string() });
+            self.phones.push(Phone { kind, label: label.to_string(), value: value.to_string(), preferred });
         }
     }
 
@@ -130,6 +137,17 @@ impl Builder {
         if present(value) {
             let label = label.filter(|l| present(l)).map(|l| l.trim().to_lowercase());
             self.emails.push((label, value.to_string()));
+        }
+    }
+
+    /// A preferred email address becomes the contact's email, whatever its place in the file.
+    pub fn preferred_email(&mut self, label: Option<&str>, value: &str) {
+        let before = self.emails.len();
+        self.email(label, value);
+        if self.emails.len() > before && !self.preferred_email_seen {
+            self.preferred_email_seen = true;
+            let email = self.emails.pop().expect("just pushed");
+            self.emails.insert(0, email);
         }
     }
 
@@ -194,7 +212,9 @@ impl Builder {
     fn fill_phones(&mut self, contact: &mut ContactInput) {
         let mut used = vec![false; self.phones.len()];
         for slot in [Slot::Work, Slot::Mobile, Slot::Home, Slot::Fax] {
-            let strong = self.phones.iter().position(|p| p.kind == PhoneKind::Is(slot));
+            let is = |p: &Phone| p.kind == PhoneKind::Is(slot);
+            let preferred = self.phones.iter().position(|p| is(p) && p.preferred);
+            let strong = preferred.or_else(|| self.phones.iter().position(is));
             let chosen = strong.or_else(|| self.phones.iter().position(|p| p.kind == PhoneKind::Fallback(slot)));
             if let Some(index) = chosen {
                 used[index] = true;
@@ -272,6 +292,20 @@ mod tests {
         assert_eq!(c.work_phone, "200");
         assert_eq!(c.email, "a@x.co");
         assert_eq!(c.notes, "hello\nMain phone: 100\nWork phone: 300\nPager: 400\nEmail (home): b@x.co");
+    }
+
+    #[test]
+    fn preferred_numbers_and_emails_win() {
+        let mut b = Builder::default();
+        b.first_name("Ann");
+        b.phone(PhoneKind::Is(Slot::Mobile), "Mobile phone", "1");
+        b.phone_with(PhoneKind::Is(Slot::Mobile), "Mobile phone", "2", true);
+        b.email(None, "a@x.co");
+        b.preferred_email(None, "b@x.co");
+        b.preferred_email(None, "c@x.co");
+        let c = b.finish().unwrap();
+        assert_eq!((c.mobile_phone.as_str(), c.email.as_str()), ("2", "b@x.co"));
+        assert_eq!(c.notes, "Mobile phone: 1\nEmail: a@x.co\nEmail: c@x.co");
     }
 
     #[test]

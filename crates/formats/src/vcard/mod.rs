@@ -244,7 +244,12 @@ fn map_property(b: &mut Builder, p: &Property, value: &str, label: Option<&str>,
             let types = p.types();
             let kind =
                 types.iter().find(|t| !matches!(t.as_str(), "internet" | "pref" | "x400") && !t.starts_with("x-"));
-            b.email(label.or(kind.map(String::as_str)), &unescape(value));
+            let label = label.or(kind.map(String::as_str));
+            if is_preferred(p) {
+                b.preferred_email(label, &unescape(value));
+            } else {
+                b.email(label, &unescape(value));
+            }
         }
         "ADR" => {
             let parts = structured(value);
@@ -318,7 +323,12 @@ fn map_tel(b: &mut Builder, p: &Property, value: &str, label: Option<&str>) {
         Some(label) => phone_label(label),
         None => tel_kind(&p.types()),
     };
-    b.phone(kind, &notes_label, number);
+    b.phone_with(kind, &notes_label, number, is_preferred(p));
+}
+
+/// 3.0 `type=pref`, 2.1 `PREF`, 4.0 `PREF=1`.
+fn is_preferred(p: &Property) -> bool {
+    p.types().iter().any(|t| t == "pref") || p.param("PREF").is_some_and(|v| v.trim() == "1")
 }
 
 /// Files a number by its vCard types (2.1 `WORK;FAX`, 3.0 `type=CELL`, 4.0 `TYPE=work,voice`).
