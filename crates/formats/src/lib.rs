@@ -46,11 +46,17 @@
 //!   quotes every cell and writes notes with CRLF line breaks, as Outlook does.
 //! - **Favorites** travel in Google CSV (`* starred` in `Labels`) and in vCard as
 //!   `CATEGORIES:starred` (Google's name for the group); Outlook CSV has no place for them.
-//! - **Mapping**: the first number of each kind (work, mobile, home, fax) fills its field;
-//!   a "main"/untyped number fills the work field when there is no work number; every
-//!   other number, extra email, labelled value, address, birthday or website becomes a
-//!   readable line in `notes` (`Other phone: …`, `Email (home): …`), after the file's own
-//!   notes. Numbers stay as typed: the app normalises them. Line breaks read as `\n`.
+//! - **Mapping**: the first number of each kind (work, mobile, home, fax) fills its field
+//!   (a vCard `pref` one first); a "main"/untyped number fills the work field when there is
+//!   no work number; every other number, extra email, labelled value (Apple `itemN.X-ABLabel`,
+//!   Google custom labels), address, birthday or website becomes a readable line in `notes`
+//!   (`Other phone: …`, `Email (home): …`), after the file's own notes. Google cells holding
+//!   several values joined by ` ::: ` are split. Names come from vCard `N`, else `FN` split
+//!   at its last space; a company card (`X-ABShowAs:COMPANY`, 4.0 `KIND:org`) gives only
+//!   the company. Numbers stay as typed: the app normalises them. Line breaks read as `\n`.
+//! - **Writers**: a coworker's extension is written as the work number when there is none
+//!   (and is not written otherwise). vCard 4.0 numbers are free text (`TEL;TYPE=work,voice:…`),
+//!   not `tel:` URIs, so they stay as typed.
 //! - **vCard parsing** is our own small line-based parser rather than the `calcard` crate:
 //!   calcard parses a whole file held in memory as `&str` (we stream, and frame cards
 //!   ourselves anyway), wants valid UTF-8 up front (we must report a card with invalid
