@@ -77,12 +77,15 @@ pub(crate) struct CsvRows<'a> {
     options: ReadOptions,
     record: csv::ByteRecord,
     records: usize,
+    /// For bare-`\r` files (the csv crate counts `\n` only): the line the next record starts on.
+    cr_lines: Option<usize>,
     done: bool,
     stopped: Option<FileError>,
 }
 
 impl<'a> CsvRows<'a> {
-    pub fn new(input: Input<'a>, detected: &Detected, options: ReadOptions) -> Result<Self, FileError> {
+    /// `cr_only`: the file ends lines with a bare `\r` (old Mac Excel), seen in its prefix.
+    pub fn new(input: Input<'a>, detected: &Detected, cr_only: bool, options: ReadOptions) -> Result<Self, FileError> {
         let (input, cell_encoding): (Input<'a>, _) = match detected.encoding {
             TextEncoding::Utf16Le { .. } => (transcode(input, UTF_16LE), CellEncoding::Utf8),
             TextEncoding::Utf16Be { .. } => (transcode(input, UTF_16BE), CellEncoding::Utf8),
@@ -96,7 +99,8 @@ impl<'a> CsvRows<'a> {
             // Records end at `\n` alone: with the default CRLF handling the csv crate counts
             // a record as starting on the previous line, and rows must name the right line.
             // The `\r` this leaves at the end of a record's last cell is removed below.
-            .terminator(csv::Terminator::Any(b'\n'))
+            // Bare-`\r` files need the default, and their lines are counted by `cr_lines`.
+            .terminator(if cr_only { csv::Terminator::CRLF } else { csv::Terminator::Any(b'\n') })
             .buffer_capacity(BUFFER)
             .from_reader(Budget::new(input));
         let mut rows = CsvRows {
@@ -108,6 +112,7 @@ impl<'a> CsvRows<'a> {
             options,
             record: csv::ByteRecord::new(),
             records: 0,
+            cr_lines: cr_only.then_some(1),
             done: false,
             stopped: None,
         };
@@ -122,6 +127,7 @@ impl<'a> CsvRows<'a> {
             Ok(false) => return Err(FileError::UnknownFormat),
             Err(err) => return Err(self.file_error_of(err, 1)),
         }
+        self.record_line(1);
         let decode = |bytes: &[u8]| match self.cell_encoding {
             CellEncoding::Utf8 => String::from_utf8_lossy(bytes).into_owned(),
             CellEncoding::Windows1252 => WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned(),
@@ -137,6 +143,17 @@ impl<'a> CsvRows<'a> {
             .map(|(h, _)| h.clone())
             .collect();
         Ok(())
+    }
+
+    /// The line the record just read starts on.
+    fn record_line(&mut self, fallback: usize) -> usize {
+        let Some(next) = self.cr_lines.as_mut() else {
+            return self.record.position().map_or(fallback, |p| usize::try_from(p.line()).unwrap_or(usize::MAX));
+        };
+        let line = *next;
+        let breaks: usize = self.record.iter().map(|cell| cell.iter().filter(|b| **b == b'\r').count()).sum();
+        *next += 1 + breaks;
+        line
     }
 
     pub fn ignored_columns(&self) -> &[String] {
@@ -190,7 +207,9 @@ impl<'a> CsvRows<'a> {
                 continue;
             }
             // Unguard first: the guard was put before the line break of a note like "\r\n…".
-            values.push(normalize_newlines(unguard(text)));
+            let text = normalize_newlines(unguard(text));
+            // In a bare-`\r` file, a line break in a cell is a bare `\r` too.
+            values.push(if self.cr_lines.is_some() { text.replace('\r', "\n") } else { text });
         }
         let builder = map_row(&self.columns, values);
         if builder.is_blank() {
@@ -249,7 +268,7 @@ impl Iterator for CsvRows<'_> {
                 break;
             }
             self.records += 1;
-            let row = self.record.position().map_or(line, |p| usize::try_from(p.line()).unwrap_or(usize::MAX));
+            let row = self.record_line(line);
             if self.records > self.options.max_rows {
                 return Some(Err(self.stop(FileError::TooManyRows { max: self.options.max_rows }, row)));
             }

@@ -360,11 +360,12 @@ impl Iterator for Reader<'_> {
 pub fn read<'a>(mut input: impl Read + Send + 'a, options: ReadOptions) -> Result<Reader<'a>, FileError> {
     let prefix = read_prefix(&mut input)?;
     let detected = detect::detect_as(&prefix, options.format)?;
+    let cr_only = prefix.contains(&b'\r') && !prefix.contains(&b'\n');
     let rest = std::io::Cursor::new(prefix).chain(input);
     let rows = match detected.format() {
         Format::VCard => Rows::VCard(vcard::CardRows::new(Box::new(rest), &detected, options)?),
         Format::OutlookCsv | Format::GoogleCsv => {
-            Rows::Csv(csv_read::CsvRows::new(Box::new(rest), &detected, options)?)
+            Rows::Csv(csv_read::CsvRows::new(Box::new(rest), &detected, cr_only, options)?)
         }
     };
     Ok(Reader { detected, rows })

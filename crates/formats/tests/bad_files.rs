@@ -210,3 +210,10 @@ fn ignored_columns_are_listed_for_the_report() {
     let reader = open(b"First Name,Last Name,Gender,Hobby\nAnn,Lee,,\n").unwrap();
     assert_eq!(reader.ignored_columns(), ["Gender", "Hobby"]);
 }
+
+#[test]
+fn old_mac_line_ends_are_read_with_their_line_numbers() {
+    let got = rows(b"First Name,Last Name,Notes\rAnn,Lee,\"two\rlines\"\rBob,Ray,\r");
+    assert_eq!(outline(&got), ["2 ok Ann Lee", "4 ok Bob Ray"]);
+    assert_eq!(got[0].as_ref().unwrap().contact.notes, "two\nlines");
+}
