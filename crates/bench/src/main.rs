@@ -1,0 +1,361 @@
+//! The directory's performance benchmark (not a test): seeds one domain with 100,000
+//! shared contacts and 2,000 users on SQLite and on PostgreSQL, serves it over HTTP
+//! in-process and times the directory's requests against `/healthz`.
+//!
+//! Run it with `scripts/bench` (both back-ends) or `scripts/bench --sqlite-only`.
+
+mod data;
+mod measure;
+mod seed;
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use reqwest::{Client, Url};
+use serde_json::{Value, json};
+use switchboard_app::{App, AppConfig};
+use switchboard_core::phone::digits_of;
+use switchboard_server::ServerConfig;
+use switchboard_store::{PostgresStore, SqliteStore, Store};
+
+use crate::measure::{Case, Limits, Stats, millis};
+use crate::seed::{Plan, Seeded};
+
+/// The SQLite target of the issue: p99 of a directory search.
+const TARGET_P99_MS: f64 = 10.0;
+
+#[derive(Debug, Parser)]
+#[command(about = "Directory benchmark over HTTP on SQLite and PostgreSQL")]
+struct Args {
+    /// Only SQLite (PostgreSQL needs SWITCHBOARD_TEST_POSTGRES, as `scripts/with-postgres` sets).
+    #[arg(long, conflicts_with = "postgres_only")]
+    sqlite_only: bool,
+    /// Only PostgreSQL.
+    #[arg(long)]
+    postgres_only: bool,
+    /// Shared contacts in the benchmarked domain.
+    #[arg(long, default_value_t = 100_000)]
+    contacts: usize,
+    /// Users in the benchmarked domain.
+    #[arg(long, default_value_t = 2_000)]
+    users: usize,
+    /// Timed requests per case (after a warm-up of a tenth as many).
+    #[arg(long, default_value_t = 1_500)]
+    requests: usize,
+    /// Longest a case is timed, in seconds, whatever the count.
+    #[arg(long, default_value_t = 30)]
+    max_seconds: u64,
+    /// Where to write the report.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/bench-report.txt"))]
+    report: PathBuf,
+    /// Keep the SQLite database at this path (it must not exist) for EXPLAIN QUERY PLAN afterwards.
+    #[arg(long)]
+    keep_sqlite: Option<PathBuf>,
+    /// Seed of the generated data: the same seed gives the same names and numbers.
+    #[arg(long, default_value_t = 2026)]
+    seed: u64,
+}
+
+/// One back-end's results.
+struct Run {
+    backend: &'static str,
+    seeded: Seeded,
+    setup_notes: Vec<String>,
+    stats: Vec<Stats>,
+    took: Duration,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
+    let args = Args::parse();
+    let started = Instant::now();
+    let postgres = std::env::var("SWITCHBOARD_TEST_POSTGRES").ok();
+    if !args.sqlite_only && postgres.is_none() {
+        bail!("PostgreSQL needs SWITCHBOARD_TEST_POSTGRES: run `scripts/bench` (or pass --sqlite-only)");
+    }
+    let plan = Plan::new(args.contacts, args.users);
+    let limits = Limits {
+        warmup: (args.requests / 10).max(20),
+        requests: args.requests,
+        max_time: Duration::from_secs(args.max_seconds),
+    };
+    let mut runs = Vec::new();
+    if !args.postgres_only {
+        let dir = tempfile::tempdir()?;
+        let path = match &args.keep_sqlite {
+            Some(path) if path.exists() => bail!("{} exists; --keep-sqlite wants a new file", path.display()),
+            Some(path) => path.clone(),
+            None => dir.path().join("bench.db"),
+        };
+        let store = SqliteStore::open(path.to_str().context("a UTF-8 path")?).await?;
+        runs.push(run("SQLite", Arc::new(store), None, &plan, &args, &limits).await?);
+    }
+    if !args.sqlite_only {
+        // A fresh database on the server `scripts/with-postgres` started (checked above).
+        let url = switchboard_store::testing::fresh_postgres_database().await;
+        let store = PostgresStore::connect(&url).await?;
+        runs.push(run("PostgreSQL", Arc::new(store), Some(&url), &plan, &args, &limits).await?);
+    }
+    let report = report(&runs, &plan, &limits, started.elapsed());
+    print!("{report}");
+    let path = match args.report.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            dir.canonicalize()?.join(args.report.file_name().context("a report file name")?)
+        }
+        None => args.report.clone(),
+    };
+    std::fs::write(&path, &report).with_context(|| format!("writing {}", path.display()))?;
+    println!("report written to {}", path.display());
+    Ok(())
+}
+
+/// Seeds one back-end, serves it and measures it. `postgres_url` is given for PostgreSQL,
+/// which gets its statistics after the bulk load as autovacuum would soon give them;
+/// SQLite is measured as the store leaves it (the store never runs `ANALYZE`).
+async fn run(
+    backend: &'static str,
+    store: Arc<dyn Store>,
+    postgres_url: Option<&str>,
+    plan: &Plan,
+    args: &Args,
+    limits: &Limits,
+) -> Result<Run> {
+    let started = Instant::now();
+    eprintln!("== {backend}: seeding {} shared contacts and {} users…", plan.contacts, plan.users);
+    let app = App::new(store, AppConfig::default());
+    let seeded = seed::seed(&app, plan, args.seed).await?;
+    if let Some(url) = postgres_url {
+        use sqlx::{Connection as _, Executor as _};
+        let mut connection = sqlx::PgConnection::connect(url).await?;
+        connection.execute("ANALYZE").await?;
+        connection.close().await?;
+    }
+    seed::check_readback(&app, &seeded).await?;
+    eprintln!("== {backend}: {} rows seeded in {:.1} s; serving", seeded.rows, seeded.took.as_secs_f64());
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = Url::parse(&format!("http://{}/", listener.local_addr()?))?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(switchboard_server::serve(listener, app, ServerConfig::default(), async move {
+        let _ = stopped.await;
+    }));
+    let result = measure_all(&base, &seeded, args, limits).await;
+    let _ = stop.send(());
+    server.await??;
+    let (setup_notes, stats) = result?;
+    Ok(Run { backend, seeded, setup_notes, stats, took: started.elapsed() })
+}
+
+/// Logs in as the viewer and times every case; returns notes on the setup and the stats.
+async fn measure_all(base: &Url, seeded: &Seeded, args: &Args, limits: &Limits) -> Result<(Vec<String>, Vec<Stats>)> {
+    let anonymous = Client::builder().tcp_nodelay(true).timeout(Duration::from_secs(60)).build()?;
+    let username = format!("{}@{}", seeded.viewer_extension, seeded.domain);
+    let login = anonymous
+        .post(base.join("api/v1/session")?)
+        .json(&json!({ "username": username, "password": seed::PASSWORD }))
+        .send()
+        .await?;
+    if !login.status().is_success() {
+        bail!("logging in as {username} answered {}: {}", login.status(), login.text().await?);
+    }
+    let token = login.json::<Value>().await?["token"].as_str().context("the login has a token")?.to_string();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse()?);
+    let client = Client::builder()
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(60))
+        .default_headers(headers)
+        .pool_max_idle_per_host(1)
+        .build()?;
+
+    let directory =
+        base.join(&format!("api/v1/domains/{}/users/{}/directory", seeded.domain, seeded.viewer_extension))?;
+    let with = |url: &Url, params: &[(&str, &str)]| -> Url {
+        let mut url = url.clone();
+        url.query_pairs_mut().extend_pairs(params);
+        url
+    };
+    let mut notes = Vec::new();
+    let (names, numbers) = search_terms(seeded, args.seed);
+    notes.push(format!("name searches (matches in the viewer's directory): {}", describe(&names)));
+    notes.push(format!("digit searches: {}", describe(&numbers)));
+    for (term, count) in names.iter().chain(&numbers) {
+        let page = measure::get_json(&client, &with(&directory, &[("limit", "50"), ("q", term)])).await?;
+        let items = page["items"].as_array().map_or(0, Vec::len);
+        if items != (*count).min(50) {
+            bail!("searching `{term}` shows {items} entries on the first page, the seeded data has {count} matches");
+        }
+    }
+
+    // The cursors of pages 21 to 25 of the directory, followed from the first page.
+    let mut deep = Vec::new();
+    let mut cursor: Option<String> = None;
+    for page in 1..=25 {
+        if page > 20 {
+            deep.push(with(&directory, &[("limit", "50"), ("cursor", cursor.as_deref().unwrap_or_default())]));
+        }
+        let mut params = vec![("limit", "50")];
+        if let Some(cursor) = &cursor {
+            params.push(("cursor", cursor));
+        }
+        let body = measure::get_json(&client, &with(&directory, &params)).await?;
+        cursor = Some(body["next_cursor"].as_str().context("the directory has more than 25 pages")?.to_string());
+    }
+
+    let search = |terms: &[(String, usize)]| -> Vec<Url> {
+        terms.iter().map(|(term, _)| with(&directory, &[("limit", "50"), ("q", term)])).collect()
+    };
+    let shared = base.join(&format!("api/v1/domains/{}/shared-contacts", seeded.domain))?;
+    let cases = [
+        Case { name: "GET /healthz".into(), urls: vec![base.join("healthz")?] },
+        // Authentication alone (token, user and domain look-ups): the floor of every API request.
+        Case { name: "GET /api/v1/session (auth only)".into(), urls: vec![base.join("api/v1/session")?] },
+        Case { name: "directory, first page".into(), urls: vec![with(&directory, &[("limit", "50")])] },
+        Case { name: format!("directory search, name ({} terms)", names.len()), urls: search(&names) },
+        Case { name: format!("directory search, digits ({} terms)", numbers.len()), urls: search(&numbers) },
+        Case { name: "shared contacts, first page".into(), urls: vec![with(&shared, &[("limit", "50")])] },
+        Case {
+            name: "directory group=shared sort=-name".into(),
+            urls: vec![with(&directory, &[("limit", "50"), ("group", "shared"), ("sort", "-name")])],
+        },
+        Case { name: "directory, page 21-25 (cursor)".into(), urls: deep },
+    ];
+    let mut stats = Vec::new();
+    for case in &cases {
+        let result = measure::run(&client, case, limits).await?;
+        eprintln!(
+            "   {:<40} median {:>7.2} ms  p99 {:>7.2} ms  {:>8.0} req/s",
+            result.name,
+            millis(result.median),
+            millis(result.p99),
+            result.per_second
+        );
+        stats.push(result);
+    }
+    Ok((notes, stats))
+}
+
+/// Search terms with how many entries of the viewer's directory each matches.
+type Terms = Vec<(String, usize)>;
+
+/// Name fragments of 3 to 6 letters that find a few hundred entries, plus one rare
+/// name; digit fragments of 7 digits (a handful of matches) and of 4 (a few hundred).
+fn search_terms(seeded: &Seeded, seed: u64) -> (Terms, Terms) {
+    let count = |term: &str| seeded.directory_texts.iter().filter(|text| text.contains(term)).count();
+    let mut generator = data::Generator::new(seed ^ 0x5eed);
+    let mut tried = BTreeSet::new();
+    let mut names = Vec::new();
+    for _ in 0..400 {
+        if names.len() == 8 {
+            break;
+        }
+        let term = generator.name_fragment();
+        if !tried.insert(term.clone()) {
+            continue;
+        }
+        let matches = count(&term);
+        // A few hundred in a directory of 100,000: scale the band with the data set.
+        let scale = seeded.directory_texts.len() as f64 / 100_000.0;
+        if (100.0 * scale..=800.0 * scale).contains(&(matches as f64)) {
+            names.push((term, matches));
+        }
+    }
+    names.push((data::RARE_TERM.to_string(), count(data::RARE_TERM)));
+    let mut numbers = Vec::new();
+    let step = (seeded.numbers.len() / 8).max(1);
+    for (i, typed) in seeded.numbers.iter().step_by(step).take(8).enumerate() {
+        let digits = digits_of(typed);
+        let term = if i % 2 == 0 { &digits[digits.len() - 7..] } else { &digits[digits.len() - 4..] };
+        numbers.push((term.to_string(), count(term)));
+    }
+    (names, numbers)
+}
+
+fn describe(terms: &[(String, usize)]) -> String {
+    terms.iter().map(|(term, count)| format!("{term} ({count})")).collect::<Vec<_>>().join(", ")
+}
+
+fn report(runs: &[Run], plan: &Plan, limits: &Limits, took: Duration) -> String {
+    let mut out = String::new();
+    let others: Vec<String> =
+        plan.others.iter().map(|(name, c, u)| format!("{name}: {c} contacts, {u} users")).collect();
+    let _ = writeln!(out, "Switchboard directory benchmark");
+    let _ = writeln!(
+        out,
+        "data: {} with {} shared contacts (+1% in the trash), {} users, personal contacts; other tenants: {}",
+        plan.domain,
+        plan.contacts,
+        plan.users,
+        others.join("; ")
+    );
+    let _ = writeln!(
+        out,
+        "method: one keep-alive client, sequential requests, {} timed per case after {} warm-up (at most {} s per case)",
+        limits.requests,
+        limits.warmup,
+        limits.max_time.as_secs()
+    );
+    let _ = writeln!(
+        out,
+        "databases: SQLite as the store leaves it (no ANALYZE); PostgreSQL analysed after the bulk load, as autovacuum would"
+    );
+    let mut verdict = None;
+    for run in runs {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "== {} — seeded {} rows in {:.1} s; seeding and measuring took {:.1} s",
+            run.backend,
+            run.seeded.rows,
+            run.seeded.took.as_secs_f64(),
+            run.took.as_secs_f64()
+        );
+        for note in &run.setup_notes {
+            let _ = writeln!(out, "   {note}");
+        }
+        let _ = writeln!(
+            out,
+            "{:<40} {:>8} {:>10} {:>10} {:>10} {:>12}",
+            "case", "requests", "median ms", "p99 ms", "req/s", "vs /healthz"
+        );
+        let health = run.stats.first().map_or(f64::NAN, |s| s.per_second);
+        for stats in &run.stats {
+            let _ = writeln!(
+                out,
+                "{:<40} {:>8} {:>10.2} {:>10.2} {:>10.0} {:>12.3}",
+                stats.name,
+                stats.requests,
+                millis(stats.median),
+                millis(stats.p99),
+                stats.per_second,
+                stats.per_second / health
+            );
+        }
+        if run.backend == "SQLite" {
+            let worst = run.stats.iter().filter(|s| s.name.starts_with("directory search")).max_by_key(|s| s.p99);
+            verdict = worst.map(|s| (millis(s.p99), s.name.clone()));
+        }
+    }
+    let _ = writeln!(out);
+    if let Some((p99, case)) = verdict {
+        let status = if p99 < TARGET_P99_MS { "OK" } else { "MISSED" };
+        let _ = writeln!(
+            out,
+            "SQLite search p99 = {p99:.2} ms (target < {TARGET_P99_MS} ms): {status}  [worst case: {case}]"
+        );
+    }
+    let _ = writeln!(out, "total time: {:.1} s", took.as_secs_f64());
+    out
+}
