@@ -10,6 +10,7 @@ use encoding_rs::{UTF_16BE, UTF_16LE, WINDOWS_1252};
 use encoding_rs_io::DecodeReaderBytesBuilder;
 
 use crate::builder::{Builder, Section, normalize_newlines, present};
+use crate::charset::Charset;
 use crate::detect::dialect_of;
 use crate::guard::unguard;
 use crate::tables::{Col, Dialect, GOOGLE_UID_LABEL, Group, GroupPart, Part, phone_label};
@@ -61,16 +62,9 @@ impl<R: Read> Read for Budget<R> {
     }
 }
 
-/// How cell bytes become text.
-#[derive(Clone, Copy)]
-enum CellEncoding {
-    Utf8,
-    Windows1252,
-}
-
 pub(crate) struct CsvRows<'a> {
     reader: csv::Reader<Budget<Input<'a>>>,
-    cell_encoding: CellEncoding,
+    charset: Charset,
     headers: Vec<String>,
     columns: Vec<Col>,
     ignored: Vec<String>,
@@ -86,11 +80,12 @@ pub(crate) struct CsvRows<'a> {
 impl<'a> CsvRows<'a> {
     /// `cr_only`: the file ends lines with a bare `\r` (old Mac Excel), seen in its prefix.
     pub fn new(input: Input<'a>, detected: &Detected, cr_only: bool, options: ReadOptions) -> Result<Self, FileError> {
-        let (input, cell_encoding): (Input<'a>, _) = match detected.encoding {
-            TextEncoding::Utf16Le { .. } => (transcode(input, UTF_16LE), CellEncoding::Utf8),
-            TextEncoding::Utf16Be { .. } => (transcode(input, UTF_16BE), CellEncoding::Utf8),
-            TextEncoding::Utf8 { .. } => (input, CellEncoding::Utf8),
-            TextEncoding::Windows1252 => (input, CellEncoding::Windows1252),
+        let (input, charset): (Input<'a>, _) = match detected.encoding {
+            TextEncoding::Utf16Le { .. } => (transcode(input, UTF_16LE), Charset::Utf8),
+            TextEncoding::Utf16Be { .. } => (transcode(input, UTF_16BE), Charset::Utf8),
+            TextEncoding::Utf8 { bom: true } => (input, Charset::Utf8),
+            TextEncoding::Utf8 { bom: false } => (input, Charset::Utf8OrWindows1252),
+            TextEncoding::Windows1252 => (input, Charset::Other(WINDOWS_1252)),
         };
         let reader = csv::ReaderBuilder::new()
             .delimiter(detected.delimiter.unwrap_or(b','))
@@ -105,7 +100,7 @@ impl<'a> CsvRows<'a> {
             .from_reader(Budget::new(input));
         let mut rows = CsvRows {
             reader,
-            cell_encoding,
+            charset,
             headers: Vec::new(),
             columns: Vec::new(),
             ignored: Vec::new(),
@@ -128,10 +123,9 @@ impl<'a> CsvRows<'a> {
             Err(err) => return Err(self.file_error_of(err, 1)),
         }
         self.record_line(1);
-        let decode = |bytes: &[u8]| match self.cell_encoding {
-            CellEncoding::Utf8 => String::from_utf8_lossy(bytes).into_owned(),
-            CellEncoding::Windows1252 => WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned(),
-        };
+        let charset = self.charset;
+        let decode =
+            |bytes: &[u8]| charset.decode(bytes).unwrap_or_else(|_| String::from_utf8_lossy(bytes).into_owned());
         self.headers =
             self.record.iter().map(|h| decode(h).trim_start_matches('\u{feff}').trim().to_string()).collect();
         self.columns = self.headers.iter().map(|h| dialect.column(h)).collect();
@@ -195,7 +189,8 @@ impl<'a> CsvRows<'a> {
                 let message = format!("is longer than {} bytes", self.options.max_field_len);
                 return Err(RowError::new(row, Some(field.unwrap_or("a cell")), message));
             }
-            let text = self.decode(bytes).map_err(|m| RowError::new(row, Some(field.unwrap_or("a cell")), m))?;
+            let text =
+                self.charset.decode(bytes).map_err(|m| RowError::new(row, Some(field.unwrap_or("a cell")), m))?;
             if index >= self.columns.len() {
                 if present(&text) {
                     return Err(RowError::new(
@@ -218,20 +213,6 @@ impl<'a> CsvRows<'a> {
         let (uid, starred) = (builder.uid.clone(), builder.starred);
         let contact = builder.finish().map_err(|m| RowError::new(row, None, m))?;
         Ok(Some(ImportedRow { row, uid, starred, contact }))
-    }
-
-    fn decode(&self, bytes: &[u8]) -> Result<String, String> {
-        match self.cell_encoding {
-            CellEncoding::Windows1252 => Ok(WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned()),
-            CellEncoding::Utf8 => String::from_utf8(bytes.to_vec()).map_err(|err| {
-                let at = err.utf8_error().valid_up_to();
-                format!(
-                    "is not valid UTF-8 (byte 0x{:02X} after \"{}\")",
-                    bytes[at],
-                    String::from_utf8_lossy(&bytes[..at])
-                )
-            }),
-        }
     }
 }
 

@@ -26,6 +26,10 @@
 //!   bytes give the encoding (BOM, then NUL patterns of BOM-less UTF-16, then UTF-8, else
 //!   Windows-1252) and the format (`BEGIN:VCARD`, or a CSV header whose columns are
 //!   matched by name against the Outlook EN/DE/FR, Outlook.com and Google tables).
+//! - **Bytes that do not fit the encoding**: where UTF-8 is declared (a BOM, vCard
+//!   `CHARSET=UTF-8`, vCard 4.0) a value with invalid bytes is a [`RowError`] naming the
+//!   field; where UTF-8 was only guessed from the first [`SNIFF_LEN`] bytes, such a value is
+//!   read as Windows-1252 (the usual cause: a Windows file that is plain ASCII at first).
 //! - **Row numbers** ([`ImportedRow::row`], [`RowError::row`]) are what a person finds in
 //!   the file: for CSV the line on which the record starts (the header is line 1, so the
 //!   first contact is usually row 2; a note with line breaks makes later rows jump), for
@@ -64,6 +68,7 @@
 //!   brings iCalendar, time zones and JSContact we do not need.
 
 mod builder;
+mod charset;
 mod csv_read;
 mod detect;
 mod error;

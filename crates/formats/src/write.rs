@@ -51,6 +51,14 @@ impl<W: Write> Writer<W> {
         }
     }
 
+    /// Pushes everything written so far to the output (to stream a file in chunks).
+    pub fn flush(&mut self) -> io::Result<()> {
+        match &mut self.inner {
+            Inner::Outlook(csv) | Inner::Google(csv) => csv.flush(),
+            Inner::VCard { out, .. } => out.flush(),
+        }
+    }
+
     /// Flushes and gives the output back.
     pub fn finish(self) -> io::Result<W> {
         match self.inner {

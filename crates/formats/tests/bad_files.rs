@@ -164,8 +164,8 @@ fn invalid_utf8_in_a_utf8_declared_vcard() {
         outline(&got),
         [
             "1 ok Ann Lee",
-            "row 2, NOTE: is not valid UTF-8 (byte 0xE9 at position 4)",
-            "row 3, NOTE: is not valid UTF-8 (byte 0xEF at position 3)",
+            "row 2, NOTE: is not valid UTF-8 (byte 0xE9 after \"caf\")",
+            "row 3, NOTE: is not valid UTF-8 (byte 0xEF after \"na\")",
             "4 ok Ed Eve"
         ]
     );
@@ -216,4 +216,19 @@ fn old_mac_line_ends_are_read_with_their_line_numbers() {
     let got = rows(b"First Name,Last Name,Notes\rAnn,Lee,\"two\rlines\"\rBob,Ray,\r");
     assert_eq!(outline(&got), ["2 ok Ann Lee", "4 ok Bob Ray"]);
     assert_eq!(got[0].as_ref().unwrap().contact.notes, "two\nlines");
+}
+
+#[test]
+fn a_guessed_utf8_file_reads_a_later_windows_byte_as_windows_1252() {
+    // ASCII for longer than the sniffed prefix, then a Windows-1252 "é": UTF-8 was a guess.
+    let mut file = b"First Name,Last Name\r\n".to_vec();
+    file.extend(b"Ann,Lee\r\n".repeat(10_000));
+    file.extend(b"Ren\xe9,Dupont\r\n");
+    let got = rows(&file);
+    assert_eq!(got.len(), 10_001);
+    assert_eq!(got[10_000].as_ref().unwrap().contact.first_name, "René");
+    let card = b"BEGIN:VCARD\r\nVERSION:3.0\r\nN:Dupont;Ren\xe9\r\nEND:VCARD\r\n";
+    let mut file = b"BEGIN:VCARD\r\nVERSION:3.0\r\nN:Lee;Ann\r\nEND:VCARD\r\n".repeat(2_000);
+    file.extend(card);
+    assert_eq!(rows(&file)[2_000].as_ref().unwrap().contact.first_name, "René");
 }

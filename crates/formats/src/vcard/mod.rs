@@ -7,9 +7,10 @@ pub(crate) mod write;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 
-use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1252};
+use encoding_rs::{UTF_16BE, UTF_16LE, WINDOWS_1252};
 
 use crate::builder::{Builder, PhoneKind, Section, Slot, normalize_newlines, present};
+use crate::charset::Charset;
 use crate::csv_read::transcode;
 use crate::tables::phone_label;
 use crate::{Detected, FileError, ImportedRow, Input, ReadOptions, RowError, TextEncoding};
@@ -26,7 +27,7 @@ struct Card {
 pub(crate) struct CardRows<'a> {
     lines: LineReader<Box<dyn BufRead + Send + 'a>>,
     /// What a value without `CHARSET` is in (vCard 4.0 is always UTF-8).
-    file_charset: &'static Encoding,
+    file_charset: Charset,
     options: ReadOptions,
     card: Option<Card>,
     cards: usize,
@@ -37,10 +38,11 @@ pub(crate) struct CardRows<'a> {
 impl<'a> CardRows<'a> {
     pub fn new(input: Input<'a>, detected: &Detected, options: ReadOptions) -> Result<Self, FileError> {
         let (input, file_charset) = match detected.encoding {
-            TextEncoding::Utf16Le { .. } => (transcode(input, UTF_16LE), UTF_8),
-            TextEncoding::Utf16Be { .. } => (transcode(input, UTF_16BE), UTF_8),
-            TextEncoding::Utf8 { .. } => (input, UTF_8),
-            TextEncoding::Windows1252 => (input, WINDOWS_1252),
+            TextEncoding::Utf16Le { .. } => (transcode(input, UTF_16LE), Charset::Utf8),
+            TextEncoding::Utf16Be { .. } => (transcode(input, UTF_16BE), Charset::Utf8),
+            TextEncoding::Utf8 { bom: true } => (input, Charset::Utf8),
+            TextEncoding::Utf8 { bom: false } => (input, Charset::Utf8OrWindows1252),
+            TextEncoding::Windows1252 => (input, Charset::Other(WINDOWS_1252)),
         };
         // Quoted-printable and escapes can triple a value's length on the line.
         let max_line = options.max_field_len.saturating_mul(3).saturating_add(256);
@@ -172,9 +174,10 @@ const USED: [&str; 19] = [
 ];
 
 /// What a card says, property by property. An error names the property at fault.
-fn map_card(properties: &[Property], file_charset: &'static Encoding) -> Result<Builder, (String, String)> {
-    let version4 =
-        properties.iter().any(|p| p.name == "VERSION" && p.raw_text(false, UTF_8).is_ok_and(|v| v.trim() == "4.0"));
+fn map_card(properties: &[Property], file_charset: Charset) -> Result<Builder, (String, String)> {
+    let version4 = properties
+        .iter()
+        .any(|p| p.name == "VERSION" && p.raw_text(false, Charset::Utf8).is_ok_and(|v| v.trim() == "4.0"));
     let text =
         |p: &Property| p.raw_text(version4, file_charset).map(normalize_newlines).map_err(|m| (p.name.clone(), m));
     let mut labels = HashMap::new();

@@ -1,6 +1,8 @@
 //! One vCard line: `group.NAME;PARAM=value;BARE:value`, then the value's text.
 
-use encoding_rs::{Encoding, UTF_8};
+use encoding_rs::Encoding;
+
+use crate::charset::Charset;
 
 pub(crate) struct Property {
     /// Apple's `item1` in `item1.TEL`, lowercased.
@@ -82,22 +84,16 @@ impl Property {
 
     /// The raw value as text, decoded but not unescaped. vCard 4.0 is always UTF-8;
     /// otherwise a `CHARSET` parameter wins over the file's encoding.
-    pub fn raw_text(&self, version4: bool, file_charset: &'static Encoding) -> Result<String, String> {
+    pub fn raw_text(&self, version4: bool, file_charset: Charset) -> Result<String, String> {
         let bytes = if self.is_quoted_printable() { quoted_printable(&self.value) } else { self.value.clone() };
         let charset = match self.param("CHARSET") {
-            _ if version4 => UTF_8,
-            Some(label) => {
-                Encoding::for_label(label.as_bytes()).ok_or_else(|| format!("has an unknown CHARSET \"{label}\""))?
-            }
+            _ if version4 => Charset::Utf8,
+            Some(label) => Encoding::for_label(label.as_bytes())
+                .map(Charset::from_encoding)
+                .ok_or_else(|| format!("has an unknown CHARSET \"{label}\""))?,
             None => file_charset,
         };
-        if charset == UTF_8 {
-            return String::from_utf8(bytes).map_err(|e| {
-                let at = e.utf8_error().valid_up_to();
-                format!("is not valid UTF-8 (byte 0x{:02X} at position {})", e.as_bytes()[at], at + 1)
-            });
-        }
-        Ok(charset.decode_without_bom_handling(&bytes).0.into_owned())
+        charset.decode(&bytes)
     }
 }
 
@@ -168,6 +164,9 @@ mod tests {
     use super::*;
     use encoding_rs::WINDOWS_1252;
 
+    const UTF8: Charset = Charset::Utf8;
+    const CP1252: Charset = Charset::Other(WINDOWS_1252);
+
     #[test]
     fn parses_groups_params_and_bare_types() {
         let p = Property::parse(b"item1.TEL;type=CELL;type=pref:+1 206").unwrap();
@@ -177,18 +176,18 @@ mod tests {
         assert_eq!(p.types(), ["work", "voice"]);
         let p = Property::parse(b"TEL;TYPE=\"work,voice\";VALUE=uri:tel:+1-555").unwrap();
         assert_eq!(p.types(), ["work", "voice"]);
-        assert_eq!(p.raw_text(true, UTF_8).unwrap(), "tel:+1-555");
+        assert_eq!(p.raw_text(true, UTF8).unwrap(), "tel:+1-555");
         assert!(Property::parse(b"no colon here").is_none());
     }
 
     #[test]
     fn quoted_printable_with_charsets() {
         let p = Property::parse(b"N;CHARSET=windows-1252;ENCODING=QUOTED-PRINTABLE:M=FCller;J=FCrgen").unwrap();
-        assert_eq!(p.raw_text(false, UTF_8).unwrap(), "Müller;Jürgen");
+        assert_eq!(p.raw_text(false, UTF8).unwrap(), "Müller;Jürgen");
         let p = Property::parse(b"NOTE;CHARSET=UTF-8;QUOTED-PRINTABLE:Gr=C3=BC=C3=9Fe =3D=0D=0A").unwrap();
-        assert_eq!(p.raw_text(false, WINDOWS_1252).unwrap(), "Grüße =\r\n");
+        assert_eq!(p.raw_text(false, CP1252).unwrap(), "Grüße =\r\n");
         let p = Property::parse(b"NOTE;CHARSET=UTF-8:Gr\xfc").unwrap();
-        assert_eq!(p.raw_text(false, WINDOWS_1252).unwrap_err(), "is not valid UTF-8 (byte 0xFC at position 3)");
+        assert_eq!(p.raw_text(false, CP1252).unwrap_err(), "is not valid UTF-8 (byte 0xFC after \"Gr\")");
     }
 
     #[test]
