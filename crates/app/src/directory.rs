@@ -46,7 +46,7 @@ pub fn parse_group(value: &str) -> Result<Group, Invalid> {
 
 impl App {
     /// The directory belongs to its user: anyone else finds nothing.
-    async fn viewer(&self, caller: &Caller, domain: &str, ext: &str) -> Result<(Domain, User)> {
+    pub(crate) async fn viewer(&self, caller: &Caller, domain: &str, ext: &str) -> Result<(Domain, User)> {
         let domain = self.reachable_domain(caller, domain).await?;
         let user = self.domain_user(&domain, ext).await?;
         let is_self = access(caller, &domain).is_some_and(|a| a.is_user(&user));

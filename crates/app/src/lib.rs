@@ -9,6 +9,7 @@ mod contacts;
 mod directory;
 mod domains;
 mod error;
+mod export;
 pub mod inputs;
 mod records;
 mod settings;
@@ -23,8 +24,10 @@ pub use auth::{Caller, Login, NewApiToken};
 pub use contacts::BookRef;
 pub use domains::DomainView;
 pub use error::{AppError, Result};
+pub use export::{Export, ExportSource, parse_export_format};
 pub use inputs::*;
 pub use settings::{SettingsLayer, SettingsView};
+pub use switchboard_formats::ExportFormat;
 pub use users::CreatedUser;
 
 /// Tunables of the use cases; the defaults are what production runs.

@@ -3,14 +3,14 @@
 mod dbcopy;
 mod demo;
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
-use switchboard_app::{App, AppConfig, Caller, DomainInput, ListParams, UserInput};
+use switchboard_app::{App, AppConfig, Caller, DomainInput, ExportSource, ListParams, UserInput};
 use switchboard_core::names::parse_login;
 use switchboard_server::ServerConfig;
 use switchboard_store::{PostgresStore, SqliteStore, Store};
@@ -42,6 +42,8 @@ enum Command {
     /// Manages users' named API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Exports shared contacts, or a group of a user's directory, to a file.
+    Export(ExportArgs),
     /// Database maintenance.
     #[command(subcommand)]
     Db(DbCommand),
@@ -63,6 +65,25 @@ struct ServeArgs {
     /// Marks the session cookie Secure (when clients reach the server over HTTPS).
     #[arg(long, env = "SWITCHBOARD_SECURE_COOKIES")]
     secure_cookies: bool,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// The domain, like `acme.example`.
+    #[arg(long)]
+    domain: String,
+    /// Export this user's directory instead of the shared contacts.
+    #[arg(long)]
+    user: Option<String>,
+    /// With --user: all, favorites, shared, mine, coworkers, department:NAME, site:NAME, available, busy, offline.
+    #[arg(long, default_value = "all")]
+    group: String,
+    /// outlook, google, vcard (3.0) or vcard4.
+    #[arg(long)]
+    format: String,
+    /// File to write; standard output when absent.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -282,6 +303,7 @@ async fn run(command: Command, app: App, url: &str) -> Result<()> {
             Ok(())
         }
         Command::Token(command) => token(command, &app).await,
+        Command::Export(args) => export(args, &app).await,
         Command::Db(DbCommand::Migrate) => {
             println!("database schema is up to date ({})", redact(url));
             Ok(())
@@ -319,6 +341,33 @@ async fn token(command: TokenCommand, app: &App) -> Result<()> {
             app.revoke_api_token(&system, &owner, id).await?;
             println!("token {id} revoked");
         }
+    }
+    Ok(())
+}
+
+async fn export(args: ExportArgs, app: &App) -> Result<()> {
+    use futures::StreamExt;
+    let format = switchboard_app::parse_export_format(Some(&args.format))?;
+    let source = match args.user {
+        Some(extension) => ExportSource::Directory { domain: args.domain, extension, group: args.group },
+        None => ExportSource::Shared { domain: args.domain },
+    };
+    let mut export = app.export(&Caller::System, &source, format).await?;
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => {
+            Box::new(std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?)
+        }
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut written = 0;
+    while let Some(chunk) = export.chunks.next().await {
+        let chunk = chunk?;
+        written += chunk.len();
+        out.write_all(&chunk)?;
+    }
+    out.flush()?;
+    if let Some(path) = &args.output {
+        eprintln!("wrote {written} bytes to {}", path.display());
     }
     Ok(())
 }

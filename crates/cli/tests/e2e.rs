@@ -29,7 +29,8 @@ on_both_backends!(
     domains_stay_apart,
     bad_input_is_refused_and_writes_nothing,
     tokens_and_logout,
-    demo_domain
+    demo_domain,
+    exports
 );
 
 const ACME: &str = "acme.example";
@@ -536,4 +537,63 @@ async fn db_copy_moves_sqlite_to_postgres() {
         .unwrap();
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("not empty"));
+}
+
+/// Downloads an export and returns its headers and text.
+async fn download(session: &Session<'_>, path: &str) -> (StatusCode, Option<String>, String) {
+    let response = session.server.http.get(session.server.url(path)).bearer_auth(&session.token).send().await.unwrap();
+    let status = response.status();
+    let disposition = response.headers().get("content-disposition").map(|v| v.to_str().unwrap().to_string());
+    (status, disposition, response.text().await.unwrap())
+}
+
+async fn exports(backend: Backend) {
+    let (db, server) = acme(backend).await;
+    let manager = server.login("100@acme.example", PASSWORD).await;
+    let export = format!("{SHARED}/export");
+
+    // An empty book exports the header alone: the template to fill in.
+    let (status, disposition, template) = download(&manager, &format!("{export}?format=outlook")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(disposition.as_deref(), Some("attachment; filename=\"acme.example-shared-contacts.csv\""));
+    assert!(template.starts_with("\u{feff}\"Title\",\"First Name\",\"Middle Name\",\"Last Name\""), "{template}");
+    assert_eq!(template.lines().count(), 1);
+
+    manager.post(SHARED, ann_lee()).await;
+    for i in 0..600 {
+        manager
+            .post(SHARED, json!({ "company": format!("Supplier {i:03}"), "work_phone": format!("+1 206 555 {i:04}") }))
+            .await;
+    }
+    let (_, _, outlook) = download(&manager, &format!("{export}?format=outlook")).await;
+    assert!(outlook.contains("\"Lee & Partners\""), "the & survives");
+    assert!(outlook.contains("Supplier 599"), "more than one page of 500 is exported");
+    let (_, disposition, vcard) = download(&manager, &format!("{export}?format=vcard")).await;
+    assert_eq!(disposition.as_deref(), Some("attachment; filename=\"acme.example-shared-contacts.vcf\""));
+    assert_eq!(vcard.matches("BEGIN:VCARD").count(), 601);
+    assert!(
+        vcard.lines().any(|line| line.starts_with("TEL") && line.ends_with(":+1 (206) 555-0100")),
+        "numbers stay as typed"
+    );
+    let (_, _, google) = download(&manager, &format!("{export}?format=google")).await;
+    assert!(google.contains("Switchboard UID"));
+    let (status, _, _) = download(&manager, &format!("{export}?format=pdf")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A user's directory: coworkers carry their extension as work number.
+    let ben = server.login("200@acme.example", PASSWORD).await;
+    let (status, disposition, coworkers) =
+        download(&ben, "/api/v1/domains/acme.example/users/200/directory/export?group=coworkers&format=google").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(disposition.as_deref(), Some("attachment; filename=\"acme.example-200-coworkers.csv\""));
+    assert!(coworkers.lines().any(|line| line.contains("Olivia") && line.contains(",100,")), "{coworkers}");
+    assert_eq!(coworkers.lines().count(), 4, "header + 3 coworkers: {coworkers}");
+    let (status, _, _) = download(&manager, "/api/v1/domains/acme.example/users/200/directory/export").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a directory is its user's alone");
+
+    // The CLI writes the same file.
+    let file = tempfile::NamedTempFile::new().unwrap();
+    cli(&db, &["export", "--domain", ACME, "--format", "vcard", "-o", file.path().to_str().unwrap()], None);
+    assert_eq!(std::fs::read_to_string(file.path()).unwrap().matches("BEGIN:VCARD").count(), 601);
+    assert_no_panic(&server);
 }

@@ -4,6 +4,7 @@ mod audit;
 mod contacts;
 mod directory;
 mod domains;
+mod export;
 mod health;
 mod session;
 mod settings;
@@ -32,6 +33,8 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(contacts::shared::list, contacts::shared::create))
         .routes(routes!(contacts::shared::get, contacts::shared::update, contacts::shared::delete))
         .routes(routes!(contacts::shared::restore))
+        .routes(routes!(export::shared))
+        .routes(routes!(export::directory))
         .routes(routes!(contacts::personal::list, contacts::personal::create))
         .routes(routes!(contacts::personal::get, contacts::personal::update, contacts::personal::delete))
         .routes(routes!(contacts::personal::restore))
