@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
-use switchboard_app::{App, AppConfig, Caller, DomainInput, ExportSource, ListParams, UserInput};
+use indicatif::{ProgressBar, ProgressStyle};
+use switchboard_app::{App, AppConfig, BookRef, Caller, DomainInput, ExportSource, ListParams, UserInput};
 use switchboard_core::names::parse_login;
 use switchboard_server::ServerConfig;
 use switchboard_store::{PostgresStore, SqliteStore, Store};
@@ -42,6 +43,8 @@ enum Command {
     /// Manages users' named API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Imports an Outlook CSV, Google CSV or vCard file into shared or personal contacts.
+    Import(ImportArgs),
     /// Exports shared contacts, or a group of a user's directory, to a file.
     Export(ExportArgs),
     /// Database maintenance.
@@ -65,6 +68,30 @@ struct ServeArgs {
     /// Marks the session cookie Secure (when clients reach the server over HTTPS).
     #[arg(long, env = "SWITCHBOARD_SECURE_COOKIES")]
     secure_cookies: bool,
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    /// The domain, like `acme.example`.
+    #[arg(long)]
+    domain: String,
+    /// Import into this user's own contacts instead of the shared contacts.
+    #[arg(long)]
+    user: Option<String>,
+    /// auto (detected from the content), outlook, google or vcard.
+    #[arg(long, default_value = "auto")]
+    format: String,
+    /// upsert (update matching contacts, create the others), add (create all) or replace (the book becomes the file; the rest goes to the trash).
+    #[arg(long, default_value = "upsert")]
+    mode: String,
+    /// Shows what would happen, row by row, and writes nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Writes nothing when any row is rejected.
+    #[arg(long)]
+    strict: bool,
+    /// The file to import.
+    file: PathBuf,
 }
 
 #[derive(Args)]
@@ -304,6 +331,7 @@ async fn run(command: Command, app: App, url: &str) -> Result<()> {
         }
         Command::Token(command) => token(command, &app).await,
         Command::Export(args) => export(args, &app).await,
+        Command::Import(args) => import(args, &app).await,
         Command::Db(DbCommand::Migrate) => {
             println!("database schema is up to date ({})", redact(url));
             Ok(())
@@ -342,6 +370,47 @@ async fn token(command: TokenCommand, app: &App) -> Result<()> {
             println!("token {id} revoked");
         }
     }
+    Ok(())
+}
+
+async fn import(args: ImportArgs, app: &App) -> Result<()> {
+    let options =
+        switchboard_app::parse_import_options(Some(&args.format), Some(&args.mode), args.dry_run, args.strict)?;
+    let file = std::fs::File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
+    let progress = ProgressBar::new(file.metadata()?.len());
+    progress.set_style(
+        ProgressStyle::with_template("reading [{bar:40}] {bytes}/{total_bytes} ({eta} left)")?.progress_chars("=> "),
+    );
+    let book = match args.user {
+        Some(extension) => BookRef::Personal { domain: args.domain, extension },
+        None => BookRef::Shared { domain: args.domain },
+    };
+    let report = app.import(&Caller::System, &book, Box::new(progress.wrap_read(file)), options).await;
+    progress.finish_and_clear();
+    let report = report?;
+    for preview in &report.previews {
+        let reason = preview.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
+        println!(
+            "row {:>6}  {:<9} {}{reason}",
+            preview.row,
+            format!("{:?}", preview.action).to_lowercase(),
+            preview.name
+        );
+    }
+    for problem in &report.errors {
+        println!(
+            "row {:>6}  rejected: {}{}",
+            problem.row,
+            problem.field.as_deref().map(|f| format!("{f}: ")).unwrap_or_default(),
+            problem.message
+        );
+    }
+    println!("{} ({}): {} rows", report.format, report.encoding, report.rows);
+    println!(
+        "created {}, updated {}, unchanged {}, rejected {}, moved to trash {}",
+        report.created, report.updated, report.unchanged, report.rejected, report.trashed
+    );
+    println!("{}", if report.committed { "committed" } else { "nothing was written" });
     Ok(())
 }
 

@@ -30,7 +30,8 @@ on_both_backends!(
     bad_input_is_refused_and_writes_nothing,
     tokens_and_logout,
     demo_domain,
-    exports
+    exports,
+    import_round_trips
 );
 
 const ACME: &str = "acme.example";
@@ -595,5 +596,117 @@ async fn exports(backend: Backend) {
     let file = tempfile::NamedTempFile::new().unwrap();
     cli(&db, &["export", "--domain", ACME, "--format", "vcard", "-o", file.path().to_str().unwrap()], None);
     assert_eq!(std::fs::read_to_string(file.path()).unwrap().matches("BEGIN:VCARD").count(), 601);
+    assert_no_panic(&server);
+}
+
+fn contact_fields(items: &[Value]) -> Vec<Value> {
+    let mut fields: Vec<Value> = items
+        .iter()
+        .map(|c| {
+            let keep = [
+                "first_name",
+                "last_name",
+                "company",
+                "title",
+                "work_phone",
+                "mobile_phone",
+                "home_phone",
+                "fax",
+                "email",
+                "notes",
+            ];
+            Value::Object(keep.iter().map(|k| (k.to_string(), c[*k].clone())).collect())
+        })
+        .collect();
+    fields.sort_by_key(|v| v.to_string());
+    fields
+}
+
+async fn import_round_trips(backend: Backend) {
+    let (db, server) = acme(backend).await;
+    let manager = server.login("100@acme.example", PASSWORD).await;
+    let tricky = [
+        json!({ "first_name": "Zoë", "last_name": "O'Brien, Jr.", "company": "Lee & Partners; \"quoted\"", "title": "=cmd|' /C calc'!A0",
+                "work_phone": "+1 (206) 555-0100", "mobile_phone": "425.555.0142", "home_phone": "200", "fax": "+49 30 1234567",
+                "email": "zoe@lee.example", "notes": "line one\nline two, with comma" }),
+        json!({ "company": "Globex", "work_phone": "2065550111" }),
+        json!({ "first_name": "Ann", "last_name": "Lee", "notes": "-starts with a dash" }),
+    ];
+    for contact in &tricky {
+        assert_eq!(manager.post(SHARED, contact.clone()).await.status, StatusCode::CREATED);
+    }
+    let original = contact_fields(&manager.all_pages(SHARED).await);
+    seed_domain(&db, "copy.example", &[("100", "Carl", "office-manager", "Ops")]);
+    for format in ["outlook", "google", "vcard", "vcard4"] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(format!("export.{format}"));
+        let path = file.to_str().unwrap();
+        cli(&db, &["export", "--domain", ACME, "--format", format, "-o", path], None);
+
+        // Into an empty domain: every field comes back.
+        let report = cli(&db, &["import", "--domain", "copy.example", "--mode", "replace", path], None);
+        assert!(report.contains("created 3, updated 0, unchanged 0, rejected 0"), "{format}: {report}");
+        let copy = server.login("100@copy.example", PASSWORD).await;
+        assert_eq!(
+            contact_fields(&copy.all_pages("/api/v1/domains/copy.example/shared-contacts").await),
+            original,
+            "{format}"
+        );
+
+        // Into the same domain: nothing changes, nothing is created twice.
+        let again = cli(&db, &["import", "--domain", ACME, path], None);
+        assert!(again.contains("created 0, updated 0, unchanged 3, rejected 0"), "{format}: {again}");
+        let dry = cli(&db, &["import", "--domain", "copy.example", "--dry-run", "--mode", "add", path], None);
+        assert!(dry.contains("nothing was written") && dry.contains("create"), "{dry}");
+        // Empty the copy for the next format.
+        let emptied = cli(
+            &db,
+            &[
+                "import",
+                "--domain",
+                "copy.example",
+                "--mode",
+                "replace",
+                "--format",
+                format.trim_end_matches('4'),
+                path,
+            ],
+            None,
+        );
+        assert!(emptied.contains("unchanged 3"), "{emptied}");
+        for item in copy.all_pages("/api/v1/domains/copy.example/shared-contacts").await {
+            copy.delete(&format!("/api/v1/domains/copy.example/shared-contacts/{}", item["id"].as_str().unwrap()))
+                .await;
+        }
+    }
+    assert_eq!(contact_fields(&manager.all_pages(SHARED).await), original, "re-imports changed nothing");
+
+    // An edited row updates its contact; a bad row is rejected with its row and field.
+    let csv = "First Name,Last Name,Company,Business Phone,E-mail Address\r\n,,Globex,(206) 555-0111,info@globex.example\r\nBad,Number,,call me,\r\n";
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("edits.csv");
+    std::fs::write(&file, csv).unwrap();
+    let strict = cli(&db, &["import", "--domain", ACME, "--strict", file.to_str().unwrap()], None);
+    assert!(strict.contains("row      3  rejected: work_phone") && strict.contains("nothing was written"), "{strict}");
+    let report = cli(&db, &["import", "--domain", ACME, file.to_str().unwrap()], None);
+    assert!(
+        report.contains("created 0, updated 1, unchanged 0, rejected 1") && report.contains("committed"),
+        "{report}"
+    );
+    let globex = manager.get(&format!("{SHARED}?q=globex")).await;
+    assert_eq!(globex.body["items"].as_array().unwrap().len(), 1, "matched by name and number, not created again");
+    assert_eq!(globex.body["items"][0]["email"], "info@globex.example");
+    assert_eq!(globex.body["items"][0]["work_phone"], "(206) 555-0111");
+    let audit = manager.get("/api/v1/domains/acme.example/audit").await;
+    assert!(audit.body["items"].as_array().unwrap().iter().any(|e| e["action"] == "contacts.import"));
+
+    // A file that is no contacts file is refused whole.
+    std::fs::write(&file, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").unwrap();
+    let refused = std::process::Command::new(support::binary())
+        .args(["--database", &db.url, "import", "--domain", ACME, file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("file"), "{}", String::from_utf8_lossy(&refused.stderr));
     assert_no_panic(&server);
 }

@@ -162,6 +162,18 @@ impl Layer {
     }
 }
 
+/// One change an import makes to a book.
+#[derive(Debug, Clone)]
+pub enum ImportChange {
+    Create(ContactFields),
+    Update {
+        id: Uuid,
+        fields: ContactFields,
+    },
+    /// Moves a live contact to the trash (`replace` imports).
+    Trash(Uuid),
+}
+
 /// A stored token (session or API) with the secret's hash only.
 #[derive(Debug, Clone)]
 pub struct NewToken {
@@ -239,6 +251,19 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_contact(&self, book: Book, id: Uuid, audit: AuditRecord) -> Result<Contact>;
     /// Brings a contact back from the trash (`Conflict` if an identical live one exists).
     async fn restore_contact(&self, book: Book, id: Uuid, audit: AuditRecord) -> Result<Contact>;
+    /// The live contact an imported row stands for: an exact duplicate (same names and
+    /// numbers), else one with the same names sharing an E.164 number.
+    async fn matching_contact(&self, book: Book, fields: &ContactFields) -> Result<Option<Contact>>;
+    /// Ids of every live contact of a book (for imports that replace the book).
+    async fn live_contact_ids(&self, book: Book) -> Result<Vec<Uuid>>;
+    /// Applies a whole import in one transaction: every change with its audit record,
+    /// then `summary`; on any error nothing is written.
+    async fn apply_import(
+        &self,
+        book: Book,
+        changes: &[(ImportChange, AuditRecord)],
+        summary: AuditRecord,
+    ) -> Result<()>;
     /// Contacts in the trash of a domain: shared ones, and personal ones of `owner_id` when given.
     async fn list_trash(&self, domain_id: Uuid, owner_id: Option<Uuid>, list: &ListQuery) -> Result<Page<Contact>>;
     /// Removes for good what was deleted before `before`; returns how many.

@@ -24,8 +24,8 @@ use uuid::Uuid;
 
 use super::{Backend, Db, begin_write, push_search};
 use crate::{
-    AuditRecord, COPY_TABLES, DirectoryQuery, DomainPatch, Group, Layer, ListQuery, LoginFailures, NewDomain, NewToken,
-    NewUser, Result, Store, StoreError, TableCounts, UserPatch,
+    AuditRecord, COPY_TABLES, DirectoryQuery, DomainPatch, Group, ImportChange, Layer, ListQuery, LoginFailures,
+    NewDomain, NewToken, NewUser, Result, Store, StoreError, TableCounts, UserPatch,
 };
 
 pub(super) type Tx = sqlx::Transaction<'static, Db>;
@@ -266,23 +266,66 @@ impl Store for Backend {
 
     async fn create_contact(&self, book: Book, fields: ContactFields, audit: AuditRecord) -> Result<Contact> {
         let mut tx = begin_write(&self.pool).await?;
-        let values = contact_values(&fields);
-        let mut qb =
-            Builder::new("INSERT INTO contacts (id, domain_id, owner_user_id, version, created_at, updated_at");
-        for (column, _) in &values {
-            qb.push(", ").push(column);
-        }
-        let now = now();
-        qb.push(") VALUES (").push_bind(Uuid::now_v7());
-        qb.push(", ").push_bind(book.domain_id());
-        qb.push(", ").push_bind(book.owner_id());
-        qb.push(", 1, ").push_bind(now).push(", ").push_bind(now);
-        for (_, value) in values {
-            qb.push(", ").push_bind(value);
-        }
-        qb.push(concat!(") RETURNING ", contact_columns!()));
-        let row = qb.build().fetch_one(&mut *tx).await.map_err(conflict(DUPLICATE_CONTACT))?;
+        let row = insert_contact(&mut tx, book, &fields).await?;
         finish_contact(tx, &row, &audit).await
+    }
+
+    async fn matching_contact(&self, book: Book, fields: &ContactFields) -> Result<Option<Contact>> {
+        let mut qb = Builder::new(concat!("SELECT ", contact_columns!(), " FROM contacts WHERE "));
+        push_book(&mut qb, book);
+        qb.push(" AND contacts.deleted_at IS NULL AND contacts.duplicate_key = ").push_bind(fields.duplicate_key());
+        if let Some(row) = qb.build().fetch_optional(&self.pool).await? {
+            return contact(&row).map(Some);
+        }
+        let numbers: Vec<String> = fields.numbers().into_iter().filter_map(|(_, n)| n.e164.clone()).collect();
+        if numbers.is_empty() {
+            return Ok(None);
+        }
+        let mut qb = Builder::new(concat!("SELECT ", contact_columns!(), " FROM contacts WHERE "));
+        push_book(&mut qb, book);
+        qb.push(" AND contacts.deleted_at IS NULL AND contacts.sort_key = ").push_bind(fields.sort_key());
+        qb.push(" AND (false");
+        for (_, _, e164_column) in PHONE_COLUMNS {
+            for number in &numbers {
+                qb.push(format_args!(" OR contacts.{e164_column} = ")).push_bind(number.clone());
+            }
+        }
+        qb.push(") ORDER BY contacts.id LIMIT 1");
+        qb.build().fetch_optional(&self.pool).await?.as_ref().map(contact).transpose()
+    }
+
+    async fn live_contact_ids(&self, book: Book) -> Result<Vec<Uuid>> {
+        let mut qb = Builder::new("SELECT contacts.id FROM contacts WHERE ");
+        push_book(&mut qb, book);
+        qb.push(" AND contacts.deleted_at IS NULL");
+        Ok(qb.build_query_scalar().fetch_all(&self.pool).await?)
+    }
+
+    async fn apply_import(
+        &self,
+        book: Book,
+        changes: &[(ImportChange, AuditRecord)],
+        summary: AuditRecord,
+    ) -> Result<()> {
+        let mut tx = begin_write(&self.pool).await?;
+        for (change, audit) in changes {
+            match change {
+                ImportChange::Create(fields) => {
+                    insert_contact(&mut tx, book, fields).await?;
+                }
+                ImportChange::Update { id, fields } => {
+                    if update_live_contact(&mut tx, book, *id, None, fields).await?.is_none() {
+                        return Err(StoreError::NotFound);
+                    }
+                }
+                ImportChange::Trash(id) => {
+                    trash_live_contact(&mut tx, book, *id).await?.ok_or(StoreError::NotFound)?;
+                }
+            }
+            write_audit(&mut tx, audit).await?;
+        }
+        write_audit(&mut tx, &summary).await?;
+        Ok(tx.commit().await?)
     }
 
     async fn contact(&self, book: Book, id: Uuid) -> Result<Option<Contact>> {
@@ -312,17 +355,7 @@ impl Store for Backend {
         audit: AuditRecord,
     ) -> Result<Contact> {
         let mut tx = begin_write(&self.pool).await?;
-        let mut qb = Builder::new("UPDATE contacts SET version = version + 1, updated_at = ");
-        qb.push_bind(now());
-        for (column, value) in contact_values(&fields) {
-            qb.push(format_args!(", {column} = ")).push_bind(value);
-        }
-        push_live_contact(&mut qb, book, id);
-        if let Some(expected) = expected_version {
-            qb.push(" AND version = ").push_bind(expected);
-        }
-        qb.push(concat!(" RETURNING ", contact_columns!()));
-        match qb.build().fetch_optional(&mut *tx).await.map_err(conflict(DUPLICATE_CONTACT))? {
+        match update_live_contact(&mut tx, book, id, expected_version, &fields).await? {
             Some(row) => finish_contact(tx, &row, &audit).await,
             None => Err(why_not_updated(&mut tx, book, id).await?),
         }
@@ -330,12 +363,7 @@ impl Store for Backend {
 
     async fn delete_contact(&self, book: Book, id: Uuid, audit: AuditRecord) -> Result<Contact> {
         let mut tx = begin_write(&self.pool).await?;
-        let now = now();
-        let mut qb = Builder::new("UPDATE contacts SET version = version + 1, updated_at = ");
-        qb.push_bind(now).push(", deleted_at = ").push_bind(now);
-        push_live_contact(&mut qb, book, id);
-        qb.push(concat!(" RETURNING ", contact_columns!()));
-        let row = qb.build().fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
+        let row = trash_live_contact(&mut tx, book, id).await?.ok_or(StoreError::NotFound)?;
         finish_contact(tx, &row, &audit).await
     }
 
@@ -890,6 +918,54 @@ fn contact_values(fields: &ContactFields) -> [(&'static str, Option<String>); 17
         ("sort_key", Some(fields.sort_key())),
         ("search_text", Some(fields.search_text())),
     ]
+}
+
+async fn insert_contact(tx: &mut Tx, book: Book, fields: &ContactFields) -> Result<Row> {
+    let values = contact_values(fields);
+    let mut qb = Builder::new("INSERT INTO contacts (id, domain_id, owner_user_id, version, created_at, updated_at");
+    for (column, _) in &values {
+        qb.push(", ").push(column);
+    }
+    let now = now();
+    qb.push(") VALUES (").push_bind(Uuid::now_v7());
+    qb.push(", ").push_bind(book.domain_id());
+    qb.push(", ").push_bind(book.owner_id());
+    qb.push(", 1, ").push_bind(now).push(", ").push_bind(now);
+    for (_, value) in values {
+        qb.push(", ").push_bind(value);
+    }
+    qb.push(concat!(") RETURNING ", contact_columns!()));
+    qb.build().fetch_one(&mut **tx).await.map_err(conflict(DUPLICATE_CONTACT))
+}
+
+/// Updates a live contact (at `expected_version`, when given); `None` when nothing matched.
+async fn update_live_contact(
+    tx: &mut Tx,
+    book: Book,
+    id: Uuid,
+    expected_version: Option<i64>,
+    fields: &ContactFields,
+) -> Result<Option<Row>> {
+    let mut qb = Builder::new("UPDATE contacts SET version = version + 1, updated_at = ");
+    qb.push_bind(now());
+    for (column, value) in contact_values(fields) {
+        qb.push(format_args!(", {column} = ")).push_bind(value);
+    }
+    push_live_contact(&mut qb, book, id);
+    if let Some(expected) = expected_version {
+        qb.push(" AND version = ").push_bind(expected);
+    }
+    qb.push(concat!(" RETURNING ", contact_columns!()));
+    qb.build().fetch_optional(&mut **tx).await.map_err(conflict(DUPLICATE_CONTACT))
+}
+
+async fn trash_live_contact(tx: &mut Tx, book: Book, id: Uuid) -> Result<Option<Row>> {
+    let now = now();
+    let mut qb = Builder::new("UPDATE contacts SET version = version + 1, updated_at = ");
+    qb.push_bind(now).push(", deleted_at = ").push_bind(now);
+    push_live_contact(&mut qb, book, id);
+    qb.push(concat!(" RETURNING ", contact_columns!()));
+    Ok(qb.build().fetch_optional(&mut **tx).await?)
 }
 
 /// The phone columns in the order phones list them.

@@ -1,0 +1,339 @@
+//! Importing contact files: preview, upsert, per-row report, all or nothing.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+
+use serde::Serialize;
+use serde_json::json;
+use switchboard_core::contact::ContactFields;
+use switchboard_core::model::Contact;
+use switchboard_core::{FieldError, Invalid};
+use switchboard_formats::{Format, ImportedRow, ReadOptions, RowError, read};
+use switchboard_store::{AuditRecord, ImportChange};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::App;
+use crate::auth::Caller;
+use crate::contacts::{BookRef, OpenBook};
+use crate::error::Result;
+
+/// How an import treats the contacts already in the book.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportMode {
+    /// Rows matching a contact (by UID, else same names and number) update it; others are created.
+    #[default]
+    Upsert,
+    /// Every row creates a contact.
+    Add,
+    /// Like upsert, and contacts not in the file go to the trash: the book equals the file.
+    Replace,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// `None` detects the format from the content.
+    pub format: Option<Format>,
+    pub mode: ImportMode,
+    /// Report what would happen, write nothing.
+    pub dry_run: bool,
+    /// Write nothing when any row is rejected.
+    pub strict: bool,
+    pub max_rows: usize,
+}
+
+/// Reads the text parameters of an import, naming each bad one.
+pub fn parse_import_options(
+    format: Option<&str>,
+    mode: Option<&str>,
+    dry_run: bool,
+    strict: bool,
+) -> Result<ImportOptions, Invalid> {
+    let format = match format.map(str::trim).unwrap_or_default() {
+        "" | "auto" => None,
+        "outlook" => Some(Format::OutlookCsv),
+        "google" => Some(Format::GoogleCsv),
+        "vcard" => Some(Format::VCard),
+        other => {
+            return Err(Invalid::field(
+                "format",
+                format!("`{other}` is not a format; use auto, outlook, google or vcard"),
+            ));
+        }
+    };
+    let mode = match mode.map(str::trim).unwrap_or_default() {
+        "" | "upsert" => ImportMode::Upsert,
+        "add" => ImportMode::Add,
+        "replace" => ImportMode::Replace,
+        other => return Err(Invalid::field("mode", format!("`{other}` is not a mode; use upsert, add or replace"))),
+    };
+    Ok(ImportOptions { format, mode, dry_run, strict, max_rows: ReadOptions::default().max_rows })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RowAction {
+    Create,
+    Update,
+    Unchanged,
+    Reject,
+}
+
+/// One row's fate, shown in a dry run.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RowPreview {
+    pub row: usize,
+    pub action: RowAction,
+    /// The contact's name as read (or the company).
+    pub name: String,
+    /// The contact updated, or left unchanged.
+    pub contact_id: Option<Uuid>,
+    /// Why a row is rejected or unchanged.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RowProblem {
+    pub row: usize,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+/// What an import did (or, in a dry run, would do).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ImportReport {
+    /// The detected format, e.g. "Outlook CSV (German)".
+    pub format: String,
+    pub encoding: String,
+    pub rows: usize,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub rejected: usize,
+    /// Contacts moved to the trash by a `replace` import.
+    pub trashed: usize,
+    /// Whether the changes were written (false in a dry run, or a strict import with rejects).
+    pub committed: bool,
+    pub errors: Vec<RowProblem>,
+    /// Dry runs only: every row's fate, in file order (the first 10,000).
+    pub previews: Vec<RowPreview>,
+}
+
+const MAX_PREVIEWS: usize = 10_000;
+
+/// Rows travel from the blocking file reader to the planner through this.
+enum Message {
+    /// The file cannot be read at all (empty, binary, unknown header…).
+    Unreadable(String),
+    Detected(String, String),
+    Row(Box<Result<ImportedRow, RowError>>),
+}
+
+/// The import being planned: changes to make and the report so far.
+struct Plan {
+    open: OpenBook,
+    options: ImportOptions,
+    actor: String,
+    changes: Vec<(ImportChange, AuditRecord)>,
+    report: ImportReport,
+    /// Contacts matched by a row (kept by `replace`), and contacts created, by duplicate key → row.
+    matched: HashSet<Uuid>,
+    created: HashMap<String, usize>,
+}
+
+impl App {
+    /// Imports a contacts file into a book. Rows that cannot be read or are invalid are
+    /// reported with their row and field; valid rows are written in one transaction.
+    pub async fn import(
+        &self,
+        caller: &Caller,
+        book: &BookRef,
+        input: Box<dyn Read + Send>,
+        options: ImportOptions,
+    ) -> Result<ImportReport> {
+        let open = self.open_book(caller, book).await?;
+        if !open.can_write {
+            return Err(crate::error::forbidden("change these contacts"));
+        }
+        let mut rows = spawn_reader(input, &options);
+        let (format, encoding) = match rows.recv().await {
+            Some(Message::Detected(format, encoding)) => (format, encoding),
+            Some(Message::Unreadable(message)) => return Err(Invalid::field("file", message).into()),
+            _ => return Err(Invalid::field("file", "the file could not be read").into()),
+        };
+        let report = ImportReport {
+            format,
+            encoding,
+            rows: 0,
+            created: 0,
+            updated: 0,
+            unchanged: 0,
+            rejected: 0,
+            trashed: 0,
+            committed: false,
+            errors: vec![],
+            previews: vec![],
+        };
+        let mut plan = Plan {
+            open,
+            options,
+            actor: caller.actor_name(),
+            changes: vec![],
+            report,
+            matched: HashSet::new(),
+            created: HashMap::new(),
+        };
+        while let Some(Message::Row(row)) = rows.recv().await {
+            plan.report.rows += 1;
+            match *row {
+                Ok(row) => self.plan_row(&mut plan, row).await?,
+                Err(error) => plan.reject(error.row, error.field, error.message, ""),
+            }
+        }
+        if plan.options.mode == ImportMode::Replace {
+            for id in self.store.live_contact_ids(plan.open.book).await? {
+                if !plan.matched.contains(&id) {
+                    let audit = plan.audit("contact.delete", Some(id), json!({ "import": "replace" }));
+                    plan.changes.push((ImportChange::Trash(id), audit));
+                    plan.report.trashed += 1;
+                }
+            }
+        }
+        let held_back = plan.options.strict && plan.report.rejected > 0;
+        let write = !plan.options.dry_run && !held_back;
+        if write && !plan.changes.is_empty() {
+            let r = &plan.report;
+            let totals = json!({ "format": r.format, "rows": r.rows, "created": r.created, "updated": r.updated,
+                "unchanged": r.unchanged, "rejected": r.rejected, "trashed": r.trashed });
+            let summary = plan.audit("contacts.import", None, totals);
+            self.store.apply_import(plan.open.book, &plan.changes, summary).await?;
+        }
+        plan.report.committed = write;
+        if !plan.options.dry_run {
+            plan.report.previews.clear();
+        }
+        Ok(plan.report)
+    }
+
+    async fn plan_row(&self, plan: &mut Plan, row: ImportedRow) -> Result<()> {
+        let name = display_name(&row);
+        let fields = match ContactFields::parse(&row.contact, plan.open.country) {
+            Ok(fields) => fields,
+            Err(Invalid(problems)) => {
+                for FieldError { field, message } in problems {
+                    plan.reject(row.row, Some(field), message, &name);
+                }
+                return Ok(());
+            }
+        };
+        let key = fields.duplicate_key();
+        if let Some(first) = plan.created.get(&key) {
+            plan.preview(row.row, RowAction::Unchanged, &name, None, Some(format!("the same contact as row {first}")));
+            plan.report.unchanged += 1;
+            return Ok(());
+        }
+        let existing = match plan.options.mode {
+            ImportMode::Add => None,
+            ImportMode::Upsert | ImportMode::Replace => self.matching(plan, &row, &fields).await?,
+        };
+        match existing {
+            Some(contact) if contact.fields == fields => {
+                plan.matched.insert(contact.id);
+                plan.preview(row.row, RowAction::Unchanged, &name, Some(contact.id), None);
+                plan.report.unchanged += 1;
+            }
+            Some(contact) => {
+                plan.matched.insert(contact.id);
+                let before = serde_json::to_value(contact.fields.to_input()).unwrap_or_default();
+                let after = serde_json::to_value(fields.to_input()).unwrap_or_default();
+                let audit = plan.audit(
+                    "contact.update",
+                    Some(contact.id),
+                    json!({ "import_row": row.row, "changes": crate::records::changes(&before, &after) }),
+                );
+                plan.changes.push((ImportChange::Update { id: contact.id, fields }, audit));
+                plan.preview(row.row, RowAction::Update, &name, Some(contact.id), None);
+                plan.report.updated += 1;
+            }
+            None => {
+                let audit =
+                    plan.audit("contact.create", None, json!({ "import_row": row.row, "contact": fields.to_input() }));
+                plan.created.insert(key, row.row);
+                plan.changes.push((ImportChange::Create(fields), audit));
+                plan.preview(row.row, RowAction::Create, &name, None, None);
+                plan.report.created += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// The contact a row stands for: the one its UID names (our own exports carry it), else
+    /// an exact duplicate, else one with the same names and a shared E.164 number.
+    async fn matching(&self, plan: &Plan, row: &ImportedRow, fields: &ContactFields) -> Result<Option<Contact>> {
+        if let Some(id) = row.uid.as_deref().and_then(|uid| uid.trim().parse::<Uuid>().ok())
+            && let Some(contact) = self.store.contact(plan.open.book, id).await?
+            && contact.deleted_at.is_none()
+        {
+            return Ok(Some(contact));
+        }
+        Ok(self.store.matching_contact(plan.open.book, fields).await?)
+    }
+}
+
+impl Plan {
+    fn audit(&self, action: &str, target_id: Option<Uuid>, details: serde_json::Value) -> AuditRecord {
+        AuditRecord {
+            domain_id: Some(self.open.domain.id),
+            actor: self.actor.clone(),
+            action: action.into(),
+            target_id,
+            details,
+        }
+    }
+
+    fn reject(&mut self, row: usize, field: Option<String>, message: String, name: &str) {
+        let first_problem_of_row = self.report.errors.last().is_none_or(|last| last.row != row);
+        if first_problem_of_row {
+            self.report.rejected += 1;
+            self.preview(row, RowAction::Reject, name, None, Some(message.clone()));
+        }
+        self.report.errors.push(RowProblem { row, field, message });
+    }
+
+    fn preview(&mut self, row: usize, action: RowAction, name: &str, contact_id: Option<Uuid>, reason: Option<String>) {
+        if self.options.dry_run && self.report.previews.len() < MAX_PREVIEWS {
+            self.report.previews.push(RowPreview { row, action, name: name.to_string(), contact_id, reason });
+        }
+    }
+}
+
+fn display_name(row: &ImportedRow) -> String {
+    let c = &row.contact;
+    let name = format!("{} {}", c.first_name.trim(), c.last_name.trim()).trim().to_string();
+    if name.is_empty() { c.company.trim().to_string() } else { name }
+}
+
+/// Reads the file on a blocking thread and sends its rows, a bounded number in flight,
+/// so memory stays bounded however large the file.
+fn spawn_reader(input: Box<dyn Read + Send>, options: &ImportOptions) -> mpsc::Receiver<Message> {
+    let (sender, receiver) = mpsc::channel(256);
+    let read_options = ReadOptions { format: options.format, max_rows: options.max_rows, ..ReadOptions::default() };
+    tokio::task::spawn_blocking(move || {
+        let reader = match read(input, read_options) {
+            Ok(reader) => reader,
+            Err(error) => {
+                let _ = sender.blocking_send(Message::Unreadable(error.to_string()));
+                return;
+            }
+        };
+        let detected = reader.detected();
+        let _ = sender.blocking_send(Message::Detected(detected.variant.to_string(), detected.encoding.to_string()));
+        for row in reader {
+            if sender.blocking_send(Message::Row(Box::new(row))).is_err() {
+                return;
+            }
+        }
+    });
+    receiver
+}
