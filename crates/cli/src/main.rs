@@ -68,6 +68,9 @@ struct ServeArgs {
     /// Marks the session cookie Secure (when clients reach the server over HTTPS).
     #[arg(long, env = "SWITCHBOARD_SECURE_COOKIES")]
     secure_cookies: bool,
+    /// Largest contacts file an import accepts, in megabytes.
+    #[arg(long, default_value_t = 50, env = "SWITCHBOARD_MAX_IMPORT_MB")]
+    max_import_mb: usize,
 }
 
 #[derive(Args)]

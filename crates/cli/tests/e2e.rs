@@ -31,7 +31,8 @@ on_both_backends!(
     tokens_and_logout,
     demo_domain,
     exports,
-    import_round_trips
+    import_round_trips,
+    import_over_http
 );
 
 const ACME: &str = "acme.example";
@@ -364,7 +365,7 @@ async fn bad_input_is_refused_and_writes_nothing(backend: Backend) {
     let malformed = raw(b"{\"first_name\": ".to_vec()).await.unwrap();
     assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
     assert_eq!(malformed.headers()["content-type"], "application/problem+json");
-    assert_eq!(send_ten_megabytes(&server, &manager.token).await, 413);
+    assert_eq!(send_large_body(&server, &manager.token, SHARED, 10 * 1024 * 1024).await, 413);
 
     let cases = [
         (json!({ "first_name": "A", "nickname": "x" }), "nickname"),
@@ -406,15 +407,14 @@ async fn bad_input_is_refused_and_writes_nothing(backend: Backend) {
     assert_no_panic(&server);
 }
 
-/// Posts a 10 MB body over a raw connection and returns the status the server
+/// Posts a large body over a raw connection and returns the status the server
 /// answers; the server may answer (and close) before the whole body is sent.
-async fn send_ten_megabytes(server: &Server, token: &str) -> u16 {
+async fn send_large_body(server: &Server, token: &str, path: &str, size: usize) -> u16 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let address = server.base.trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
-    let size = 10 * 1024 * 1024;
     let head = format!(
-        "POST {SHARED} HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\ncontent-length: {size}\r\n\r\n"
+        "POST {path} HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\ncontent-length: {size}\r\n\r\n"
     );
     stream.write_all(head.as_bytes()).await.unwrap();
     let chunk = vec![b' '; 64 * 1024];
@@ -708,5 +708,85 @@ async fn import_round_trips(backend: Backend) {
         .unwrap();
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("file"), "{}", String::from_utf8_lossy(&refused.stderr));
+    assert_no_panic(&server);
+}
+
+async fn import_over_http(backend: Backend) {
+    let (_db, server) = acme(backend).await;
+    let manager = server.login("100@acme.example", PASSWORD).await;
+    let vcard = "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Lee;Ann;;;\r\nFN:Ann Lee\r\nORG:Lee & Partners\r\nTEL;TYPE=WORK:+1 (206) 555-0100\r\nEND:VCARD\r\nBEGIN:VCARD\r\nVERSION:3.0\r\nN:;;;;\r\nFN:\r\nTEL:not a number\r\nEND:VCARD\r\n";
+    let post = |path: String, body: reqwest::Body, content_type: &'static str| {
+        server
+            .http
+            .post(server.url(&path))
+            .bearer_auth(&manager.token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let import = format!("{SHARED}/import");
+
+    let preview: Value =
+        post(format!("{import}?dry_run=true"), vcard.into(), "text/vcard").await.unwrap().json().await.unwrap();
+    assert_eq!(preview["format"], "vCard 3.0");
+    assert_eq!((preview["created"].as_u64(), preview["rejected"].as_u64()), (Some(1), Some(1)), "{preview}");
+    assert_eq!(preview["previews"][0]["action"], "create");
+    assert_eq!(preview["previews"][1]["action"], "reject");
+    assert_eq!(preview["committed"], false);
+    assert!(manager.get(SHARED).await.body["items"].as_array().unwrap().is_empty(), "a dry run writes nothing");
+
+    // The same file as a form upload, for real.
+    let boundary = "----switchboard-test";
+    let form = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"ann.vcf\"\r\nContent-Type: text/vcard\r\n\r\n{vcard}\r\n--{boundary}--\r\n"
+    );
+    let done = post(import.clone(), form.into(), "multipart/form-data; boundary=----switchboard-test").await.unwrap();
+    assert_eq!(done.status(), StatusCode::OK);
+    let done: Value = done.json().await.unwrap();
+    assert_eq!(done["committed"], true, "{done}");
+    assert_eq!(done["errors"][0]["row"], 2);
+    let stored = manager.get(SHARED).await;
+    assert_eq!(stored.body["items"][0]["work_phone_e164"], "+12065550100");
+    let again: Value = post(import.clone(), vcard.into(), "text/vcard").await.unwrap().json().await.unwrap();
+    assert_eq!((again["created"].as_u64(), again["unchanged"].as_u64()), (Some(0), Some(1)));
+
+    // Bad files and parameters: a clear 4xx, nothing written.
+    let png = post(import.clone(), b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec().into(), "text/csv").await.unwrap();
+    assert_eq!(png.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let png: Value = png.json().await.unwrap();
+    assert_eq!(png["errors"][0]["field"], "file");
+    let empty = post(import.clone(), "".into(), "text/csv").await.unwrap();
+    assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let mode = post(format!("{import}?mode=merge"), vcard.into(), "text/vcard").await.unwrap();
+    assert_eq!(mode.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        send_large_body(&server, &manager.token, &import, 60 * 1024 * 1024).await,
+        413,
+        "a 60 MB file is refused"
+    );
+    assert_eq!(manager.get(SHARED).await.body["items"].as_array().unwrap().len(), 1);
+
+    // Permissions as for single edits; personal books are their owner's.
+    let ben = server.login("200@acme.example", PASSWORD).await;
+    let by_ben = server.http.post(server.url(&import)).bearer_auth(&ben.token).body(vcard).send().await.unwrap();
+    assert_eq!(by_ben.status(), StatusCode::FORBIDDEN);
+    let own = server
+        .http
+        .post(server.url("/api/v1/domains/acme.example/users/200/contacts/import"))
+        .bearer_auth(&ben.token)
+        .body(vcard)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), StatusCode::OK);
+    let other = server
+        .http
+        .post(server.url("/api/v1/domains/acme.example/users/200/contacts/import"))
+        .bearer_auth(&manager.token)
+        .body(vcard)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::NOT_FOUND);
     assert_no_panic(&server);
 }

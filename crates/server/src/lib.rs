@@ -42,11 +42,18 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Mark the session cookie `Secure` (when served over HTTPS).
     pub secure_cookies: bool,
+    /// Largest contacts file an import accepts; larger ones answer 413 before they are read.
+    pub max_import_bytes: usize,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { trust_forwarded_for: false, max_body_bytes: 1024 * 1024, secure_cookies: false }
+        ServerConfig {
+            trust_forwarded_for: false,
+            max_body_bytes: 1024 * 1024,
+            secure_cookies: false,
+            max_import_bytes: 50 * 1024 * 1024,
+        }
     }
 }
 
@@ -60,7 +67,7 @@ pub(crate) struct AppState {
 
 /// The whole HTTP interface, ready to serve.
 pub fn router(app: App, config: ServerConfig) -> Router {
-    let max_body = config.max_body_bytes;
+    let limits = (config.max_body_bytes, config.max_body_bytes.max(config.max_import_bytes));
     let state = AppState { app, config: Arc::new(config), metrics: Arc::new(metrics::Metrics::new()) };
     let (api, openapi) = api::routes().split_for_parts();
     let openapi_json: Arc<str> = to_pretty_json(&openapi).into();
@@ -74,16 +81,19 @@ pub fn router(app: App, config: ServerConfig) -> Router {
         .route("/api/v1/openapi.json", serve_openapi)
         .merge(docs::swagger_ui())
         .fallback(|| async { problem::Problem::not_found() });
-    with_layers(routes, max_body, state.clone()).with_state(state)
+    with_layers(routes, limits, state.clone()).with_state(state)
 }
 
 /// The middleware every route gets, innermost first: body limits, timeout, panics
 /// as 500 problems, every other error answer as a problem, tracing, metrics.
-fn with_layers(routes: Router<AppState>, max_body: usize, state: AppState) -> Router<AppState> {
+/// `limits` are the largest JSON body and the largest body at all (an imported file).
+fn with_layers(routes: Router<AppState>, limits: (usize, usize), state: AppState) -> Router<AppState> {
+    let (max_json, max_any) = limits;
     routes
         // Content-Length over the limit is refused before reading; a streamed body is cut at it.
-        .layer(RequestBodyLimitLayer::new(max_body))
-        .layer(DefaultBodyLimit::max(max_body))
+        .layer(RequestBodyLimitLayer::new(max_any))
+        // What extractors (JSON bodies) read at most; imports stream past it to `max_any`.
+        .layer(DefaultBodyLimit::max(max_json))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
         .layer(CatchPanicLayer::custom(problem::from_panic))
         .layer(middleware::from_fn(problem::ensure_problem))
@@ -142,7 +152,7 @@ mod tests {
             panic!("secret table name")
         }
         let routes = Router::new().route("/boom", get(boom));
-        let service = with_layers(routes, 1024, state.clone()).with_state(state);
+        let service = with_layers(routes, (1024, 1024), state.clone()).with_state(state);
         let response = service.oneshot(Request::get("/boom").body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(response.headers()[header::CONTENT_TYPE], problem::PROBLEM_JSON);

@@ -6,6 +6,7 @@ mod directory;
 mod domains;
 mod export;
 mod health;
+mod import;
 mod session;
 mod settings;
 mod tokens;
@@ -34,6 +35,8 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(contacts::shared::get, contacts::shared::update, contacts::shared::delete))
         .routes(routes!(contacts::shared::restore))
         .routes(routes!(export::shared))
+        .routes(routes!(import::shared))
+        .routes(routes!(import::personal))
         .routes(routes!(export::directory))
         .routes(routes!(contacts::personal::list, contacts::personal::create))
         .routes(routes!(contacts::personal::get, contacts::personal::update, contacts::personal::delete))
