@@ -9,7 +9,7 @@ use switchboard_core::contact::ContactFields;
 use switchboard_core::model::Contact;
 use switchboard_core::{FieldError, Invalid};
 use switchboard_formats::{Format, ImportedRow, ReadOptions, RowError, read};
-use switchboard_store::{AuditRecord, ImportChange};
+use switchboard_store::{AuditRecord, ImportChange, ImportWriter};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -130,17 +130,25 @@ enum Message {
     Row(Box<Result<ImportedRow, RowError>>),
 }
 
-/// The import being planned: changes to make and the report so far.
+/// The import under way: changes not yet applied and the report so far.
 struct Plan {
     open: OpenBook,
     options: ImportOptions,
     actor: String,
+    /// Changes waiting to be applied, with whether each created contact is starred.
     changes: Vec<(ImportChange, AuditRecord)>,
+    starred: Vec<bool>,
     report: ImportReport,
-    /// Contacts matched by a row (kept by `replace`), and contacts created, by duplicate key → row.
-    matched: HashSet<Uuid>,
+    /// Contacts the file keeps (matched or created): `replace` trashes the others.
+    kept: HashSet<Uuid>,
+    /// Rows created by this import, by duplicate key, to spot a contact listed twice.
     created: HashMap<String, usize>,
+    /// Personal imports: contacts to star (Google `* starred`, vCard `CATEGORIES:starred`).
+    favorites: Vec<Uuid>,
 }
+
+/// Changes are applied this many at a time, so memory stays bounded.
+const BATCH: usize = 1000;
 
 impl App {
     /// Imports a contacts file into a book. Rows that cannot be read or are invalid are
@@ -162,6 +170,7 @@ impl App {
             Some(Message::Unreadable(message)) => return Err(Invalid::field("file", message).into()),
             _ => return Err(Invalid::field("file", "the file could not be read").into()),
         };
+        let mut writer = self.store.begin_import(open.book, !options.dry_run).await?;
         let report = ImportReport {
             format,
             encoding,
@@ -180,108 +189,135 @@ impl App {
             options,
             actor: caller.actor_name(),
             changes: vec![],
+            starred: vec![],
             report,
-            matched: HashSet::new(),
+            kept: HashSet::new(),
             created: HashMap::new(),
+            favorites: vec![],
         };
         while let Some(Message::Row(row)) = rows.recv().await {
             plan.report.rows += 1;
             match *row {
-                Ok(row) => self.plan_row(&mut plan, row).await?,
+                Ok(row) => plan_row(&mut plan, &mut *writer, row).await?,
                 Err(error) => plan.reject(error.row, error.field, error.message, ""),
             }
+            if plan.changes.len() >= BATCH {
+                plan.apply(&mut *writer).await?;
+            }
         }
+        plan.apply(&mut *writer).await?;
         if plan.options.mode == ImportMode::Replace {
-            for id in self.store.live_contact_ids(plan.open.book).await? {
-                if !plan.matched.contains(&id) {
+            for id in writer.live_contact_ids().await? {
+                if !plan.kept.contains(&id) {
                     let audit = plan.audit("contact.delete", Some(id), json!({ "import": "replace" }));
                     plan.changes.push((ImportChange::Trash(id), audit));
                     plan.report.trashed += 1;
                 }
             }
+            plan.apply(&mut *writer).await?;
         }
         let held_back = plan.options.strict && plan.report.rejected > 0;
-        let write = !plan.options.dry_run && !held_back;
-        if write && !plan.changes.is_empty() {
-            let r = &plan.report;
-            let totals = json!({ "format": r.format, "rows": r.rows, "created": r.created, "updated": r.updated,
-                "unchanged": r.unchanged, "rejected": r.rejected, "trashed": r.trashed });
-            let summary = plan.audit("contacts.import", None, totals);
-            self.store.apply_import(plan.open.book, &plan.changes, summary).await?;
+        if plan.options.dry_run || held_back {
+            // Dropping the writer rolls everything back.
+            return Ok(plan.report);
         }
-        plan.report.committed = write;
-        if !plan.options.dry_run {
-            plan.report.previews.clear();
+        let r = &plan.report;
+        let totals = json!({ "format": r.format, "rows": r.rows, "created": r.created, "updated": r.updated,
+            "unchanged": r.unchanged, "rejected": r.rejected, "trashed": r.trashed });
+        writer.commit(plan.audit("contacts.import", None, totals)).await?;
+        if let Some(owner) = plan.open.book.owner_id() {
+            for id in &plan.favorites {
+                self.store.set_favorite(owner, *id, true).await?;
+            }
         }
+        plan.report.committed = true;
+        plan.report.previews.clear();
         Ok(plan.report)
     }
+}
 
-    async fn plan_row(&self, plan: &mut Plan, row: ImportedRow) -> Result<()> {
-        let name = display_name(&row);
-        let fields = match ContactFields::parse(&row.contact, plan.open.country) {
-            Ok(fields) => fields,
-            Err(Invalid(problems)) => {
-                for FieldError { field, message } in problems {
-                    plan.reject(row.row, Some(field), message, &name);
-                }
-                return Ok(());
+async fn plan_row(plan: &mut Plan, writer: &mut dyn ImportWriter, row: ImportedRow) -> Result<()> {
+    let name = display_name(&row);
+    let fields = match ContactFields::parse(&row.contact, plan.open.country) {
+        Ok(fields) => fields,
+        Err(Invalid(problems)) => {
+            for FieldError { field, message } in problems {
+                plan.reject(row.row, Some(field), message, &name);
             }
-        };
-        let key = fields.duplicate_key();
-        if let Some(first) = plan.created.get(&key) {
-            plan.preview(row.row, RowAction::Unchanged, &name, None, Some(format!("the same contact as row {first}")));
-            plan.report.unchanged += 1;
             return Ok(());
         }
-        let existing = match plan.options.mode {
-            ImportMode::Add => None,
-            ImportMode::Upsert | ImportMode::Replace => self.matching(plan, &row, &fields).await?,
-        };
-        match existing {
-            Some(contact) if contact.fields == fields => {
-                plan.matched.insert(contact.id);
+    };
+    let key = fields.duplicate_key();
+    if let Some(first) = plan.created.get(&key) {
+        plan.preview(row.row, RowAction::Unchanged, &name, None, Some(format!("the same contact as row {first}")));
+        plan.report.unchanged += 1;
+        return Ok(());
+    }
+    let existing = match plan.options.mode {
+        ImportMode::Add => None,
+        ImportMode::Upsert | ImportMode::Replace => matching(writer, &row, &fields).await?,
+    };
+    match existing {
+        Some(contact) => {
+            plan.kept.insert(contact.id);
+            if row.starred {
+                plan.favorites.push(contact.id);
+            }
+            if contact.fields == fields {
                 plan.preview(row.row, RowAction::Unchanged, &name, Some(contact.id), None);
                 plan.report.unchanged += 1;
-            }
-            Some(contact) => {
-                plan.matched.insert(contact.id);
+            } else {
                 let before = serde_json::to_value(contact.fields.to_input()).unwrap_or_default();
                 let after = serde_json::to_value(fields.to_input()).unwrap_or_default();
-                let audit = plan.audit(
-                    "contact.update",
-                    Some(contact.id),
-                    json!({ "import_row": row.row, "changes": crate::records::changes(&before, &after) }),
-                );
+                let details = json!({ "import_row": row.row, "changes": crate::records::changes(&before, &after) });
+                let audit = plan.audit("contact.update", Some(contact.id), details);
                 plan.changes.push((ImportChange::Update { id: contact.id, fields }, audit));
                 plan.preview(row.row, RowAction::Update, &name, Some(contact.id), None);
                 plan.report.updated += 1;
             }
-            None => {
-                let audit =
-                    plan.audit("contact.create", None, json!({ "import_row": row.row, "contact": fields.to_input() }));
-                plan.created.insert(key, row.row);
-                plan.changes.push((ImportChange::Create(fields), audit));
-                plan.preview(row.row, RowAction::Create, &name, None, None);
-                plan.report.created += 1;
+        }
+        None => {
+            let audit =
+                plan.audit("contact.create", None, json!({ "import_row": row.row, "contact": fields.to_input() }));
+            plan.created.insert(key, row.row);
+            plan.changes.push((ImportChange::Create(fields), audit));
+            plan.starred.push(row.starred);
+            plan.preview(row.row, RowAction::Create, &name, None, None);
+            plan.report.created += 1;
+        }
+    }
+    Ok(())
+}
+
+/// The contact a row stands for: the one its UID names (our own exports carry it), else
+/// an exact duplicate, else one with the same names and a shared E.164 number.
+async fn matching(writer: &mut dyn ImportWriter, row: &ImportedRow, fields: &ContactFields) -> Result<Option<Contact>> {
+    if let Some(id) = row.uid.as_deref().and_then(|uid| uid.trim().parse::<Uuid>().ok())
+        && let Some(contact) = writer.live_contact(id).await?
+    {
+        return Ok(Some(contact));
+    }
+    Ok(writer.matching_contact(fields).await?)
+}
+
+impl Plan {
+    /// Applies the waiting changes (a dry run only counts them).
+    async fn apply(&mut self, writer: &mut dyn ImportWriter) -> Result<()> {
+        let changes = std::mem::take(&mut self.changes);
+        let starred = std::mem::take(&mut self.starred);
+        if self.options.dry_run || changes.is_empty() {
+            return Ok(());
+        }
+        let created = writer.apply(&changes).await?;
+        for (id, starred) in created.into_iter().zip(starred) {
+            self.kept.insert(id);
+            if starred {
+                self.favorites.push(id);
             }
         }
         Ok(())
     }
 
-    /// The contact a row stands for: the one its UID names (our own exports carry it), else
-    /// an exact duplicate, else one with the same names and a shared E.164 number.
-    async fn matching(&self, plan: &Plan, row: &ImportedRow, fields: &ContactFields) -> Result<Option<Contact>> {
-        if let Some(id) = row.uid.as_deref().and_then(|uid| uid.trim().parse::<Uuid>().ok())
-            && let Some(contact) = self.store.contact(plan.open.book, id).await?
-            && contact.deleted_at.is_none()
-        {
-            return Ok(Some(contact));
-        }
-        Ok(self.store.matching_contact(plan.open.book, fields).await?)
-    }
-}
-
-impl Plan {
     fn audit(&self, action: &str, target_id: Option<Uuid>, details: serde_json::Value) -> AuditRecord {
         AuditRecord {
             domain_id: Some(self.open.domain.id),

@@ -788,5 +788,10 @@ async fn import_over_http(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(other.status(), StatusCode::NOT_FOUND);
+    let starred = "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Doe;Jane;;;\r\nFN:Jane Doe\r\nCATEGORIES:starred\r\nEND:VCARD\r\n";
+    let personal = "/api/v1/domains/acme.example/users/200/contacts/import";
+    let mine = server.http.post(server.url(personal)).bearer_auth(&ben.token).body(starred).send().await.unwrap();
+    assert_eq!(mine.status(), StatusCode::OK);
+    assert_eq!(group(&ben, "group=favorites").await, ["Jane Doe"], "a starred contact becomes a favorite");
     assert_no_panic(&server);
 }

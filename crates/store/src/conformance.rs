@@ -18,8 +18,8 @@ use switchboard_core::{DomainName, Scope};
 use uuid::Uuid;
 
 use crate::{
-    AuditRecord, COPY_TABLES, DirectoryQuery, DomainPatch, Group, Layer, ListQuery, LoginFailures, NewDomain, NewToken,
-    NewUser, Result, Store, StoreError, UserPatch,
+    AuditRecord, COPY_TABLES, DirectoryQuery, DomainPatch, Group, ImportChange, Layer, ListQuery, LoginFailures,
+    NewDomain, NewToken, NewUser, Result, Store, StoreError, UserPatch,
 };
 
 /// Generates one `#[tokio::test]` per single-store conformance function. `$run` is an
@@ -51,6 +51,7 @@ macro_rules! conformance_tests {
             audit_pages,
             tokens,
             login_failures,
+            imports,
         );
     };
     (@each $run:path; $($test:ident),* $(,)?) => {
@@ -1209,4 +1210,69 @@ async fn export_in_pages(store: &dyn Store, table: &str) -> Vec<Map<String, Valu
         }
         rows.extend(page);
     }
+}
+
+/// An import is one transaction: it sees its own writes, and leaves nothing behind unless committed.
+pub async fn imports(store: &dyn Store) {
+    let acme = domain(store, "acme.example").await;
+    let other = domain(store, "other.example").await;
+    let book = shared(&acme);
+    let ann = contact(store, book, ContactInput { work_phone: "+1 206 555 0100".into(), ..named("Ann", "Lee") }).await;
+    let foreign = contact(store, shared(&other), named("Ann", "Lee")).await;
+    let change = |action: &str| audit_in(acme.id, action);
+
+    // Abandoned: nothing written.
+    let mut writer = store.begin_import(book, true).await.unwrap();
+    let created =
+        writer.apply(&[(ImportChange::Create(fields(named("Bob", "Stone"))), change("contact.create"))]).await.unwrap();
+    assert_eq!(created.len(), 1);
+    assert_eq!(
+        writer.matching_contact(&fields(named("bob", "STONE"))).await.unwrap().map(|c| c.id),
+        Some(created[0]),
+        "it sees its own writes"
+    );
+    drop(writer);
+    assert!(store.contact(book, created[0]).await.unwrap().is_none(), "dropped without commit: rolled back");
+    assert_eq!(audit_actions(store, acme.id).await.len(), 0);
+
+    // Matching: by id within the book only, by exact duplicate, by name and number.
+    let mut writer = store.begin_import(book, true).await.unwrap();
+    assert_eq!(writer.live_contact(ann.id).await.unwrap().map(|c| c.id), Some(ann.id));
+    assert!(writer.live_contact(foreign.id).await.unwrap().is_none(), "another domain's id is not found");
+    let same_number =
+        ContactInput { mobile_phone: "(206) 555-0100".into(), title: "Buyer".into(), ..named("ann", "lee") };
+    assert_eq!(writer.matching_contact(&fields(same_number)).await.unwrap().map(|c| c.id), Some(ann.id));
+    let other_number = ContactInput { work_phone: "+1 206 555 0199".into(), ..named("Ann", "Lee") };
+    assert!(writer.matching_contact(&fields(other_number)).await.unwrap().is_none());
+    assert_eq!(writer.live_contact_ids().await.unwrap(), [ann.id]);
+
+    // Committed: creates, updates, trash and every audit record land together.
+    let changes = [
+        (ImportChange::Create(fields(named("Cy", "Young"))), change("contact.create")),
+        (
+            ImportChange::Update {
+                id: ann.id,
+                fields: fields(ContactInput { title: "Boss".into(), ..named("Ann", "Lee") }),
+            },
+            change("contact.update"),
+        ),
+    ];
+    let created = writer.apply(&changes).await.unwrap();
+    writer.apply(&[(ImportChange::Trash(created[0]), change("contact.delete"))]).await.unwrap();
+    writer.commit(change("contacts.import")).await.unwrap();
+    assert_eq!(store.contact(book, ann.id).await.unwrap().unwrap().fields.title, "Boss");
+    assert!(store.contact(book, created[0]).await.unwrap().unwrap().deleted_at.is_some());
+    let actions = audit_actions(store, acme.id).await;
+    assert_eq!(actions.len(), 4, "{actions:?}");
+    assert!(actions.contains(&"contacts.import".to_string()));
+
+    // A change that fails (updating another domain's contact) fails the batch.
+    let mut writer = store.begin_import(book, true).await.unwrap();
+    let bad = [(ImportChange::Update { id: foreign.id, fields: fields(named("X", "Y")) }, change("contact.update"))];
+    assert!(is_not_found(writer.apply(&bad).await));
+    drop(writer);
+
+    // A dry run reads without taking the write lock.
+    let mut reader = store.begin_import(book, false).await.unwrap();
+    assert_eq!(reader.live_contact_ids().await.unwrap(), [ann.id]);
 }

@@ -174,6 +174,22 @@ pub enum ImportChange {
     Trash(Uuid),
 }
 
+/// The reads and writes of one import, inside its transaction.
+#[async_trait]
+pub trait ImportWriter: Send {
+    /// A live contact of the book by id (an imported row's UID).
+    async fn live_contact(&mut self, id: Uuid) -> Result<Option<Contact>>;
+    /// The live contact an imported row stands for: an exact duplicate (same names and
+    /// numbers), else one with the same names sharing an E.164 number.
+    async fn matching_contact(&mut self, fields: &ContactFields) -> Result<Option<Contact>>;
+    /// Ids of every live contact of the book (for imports that replace the book).
+    async fn live_contact_ids(&mut self) -> Result<Vec<Uuid>>;
+    /// Applies changes, each with its audit record; returns the ids of the created contacts in order.
+    async fn apply(&mut self, changes: &[(ImportChange, AuditRecord)]) -> Result<Vec<Uuid>>;
+    /// Writes the summary audit record and commits everything.
+    async fn commit(self: Box<Self>, summary: AuditRecord) -> Result<()>;
+}
+
 /// A stored token (session or API) with the secret's hash only.
 #[derive(Debug, Clone)]
 pub struct NewToken {
@@ -251,19 +267,10 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_contact(&self, book: Book, id: Uuid, audit: AuditRecord) -> Result<Contact>;
     /// Brings a contact back from the trash (`Conflict` if an identical live one exists).
     async fn restore_contact(&self, book: Book, id: Uuid, audit: AuditRecord) -> Result<Contact>;
-    /// The live contact an imported row stands for: an exact duplicate (same names and
-    /// numbers), else one with the same names sharing an E.164 number.
-    async fn matching_contact(&self, book: Book, fields: &ContactFields) -> Result<Option<Contact>>;
-    /// Ids of every live contact of a book (for imports that replace the book).
-    async fn live_contact_ids(&self, book: Book) -> Result<Vec<Uuid>>;
-    /// Applies a whole import in one transaction: every change with its audit record,
-    /// then `summary`; on any error nothing is written.
-    async fn apply_import(
-        &self,
-        book: Book,
-        changes: &[(ImportChange, AuditRecord)],
-        summary: AuditRecord,
-    ) -> Result<()>;
+    /// Starts an import into `book`: one transaction that sees its own writes. Dropping
+    /// the writer without `commit` leaves the book exactly as before. With `write` false
+    /// (a dry run) it only reads and takes no write lock.
+    async fn begin_import(&self, book: Book, write: bool) -> Result<Box<dyn ImportWriter>>;
     /// Contacts in the trash of a domain: shared ones, and personal ones of `owner_id` when given.
     async fn list_trash(&self, domain_id: Uuid, owner_id: Option<Uuid>, list: &ListQuery) -> Result<Page<Contact>>;
     /// Removes for good what was deleted before `before`; returns how many.

@@ -24,8 +24,8 @@ use uuid::Uuid;
 
 use super::{Backend, Db, begin_write, push_search};
 use crate::{
-    AuditRecord, COPY_TABLES, DirectoryQuery, DomainPatch, Group, ImportChange, Layer, ListQuery, LoginFailures,
-    NewDomain, NewToken, NewUser, Result, Store, StoreError, TableCounts, UserPatch,
+    AuditRecord, COPY_TABLES, DirectoryQuery, DomainPatch, Group, ImportChange, ImportWriter, Layer, ListQuery,
+    LoginFailures, NewDomain, NewToken, NewUser, Result, Store, StoreError, TableCounts, UserPatch,
 };
 
 pub(super) type Tx = sqlx::Transaction<'static, Db>;
@@ -270,62 +270,9 @@ impl Store for Backend {
         finish_contact(tx, &row, &audit).await
     }
 
-    async fn matching_contact(&self, book: Book, fields: &ContactFields) -> Result<Option<Contact>> {
-        let mut qb = Builder::new(concat!("SELECT ", contact_columns!(), " FROM contacts WHERE "));
-        push_book(&mut qb, book);
-        qb.push(" AND contacts.deleted_at IS NULL AND contacts.duplicate_key = ").push_bind(fields.duplicate_key());
-        if let Some(row) = qb.build().fetch_optional(&self.pool).await? {
-            return contact(&row).map(Some);
-        }
-        let numbers: Vec<String> = fields.numbers().into_iter().filter_map(|(_, n)| n.e164.clone()).collect();
-        if numbers.is_empty() {
-            return Ok(None);
-        }
-        let mut qb = Builder::new(concat!("SELECT ", contact_columns!(), " FROM contacts WHERE "));
-        push_book(&mut qb, book);
-        qb.push(" AND contacts.deleted_at IS NULL AND contacts.sort_key = ").push_bind(fields.sort_key());
-        qb.push(" AND (false");
-        for (_, _, e164_column) in PHONE_COLUMNS {
-            for number in &numbers {
-                qb.push(format_args!(" OR contacts.{e164_column} = ")).push_bind(number.clone());
-            }
-        }
-        qb.push(") ORDER BY contacts.id LIMIT 1");
-        qb.build().fetch_optional(&self.pool).await?.as_ref().map(contact).transpose()
-    }
-
-    async fn live_contact_ids(&self, book: Book) -> Result<Vec<Uuid>> {
-        let mut qb = Builder::new("SELECT contacts.id FROM contacts WHERE ");
-        push_book(&mut qb, book);
-        qb.push(" AND contacts.deleted_at IS NULL");
-        Ok(qb.build_query_scalar().fetch_all(&self.pool).await?)
-    }
-
-    async fn apply_import(
-        &self,
-        book: Book,
-        changes: &[(ImportChange, AuditRecord)],
-        summary: AuditRecord,
-    ) -> Result<()> {
-        let mut tx = begin_write(&self.pool).await?;
-        for (change, audit) in changes {
-            match change {
-                ImportChange::Create(fields) => {
-                    insert_contact(&mut tx, book, fields).await?;
-                }
-                ImportChange::Update { id, fields } => {
-                    if update_live_contact(&mut tx, book, *id, None, fields).await?.is_none() {
-                        return Err(StoreError::NotFound);
-                    }
-                }
-                ImportChange::Trash(id) => {
-                    trash_live_contact(&mut tx, book, *id).await?.ok_or(StoreError::NotFound)?;
-                }
-            }
-            write_audit(&mut tx, audit).await?;
-        }
-        write_audit(&mut tx, &summary).await?;
-        Ok(tx.commit().await?)
+    async fn begin_import(&self, book: Book, write: bool) -> Result<Box<dyn ImportWriter>> {
+        let tx = if write { begin_write(&self.pool).await? } else { self.pool.begin().await? };
+        Ok(Box::new(ImportTx { tx, book }))
     }
 
     async fn contact(&self, book: Book, id: Uuid) -> Result<Option<Contact>> {
@@ -918,6 +865,78 @@ fn contact_values(fields: &ContactFields) -> [(&'static str, Option<String>); 17
         ("sort_key", Some(fields.sort_key())),
         ("search_text", Some(fields.search_text())),
     ]
+}
+
+/// An import's transaction and the book it writes to.
+pub(super) struct ImportTx {
+    tx: Tx,
+    book: Book,
+}
+
+#[async_trait]
+impl ImportWriter for ImportTx {
+    async fn live_contact(&mut self, id: Uuid) -> Result<Option<Contact>> {
+        let mut qb = Builder::new(concat!("SELECT ", contact_columns!(), " FROM contacts"));
+        push_live_contact(&mut qb, self.book, id);
+        qb.build().fetch_optional(&mut *self.tx).await?.as_ref().map(contact).transpose()
+    }
+
+    async fn matching_contact(&mut self, fields: &ContactFields) -> Result<Option<Contact>> {
+        let mut qb = Builder::new(concat!("SELECT ", contact_columns!(), " FROM contacts WHERE "));
+        push_book(&mut qb, self.book);
+        qb.push(" AND contacts.deleted_at IS NULL AND contacts.duplicate_key = ").push_bind(fields.duplicate_key());
+        if let Some(row) = qb.build().fetch_optional(&mut *self.tx).await? {
+            return contact(&row).map(Some);
+        }
+        let numbers: Vec<String> = fields.numbers().into_iter().filter_map(|(_, n)| n.e164.clone()).collect();
+        if numbers.is_empty() {
+            return Ok(None);
+        }
+        let mut qb = Builder::new(concat!("SELECT ", contact_columns!(), " FROM contacts WHERE "));
+        push_book(&mut qb, self.book);
+        qb.push(" AND contacts.deleted_at IS NULL AND contacts.sort_key = ").push_bind(fields.sort_key());
+        qb.push(" AND (false");
+        for (_, _, e164_column) in PHONE_COLUMNS {
+            for number in &numbers {
+                qb.push(format_args!(" OR contacts.{e164_column} = ")).push_bind(number.clone());
+            }
+        }
+        qb.push(") ORDER BY contacts.id LIMIT 1");
+        qb.build().fetch_optional(&mut *self.tx).await?.as_ref().map(contact).transpose()
+    }
+
+    async fn live_contact_ids(&mut self) -> Result<Vec<Uuid>> {
+        let mut qb = Builder::new("SELECT contacts.id FROM contacts WHERE ");
+        push_book(&mut qb, self.book);
+        qb.push(" AND contacts.deleted_at IS NULL ORDER BY contacts.id");
+        Ok(qb.build_query_scalar().fetch_all(&mut *self.tx).await?)
+    }
+
+    async fn apply(&mut self, changes: &[(ImportChange, AuditRecord)]) -> Result<Vec<Uuid>> {
+        let mut created = Vec::new();
+        for (change, audit) in changes {
+            match change {
+                ImportChange::Create(fields) => {
+                    created.push(insert_contact(&mut self.tx, self.book, fields).await?.try_get("id")?);
+                }
+                ImportChange::Update { id, fields } => {
+                    update_live_contact(&mut self.tx, self.book, *id, None, fields)
+                        .await?
+                        .ok_or(StoreError::NotFound)?;
+                }
+                ImportChange::Trash(id) => {
+                    trash_live_contact(&mut self.tx, self.book, *id).await?.ok_or(StoreError::NotFound)?;
+                }
+            }
+            write_audit(&mut self.tx, audit).await?;
+        }
+        Ok(created)
+    }
+
+    async fn commit(mut self: Box<Self>, summary: AuditRecord) -> Result<()> {
+        write_audit(&mut self.tx, &summary).await?;
+        Ok(self.tx.commit().await?)
+    }
 }
 
 async fn insert_contact(tx: &mut Tx, book: Book, fields: &ContactFields) -> Result<Row> {
