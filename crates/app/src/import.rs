@@ -31,7 +31,7 @@ pub enum ImportMode {
     Replace,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ImportOptions {
     /// `None` detects the format from the content.
     pub format: Option<Format>,
@@ -40,7 +40,14 @@ pub struct ImportOptions {
     pub dry_run: bool,
     /// Write nothing when any row is rejected.
     pub strict: bool,
+    /// Most rows to read (the server's `max_import_rows` applies too).
     pub max_rows: usize,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions { format: None, mode: ImportMode::Upsert, dry_run: false, strict: false, max_rows: usize::MAX }
+    }
 }
 
 /// Reads the text parameters of an import, naming each bad one.
@@ -68,7 +75,7 @@ pub fn parse_import_options(
         "replace" => ImportMode::Replace,
         other => return Err(Invalid::field("mode", format!("`{other}` is not a mode; use upsert, add or replace"))),
     };
-    Ok(ImportOptions { format, mode, dry_run, strict, max_rows: ReadOptions::default().max_rows })
+    Ok(ImportOptions { format, mode, dry_run, strict, ..ImportOptions::default() })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -164,6 +171,7 @@ impl App {
         if !open.can_write {
             return Err(crate::error::forbidden("change these contacts"));
         }
+        let options = ImportOptions { max_rows: options.max_rows.min(self.config.max_import_rows), ..options };
         let mut rows = spawn_reader(input, &options);
         let (format, encoding) = match rows.recv().await {
             Some(Message::Detected(format, encoding)) => (format, encoding),
@@ -195,7 +203,12 @@ impl App {
             created: HashMap::new(),
             favorites: vec![],
         };
-        while let Some(Message::Row(row)) = rows.recv().await {
+        while let Some(message) = rows.recv().await {
+            let row = match message {
+                Message::Row(row) => row,
+                Message::Unreadable(message) => return Err(Invalid::field("file", message).into()),
+                Message::Detected(..) => continue,
+            };
             plan.report.rows += 1;
             match *row {
                 Ok(row) => plan_row(&mut plan, &mut *writer, row).await?,
@@ -365,10 +378,16 @@ fn spawn_reader(input: Box<dyn Read + Send>, options: &ImportOptions) -> mpsc::R
         };
         let detected = reader.detected();
         let _ = sender.blocking_send(Message::Detected(detected.variant.to_string(), detected.encoding.to_string()));
-        for row in reader {
+        let mut reader = reader;
+        for row in reader.by_ref() {
             if sender.blocking_send(Message::Row(Box::new(row))).is_err() {
                 return;
             }
+        }
+        // A file that stops half-way (too many rows, an unclosed quote, a read error) is
+        // refused whole: importing its first part would look like success.
+        if let Some(error) = reader.file_error() {
+            let _ = sender.blocking_send(Message::Unreadable(error.to_string()));
         }
     });
     receiver

@@ -40,6 +40,8 @@ pub struct AppConfig {
     /// How long deleted contacts stay in the trash.
     pub trash_retention: Duration,
     pub login: LoginPolicy,
+    /// Most rows (CSV records or vCards) one import reads; a longer file is refused.
+    pub max_import_rows: usize,
 }
 
 /// Failed logins per account and per client address: after `slow_after` failures
@@ -66,6 +68,7 @@ impl Default for AppConfig {
                 lock_after: 10,
                 lock_for: Duration::from_secs(15 * 60),
             },
+            max_import_rows: 100_000,
         }
     }
 }

@@ -71,6 +71,9 @@ struct ServeArgs {
     /// Largest contacts file an import accepts, in megabytes.
     #[arg(long, default_value_t = 50, env = "SWITCHBOARD_MAX_IMPORT_MB")]
     max_import_mb: usize,
+    /// Most contacts one import file may hold.
+    #[arg(long, default_value_t = 100_000, env = "SWITCHBOARD_MAX_IMPORT_ROWS")]
+    max_import_rows: usize,
 }
 
 #[derive(Args)]
@@ -242,7 +245,11 @@ async fn main() -> Result<()> {
         }
         command => {
             let url = database_url(&cli.data_dir, cli.database.as_deref())?;
-            let app = App::new(open_store(&url).await?, AppConfig::default());
+            let mut config = AppConfig::default();
+            if let Command::Serve(args) = &command {
+                config.max_import_rows = args.max_import_rows;
+            }
+            let app = App::new(open_store(&url).await?, config);
             run(command, app, &url).await
         }
     }

@@ -712,7 +712,7 @@ async fn import_round_trips(backend: Backend) {
 }
 
 async fn import_over_http(backend: Backend) {
-    let (_db, server) = acme(backend).await;
+    let (db, server) = acme(backend).await;
     let manager = server.login("100@acme.example", PASSWORD).await;
     let vcard = "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Lee;Ann;;;\r\nFN:Ann Lee\r\nORG:Lee & Partners\r\nTEL;TYPE=WORK:+1 (206) 555-0100\r\nEND:VCARD\r\nBEGIN:VCARD\r\nVERSION:3.0\r\nN:;;;;\r\nFN:\r\nTEL:not a number\r\nEND:VCARD\r\n";
     let post = |path: String, body: reqwest::Body, content_type: &'static str| {
@@ -757,6 +757,26 @@ async fn import_over_http(backend: Backend) {
     assert_eq!(png["errors"][0]["field"], "file");
     let empty = post(import.clone(), "".into(), "text/csv").await.unwrap();
     assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let wide_row = format!("First Name,Last Name\r\nAnn,Lee{}\r\n", ",x".repeat(500));
+    let unfinished = "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Lee;Ann;;;\r\nFN:Ann Lee\r\n";
+    let bad_utf8 = b"BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Ann \xff\xfe Lee\r\nN:Lee;Ann;;;\r\nEND:VCARD\r\n".to_vec();
+    let header_only = "First Name,Last Name,Company,Business Phone\r\n";
+    for (name, body) in [
+        ("500 columns", wide_row.into_bytes()),
+        ("no END:VCARD", unfinished.into()),
+        ("invalid UTF-8", bad_utf8),
+        ("header only", header_only.into()),
+    ] {
+        let reply = post(import.clone(), body.into(), "text/plain").await.unwrap();
+        let status = reply.status();
+        let report: Value = reply.json().await.unwrap();
+        assert!(status == StatusCode::OK || status == StatusCode::UNPROCESSABLE_ENTITY, "{name}: {status}");
+        if status == StatusCode::OK {
+            assert_eq!(report["created"], 0, "{name}: {report}");
+        } else {
+            assert!(report["detail"].as_str().is_some_and(|d| !d.is_empty()), "{name}: a clear message: {report}");
+        }
+    }
     let mode = post(format!("{import}?mode=merge"), vcard.into(), "text/vcard").await.unwrap();
     assert_eq!(mode.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
@@ -788,6 +808,16 @@ async fn import_over_http(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(other.status(), StatusCode::NOT_FOUND);
+    // A file with more rows than the server takes is refused whole.
+    let strict_server = Server::start(&db, &["--max-import-rows", "1"]);
+    let two = "First Name,Last Name\r\nOne,Row\r\nTwo,Rows\r\n";
+    let limited =
+        strict_server.http.post(strict_server.url(&import)).bearer_auth(&manager.token).body(two).send().await.unwrap();
+    assert_eq!(limited.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        manager.get(&format!("{SHARED}?q=row")).await.body["items"].as_array().unwrap().is_empty(),
+        "nothing written"
+    );
     let starred = "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Doe;Jane;;;\r\nFN:Jane Doe\r\nCATEGORIES:starred\r\nEND:VCARD\r\n";
     let personal = "/api/v1/domains/acme.example/users/200/contacts/import";
     let mine = server.http.post(server.url(personal)).bearer_auth(&ben.token).body(starred).send().await.unwrap();
