@@ -188,10 +188,11 @@ async fn measure_all(base: &Url, seeded: &Seeded, args: &Args, limits: &Limits) 
         url
     };
     let mut notes = Vec::new();
-    let (names, numbers) = search_terms(seeded, args.seed);
+    let SearchTerms { names, numbers, broad } = search_terms(seeded, args.seed);
     notes.push(format!("name searches (matches in the viewer's directory): {}", describe(&names)));
     notes.push(format!("digit searches: {}", describe(&numbers)));
-    for (term, count) in names.iter().chain(&numbers) {
+    notes.push(format!("broad type-ahead searches (informative, not in the target): {}", describe(&broad)));
+    for (term, count) in names.iter().chain(&numbers).chain(&broad) {
         let page = measure::get_json(&client, &with(&directory, &[("limit", "50"), ("q", term)])).await?;
         let items = page["items"].as_array().map_or(0, Vec::len);
         if items != (*count).min(50) {
@@ -225,6 +226,7 @@ async fn measure_all(base: &Url, seeded: &Seeded, args: &Args, limits: &Limits) 
         Case { name: "directory, first page".into(), urls: vec![with(&directory, &[("limit", "50")])] },
         Case { name: format!("directory search, name ({} terms)", names.len()), urls: search(&names) },
         Case { name: format!("directory search, digits ({} terms)", numbers.len()), urls: search(&numbers) },
+        Case { name: format!("type-ahead, broad 3 letters ({} terms)", broad.len()), urls: search(&broad) },
         Case { name: "shared contacts, first page".into(), urls: vec![with(&shared, &[("limit", "50")])] },
         Case {
             name: "directory group=shared sort=-name".into(),
@@ -250,15 +252,25 @@ async fn measure_all(base: &Url, seeded: &Seeded, args: &Args, limits: &Limits) 
 /// Search terms with how many entries of the viewer's directory each matches.
 type Terms = Vec<(String, usize)>;
 
-/// Name fragments of 3 to 6 letters that find a few hundred entries, plus one rare
-/// name; digit fragments of 7 digits (a handful of matches) and of 4 (a few hundred).
-fn search_terms(seeded: &Seeded, seed: u64) -> (Terms, Terms) {
+struct SearchTerms {
+    /// Name fragments of 3 to 6 letters that find a few hundred entries, plus one rare name.
+    names: Terms,
+    /// Digit fragments of 7 digits (a handful of matches) and of 4 (a few hundred).
+    numbers: Terms,
+    /// What a type-ahead sends after three letters: fragments found in thousands of entries.
+    broad: Terms,
+}
+
+fn search_terms(seeded: &Seeded, seed: u64) -> SearchTerms {
     let count = |term: &str| seeded.directory_texts.iter().filter(|text| text.contains(term)).count();
     let mut generator = data::Generator::new(seed ^ 0x5eed);
     let mut tried = BTreeSet::new();
     let mut names = Vec::new();
-    for _ in 0..400 {
-        if names.len() == 8 {
+    let mut broad = Vec::new();
+    // A few hundred in a directory of 100,000, or thousands: scale the bands with the data set.
+    let scale = seeded.directory_texts.len() as f64 / 100_000.0;
+    for _ in 0..1000 {
+        if names.len() == 8 && broad.len() == 4 {
             break;
         }
         let term = generator.name_fragment();
@@ -266,10 +278,10 @@ fn search_terms(seeded: &Seeded, seed: u64) -> (Terms, Terms) {
             continue;
         }
         let matches = count(&term);
-        // A few hundred in a directory of 100,000: scale the band with the data set.
-        let scale = seeded.directory_texts.len() as f64 / 100_000.0;
-        if (100.0 * scale..=800.0 * scale).contains(&(matches as f64)) {
+        if names.len() < 8 && (100.0 * scale..=800.0 * scale).contains(&(matches as f64)) {
             names.push((term, matches));
+        } else if broad.len() < 4 && term.len() == 3 && matches as f64 >= 2_000.0 * scale {
+            broad.push((term, matches));
         }
     }
     names.push((data::RARE_TERM.to_string(), count(data::RARE_TERM)));
@@ -280,7 +292,7 @@ fn search_terms(seeded: &Seeded, seed: u64) -> (Terms, Terms) {
         let term = if i % 2 == 0 { &digits[digits.len() - 7..] } else { &digits[digits.len() - 4..] };
         numbers.push((term.to_string(), count(term)));
     }
-    (names, numbers)
+    SearchTerms { names, numbers, broad }
 }
 
 fn describe(terms: &[(String, usize)]) -> String {
