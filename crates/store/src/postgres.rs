@@ -1,7 +1,9 @@
 //! The PostgreSQL back-end, for several servers sharing one database. Searches use
 //! `LIKE` on `search_text`, which the `pg_trgm` GIN index answers.
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use switchboard_core::text::SearchTerm;
 
 use crate::Result;
@@ -21,7 +23,11 @@ pub struct PostgresStore {
 impl PostgresStore {
     /// Connects to the database at `url` and migrates it.
     pub async fn connect(url: &str) -> Result<PostgresStore> {
-        let pool = PgPoolOptions::new().connect(url).await?;
+        // sqlx reuses prepared statements; after a few runs PostgreSQL would switch a
+        // search to a generic plan that cannot use the trigram index for an unknown
+        // pattern. Planning each execution keeps searches on the index.
+        let options = PgConnectOptions::from_str(url)?.options([("plan_cache_mode", "force_custom_plan")]);
+        let pool = PgPoolOptions::new().connect_with(options).await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
         Ok(PostgresStore { pool })
     }
