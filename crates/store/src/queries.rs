@@ -22,7 +22,7 @@ use switchboard_core::text::{self, SearchTerm};
 use switchboard_core::{DomainName, Extension, PhoneNumber};
 use uuid::Uuid;
 
-use super::{Backend, Db, begin_write, push_search};
+use super::{Backend, Db, Pool, begin_write, push_search, search_is_broad};
 use crate::{
     AuditRecord, COPY_TABLES, DirectoryQuery, DomainPatch, Group, ImportChange, ImportWriter, Layer, ListQuery,
     LoginFailures, NewDomain, NewToken, NewUser, Result, Store, StoreError, TableCounts, UserPatch,
@@ -132,7 +132,7 @@ impl Store for Backend {
         if let Some(term) = &list.search {
             push_like(&mut qb, "domains.name", term);
         }
-        push_page(&mut qb, list, &DOMAIN_KEYS);
+        push_page(&mut qb, list, &DOMAIN_KEYS, list.search.is_none());
         page(qb.build().fetch_all(&self.pool).await?, list, domain)
     }
 
@@ -213,7 +213,7 @@ impl Store for Backend {
         if let Some(term) = &list.search {
             push_search(&mut qb, "users", term);
         }
-        push_page(&mut qb, list, &USER_KEYS);
+        push_page(&mut qb, list, &USER_KEYS, list.search.is_none());
         page(qb.build().fetch_all(&self.pool).await?, list, user)
     }
 
@@ -289,7 +289,7 @@ impl Store for Backend {
         if let Some(term) = &list.search {
             push_search(&mut qb, "contacts", term);
         }
-        push_page(&mut qb, list, &CONTACT_KEYS);
+        push_page(&mut qb, list, &CONTACT_KEYS, walk_sort_index(&self.pool, list).await?);
         page(qb.build().fetch_all(&self.pool).await?, list, contact)
     }
 
@@ -339,7 +339,7 @@ impl Store for Backend {
         if let Some(term) = &list.search {
             push_search(&mut qb, "contacts", term);
         }
-        push_page(&mut qb, list, &CONTACT_KEYS);
+        push_page(&mut qb, list, &CONTACT_KEYS, walk_sort_index(&self.pool, list).await?);
         page(qb.build().fetch_all(&self.pool).await?, list, contact)
     }
 
@@ -352,7 +352,8 @@ impl Store for Backend {
     }
 
     async fn directory(&self, query: &DirectoryQuery) -> Result<Page<DirectoryEntry>> {
-        let rows = directory_rows(&self.pool, query, None).await?;
+        let walk = walk_sort_index(&self.pool, &query.list).await?;
+        let rows = directory_rows(&self.pool, query, None, walk).await?;
         page(rows, &query.list, directory_entry)
     }
 
@@ -365,7 +366,7 @@ impl Store for Backend {
     ) -> Result<Option<DirectoryEntry>> {
         let query =
             DirectoryQuery { domain_id, viewer_id, include_shared, group: Group::All, list: ListQuery::default() };
-        let rows = directory_rows(&self.pool, &query, Some(entry_id)).await?;
+        let rows = directory_rows(&self.pool, &query, Some(entry_id), true).await?;
         rows.first().map(directory_entry).transpose()
     }
 
@@ -666,14 +667,21 @@ const USER_KEYS: Keys = Keys { name: "users.sort_key", updated: "users.updated_a
 const CONTACT_KEYS: Keys = Keys { name: "contacts.sort_key", updated: "contacts.updated_at", id: "contacts.id" };
 const ENTRY_KEYS: Keys = Keys { name: "entries.sort_key", updated: "entries.updated_at", id: "entries.id" };
 
-fn push_page(qb: &mut Builder, list: &ListQuery, keys: &Keys) {
+/// `walk_sort_index`: read rows in sort order from the sort index, testing each against
+/// the search (fast when most rows match, or without a search), or else fetch the
+/// search's matches from its index and sort them (fast when few match). Ordering by an
+/// expression rather than the bare column keeps both planners from walking the index.
+fn push_page(qb: &mut Builder, list: &ListQuery, keys: &Keys, walk_sort_index: bool) {
     push_after(qb, list, keys);
-    // With a search, the few matching rows should come from the search index and be
-    // sorted afterwards. Ordering by an expression (not the bare column) keeps both
-    // planners from walking the sort index instead and testing every row of the
-    // domain against the search until a page is full.
-    let order_by_index = list.search.is_none();
-    push_order(qb, list, keys, order_by_index);
+    push_order(qb, list, keys, walk_sort_index);
+}
+
+/// Whether a contacts list should walk its sort index (see [`push_page`]).
+async fn walk_sort_index(pool: &Pool, list: &ListQuery) -> Result<bool> {
+    match &list.search {
+        None => Ok(true),
+        Some(term) => search_is_broad(pool, term).await,
+    }
 }
 
 fn push_after(qb: &mut Builder, list: &ListQuery, keys: &Keys) {
@@ -1071,10 +1079,12 @@ fn phones(row: &Row) -> Result<[(NumberKind, Option<PhoneNumber>); 4]> {
 
 /// Each branch of the union reads one index in the list's order and stops after a page,
 /// so the merged first page costs three short index scans, however big the books are.
+/// `walk` as for [`push_page`].
 async fn directory_rows<'c>(
     db: impl Executor<'c, Database = Db>,
     query: &DirectoryQuery,
     only: Option<Uuid>,
+    walk: bool,
 ) -> Result<Vec<Row>> {
     let kinds = directory_kinds(query);
     if kinds.is_empty() {
@@ -1086,7 +1096,7 @@ async fn directory_rows<'c>(
             qb.push(" UNION ALL ");
         }
         qb.push("SELECT * FROM (");
-        push_branch(&mut qb, query, kind, only);
+        push_branch(&mut qb, query, kind, only, walk);
         qb.push(format_args!(") AS branch{i}"));
     }
     qb.push(") AS entries");
@@ -1104,7 +1114,7 @@ fn directory_kinds(query: &DirectoryQuery) -> Vec<EntryKind> {
     kinds.iter().copied().filter(|kind| *kind != EntryKind::Shared || query.include_shared).collect()
 }
 
-fn push_branch(qb: &mut Builder, query: &DirectoryQuery, kind: EntryKind, only: Option<Uuid>) {
+fn push_branch(qb: &mut Builder, query: &DirectoryQuery, kind: EntryKind, only: Option<Uuid>, walk: bool) {
     let (table, keys) = match kind {
         EntryKind::Coworker => {
             push_coworkers(qb, query);
@@ -1130,7 +1140,7 @@ fn push_branch(qb: &mut Builder, query: &DirectoryQuery, kind: EntryKind, only: 
     if let Some(term) = &query.list.search {
         push_search(qb, table, term);
     }
-    push_page(qb, &query.list, keys);
+    push_page(qb, &query.list, keys, walk);
 }
 
 fn push_coworkers(qb: &mut Builder, query: &DirectoryQuery) {

@@ -14,6 +14,7 @@ use crate::Result;
 mod queries;
 
 type Db = sqlx::Sqlite;
+type Pool = SqlitePool;
 type Backend = SqliteStore;
 
 /// The default store: everything in one SQLite file next to the server.
@@ -75,4 +76,24 @@ fn push_search(qb: &mut queries::Builder, table: &str, term: &SearchTerm) {
     let phrase = format!("\"{}\"", term.as_str().replace('"', "\"\""));
     qb.push(format_args!(" AND {table}.seq IN (SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH "));
     qb.push_bind(phrase).push(")");
+}
+
+/// A search with more matches than this reads the sort index in order instead:
+/// the first page then fills after a few rows, while sorting thousands costs more.
+const BROAD_SEARCH: i64 = 2000;
+
+/// Whether a search matches so many contacts (in any domain) that walking the sort
+/// index beats sorting the matches. Terms too short for trigrams always are.
+async fn search_is_broad(pool: &Pool, term: &SearchTerm) -> Result<bool> {
+    if term.as_str().chars().count() < 3 {
+        return Ok(true);
+    }
+    let phrase = format!("\"{}\"", term.as_str().replace('"', "\"\""));
+    let hits: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM (SELECT 1 FROM contacts_fts WHERE contacts_fts MATCH $1 LIMIT $2)")
+            .bind(phrase)
+            .bind(BROAD_SEARCH + 1)
+            .fetch_one(pool)
+            .await?;
+    Ok(hits > BROAD_SEARCH)
 }
