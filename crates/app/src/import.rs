@@ -141,6 +141,8 @@ enum Message {
 struct Plan {
     open: OpenBook,
     options: ImportOptions,
+    /// Whether rows are looked up among the book's contacts (upsert and replace, into a non-empty book).
+    match_existing: bool,
     actor: String,
     /// Changes waiting to be applied, with whether each created contact is starred.
     changes: Vec<(ImportChange, AuditRecord)>,
@@ -179,6 +181,8 @@ impl App {
             _ => return Err(Invalid::field("file", "the file could not be read").into()),
         };
         let mut writer = self.store.begin_import(open.book, !options.dry_run).await?;
+        // Into an empty book nothing can match: skip the look-ups (the common first import).
+        let match_existing = options.mode != ImportMode::Add && !writer.live_contact_ids().await?.is_empty();
         let report = ImportReport {
             format,
             encoding,
@@ -195,6 +199,7 @@ impl App {
         let mut plan = Plan {
             open,
             options,
+            match_existing,
             actor: caller.actor_name(),
             changes: vec![],
             starred: vec![],
@@ -266,10 +271,7 @@ async fn plan_row(plan: &mut Plan, writer: &mut dyn ImportWriter, row: ImportedR
         plan.report.unchanged += 1;
         return Ok(());
     }
-    let existing = match plan.options.mode {
-        ImportMode::Add => None,
-        ImportMode::Upsert | ImportMode::Replace => matching(writer, &row, &fields).await?,
-    };
+    let existing = if plan.match_existing { matching(writer, &row, &fields).await? } else { None };
     match existing {
         Some(contact) => {
             plan.kept.insert(contact.id);
