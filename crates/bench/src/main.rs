@@ -2,11 +2,17 @@
 //! shared contacts and 2,000 users on SQLite and on PostgreSQL, serves it over HTTP
 //! in-process and times the directory's requests against `/healthz`.
 //!
-//! Run it with `scripts/bench` (both back-ends) or `scripts/bench --sqlite-only`.
+//! It also times the import and export of contact files (see [`transfer`]): an Outlook CSV
+//! of 100,000 generated rows imported into an empty domain and again unchanged, against a
+//! plain bulk insert of the same rows, and an export of them all.
+//!
+//! Run it with `scripts/bench` (both back-ends) or `scripts/bench --sqlite-only`;
+//! `--import-only` runs the import/export part alone, `--no-import` skips it.
 
 mod data;
 mod measure;
 mod seed;
+mod transfer;
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -15,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use reqwest::{Client, Url};
 use serde_json::{Value, json};
 use switchboard_app::{App, AppConfig};
@@ -30,7 +36,7 @@ use crate::seed::{Plan, Seeded};
 const TARGET_P99_MS: f64 = 10.0;
 
 #[derive(Debug, Parser)]
-#[command(about = "Directory benchmark over HTTP on SQLite and PostgreSQL")]
+#[command(about = "Directory benchmark over HTTP, and import/export benchmark, on SQLite and PostgreSQL")]
 struct Args {
     /// Only SQLite (PostgreSQL needs SWITCHBOARD_TEST_POSTGRES, as `scripts/with-postgres` sets).
     #[arg(long, conflicts_with = "postgres_only")]
@@ -59,6 +65,33 @@ struct Args {
     /// Seed of the generated data: the same seed gives the same names and numbers.
     #[arg(long, default_value_t = 2026)]
     seed: u64,
+    /// Only the import/export benchmark (no directory requests).
+    #[arg(long, conflicts_with = "no_import")]
+    import_only: bool,
+    /// Skip the import/export benchmark.
+    #[arg(long)]
+    no_import: bool,
+    /// Rows of the generated Outlook CSV file that is imported, bulk inserted and exported.
+    #[arg(long, default_value_t = 100_000)]
+    import_rows: usize,
+    /// Longest an import (or re-import) may run, in seconds, before it is stopped and its
+    /// progress reported (0: no limit); keeps a full run under a quarter of an hour.
+    #[arg(long, default_value_t = 150)]
+    import_timeout: u64,
+    /// Keep the generated CSV file and the SQLite import database in this new directory
+    /// (to replay a phase or run EXPLAIN QUERY PLAN afterwards).
+    #[arg(long)]
+    keep_import: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// One timed phase of the import/export benchmark, in a child process so that its
+    /// peak memory is its own (run by the benchmark itself).
+    #[command(hide = true)]
+    Phase(transfer::PhaseArgs),
 }
 
 /// One back-end's results.
@@ -79,6 +112,9 @@ async fn main() -> Result<()> {
             .init();
     }
     let args = Args::parse();
+    if let Some(Command::Phase(phase)) = args.command {
+        return transfer::phase_main(phase).await;
+    }
     let started = Instant::now();
     let postgres = std::env::var("SWITCHBOARD_TEST_POSTGRES").ok();
     if !args.sqlite_only && postgres.is_none() {
@@ -91,7 +127,7 @@ async fn main() -> Result<()> {
         max_time: Duration::from_secs(args.max_seconds),
     };
     let mut runs = Vec::new();
-    if !args.postgres_only {
+    if !args.postgres_only && !args.import_only {
         let dir = tempfile::tempdir()?;
         let path = match &args.keep_sqlite {
             Some(path) if path.exists() => bail!("{} exists; --keep-sqlite wants a new file", path.display()),
@@ -101,13 +137,39 @@ async fn main() -> Result<()> {
         let store = SqliteStore::open(path.to_str().context("a UTF-8 path")?).await?;
         runs.push(run("SQLite", Arc::new(store), None, &plan, &args, &limits).await?);
     }
-    if !args.sqlite_only {
+    if !args.sqlite_only && !args.import_only {
         // A fresh database on the server `scripts/with-postgres` started (checked above).
         let url = switchboard_store::testing::fresh_postgres_database().await;
         let store = PostgresStore::connect(&url).await?;
         runs.push(run("PostgreSQL", Arc::new(store), Some(&url), &plan, &args, &limits).await?);
     }
-    let report = report(&runs, &plan, &limits, started.elapsed());
+    let mut report = if runs.is_empty() { String::new() } else { report(&runs, &plan, &limits) };
+    if !args.no_import {
+        eprintln!("== writing an Outlook CSV file of {} generated contacts…", args.import_rows);
+        if let Some(dir) = &args.keep_import {
+            if dir.exists() {
+                bail!("{} exists; --keep-import wants a new directory", dir.display());
+            }
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = transfer::generate(args.import_rows, args.seed, args.keep_import.as_deref())?;
+        let limit = (args.import_timeout > 0).then(|| Duration::from_secs(args.import_timeout));
+        let mut imports = Vec::new();
+        if !args.postgres_only {
+            let temporary = tempfile::tempdir()?;
+            let dir = args.keep_import.as_deref().unwrap_or(temporary.path());
+            imports.push(transfer::run("SQLite", &transfer::sqlite_path(dir)?, None, &file, limit).await?);
+        }
+        if !args.sqlite_only {
+            let url = switchboard_store::testing::fresh_postgres_database().await;
+            imports.push(transfer::run("PostgreSQL", &url, Some(&url), &file, limit).await?);
+        }
+        if !report.is_empty() {
+            report.push('\n');
+        }
+        report.push_str(&transfer::report(&imports, &file, limit));
+    }
+    let _ = writeln!(report, "total time: {:.1} s", started.elapsed().as_secs_f64());
     print!("{report}");
     let path = match args.report.parent().filter(|dir| !dir.as_os_str().is_empty()) {
         Some(dir) => {
@@ -299,7 +361,7 @@ fn describe(terms: &[(String, usize)]) -> String {
     terms.iter().map(|(term, count)| format!("{term} ({count})")).collect::<Vec<_>>().join(", ")
 }
 
-fn report(runs: &[Run], plan: &Plan, limits: &Limits, took: Duration) -> String {
+fn report(runs: &[Run], plan: &Plan, limits: &Limits) -> String {
     let mut out = String::new();
     let others: Vec<String> =
         plan.others.iter().map(|(name, c, u)| format!("{name}: {c} contacts, {u} users")).collect();
@@ -368,6 +430,5 @@ fn report(runs: &[Run], plan: &Plan, limits: &Limits, took: Duration) -> String 
             "SQLite search p99 = {p99:.2} ms (target < {TARGET_P99_MS} ms): {status}  [worst case: {case}]"
         );
     }
-    let _ = writeln!(out, "total time: {:.1} s", took.as_secs_f64());
     out
 }

@@ -114,7 +114,7 @@ pub async fn seed(app: &App, plan: &Plan, seed: u64) -> Result<Seeded> {
     Ok(seeded)
 }
 
-async fn create_domain(app: &App, name: &str) -> Result<Uuid> {
+pub async fn create_domain(app: &App, name: &str) -> Result<Uuid> {
     let input = DomainInput {
         name: name.into(),
         description: "Benchmark tenant".into(),
@@ -310,7 +310,7 @@ fn user_row(id: Uuid, domain_id: Uuid, input: &UserInput, hash: &str, at: i64) -
 }
 
 /// A `contacts` row as `create_contact` writes it (then `delete_contact`, when trashed).
-fn contact_row(
+pub fn contact_row(
     id: Uuid,
     domain_id: Uuid,
     owner: Option<Uuid>,
