@@ -12,6 +12,8 @@ use crate::Result;
 #[path = "queries.rs"]
 mod queries;
 
+/// The owner standing for "no owner" (shared contacts) in `live_contacts_unique`.
+const NO_OWNER: &str = "'00000000-0000-0000-0000-000000000000'::uuid";
 type Db = sqlx::Postgres;
 type Pool = PgPool;
 type Backend = PostgresStore;

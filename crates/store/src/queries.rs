@@ -22,7 +22,7 @@ use switchboard_core::text::{self, SearchTerm};
 use switchboard_core::{DomainName, Extension, PhoneNumber};
 use uuid::Uuid;
 
-use super::{Backend, Db, Pool, begin_write, push_search, search_is_broad};
+use super::{Backend, Db, NO_OWNER, Pool, begin_write, push_search, search_is_broad};
 use crate::{
     AuditRecord, COPY_TABLES, DirectoryQuery, DomainPatch, Group, ImportChange, ImportWriter, Layer, ListQuery,
     LoginFailures, NewDomain, NewToken, NewUser, Result, Store, StoreError, TableCounts, UserPatch,
@@ -891,7 +891,10 @@ impl ImportWriter for ImportTx {
 
     async fn matching_contact(&mut self, fields: &ContactFields) -> Result<Option<Contact>> {
         let mut qb = Builder::new(concat!("SELECT ", contact_columns!(), " FROM contacts WHERE "));
-        push_book(&mut qb, self.book);
+        // The book written as in `live_contacts_unique`, so that index answers the look-up.
+        qb.push("contacts.domain_id = ").push_bind(self.book.domain_id());
+        qb.push(format_args!(" AND coalesce(contacts.owner_user_id, {NO_OWNER}) = coalesce("));
+        qb.push_bind(self.book.owner_id()).push(format_args!(", {NO_OWNER})"));
         qb.push(" AND contacts.deleted_at IS NULL AND contacts.duplicate_key = ").push_bind(fields.duplicate_key());
         if let Some(row) = qb.build().fetch_optional(&mut *self.tx).await? {
             return contact(&row).map(Some);

@@ -13,6 +13,8 @@ use crate::Result;
 #[path = "queries.rs"]
 mod queries;
 
+/// The owner standing for "no owner" (shared contacts) in `live_contacts_unique`.
+const NO_OWNER: &str = "x''";
 type Db = sqlx::Sqlite;
 type Pool = SqlitePool;
 type Backend = SqliteStore;
