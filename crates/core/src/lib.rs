@@ -5,6 +5,7 @@
 
 pub mod contact;
 pub mod error;
+pub mod event;
 pub mod model;
 pub mod names;
 pub mod paging;
