@@ -5,6 +5,7 @@
 mod audit;
 pub mod auth;
 pub mod authz;
+pub mod capabilities;
 mod contacts;
 mod directory;
 mod domains;
@@ -22,6 +23,7 @@ use std::time::Duration;
 use switchboard_store::Store;
 
 pub use auth::{Caller, Login, NewApiToken};
+pub use capabilities::Capabilities;
 pub use contacts::BookRef;
 pub use domains::DomainView;
 pub use error::{AppError, Result};

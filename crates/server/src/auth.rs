@@ -57,21 +57,25 @@ fn is_safe(method: &Method) -> bool {
 }
 
 /// Compares in time independent of where the first difference is.
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The session secret from the `Cookie` header(s), if any.
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, SESSION_COOKIE).map(|value| value.trim_matches('"').to_string()).filter(|value| !value.is_empty())
+}
+
+/// A cookie's value from the `Cookie` header(s).
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.trim().trim_matches('"').to_string())
-        .filter(|value| !value.is_empty())
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.trim().to_string())
 }
 
 /// `Set-Cookie` for a new session: not readable by scripts, never sent cross-site.

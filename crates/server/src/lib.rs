@@ -9,6 +9,7 @@ mod auth;
 mod docs;
 mod extract;
 mod metrics;
+mod portal;
 mod problem;
 
 use std::future::Future;
@@ -80,6 +81,7 @@ pub fn router(app: App, config: ServerConfig) -> Router {
     let routes = api
         .route("/api/v1/openapi.json", serve_openapi)
         .merge(docs::swagger_ui())
+        .merge(portal::routes())
         .fallback(|| async { problem::Problem::not_found() });
     with_layers(routes, limits, state.clone()).with_state(state)
 }

@@ -1,0 +1,252 @@
+//! The web portal: server-rendered pages (askama templates in `templates/`) with htmx
+//! for partial updates and server-sent events for live changes. Every asset is served
+//! from the binary; no script runs inline, so the Content-Security-Policy forbids it.
+//!
+//! Pages and fragments translate between HTML and [`App`](switchboard_app::App) calls,
+//! like the REST handlers: what a user may see or do comes from
+//! [`switchboard_app::Capabilities`], never from the portal itself.
+//!
+//! Conventions every page module follows:
+//! - a full page takes [`Viewer`] (which sends a visitor without a session to `/login`)
+//!   and renders a template that extends `layout.html` with a [`Frame`];
+//! - changes are htmx requests (`hx-post`…) which carry `X-CSRF-Token` from the
+//!   `hx-headers` of `<body>`; [`Viewer`] refuses an unsafe request without it;
+//! - errors become [`PortalError`]: a small HTML fragment with the message and the
+//!   status; the page script shows it as a toast. Invalid form input is answered 422
+//!   with the form re-rendered and each message next to its field.
+
+mod assets;
+mod login;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use switchboard_app::auth::csrf_token;
+use switchboard_app::{AppError, Caller, Capabilities};
+use switchboard_core::model::{Domain, User};
+
+use crate::AppState;
+use crate::auth::{CSRF_HEADER, same_bytes, session_cookie};
+use crate::problem::Problem;
+
+/// The portal's pages, fragments and assets.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .merge(login::routes())
+        .merge(assets::routes())
+        .layer(middleware::from_fn(security_headers))
+}
+
+/// A logged-in user's first page.
+async fn home(viewer: Option<Viewer>) -> Redirect {
+    match viewer {
+        Some(_) => Redirect::to("/contacts"),
+        None => Redirect::to("/login"),
+    }
+}
+
+/// No inline script or style, no framing, nothing loaded from elsewhere.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+    img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
+    form-action 'self'; frame-ancestors 'none'";
+
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// The logged-in user of a portal request, with what they may do.
+pub(crate) struct Viewer {
+    pub caller: Caller,
+    pub csrf: String,
+    pub caps: Capabilities,
+}
+
+impl Viewer {
+    pub fn user(&self) -> &User {
+        match &self.caller {
+            Caller::User { user, .. } => user,
+            Caller::System => unreachable!("a portal viewer is always a user"),
+        }
+    }
+
+    pub fn domain(&self) -> &Domain {
+        match &self.caller {
+            Caller::User { domain, .. } => domain,
+            Caller::System => unreachable!("a portal viewer is always a user"),
+        }
+    }
+
+    /// The domain's name, as the app's use cases take it.
+    pub fn domain_name(&self) -> String {
+        self.domain().name.to_string()
+    }
+
+    pub fn extension(&self) -> String {
+        self.user().extension.to_string()
+    }
+
+    /// What `layout.html` needs: who is logged in and which menu entries they get.
+    pub fn frame(&self, active: &'static str) -> Frame {
+        let user = self.user();
+        let name = format!("{} {}", user.first_name, user.last_name).trim().to_string();
+        Frame {
+            active,
+            user_name: if name.is_empty() { self.extension() } else { name },
+            login: format!("{}@{}", user.extension, self.domain().name),
+            csrf: self.csrf.clone(),
+            caps: self.caps.clone(),
+        }
+    }
+}
+
+/// The parts of every page around its content.
+pub(crate) struct Frame {
+    /// The menu entry to highlight: `contacts`, `shared`, `users`, `agents`, `settings`, `audit`.
+    pub active: &'static str,
+    pub user_name: String,
+    pub login: String,
+    pub csrf: String,
+    pub caps: Capabilities,
+}
+
+impl Frame {
+    /// The JSON of `<body hx-headers>`: every htmx request sends the CSRF token.
+    pub fn hx_headers(&self) -> String {
+        serde_json::json!({ "X-CSRF-Token": self.csrf }).to_string()
+    }
+}
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = PortalError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PortalError> {
+        let Some(secret) = session_cookie(&parts.headers) else {
+            return Err(logged_out(parts));
+        };
+        let caller = match state.app.authenticate(&secret).await {
+            Ok(caller @ Caller::User { .. }) => caller,
+            Ok(Caller::System) | Err(AppError::Unauthorized(_)) => return Err(logged_out(parts)),
+            Err(other) => return Err(other.into()),
+        };
+        let csrf = csrf_token(&secret);
+        if !matches!(parts.method, Method::GET | Method::HEAD) {
+            let sent = parts.headers.get(CSRF_HEADER).map(HeaderValue::as_bytes).unwrap_or_default();
+            if !same_bytes(sent, csrf.as_bytes()) {
+                return Err(PortalError::Message(
+                    StatusCode::FORBIDDEN,
+                    "This page is out of date (its security token does not match your session). Reload it and try again."
+                        .into(),
+                ));
+            }
+        }
+        let caps = state.app.capabilities(&caller).await?;
+        Ok(Viewer { caller, csrf, caps })
+    }
+}
+
+/// An optional viewer: `None` instead of a redirect when nobody is logged in.
+impl axum::extract::OptionalFromRequestParts<AppState> for Viewer {
+    type Rejection = PortalError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, PortalError> {
+        match <Viewer as FromRequestParts<AppState>>::from_request_parts(parts, state).await {
+            Ok(viewer) => Ok(Some(viewer)),
+            Err(PortalError::LoggedOut { .. }) => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+}
+
+fn logged_out(parts: &Parts) -> PortalError {
+    let next = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+    PortalError::LoggedOut { next, htmx: is_htmx(&parts.headers) }
+}
+
+/// Whether the request came from htmx (a fragment is wanted, not a page).
+pub(crate) fn is_htmx(headers: &HeaderMap) -> bool {
+    headers.contains_key("hx-request")
+}
+
+/// A portal failure, answered as HTML.
+#[derive(Debug)]
+pub(crate) enum PortalError {
+    /// No valid session: a page goes to `/login` (and comes back after); an htmx request
+    /// answers 401 so the page can ask for the password again without losing the form.
+    LoggedOut { next: String, htmx: bool },
+    /// A message for the user, with its status.
+    Message(StatusCode, String),
+}
+
+pub(crate) type PortalResult<T> = Result<T, PortalError>;
+
+impl From<AppError> for PortalError {
+    fn from(error: AppError) -> PortalError {
+        let problem = Problem::from(error);
+        let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let message = match status {
+            StatusCode::NOT_FOUND => "Not found: it may have been deleted, or it is not yours to see.".to_string(),
+            StatusCode::FORBIDDEN => format!("You may not {}.", problem.detail.trim_start_matches("you may not ")),
+            _ => capitalize(&problem.detail),
+        };
+        PortalError::Message(status, message)
+    }
+}
+
+impl From<askama::Error> for PortalError {
+    fn from(error: askama::Error) -> PortalError {
+        tracing::error!(%error, "template failed");
+        PortalError::Message(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side.".into())
+    }
+}
+
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    message: &'a str,
+}
+
+impl IntoResponse for PortalError {
+    fn into_response(self) -> Response {
+        match self {
+            // An htmx request answers 401, so the page asks for the password again and keeps its form.
+            PortalError::LoggedOut { htmx: true, .. } => {
+                (StatusCode::UNAUTHORIZED, "Your session has ended.").into_response()
+            }
+            PortalError::LoggedOut { next, htmx: false } => {
+                let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
+                Redirect::to(&format!("/login?{query}")).into_response()
+            }
+            PortalError::Message(status, message) => {
+                let page = ErrorPage { status: status.as_u16(), message: &message };
+                let body = page.render().unwrap_or_else(|_| message.clone());
+                (status, Html(body)).into_response()
+            }
+        }
+    }
+}
+
+/// Renders a template as an HTML answer.
+pub(crate) fn html(template: &impl Template) -> PortalResult<Response> {
+    Ok(Html(template.render()?).into_response())
+}
