@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Map, Value, json};
 use switchboard_core::contact::{ContactFields, ContactInput, NumberKind};
+use switchboard_core::event::{ContactAction, Event, EventBook, EventKind};
 use switchboard_core::model::{
     Book, Contact, DirectoryEntry, Domain, EntryKind, NumberView, Presence, PresenceState, TokenKind, User,
 };
@@ -15,6 +16,7 @@ use switchboard_core::paging::{Cursor, Limit, Page, Sort};
 use switchboard_core::phone::Country;
 use switchboard_core::text::{SearchTerm, name_sort_key};
 use switchboard_core::{DomainName, Scope};
+use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::{
@@ -52,6 +54,7 @@ macro_rules! conformance_tests {
             tokens,
             login_failures,
             imports,
+            events,
         );
     };
     (@each $run:path; $($test:ident),* $(,)?) => {
@@ -1133,6 +1136,51 @@ pub async fn login_failures(store: &dyn Store) {
 
 /// Fills `source` with a bit of everything, copies it table by table into the empty
 /// `target` as `db copy` does, and checks the copy is whole and works.
+fn contact_event(domain_id: Uuid, action: ContactAction) -> Event {
+    let kind = EventKind::ContactChanged { book: EventBook::Shared, contact_id: Some(Uuid::now_v7()), action };
+    Event { domain_id, kind }
+}
+
+/// The next event of a subscription; the timeout only keeps a broken store from hanging the suite.
+pub async fn next_event(subscription: &mut broadcast::Receiver<Event>) -> Event {
+    tokio::time::timeout(std::time::Duration::from_secs(10), subscription.recv())
+        .await
+        .expect("no event arrived")
+        .expect("the subscription stays open")
+}
+
+/// A subscriber receives every event delivered after it subscribed, once each, in order.
+pub async fn events(store: &dyn Store) {
+    let domain_id = Uuid::now_v7();
+    let mut early = store.subscribe();
+    let created = contact_event(domain_id, ContactAction::Created);
+    let updated = contact_event(domain_id, ContactAction::Updated);
+    store.publish(&created).await.unwrap();
+    store.publish(&updated).await.unwrap();
+    assert_eq!(next_event(&mut early).await, created);
+    assert_eq!(next_event(&mut early).await, updated);
+    // Delivery may lag publishing (PostgreSQL): subscribe only once both have arrived.
+    let mut late = store.subscribe();
+    let settings = Event { domain_id, kind: EventKind::SettingsChanged };
+    store.publish(&settings).await.unwrap();
+    assert_eq!(next_event(&mut early).await, settings, "each event arrives once");
+    assert_eq!(next_event(&mut late).await, settings, "a subscriber gets nothing from before it subscribed");
+}
+
+/// Two stores on one database (two servers) see each other's events, and their own, once.
+pub async fn events_between(a: &dyn Store, b: &dyn Store) {
+    let domain_id = Uuid::now_v7();
+    let (mut on_a, mut on_b) = (a.subscribe(), b.subscribe());
+    let from_a = contact_event(domain_id, ContactAction::Deleted);
+    let from_b = contact_event(domain_id, ContactAction::Restored);
+    a.publish(&from_a).await.unwrap();
+    assert_eq!(next_event(&mut on_b).await, from_a, "b hears a");
+    b.publish(&from_b).await.unwrap();
+    assert_eq!(next_event(&mut on_a).await, from_a, "a hears itself");
+    assert_eq!(next_event(&mut on_a).await, from_b, "a hears b, and itself only once");
+    assert_eq!(next_event(&mut on_b).await, from_b, "b hears itself once");
+}
+
 pub async fn copy(source: &dyn Store, target: &dyn Store) {
     let o = office(source).await;
     let reseller = source.create_reseller("Northwind").await.unwrap();

@@ -20,10 +20,12 @@ use switchboard_core::{DomainName, Extension, Scope};
 use uuid::Uuid;
 
 pub mod conformance;
+mod events;
 mod postgres;
 mod sqlite;
 pub mod testing;
 
+pub use events::EventBus;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -211,8 +213,9 @@ pub struct LoginFailures {
 /// Row counts per table, to verify `db copy`.
 pub type TableCounts = BTreeMap<String, i64>;
 
+/// Everything Switchboard keeps, and the change events about it ([`EventBus`]).
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: EventBus + Send + Sync + 'static {
     /// Checks the database answers (for `/healthz`).
     async fn ping(&self) -> Result<()>;
     /// Connections in use and idle, for metrics.

@@ -2,11 +2,18 @@
 //! `LIKE` on `search_text`, which the `pg_trgm` GIN index answers.
 
 use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
+use switchboard_core::event::Event;
 use switchboard_core::text::SearchTerm;
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
 
 use crate::Result;
+use crate::events::{EventBus, Hub};
 
 #[allow(clippy::duplicate_mod, reason = "the shared SQL is compiled once per back-end, on purpose")]
 #[path = "queries.rs"]
@@ -21,6 +28,8 @@ type Backend = PostgresStore;
 /// The store for several servers sharing one PostgreSQL database.
 pub struct PostgresStore {
     pool: PgPool,
+    events: Arc<Hub>,
+    _listener: Listener,
 }
 
 impl PostgresStore {
@@ -30,9 +39,92 @@ impl PostgresStore {
         // search to a generic plan that cannot use the trigram index for an unknown
         // pattern. Planning each execution keeps searches on the index.
         let options = PgConnectOptions::from_str(url)?.options([("plan_cache_mode", "force_custom_plan")]);
-        let pool = PgPoolOptions::new().connect_with(options).await?;
+        let pool = PgPoolOptions::new().connect_with(options.clone()).await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
-        Ok(PostgresStore { pool })
+        let events = Arc::new(Hub::new());
+        let listener = Listener::start(options, events.clone()).await?;
+        Ok(PostgresStore { pool, events, _listener: listener })
+    }
+}
+
+/// The `LISTEN`/`NOTIFY` channel every server on the database shares.
+const EVENTS_CHANNEL: &str = "switchboard_events";
+
+#[async_trait]
+impl EventBus for PostgresStore {
+    /// Only notifies: this server's subscribers get the event back through its own
+    /// listener, like every other server's, so nobody receives it twice.
+    async fn publish(&self, event: &Event) -> Result<()> {
+        let payload = serde_json::to_string(event).expect("an event always serializes");
+        sqlx::query("SELECT pg_notify($1, $2)").bind(EVENTS_CHANNEL).bind(payload).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+}
+
+/// The task that forwards the database's notifications to this process's
+/// subscribers, for as long as the store lives.
+struct Listener(JoinHandle<()>);
+
+impl Listener {
+    /// Returns once the channel is listened to, so nothing published afterwards is missed.
+    async fn start(options: PgConnectOptions, events: Arc<Hub>) -> Result<Listener> {
+        // A pool of its own, so the connection held for listening never takes a query's place.
+        let pool =
+            PgPoolOptions::new().max_connections(1).max_lifetime(None).idle_timeout(None).connect_with(options).await?;
+        let listener = listen(&pool).await?;
+        Ok(Listener(tokio::spawn(forward(listener, pool, events))))
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn listen(pool: &PgPool) -> sqlx::Result<PgListener> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(EVENTS_CHANNEL).await?;
+    Ok(listener)
+}
+
+async fn forward(mut listener: PgListener, pool: PgPool, events: Arc<Hub>) {
+    loop {
+        match listener.try_recv().await {
+            Ok(Some(notification)) => match serde_json::from_str::<Event>(notification.payload()) {
+                Ok(event) => events.send(event),
+                // Another version of Switchboard on the same database may know kinds this one does not.
+                Err(error) => tracing::warn!(%error, payload = notification.payload(), "ignored an unknown event"),
+            },
+            // The listener reconnected by itself; what was notified meanwhile is lost.
+            Ok(None) => {
+                tracing::warn!("the connection listening for events was lost and made again");
+                events.restart();
+            }
+            Err(error) => {
+                tracing::warn!(%error, "listening for events failed; reconnecting");
+                drop(listener);
+                listener = listen_again(&pool).await;
+                events.restart();
+            }
+        }
+    }
+}
+
+/// Listens on a new connection, retrying with a growing pause while the database is away.
+async fn listen_again(pool: &PgPool) -> PgListener {
+    let mut pause = Duration::from_millis(100);
+    loop {
+        tokio::time::sleep(pause).await;
+        match listen(pool).await {
+            Ok(listener) => return listener,
+            Err(error) => tracing::warn!(%error, "cannot listen for events yet; retrying"),
+        }
+        pause = (pause * 2).min(Duration::from_secs(10));
     }
 }
 

@@ -4,10 +4,14 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use switchboard_core::event::Event;
 use switchboard_core::text::SearchTerm;
+use tokio::sync::broadcast;
 
 use crate::Result;
+use crate::events::{EventBus, Hub};
 
 #[allow(clippy::duplicate_mod, reason = "the shared SQL is compiled once per back-end, on purpose")]
 #[path = "queries.rs"]
@@ -22,6 +26,8 @@ type Backend = SqliteStore;
 /// The default store: everything in one SQLite file next to the server.
 pub struct SqliteStore {
     pool: SqlitePool,
+    // One process owns a SQLite file, so its events need go no further than this channel.
+    events: Hub,
 }
 
 impl SqliteStore {
@@ -60,7 +66,19 @@ impl SqliteStore {
 
     async fn migrated(pool: SqlitePool) -> Result<SqliteStore> {
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { pool, events: Hub::new() })
+    }
+}
+
+#[async_trait]
+impl EventBus for SqliteStore {
+    async fn publish(&self, event: &Event) -> Result<()> {
+        self.events.send(event.clone());
+        Ok(())
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
     }
 }
 

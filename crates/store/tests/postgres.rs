@@ -27,6 +27,13 @@ async fn run(test: impl AsyncFnOnce(&dyn Store)) {
 switchboard_store::conformance_tests!(run);
 
 #[tokio::test]
+async fn two_stores_on_one_database_share_events() {
+    let url = switchboard_store::testing::fresh_postgres_database().await;
+    let (a, b) = (PostgresStore::connect(&url).await.unwrap(), PostgresStore::connect(&url).await.unwrap());
+    conformance::events_between(&a, &b).await;
+}
+
+#[tokio::test]
 async fn copy_from_sqlite_to_postgres() {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = SqliteStore::open(dir.path().join("source.db").to_str().unwrap()).await.unwrap();
