@@ -13,9 +13,14 @@
 //! - Settings and the audit log: office-managers and providers.
 //! - Personal contacts, favorites and the merged directory belong to their user
 //!   alone; other users (even managers) find nothing there.
+//! - Change events: a user hears about their own domain only (providers too: not
+//!   about the domains they manage), about personal contacts only when they are
+//!   theirs, and about shared contacts only when those are shown to them.
 
 use switchboard_core::Scope;
+use switchboard_core::event::{Event, EventBook, EventKind};
 use switchboard_core::model::{Domain, User};
+use uuid::Uuid;
 
 use crate::auth::Caller;
 
@@ -72,6 +77,51 @@ pub fn can_manage_system(caller: &Caller) -> bool {
     match caller {
         Caller::System => true,
         Caller::User { user, .. } => user.scope == Scope::SuperUser,
+    }
+}
+
+/// Who receives a stream of change events: worked out when they subscribe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventAudience {
+    /// `None` for the operator's CLI, which hears every domain.
+    domain_id: Option<Uuid>,
+    user_id: Option<Uuid>,
+    sees_shared: bool,
+}
+
+/// The audience `caller` makes; `sees_shared` is whether shared contacts are shown to
+/// them (`PORTAL_SHOW_SHARED_CONTACTS`, resolved for them).
+pub fn event_audience(caller: &Caller, sees_shared: bool) -> EventAudience {
+    match caller {
+        Caller::System => EventAudience { domain_id: None, user_id: None, sees_shared: true },
+        Caller::User { user, domain, .. } => {
+            EventAudience { domain_id: Some(domain.id), user_id: Some(user.id), sees_shared }
+        }
+    }
+}
+
+impl EventAudience {
+    /// Whether this audience may be told about `event` at all.
+    pub fn may_see(&self, event: &Event) -> bool {
+        if self.domain_id.is_some_and(|home| home != event.domain_id) {
+            return false;
+        }
+        match &event.kind {
+            EventKind::ContactChanged { book: EventBook::Shared, .. } => self.sees_shared,
+            EventKind::ContactChanged { book: EventBook::Personal { owner_id }, .. } => {
+                self.user_id.is_none_or(|me| me == *owner_id)
+            }
+            EventKind::PresenceChanged { .. } | EventKind::UserChanged { .. } | EventKind::SettingsChanged => true,
+        }
+    }
+
+    /// Whether `event` may change what this audience sees (its settings or its own user).
+    pub fn is_affected_by(&self, event: &Event) -> bool {
+        match event.kind {
+            EventKind::SettingsChanged => true,
+            EventKind::UserChanged { user_id } => self.user_id == Some(user_id),
+            _ => false,
+        }
     }
 }
 
@@ -141,6 +191,13 @@ impl Access<'_> {
             },
             None => false,
         }
+    }
+
+    /// The scopes the caller may give a user: those of users it may manage at its own
+    /// site (a site manager only has its site; providers and office managers any).
+    pub fn grantable_scopes(&self) -> Vec<Scope> {
+        let site = self.member().map_or("", |me| me.site.as_str());
+        Scope::ALL.into_iter().filter(|scope| self.can_manage_user(*scope, site)).collect()
     }
 
     /// Which users the caller may list, if any.

@@ -2,6 +2,7 @@
 
 use serde_json::json;
 use switchboard_core::contact::{ContactFields, ContactInput, ContactPatch};
+use switchboard_core::event::ContactAction;
 use switchboard_core::model::{Book, Contact, Domain};
 use switchboard_core::paging::Page;
 use switchboard_core::phone::Country;
@@ -98,7 +99,9 @@ impl App {
         let fields = ContactFields::parse(&input, open.country)?;
         let details = json!({ "book": book_name(open.book), "contact": fields.to_input() });
         let audit = self.audit(caller, Some(open.domain.id), "contact.create", None, details);
-        self.store.create_contact(open.book, fields, audit).await.map_err(duplicate_message)
+        let contact = self.store.create_contact(open.book, fields, audit).await.map_err(duplicate_message)?;
+        self.publish_contact(open.book, Some(contact.id), ContactAction::Created).await;
+        Ok(contact)
     }
 
     pub async fn update_contact(
@@ -122,7 +125,10 @@ impl App {
         let details = json!({ "book": book_name(open.book), "changes": changes(&before, &after) });
         let audit = self.audit(caller, Some(open.domain.id), "contact.update", Some(id), details);
         let expected = if_match.or(Some(current.version));
-        self.store.update_contact(open.book, id, expected, fields, audit).await.map_err(duplicate_message)
+        let contact =
+            self.store.update_contact(open.book, id, expected, fields, audit).await.map_err(duplicate_message)?;
+        self.publish_contact(open.book, Some(id), ContactAction::Updated).await;
+        Ok(contact)
     }
 
     /// Moves a contact to the trash, from where `restore_contact` brings it back.
@@ -131,7 +137,9 @@ impl App {
         let current = self.live_contact(open.book, id).await?;
         let details = json!({ "book": book_name(open.book), "contact": current.fields.to_input() });
         let audit = self.audit(caller, Some(open.domain.id), "contact.delete", Some(id), details);
-        Ok(self.store.delete_contact(open.book, id, audit).await?)
+        let contact = self.store.delete_contact(open.book, id, audit).await?;
+        self.publish_contact(open.book, Some(id), ContactAction::Deleted).await;
+        Ok(contact)
     }
 
     pub async fn restore_contact(&self, caller: &Caller, book: &BookRef, id: Uuid) -> Result<Contact> {
@@ -148,7 +156,9 @@ impl App {
             Some(id),
             json!({ "book": book_name(open.book) }),
         );
-        self.store.restore_contact(open.book, id, audit).await.map_err(duplicate_message)
+        let contact = self.store.restore_contact(open.book, id, audit).await.map_err(duplicate_message)?;
+        self.publish_contact(open.book, Some(id), ContactAction::Restored).await;
+        Ok(contact)
     }
 
     /// The domain's trash as the caller may see it: shared contacts for those who

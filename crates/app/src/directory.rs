@@ -1,5 +1,6 @@
 //! The merged directory a user sees: coworkers, shared contacts and their own.
 
+use switchboard_core::event::EventKind;
 use switchboard_core::model::{DirectoryEntry, Domain, EntryKind, Presence, PresenceState, User};
 use switchboard_core::paging::Page;
 use switchboard_core::{Invalid, contact::single_line};
@@ -134,6 +135,7 @@ impl App {
         let presence = Presence { state, chat: input.chat && state != PresenceState::Offline, message };
         self.store.set_presence(user.id, &presence).await?;
         tracing::debug!(user = %user.id, state = state.as_str(), "presence changed");
+        self.publish(domain.id, EventKind::PresenceChanged { user_id: user.id }).await;
         Ok(presence)
     }
 }

@@ -6,6 +6,7 @@ use std::io::Read;
 use serde::Serialize;
 use serde_json::json;
 use switchboard_core::contact::ContactFields;
+use switchboard_core::event::ContactAction;
 use switchboard_core::model::Contact;
 use switchboard_core::{FieldError, Invalid};
 use switchboard_formats::{Format, ImportedRow, ReadOptions, RowError, read};
@@ -247,6 +248,11 @@ impl App {
             for id in &plan.favorites {
                 self.store.set_favorite(owner, *id, true).await?;
             }
+        }
+        let r = &plan.report;
+        if r.created + r.updated + r.trashed > 0 {
+            // One event for the whole book: subscribers reload it rather than hear every row.
+            self.publish_contact(plan.open.book, None, ContactAction::Imported).await;
         }
         plan.report.committed = true;
         plan.report.previews.clear();

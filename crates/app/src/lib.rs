@@ -10,6 +10,7 @@ mod contacts;
 mod directory;
 mod domains;
 mod error;
+mod events;
 mod export;
 mod import;
 pub mod inputs;
@@ -27,6 +28,7 @@ pub use capabilities::Capabilities;
 pub use contacts::BookRef;
 pub use domains::DomainView;
 pub use error::{AppError, Result};
+pub use events::{Notice, Subscription};
 pub use export::{Export, ExportSource, parse_export_format};
 pub use import::{ImportMode, ImportOptions, ImportReport, RowAction, parse_import_options};
 pub use inputs::*;
@@ -79,11 +81,13 @@ impl Default for AppConfig {
 pub struct App {
     store: Arc<dyn Store>,
     config: Arc<AppConfig>,
+    /// Set once to end every event subscription (see [`App::close_subscriptions`]).
+    closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, config: AppConfig) -> App {
-        App { store, config: Arc::new(config) }
+        App { store, config: Arc::new(config), closing: Arc::new(tokio::sync::watch::Sender::new(false)) }
     }
 
     /// The store, for health checks and metrics only.

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::json;
+use switchboard_core::event::EventKind;
 use switchboard_core::model::{Domain, User};
 use switchboard_core::settings::{self, Effective};
 use switchboard_core::{Extension, FieldError, Invalid, Scope};
@@ -161,6 +162,11 @@ impl App {
             json!({ "layer": format!("{layer:?}"), "changes": checked }),
         );
         self.store.put_settings(layer, &checked, audit).await?;
+        // System and reseller layers belong to no one domain, and an event never spans
+        // domains: their subscribers pick such changes up when they next re-check.
+        if let Some(domain_id) = domain_id {
+            self.publish(domain_id, EventKind::SettingsChanged).await;
+        }
         self.get_settings(caller, layer_ref).await
     }
 

@@ -3,6 +3,7 @@
 use serde::Serialize;
 use serde_json::json;
 use switchboard_core::contact::{MAX_NAME_LEN, email, single_line};
+use switchboard_core::event::EventKind;
 use switchboard_core::model::User;
 use switchboard_core::paging::Page;
 use switchboard_core::{Extension, FieldError, Invalid, Scope};
@@ -113,6 +114,7 @@ impl App {
             AppError::Conflict(_) => AppError::Conflict("a user with this extension exists in the domain".into()),
             other => other,
         })?;
+        self.publish(domain.id, EventKind::UserChanged { user_id: user.id }).await;
         Ok(CreatedUser { user, generated_password })
     }
 
@@ -191,7 +193,9 @@ impl App {
         apply(&mut preview, &store_patch);
         let details = json!({ "extension": user.extension.as_str(), "changes": changes(&before, &serde_json::to_value(&preview).unwrap_or_default()) });
         let audit = self.audit(caller, Some(domain.id), "user.update", Some(user.id), details);
-        Ok(self.store.update_user(user.id, if_match, store_patch, audit).await?)
+        let updated = self.store.update_user(user.id, if_match, store_patch, audit).await?;
+        self.publish(domain.id, EventKind::UserChanged { user_id: user.id }).await;
+        Ok(updated)
     }
 
     pub async fn delete_user(&self, caller: &Caller, domain: &str, ext: &str) -> Result<()> {
@@ -208,7 +212,9 @@ impl App {
             Some(user.id),
             json!({ "extension": user.extension.as_str() }),
         );
-        Ok(self.store.delete_user(user.id, audit).await?)
+        self.store.delete_user(user.id, audit).await?;
+        self.publish(domain.id, EventKind::UserChanged { user_id: user.id }).await;
+        Ok(())
     }
 
     /// Sets a password (the CLI's `user passwd`, or a user changing their own).

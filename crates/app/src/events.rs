@@ -1,0 +1,164 @@
+//! Live change events: published after each change, delivered to whoever may see them.
+//!
+//! Use cases publish once their change is stored; a failure to publish is logged and
+//! never fails the change. [`App::subscribe`] filters the store's stream of every
+//! domain's events through [`authz::EventAudience`], the single place that decides.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use futures::Stream;
+use switchboard_core::event::{ContactAction, Event, EventKind};
+use switchboard_core::model::{Book, TokenKind};
+use tokio::sync::{broadcast, watch};
+use uuid::Uuid;
+
+use crate::App;
+use crate::auth::Caller;
+use crate::authz::{self, EventAudience};
+use crate::error::Result;
+
+/// How often an open subscription checks that its caller is still signed in (and
+/// re-reads what they may see), so a logout or a revoked token ends it.
+const RECHECK: Duration = Duration::from_secs(60);
+
+/// What a subscriber is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    Event(Event),
+    /// Events were missed (the subscriber fell behind, or servers lost touch):
+    /// reload whatever is shown.
+    Resync,
+}
+
+/// The events one caller may see, from the moment they subscribed. Ends when the
+/// caller is signed out or [`App::close_subscriptions`] is called.
+pub struct Subscription {
+    app: App,
+    caller: Caller,
+    audience: EventAudience,
+    events: broadcast::Receiver<Event>,
+    closing: watch::Receiver<bool>,
+    recheck: tokio::time::Interval,
+}
+
+impl App {
+    /// Tells subscribers about a change already made. Failing to tell them must not
+    /// fail the change, so a failure is only logged.
+    pub(crate) async fn publish(&self, domain_id: Uuid, kind: EventKind) {
+        let event = Event { domain_id, kind };
+        if let Err(error) = self.store.publish(&event).await {
+            tracing::warn!(%error, kind = event.kind.name(), %domain_id, "could not publish a change event");
+        }
+    }
+
+    /// `contact_id` is `None` for an import, which is one event for the whole book.
+    pub(crate) async fn publish_contact(&self, book: Book, contact_id: Option<Uuid>, action: ContactAction) {
+        self.publish(book.domain_id(), EventKind::ContactChanged { book: book.into(), contact_id, action }).await;
+    }
+
+    /// The change events `caller` may see, starting now.
+    pub async fn subscribe(&self, caller: &Caller) -> Result<Subscription> {
+        // Subscribe first, so a change made while the audience is worked out is not missed.
+        let events = self.store.subscribe();
+        let audience = self.event_audience(caller).await?;
+        let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
+        recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let closing = self.closing.subscribe();
+        Ok(Subscription { app: self.clone(), caller: caller.clone(), audience, events, closing, recheck })
+    }
+
+    /// Ends every subscription and every later one: a server shutting down waits for
+    /// open requests, and an event stream would otherwise never end.
+    pub fn close_subscriptions(&self) {
+        self.closing.send_replace(true);
+    }
+
+    async fn event_audience(&self, caller: &Caller) -> Result<EventAudience> {
+        let sees_shared = match caller {
+            Caller::User { domain, .. } => self.shows_shared(caller, domain).await?,
+            Caller::System => true,
+        };
+        Ok(authz::event_audience(caller, sees_shared))
+    }
+
+    /// The caller as the database knows them now, or `None` once their token, user or
+    /// domain is gone.
+    async fn current_caller(&self, caller: &Caller) -> Result<Option<Caller>> {
+        let Caller::User { user, token_id, .. } = caller else {
+            return Ok(Some(Caller::System));
+        };
+        let now = Utc::now();
+        let mut live = false;
+        for kind in [TokenKind::Session, TokenKind::Api] {
+            let tokens = self.store.list_tokens(user.id, kind).await?;
+            live |= tokens.iter().any(|t| t.id == *token_id && t.expires_at.is_none_or(|at| at > now));
+        }
+        let Some(user) = self.store.user_by_id(user.id).await?.filter(|_| live) else {
+            return Ok(None);
+        };
+        let Some(domain) = self.store.domain_by_id(user.domain_id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Caller::User { user: Box::new(user), domain: Box::new(domain), token_id: *token_id }))
+    }
+}
+
+impl Subscription {
+    /// The next notice for the caller; `None` once the subscription has ended.
+    pub async fn next(&mut self) -> Option<Notice> {
+        loop {
+            let received = tokio::select! {
+                _ = self.closing.wait_for(|closed| *closed) => return None,
+                // Time to check the caller is still signed in.
+                _ = self.recheck.tick() => None,
+                received = self.events.recv() => Some(received),
+            };
+            let event = match received {
+                None if self.refresh().await => continue,
+                None => return None,
+                Some(Ok(event)) => event,
+                Some(Err(broadcast::error::RecvError::Lagged(missed))) => {
+                    tracing::debug!(missed, "an event subscriber fell behind");
+                    // The subscriber reloads everything: the backlog would only tell it again.
+                    self.events = self.events.resubscribe();
+                    return Some(Notice::Resync);
+                }
+                // The store started over after losing events: so do we.
+                Some(Err(broadcast::error::RecvError::Closed)) => {
+                    self.events = self.app.store.subscribe();
+                    return Some(Notice::Resync);
+                }
+            };
+            if !self.audience.may_see(&event) {
+                continue;
+            }
+            if self.audience.is_affected_by(&event) && !self.refresh().await {
+                return None;
+            }
+            return Some(Notice::Event(event));
+        }
+    }
+
+    /// The subscription as a stream of notices.
+    pub fn into_stream(self) -> impl Stream<Item = Notice> + Send + 'static {
+        futures::stream::unfold(self, |mut subscription| async move {
+            subscription.next().await.map(|notice| (notice, subscription))
+        })
+    }
+
+    /// Re-reads who the caller is and what they may see; false once they are signed out.
+    async fn refresh(&mut self) -> bool {
+        let refreshed = match self.app.current_caller(&self.caller).await {
+            Ok(None) => return false,
+            Ok(Some(caller)) => self.app.event_audience(&caller).await.map(|audience| (caller, audience)),
+            Err(error) => Err(error),
+        };
+        match refreshed {
+            Ok((caller, audience)) => (self.caller, self.audience) = (caller, audience),
+            // The database will be back; until then the caller keeps what they had.
+            Err(error) => tracing::warn!(%error, "could not re-check an event subscriber"),
+        }
+        true
+    }
+}
