@@ -18,7 +18,7 @@ pub struct Event {
 }
 
 /// What changed. Serialized with a `kind` tag: `contact`, `presence`, `user` or `settings`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum EventKind {
     /// A contact of a book was created, edited, deleted or restored, or a file was
@@ -45,14 +45,14 @@ pub enum EventKind {
 
 /// The book of a changed contact. Personal books are named by their owner, whose
 /// events nobody else receives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "book", rename_all = "lowercase")]
 pub enum EventBook {
     Shared,
     Personal { owner_id: Uuid },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ContactAction {
     Created,

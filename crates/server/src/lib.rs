@@ -110,6 +110,12 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Event streams never finish by themselves: end them, or shutting down would wait forever.
+    let closing = app.clone();
+    let shutdown = async move {
+        shutdown.await;
+        closing.close_subscriptions();
+    };
     let service = router(app, config).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }

@@ -4,6 +4,7 @@ mod audit;
 mod contacts;
 mod directory;
 mod domains;
+pub(crate) mod events;
 mod export;
 mod health;
 mod import;
@@ -54,6 +55,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(settings::effective))
         .routes(routes!(trash::list))
         .routes(routes!(audit::list))
+        .routes(routes!(events::stream))
         .routes(routes!(health::healthz))
         .routes(routes!(crate::metrics::metrics))
 }

@@ -1,0 +1,67 @@
+//! Live change events as Server-Sent Events, for apps and for the portal's pages.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue};
+use axum::response::sse::{self, KeepAlive, Sse};
+use futures::{Stream, StreamExt};
+use switchboard_app::{App, Caller, Notice};
+
+use crate::AppState;
+use crate::auth::Auth;
+use crate::problem::{ApiResult, Problem};
+
+/// A comment is sent after this long without events, so proxies keep the connection open.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// Tells nginx-style proxies not to buffer the stream.
+const NO_BUFFERING: (HeaderName, HeaderValue) =
+    (HeaderName::from_static("x-accel-buffering"), HeaderValue::from_static("no"));
+
+/// Changes the caller may see in their own domain, as they happen: `text/event-stream`.
+///
+/// Each event's name is its kind and its data a JSON object with that `kind`:
+/// `contact` (`book`: `shared` or `personal` with `owner_id`; `contact_id`, absent
+/// for an import; `action`: `created`, `updated`, `deleted`, `restored` or
+/// `imported`), `presence` and `user` (`user_id`), `settings`. `resync` (data `{}`)
+/// means events were missed: reload what is shown. A comment comes every 15 seconds
+/// while nothing happens. The stream ends when the session does, or when the server
+/// shuts down (reconnect then).
+#[utoipa::path(get, path = "/api/v1/events", operation_id = "streamEvents", tag = "events",
+    responses(
+        (status = 200, description = "Events as they happen, until the session ends", content_type = "text/event-stream", body = String,
+            example = json!("event: contact\ndata: {\"kind\":\"contact\",\"book\":\"shared\",\"contact_id\":\"0198f3c2-6b1e-7a50-9f2d-3c4b5a697887\",\"action\":\"created\"}\n\n")),
+        (status = 401, description = "No valid session cookie or bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Something went wrong on the server; the cause is logged, not shown", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn stream(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> ApiResult<([(HeaderName, HeaderValue); 1], Sse<impl Stream<Item = Result<sse::Event, Infallible>>>)> {
+    let events = event_stream(&state.app, &caller).await?;
+    Ok(([NO_BUFFERING], Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))))
+}
+
+/// The events `caller` may see, as SSE events, from now until their session ends or
+/// the server shuts down. Subscribed before it returns, so a change made once it has
+/// returned is never missed.
+pub(crate) async fn event_stream(
+    app: &App,
+    caller: &Caller,
+) -> switchboard_app::Result<impl Stream<Item = Result<sse::Event, Infallible>> + Send + use<>> {
+    let subscription = app.subscribe(caller).await?;
+    Ok(subscription.into_stream().map(|notice| Ok(sse_event(notice))))
+}
+
+fn sse_event(notice: Notice) -> sse::Event {
+    match notice {
+        Notice::Event(event) => {
+            let data = serde_json::to_string(&event.kind).expect("an event always serializes");
+            sse::Event::default().event(event.kind.name()).data(data)
+        }
+        // Browsers drop an event without data, so it carries an empty object.
+        Notice::Resync => sse::Event::default().event("resync").data("{}"),
+    }
+}
