@@ -38,6 +38,24 @@ pub struct ContactPatch {
     pub notes: Option<String>,
 }
 
+/// A whole form's worth of fields replaces every field.
+impl From<ContactInput> for ContactPatch {
+    fn from(input: ContactInput) -> ContactPatch {
+        ContactPatch {
+            first_name: Some(input.first_name),
+            last_name: Some(input.last_name),
+            company: Some(input.company),
+            title: Some(input.title),
+            work_phone: Some(input.work_phone),
+            mobile_phone: Some(input.mobile_phone),
+            home_phone: Some(input.home_phone),
+            fax: Some(input.fax),
+            email: Some(input.email),
+            notes: Some(input.notes),
+        }
+    }
+}
+
 /// The kinds of number a contact has, in the order phones list them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]

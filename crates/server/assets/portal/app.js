@@ -61,6 +61,9 @@
   window.switchboardToast = toast;
 
   body.addEventListener("toast", (event) => toast(event.detail.message, event.detail));
+  body.addEventListener("close-modal", () => {
+    document.querySelectorAll("#modal-root dialog[open]").forEach((dialog) => dialog.close());
+  });
 
   // --- Errors: 401 asks for the password again; others show their message.
   body.addEventListener("htmx:responseError", (event) => {
@@ -113,9 +116,10 @@
   // --- htmx hooks.
   body.addEventListener("htmx:afterSwap", (event) => openDialogs(event.detail.target));
   body.addEventListener("htmx:afterSettle", (event) => {
-    // A form answered "saved, add another": focus its first field again.
-    const focus = event.detail.target.querySelector("[data-focus]");
-    if (focus) focus.focus();
+    // A re-rendered form: focus the first invalid field, else its first field ("add another").
+    const target = event.detail.target;
+    const focus = target.querySelector("[aria-invalid=true]") || target.querySelector("[data-focus]");
+    if (focus && target.closest("dialog")) focus.focus();
   });
 
   // --- Contacts dock: a side panel on every page, remembered across pages.
@@ -159,5 +163,218 @@
       event.preventDefault();
       search.focus();
     }
+  });
+})();
+
+// ===========================================================================
+// Import and export modals (portal/transfer.rs).
+// The file goes up with XMLHttpRequest, whose upload progress moves the bar. The
+// server then streams "progress <bytes read> <file size>" lines while it imports,
+// a "report" line, and the report's HTML, which replaces #import-result. The chosen
+// file stays in its input, so Import sends the same file the preview checked.
+(function () {
+  const body = document.body;
+  const REPORT_MARKER = "\nreport\n";
+  let running = null;
+
+  function csrfHeaders() {
+    try {
+      return JSON.parse(body.getAttribute("hx-headers") || "{}");
+    } catch (_) {
+      return {};
+    }
+  }
+
+  // The page's "session ended" dialog, as its own 401 handling opens it.
+  function askLogin() {
+    const dialog = document.getElementById("relogin");
+    if (!dialog || dialog.open) return;
+    dialog.showModal();
+    const password = document.getElementById("relogin-password");
+    if (password) password.focus();
+  }
+
+  function messageOf(html) {
+    const doc = new DOMParser().parseFromString(html || "", "text/html");
+    const node = doc.querySelector(".error-message");
+    return (node ? node.textContent : doc.body.textContent || "").trim();
+  }
+
+  function chosenFile(form) {
+    const input = form.querySelector("#import-file");
+    return input.files && input.files.length ? input.files[0] : null;
+  }
+
+  function tooLarge(form) {
+    return "This file is too large: an import may be at most " + form.dataset.maxSize + ". Split it into smaller files.";
+  }
+
+  function showError(form, message) {
+    const box = form.querySelector("#import-error");
+    box.textContent = message || "";
+    box.hidden = !message;
+  }
+
+  function showProgress(form, fraction, label) {
+    const percent = Math.max(0, Math.min(100, Math.round(fraction * 100)));
+    form.querySelector("#import-progress").hidden = false;
+    form.querySelector("#import-progress-bar").value = percent;
+    form.querySelector("#import-progress-text").textContent = label + " " + percent + "%";
+  }
+
+  function setBusy(form, busy) {
+    form.classList.toggle("busy", busy);
+    form.querySelectorAll("#import-preview, #import-commit, #import-format, #import-mode, #import-strict, #import-file")
+      .forEach((control) => { control.disabled = busy; });
+    if (!busy) form.querySelector("#import-progress").hidden = true;
+  }
+
+  // New file or new choices: the preview no longer describes what Import would do.
+  function forgetPreview(form) {
+    form.querySelector("#import-result").replaceChildren();
+    form.querySelector("#import-commit").disabled = true;
+    form.querySelector("#import-replace-warning").hidden = form.querySelector("#import-mode").value !== "replace";
+    showError(form, "");
+  }
+
+  // The last complete "progress <read> <size>" line of the answer so far.
+  function lastProgress(text) {
+    const end = text.indexOf(REPORT_MARKER);
+    const lines = (end < 0 ? text : text.slice(0, end)).split("\n");
+    for (let i = lines.length - 2; i >= 0; i--) {
+      const match = /^progress (\d+) (\d+)$/.exec(lines[i]);
+      if (match) return Number(match[2]) > 0 ? Number(match[1]) / Number(match[2]) : 1;
+    }
+    return null;
+  }
+
+  function send(form, dryRun) {
+    if (running) return;
+    const file = chosenFile(form);
+    if (!file) {
+      showError(form, "Choose a file first, or drop one on the box above.");
+      return;
+    }
+    if (Number(form.dataset.maxBytes) && file.size > Number(form.dataset.maxBytes)) {
+      showError(form, tooLarge(form));
+      return;
+    }
+    const query = new URLSearchParams({
+      dry_run: String(dryRun),
+      format: form.querySelector("#import-format").value,
+      mode: form.querySelector("#import-mode").value,
+      strict: String(form.querySelector("#import-strict").checked),
+    });
+    const xhr = new XMLHttpRequest();
+    running = xhr;
+    xhr.open("POST", form.getAttribute("action") + "?" + query.toString());
+    const headers = csrfHeaders();
+    Object.keys(headers).forEach((name) => xhr.setRequestHeader(name, headers[name]));
+    xhr.setRequestHeader("Content-Type", file.type || "application/octet-stream");
+    const reading = dryRun ? "Checking the contacts…" : "Importing the contacts…";
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable) showProgress(form, event.loaded / event.total, "Uploading…");
+    };
+    xhr.upload.onload = () => showProgress(form, 0, reading);
+    xhr.onprogress = () => {
+      const fraction = xhr.status === 200 ? lastProgress(xhr.responseText) : null;
+      if (fraction !== null) showProgress(form, fraction, fraction >= 1 ? "Finishing…" : reading);
+    };
+    xhr.onload = () => finish(form, xhr, dryRun);
+    xhr.onerror = () => {
+      running = null;
+      setBusy(form, false);
+      showError(form, "The file could not be sent: the connection was lost, or the server refused it (an import may be at most " +
+        form.dataset.maxSize + "). Try again.");
+    };
+    showError(form, "");
+    setBusy(form, true);
+    showProgress(form, 0, "Uploading…");
+    xhr.send(file);
+  }
+
+  function finish(form, xhr, dryRun) {
+    running = null;
+    setBusy(form, false);
+    if (xhr.status === 401) {
+      askLogin();
+      showError(form, "Your session had ended. Once you are logged in again, press " + (dryRun ? "Preview" : "Import") +
+        " once more: your file is still chosen.");
+      return;
+    }
+    if (xhr.status === 413) {
+      showError(form, tooLarge(form));
+      return;
+    }
+    if (xhr.status !== 200) {
+      showError(form, messageOf(xhr.responseText) || "Something went wrong (" + xhr.status + ").");
+      return;
+    }
+    const text = xhr.responseText;
+    const at = text.indexOf(REPORT_MARKER);
+    if (at < 0) {
+      showError(form, "The server stopped before it finished. Try again.");
+      return;
+    }
+    const result = form.querySelector("#import-result");
+    result.innerHTML = text.slice(at + REPORT_MARKER.length);
+    htmx.process(result);
+    const report = result.querySelector("#import-report");
+    form.querySelector("#import-commit").disabled = !(report && report.dataset.ready);
+    if (report && report.dataset.committed) {
+      htmx.trigger(body, "contacts-changed");
+      if (window.switchboardToast) window.switchboardToast(report.dataset.toast);
+    }
+    const heading = result.querySelector("h3, .alert");
+    if (heading) heading.scrollIntoView({ block: "nearest" });
+  }
+
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (form.id === "import-form") {
+      event.preventDefault();
+      send(form, true);
+    } else if (form.id === "export-form") {
+      // The download goes on without the page; the modal has done its job.
+      const dialog = form.closest("dialog");
+      setTimeout(() => { if (dialog) dialog.close(); }, 0);
+    }
+  });
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("#import-commit");
+    if (button && !button.disabled) send(button.form, false);
+  });
+
+  document.addEventListener("change", (event) => {
+    const form = event.target.closest("#import-form");
+    if (form && !running) forgetPreview(form);
+  });
+
+  // Dropping a file anywhere on the import modal chooses it (and the browser does not open it).
+  function dropZoneOf(event) {
+    const dialog = event.target.closest && event.target.closest("#import-dialog");
+    return dialog ? dialog.querySelector("#import-drop") : null;
+  }
+  ["dragenter", "dragover"].forEach((type) => document.addEventListener(type, (event) => {
+    const zone = dropZoneOf(event);
+    if (!zone) return;
+    event.preventDefault();
+    zone.classList.add("dragging");
+  }));
+  document.addEventListener("dragleave", (event) => {
+    const zone = dropZoneOf(event);
+    if (zone && !zone.contains(event.relatedTarget)) zone.classList.remove("dragging");
+  });
+  document.addEventListener("drop", (event) => {
+    const zone = dropZoneOf(event);
+    if (!zone) return;
+    event.preventDefault();
+    zone.classList.remove("dragging");
+    const files = event.dataTransfer && event.dataTransfer.files;
+    if (!files || !files.length || running) return;
+    const input = zone.querySelector("#import-file");
+    input.files = files;
+    input.dispatchEvent(new Event("change", { bubbles: true }));
   });
 })();

@@ -16,11 +16,18 @@
 //!   with the form re-rendered and each message next to its field.
 
 mod assets;
+mod audit;
+mod contact_form;
+mod contacts;
 mod login;
+mod settings;
+mod shared;
+mod transfer;
+mod users;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -38,7 +45,14 @@ use crate::problem::Problem;
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
+        .route("/events", get(live_events))
         .merge(login::routes())
+        .merge(users::routes())
+        .merge(settings::routes())
+        .merge(audit::routes())
+        .merge(shared::routes())
+        .merge(contacts::routes())
+        .merge(transfer::routes())
         .merge(assets::routes())
         .layer(middleware::from_fn(security_headers))
 }
@@ -49,6 +63,14 @@ async fn home(viewer: Option<Viewer>) -> Redirect {
         Some(_) => Redirect::to("/contacts"),
         None => Redirect::to("/login"),
     }
+}
+
+/// Live changes for the page script, which turns them into `sb:<kind>` events that
+/// lists listen to (`hx-trigger="sb:contact from:body"`).
+async fn live_events(State(state): State<AppState>, viewer: Viewer) -> PortalResult<Response> {
+    let events = crate::api::events::event_stream(&state.app, &viewer.caller).await?;
+    let keep_alive = axum::response::sse::KeepAlive::new().interval(std::time::Duration::from_secs(15));
+    Ok(axum::response::sse::Sse::new(events).keep_alive(keep_alive).into_response())
 }
 
 /// No inline script or style, no framing, nothing loaded from elsewhere.
@@ -219,6 +241,19 @@ fn capitalize(text: &str) -> String {
     chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trigger_json_is_ascii_and_means_the_same() {
+        let value = serde_json::json!({ "toast": { "message": "Saved Zoë 😀 Ærø." } });
+        let text = ascii_json(&value);
+        assert!(text.is_ascii(), "{text}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), value);
+    }
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
@@ -244,6 +279,31 @@ impl IntoResponse for PortalError {
             }
         }
     }
+}
+
+/// Adds `HX-Trigger`: events the page script reacts to (`toast`, `close-modal`,
+/// `contacts-changed` for lists to reload).
+pub(crate) fn triggers(events: serde_json::Value, mut response: Response) -> Response {
+    if let Ok(value) = HeaderValue::from_str(&ascii_json(&events)) {
+        response.headers_mut().insert("hx-trigger", value);
+    }
+    response
+}
+
+/// JSON with every non-ASCII character escaped (`\u00e9`), as a header value must be ASCII.
+fn ascii_json(value: &serde_json::Value) -> String {
+    let mut out = String::new();
+    for c in value.to_string().chars() {
+        if c.is_ascii() && !c.is_ascii_control() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
 }
 
 /// Renders a template as an HTML answer.

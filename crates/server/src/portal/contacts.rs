@@ -1,0 +1,235 @@
+//! The Contacts page and the contacts dock: the merged directory a user sees
+//! (coworkers, shared contacts, their own), with groups, search, favorites and presence.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde::Deserialize;
+use switchboard_core::contact::NumberKind;
+use switchboard_core::model::{DirectoryEntry, EntryKind, PresenceState};
+use uuid::Uuid;
+
+use super::contact_form::{self, Which};
+use super::shared::{ListQuery, NumberLine};
+use super::{Frame, PortalResult, Viewer, html};
+use crate::AppState;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/contacts", get(page))
+        .route("/contacts/rows", get(rows))
+        .route("/contacts/{id}/favorite", post(favorite))
+        .route("/dock", get(dock))
+        .route("/dock/rows", get(dock_rows))
+        .merge(contact_form::routes(Which::Mine))
+}
+
+/// The group filter and the list's search and position.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DirectoryQuery {
+    group: String,
+    #[serde(flatten)]
+    list: ListQuery,
+}
+
+impl DirectoryQuery {
+    fn next(&self, cursor: &str) -> String {
+        let list = self.list.next(cursor);
+        let group = serde_urlencoded::to_string([("group", self.group.as_str())]).unwrap_or_default();
+        format!("{group}&{list}")
+    }
+}
+
+/// A directory entry as a row shows it.
+struct EntryRow {
+    id: String,
+    kind: &'static str,
+    name: String,
+    detail: String,
+    numbers: Vec<NumberLine>,
+    /// `available`, `busy` or `offline` for coworkers; empty for contacts.
+    presence: &'static str,
+    chat: bool,
+    status: String,
+    department: String,
+    site: String,
+    favorite: bool,
+    /// Where the edit form comes from, when the viewer may edit.
+    edit: Option<String>,
+    /// Where deleting posts to (own contacts).
+    delete: Option<String>,
+}
+
+impl From<&DirectoryEntry> for EntryRow {
+    fn from(entry: &DirectoryEntry) -> EntryRow {
+        let name = format!("{} {}", entry.first_name, entry.last_name).trim().to_string();
+        let (name, company) =
+            if name.is_empty() { (entry.company.clone(), String::new()) } else { (name, entry.company.clone()) };
+        let detail = match &entry.extension {
+            Some(extension) => format!("Ext. {extension}"),
+            None => company,
+        };
+        let base = match entry.kind {
+            EntryKind::Shared => Some(Which::Shared.path()),
+            EntryKind::Personal => Some(Which::Mine.path()),
+            EntryKind::Coworker => None,
+        };
+        let edit = base.filter(|_| entry.editable).map(|base| format!("{base}/{}/edit", entry.id));
+        let delete = (entry.kind == EntryKind::Personal && entry.editable)
+            .then(|| format!("{}/{}/delete", Which::Mine.path(), entry.id));
+        let presence = entry.presence.as_ref();
+        EntryRow {
+            id: entry.id.to_string(),
+            kind: match entry.kind {
+                EntryKind::Coworker => "coworker",
+                EntryKind::Shared => "shared",
+                EntryKind::Personal => "personal",
+            },
+            name,
+            detail,
+            numbers: entry
+                .numbers
+                .iter()
+                .map(|n| NumberLine::new(number_label(n.kind), &n.typed, n.e164.as_deref()))
+                .collect(),
+            presence: presence.map_or("", |p| p.state.as_str()),
+            chat: presence.is_some_and(|p| p.chat && p.state != PresenceState::Offline),
+            status: presence.map(|p| p.message.clone()).unwrap_or_default(),
+            department: entry.department.clone(),
+            site: entry.site.clone(),
+            favorite: entry.favorite,
+            edit,
+            delete,
+        }
+    }
+}
+
+fn number_label(kind: NumberKind) -> &'static str {
+    match kind {
+        NumberKind::Work => "Work",
+        NumberKind::Mobile => "Mobile",
+        NumberKind::Home => "Home",
+        NumberKind::Fax => "Fax",
+        NumberKind::Extension => "Ext.",
+    }
+}
+
+/// The group dropdown: fixed groups, then the domain's departments and sites.
+struct Groups {
+    selected: String,
+    see_shared: bool,
+    departments: Vec<String>,
+    sites: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "contacts.html")]
+struct ContactsPage {
+    frame: Frame,
+    groups: Groups,
+    rows: EntryRows,
+}
+
+#[derive(Template)]
+#[template(path = "directory_rows.html")]
+struct EntryRows {
+    rows: Vec<EntryRow>,
+    next: Option<String>,
+    searching: bool,
+    /// `contacts` or `dock`: the page the rows belong to (the dock's are compact).
+    place: &'static str,
+}
+
+async fn groups(state: &AppState, viewer: &Viewer, selected: &str) -> PortalResult<Groups> {
+    let (domain, ext) = (viewer.domain_name(), viewer.extension());
+    Ok(Groups {
+        selected: if selected.is_empty() { "all".into() } else { selected.to_string() },
+        see_shared: viewer.caps.see_shared,
+        departments: state.app.departments(&viewer.caller, &domain, &ext).await?,
+        sites: state.app.sites(&viewer.caller, &domain, &ext).await?,
+    })
+}
+
+async fn page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(query): Query<DirectoryQuery>,
+) -> PortalResult<Response> {
+    let rows = entries(&state, &viewer, &query, "contacts").await?;
+    let groups = groups(&state, &viewer, &query.group).await?;
+    html(&ContactsPage { frame: viewer.frame("contacts"), groups, rows })
+}
+
+async fn rows(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(query): Query<DirectoryQuery>,
+) -> PortalResult<Response> {
+    html(&entries(&state, &viewer, &query, "contacts").await?)
+}
+
+async fn entries(
+    state: &AppState,
+    viewer: &Viewer,
+    query: &DirectoryQuery,
+    place: &'static str,
+) -> PortalResult<EntryRows> {
+    let page = state
+        .app
+        .directory(&viewer.caller, &viewer.domain_name(), &viewer.extension(), &query.group, &query.list.params())
+        .await?;
+    Ok(EntryRows {
+        rows: page.items.iter().map(EntryRow::from).collect(),
+        next: page.next_cursor.map(|cursor| query.next(&cursor)),
+        searching: !query.list.q.trim().is_empty() || !matches!(query.group.as_str(), "" | "all"),
+        place,
+    })
+}
+
+#[derive(Deserialize)]
+struct FavoriteForm {
+    on: bool,
+}
+
+#[derive(Template)]
+#[template(path = "star.html")]
+struct Star {
+    id: String,
+    favorite: bool,
+}
+
+/// Stars or unstars an entry; answers the new star button.
+async fn favorite(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<Uuid>,
+    axum::Form(form): axum::Form<FavoriteForm>,
+) -> PortalResult<Response> {
+    state.app.set_favorite(&viewer.caller, &viewer.domain_name(), &viewer.extension(), id, form.on).await?;
+    html(&Star { id: id.to_string(), favorite: form.on })
+}
+
+#[derive(Template)]
+#[template(path = "dock.html")]
+struct Dock {
+    groups: Groups,
+    rows: EntryRows,
+}
+
+async fn dock(State(state): State<AppState>, viewer: Viewer) -> PortalResult<Response> {
+    let query = DirectoryQuery::default();
+    let rows = entries(&state, &viewer, &query, "dock").await?;
+    let groups = groups(&state, &viewer, "").await?;
+    html(&Dock { groups, rows })
+}
+
+async fn dock_rows(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(query): Query<DirectoryQuery>,
+) -> PortalResult<Response> {
+    html(&entries(&state, &viewer, &query, "dock").await?)
+}
