@@ -32,7 +32,8 @@ on_both_backends!(
     demo_domain,
     exports,
     import_round_trips,
-    import_over_http
+    import_over_http,
+    events_reach_every_server
 );
 
 const ACME: &str = "acme.example";
@@ -824,4 +825,83 @@ async fn import_over_http(backend: Backend) {
     assert_eq!(mine.status(), StatusCode::OK);
     assert_eq!(group(&ben, "group=favorites").await, ["Jane Doe"], "a starred contact becomes a favorite");
     assert_no_panic(&server);
+}
+
+/// An open `GET /api/v1/events`, read one server-sent event at a time.
+struct EventStream {
+    response: reqwest::Response,
+    buffer: Vec<u8>,
+}
+
+impl EventStream {
+    async fn open(session: &Session<'_>) -> EventStream {
+        let url = session.server.url("/api/v1/events");
+        let response = session.server.http.get(url).bearer_auth(&session.token).send().await.expect("events");
+        assert_eq!(response.status(), StatusCode::OK);
+        EventStream { response, buffer: Vec::new() }
+    }
+
+    /// The next event's name and data, past keep-alive comments. The timeout only
+    /// keeps a broken server from hanging the suite.
+    async fn next(&mut self) -> (String, Value) {
+        tokio::time::timeout(std::time::Duration::from_secs(10), self.read()).await.expect("no event arrived")
+    }
+
+    async fn read(&mut self) -> (String, Value) {
+        loop {
+            while let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
+                let block: Vec<u8> = self.buffer.drain(..end + 2).collect();
+                let text = String::from_utf8(block).expect("UTF-8 events");
+                let name = text.lines().find_map(|line| line.strip_prefix("event:")).map(str::trim);
+                let data = text.lines().find_map(|line| line.strip_prefix("data:")).map(str::trim);
+                if let (Some(name), Some(data)) = (name, data) {
+                    return (name.to_string(), serde_json::from_str(data).expect("JSON data"));
+                }
+            }
+            let chunk = self.response.chunk().await.expect("the stream reads").expect("the stream stays open");
+            self.buffer.extend_from_slice(&chunk);
+        }
+    }
+}
+
+/// A change made through one server reaches a page open on another (on PostgreSQL
+/// two servers share the database; SQLite has one server).
+async fn events_reach_every_server(backend: Backend) {
+    let db = Database::new(backend).await;
+    seed_domain(&db, ACME, &acme_users());
+    let first = Server::start(&db, &[]);
+    let second = match backend {
+        Backend::Postgres => Some(Server::start(&db, &[])),
+        Backend::Sqlite => None,
+    };
+    let listening_on = second.as_ref().unwrap_or(&first);
+    let zoe = listening_on.login("201@acme.example", PASSWORD).await;
+    let mut events = EventStream::open(&zoe).await;
+
+    let olivia = first.login("100@acme.example", PASSWORD).await;
+    let created = olivia.post(SHARED, ann_lee()).await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let (name, data) = events.next().await;
+    assert_eq!(name, "contact");
+    assert_eq!(
+        data,
+        json!({ "kind": "contact", "book": "shared", "contact_id": created.body["id"], "action": "created" })
+    );
+
+    let ben = first.login("200@acme.example", PASSWORD).await;
+    let presence = ben.put("/api/v1/domains/acme.example/users/200/presence", json!({ "state": "busy" })).await;
+    assert_eq!(presence.status, StatusCode::OK);
+    let personal = ben.post("/api/v1/domains/acme.example/users/200/contacts", ann_lee()).await;
+    assert_eq!(personal.status, StatusCode::CREATED);
+    let (name, data) = events.next().await;
+    assert_eq!((name.as_str(), &data["kind"]), ("presence", &json!("presence")));
+    olivia.delete(&format!("{SHARED}/{}", created.body["id"].as_str().unwrap())).await;
+    let (name, data) = events.next().await;
+    assert_eq!(
+        (name.as_str(), &data["action"]),
+        ("contact", &json!("deleted")),
+        "Ben's own contact is not Zoe's to hear"
+    );
+    assert_no_panic(&first);
+    second.iter().for_each(assert_no_panic);
 }
