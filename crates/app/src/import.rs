@@ -1,6 +1,6 @@
 //! Importing contact files: preview, upsert, per-row report, all or nothing.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::Read;
 
 use serde::Serialize;
@@ -8,9 +8,10 @@ use serde_json::json;
 use switchboard_core::contact::ContactFields;
 use switchboard_core::event::ContactAction;
 use switchboard_core::model::Contact;
+use switchboard_core::phone::Country;
 use switchboard_core::{FieldError, Invalid};
 use switchboard_formats::{Format, ImportedRow, ReadOptions, RowError, read};
-use switchboard_store::{AuditRecord, ImportChange, ImportWriter};
+use switchboard_store::{AuditRecord, ImportChange, ImportWriter, RowKeys};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -160,6 +161,10 @@ struct Plan {
 /// Changes are applied this many at a time, so memory stays bounded.
 const BATCH: usize = 1000;
 
+/// Rows read ahead and looked up among the book's contacts together: a few round trips
+/// per this many rows instead of one or two per row.
+const LOOKUP_BATCH: usize = 500;
+
 impl App {
     /// Imports a contacts file into a book. Rows that cannot be read or are invalid are
     /// reported with their row and field; valid rows are written in one transaction.
@@ -209,6 +214,7 @@ impl App {
             created: HashMap::new(),
             favorites: vec![],
         };
+        let mut read_ahead = Vec::with_capacity(LOOKUP_BATCH);
         while let Some(message) = rows.recv().await {
             let row = match message {
                 Message::Row(row) => row,
@@ -216,14 +222,12 @@ impl App {
                 Message::Detected(..) => continue,
             };
             plan.report.rows += 1;
-            match *row {
-                Ok(row) => plan_row(&mut plan, &mut *writer, row).await?,
-                Err(error) => plan.reject(error.row, error.field, error.message, ""),
-            }
-            if plan.changes.len() >= BATCH {
-                plan.apply(&mut *writer).await?;
+            read_ahead.push(CheckedRow::new(*row, plan.open.country));
+            if read_ahead.len() >= LOOKUP_BATCH {
+                plan.plan_rows(&mut *writer, std::mem::take(&mut read_ahead)).await?;
             }
         }
+        plan.plan_rows(&mut *writer, read_ahead).await?;
         plan.apply(&mut *writer).await?;
         if plan.options.mode == ImportMode::Replace {
             for id in writer.live_contact_ids().await? {
@@ -260,68 +264,158 @@ impl App {
     }
 }
 
-async fn plan_row(plan: &mut Plan, writer: &mut dyn ImportWriter, row: ImportedRow) -> Result<()> {
-    let name = display_name(&row);
-    let fields = match ContactFields::parse(&row.contact, plan.open.country) {
-        Ok(fields) => fields,
-        Err(Invalid(problems)) => {
-            for FieldError { field, message } in problems {
-                plan.reject(row.row, Some(field), message, &name);
-            }
-            return Ok(());
-        }
-    };
-    let key = fields.duplicate_key();
-    if let Some(first) = plan.created.get(&key) {
-        plan.preview(row.row, RowAction::Unchanged, &name, None, Some(format!("the same contact as row {first}")));
-        plan.report.unchanged += 1;
-        return Ok(());
-    }
-    let existing = if plan.match_existing { matching(writer, &row, &fields).await? } else { None };
-    match existing {
-        Some(contact) => {
-            plan.kept.insert(contact.id);
-            if row.starred {
-                plan.favorites.push(contact.id);
-            }
-            if contact.fields == fields {
-                plan.preview(row.row, RowAction::Unchanged, &name, Some(contact.id), None);
-                plan.report.unchanged += 1;
-            } else {
-                let before = serde_json::to_value(contact.fields.to_input()).unwrap_or_default();
-                let after = serde_json::to_value(fields.to_input()).unwrap_or_default();
-                let details = json!({ "import_row": row.row, "changes": crate::records::changes(&before, &after) });
-                let audit = plan.audit("contact.update", Some(contact.id), details);
-                plan.changes.push((ImportChange::Update { id: contact.id, fields }, audit));
-                plan.preview(row.row, RowAction::Update, &name, Some(contact.id), None);
-                plan.report.updated += 1;
-            }
-        }
-        None => {
-            let audit =
-                plan.audit("contact.create", None, json!({ "import_row": row.row, "contact": fields.to_input() }));
-            plan.created.insert(key, row.row);
-            plan.changes.push((ImportChange::Create(fields), audit));
-            plan.starred.push(row.starred);
-            plan.preview(row.row, RowAction::Create, &name, None, None);
-            plan.report.created += 1;
-        }
-    }
-    Ok(())
+/// A row read from the file and validated, waiting for its look-up.
+enum CheckedRow {
+    /// Unreadable or invalid: its problems, with the name to show.
+    Rejected {
+        name: String,
+        problems: Vec<RowProblem>,
+    },
+    Valid(Box<ValidRow>),
 }
 
-/// The contact a row stands for: the one its UID names (our own exports carry it), else
-/// an exact duplicate, else one with the same names and a shared E.164 number.
-async fn matching(writer: &mut dyn ImportWriter, row: &ImportedRow, fields: &ContactFields) -> Result<Option<Contact>> {
-    if let Some(id) = row.uid.as_deref().and_then(|uid| uid.trim().parse::<Uuid>().ok())
-        && let Some(contact) = writer.live_contact(id).await?
-    {
-        return Ok(Some(contact));
+struct ValidRow {
+    row: usize,
+    /// The row's UID when it is an id: our own exports carry the contact's.
+    uid: Option<Uuid>,
+    starred: bool,
+    name: String,
+    fields: ContactFields,
+    /// Its duplicate key, to spot a contact listed twice in the file.
+    key: String,
+}
+
+impl CheckedRow {
+    fn new(row: Result<ImportedRow, RowError>, country: Country) -> CheckedRow {
+        let row = match row {
+            Ok(row) => row,
+            Err(RowError { row, field, message }) => {
+                return CheckedRow::Rejected {
+                    name: String::new(),
+                    problems: vec![RowProblem { row, field, message }],
+                };
+            }
+        };
+        let name = display_name(&row);
+        match ContactFields::parse(&row.contact, country) {
+            Ok(fields) => CheckedRow::Valid(Box::new(ValidRow {
+                row: row.row,
+                uid: row.uid.as_deref().and_then(|uid| uid.trim().parse().ok()),
+                starred: row.starred,
+                name,
+                key: fields.duplicate_key(),
+                fields,
+            })),
+            Err(Invalid(problems)) => {
+                let problems = problems
+                    .into_iter()
+                    .map(|FieldError { field, message }| RowProblem { row: row.row, field: Some(field), message })
+                    .collect();
+                CheckedRow::Rejected { name, problems }
+            }
+        }
     }
-    Ok(writer.matching_contact(fields).await?)
 }
 
 impl Plan {
+    /// Plans rows in file order, looking the whole slice up at once. When a full batch of
+    /// changes is applied part-way, the rows after it are looked up again: each row sees
+    /// the book as written before it, exactly as a look-up per row would.
+    async fn plan_rows(&mut self, writer: &mut dyn ImportWriter, rows: Vec<CheckedRow>) -> Result<()> {
+        let mut rows = VecDeque::from(rows);
+        while !rows.is_empty() {
+            let mut found = self.look_up(writer, &rows).await?.into_iter();
+            while let Some(row) = rows.pop_front() {
+                self.plan_row(row, found.next().flatten());
+                if self.changes.len() >= BATCH {
+                    self.apply(writer).await?;
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The contact each row stands for (see [`ImportWriter::matching_contacts`]), in one
+    /// call for all of them; `None` for rows not looked up.
+    async fn look_up(
+        &self,
+        writer: &mut dyn ImportWriter,
+        rows: &VecDeque<CheckedRow>,
+    ) -> Result<Vec<Option<Contact>>> {
+        if !self.match_existing {
+            return Ok(vec![]);
+        }
+        // A row repeating one this import creates is not looked up (see `plan_row`).
+        let (positions, keys): (Vec<usize>, Vec<RowKeys>) = rows
+            .iter()
+            .enumerate()
+            .filter_map(|(position, row)| match row {
+                CheckedRow::Valid(row) if !self.created.contains_key(&row.key) => {
+                    Some((position, RowKeys::new(row.uid, &row.fields)))
+                }
+                _ => None,
+            })
+            .unzip();
+        let mut found = vec![None; rows.len()];
+        for (position, contact) in positions.into_iter().zip(writer.matching_contacts(&keys).await?) {
+            found[position] = contact;
+        }
+        Ok(found)
+    }
+
+    /// Plans one row given the contact it matched, if any.
+    fn plan_row(&mut self, row: CheckedRow, existing: Option<Contact>) {
+        let row = match row {
+            CheckedRow::Valid(row) => *row,
+            CheckedRow::Rejected { name, problems } => {
+                for RowProblem { row, field, message } in problems {
+                    self.reject(row, field, message, &name);
+                }
+                return;
+            }
+        };
+        if let Some(first) = self.created.get(&row.key) {
+            let reason = format!("the same contact as row {first}");
+            self.preview(row.row, RowAction::Unchanged, &row.name, None, Some(reason));
+            self.report.unchanged += 1;
+            return;
+        }
+        match existing {
+            Some(contact) => self.plan_update(row, contact),
+            None => self.plan_create(row),
+        }
+    }
+
+    fn plan_update(&mut self, row: ValidRow, contact: Contact) {
+        self.kept.insert(contact.id);
+        if row.starred {
+            self.favorites.push(contact.id);
+        }
+        if contact.fields == row.fields {
+            self.preview(row.row, RowAction::Unchanged, &row.name, Some(contact.id), None);
+            self.report.unchanged += 1;
+            return;
+        }
+        let before = serde_json::to_value(contact.fields.to_input()).unwrap_or_default();
+        let after = serde_json::to_value(row.fields.to_input()).unwrap_or_default();
+        let details = json!({ "import_row": row.row, "changes": crate::records::changes(&before, &after) });
+        let audit = self.audit("contact.update", Some(contact.id), details);
+        self.changes.push((ImportChange::Update { id: contact.id, fields: row.fields }, audit));
+        self.preview(row.row, RowAction::Update, &row.name, Some(contact.id), None);
+        self.report.updated += 1;
+    }
+
+    fn plan_create(&mut self, row: ValidRow) {
+        let details = json!({ "import_row": row.row, "contact": row.fields.to_input() });
+        let audit = self.audit("contact.create", None, details);
+        self.created.insert(row.key, row.row);
+        self.changes.push((ImportChange::Create(row.fields), audit));
+        self.starred.push(row.starred);
+        self.preview(row.row, RowAction::Create, &row.name, None, None);
+        self.report.created += 1;
+    }
+
     /// Applies the waiting changes (a dry run only counts them).
     async fn apply(&mut self, writer: &mut dyn ImportWriter) -> Result<()> {
         let changes = std::mem::take(&mut self.changes);

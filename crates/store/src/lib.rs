@@ -176,14 +176,42 @@ pub enum ImportChange {
     Trash(Uuid),
 }
 
+/// What an imported row is matched by (see [`ImportWriter::matching_contacts`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowKeys {
+    /// The row's UID, when it is an id (our own exports carry it).
+    pub id: Option<Uuid>,
+    pub duplicate_key: String,
+    pub sort_key: String,
+    /// The row's numbers that have an E.164 form.
+    pub numbers: Vec<String>,
+}
+
+impl RowKeys {
+    pub fn new(id: Option<Uuid>, fields: &ContactFields) -> RowKeys {
+        RowKeys {
+            id,
+            duplicate_key: fields.duplicate_key(),
+            sort_key: fields.sort_key(),
+            numbers: fields.numbers().into_iter().filter_map(|(_, number)| number.e164.clone()).collect(),
+        }
+    }
+}
+
 /// The reads and writes of one import, inside its transaction.
 #[async_trait]
 pub trait ImportWriter: Send {
-    /// A live contact of the book by id (an imported row's UID).
+    /// For each row, in the order given, the live contact of the book it stands for: the
+    /// one its id names, else an exact duplicate (same names and numbers), else the first
+    /// by id with the same names sharing an E.164 number. A few round trips for the whole
+    /// slice, however long, rather than some per row.
+    async fn matching_contacts(&mut self, rows: &[RowKeys]) -> Result<Vec<Option<Contact>>>;
+    /// A live contact of the book by id.
     async fn live_contact(&mut self, id: Uuid) -> Result<Option<Contact>>;
-    /// The live contact an imported row stands for: an exact duplicate (same names and
-    /// numbers), else one with the same names sharing an E.164 number.
-    async fn matching_contact(&mut self, fields: &ContactFields) -> Result<Option<Contact>>;
+    /// The live contact one row without a UID stands for (see [`Self::matching_contacts`]).
+    async fn matching_contact(&mut self, fields: &ContactFields) -> Result<Option<Contact>> {
+        Ok(self.matching_contacts(&[RowKeys::new(None, fields)]).await?.pop().flatten())
+    }
     /// Ids of every live contact of the book (for imports that replace the book).
     async fn live_contact_ids(&mut self) -> Result<Vec<Uuid>>;
     /// Applies changes, each with its audit record; returns the ids of the created contacts in order.
