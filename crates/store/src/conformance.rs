@@ -20,8 +20,8 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::{
-    AuditRecord, COPY_TABLES, DirectoryQuery, DomainPatch, Group, ImportChange, Layer, ListQuery, LoginFailures,
-    NewDomain, NewToken, NewUser, Result, Store, StoreError, UserPatch,
+    AuditFilter, AuditRecord, COPY_TABLES, DirectoryQuery, DomainPatch, Group, ImportChange, Layer, ListQuery,
+    LoginFailures, NewDomain, NewToken, NewUser, Result, Store, StoreError, UserFilter, UserPatch,
 };
 
 /// Generates one `#[tokio::test]` per single-store conformance function. `$run` is an
@@ -35,6 +35,7 @@ macro_rules! conformance_tests {
             domains_page_and_search,
             users,
             users_page_search_and_site,
+            users_of_a_scope,
             contacts,
             duplicate_contacts,
             trash_restore_and_purge,
@@ -51,6 +52,7 @@ macro_rules! conformance_tests {
             settings_layers,
             audit_with_every_change,
             audit_pages,
+            audit_filters,
             tokens,
             login_failures,
             imports,
@@ -129,6 +131,10 @@ fn sorted(sort: Sort, n: u32) -> ListQuery {
     ListQuery { sort, limit: limit(n), ..Default::default() }
 }
 
+fn of_site(site: &str) -> UserFilter {
+    UserFilter { site: Some(site.into()), ..Default::default() }
+}
+
 fn search_for(term: &str) -> ListQuery {
     ListQuery { search: SearchTerm::parse(term).unwrap(), ..Default::default() }
 }
@@ -170,7 +176,7 @@ async fn all_pages<T>(mut list: ListQuery, fetch: impl AsyncFn(&ListQuery) -> Re
 }
 
 async fn audit_actions(store: &dyn Store, domain_id: Uuid) -> Vec<String> {
-    let page = store.list_audit(domain_id, limit(500), None).await.unwrap();
+    let page = store.list_audit(domain_id, &AuditFilter::default(), limit(500), None).await.unwrap();
     page.items.into_iter().map(|entry| entry.action).collect()
 }
 
@@ -306,9 +312,9 @@ pub async fn users(store: &dyn Store) {
     let unversioned = store.update_user(ann.id, None, UserPatch::default(), audit("user.update")).await.unwrap();
     assert_eq!(unversioned.version, 3);
     assert!(is_not_found(store.update_user(Uuid::now_v7(), Some(1), patch, audit("user.update")).await));
-    let found = store.list_users(acme.id, None, &search_for("zhang")).await.unwrap();
+    let found = store.list_users(acme.id, &UserFilter::default(), &search_for("zhang")).await.unwrap();
     assert_eq!(ids(&found.items, |u| u.id), [ann.id], "the search text follows renames");
-    assert!(store.list_users(acme.id, None, &search_for("ann lee")).await.unwrap().items.is_empty());
+    assert!(store.list_users(acme.id, &UserFilter::default(), &search_for("ann lee")).await.unwrap().items.is_empty());
 
     assert_eq!(store.password_hash(ann.id).await.unwrap().as_deref(), Some("hash-200"));
     store.set_password_hash(ann.id, "new-hash", audit("user.password")).await.unwrap();
@@ -337,27 +343,70 @@ pub async fn users_page_search_and_site(store: &dyn Store) {
     }
     let mut by_name = created.clone();
     by_name.sort_by_key(|u| (name_sort_key(&u.first_name, &u.last_name, ""), u.id));
-    let listed = all_pages(sorted(Sort::Name, 4), async |list| store.list_users(acme.id, None, list).await).await;
+    let listed =
+        all_pages(sorted(Sort::Name, 4), async |list| store.list_users(acme.id, &UserFilter::default(), list).await)
+            .await;
     assert_eq!(ids(&listed, |u| u.id), ids(&by_name, |u| u.id), "unlisted users are still users");
-    let by_update = all_pages(sorted(Sort::Updated, 4), async |list| store.list_users(acme.id, None, list).await).await;
+    let by_update =
+        all_pages(sorted(Sort::Updated, 4), async |list| store.list_users(acme.id, &UserFilter::default(), list).await)
+            .await;
     assert_eq!(ids(&by_update, |u| u.id), ids(&created, |u| u.id));
 
     let north =
-        all_pages(sorted(Sort::NameDesc, 3), async |list| store.list_users(acme.id, Some("North"), list).await).await;
+        all_pages(sorted(Sort::NameDesc, 3), async |list| store.list_users(acme.id, &of_site("North"), list).await)
+            .await;
     let mut expected: Vec<&User> = by_name.iter().filter(|u| u.site == "North").collect();
     expected.reverse();
     assert_eq!(ids(&north, |u| u.id), ids(&expected, |u| u.id));
 
-    let by_extension = store.list_users(acme.id, None, &search_for("317")).await.unwrap();
+    let by_extension = store.list_users(acme.id, &UserFilter::default(), &search_for("317")).await.unwrap();
     assert_eq!(ids(&by_extension.items, |u| u.id), [created[17].id]);
-    let by_name = store.list_users(acme.id, None, &search_for("first3 last")).await.unwrap();
+    let by_name = store.list_users(acme.id, &UserFilter::default(), &search_for("first3 last")).await.unwrap();
     assert_eq!(by_name.items.len(), 7);
     assert!(by_name.items.iter().all(|u| u.first_name == "First3"));
-    let short = store.list_users(acme.id, Some("North"), &search_for("t2")).await.unwrap();
+    let short = store.list_users(acme.id, &of_site("North"), &search_for("t2")).await.unwrap();
     assert!(!short.items.is_empty());
     assert!(
         short.items.iter().all(|u| u.site == "North" && (u.first_name == "First2" || u.last_name.starts_with("Last2")))
     );
+}
+
+/// A scope filter lists exactly that scope's users, alone or with a site, in every sort.
+pub async fn users_of_a_scope(store: &dyn Store) {
+    let acme = domain(store, "acme.example").await;
+    let other = domain(store, "other.example").await;
+    let scopes = [Scope::CallCenterAgent, Scope::BasicUser, Scope::CallCenterSupervisor];
+    let mut created = Vec::new();
+    for i in 0..12u32 {
+        let new = NewUser {
+            scope: scopes[i as usize % 3],
+            site: if i % 2 == 0 { "North" } else { "South" }.into(),
+            ..new_user(&acme, &format!("{}", 400 + i), &format!("First{i}"), &format!("Last{}", (i * 5) % 12))
+        };
+        created.push(store.create_user(new, audit("user.create")).await.unwrap());
+    }
+    let elsewhere = NewUser { scope: Scope::CallCenterAgent, ..new_user(&other, "400", "Far", "Away") };
+    store.create_user(elsewhere, audit("user.create")).await.unwrap();
+
+    let agents = UserFilter { scope: Some(Scope::CallCenterAgent), ..Default::default() };
+    for sort in [Sort::Name, Sort::NameDesc, Sort::Updated] {
+        let listed = all_pages(sorted(sort, 2), async |list| store.list_users(acme.id, &agents, list).await).await;
+        let everyone =
+            all_pages(sorted(sort, 50), async |list| store.list_users(acme.id, &UserFilter::default(), list).await)
+                .await;
+        let expected: Vec<&User> = everyone.iter().filter(|u| u.scope == Scope::CallCenterAgent).collect();
+        assert_eq!(expected.len(), 4);
+        assert_eq!(ids(&listed, |u| u.id), ids(&expected, |u| u.id), "{sort:?}");
+    }
+    let north_agents = UserFilter { site: Some("North".into()), scope: Some(Scope::CallCenterAgent) };
+    let found = store.list_users(acme.id, &north_agents, &ListQuery::default()).await.unwrap();
+    let mut expected: Vec<&User> =
+        created.iter().filter(|u| u.scope == Scope::CallCenterAgent && u.site == "North").collect();
+    expected.sort_by_key(|u| (name_sort_key(&u.first_name, &u.last_name, ""), u.id));
+    assert_eq!(ids(&found.items, |u| u.id), ids(&expected, |u| u.id));
+    let searched = store.list_users(acme.id, &agents, &search_for("first3")).await.unwrap();
+    assert_eq!(ids(&searched.items, |u| u.id), [created[3].id]);
+    assert!(store.list_users(acme.id, &agents, &search_for("first4")).await.unwrap().items.is_empty());
 }
 
 pub async fn contacts(store: &dyn Store) {
@@ -532,7 +581,7 @@ pub async fn tenant_scoping(store: &dyn Store) {
     assert!(store.list_trash(a.id, Some(a2.id), &ListQuery::default()).await.unwrap().items.len() == 1);
     assert!(is_not_found(store.restore_contact(shared(&b), shared_a.id, audit("contact.restore")).await));
 
-    let b_users = store.list_users(b.id, None, &ListQuery::default()).await.unwrap();
+    let b_users = store.list_users(b.id, &UserFilter::default(), &ListQuery::default()).await.unwrap();
     assert_eq!(ids(&b_users.items, |u| u.id), [b1.id]);
     assert_eq!(store.user_by_extension(b.id, &a1.extension).await.unwrap().map(|u| u.id), Some(b1.id));
     let query = DirectoryQuery {
@@ -553,7 +602,7 @@ pub async fn tenant_scoping(store: &dyn Store) {
         .await
         .unwrap();
     assert!(store.settings(Layer::Domain(b.id)).await.unwrap().is_empty());
-    assert!(store.list_audit(b.id, limit(50), None).await.unwrap().items.is_empty());
+    assert!(store.list_audit(b.id, &AuditFilter::default(), limit(50), None).await.unwrap().items.is_empty());
 }
 
 pub async fn search(store: &dyn Store) {
@@ -604,7 +653,7 @@ pub async fn search(store: &dyn Store) {
     let jurgen = user(store, &acme, "250", "Jürgen", "Müller").await;
     user(store, &acme, "251", "Zed", "Zulu").await;
     for term in ["mull", "250", "ju"] {
-        let found = store.list_users(acme.id, None, &search_for(term)).await.unwrap();
+        let found = store.list_users(acme.id, &UserFilter::default(), &search_for(term)).await.unwrap();
         assert_eq!(ids(&found.items, |u| u.id), [jurgen.id], "user search for {term:?}");
     }
     store.delete_contact(book, muller.id, audit("contact.delete")).await.unwrap();
@@ -1023,7 +1072,7 @@ pub async fn audit_with_every_change(store: &dyn Store) {
     let stale = store.update_contact(shared(&acme), card.id, Some(1), fields(named("X", "Y")), record("failed")).await;
     assert!(stale.is_err());
 
-    let page = store.list_audit(log, limit(100), None).await.unwrap();
+    let page = store.list_audit(log, &AuditFilter::default(), limit(100), None).await.unwrap();
     let actions: Vec<&str> = page.items.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(
         actions,
@@ -1062,7 +1111,7 @@ pub async fn audit_pages(store: &dyn Store) {
     let mut pages = Vec::new();
     let mut before = None;
     loop {
-        let page = store.list_audit(acme.id, limit(3), before).await.unwrap();
+        let page = store.list_audit(acme.id, &AuditFilter::default(), limit(3), before).await.unwrap();
         pages.push(page.items.iter().map(|e| e.action.clone()).collect::<Vec<_>>());
         match page.next_cursor {
             Some(next) => before = Some(next.parse().unwrap()),
@@ -1070,8 +1119,105 @@ pub async fn audit_pages(store: &dyn Store) {
         }
     }
     assert_eq!(pages, [vec!["a6", "a5", "a4"], vec!["a3", "a2", "a1"], vec!["a0"]]);
-    let all = store.list_audit(acme.id, limit(7), None).await.unwrap();
+    let all = store.list_audit(acme.id, &AuditFilter::default(), limit(7), None).await.unwrap();
     assert_eq!((all.items.len(), all.next_cursor), (7, None));
+}
+
+/// An audit row as `db copy` moves it, written at `at` with an id made at `id_at`, numbered `n`.
+fn planted_audit(
+    domain_id: Uuid,
+    at: DateTime<Utc>,
+    id_at: DateTime<Utc>,
+    action: &str,
+    actor: &str,
+    n: usize,
+) -> Map<String, Value> {
+    let timestamp = uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        u64::try_from(id_at.timestamp()).unwrap(),
+        id_at.timestamp_subsec_nanos(),
+    );
+    let row = json!({
+        "id": Uuid::new_v7(timestamp).to_string(),
+        "domain_id": domain_id.to_string(),
+        "at": at.timestamp_micros(),
+        "actor": actor,
+        "action": action,
+        "target_id": null,
+        "details": json!({ "n": n }).to_string(),
+    });
+    row.as_object().unwrap().clone()
+}
+
+/// Every filter of the audit log, alone and together, with paging inside the filter;
+/// the time range follows `at` even where an entry's id was made a little later.
+pub async fn audit_filters(store: &dyn Store) {
+    let acme = domain(store, "acme.example").await;
+    let other = domain(store, "other.example").await;
+    let start = DateTime::parse_from_rfc3339("2024-03-01T00:00:00Z").unwrap().with_timezone(&Utc);
+    let plan = [
+        ("contact.create", "200@acme.example"),
+        ("user.create", "200@acme.example"),
+        ("contact.update", "201@acme.example"),
+        ("user.delete", "201@acme.example"),
+        ("contact.create", "201@acme.example"),
+        ("settings.update", "200@acme.example"),
+        ("user.update", "200@acme.example"),
+        ("contact.create", "200@acme.example"),
+        ("user.password", "cli"),
+    ];
+    let at = |n: usize| start + TimeDelta::hours(n as i64);
+    let mut rows = Vec::new();
+    for (n, (action, actor)) in plan.iter().enumerate() {
+        // Entry 5's id was made 30 seconds after its time: its time still decides.
+        let id_at = if n == 5 { at(n) + TimeDelta::seconds(30) } else { at(n) };
+        rows.push(planted_audit(acme.id, at(n), id_at, action, actor, n));
+        rows.push(planted_audit(other.id, at(n), at(n), action, actor, 100 + n));
+    }
+    store.import_rows("audit_log", &rows).await.unwrap();
+
+    let listed = async |filter: &AuditFilter| {
+        let mut numbers = Vec::new();
+        let mut before = None;
+        loop {
+            let page = store.list_audit(acme.id, filter, limit(2), before).await.unwrap();
+            assert!(page.items.len() <= 2);
+            numbers.extend(page.items.iter().map(|e| e.details["n"].as_u64().unwrap() as usize));
+            match page.next_cursor {
+                Some(next) => before = Some(next.parse().unwrap()),
+                None => break numbers,
+            }
+        }
+    };
+    let expected = |keep: &dyn Fn(usize, &str, &str) -> bool| -> Vec<usize> {
+        (0..plan.len()).rev().filter(|&n| keep(n, plan[n].0, plan[n].1)).collect()
+    };
+    let actions =
+        |names: &[&str]| AuditFilter { actions: names.iter().map(|a| a.to_string()).collect(), ..Default::default() };
+
+    assert_eq!(listed(&AuditFilter::default()).await, expected(&|_, _, _| true));
+    assert_eq!(listed(&actions(&["contact.create"])).await, expected(&|_, a, _| a == "contact.create"));
+    let user_actions = ["user.create", "user.update", "user.delete", "user.password"];
+    assert_eq!(listed(&actions(&user_actions)).await, expected(&|_, a, _| a.starts_with("user.")));
+    assert!(listed(&actions(&["contact.restore"])).await.is_empty());
+
+    let by_201 = AuditFilter { actor: Some("201@acme.example".into()), ..Default::default() };
+    assert_eq!(listed(&by_201).await, expected(&|_, _, who| who == "201@acme.example"));
+    let created_by_200 = AuditFilter { actor: Some("200@acme.example".into()), ..actions(&["contact.create"]) };
+    assert_eq!(listed(&created_by_200).await, [7, 0]);
+    let users_by_200 = AuditFilter { actor: Some("200@acme.example".into()), ..actions(&user_actions) };
+    assert_eq!(listed(&users_by_200).await, [6, 1]);
+
+    let window = AuditFilter { since: Some(at(2)), until: Some(at(6)), ..Default::default() };
+    assert_eq!(listed(&window).await, expected(&|n, _, _| (2..6).contains(&n)));
+    let from_five = AuditFilter { since: Some(at(5)), ..Default::default() };
+    assert_eq!(listed(&from_five).await, expected(&|n, _, _| n >= 5));
+    let before_five = AuditFilter { until: Some(at(5)), ..Default::default() };
+    assert_eq!(listed(&before_five).await, expected(&|n, _, _| n < 5));
+    let all_together = AuditFilter { since: Some(at(1)), until: Some(at(8)), ..created_by_200.clone() };
+    assert_eq!(listed(&all_together).await, [7]);
+    let nothing = AuditFilter { since: Some(at(40)), ..Default::default() };
+    assert!(listed(&nothing).await.is_empty());
 }
 
 pub async fn tokens(store: &dyn Store) {

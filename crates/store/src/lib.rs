@@ -117,6 +117,26 @@ pub struct ListQuery {
     pub after: Option<Cursor>,
 }
 
+/// Which users a user list shows; each part given narrows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    pub site: Option<String>,
+    pub scope: Option<Scope>,
+}
+
+/// Which audit entries a list shows; each part given narrows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Entries of any of these actions; every action when empty.
+    pub actions: Vec<String>,
+    /// Entries of exactly this actor (`200@acme.example`, `cli`).
+    pub actor: Option<String>,
+    /// Entries written at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Entries written before this time.
+    pub until: Option<DateTime<Utc>>,
+}
+
 /// Which part of the merged directory to list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Group {
@@ -265,8 +285,8 @@ pub trait Store: EventBus + Send + Sync + 'static {
     async fn create_user(&self, new: NewUser, audit: AuditRecord) -> Result<User>;
     async fn user_by_extension(&self, domain_id: Uuid, ext: &Extension) -> Result<Option<User>>;
     async fn user_by_id(&self, id: Uuid) -> Result<Option<User>>;
-    /// Users of a domain, listed or not; `site` limits to one site.
-    async fn list_users(&self, domain_id: Uuid, site: Option<&str>, list: &ListQuery) -> Result<Page<User>>;
+    /// Users of a domain, listed or not, narrowed by `filter`.
+    async fn list_users(&self, domain_id: Uuid, filter: &UserFilter, list: &ListQuery) -> Result<Page<User>>;
     async fn update_user(
         &self,
         id: Uuid,
@@ -337,7 +357,14 @@ pub trait Store: EventBus + Send + Sync + 'static {
     ) -> Result<()>;
 
     // Audit log, newest first.
-    async fn list_audit(&self, domain_id: Uuid, limit: Limit, before: Option<Uuid>) -> Result<Page<AuditEntry>>;
+    /// Entries of a domain matching `filter`, newest first, older than the entry `before`.
+    async fn list_audit(
+        &self,
+        domain_id: Uuid,
+        filter: &AuditFilter,
+        limit: Limit,
+        before: Option<Uuid>,
+    ) -> Result<Page<AuditEntry>>;
 
     // Tokens and sessions.
     async fn create_token(&self, new: NewToken) -> Result<Token>;
