@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use switchboard_store::Store;
 
+pub use audit::{AUDIT_ACTIONS, AuditParams};
 pub use auth::{Caller, Login, NewApiToken};
 pub use capabilities::Capabilities;
 pub use contacts::BookRef;
@@ -32,7 +33,7 @@ pub use events::{Notice, Subscription};
 pub use export::{Export, ExportSource, parse_export_format};
 pub use import::{ImportMode, ImportOptions, ImportReport, RowAction, parse_import_options};
 pub use inputs::*;
-pub use settings::{SettingsLayer, SettingsView};
+pub use settings::{LayeredSettings, SettingsLayer, SettingsView};
 pub use switchboard_formats::ExportFormat;
 pub use users::CreatedUser;
 

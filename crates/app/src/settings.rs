@@ -33,6 +33,22 @@ pub struct SettingsView {
     pub effective: BTreeMap<String, String>,
 }
 
+/// One layer's values beside what it inherits, so an editor can show both.
+#[derive(Debug, Clone)]
+pub struct LayeredSettings {
+    /// The values set in this layer.
+    pub values: BTreeMap<String, String>,
+    /// What applies when this layer sets nothing: the layers above it, resolved.
+    pub inherited: BTreeMap<String, String>,
+}
+
+impl LayeredSettings {
+    /// What applies at this layer: its own value, else the inherited one.
+    pub fn effective(&self, key: &str) -> Option<&str> {
+        self.values.get(key).or_else(|| self.inherited.get(key)).map(String::as_str)
+    }
+}
+
 impl App {
     /// The layers that apply to a domain (and to one of its users), least specific first.
     fn layers_of(domain: &Domain, user: Option<&User>) -> Vec<Layer> {
@@ -118,6 +134,16 @@ impl App {
         let values = self.store.settings(layer).await?;
         parents.push(values.clone());
         Ok(SettingsView { values, effective: Effective::resolve(&parents).as_map().clone() })
+    }
+
+    /// A layer's own values and what it inherits (same permission as [`App::get_settings`]).
+    pub async fn layered_settings(&self, caller: &Caller, layer: &SettingsLayer) -> Result<LayeredSettings> {
+        let (layer, parents, allowed) = self.resolve_layer(caller, layer).await?;
+        if !allowed {
+            return Err(forbidden("read or change these settings"));
+        }
+        let values = self.store.settings(layer).await?;
+        Ok(LayeredSettings { values, inherited: Effective::resolve(&parents).as_map().clone() })
     }
 
     /// Sets keys given a string and removes keys given `null` (back to the inherited value).

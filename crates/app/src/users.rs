@@ -7,7 +7,7 @@ use switchboard_core::event::EventKind;
 use switchboard_core::model::User;
 use switchboard_core::paging::Page;
 use switchboard_core::{Extension, FieldError, Invalid, Scope};
-use switchboard_store::{NewUser, UserPatch};
+use switchboard_store::{NewUser, UserFilter, UserPatch};
 
 use crate::App;
 use crate::auth::{Caller, check_password, generate_password, hash_password};
@@ -38,13 +38,36 @@ async fn hash(password: String) -> String {
 
 impl App {
     pub async fn list_users(&self, caller: &Caller, domain: &str, params: &ListParams) -> Result<Page<User>> {
+        self.list_users_of(caller, domain, None, params).await
+    }
+
+    /// The domain's call-center agents, for whoever may list them (supervisors, managers).
+    pub async fn list_agents(&self, caller: &Caller, domain: &str, params: &ListParams) -> Result<Page<User>> {
+        self.list_users_of(caller, domain, Some(Scope::CallCenterAgent), params).await
+    }
+
+    /// Users the caller may list, of one scope when given.
+    async fn list_users_of(
+        &self,
+        caller: &Caller,
+        domain: &str,
+        scope: Option<Scope>,
+        params: &ListParams,
+    ) -> Result<Page<User>> {
         let domain = self.reachable_domain(caller, domain).await?;
         let listing = access(caller, &domain).and_then(|a| a.user_listing()).ok_or_else(|| forbidden("list users"))?;
-        let site = match &listing {
+        let site = match listing {
             UserListing::All => None,
-            UserListing::Site(site) => Some(site.as_str()),
+            UserListing::Site(site) => Some(site),
         };
-        Ok(self.store.list_users(domain.id, site, &list_query(params)?).await?)
+        let filter = UserFilter { site, scope };
+        Ok(self.store.list_users(domain.id, &filter, &list_query(params)?).await?)
+    }
+
+    /// The scopes the caller may give the users they create or edit, most powerful first.
+    pub async fn grantable_scopes(&self, caller: &Caller, domain: &str) -> Result<Vec<Scope>> {
+        let domain = self.reachable_domain(caller, domain).await?;
+        Ok(access(caller, &domain).ok_or(AppError::NotFound)?.grantable_scopes())
     }
 
     /// A user: visible to themself and to whoever may list them.
