@@ -1,0 +1,541 @@
+//! The portal's administration pages (Users, Agents, Settings, Audit log) end to end:
+//! a real server on port 0, on SQLite and on PostgreSQL, driven over HTTP the way the
+//! browser does — logging in through the login form, sending htmx's CSRF header.
+
+use std::sync::Arc;
+
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Response, StatusCode, redirect};
+use serde_json::Value;
+use switchboard_app::{App, AppConfig, Caller, DomainInput, UserInput};
+use switchboard_server::ServerConfig;
+use switchboard_store::{PostgresStore, SqliteStore, Store};
+
+const PASSWORD: &str = "correct horse battery";
+const DOMAIN: &str = "acme.example";
+
+/// Who is in the domain: (extension, scope, site, first name).
+const PEOPLE: [(&str, &str, &str, &str); 7] = [
+    ("200", "office-manager", "North", "Olivia"),
+    ("201", "site-manager", "North", "Sam"),
+    ("202", "call-center-supervisor", "North", "Carla"),
+    ("203", "basic-user", "North", "Ben"),
+    ("204", "simple-user", "North", "Sid"),
+    ("210", "basic-user", "South", "Sue"),
+    ("211", "call-center-agent", "North", "Al"),
+];
+
+#[derive(Debug, Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+async fn store(backend: Backend) -> Arc<dyn Store> {
+    match backend {
+        Backend::Sqlite => Arc::new(SqliteStore::open_in_memory().await.expect("in-memory store")),
+        Backend::Postgres => {
+            let url = switchboard_store::testing::fresh_postgres_database().await;
+            Arc::new(PostgresStore::connect(&url).await.expect("PostgreSQL store"))
+        }
+    }
+}
+
+struct Server {
+    base: String,
+    client: reqwest::Client,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn spawn(backend: Backend) -> Server {
+    let app = App::new(store(backend).await, AppConfig::default());
+    app.create_domain(&Caller::System, DomainInput { name: DOMAIN.into(), ..Default::default() }).await.unwrap();
+    for (ext, scope, site, first) in PEOPLE {
+        let user = UserInput {
+            extension: ext.into(),
+            first_name: first.into(),
+            last_name: "Tester".into(),
+            site: site.into(),
+            scope: Some(scope.into()),
+            password: Some(PASSWORD.into()),
+            ..Default::default()
+        };
+        app.create_user(&Caller::System, DOMAIN, user).await.unwrap();
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(switchboard_server::serve(listener, app, ServerConfig::default(), async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::builder().redirect(redirect::Policy::none()).build().unwrap();
+    Server { base, client, _stop: stop }
+}
+
+/// A logged-in browser: its session cookie and the CSRF token its pages carry.
+struct Browser<'a> {
+    server: &'a Server,
+    cookie: String,
+    csrf: String,
+}
+
+/// The value of a cookie set by a response.
+fn set_cookie(response: &Response, name: &str) -> Option<String> {
+    response.headers().get_all(SET_COOKIE).iter().find_map(|value| {
+        let text = value.to_str().ok()?;
+        let (pair, _) = text.split_once(';').unwrap_or((text, ""));
+        pair.strip_prefix(&format!("{name}=")).map(str::to_string)
+    })
+}
+
+/// Every value of `attribute` in `html`, in order (our templates quote with `"`).
+fn attribute_values(html: &str, attribute: &str) -> Vec<String> {
+    let needle = format!(" {attribute}=\"");
+    html.match_indices(&needle)
+        .map(|(at, _)| {
+            let rest = &html[at + needle.len()..];
+            rest[..rest.find('"').unwrap()].to_string()
+        })
+        .collect()
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&quot;", "\"").replace("&#34;", "\"").replace("&#x22;", "\"").replace("&amp;", "&")
+}
+
+impl Server {
+    /// Logs in through the login form, as a person would.
+    async fn login(&self, ext: &str) -> Browser<'_> {
+        let form = self.client.get(format!("{}/login", self.base)).send().await.unwrap();
+        let login_cookie = set_cookie(&form, "sb_login").expect("the login page sets its token cookie");
+        let page = form.text().await.unwrap();
+        let csrf = page
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("a hidden csrf field")
+            .to_string();
+        let username = format!("{ext}@{DOMAIN}");
+        let response = self
+            .client
+            .post(format!("{}/login", self.base))
+            .header(COOKIE, format!("sb_login={login_cookie}"))
+            .form(&[("username", username.as_str()), ("password", PASSWORD), ("csrf", &csrf), ("next", "/users")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{ext} logs in");
+        assert_eq!(response.headers()[LOCATION], "/users");
+        let session = set_cookie(&response, "sb_session").expect("a session cookie");
+        let mut browser = Browser { server: self, cookie: format!("sb_session={session}"), csrf: String::new() };
+        browser.csrf = browser.page_csrf().await;
+        browser
+    }
+}
+
+impl Browser<'_> {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server.base)
+    }
+
+    async fn get(&self, path: &str) -> Response {
+        self.server.client.get(self.url(path)).header(COOKIE, &self.cookie).send().await.unwrap()
+    }
+
+    /// An htmx GET (a fragment).
+    async fn fragment(&self, path: &str) -> (StatusCode, String) {
+        let response = self
+            .server
+            .client
+            .get(self.url(path))
+            .header(COOKIE, &self.cookie)
+            .header("hx-request", "true")
+            .send()
+            .await;
+        let response = response.unwrap();
+        (response.status(), response.text().await.unwrap())
+    }
+
+    /// An htmx POST of a form, with the CSRF header every htmx request carries.
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.post_with(path, form, Some(&self.csrf)).await
+    }
+
+    async fn post_with(&self, path: &str, form: &[(&str, &str)], csrf: Option<&str>) -> Response {
+        let mut request =
+            self.server.client.post(self.url(path)).header(COOKIE, &self.cookie).header("hx-request", "true");
+        if let Some(token) = csrf {
+            request = request.header("x-csrf-token", token);
+        }
+        request.form(form).send().await.unwrap()
+    }
+
+    /// The CSRF token of `<body hx-headers>` (as htmx sends it) of the first page this
+    /// user may open; empty for users who may open none of them.
+    async fn page_csrf(&self) -> String {
+        for path in ["/users", "/agents", "/settings"] {
+            let page = self.get(path).await.text().await.unwrap();
+            if let Some(headers) = attribute_values(&page, "hx-headers").first() {
+                let headers: Value = serde_json::from_str(&unescape(headers)).unwrap();
+                return headers["X-CSRF-Token"].as_str().unwrap().to_string();
+            }
+        }
+        String::new()
+    }
+
+    async fn status(&self, path: &str) -> StatusCode {
+        self.get(path).await.status()
+    }
+
+    /// The extensions in the rows of a users (or agents) list.
+    async fn listed(&self, path: &str) -> Vec<String> {
+        let (status, html) = self.fragment(path).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        attribute_values(&html, "data-user")
+    }
+
+    /// What the REST API says applies to a user.
+    async fn effective(&self, ext: &str) -> Value {
+        let path = format!("/api/v1/domains/{DOMAIN}/users/{ext}/settings/effective");
+        let response = self.get(&path).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+}
+
+/// The triggers of an htmx answer (`HX-Trigger`).
+fn triggers(response: &Response) -> Value {
+    let header = response.headers().get("hx-trigger").expect("an HX-Trigger header");
+    serde_json::from_str(header.to_str().unwrap()).unwrap()
+}
+
+fn toast(response: &Response) -> String {
+    triggers(response)["toast"]["message"].as_str().unwrap().to_string()
+}
+
+/// The new user form of the Users page, with the given fields over sensible values.
+fn new_user<'a>(ext: &'a str, changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut form = vec![
+        ("extension", ext),
+        ("first_name", "New"),
+        ("last_name", "Person"),
+        ("email", ""),
+        ("department", "Sales"),
+        ("site", "North"),
+        ("scope", "basic-user"),
+        ("listed", "yes"),
+        ("password", ""),
+    ];
+    for (name, value) in changes {
+        match form.iter_mut().find(|(n, _)| n == name) {
+            Some(field) => field.1 = value,
+            None => form.push((name, value)),
+        }
+    }
+    form
+}
+
+// --- The tests, each run on both back-ends ----------------------------------------------
+
+async fn pages_answer_their_scopes_and_403_the_others(backend: Backend) {
+    let server = spawn(backend).await;
+    let pages = ["/users", "/agents", "/settings", "/audit"];
+    // Which of `pages` each scope may open.
+    let allowed = [
+        ("200", [true, true, true, true]),
+        ("201", [true, true, false, false]),
+        ("202", [false, true, false, false]),
+        ("203", [false, false, false, false]),
+        ("204", [false, false, false, false]),
+    ];
+    for (ext, may) in allowed {
+        let browser = server.login(ext).await;
+        for (page, may) in pages.iter().zip(may) {
+            let response = browser.get(page).await;
+            let status = response.status();
+            let html = response.text().await.unwrap();
+            if may {
+                assert_eq!(status, StatusCode::OK, "{ext} opens {page}");
+                assert!(html.contains("<main id=\"main\""), "{ext} gets the whole page {page}");
+            } else {
+                assert_eq!(status, StatusCode::FORBIDDEN, "{ext} may not open {page}");
+                assert!(html.contains("class=\"error-message"), "a clear page: {html}");
+                assert!(html.contains("You may not"), "{html}");
+            }
+            for fragment in [format!("{page}/rows")].iter().filter(|_| *page != "/settings") {
+                let (status, _) = browser.fragment(fragment).await;
+                assert_eq!(status == StatusCode::OK, may, "{ext} {fragment}");
+            }
+        }
+    }
+    let outsider = server.client.get(format!("{}/users", server.base)).send().await.unwrap();
+    assert_eq!(outsider.status(), StatusCode::SEE_OTHER);
+    assert_eq!(outsider.headers()[LOCATION], "/login?next=%2Fusers");
+}
+
+async fn adding_a_user_needs_the_csrf_header_and_shows_the_generated_password(backend: Backend) {
+    let server = spawn(backend).await;
+    let manager = server.login("200").await;
+    let form = manager.fragment("/users/new").await.1;
+    assert!(form.contains("<dialog class=\"modal\" id=\"user-dialog\""));
+    let scopes = attribute_values(&form, "value");
+    for scope in ["office-manager", "site-manager", "call-center-supervisor", "basic-user", "simple-user"] {
+        assert!(scopes.iter().any(|v| v == scope), "{scope} is offered");
+    }
+    assert!(!scopes.iter().any(|v| v == "reseller" || v == "super-user"), "no scope above the manager's");
+
+    let fields = new_user("230", &[]);
+    let refused = manager.post_with("/users", &fields, None).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let forged = manager.post_with("/users", &fields, Some("forged")).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert!(!manager.listed("/users/rows?q=230").await.contains(&"230".to_string()), "nothing was created");
+
+    let created = manager.post("/users", &fields).await;
+    assert_eq!(created.status(), StatusCode::OK);
+    assert_eq!(toast(&created), "Added user 230 (New Person).");
+    assert_eq!(triggers(&created)["users-changed"], true);
+    let panel = created.text().await.unwrap();
+    let password = attribute_values(&panel, "value").into_iter().next().expect("the generated password");
+    assert!(panel.contains("id=\"generated-password\"") && password.len() >= 12, "{panel}");
+    assert!(manager.listed("/users/rows").await.contains(&"230".to_string()));
+    // The password shown works.
+    let response = server
+        .client
+        .post(format!("{}/api/v1/session", server.base))
+        .json(&serde_json::json!({ "username": format!("230@{DOMAIN}"), "password": password }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let with_password = manager.post("/users", &new_user("231", &[("password", "another good password")])).await;
+    assert_eq!(with_password.status(), StatusCode::OK);
+    assert_eq!(triggers(&with_password)["close-modal"], true, "nothing to show: the modal closes");
+}
+
+async fn bad_input_is_answered_next_to_its_field(backend: Backend) {
+    let server = spawn(backend).await;
+    let manager = server.login("200").await;
+    let bad = manager.post("/users", &new_user("12ab", &[("email", "not-an-email")])).await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let form = bad.text().await.unwrap();
+    assert!(form.trim_start().starts_with("<form id=\"user-form\""), "the form alone, to swap: {form}");
+    for field in ["extension", "email"] {
+        assert!(form.contains(&format!("aria-describedby=\"error-{field}")), "{field}: {form}");
+        assert!(form.contains(&format!("class=\"field-error\" id=\"error-{field}\"")), "{field}");
+    }
+    assert!(form.contains("value=\"not-an-email\""), "what was typed is kept");
+
+    let taken = manager.post("/users", &new_user("203", &[])).await;
+    assert_eq!(taken.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(taken.text().await.unwrap().contains("id=\"error-extension\">A user with this extension exists"));
+}
+
+async fn editing_keeps_the_extension_and_deleting_asks_first(backend: Backend) {
+    let server = spawn(backend).await;
+    let manager = server.login("200").await;
+    let (status, form) = manager.fragment("/users/203/edit").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(form.contains("<input id=\"user-extension\" value=\"203\" readonly"), "{form}");
+    let version = attribute_values(&form, "value")[0].clone();
+    assert_eq!(version, "1", "the hidden version comes first");
+
+    let changes = new_user("999", &[("first_name", "Benjamin"), ("version", &version), ("listed", "")]);
+    let changes: Vec<_> = changes.into_iter().filter(|(name, value)| *name != "listed" || !value.is_empty()).collect();
+    let saved = manager.post("/users/203", &changes).await;
+    assert_eq!(saved.status(), StatusCode::OK);
+    assert_eq!(toast(&saved), "Saved user 203 (Benjamin Person).");
+    let rows = manager.fragment("/users/rows?q=benjamin").await.1;
+    assert_eq!(attribute_values(&rows, "data-user"), ["203"], "still 203, never 999");
+    assert_eq!(attribute_values(&rows, "data-listed"), ["no"], "an unticked box unlists");
+    assert!(manager.listed("/users/rows?q=999").await.is_empty());
+
+    let stale = manager.post("/users/203", &changes).await;
+    assert_eq!(stale.status(), StatusCode::UNPROCESSABLE_ENTITY, "an edit of an old version is refused");
+    assert!(stale.text().await.unwrap().contains("Someone changed this user"));
+
+    let (status, question) = manager.fragment("/users/203/delete").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(question.contains("id=\"confirm-delete\"") && question.contains("Delete user 203 (Benjamin Person)?"));
+    assert!(manager.listed("/users/rows").await.contains(&"203".to_string()), "asking deletes nothing");
+    let deleted = manager.post("/users/203/delete", &[]).await;
+    assert_eq!(deleted.status(), StatusCode::OK);
+    assert_eq!(toast(&deleted), "Deleted user 203 (Benjamin Person).");
+    assert!(!manager.listed("/users/rows").await.contains(&"203".to_string()));
+}
+
+async fn a_site_manager_sees_and_adds_only_at_their_site(backend: Backend) {
+    let server = spawn(backend).await;
+    let site_manager = server.login("201").await;
+    let listed = site_manager.listed("/users/rows").await;
+    let north: Vec<String> = PEOPLE.iter().filter(|p| p.2 == "North").map(|p| p.0.to_string()).collect();
+    let mut sorted = listed.clone();
+    sorted.sort();
+    assert_eq!(sorted, north, "South's 210 is not there");
+    let (status, _) = site_manager.fragment("/users/210/edit").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let form = site_manager.fragment("/users/new").await.1;
+    assert!(form.contains("name=\"site\" type=\"text\" value=\"North\""), "a new user starts at the manager's site");
+    assert!(!attribute_values(&form, "value").contains(&"office-manager".to_string()));
+    let elsewhere = site_manager.post("/users", &new_user("240", &[("site", "South")])).await;
+    assert_eq!(elsewhere.status(), StatusCode::FORBIDDEN);
+    let above = site_manager.post("/users", &new_user("241", &[("scope", "office-manager")])).await;
+    assert_eq!(above.status(), StatusCode::FORBIDDEN);
+    let here = site_manager.post("/users", &new_user("242", &[("password", "a good long password")])).await;
+    assert_eq!(here.status(), StatusCode::OK);
+    assert!(site_manager.listed("/users/rows").await.contains(&"242".to_string()));
+}
+
+async fn a_supervisor_manages_agents_only(backend: Backend) {
+    let server = spawn(backend).await;
+    let supervisor = server.login("202").await;
+    let page = supervisor.get("/agents").await.text().await.unwrap();
+    assert!(page.contains("id=\"shared-contacts-link\" href=\"/shared-contacts\""));
+    assert_eq!(attribute_values(&page, "data-user"), ["211"], "agents only");
+    assert_eq!(supervisor.fragment("/agents/203/edit").await.0, StatusCode::NOT_FOUND, "not an agent");
+
+    let fields = new_user("250", &[("scope", "office-manager"), ("password", "a good long password")]);
+    let added = supervisor.post("/agents", &fields).await;
+    assert_eq!(added.status(), StatusCode::OK, "the scope sent is ignored: agents are agents");
+    assert_eq!(supervisor.listed("/agents/rows").await, ["250", "211"], "by last name: Person, Tester");
+    let manager = server.login("200").await;
+    let row = manager.fragment("/users/rows?q=250").await.1;
+    assert!(row.contains("Call-center agent"), "{row}");
+}
+
+async fn saved_settings_change_what_applies(backend: Backend) {
+    let server = spawn(backend).await;
+    let manager = server.login("200").await;
+    let page = manager.get("/settings").await.text().await.unwrap();
+    assert!(page.contains("id=\"editors-source\">Inherited"));
+    assert!(page.contains("<option value=\"\" selected>Inherit (US — United States)</option>"));
+
+    let form = [
+        ("editors_mode", "custom"),
+        ("editor", "office-manager"),
+        ("editor", "basic-user"),
+        ("show_shared", "no"),
+        ("default_country", "DE"),
+    ];
+    let saved = manager.post("/settings", &form).await;
+    assert_eq!(saved.status(), StatusCode::OK);
+    assert_eq!(toast(&saved), "Settings saved");
+    let html = saved.text().await.unwrap();
+    assert!(html.contains("id=\"editors-source\">Set here") && html.contains("id=\"default-country-source\">Set here"));
+    let effective = manager.effective("203").await;
+    assert_eq!(effective["SHARED_CONTACTS_EDITOR_SCOPES"], "office-manager,basic-user");
+    assert_eq!(effective["PORTAL_SHOW_SHARED_CONTACTS"], "no");
+    assert_eq!(effective["DEFAULT_COUNTRY"], "DE");
+
+    let bad = manager.post("/settings", &[("editors_mode", "inherit"), ("default_country", "XX")]).await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = bad.text().await.unwrap();
+    assert!(html.contains("aria-invalid=\"true\"") && html.contains("id=\"error-default_country\""), "{html}");
+    assert_eq!(manager.effective("203").await, effective, "a refused save changes nothing");
+
+    let back =
+        manager.post("/settings", &[("editors_mode", "inherit"), ("show_shared", ""), ("default_country", "DE")]).await;
+    assert_eq!(back.status(), StatusCode::OK);
+    let effective = manager.effective("203").await;
+    assert_eq!(effective["SHARED_CONTACTS_EDITOR_SCOPES"], "office-manager,site-manager,call-center-supervisor");
+    assert_eq!(effective["PORTAL_SHOW_SHARED_CONTACTS"], "yes");
+
+    let hidden = manager.post("/settings/scope", &[("scope", "basic-user"), ("show_shared", "no")]).await;
+    assert_eq!(hidden.status(), StatusCode::OK);
+    assert_eq!(toast(&hidden), "Settings saved");
+    let section = hidden.text().await.unwrap();
+    assert!(section.contains("<tr data-scope=\"basic-user\"><td>Basic user</td><td data-show=\"no\">"), "{section}");
+    assert_eq!(manager.effective("203").await["PORTAL_SHOW_SHARED_CONTACTS"], "no", "basic users");
+    assert_eq!(manager.effective("204").await["PORTAL_SHOW_SHARED_CONTACTS"], "yes", "simple users");
+    let bad_scope = manager.post("/settings/scope", &[("scope", "boss"), ("show_shared", "no")]).await;
+    assert_eq!(bad_scope.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn audit_filters_narrow_the_list(backend: Backend) {
+    let server = spawn(backend).await;
+    let manager = server.login("200").await;
+    let site_manager = server.login("201").await;
+    assert_eq!(
+        manager.post("/users", &new_user("260", &[("password", "a good long password")])).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        site_manager.post("/users", &new_user("261", &[("password", "a good long password")])).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        manager.post("/settings", &[("editors_mode", "inherit"), ("default_country", "GB")]).await.status(),
+        StatusCode::OK
+    );
+
+    let actions = async |query: &str| {
+        let (status, html) = manager.fragment(&format!("/audit/rows?{query}")).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        attribute_values(&html, "data-action")
+    };
+    // The seven people were created by the command line before.
+    let all = actions("").await;
+    assert_eq!(&all[..3], ["settings.update", "user.create", "user.create"]);
+    assert_eq!(all.len(), 3 + PEOPLE.len());
+    assert_eq!(actions("action=settings.*").await, ["settings.update"]);
+    assert_eq!(actions("action=user.*").await.len(), 2 + PEOPLE.len());
+    assert!(actions("action=contact.create").await.is_empty());
+    assert_eq!(actions("actor=201").await, ["user.create"]);
+    assert_eq!(actions(&format!("actor=200%40{DOMAIN}")).await, ["settings.update", "user.create"]);
+    assert_eq!(actions("actor=cli&action=user.*").await.len(), PEOPLE.len());
+    let today = chrono::Utc::now().date_naive();
+    let yesterday = today.pred_opt().unwrap();
+    assert_eq!(actions(&format!("from={today}&to={today}")).await.len(), all.len());
+    assert!(actions(&format!("to={yesterday}")).await.is_empty());
+    assert!(actions(&format!("from={}", today.succ_opt().unwrap())).await.is_empty());
+
+    let (status, html) = manager.fragment("/audit/rows?from=someday").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"audit-error\""), "{html}");
+    let page = manager.get("/audit?action=settings.*").await.text().await.unwrap();
+    assert!(page.contains("<option value=\"settings.*\" selected>"));
+    assert!(page.contains("DEFAULT_COUNTRY → GB"), "details read as words: {page}");
+}
+
+async fn markup_in_a_name_is_shown_as_text(backend: Backend) {
+    let server = spawn(backend).await;
+    let manager = server.login("200").await;
+    let name = "<script>alert(1)</script>";
+    let fields = new_user("270", &[("first_name", name), ("password", "a good long password")]);
+    assert_eq!(manager.post("/users", &fields).await.status(), StatusCode::OK);
+    for path in ["/users", "/users/270/edit", "/audit"] {
+        let html = manager.get(path).await.text().await.unwrap();
+        assert!(!html.contains(name), "{path} shows the markup as text");
+        assert!(!html.contains("<script>alert"), "{path}");
+    }
+    let page = manager.get("/users").await.text().await.unwrap();
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt; Tester") || page.contains("&#60;script&#62;"),
+        "{page}"
+    );
+}
+
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $test() { super::$test(super::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $test() { super::$test(super::Backend::Postgres).await })*
+        }
+    };
+}
+
+on_both_backends!(
+    pages_answer_their_scopes_and_403_the_others,
+    adding_a_user_needs_the_csrf_header_and_shows_the_generated_password,
+    bad_input_is_answered_next_to_its_field,
+    editing_keeps_the_extension_and_deleting_asks_first,
+    a_site_manager_sees_and_adds_only_at_their_site,
+    a_supervisor_manages_agents_only,
+    saved_settings_change_what_applies,
+    audit_filters_narrow_the_list,
+    markup_in_a_name_is_shown_as_text,
+);
