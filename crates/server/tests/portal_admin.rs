@@ -183,10 +183,6 @@ impl Browser<'_> {
         String::new()
     }
 
-    async fn status(&self, path: &str) -> StatusCode {
-        self.get(path).await.status()
-    }
-
     /// The extensions in the rows of a users (or agents) list.
     async fn listed(&self, path: &str) -> Vec<String> {
         let (status, html) = self.fragment(path).await;
