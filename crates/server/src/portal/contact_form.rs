@@ -54,7 +54,7 @@ pub(crate) fn routes(which: Which) -> Router<AppState> {
     let base = which.path();
     Router::new()
         .route(&format!("{base}/new"), get(move |viewer: Viewer| new_form(viewer, which)))
-        .route(&format!("{base}"), post(move |state, viewer, form| create(state, viewer, which, form)))
+        .route(base, post(move |state, viewer, form| create(state, viewer, which, form)))
         .route(&format!("{base}/{{id}}/edit"), get(move |state, viewer, id| edit_form(state, viewer, which, id)))
         .route(&format!("{base}/{{id}}"), post(move |state, viewer, id, form| update(state, viewer, which, id, form)))
         .route(&format!("{base}/{{id}}/delete"), post(move |state, viewer, id| delete(state, viewer, which, id)))
