@@ -34,6 +34,7 @@ macro_rules! on_both_backends {
 on_both_backends!(
     login_and_logout,
     office_manager_keeps_shared_contacts,
+    office_manager_imports_and_exports,
     basic_user_finds_people,
     hidden_shared_contacts,
     live_updates,
@@ -74,14 +75,15 @@ impl Portal {
         Portal { name, _db: db, server, driver }
     }
 
-    /// A new browser window, logged in nobody.
-    async fn window(&self) -> Page {
-        self.driver.open(&self.name, &self.server.base).await
+    /// A new browser window, nobody logged in; `who` names its screenshots.
+    async fn window(&self, who: &str) -> Page {
+        self.driver.open(&format!("{}-{who}", self.name), &self.server.base).await
     }
 
     /// A new browser window in which `username` has logged in through the form.
     async fn logged_in(&self, username: &str) -> Page {
-        let page = self.window().await;
+        let extension = username.split('@').next().unwrap_or(username);
+        let page = self.window(&format!("u{extension}")).await;
         page.log_in(username, PASSWORD).await;
         page
     }
@@ -131,7 +133,7 @@ fn seed(db: &Database) {
 }
 
 async fn login_and_logout(portal: &Portal) {
-    let page = portal.window().await;
+    let page = portal.window("anonymous").await;
 
     page.visit("/contacts", "logged-out").await;
     page.wait_for_path("/login?next=%2Fcontacts").await;
@@ -425,6 +427,7 @@ async fn basic_user_finds_people(portal: &Portal) {
     page.click("button#dock-toggle").await;
     page.wait_for("aside#dock #dock-search").await;
     page.fill("#dock-search", "ann").await;
+    page.wait_for_no_text("#dock-rows tr", "Zoe Tester").await;
     page.wait_for_text("#dock-rows tr", "Ann Lee").await;
     page.screenshot("dock").await;
     page.assert_no_console_errors(&[]).await;
@@ -439,11 +442,13 @@ async fn hidden_shared_contacts(portal: &Portal) {
     manager.click("nav.mainnav a[href='/settings']").await;
     manager.wait_for_path("/settings").await;
     manager.screenshot("settings").await;
-    let show = manager.wait_for("[name=PORTAL_SHOW_SHARED_CONTACTS]").await;
+    let show = manager.wait_for("#settings-form select#show-shared").await;
     show.select_by_value("no").await.expect("the setting offers `no`");
-    manager.click("#settings-form button[type=submit]").await;
-    manager.wait_for("#toasts .toast").await;
+    manager.click("#settings-form #save-settings").await;
+    manager.wait_for_text("#toasts .toast", "Settings saved").await;
+    manager.wait_for_text("#show-shared-source", "Set here").await;
     manager.screenshot("settings-saved").await;
+    manager.phone_screenshot("settings").await;
 
     basic.visit("/contacts", "after-hiding").await;
     basic.wait_for_text(DIRECTORY_ROW, "Zoe Tester").await;
@@ -574,4 +579,65 @@ async fn ended_session_keeps_the_form(portal: &Portal) {
     page.screenshot("saved-after-login").await;
     assert_eq!(portal.shared_names().await, ["Ann Lee"]);
     page.assert_no_console_errors(&["401"]).await;
+}
+
+/// An Outlook CSV file of three contacts, the second of which has neither a name nor a
+/// company.
+const IMPORT_FILE: &str = "First Name,Last Name,Company,Business Phone,E-mail Address\r\n\
+Carl,Diaz,Diaz Build,+1 206 555 0111,carl@diaz.example\r\n\
+,,,,nobody@example.com\r\n\
+Erin,Fox,Fox Ltd,206-555-0122,\r\n";
+
+async fn office_manager_imports_and_exports(portal: &Portal) {
+    let page = portal.logged_in(MANAGER).await;
+    page.visit("/shared-contacts", "shared").await;
+    let dir = tempfile::tempdir().expect("a directory");
+    let file = dir.path().join("contacts.csv");
+    std::fs::write(&file, IMPORT_FILE).expect("the file is written");
+
+    // Preview: the bad row is listed with its reason; nothing is written yet.
+    page.click("button#import-button").await;
+    page.wait_for("dialog#import-dialog[open] input#import-file").await;
+    page.wait_for("input#import-file").await.send_keys(&file.display().to_string()).await.expect("file chosen");
+    page.click("button#import-preview").await;
+    page.wait_for("#import-report[data-ready]").await;
+    let rejected = page.wait_for("#import-rows tr[data-action=reject]").await;
+    let row_number = rejected.attr("data-row").await.unwrap();
+    assert_eq!(row_number.as_deref(), Some("3"), "the bad row is told by its line in the file");
+    let reason = rejected.find(fantoccini::Locator::Css(".row-reason")).await.unwrap().text().await.unwrap();
+    assert!(!reason.trim().is_empty(), "a rejected row says why");
+    page.wait_for_text("#import-totals [data-total]", "2").await;
+    page.screenshot("import-preview").await;
+    assert!(portal.shared_names().await.is_empty(), "a preview writes nothing");
+
+    // Import: the report, the contacts in the list.
+    page.click("button#import-commit:not([disabled])").await;
+    page.wait_for("#import-report[data-committed]").await;
+    page.screenshot("import-report").await;
+    let mut names = portal.shared_names().await;
+    names.sort();
+    assert_eq!(names, ["Carl Diaz", "Erin Fox"], "the valid rows were imported, the bad one not");
+    page.click("dialog#import-dialog [data-close]").await;
+    page.wait_gone("dialog#import-dialog").await;
+    row(&page, SHARED_ROW, "Carl Diaz").await;
+    row(&page, SHARED_ROW, "Erin Fox").await;
+
+    // Export in each format: the downloaded file holds the contacts.
+    for (format, marker) in [("outlook", "First Name"), ("google", "Phone 1 - Value"), ("vcard", "BEGIN:VCARD")] {
+        page.clear_downloads();
+        if page.count("dialog#export-dialog[open]").await == 0 {
+            page.click("button#export-button").await;
+        }
+        let select = page.wait_for("dialog#export-dialog[open] select#export-format").await;
+        select.select_by_value(format).await.unwrap_or_else(|e| panic!("format {format}: {e}"));
+        page.screenshot(&format!("export-{format}")).await;
+        page.click("button#export-download").await;
+        let files = page.downloads(1).await;
+        let text = std::fs::read_to_string(&files[0]).expect("the export is text");
+        for expected in [marker, "Diaz", "Erin", "206"] {
+            assert!(text.contains(expected), "the {format} export lacks {expected:?}:\n{text}");
+        }
+        assert!(!text.contains("nobody@example.com"), "the rejected row was not imported");
+    }
+    page.assert_no_console_errors(&[]).await;
 }
