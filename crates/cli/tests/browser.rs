@@ -5,6 +5,8 @@
 mod browser_support;
 mod support;
 
+use std::sync::OnceLock;
+
 use browser_support::{Driver, Page};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -59,9 +61,11 @@ const PEOPLE: [(&str, &str, &str, &str, &str); 4] = [
 /// chromedriver to open browser windows with.
 struct Portal {
     name: String,
-    _db: Database,
+    db: Database,
     server: Server,
     driver: Driver,
+    /// The API token of the PBX that reports presence, made when first needed.
+    pbx_token: OnceLock<String>,
 }
 
 impl Portal {
@@ -72,7 +76,7 @@ impl Portal {
         seed(&db);
         let server = Server::start(&db, &[]);
         let driver = Driver::start().await;
-        Portal { name, _db: db, server, driver }
+        Portal { name, db, server, driver, pbx_token: OnceLock::new() }
     }
 
     /// A new browser window, nobody logged in; `who` names its screenshots.
@@ -327,11 +331,16 @@ async fn office_manager_keeps_shared_contacts(portal: &Portal) {
     page.assert_no_console_errors(&[]).await;
 }
 
-/// Sets a coworker's presence as a PBX would, through the REST API.
+/// Sets a coworker's presence as a PBX would: with an API token made by the operator's
+/// `switchboard token create`, through the REST API.
 async fn set_presence(portal: &Portal, ext: &str, state: &str, chat: bool, message: &str) {
-    let manager = portal.api(MANAGER).await;
+    let token = portal.pbx_token.get_or_init(|| {
+        let printed = cli(&portal.db, &["token", "create", MANAGER, "--name", "PBX presence feed"], None);
+        printed.lines().nth(1).expect("the token's secret on its second line").trim().to_string()
+    });
+    let feed = Session { server: &portal.server, token: token.clone() };
     let path = format!("/api/v1/domains/{DOMAIN}/users/{ext}/presence");
-    let reply = manager.put(&path, json!({ "state": state, "chat": chat, "message": message })).await;
+    let reply = feed.put(&path, json!({ "state": state, "chat": chat, "message": message })).await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
 }
 
