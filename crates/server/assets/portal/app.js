@@ -224,8 +224,10 @@
 
   function setBusy(form, busy) {
     form.classList.toggle("busy", busy);
-    form.querySelectorAll("#import-preview, #import-commit, #import-format, #import-mode, #import-strict, #import-file")
+    form.querySelectorAll("#import-preview, #import-format, #import-mode, #import-strict, #import-file")
       .forEach((control) => { control.disabled = busy; });
+    // Import is for a file whose preview has just been shown, and nothing else.
+    form.querySelector("#import-commit").disabled = busy || !form.querySelector("#import-report[data-ready]");
     if (!busy) form.querySelector("#import-progress").hidden = true;
   }
 
@@ -270,6 +272,8 @@
     xhr.open("POST", form.getAttribute("action") + "?" + query.toString());
     const headers = csrfHeaders();
     Object.keys(headers).forEach((name) => xhr.setRequestHeader(name, headers[name]));
+    // Marks a page-script request: an ended session answers 401, not the login page.
+    xhr.setRequestHeader("HX-Request", "true");
     xhr.setRequestHeader("Content-Type", file.type || "application/octet-stream");
     const reading = dryRun ? "Checking the contacts…" : "Importing the contacts…";
     xhr.upload.onprogress = (event) => {
@@ -319,8 +323,8 @@
     const result = form.querySelector("#import-result");
     result.innerHTML = text.slice(at + REPORT_MARKER.length);
     htmx.process(result);
+    setBusy(form, false);
     const report = result.querySelector("#import-report");
-    form.querySelector("#import-commit").disabled = !(report && report.dataset.ready);
     if (report && report.dataset.committed) {
       htmx.trigger(body, "contacts-changed");
       if (window.switchboardToast) window.switchboardToast(report.dataset.toast);
