@@ -3,7 +3,8 @@
 
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, Executor, PgConnection};
-use switchboard_store::{PostgresStore, SqliteStore, Store, conformance};
+use switchboard_core::event::{Event, EventKind};
+use switchboard_store::{EventBus, PostgresStore, SqliteStore, Store, conformance};
 
 async fn fresh_database() -> PostgresStore {
     let server = std::env::var("SWITCHBOARD_TEST_POSTGRES").unwrap_or_else(|_| {
@@ -31,6 +32,31 @@ async fn two_stores_on_one_database_share_events() {
     let url = switchboard_store::testing::fresh_postgres_database().await;
     let (a, b) = (PostgresStore::connect(&url).await.unwrap(), PostgresStore::connect(&url).await.unwrap());
     conformance::events_between(&a, &b).await;
+}
+
+#[tokio::test]
+async fn events_flow_again_after_the_listening_connection_is_lost() {
+    let url = switchboard_store::testing::fresh_postgres_database().await;
+    let store = PostgresStore::connect(&url).await.unwrap();
+    let mut before = store.subscribe();
+    let mut admin = PgConnection::connect(&url).await.unwrap();
+    // Find it first: a filter next to pg_terminate_backend could be applied after it.
+    let listening: Vec<i32> = sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(listening.len(), 1, "one connection listens");
+    sqlx::query("SELECT pg_terminate_backend($1)").bind(listening[0]).execute(&mut admin).await.unwrap();
+    // Subscribers learn that they may have missed events (the app turns this into a resync)…
+    let told = tokio::time::timeout(std::time::Duration::from_secs(10), before.recv()).await.expect("told in time");
+    assert_eq!(told, Err(tokio::sync::broadcast::error::RecvError::Closed));
+    // …and once they are, the store listens again.
+    let mut after = store.subscribe();
+    let event = Event { domain_id: uuid::Uuid::now_v7(), kind: EventKind::SettingsChanged };
+    store.publish(&event).await.unwrap();
+    assert_eq!(conformance::next_event(&mut after).await, event);
 }
 
 #[tokio::test]
