@@ -482,6 +482,7 @@ async fn serve(args: ServeArgs, app: App) -> Result<()> {
     let config = ServerConfig {
         trust_forwarded_for: args.trust_forwarded_for,
         secure_cookies: args.secure_cookies,
+        max_import_bytes: args.max_import_mb.saturating_mul(1024 * 1024),
         ..ServerConfig::default()
     };
     switchboard_server::serve(listener, app, config, shutdown_signal()).await?;

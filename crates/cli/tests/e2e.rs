@@ -809,8 +809,13 @@ async fn import_over_http(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(other.status(), StatusCode::NOT_FOUND);
-    // A file with more rows than the server takes is refused whole.
-    let strict_server = Server::start(&db, &["--max-import-rows", "1"]);
+    // A file with more rows than the server takes is refused whole; so is a file over its size.
+    let strict_server = Server::start(&db, &["--max-import-rows", "1", "--max-import-mb", "1"]);
+    assert_eq!(
+        send_large_body(&strict_server, &manager.token, &import, 2 * 1024 * 1024).await,
+        413,
+        "--max-import-mb 1 refuses a 2 MB file"
+    );
     let two = "First Name,Last Name\r\nOne,Row\r\nTwo,Rows\r\n";
     let limited =
         strict_server.http.post(strict_server.url(&import)).bearer_auth(&manager.token).body(two).send().await.unwrap();
