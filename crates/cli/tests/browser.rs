@@ -615,13 +615,16 @@ async fn office_manager_imports_and_exports(portal: &Portal) {
     assert_eq!(row_number.as_deref(), Some("3"), "the bad row is told by its line in the file");
     let reason = rejected.find(fantoccini::Locator::Css(".row-reason")).await.unwrap().text().await.unwrap();
     assert!(!reason.trim().is_empty(), "a rejected row says why");
-    page.wait_for_text("#import-totals [data-total]", "2").await;
+    page.wait_for_text("#import-totals [data-total=created]", "2 new").await;
+    page.wait_for_text("#import-totals [data-total=rejected]", "1 rejected").await;
     page.screenshot("import-preview").await;
     assert!(portal.shared_names().await.is_empty(), "a preview writes nothing");
 
     // Import: the report, the contacts in the list.
     page.click("button#import-commit:not([disabled])").await;
     page.wait_for("#import-report[data-committed]").await;
+    page.wait_for_text("#import-report[data-committed] [data-total=created]", "2 new").await;
+    page.wait_for_text("#toasts .toast", "Import finished").await;
     page.screenshot("import-report").await;
     let mut names = portal.shared_names().await;
     names.sort();
