@@ -114,7 +114,11 @@
   }
 
   // --- htmx hooks.
-  body.addEventListener("htmx:afterSwap", (event) => openDialogs(event.detail.target));
+  // Only fragments swapped into #modal-root are modals to open (not, say, the re-login dialog).
+  body.addEventListener("htmx:afterSwap", (event) => {
+    const root = document.getElementById("modal-root");
+    if (root && root.contains(event.detail.target)) openDialogs(root);
+  });
   body.addEventListener("htmx:afterSettle", (event) => {
     // A re-rendered form: focus the first invalid field, else its first field ("add another").
     const target = event.detail.target;

@@ -151,7 +151,7 @@ fn field_views(input: &ContactInput, errors: &BTreeMap<String, String>) -> Vec<F
         kind,
         autocomplete,
         value: value.clone(),
-        error: errors.get(name).cloned(),
+        error: errors.get(name).map(|message| capitalize_first(message)),
         wide,
     };
     vec![

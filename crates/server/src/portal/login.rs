@@ -128,17 +128,20 @@ fn login_error(error: AppError) -> (StatusCode, String) {
     }
 }
 
-async fn logout(State(state): State<AppState>, viewer: Viewer) -> Response {
+async fn logout(State(state): State<AppState>, headers: HeaderMap, viewer: Viewer) -> Response {
     if let Err(error) = state.app.logout(&viewer.caller).await {
         tracing::warn!(%error, "logout failed");
     }
     let cleared = cleared_cookie_header(state.config.secure_cookies);
-    // htmx follows `HX-Redirect`; a plain form follows the 303.
-    (
-        [(header::SET_COOKIE, cleared), (header::HeaderName::from_static("hx-redirect"), "/login".into())],
-        Redirect::to("/login"),
-    )
-        .into_response()
+    if super::is_htmx(&headers) {
+        // htmx follows `HX-Redirect` itself; a 303 would be followed inside the request instead.
+        return (
+            [(header::SET_COOKIE, cleared), (header::HeaderName::from_static("hx-redirect"), "/login".into())],
+            "",
+        )
+            .into_response();
+    }
+    ([(header::SET_COOKIE, cleared)], Redirect::to("/login")).into_response()
 }
 
 /// Only a path of this site may follow a login (no `//evil.example`, no scheme).
