@@ -78,7 +78,17 @@ async fn world(store: Arc<dyn Store>) -> World {
     let ben = signed_in(&app, HOME, "200", "basic-user").await;
     let zoe = signed_in(&app, HOME, "201", "basic-user").await;
     let stranger = signed_in(&app, FOREIGN, "100", "office-manager").await;
+    settle(&app).await;
     World { app, manager, ben, zoe, stranger }
+}
+
+/// Waits until every event published so far has been delivered: PostgreSQL delivers
+/// them a moment later, and a subscription made meanwhile would still hear them.
+async fn settle(app: &App) {
+    let mut everything = app.subscribe(&Caller::System).await.unwrap();
+    let flag = Event { domain_id: Uuid::now_v7(), kind: EventKind::SettingsChanged };
+    app.store().publish(&flag).await.unwrap();
+    while next_event(&mut everything).await != flag {}
 }
 
 async fn signed_in(app: &App, domain: &str, ext: &str, scope: &str) -> Caller {
@@ -222,6 +232,7 @@ async fn hidden_shared_contacts_are_not_delivered(w: World) {
     let zoes_layer = SettingsLayer::User(HOME.into(), "201".into());
     let hide = BTreeMap::from([("PORTAL_SHOW_SHARED_CONTACTS".to_string(), Some("no".to_string()))]);
     app.put_settings(&w.manager, &zoes_layer, hide).await.unwrap();
+    settle(app).await;
     let (mut zoe, mut ben) = (app.subscribe(&w.zoe).await.unwrap(), app.subscribe(&w.ben).await.unwrap());
     let id = app.create_contact(&w.manager, &shared(HOME), contact("Globex")).await.unwrap().id;
     let mark = marker(app, HOME, "100").await;
