@@ -94,7 +94,10 @@ impl App {
             let tokens = self.store.list_tokens(user.id, kind).await?;
             live |= tokens.iter().any(|t| t.id == *token_id && t.expires_at.is_none_or(|at| at > now));
         }
-        let Some(user) = self.store.user_by_id(user.id).await?.filter(|_| live) else {
+        if !live {
+            return Ok(None);
+        }
+        let Some(user) = self.store.user_by_id(user.id).await? else {
             return Ok(None);
         };
         let Some(domain) = self.store.domain_by_id(user.domain_id).await? else {
