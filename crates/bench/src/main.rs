@@ -235,6 +235,8 @@ async fn measure_all(base: &Url, seeded: &Seeded, args: &Args, limits: &Limits) 
     let token = login.json::<Value>().await?["token"].as_str().context("the login has a token")?.to_string();
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse()?);
+    // The portal's pages read the session cookie (the login's token is the session).
+    headers.insert(reqwest::header::COOKIE, format!("sb_session={token}").parse()?);
     let client = Client::builder()
         .tcp_nodelay(true)
         .timeout(Duration::from_secs(60))
@@ -281,6 +283,7 @@ async fn measure_all(base: &Url, seeded: &Seeded, args: &Args, limits: &Limits) 
         terms.iter().map(|(term, _)| with(&directory, &[("limit", "50"), ("q", term)])).collect()
     };
     let shared = base.join(&format!("api/v1/domains/{}/shared-contacts", seeded.domain))?;
+    let portal_rows = base.join("contacts/rows")?;
     let cases = [
         Case { name: "GET /healthz".into(), urls: vec![base.join("healthz")?] },
         // Authentication alone (token, user and domain look-ups): the floor of every API request.
@@ -295,6 +298,16 @@ async fn measure_all(base: &Url, seeded: &Seeded, args: &Args, limits: &Limits) 
             urls: vec![with(&directory, &[("limit", "50"), ("group", "shared"), ("sort", "-name")])],
         },
         Case { name: "directory, page 21-25 (cursor)".into(), urls: deep },
+        // The portal renders the same pages as HTML fragments (with the capability checks of a page).
+        Case { name: "portal: contacts rows, first page".into(), urls: vec![portal_rows.clone()] },
+        Case {
+            name: format!("portal: contacts rows, search name ({} terms)", names.len()),
+            urls: names.iter().map(|(term, _)| with(&portal_rows, &[("q", term)])).collect(),
+        },
+        Case {
+            name: "portal: shared contacts rows, first page".into(),
+            urls: vec![base.join("shared-contacts/rows")?],
+        },
     ];
     let mut stats = Vec::new();
     for case in &cases {
