@@ -1055,21 +1055,29 @@ async fn live_contacts_by_id(
     rows.iter().map(|row| contact(row).map(|contact| (contact.id, contact))).collect()
 }
 
+/// One probe of `live_contacts_unique` per key, from a `VALUES` list. Not `duplicate_key
+/// IN (…)`: PostgreSQL has no statistics on the index's owner expression, guesses that a
+/// book holds a few hundred contacts, and reads all of the book's index entries to filter
+/// them (25 ms per 500 keys in a book of 100,000, against 4 ms for the probes).
 async fn live_contacts_by_duplicate_key(
     tx: &mut Tx,
     book: Book,
     rows: &[&RowKeys],
 ) -> Result<HashMap<String, Contact>> {
-    if rows.is_empty() {
+    let keys: HashSet<&str> = rows.iter().map(|row| row.duplicate_key.as_str()).collect();
+    if keys.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut qb = Builder::new(concat!("SELECT ", contact_columns!(), ", duplicate_key FROM contacts WHERE "));
-    // The book written as in `live_contacts_unique`, so that index answers the look-up.
-    qb.push("contacts.domain_id = ").push_bind(book.domain_id());
-    qb.push(format_args!(" AND coalesce(contacts.owner_user_id, {NO_OWNER}) = coalesce("));
+    let mut qb = Builder::new(concat!("SELECT ", contact_columns!(), ", contacts.duplicate_key FROM ("));
+    qb.push_values(keys, |mut wanted, key| {
+        wanted.push_bind(key);
+    });
+    qb.push(") AS wanted JOIN contacts ON contacts.id = (SELECT live.id FROM contacts AS live WHERE ");
+    // The book written as in `live_contacts_unique`, so that index answers each probe.
+    qb.push("live.domain_id = ").push_bind(book.domain_id());
+    qb.push(format_args!(" AND coalesce(live.owner_user_id, {NO_OWNER}) = coalesce("));
     qb.push_bind(book.owner_id()).push(format_args!(", {NO_OWNER})"));
-    qb.push(" AND contacts.deleted_at IS NULL AND");
-    push_in(&mut qb, "contacts.duplicate_key", rows.iter().map(|row| row.duplicate_key.as_str()));
+    qb.push(" AND live.deleted_at IS NULL AND live.duplicate_key = wanted.column1)");
     let found = qb.build().fetch_all(&mut **tx).await?;
     found.iter().map(|row| Ok((row.try_get("duplicate_key")?, contact(row)?))).collect()
 }
