@@ -84,6 +84,51 @@ impl PhoneNumber {
     }
 }
 
+/// Digits of the last part of a number a caller-ID look-up goes by.
+const LOOKUP_KEY_DIGITS: usize = 7;
+
+impl PhoneNumber {
+    /// An extension or short code (`200`): kept as typed, never read as a phone number.
+    pub fn is_short_code(&self) -> bool {
+        self.e164.is_none() && !self.typed.starts_with('+') && self.typed.len() <= MAX_SHORT_CODE_DIGITS && {
+            let digits = digits_of(&self.typed);
+            !digits.is_empty() && digits == self.typed
+        }
+    }
+
+    /// The digits this number is compared by: those of its E.164 form, else those typed.
+    pub fn match_digits(&self) -> String {
+        digits_of(self.e164.as_deref().unwrap_or(&self.typed))
+    }
+
+    /// What a caller-ID look-up finds this number by, however it was written: the last
+    /// seven of its [`match_digits`](Self::match_digits), or all of them when fewer.
+    /// Every caller-ID rule (same E.164, same national number, one number's digits ending
+    /// the other's with seven or more) implies equal keys, so one indexed column finds
+    /// every candidate.
+    pub fn lookup_key(&self) -> String {
+        let digits = self.match_digits();
+        digits[digits.len().saturating_sub(LOOKUP_KEY_DIGITS)..].to_string()
+    }
+
+    /// The country calling code and national significant number the number reads as in
+    /// `country` (`(1, "2065550100")` for `206.555.0100` in the US), even when it is outside
+    /// the numbering plan; `None` for short codes and what cannot be read.
+    pub fn national(&self, country: Country) -> Option<(u16, String)> {
+        if self.is_short_code() {
+            return None;
+        }
+        let parsed = phonenumber::parse(Some(country.0), self.e164.as_deref().unwrap_or(&self.typed)).ok()?;
+        let code = parsed.code().value();
+        // The stored E.164 is what the number was read as: take its digits after the code.
+        let national = match &self.e164 {
+            Some(e164) => e164.strip_prefix(&format!("+{code}"))?.to_string(),
+            None => parsed.national().to_string(),
+        };
+        Some((code, national))
+    }
+}
+
 pub fn digits_of(text: &str) -> String {
     text.chars().filter(|c| c.is_ascii_digit()).collect()
 }
@@ -132,6 +177,33 @@ mod tests {
     fn search_digits_cover_both_forms() {
         let number = us("(206) 555-0100").unwrap().unwrap();
         assert_eq!(number.search_digits(), "2065550100 12065550100");
+    }
+
+    #[test]
+    fn every_form_of_a_number_has_the_same_lookup_key() {
+        for typed in ["+1 (206) 555-0100", "206.555.0100", "12065550100", "555-0100", "5550100"] {
+            assert_eq!(us(typed).unwrap().unwrap().lookup_key(), "5550100", "{typed}");
+        }
+        assert_eq!(us("200").unwrap().unwrap().lookup_key(), "200");
+    }
+
+    #[test]
+    fn national_numbers_are_read_in_the_given_country() {
+        let de = Country::parse("DE").unwrap();
+        let national = |typed: &str, country| us(typed).unwrap().unwrap().national(country);
+        assert_eq!(national("+1 206 555 0100", de), Some((1, "2065550100".into())));
+        assert_eq!(national("206.555.0100", Country::default()), Some((1, "2065550100".into())));
+        assert_eq!(national("5550100", Country::default()), Some((1, "5550100".into())));
+        assert_eq!(national("200", Country::default()), None, "an extension");
+        assert_eq!(national("030 1234567", de), Some((49, "301234567".into())), "without the trunk prefix");
+    }
+
+    #[test]
+    fn short_codes_are_told_apart() {
+        assert!(us("200").unwrap().unwrap().is_short_code());
+        for longer in ["20-0", "5550100", "+12065550100"] {
+            assert!(!us(longer).unwrap().unwrap().is_short_code(), "{longer}");
+        }
     }
 
     #[test]

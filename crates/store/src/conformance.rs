@@ -57,6 +57,8 @@ macro_rules! conformance_tests {
             login_failures,
             imports,
             events,
+            lookup_keys,
+            block_and_allow_lists,
         );
     };
     (@each $run:path; $($test:ident),* $(,)?) => {
@@ -68,6 +70,9 @@ macro_rules! conformance_tests {
         )*
     };
 }
+
+mod callerid;
+pub use callerid::{block_and_allow_lists, lookup_keys};
 
 // Helpers.
 

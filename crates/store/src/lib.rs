@@ -19,12 +19,14 @@ use switchboard_core::text::SearchTerm;
 use switchboard_core::{DomainName, Extension, Scope};
 use uuid::Uuid;
 
+mod callerid;
 pub mod conformance;
 mod events;
 mod postgres;
 mod sqlite;
 pub mod testing;
 
+pub use callerid::{AllowedNumber, BlockedNumber, CallerIdStore, NewAllowedNumber, NewBlockedNumber};
 pub use events::EventBus;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -263,7 +265,7 @@ pub type TableCounts = BTreeMap<String, i64>;
 
 /// Everything Switchboard keeps, and the change events about it ([`EventBus`]).
 #[async_trait]
-pub trait Store: EventBus + Send + Sync + 'static {
+pub trait Store: EventBus + CallerIdStore + Send + Sync + 'static {
     /// Checks the database answers (for `/healthz`).
     async fn ping(&self) -> Result<()>;
     /// Connections in use and idle, for metrics.
@@ -399,6 +401,8 @@ pub const COPY_TABLES: &[&str] = &[
     "domains",
     "users",
     "contacts",
+    "blocked_numbers",
+    "allowed_numbers",
     "favorites",
     "presence",
     "settings",
