@@ -15,7 +15,7 @@ use crate::error::{AppError, Result, forbidden};
 
 /// Every action the audit log records. Keep it in step with the use cases that write
 /// entries: a family filter (`user.*`) finds the actions listed here.
-pub const AUDIT_ACTIONS: [&str; 13] = [
+pub const AUDIT_ACTIONS: [&str; 15] = [
     "contact.create",
     "contact.update",
     "contact.delete",
@@ -29,6 +29,8 @@ pub const AUDIT_ACTIONS: [&str; 13] = [
     "domain.create",
     "domain.update",
     "domain.delete",
+    "device.create",
+    "device.revoke",
 ];
 
 /// What a client asks of the audit log, as text so each bad part gets its own message.

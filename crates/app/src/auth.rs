@@ -97,7 +97,7 @@ fn new_secret() -> String {
     format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
-fn sha256_hex(text: &str) -> String {
+pub(crate) fn sha256_hex(text: &str) -> String {
     Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -142,7 +142,7 @@ impl App {
         }
     }
 
-    async fn check_credentials(&self, username: &str, password: &str) -> Result<Option<(User, Domain)>> {
+    pub(crate) async fn check_credentials(&self, username: &str, password: &str) -> Result<Option<(User, Domain)>> {
         let found = match parse_login(username) {
             Some((ext, domain_name)) => match self.store.domain_by_name(&domain_name).await? {
                 Some(domain) => self.store.user_by_extension(domain.id, &ext).await?.map(|user| (user, domain)),
@@ -162,7 +162,7 @@ impl App {
     }
 
     /// Refuses a key locked by too many failures, and slows down a suspicious one.
-    async fn check_throttle(&self, keys: &[String]) -> Result<()> {
+    pub(crate) async fn check_throttle(&self, keys: &[String]) -> Result<()> {
         let policy = &self.config.login;
         let mut delay = Duration::ZERO;
         for key in keys {
@@ -188,7 +188,7 @@ impl App {
         Ok(())
     }
 
-    async fn record_failure(&self, key: &str) -> Result<()> {
+    pub(crate) async fn record_failure(&self, key: &str) -> Result<()> {
         let failures = self.store.login_failures(key).await?;
         let expired = failures
             .last_failure
@@ -276,7 +276,7 @@ impl App {
     }
 }
 
-fn throttle_keys(username: &str, client: Option<IpAddr>) -> Vec<String> {
+pub(crate) fn throttle_keys(username: &str, client: Option<IpAddr>) -> Vec<String> {
     let mut keys = vec![format!("account:{}", username.trim().to_lowercase().chars().take(200).collect::<String>())];
     if let Some(addr) = client {
         keys.push(format!("address:{addr}"));

@@ -13,6 +13,11 @@
 //! - Settings and the audit log: office-managers and providers.
 //! - Personal contacts, favorites and the merged directory belong to their user
 //!   alone; other users (even managers) find nothing there.
+//! - Device credentials (desk phones): office-managers and providers create, list and
+//!   revoke them. A device reads its own domain's phone book only: listed coworkers,
+//!   shared contacts if `PORTAL_SHOW_SHARED_CONTACTS` shows them to its bound user (or,
+//!   unbound, in the domain), and its bound user's own contacts and favorites; a device
+//!   limited to address ranges is refused from anywhere else.
 //! - Change events: a user hears about their own domain only (providers too: not
 //!   about the domains they manage), about personal contacts only when they are
 //!   theirs, and about shared contacts only when those are shown to them.
@@ -23,6 +28,7 @@ use switchboard_core::model::{Domain, User};
 use uuid::Uuid;
 
 use crate::auth::Caller;
+use crate::devices::PhonebookReader;
 
 /// A caller's standing in one domain it can reach.
 pub struct Access<'a> {
@@ -236,8 +242,49 @@ impl Access<'_> {
         self.member_scope().is_some_and(|scope| scope != Scope::SimpleUser)
     }
 
+    /// Creating, listing and revoking the domain's device credentials.
+    pub fn can_manage_devices(&self) -> bool {
+        self.can_manage_settings()
+    }
+
     /// Reporting a user's presence: the user, their managers, or a provider (a PBX).
     pub fn can_set_presence(&self, user: &User) -> bool {
         self.is_user(user) || self.can_manage_user(user.scope, &user.site)
     }
+}
+
+/// What a phone book reader sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhonebookAudience {
+    /// The reader's own domain: the only one it ever reads.
+    pub domain_id: Uuid,
+    /// The user whose own contacts and favorites are included, if any.
+    pub viewer_id: Option<Uuid>,
+    pub include_shared: bool,
+}
+
+/// The audience a reader makes; `shows_shared` is `PORTAL_SHOW_SHARED_CONTACTS` resolved
+/// for its user (or its domain, when it has none).
+pub fn phonebook_audience(reader: &PhonebookReader, shows_shared: bool) -> PhonebookAudience {
+    PhonebookAudience {
+        domain_id: reader.domain().id,
+        viewer_id: reader.user().map(|user| user.id),
+        include_shared: shows_shared,
+    }
+}
+
+/// Whether a device limited to `networks` may connect from `client` (an unknown address
+/// is refused when there is any limit).
+pub fn device_may_connect(networks: &[ipnet::IpNet], client: Option<std::net::IpAddr>) -> bool {
+    if networks.is_empty() {
+        return true;
+    }
+    client.is_some_and(|ip| {
+        // An IPv4 client seen through an IPv6 socket (::ffff:a.b.c.d) is still that IPv4 client.
+        let ip = match ip {
+            std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
+            v4 => v4,
+        };
+        networks.iter().any(|network| network.contains(&ip))
+    })
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod authz;
 pub mod capabilities;
 mod contacts;
+pub mod devices;
 mod directory;
 mod domains;
 mod error;
@@ -27,6 +28,9 @@ pub use audit::{AUDIT_ACTIONS, AuditParams};
 pub use auth::{Caller, Login, NewApiToken};
 pub use capabilities::Capabilities;
 pub use contacts::BookRef;
+pub use devices::{
+    CreatedDevice, DeviceInput, DeviceView, LDAP_ALLOW_ANONYMOUS, PhonebookPage, PhonebookQuery, PhonebookReader,
+};
 pub use domains::DomainView;
 pub use error::{AppError, Result};
 pub use events::{Notice, Subscription};

@@ -75,6 +75,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod guard;
+pub mod phonebook;
 mod tables;
 mod vcard;
 mod write;

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::{
     AuditFilter, AuditRecord, COPY_TABLES, DirectoryQuery, DomainPatch, Group, ImportChange, Layer, ListQuery,
-    LoginFailures, NewDomain, NewToken, NewUser, Result, Store, StoreError, UserFilter, UserPatch,
+    LoginFailures, NewDevice, NewDomain, NewToken, NewUser, Result, Store, StoreError, UserFilter, UserPatch,
 };
 
 /// Generates one `#[tokio::test]` per single-store conformance function. `$run` is an
@@ -55,6 +55,8 @@ macro_rules! conformance_tests {
             audit_filters,
             tokens,
             login_failures,
+            devices,
+            change_stamps,
             imports,
             events,
             lookup_keys,
@@ -980,6 +982,99 @@ pub async fn favorites(store: &dyn Store) {
     assert!(is_not_found(store.set_favorite(Uuid::now_v7(), card.id, true).await));
     store.delete_user(alice.id, audit("user.delete")).await.unwrap();
     assert!(store.directory(&query).await.unwrap().items.is_empty());
+}
+
+fn new_device(domain: &Domain, name: &str, user_id: Option<Uuid>) -> NewDevice {
+    NewDevice {
+        domain_id: domain.id,
+        name: name.into(),
+        user_id,
+        allowed_networks: vec!["192.0.2.0/24".into(), "2001:db8::/32".into()],
+        token_hash: format!("token-{name}"),
+        password_hash: format!("password-{name}"),
+    }
+}
+
+pub async fn devices(store: &dyn Store) {
+    let (acme, globex) = (domain(store, "acme.example").await, domain(store, "globex.example").await);
+    let ann = user(store, &acme, "200", "Ann", "Lee").await;
+    let lobby =
+        store.create_device(new_device(&acme, "lobby", None), audit_in(acme.id, "device.create")).await.unwrap();
+    assert_eq!((lobby.name.as_str(), lobby.user_id, lobby.last_used_at, lobby.revoked_at), ("lobby", None, None, None));
+    assert_eq!(lobby.allowed_networks, ["192.0.2.0/24", "2001:db8::/32"]);
+    let desk =
+        store.create_device(new_device(&acme, "desk", Some(ann.id)), audit_in(acme.id, "device.create")).await.unwrap();
+    let theirs = store.create_device(new_device(&globex, "theirs", None), audit("device.create")).await.unwrap();
+    let taken = store.create_device(new_device(&globex, "lobby", None), audit("device.create")).await;
+    assert!(is_conflict(taken), "token hashes are unique");
+    let foreign_user = store.create_device(new_device(&globex, "x", Some(ann.id)), audit("device.create")).await;
+    assert!(is_not_found(foreign_user), "a device is bound only to a user of its domain");
+
+    assert_eq!(store.device(acme.id, lobby.id).await.unwrap(), Some(lobby.clone()));
+    assert_eq!(store.device(globex.id, lobby.id).await.unwrap(), None, "keyed by domain");
+    assert_eq!(store.device_by_token_hash("token-desk").await.unwrap(), Some(desk.clone()));
+    assert_eq!(store.device_by_token_hash("token-nope").await.unwrap(), None);
+    let (found, hash) = store.device_with_password(acme.id, desk.id).await.unwrap().unwrap();
+    assert_eq!((found, hash.as_str()), (desk.clone(), "password-desk"));
+    assert!(store.device_with_password(acme.id, theirs.id).await.unwrap().is_none());
+
+    let first = store.list_devices(acme.id, Limit::parse(Some(1)).unwrap(), None).await.unwrap();
+    assert_eq!(first.items, std::slice::from_ref(&lobby));
+    let after = first.next_cursor.as_deref().map(|c| Uuid::parse_str(c).unwrap());
+    let rest = store.list_devices(acme.id, Limit::parse(Some(1)).unwrap(), after).await.unwrap();
+    assert_eq!((rest.items, rest.next_cursor), (vec![desk.clone()], None));
+
+    let at = DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap();
+    store.touch_device(lobby.id, at).await.unwrap();
+    let revoked = store.revoke_device(acme.id, lobby.id, audit_in(acme.id, "device.revoke")).await.unwrap();
+    assert_eq!(revoked.last_used_at, Some(at));
+    assert!(revoked.revoked_at.is_some());
+    let again = store.revoke_device(acme.id, lobby.id, audit_in(acme.id, "device.revoke")).await.unwrap();
+    assert_eq!(again.revoked_at, revoked.revoked_at);
+    assert!(is_not_found(store.revoke_device(globex.id, desk.id, audit("device.revoke")).await));
+    let filter = AuditFilter { actions: vec!["device.revoke".into()], ..Default::default() };
+    let revocations = store.list_audit(acme.id, &filter, Limit::default(), None).await.unwrap();
+    assert_eq!(revocations.items.len(), 1, "revoking twice is audited once");
+
+    store.delete_user(ann.id, audit_in(acme.id, "user.delete")).await.unwrap();
+    assert_eq!(store.device(acme.id, desk.id).await.unwrap(), None, "a bound device goes with its user");
+    store.delete_domain(globex.id, audit("domain.delete")).await.unwrap();
+    assert_eq!(store.device_by_token_hash("token-theirs").await.unwrap(), None);
+    assert_eq!(store.table_counts().await.unwrap()["devices"], 1);
+}
+
+pub async fn change_stamps(store: &dyn Store) {
+    let (acme, globex) = (domain(store, "acme.example").await, domain(store, "globex.example").await);
+    let stamp = |id| async move { store.change_stamp(id).await.unwrap().unwrap() };
+    let start = stamp(acme.id).await;
+    assert_eq!(start.at, acme.created_at);
+    assert!(store.change_stamp(Uuid::now_v7()).await.unwrap().is_none());
+    let ann = user(store, &acme, "200", "Ann", "Lee").await;
+    assert_eq!(stamp(acme.id).await, start, "an audit record without the domain changes nothing");
+    let card = store.create_contact(shared(&acme), fields(named("Sam", "Shared")), audit_in(acme.id, "contact.create"));
+    let card = card.await.unwrap();
+    let after_contact = stamp(acme.id).await;
+    assert_eq!(after_contact.seq, start.seq + 1);
+    assert!(after_contact.at >= start.at);
+    let globex_start = stamp(globex.id).await;
+
+    store.set_favorite(ann.id, card.id, true).await.unwrap();
+    store.set_favorite(ann.id, card.id, true).await.unwrap();
+    assert_eq!(stamp(acme.id).await.seq, after_contact.seq + 1, "only a favorite that changed counts");
+
+    let changes = BTreeMap::from([("X".to_string(), Some("1".to_string()))]);
+    store.put_settings(Layer::Domain(acme.id), &changes, audit_in(acme.id, "settings.update")).await.unwrap();
+    assert_eq!(stamp(acme.id).await.seq, after_contact.seq + 2);
+    assert_eq!(stamp(globex.id).await, globex_start);
+    store.put_settings(Layer::System, &changes, audit("settings.update")).await.unwrap();
+    assert_eq!(stamp(acme.id).await.seq, after_contact.seq + 3);
+    assert_eq!(stamp(globex.id).await.seq, globex_start.seq + 1, "system settings reach every domain");
+
+    let mut import = store.begin_import(shared(&acme), true).await.unwrap();
+    let create = ImportChange::Create(fields(named("Imported", "Row")));
+    import.apply(&[(create, audit_in(acme.id, "contact.create"))]).await.unwrap();
+    import.commit(audit_in(acme.id, "contacts.import")).await.unwrap();
+    assert_eq!(stamp(acme.id).await.seq, after_contact.seq + 4, "an import counts once, at commit");
 }
 
 pub async fn presence(store: &dyn Store) {

@@ -253,6 +253,43 @@ pub struct NewToken {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// A device credential of a domain (desk phones reading the directory over XML or LDAP).
+/// The secrets themselves are never stored, only their hashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub id: Uuid,
+    pub domain_id: Uuid,
+    pub name: String,
+    /// The user whose own contacts and favorites the device's book also shows.
+    pub user_id: Option<Uuid>,
+    /// CIDR ranges the device may connect from, as given; empty means anywhere.
+    pub allowed_networks: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDevice {
+    pub domain_id: Uuid,
+    pub name: String,
+    pub user_id: Option<Uuid>,
+    pub allowed_networks: Vec<String>,
+    /// SHA-256 of the URL token, hex (looked up by it).
+    pub token_hash: String,
+    /// Hash of the LDAP bind password (checked against it).
+    pub password_hash: String,
+}
+
+/// How far a domain's data has changed: a counter bumped in the same transaction as
+/// every change of its contacts, users, favorites or settings, and the time of the last
+/// bump. Phones cache their books by it (`ETag`, `Last-Modified`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChangeStamp {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+}
+
 /// Failed-login bookkeeping for one key (an account or a client address).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct LoginFailures {
@@ -376,6 +413,23 @@ pub trait Store: EventBus + CallerIdStore + Send + Sync + 'static {
     /// Deletes a token of this user; false if there was none.
     async fn delete_token(&self, user_id: Uuid, token_id: Uuid) -> Result<bool>;
 
+    // Device credentials.
+    async fn create_device(&self, new: NewDevice, audit: AuditRecord) -> Result<Device>;
+    /// A device of this domain, revoked or not.
+    async fn device(&self, domain_id: Uuid, id: Uuid) -> Result<Option<Device>>;
+    /// The device (revoked or not) whose URL token has this hash.
+    async fn device_by_token_hash(&self, token_hash: &str) -> Result<Option<Device>>;
+    /// A device by id with its password hash, for a bind (the domain comes from the bind DN).
+    async fn device_with_password(&self, domain_id: Uuid, id: Uuid) -> Result<Option<(Device, String)>>;
+    /// Devices of a domain by id (creation order), after the device `after`.
+    async fn list_devices(&self, domain_id: Uuid, limit: Limit, after: Option<Uuid>) -> Result<Page<Device>>;
+    /// Marks a device revoked (kept for the audit trail); revoking it again changes nothing.
+    async fn revoke_device(&self, domain_id: Uuid, id: Uuid, audit: AuditRecord) -> Result<Device>;
+    /// Records that a device was used at `at`.
+    async fn touch_device(&self, id: Uuid, at: DateTime<Utc>) -> Result<()>;
+    /// The domain's change counter (see [`ChangeStamp`]); `None` for an unknown domain.
+    async fn change_stamp(&self, domain_id: Uuid) -> Result<Option<ChangeStamp>>;
+
     // Login throttling, shared by every server on the database.
     async fn login_failures(&self, key: &str) -> Result<LoginFailures>;
     async fn record_login_failure(&self, key: &str, at: DateTime<Utc>) -> Result<LoginFailures>;
@@ -409,4 +463,5 @@ pub const COPY_TABLES: &[&str] = &[
     "audit_log",
     "tokens",
     "login_failures",
+    "devices",
 ];

@@ -24,9 +24,9 @@ use uuid::Uuid;
 
 use super::{Backend, Db, NO_OWNER, Pool, begin_write, push_search, search_is_broad};
 use crate::{
-    AuditFilter, AuditRecord, COPY_TABLES, DirectoryQuery, DomainPatch, Group, ImportChange, ImportWriter, Layer,
-    ListQuery, LoginFailures, NewDomain, NewToken, NewUser, Result, RowKeys, Store, StoreError, TableCounts,
-    UserFilter, UserPatch,
+    AuditFilter, AuditRecord, COPY_TABLES, ChangeStamp, Device, DirectoryQuery, DomainPatch, Group, ImportChange,
+    ImportWriter, Layer, ListQuery, LoginFailures, NewDevice, NewDomain, NewToken, NewUser, Result, RowKeys, Store,
+    StoreError, TableCounts, UserFilter, UserPatch,
 };
 
 pub(super) type Tx = sqlx::Transaction<'static, Db>;
@@ -54,6 +54,12 @@ macro_rules! contact_columns {
         "id, domain_id, owner_user_id, first_name, last_name, company, title, work_phone, work_phone_e164, \
          mobile_phone, mobile_phone_e164, home_phone, home_phone_e164, fax, fax_e164, email, notes, sort_key, \
          version, created_at, updated_at, deleted_at"
+    };
+}
+
+macro_rules! device_columns {
+    () => {
+        "id, domain_id, name, user_id, allowed_networks, created_at, last_used_at, revoked_at"
     };
 }
 
@@ -99,8 +105,8 @@ impl Store for Backend {
         let id = Uuid::now_v7();
         let now = now();
         sqlx::query(
-            "INSERT INTO domains (id, name, description, reseller_id, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $5)",
+            "INSERT INTO domains (id, name, description, reseller_id, created_at, updated_at, changed_at) \
+             VALUES ($1, $2, $3, $4, $5, $5, $5)",
         )
         .bind(id)
         .bind(new.name.as_str())
@@ -390,8 +396,17 @@ impl Store for Backend {
         } else {
             "DELETE FROM favorites WHERE user_id = $1 AND entry_id = $2"
         };
-        sqlx::query(sql).bind(user_id).bind(entry_id).execute(&self.pool).await?;
-        Ok(())
+        let mut tx = begin_write(&self.pool).await?;
+        let changed = sqlx::query(sql).bind(user_id).bind(entry_id).execute(&mut *tx).await?.rows_affected();
+        if changed > 0 {
+            // A device bound to this user shows its favorites.
+            let domain_id: Option<Uuid> = sqlx::query_scalar("SELECT domain_id FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            mark_changed(&mut tx, domain_id).await?;
+        }
+        Ok(tx.commit().await?)
     }
 
     async fn set_presence(&self, user_id: Uuid, presence: &Presence) -> Result<()> {
@@ -463,6 +478,7 @@ impl Store for Backend {
                 None => remove_setting(&mut tx, layer, key).await?,
             }
         }
+        mark_inheritors_changed(&mut tx, layer).await?;
         write_audit(&mut tx, &audit).await?;
         Ok(tx.commit().await?)
     }
@@ -556,6 +572,100 @@ impl Store for Backend {
         Ok(deleted.rows_affected() > 0)
     }
 
+    async fn create_device(&self, new: NewDevice, audit: AuditRecord) -> Result<Device> {
+        let mut tx = begin_write(&self.pool).await?;
+        let row = sqlx::query(concat!(
+            "INSERT INTO devices (id, domain_id, name, user_id, allowed_networks, token_hash, password_hash, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
+            device_columns!()
+        ))
+        .bind(Uuid::now_v7())
+        .bind(new.domain_id)
+        .bind(&new.name)
+        .bind(new.user_id)
+        .bind(new.allowed_networks.join(","))
+        .bind(&new.token_hash)
+        .bind(&new.password_hash)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await?;
+        let device = device(&row)?;
+        write_audit(&mut tx, &AuditRecord { target_id: Some(device.id), ..audit }).await?;
+        tx.commit().await?;
+        Ok(device)
+    }
+
+    async fn device(&self, domain_id: Uuid, id: Uuid) -> Result<Option<Device>> {
+        let sql = concat!("SELECT ", device_columns!(), " FROM devices WHERE domain_id = $1 AND id = $2");
+        let row = sqlx::query(sql).bind(domain_id).bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(device).transpose()
+    }
+
+    async fn device_by_token_hash(&self, token_hash: &str) -> Result<Option<Device>> {
+        let sql = concat!("SELECT ", device_columns!(), " FROM devices WHERE token_hash = $1");
+        let row = sqlx::query(sql).bind(token_hash).fetch_optional(&self.pool).await?;
+        row.as_ref().map(device).transpose()
+    }
+
+    async fn device_with_password(&self, domain_id: Uuid, id: Uuid) -> Result<Option<(Device, String)>> {
+        let sql =
+            concat!("SELECT ", device_columns!(), ", password_hash FROM devices WHERE domain_id = $1 AND id = $2");
+        let row = sqlx::query(sql).bind(domain_id).bind(id).fetch_optional(&self.pool).await?;
+        row.map(|row| Ok((device(&row)?, row.try_get("password_hash")?))).transpose()
+    }
+
+    async fn list_devices(&self, domain_id: Uuid, limit: Limit, after: Option<Uuid>) -> Result<Page<Device>> {
+        let mut qb = Builder::new(concat!("SELECT ", device_columns!(), " FROM devices WHERE domain_id = "));
+        qb.push_bind(domain_id);
+        if let Some(after) = after {
+            qb.push(" AND id > ").push_bind(after);
+        }
+        qb.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit.get()) + 1);
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        let mut items = rows.iter().map(device).collect::<Result<Vec<_>>>()?;
+        let more = items.len() > limit.get() as usize;
+        items.truncate(limit.get() as usize);
+        let next_cursor = if more { items.last().map(|last| last.id.to_string()) } else { None };
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn revoke_device(&self, domain_id: Uuid, id: Uuid, audit: AuditRecord) -> Result<Device> {
+        let mut tx = begin_write(&self.pool).await?;
+        let revoked =
+            sqlx::query("UPDATE devices SET revoked_at = $1 WHERE domain_id = $2 AND id = $3 AND revoked_at IS NULL")
+                .bind(now())
+                .bind(domain_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        let sql = concat!("SELECT ", device_columns!(), " FROM devices WHERE domain_id = $1 AND id = $2");
+        let row = sqlx::query(sql).bind(domain_id).bind(id).fetch_optional(&mut *tx).await?;
+        let device = row.as_ref().map(device).transpose()?.ok_or(StoreError::NotFound)?;
+        if revoked > 0 {
+            write_audit(&mut tx, &audit).await?;
+        }
+        tx.commit().await?;
+        Ok(device)
+    }
+
+    async fn touch_device(&self, id: Uuid, at: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE devices SET last_used_at = $1 WHERE id = $2")
+            .bind(at.timestamp_micros())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn change_stamp(&self, domain_id: Uuid) -> Result<Option<ChangeStamp>> {
+        let row: Option<(i64, i64)> = sqlx::query_as("SELECT change_seq, changed_at FROM domains WHERE id = $1")
+            .bind(domain_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|(seq, at)| Ok(ChangeStamp { seq, at: time(at)? })).transpose()
+    }
+
     async fn login_failures(&self, key: &str) -> Result<LoginFailures> {
         let row = sqlx::query("SELECT count, last_failure FROM login_failures WHERE key = $1")
             .bind(key)
@@ -639,6 +749,22 @@ fn conflict(message: impl Into<String>) -> impl FnOnce(sqlx::Error) -> StoreErro
     }
 }
 
+// Devices.
+
+fn device(row: &Row) -> Result<Device> {
+    let networks: String = row.try_get("allowed_networks")?;
+    Ok(Device {
+        id: row.try_get("id")?,
+        domain_id: row.try_get("domain_id")?,
+        name: row.try_get("name")?,
+        user_id: row.try_get("user_id")?,
+        allowed_networks: networks.split(',').filter(|n| !n.is_empty()).map(str::to_string).collect(),
+        created_at: time(row.try_get("created_at")?)?,
+        last_used_at: row.try_get::<Option<i64>, _>("last_used_at")?.map(time).transpose()?,
+        revoked_at: row.try_get::<Option<i64>, _>("revoked_at")?.map(time).transpose()?,
+    })
+}
+
 fn expect_one(rows_affected: u64) -> Result<()> {
     if rows_affected == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }
@@ -652,8 +778,53 @@ async fn write_audit(tx: &mut Tx, audit: &AuditRecord) -> Result<()> {
     write_audits(tx, std::slice::from_ref(audit)).await
 }
 
-/// Writes audit records in one statement.
+/// Writes audit records in one statement, and marks their domains changed: every change
+/// is audited, so this is the one place that keeps the change counters true.
 async fn write_audits(tx: &mut Tx, audits: &[AuditRecord]) -> Result<()> {
+    insert_audits(tx, audits).await?;
+    let mut domains: Vec<Uuid> = audits.iter().filter_map(|audit| audit.domain_id).collect();
+    domains.sort_unstable();
+    domains.dedup();
+    for domain_id in domains {
+        mark_changed(tx, Some(domain_id)).await?;
+    }
+    Ok(())
+}
+
+/// Bumps a domain's change counter (see [`ChangeStamp`]); the time never goes backwards.
+async fn mark_changed(tx: &mut Tx, domain_id: Option<Uuid>) -> Result<()> {
+    let Some(domain_id) = domain_id else { return Ok(()) };
+    sqlx::query(
+        "UPDATE domains SET change_seq = change_seq + 1, \
+         changed_at = CASE WHEN changed_at < $1 THEN $1 ELSE changed_at END WHERE id = $2",
+    )
+    .bind(now())
+    .bind(domain_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A system or reseller setting reaches every domain below it: mark those changed.
+async fn mark_inheritors_changed(tx: &mut Tx, layer: Layer) -> Result<()> {
+    let (filter, reseller) = match layer {
+        Layer::System => ("", None),
+        Layer::Reseller(id) => (" WHERE reseller_id = $2", Some(id)),
+        Layer::Domain(_) | Layer::Scope(..) | Layer::User(_) => return Ok(()),
+    };
+    let sql = format!(
+        "UPDATE domains SET change_seq = change_seq + 1, \
+         changed_at = CASE WHEN changed_at < $1 THEN $1 ELSE changed_at END{filter}"
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now());
+    if let Some(id) = reseller {
+        query = query.bind(id);
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
+
+async fn insert_audits(tx: &mut Tx, audits: &[AuditRecord]) -> Result<()> {
     let mut qb = Builder::new("INSERT INTO audit_log (id, domain_id, at, actor, action, target_id, details) ");
     let at = now();
     qb.push_values(audits, |mut row, audit| {
@@ -1001,8 +1172,10 @@ impl ImportWriter for ImportTx {
             insert_contacts(&mut self.tx, self.book, chunk.iter().map(|(id, fields, _)| (*id, *fields))).await?;
         }
         audits.extend(created.iter().map(|(id, _, audit)| AuditRecord { target_id: Some(*id), ..(*audit).clone() }));
+        // Not `write_audits`: the domain's change counter is bumped once, at commit, so
+        // a long import does not hold its row lock (and block the domain's other writers).
         for chunk in audits.chunks(INSERT_CHUNK) {
-            write_audits(&mut self.tx, chunk).await?;
+            insert_audits(&mut self.tx, chunk).await?;
         }
         Ok(created.into_iter().map(|(id, ..)| id).collect())
     }
@@ -1616,6 +1789,8 @@ const COPY: &[CopyTable] = &[
             ("reseller_id", Kind::Id),
             ("created_at", Kind::Int),
             ("updated_at", Kind::Int),
+            ("change_seq", Kind::Int),
+            ("changed_at", Kind::Int),
         ],
     },
     CopyTable { name: "users", key: "id", columns: USER_COPY_COLUMNS },
@@ -1704,6 +1879,22 @@ const COPY: &[CopyTable] = &[
         name: "login_failures",
         key: "key",
         columns: &[("key", Kind::Text), ("count", Kind::Int), ("last_failure", Kind::Int)],
+    },
+    CopyTable {
+        name: "devices",
+        key: "id",
+        columns: &[
+            ("id", Kind::Id),
+            ("domain_id", Kind::Id),
+            ("name", Kind::Text),
+            ("user_id", Kind::Id),
+            ("allowed_networks", Kind::Text),
+            ("token_hash", Kind::Text),
+            ("password_hash", Kind::Text),
+            ("created_at", Kind::Int),
+            ("last_used_at", Kind::Int),
+            ("revoked_at", Kind::Int),
+        ],
     },
 ];
 

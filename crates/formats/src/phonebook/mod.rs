@@ -1,0 +1,218 @@
+//! Desk-phone XML phonebooks, one renderer per vendor: pure functions from a page of
+//! entries to the bytes of one document.
+//!
+//! Choices:
+//! - **Escaping** is quick-xml's: every name, number, title and link goes through its
+//!   writer as text or attribute, never pasted into markup. Characters XML 1.0 forbids
+//!   (most control characters) are dropped first, as no escaping can carry them.
+//! - **Names** are "First Last" (the company when a contact has no names), cut to what the
+//!   vendor shows ([`NAME_CHARS`] characters; Polycom 40 bytes per field) on a character
+//!   boundary, never leaving a combining accent or emoji modifier without its base.
+//! - **Numbers** are dialled as their E.164 form when the number has one (it dials the same
+//!   from every phone of the platform, whatever the country), else as typed with only the
+//!   dialable characters kept (`+`, digits, `*`, `#`); an extension as it is. Work, mobile,
+//!   home, fax, in that order. Entries with nothing to dial are left out.
+//! - **One number per line** where the vendor's entry holds one number (Cisco, Snom,
+//!   Polycom): a contact with several numbers gets a line per number, named with a label
+//!   (`Ann Smith (Mobile)`); Polycom's `ct` must be unique, so a number already listed is
+//!   not repeated.
+//! - **Paging**: Cisco takes at most [`CISCO_MAX_LINES`] lines per document, with
+//!   `Next`/`Previous` soft keys linking to the pages around (the caller says which
+//!   entries fit with [`cisco_fit`]). The others get the whole page they are given.
+//! - **Fanvil** is written as `FanvilIPPhoneDirectory`, the same shape as Yealink's
+//!   directory (`DirectoryEntry`, `Name`, one `Telephone` per number), which is how Fanvil
+//!   documents its remote phonebook.
+
+mod cisco;
+mod grandstream;
+mod polycom;
+mod snom;
+mod text;
+mod yealink;
+
+use std::io;
+
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesText, Event};
+use switchboard_core::contact::NumberKind;
+use switchboard_core::model::DirectoryEntry;
+
+pub use cisco::{CISCO_MAX_LINES, cisco_fit};
+pub use text::{NAME_CHARS, cut_bytes, cut_chars};
+
+/// The phones we write a phonebook for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Vendor {
+    /// `YealinkIPPhoneDirectory`: the remote phonebook of Yealink desk phones.
+    Yealink,
+    /// `YealinkIPPhoneBook` with `Menu`/`Unit`: the form Yealink DECT handsets need.
+    YealinkMenu,
+    Polycom,
+    Cisco,
+    Grandstream,
+    Snom,
+    Fanvil,
+}
+
+impl Vendor {
+    pub const ALL: [Vendor; 7] = [
+        Vendor::Yealink,
+        Vendor::YealinkMenu,
+        Vendor::Polycom,
+        Vendor::Cisco,
+        Vendor::Grandstream,
+        Vendor::Snom,
+        Vendor::Fanvil,
+    ];
+
+    /// The vendor's name in URLs (`yealink-menu.xml`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Vendor::Yealink => "yealink",
+            Vendor::YealinkMenu => "yealink-menu",
+            Vendor::Polycom => "polycom",
+            Vendor::Cisco => "cisco",
+            Vendor::Grandstream => "grandstream",
+            Vendor::Snom => "snom",
+            Vendor::Fanvil => "fanvil",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Vendor> {
+        Vendor::ALL.into_iter().find(|vendor| vendor.as_str() == name)
+    }
+
+    /// Entries per document where the phone cannot take more.
+    pub fn page_size(self) -> Option<u32> {
+        match self {
+            Vendor::Cisco => Some(CISCO_MAX_LINES as u32),
+            _ => None,
+        }
+    }
+}
+
+/// A number as the phone dials it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialNumber {
+    pub kind: NumberKind,
+    pub dial: String,
+}
+
+impl DialNumber {
+    /// How the number is labelled on the phone.
+    pub fn label(&self) -> &'static str {
+        match self.kind {
+            NumberKind::Work => "Work",
+            NumberKind::Mobile => "Mobile",
+            NumberKind::Home => "Home",
+            NumberKind::Fax => "Fax",
+            NumberKind::Extension => "Extension",
+        }
+    }
+}
+
+/// One contact or coworker of a phonebook.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BookEntry {
+    pub first_name: String,
+    pub last_name: String,
+    pub company: String,
+    /// Work, mobile, home, fax; or the extension of a coworker.
+    pub numbers: Vec<DialNumber>,
+}
+
+impl BookEntry {
+    /// "First Last", or the company when there are no names (uncut).
+    pub fn display_name(&self) -> String {
+        let names = format!("{} {}", self.first_name.trim(), self.last_name.trim());
+        let names = names.trim();
+        if names.is_empty() { self.company.trim().to_string() } else { names.to_string() }
+    }
+}
+
+impl From<&DirectoryEntry> for BookEntry {
+    fn from(entry: &DirectoryEntry) -> BookEntry {
+        let mut numbers: Vec<DialNumber> = entry
+            .numbers
+            .iter()
+            .map(|number| DialNumber {
+                kind: number.kind,
+                dial: number.e164.clone().unwrap_or_else(|| text::dialable(&number.typed)),
+            })
+            .filter(|number| !number.dial.is_empty())
+            .collect();
+        numbers.sort_by_key(|number| kind_order(number.kind));
+        BookEntry {
+            first_name: entry.first_name.clone(),
+            last_name: entry.last_name.clone(),
+            company: entry.company.clone(),
+            numbers,
+        }
+    }
+}
+
+fn kind_order(kind: NumberKind) -> u8 {
+    match kind {
+        NumberKind::Extension => 0,
+        NumberKind::Work => 1,
+        NumberKind::Mobile => 2,
+        NumberKind::Home => 3,
+        NumberKind::Fax => 4,
+    }
+}
+
+/// One document's worth of a phonebook.
+#[derive(Debug, Clone, Copy)]
+pub struct Book<'a> {
+    /// Shown on top where the vendor has a title (the domain's name, say).
+    pub title: &'a str,
+    pub entries: &'a [BookEntry],
+    /// Absolute URLs of the pages around this one, for vendors that page.
+    pub next_url: Option<&'a str>,
+    pub previous_url: Option<&'a str>,
+}
+
+/// The document `vendor` reads, as UTF-8 bytes.
+pub fn render(vendor: Vendor, book: &Book<'_>) -> Vec<u8> {
+    let mut writer = Writer::new_with_indent(Vec::new(), b' ', 2);
+    let written = write_declaration(&mut writer).and_then(|()| match vendor {
+        Vendor::Yealink => yealink::directory(&mut writer, "YealinkIPPhoneDirectory", book),
+        Vendor::Fanvil => yealink::directory(&mut writer, "FanvilIPPhoneDirectory", book),
+        Vendor::YealinkMenu => yealink::menu(&mut writer, book),
+        Vendor::Polycom => polycom::directory(&mut writer, book),
+        Vendor::Cisco => cisco::directory(&mut writer, book),
+        Vendor::Grandstream => grandstream::address_book(&mut writer, book),
+        Vendor::Snom => snom::directory(&mut writer, book),
+    });
+    written.expect("writing to a Vec cannot fail");
+    let mut bytes = writer.into_inner();
+    bytes.push(b'\n');
+    bytes
+}
+
+fn write_declaration(writer: &mut Writer<Vec<u8>>) -> io::Result<()> {
+    writer.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))
+}
+
+/// `<name>text</name>`, with the text escaped by the writer.
+fn text_element(writer: &mut Writer<Vec<u8>>, name: &str, value: &str) -> io::Result<()> {
+    let value = text::xml_chars(value);
+    writer.create_element(name).write_text_content(BytesText::new(&value))?;
+    Ok(())
+}
+
+/// The lines of vendors with one number per entry: each number with the name to show
+/// beside it (labelled when the contact has several), the name cut to `max_chars`.
+fn labelled_lines(entry: &BookEntry, max_chars: usize) -> Vec<(String, &DialNumber)> {
+    let name = entry.display_name();
+    let several = entry.numbers.len() > 1;
+    entry
+        .numbers
+        .iter()
+        .map(|number| {
+            let shown =
+                if several { text::with_label(&name, number.label(), max_chars) } else { cut_chars(&name, max_chars) };
+            (shown, number)
+        })
+        .collect()
+}
