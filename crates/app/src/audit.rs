@@ -15,7 +15,7 @@ use crate::error::{AppError, Result, forbidden};
 
 /// Every action the audit log records. Keep it in step with the use cases that write
 /// entries: a family filter (`user.*`) finds the actions listed here.
-pub const AUDIT_ACTIONS: [&str; 15] = [
+pub const AUDIT_ACTIONS: [&str; 19] = [
     "contact.create",
     "contact.update",
     "contact.delete",
@@ -31,6 +31,10 @@ pub const AUDIT_ACTIONS: [&str; 15] = [
     "domain.delete",
     "device.create",
     "device.revoke",
+    "blocked_number.add",
+    "blocked_number.remove",
+    "allowed_number.add",
+    "allowed_number.remove",
 ];
 
 /// What a client asks of the audit log, as text so each bad part gets its own message.

@@ -18,6 +18,11 @@
 //!   shared contacts if `PORTAL_SHOW_SHARED_CONTACTS` shows them to its bound user (or,
 //!   unbound, in the domain), and its bound user's own contacts and favorites; a device
 //!   limited to address ranges is refused from anywhere else.
+//! - Caller-ID look-ups from a user's view: the user, those who manage them, and
+//!   providers (a PBX answering calls). Only the user and providers get names from the
+//!   user's own contacts; a manager's look-up for someone else skips them.
+//! - Call blocking: everyone in the domain reads its blocked numbers; those who manage
+//!   its settings change them. A user's allow list: the user and those who manage them.
 //! - Change events: a user hears about their own domain only (providers too: not
 //!   about the domains they manage), about personal contacts only when they are
 //!   theirs, and about shared contacts only when those are shown to them.
@@ -245,6 +250,26 @@ impl Access<'_> {
     /// Creating, listing and revoking the domain's device credentials.
     pub fn can_manage_devices(&self) -> bool {
         self.can_manage_settings()
+    }
+
+    /// Caller-ID look-ups as `user` would see them (see the module's rules).
+    pub fn can_look_up_for(&self, user: &User) -> bool {
+        self.is_user(user) || self.is_provider() || self.can_manage_user(user.scope, &user.site)
+    }
+
+    /// Whether a look-up for `user` may name one of their own contacts.
+    pub fn reads_personal_names_of(&self, user: &User) -> bool {
+        self.is_user(user) || self.is_provider()
+    }
+
+    /// Adding and removing the domain's blocked numbers and prefixes.
+    pub fn can_manage_blocked_numbers(&self) -> bool {
+        self.can_manage_settings()
+    }
+
+    /// Reading and changing the numbers `user` lets through the domain's block list.
+    pub fn can_manage_allowed_numbers_of(&self, user: &User) -> bool {
+        self.can_look_up_for(user)
     }
 
     /// Reporting a user's presence: the user, their managers, or a provider (a PBX).

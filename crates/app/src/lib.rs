@@ -5,6 +5,7 @@
 mod audit;
 pub mod auth;
 pub mod authz;
+mod blocking;
 pub mod capabilities;
 mod contacts;
 pub mod devices;
@@ -15,6 +16,7 @@ mod events;
 mod export;
 mod import;
 pub mod inputs;
+mod lookup;
 mod records;
 mod settings;
 mod users;
@@ -26,6 +28,7 @@ use switchboard_store::Store;
 
 pub use audit::{AUDIT_ACTIONS, AuditParams};
 pub use auth::{Caller, Login, NewApiToken};
+pub use blocking::{AllowedNumberInput, AllowedNumberView, BlockKind, BlockedNumberInput, BlockedNumberView};
 pub use capabilities::Capabilities;
 pub use contacts::BookRef;
 pub use devices::{
@@ -37,6 +40,7 @@ pub use events::{Notice, Subscription};
 pub use export::{Export, ExportSource, parse_export_format};
 pub use import::{ImportMode, ImportOptions, ImportReport, RowAction, parse_import_options};
 pub use inputs::*;
+pub use lookup::{LookupAnswer, MatchRule, MatchedEntry};
 pub use settings::{LayeredSettings, SettingsLayer, SettingsView};
 pub use switchboard_formats::ExportFormat;
 pub use users::CreatedUser;
