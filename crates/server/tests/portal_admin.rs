@@ -2,187 +2,34 @@
 //! a real server on port 0, on SQLite and on PostgreSQL, driven over HTTP the way the
 //! browser does — logging in through the login form, sending htmx's CSRF header.
 
-use std::sync::Arc;
+mod support;
 
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
-use reqwest::{Response, StatusCode, redirect};
+use reqwest::StatusCode;
+use reqwest::header::LOCATION;
 use serde_json::Value;
-use switchboard_app::{App, AppConfig, Caller, DomainInput, UserInput};
+use support::{Backend, Browser, DOMAIN, Person, Server, attribute_values, toast, triggers};
 use switchboard_server::ServerConfig;
-use switchboard_store::{PostgresStore, SqliteStore, Store};
 
-const PASSWORD: &str = "correct horse battery";
-const DOMAIN: &str = "acme.example";
-
-/// Who is in the domain: (extension, scope, site, first name).
-const PEOPLE: [(&str, &str, &str, &str); 7] = [
-    ("200", "office-manager", "North", "Olivia"),
-    ("201", "site-manager", "North", "Sam"),
-    ("202", "call-center-supervisor", "North", "Carla"),
-    ("203", "basic-user", "North", "Ben"),
-    ("204", "simple-user", "North", "Sid"),
-    ("210", "basic-user", "South", "Sue"),
-    ("211", "call-center-agent", "North", "Al"),
+/// Who is in the domain.
+const PEOPLE: [Person; 7] = [
+    person("200", "office-manager", "North", "Olivia"),
+    person("201", "site-manager", "North", "Sam"),
+    person("202", "call-center-supervisor", "North", "Carla"),
+    person("203", "basic-user", "North", "Ben"),
+    person("204", "simple-user", "North", "Sid"),
+    person("210", "basic-user", "South", "Sue"),
+    person("211", "call-center-agent", "North", "Al"),
 ];
 
-#[derive(Debug, Clone, Copy)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-async fn store(backend: Backend) -> Arc<dyn Store> {
-    match backend {
-        Backend::Sqlite => Arc::new(SqliteStore::open_in_memory().await.expect("in-memory store")),
-        Backend::Postgres => {
-            let url = switchboard_store::testing::fresh_postgres_database().await;
-            Arc::new(PostgresStore::connect(&url).await.expect("PostgreSQL store"))
-        }
-    }
-}
-
-struct Server {
-    base: String,
-    client: reqwest::Client,
-    _stop: tokio::sync::oneshot::Sender<()>,
+const fn person(ext: &'static str, scope: &'static str, site: &'static str, first_name: &'static str) -> Person {
+    Person { ext, scope, first_name, department: "", site }
 }
 
 async fn spawn(backend: Backend) -> Server {
-    let app = App::new(store(backend).await, AppConfig::default());
-    app.create_domain(&Caller::System, DomainInput { name: DOMAIN.into(), ..Default::default() }).await.unwrap();
-    for (ext, scope, site, first) in PEOPLE {
-        let user = UserInput {
-            extension: ext.into(),
-            first_name: first.into(),
-            last_name: "Tester".into(),
-            site: site.into(),
-            scope: Some(scope.into()),
-            password: Some(PASSWORD.into()),
-            ..Default::default()
-        };
-        app.create_user(&Caller::System, DOMAIN, user).await.unwrap();
-    }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(switchboard_server::serve(listener, app, ServerConfig::default(), async {
-        let _ = stopped.await;
-    }));
-    let client = reqwest::Client::builder().redirect(redirect::Policy::none()).build().unwrap();
-    Server { base, client, _stop: stop }
-}
-
-/// A logged-in browser: its session cookie and the CSRF token its pages carry.
-struct Browser<'a> {
-    server: &'a Server,
-    cookie: String,
-    csrf: String,
-}
-
-/// The value of a cookie set by a response.
-fn set_cookie(response: &Response, name: &str) -> Option<String> {
-    response.headers().get_all(SET_COOKIE).iter().find_map(|value| {
-        let text = value.to_str().ok()?;
-        let (pair, _) = text.split_once(';').unwrap_or((text, ""));
-        pair.strip_prefix(&format!("{name}=")).map(str::to_string)
-    })
-}
-
-/// Every value of `attribute` in `html`, in order (our templates quote with `"`).
-fn attribute_values(html: &str, attribute: &str) -> Vec<String> {
-    let needle = format!(" {attribute}=\"");
-    html.match_indices(&needle)
-        .map(|(at, _)| {
-            let rest = &html[at + needle.len()..];
-            rest[..rest.find('"').unwrap()].to_string()
-        })
-        .collect()
-}
-
-fn unescape(text: &str) -> String {
-    text.replace("&quot;", "\"").replace("&#34;", "\"").replace("&#x22;", "\"").replace("&amp;", "&")
-}
-
-impl Server {
-    /// Logs in through the login form, as a person would.
-    async fn login(&self, ext: &str) -> Browser<'_> {
-        let form = self.client.get(format!("{}/login", self.base)).send().await.unwrap();
-        let login_cookie = set_cookie(&form, "sb_login").expect("the login page sets its token cookie");
-        let page = form.text().await.unwrap();
-        let csrf = page
-            .split("name=\"csrf\" value=\"")
-            .nth(1)
-            .and_then(|rest| rest.split('"').next())
-            .expect("a hidden csrf field")
-            .to_string();
-        let username = format!("{ext}@{DOMAIN}");
-        let response = self
-            .client
-            .post(format!("{}/login", self.base))
-            .header(COOKIE, format!("sb_login={login_cookie}"))
-            .form(&[("username", username.as_str()), ("password", PASSWORD), ("csrf", &csrf), ("next", "/users")])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{ext} logs in");
-        assert_eq!(response.headers()[LOCATION], "/users");
-        let session = set_cookie(&response, "sb_session").expect("a session cookie");
-        let mut browser = Browser { server: self, cookie: format!("sb_session={session}"), csrf: String::new() };
-        browser.csrf = browser.page_csrf().await;
-        browser
-    }
+    support::spawn(backend, &PEOPLE, ServerConfig::default()).await
 }
 
 impl Browser<'_> {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.server.base)
-    }
-
-    async fn get(&self, path: &str) -> Response {
-        self.server.client.get(self.url(path)).header(COOKIE, &self.cookie).send().await.unwrap()
-    }
-
-    /// An htmx GET (a fragment).
-    async fn fragment(&self, path: &str) -> (StatusCode, String) {
-        let response = self
-            .server
-            .client
-            .get(self.url(path))
-            .header(COOKIE, &self.cookie)
-            .header("hx-request", "true")
-            .send()
-            .await;
-        let response = response.unwrap();
-        (response.status(), response.text().await.unwrap())
-    }
-
-    /// An htmx POST of a form, with the CSRF header every htmx request carries.
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Response {
-        self.post_with(path, form, Some(&self.csrf)).await
-    }
-
-    async fn post_with(&self, path: &str, form: &[(&str, &str)], csrf: Option<&str>) -> Response {
-        let mut request =
-            self.server.client.post(self.url(path)).header(COOKIE, &self.cookie).header("hx-request", "true");
-        if let Some(token) = csrf {
-            request = request.header("x-csrf-token", token);
-        }
-        request.form(form).send().await.unwrap()
-    }
-
-    /// The CSRF token of `<body hx-headers>` (as htmx sends it) of the first page this
-    /// user may open; empty for users who may open none of them.
-    async fn page_csrf(&self) -> String {
-        for path in ["/users", "/agents", "/settings"] {
-            let page = self.get(path).await.text().await.unwrap();
-            if let Some(headers) = attribute_values(&page, "hx-headers").first() {
-                let headers: Value = serde_json::from_str(&unescape(headers)).unwrap();
-                return headers["X-CSRF-Token"].as_str().unwrap().to_string();
-            }
-        }
-        String::new()
-    }
-
     /// The extensions in the rows of a users (or agents) list.
     async fn listed(&self, path: &str) -> Vec<String> {
         let (status, html) = self.fragment(path).await;
@@ -197,16 +44,6 @@ impl Browser<'_> {
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.unwrap()
     }
-}
-
-/// The triggers of an htmx answer (`HX-Trigger`).
-fn triggers(response: &Response) -> Value {
-    let header = response.headers().get("hx-trigger").expect("an HX-Trigger header");
-    serde_json::from_str(header.to_str().unwrap()).unwrap()
-}
-
-fn toast(response: &Response) -> String {
-    triggers(response)["toast"]["message"].as_str().unwrap().to_string()
 }
 
 /// The new user form of the Users page, with the given fields over sensible values.
@@ -245,7 +82,7 @@ async fn pages_answer_their_scopes_and_403_the_others(backend: Backend) {
         ("204", [false, false, false, false]),
     ];
     for (ext, may) in allowed {
-        let browser = server.login(ext).await;
+        let browser = server.log_in(ext).await;
         for (page, may) in pages.iter().zip(may) {
             let response = browser.get(page).await;
             let status = response.status();
@@ -271,7 +108,7 @@ async fn pages_answer_their_scopes_and_403_the_others(backend: Backend) {
 
 async fn adding_a_user_needs_the_csrf_header_and_shows_the_generated_password(backend: Backend) {
     let server = spawn(backend).await;
-    let manager = server.login("200").await;
+    let manager = server.log_in("200").await;
     let form = manager.fragment("/users/new").await.1;
     assert!(form.contains("<dialog class=\"modal\" id=\"user-dialog\""));
     let scopes = attribute_values(&form, "value");
@@ -312,7 +149,7 @@ async fn adding_a_user_needs_the_csrf_header_and_shows_the_generated_password(ba
 
 async fn bad_input_is_answered_next_to_its_field(backend: Backend) {
     let server = spawn(backend).await;
-    let manager = server.login("200").await;
+    let manager = server.log_in("200").await;
     let bad = manager.post("/users", &new_user("12ab", &[("email", "not-an-email")])).await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let form = bad.text().await.unwrap();
@@ -330,7 +167,7 @@ async fn bad_input_is_answered_next_to_its_field(backend: Backend) {
 
 async fn editing_keeps_the_extension_and_deleting_asks_first(backend: Backend) {
     let server = spawn(backend).await;
-    let manager = server.login("200").await;
+    let manager = server.log_in("200").await;
     let (status, form) = manager.fragment("/users/203/edit").await;
     assert_eq!(status, StatusCode::OK);
     assert!(form.contains("<input id=\"user-extension\" value=\"203\" readonly"), "{form}");
@@ -363,9 +200,9 @@ async fn editing_keeps_the_extension_and_deleting_asks_first(backend: Backend) {
 
 async fn a_site_manager_sees_and_adds_only_at_their_site(backend: Backend) {
     let server = spawn(backend).await;
-    let site_manager = server.login("201").await;
+    let site_manager = server.log_in("201").await;
     let listed = site_manager.listed("/users/rows").await;
-    let north: Vec<String> = PEOPLE.iter().filter(|p| p.2 == "North").map(|p| p.0.to_string()).collect();
+    let north: Vec<String> = PEOPLE.iter().filter(|p| p.site == "North").map(|p| p.ext.to_string()).collect();
     let mut sorted = listed.clone();
     sorted.sort();
     assert_eq!(sorted, north, "South's 210 is not there");
@@ -386,7 +223,7 @@ async fn a_site_manager_sees_and_adds_only_at_their_site(backend: Backend) {
 
 async fn a_supervisor_manages_agents_only(backend: Backend) {
     let server = spawn(backend).await;
-    let supervisor = server.login("202").await;
+    let supervisor = server.log_in("202").await;
     let page = supervisor.get("/agents").await.text().await.unwrap();
     assert!(page.contains("id=\"shared-contacts-link\" href=\"/shared-contacts\""));
     assert_eq!(attribute_values(&page, "data-user"), ["211"], "agents only");
@@ -396,14 +233,14 @@ async fn a_supervisor_manages_agents_only(backend: Backend) {
     let added = supervisor.post("/agents", &fields).await;
     assert_eq!(added.status(), StatusCode::OK, "the scope sent is ignored: agents are agents");
     assert_eq!(supervisor.listed("/agents/rows").await, ["250", "211"], "by last name: Person, Tester");
-    let manager = server.login("200").await;
+    let manager = server.log_in("200").await;
     let row = manager.fragment("/users/rows?q=250").await.1;
     assert!(row.contains("Call-center agent"), "{row}");
 }
 
 async fn saved_settings_change_what_applies(backend: Backend) {
     let server = spawn(backend).await;
-    let manager = server.login("200").await;
+    let manager = server.log_in("200").await;
     let page = manager.get("/settings").await.text().await.unwrap();
     assert!(page.contains("id=\"editors-source\">Inherited"));
     assert!(page.contains("<option value=\"\" selected>Inherit (US — United States)</option>"));
@@ -451,8 +288,8 @@ async fn saved_settings_change_what_applies(backend: Backend) {
 
 async fn audit_filters_narrow_the_list(backend: Backend) {
     let server = spawn(backend).await;
-    let manager = server.login("200").await;
-    let site_manager = server.login("201").await;
+    let manager = server.log_in("200").await;
+    let site_manager = server.log_in("201").await;
     assert_eq!(
         manager.post("/users", &new_user("260", &[("password", "a good long password")])).await.status(),
         StatusCode::OK
@@ -497,7 +334,7 @@ async fn audit_filters_narrow_the_list(backend: Backend) {
 
 async fn markup_in_a_name_is_shown_as_text(backend: Backend) {
     let server = spawn(backend).await;
-    let manager = server.login("200").await;
+    let manager = server.log_in("200").await;
     let name = "<script>alert(1)</script>";
     let fields = new_user("270", &[("first_name", name), ("password", "a good long password")]);
     assert_eq!(manager.post("/users", &fields).await.status(), StatusCode::OK);
@@ -513,18 +350,7 @@ async fn markup_in_a_name_is_shown_as_text(backend: Backend) {
     );
 }
 
-macro_rules! on_both_backends {
-    ($($test:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $test() { super::$test(super::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $test() { super::$test(super::Backend::Postgres).await })*
-        }
-    };
-}
-
-on_both_backends!(
+support::on_both_backends!(
     pages_answer_their_scopes_and_403_the_others,
     adding_a_user_needs_the_csrf_header_and_shows_the_generated_password,
     bad_input_is_answered_next_to_its_field,

@@ -1,38 +1,18 @@
 //! The portal's Import and Export modals over real HTTP, logged in through the login
 //! form like a browser, on SQLite and on PostgreSQL.
 
-use std::sync::Arc;
+mod support;
 
-use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
-use reqwest::{RequestBuilder, Response, StatusCode};
-use serde_json::{Value, json};
-use switchboard_app::{App, AppConfig, Caller, DomainInput, UserInput};
+use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use reqwest::{Method, RequestBuilder, StatusCode};
+use support::{Backend, Browser, Person, Server, attribute_after, unescape};
 use switchboard_server::ServerConfig;
-use switchboard_store::{PostgresStore, SqliteStore, Store};
 
-const PASSWORD: &str = "correct horse battery";
-const DOMAIN: &str = "acme.example";
 const SHARED_API: &str = "/api/v1/domains/acme.example/shared-contacts";
 /// The line between the streamed progress and the report.
 const MARKER: &str = "\nreport\n";
 
-/// Runs a scenario against a server on a fresh SQLite database and on a fresh PostgreSQL one.
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$scenario(super::Backend::Sqlite).await
-            }
-            #[tokio::test]
-            async fn postgres() {
-                super::$scenario(super::Backend::Postgres).await
-            }
-        }
-    )*};
-}
-
-on_both_backends!(
+support::on_both_backends!(
     a_preview_shows_the_rejected_row_and_writes_nothing,
     an_import_commits_and_reports_its_counts,
     the_answer_streams_progress_before_the_report,
@@ -44,122 +24,20 @@ on_both_backends!(
     the_export_form_downloads_a_named_file,
 );
 
-#[derive(Clone, Copy)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-async fn store(backend: Backend) -> Arc<dyn Store> {
-    match backend {
-        Backend::Sqlite => {
-            let dir = tempfile::tempdir().unwrap().keep();
-            Arc::new(SqliteStore::open(&format!("sqlite://{}", dir.join("portal.db").display())).await.unwrap())
-        }
-        Backend::Postgres => {
-            let url = switchboard_store::testing::fresh_postgres_database().await;
-            Arc::new(PostgresStore::connect(&url).await.unwrap())
-        }
-    }
-}
-
-struct Server {
-    base: String,
-    client: reqwest::Client,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
-
 /// Starts a server with `acme.example` and two users: 200 (office-manager, Sales, Seattle)
 /// and 201 (basic-user, Support, Boston).
 async fn spawn(backend: Backend, config: ServerConfig) -> Server {
-    let app = App::new(store(backend).await, AppConfig::default());
-    let domain = DomainInput { name: DOMAIN.into(), ..Default::default() };
-    app.create_domain(&Caller::System, domain).await.expect("domain");
-    for (ext, scope, department, site) in
-        [("200", "office-manager", "Sales", "Seattle"), ("201", "basic-user", "Support", "Boston")]
-    {
-        let user = UserInput {
-            extension: ext.into(),
-            first_name: format!("User{ext}"),
-            last_name: "Tester".into(),
-            department: department.into(),
-            site: site.into(),
-            scope: Some(scope.into()),
-            password: Some(PASSWORD.into()),
-            ..Default::default()
-        };
-        app.create_user(&Caller::System, DOMAIN, user).await.expect("user");
-    }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(switchboard_server::serve(listener, app, config, async {
-        let _ = stopped.await;
-    }));
-    // Redirects are looked at, not followed: the login answers its cookie with one.
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    Server { base, client, _stop: stop }
-}
-
-/// A browser's session: the session cookie and the page's CSRF token.
-struct Browser<'a> {
-    server: &'a Server,
-    cookie: String,
-    csrf: String,
-}
-
-impl Server {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// Logs in through the login form (with its double-submit token), then reads the
-    /// CSRF token from a page's `hx-headers`.
-    async fn log_in(&self, ext: &str) -> Browser<'_> {
-        let form = self.client.get(self.url("/login")).send().await.unwrap();
-        let login_cookie = cookie_pair(&form, "sb_login");
-        let page = form.text().await.unwrap();
-        let csrf_field = attribute_after(&page, r#"name="csrf" value=""#);
-        let fields = [("username", format!("{ext}@{DOMAIN}")), ("password", PASSWORD.into()), ("csrf", csrf_field)];
-        let login =
-            self.client.post(self.url("/login")).header(COOKIE, login_cookie).form(&fields).send().await.unwrap();
-        assert_eq!(login.status(), StatusCode::SEE_OTHER, "logging in redirects");
-        assert_eq!(login.headers()[LOCATION], "/contacts");
-        let cookie = cookie_pair(&login, "sb_session");
-        let page = self.client.get(self.url("/contacts")).header(COOKIE, &cookie).send().await.unwrap();
-        assert_eq!(page.status(), StatusCode::OK);
-        let hx_headers = attribute_after(&page.text().await.unwrap(), r#"hx-headers=""#);
-        let headers: Value = serde_json::from_str(&unescape(&hx_headers)).unwrap();
-        let csrf = headers["X-CSRF-Token"].as_str().unwrap().to_string();
-        Browser { server: self, cookie, csrf }
-    }
-
-    /// A bearer token for checking what was written through the REST API.
-    async fn token(&self, ext: &str) -> String {
-        let body = json!({ "username": format!("{ext}@{DOMAIN}"), "password": PASSWORD });
-        let login: Value =
-            self.client.post(self.url("/api/v1/session")).json(&body).send().await.unwrap().json().await.unwrap();
-        login["token"].as_str().unwrap().to_string()
-    }
-
-    async fn count(&self, token: &str, path: &str) -> usize {
-        let page: Value =
-            self.client.get(self.url(path)).bearer_auth(token).send().await.unwrap().json().await.unwrap();
-        page["items"].as_array().unwrap_or_else(|| panic!("a list: {page}")).len()
-    }
+    let people = [
+        Person { ext: "200", scope: "office-manager", first_name: "User200", department: "Sales", site: "Seattle" },
+        Person { ext: "201", scope: "basic-user", first_name: "User201", department: "Support", site: "Boston" },
+    ];
+    support::spawn(backend, &people, config).await
 }
 
 impl Browser<'_> {
-    fn get(&self, path: &str) -> RequestBuilder {
-        self.server.client.get(self.server.url(path)).header(COOKIE, &self.cookie)
-    }
-
     /// What the page script sends: the file as the body, the choices in the query.
     fn upload(&self, path: &str, query: &str, file: impl Into<reqwest::Body>) -> RequestBuilder {
-        self.server
-            .client
-            .post(self.server.url(&format!("{path}?{query}")))
-            .header(COOKIE, &self.cookie)
+        self.request(Method::POST, &format!("{path}?{query}"))
             .header("X-CSRF-Token", &self.csrf)
             .header(CONTENT_TYPE, "text/csv")
             .body(file)
@@ -174,28 +52,6 @@ impl Browser<'_> {
         assert!(progress.lines().all(|line| line.starts_with("progress ")), "only progress before the report: {body}");
         report.to_string()
     }
-}
-
-/// `name=value` of a `Set-Cookie` answer, to send back as `Cookie`.
-fn cookie_pair(response: &Response, name: &str) -> String {
-    response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok()?.split(';').next())
-        .find(|pair| pair.starts_with(&format!("{name}=")))
-        .unwrap_or_else(|| panic!("no {name} cookie"))
-        .to_string()
-}
-
-/// The attribute value that starts right after `prefix`.
-fn attribute_after(html: &str, prefix: &str) -> String {
-    let start = html.find(prefix).unwrap_or_else(|| panic!("`{prefix}` not in the page")) + prefix.len();
-    html[start..].split('"').next().unwrap().to_string()
-}
-
-fn unescape(text: &str) -> String {
-    text.replace("&#34;", "\"").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&")
 }
 
 /// The report's table row for a file row, as `(action, field, reason)`.
@@ -232,7 +88,8 @@ fn csv_with_a_bad_row() -> String {
 async fn a_preview_shows_the_rejected_row_and_writes_nothing(backend: Backend) {
     let server = spawn(backend, ServerConfig::default()).await;
     let browser = server.log_in("200").await;
-    let modal = browser.get("/shared-contacts/import").header("HX-Request", "true").send().await.unwrap();
+    let modal =
+        browser.request(Method::GET, "/shared-contacts/import").header("HX-Request", "true").send().await.unwrap();
     assert_eq!(modal.status(), StatusCode::OK);
     let modal = modal.text().await.unwrap();
     for id in [
@@ -330,20 +187,12 @@ async fn the_answer_streams_progress_before_the_report(backend: Backend) {
 async fn an_import_without_the_csrf_header_is_refused(backend: Backend) {
     let server = spawn(backend, ServerConfig::default()).await;
     let browser = server.log_in("200").await;
-    let forged = server
-        .client
-        .post(server.url("/shared-contacts/import?dry_run=false"))
-        .header(COOKIE, &browser.cookie)
-        .body(csv_with_a_bad_row())
-        .send()
-        .await
-        .unwrap();
+    let import = "/shared-contacts/import?dry_run=false";
+    let forged = browser.request(Method::POST, import).body(csv_with_a_bad_row()).send().await.unwrap();
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     assert!(forged.text().await.unwrap().contains("security token"));
-    let wrong = server
-        .client
-        .post(server.url("/shared-contacts/import?dry_run=false"))
-        .header(COOKIE, &browser.cookie)
+    let wrong = browser
+        .request(Method::POST, import)
         .header("X-CSRF-Token", "not-the-token")
         .body(csv_with_a_bad_row())
         .send()
@@ -355,8 +204,7 @@ async fn an_import_without_the_csrf_header_is_refused(backend: Backend) {
 
     // Without a session, the page script is told to ask for the password again.
     let logged_out = server
-        .client
-        .post(server.url("/shared-contacts/import?dry_run=true"))
+        .anonymous(Method::POST, "/shared-contacts/import?dry_run=true")
         .header("HX-Request", "true")
         .header("X-CSRF-Token", &browser.csrf)
         .body(csv_with_a_bad_row())
@@ -371,7 +219,7 @@ async fn a_file_over_the_limit_is_refused_with_its_size(backend: Backend) {
     let config = ServerConfig { max_import_bytes: 1024 * 1024, max_body_bytes: 2 * 1024 * 1024, ..Default::default() };
     let server = spawn(backend, config).await;
     let browser = server.log_in("200").await;
-    let modal = browser.get("/shared-contacts/import").send().await.unwrap().text().await.unwrap();
+    let modal = browser.get("/shared-contacts/import").await.text().await.unwrap();
     assert!(modal.contains(r#"data-max-bytes="1048576""#) && modal.contains(r#"data-max-size="1 MB""#), "{modal}");
 
     let mut file = OUTLOOK_HEADER.to_string();
@@ -394,7 +242,7 @@ async fn a_file_over_the_limit_is_refused_with_its_size(backend: Backend) {
 async fn a_basic_user_may_not_import_shared_contacts(backend: Backend) {
     let server = spawn(backend, ServerConfig::default()).await;
     let basic = server.log_in("201").await;
-    let modal = basic.get("/shared-contacts/import").send().await.unwrap();
+    let modal = basic.get("/shared-contacts/import").await;
     assert_eq!(modal.status(), StatusCode::FORBIDDEN);
     let upload = basic.upload("/shared-contacts/import", "dry_run=false", csv_with_a_bad_row()).send().await.unwrap();
     assert_eq!(upload.status(), StatusCode::FORBIDDEN);
@@ -402,7 +250,7 @@ async fn a_basic_user_may_not_import_shared_contacts(backend: Backend) {
     assert_eq!(server.count(&token, SHARED_API).await, 0);
 
     // Their own contacts are theirs to import.
-    assert_eq!(basic.get("/contacts/mine/import").send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(basic.get("/contacts/mine/import").await.status(), StatusCode::OK);
     let own = basic.import("/contacts/mine/import", "dry_run=false", csv_with_a_bad_row()).await;
     assert!(own.contains(r#"data-committed="true""#), "{}", own);
     let token = server.token("201").await;
@@ -440,7 +288,7 @@ async fn files_that_are_no_contacts_are_explained(backend: Backend) {
 async fn the_export_modal_lists_the_groups(backend: Backend) {
     let server = spawn(backend, ServerConfig::default()).await;
     let browser = server.log_in("200").await;
-    let modal = browser.get("/contacts/export?group=department%3ASupport").send().await.unwrap();
+    let modal = browser.get("/contacts/export?group=department%3ASupport").await;
     assert_eq!(modal.status(), StatusCode::OK);
     let modal = unescape(&modal.text().await.unwrap());
     for option in ["all", "favorites", "shared", "mine", "coworkers", "department:Sales", "site:Boston", "site:Seattle"]
@@ -454,7 +302,7 @@ async fn the_export_modal_lists_the_groups(backend: Backend) {
     assert!(modal.contains(r#"action="/api/v1/domains/acme.example/users/200/directory/export""#), "{modal}");
     assert!(modal.contains("template"), "an empty export is explained");
 
-    let shared = browser.get("/shared-contacts/export").send().await.unwrap().text().await.unwrap();
+    let shared = browser.get("/shared-contacts/export").await.text().await.unwrap();
     assert!(shared.contains("All shared contacts") && !shared.contains(r#"value="favorites""#), "{shared}");
     assert!(shared.contains(r#"action="/api/v1/domains/acme.example/shared-contacts/export""#), "{shared}");
 }
@@ -466,7 +314,7 @@ async fn the_export_form_downloads_a_named_file(backend: Backend) {
 
     // What submitting the modal's GET form fetches, with the session cookie alone.
     let action = "/api/v1/domains/acme.example/users/200/directory/export?group=department%3ASupport&format=outlook";
-    let file = browser.get(action).send().await.unwrap();
+    let file = browser.get(action).await;
     assert_eq!(file.status(), StatusCode::OK);
     assert_eq!(
         file.headers()[CONTENT_DISPOSITION],
@@ -475,7 +323,7 @@ async fn the_export_form_downloads_a_named_file(backend: Backend) {
     let text = file.text().await.unwrap();
     assert!(text.contains("First Name") && text.contains("User201"), "{text}");
 
-    let shared = browser.get("/api/v1/domains/acme.example/shared-contacts/export?format=vcard").send().await.unwrap();
+    let shared = browser.get("/api/v1/domains/acme.example/shared-contacts/export?format=vcard").await;
     assert_eq!(shared.headers()[CONTENT_DISPOSITION], r#"attachment; filename="acme.example-shared-contacts.vcf""#);
     let cards = shared.text().await.unwrap();
     assert_eq!(cards.matches("BEGIN:VCARD").count(), 2, "{cards}");

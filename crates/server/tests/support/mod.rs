@@ -1,0 +1,268 @@
+//! What the portal tests share: a real server on port 0 over a fresh SQLite or
+//! PostgreSQL database, and a "browser" that logs in through the login form and then
+//! talks to the portal the way htmx does (session cookie, `X-CSRF-Token` header).
+//!
+//! Each test file uses only part of it, hence `dead_code` is allowed.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Method, RequestBuilder, Response, StatusCode, redirect};
+use serde_json::{Value, json};
+use switchboard_app::{App, AppConfig, Caller, DomainInput, UserInput};
+use switchboard_server::ServerConfig;
+use switchboard_store::{PostgresStore, SqliteStore, Store};
+
+pub const PASSWORD: &str = "correct horse battery";
+pub const DOMAIN: &str = "acme.example";
+
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each scenario (an `async fn(Backend)` of the test file) as two tests,
+/// `<scenario>::sqlite` and `<scenario>::postgres`.
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$scenario($crate::support::Backend::Sqlite).await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::$scenario($crate::support::Backend::Postgres).await
+            }
+        }
+    )*};
+}
+pub(crate) use on_both_backends;
+
+/// A fresh, empty database. SQLite lives in a file (not in memory, which allows one
+/// connection only: an import's transaction would hold it while the page reads), in
+/// `dir`, which the caller keeps for as long as the server runs.
+async fn store(backend: Backend, dir: &tempfile::TempDir) -> Arc<dyn Store> {
+    match backend {
+        Backend::Sqlite => {
+            let url = format!("sqlite://{}", dir.path().join("portal.db").display());
+            Arc::new(SqliteStore::open(&url).await.expect("SQLite store"))
+        }
+        Backend::Postgres => {
+            let url = switchboard_store::testing::fresh_postgres_database().await;
+            Arc::new(PostgresStore::connect(&url).await.expect("PostgreSQL store"))
+        }
+    }
+}
+
+/// A user of the test domain, created with [`PASSWORD`] and the last name "Tester".
+#[derive(Debug, Clone, Copy)]
+pub struct Person {
+    pub ext: &'static str,
+    pub scope: &'static str,
+    pub first_name: &'static str,
+    pub department: &'static str,
+    pub site: &'static str,
+}
+
+pub struct Server {
+    pub base: String,
+    pub client: reqwest::Client,
+    /// The server's use cases, to arrange what a test needs without going through HTTP.
+    pub app: App,
+    _database_dir: tempfile::TempDir,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Starts a server with the domain [`DOMAIN`] and `people` in it.
+pub async fn spawn(backend: Backend, people: &[Person], config: ServerConfig) -> Server {
+    let database_dir = tempfile::tempdir().expect("a temporary directory");
+    let app = App::new(store(backend, &database_dir).await, AppConfig::default());
+    let domain = DomainInput { name: DOMAIN.into(), ..Default::default() };
+    app.create_domain(&Caller::System, domain).await.expect("the domain");
+    for person in people {
+        let user = UserInput {
+            extension: person.ext.into(),
+            first_name: person.first_name.into(),
+            last_name: "Tester".into(),
+            department: person.department.into(),
+            site: person.site.into(),
+            scope: Some(person.scope.into()),
+            password: Some(PASSWORD.into()),
+            ..Default::default()
+        };
+        app.create_user(&Caller::System, DOMAIN, user).await.expect("a user");
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(switchboard_server::serve(listener, app.clone(), config, async {
+        let _ = stopped.await;
+    }));
+    // Redirects are looked at, not followed: the login answers its cookie with one.
+    let client = reqwest::Client::builder().redirect(redirect::Policy::none()).build().unwrap();
+    Server { base, client, app, _database_dir: database_dir, _stop: stop }
+}
+
+/// The login form as a browser first gets it: its double-submit cookie (`sb_login=…`)
+/// and the same token in its hidden `csrf` field.
+pub struct LoginForm {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl Server {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A request without any session.
+    pub fn anonymous(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    pub async fn login_form(&self) -> LoginForm {
+        let form = self.client.get(self.url("/login")).send().await.unwrap();
+        assert_eq!(form.status(), StatusCode::OK);
+        let cookie = cookie_pair(&form, "sb_login").expect("the login page sets its token cookie");
+        let csrf = attribute_after(&form.text().await.unwrap(), r#"name="csrf" value=""#);
+        LoginForm { cookie, csrf }
+    }
+
+    /// Posts the login form with `fields` (`csrf` included or not) and `cookie`.
+    pub async fn submit_login(&self, cookie: Option<&str>, fields: &[(&str, &str)]) -> Response {
+        let mut request = self.client.post(self.url("/login"));
+        if let Some(cookie) = cookie {
+            request = request.header(COOKIE, cookie);
+        }
+        request.form(fields).send().await.unwrap()
+    }
+
+    /// Logs in through the login form, as a person would, then reads the CSRF token
+    /// from a page's `<body hx-headers>` as htmx does.
+    pub async fn log_in(&self, ext: &str) -> Browser<'_> {
+        let form = self.login_form().await;
+        let username = format!("{ext}@{DOMAIN}");
+        let fields = [("username", username.as_str()), ("password", PASSWORD), ("csrf", &form.csrf)];
+        let response = self.submit_login(Some(&form.cookie), &fields).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{ext} logs in");
+        assert_eq!(response.headers()[LOCATION], "/contacts", "the first page after logging in");
+        let cookie = cookie_pair(&response, "sb_session").expect("a session cookie");
+        let mut browser = Browser { server: self, cookie, csrf: String::new() };
+        browser.csrf = browser.page_csrf("/contacts").await;
+        browser
+    }
+
+    /// A bearer token, for checking through the REST API what the portal wrote.
+    pub async fn token(&self, ext: &str) -> String {
+        let body = json!({ "username": format!("{ext}@{DOMAIN}"), "password": PASSWORD });
+        let response = self.client.post(self.url("/api/v1/session")).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{ext} gets a token");
+        let login: Value = response.json().await.unwrap();
+        login["token"].as_str().unwrap().to_string()
+    }
+
+    /// How many items the first page of a REST list holds.
+    pub async fn count(&self, token: &str, path: &str) -> usize {
+        let page: Value =
+            self.client.get(self.url(path)).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+        page["items"].as_array().unwrap_or_else(|| panic!("a list: {page}")).len()
+    }
+}
+
+/// A logged-in browser: its session cookie (`sb_session=…`) and the CSRF token its pages carry.
+pub struct Browser<'a> {
+    pub server: &'a Server,
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl Browser<'_> {
+    /// A request with the session cookie and nothing else.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.server.client.request(method, self.server.url(path)).header(COOKIE, &self.cookie)
+    }
+
+    /// A page, as a browser opens it (no htmx header).
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path).send().await.unwrap()
+    }
+
+    /// An htmx GET (a fragment).
+    pub async fn fragment(&self, path: &str) -> (StatusCode, String) {
+        let response = self.request(Method::GET, path).header("hx-request", "true").send().await.unwrap();
+        (response.status(), response.text().await.unwrap())
+    }
+
+    /// An htmx POST of a form, with the CSRF header every htmx request carries.
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.post_with(path, form, Some(&self.csrf)).await
+    }
+
+    /// An htmx POST with the given CSRF header, or none.
+    pub async fn post_with(&self, path: &str, form: &[(&str, &str)], csrf: Option<&str>) -> Response {
+        let mut request = self.request(Method::POST, path).header("hx-request", "true");
+        if let Some(token) = csrf {
+            request = request.header("x-csrf-token", token);
+        }
+        request.form(form).send().await.unwrap()
+    }
+
+    /// The CSRF token in the `<body hx-headers>` of a page (as htmx sends it).
+    pub async fn page_csrf(&self, path: &str) -> String {
+        let page = self.get(path).await;
+        assert_eq!(page.status(), StatusCode::OK, "{path}");
+        let hx_headers = attribute_after(&page.text().await.unwrap(), r#"hx-headers=""#);
+        let headers: Value = serde_json::from_str(&unescape(&hx_headers)).unwrap();
+        headers["X-CSRF-Token"].as_str().expect("an X-CSRF-Token").to_string()
+    }
+}
+
+/// `name=value` of a cookie set by a response, to send back as `Cookie`.
+pub fn cookie_pair(response: &Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok()?.split(';').next())
+        .find(|pair| pair.starts_with(&format!("{name}=")))
+        .map(str::to_string)
+}
+
+/// Every value of `attribute` in `html`, in order (our templates quote with `"`).
+pub fn attribute_values(html: &str, attribute: &str) -> Vec<String> {
+    let needle = format!(" {attribute}=\"");
+    html.match_indices(&needle)
+        .map(|(at, _)| {
+            let rest = &html[at + needle.len()..];
+            rest[..rest.find('"').unwrap()].to_string()
+        })
+        .collect()
+}
+
+/// The attribute value that starts right after `prefix`.
+pub fn attribute_after(html: &str, prefix: &str) -> String {
+    let start = html.find(prefix).unwrap_or_else(|| panic!("`{prefix}` not in {html}")) + prefix.len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+/// Text with the entities our templates write turned back into characters.
+pub fn unescape(text: &str) -> String {
+    [("&quot;", "\""), ("&#34;", "\""), ("&#x22;", "\""), ("&#39;", "'"), ("&lt;", "<"), ("&#60;", "<")]
+        .into_iter()
+        .chain([("&gt;", ">"), ("&#62;", ">"), ("&#38;", "&"), ("&amp;", "&")])
+        .fold(text.to_string(), |text, (entity, character)| text.replace(entity, character))
+}
+
+/// The triggers of an htmx answer (`HX-Trigger`).
+pub fn triggers(response: &Response) -> Value {
+    let header = response.headers().get("hx-trigger").expect("an HX-Trigger header");
+    serde_json::from_str(header.to_str().unwrap()).unwrap()
+}
+
+/// The message of the toast an htmx answer asks for.
+pub fn toast(response: &Response) -> String {
+    triggers(response)["toast"]["message"].as_str().expect("a toast message").to_string()
+}
