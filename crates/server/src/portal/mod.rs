@@ -222,7 +222,7 @@ impl From<AppError> for PortalError {
         let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let message = match status {
             StatusCode::NOT_FOUND => "Not found: it may have been deleted, or it is not yours to see.".to_string(),
-            StatusCode::FORBIDDEN => format!("You may not {}.", problem.detail.trim_start_matches("you may not ")),
+            StatusCode::FORBIDDEN => forbidden_message(&problem.detail),
             _ => capitalize(&problem.detail),
         };
         PortalError::Message(status, message)
@@ -234,6 +234,13 @@ impl From<askama::Error> for PortalError {
         tracing::error!(%error, "template failed");
         PortalError::Message(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side.".into())
     }
+}
+
+/// A refusal as a page says it: "You may not …". The app words it "your scope may not …",
+/// the portal's own checks "you may not …" or just what was refused.
+fn forbidden_message(detail: &str) -> String {
+    let what = ["your scope may not ", "you may not "].into_iter().find_map(|prefix| detail.strip_prefix(prefix));
+    format!("You may not {}.", what.unwrap_or(detail))
 }
 
 fn capitalize(text: &str) -> String {
@@ -251,6 +258,26 @@ mod tests {
         let text = ascii_json(&value);
         assert!(text.is_ascii(), "{text}");
         assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), value);
+    }
+
+    #[test]
+    fn trigger_json_carries_no_markup() {
+        let value = serde_json::json!({ "toast": { "message": "Saved <script>alert(1)</script> \"><img> & co." } });
+        let text = ascii_json(&value);
+        assert!(!text.contains(['<', '>', '&']), "{text}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), value);
+    }
+
+    #[test]
+    fn a_refusal_reads_as_a_sentence() {
+        for detail in
+            ["your scope may not change these contacts", "you may not change these contacts", "change these contacts"]
+        {
+            let PortalError::Message(status, message) = AppError::Forbidden(detail.into()).into() else {
+                panic!("a message")
+            };
+            assert_eq!((status, message.as_str()), (StatusCode::FORBIDDEN, "You may not change these contacts."));
+        }
     }
 }
 
@@ -290,11 +317,12 @@ pub(crate) fn triggers(events: serde_json::Value, mut response: Response) -> Res
     response
 }
 
-/// JSON with every non-ASCII character escaped (`\u00e9`), as a header value must be ASCII.
+/// JSON with every non-ASCII character escaped (`\u00e9`), as a header value must be ASCII;
+/// `<`, `>` and `&` too, so that a name's markup never travels as markup, even in JSON.
 fn ascii_json(value: &serde_json::Value) -> String {
     let mut out = String::new();
     for c in value.to_string().chars() {
-        if c.is_ascii() && !c.is_ascii_control() {
+        if c.is_ascii() && !c.is_ascii_control() && !matches!(c, '<' | '>' | '&') {
             out.push(c);
         } else {
             let mut units = [0u16; 2];
