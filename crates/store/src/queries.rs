@@ -1216,19 +1216,23 @@ async fn match_chunk(tx: &mut Tx, book: Book, rows: &[RowKeys]) -> Result<Vec<Op
     Ok(found)
 }
 
+/// One probe of the primary key per id, from a `VALUES` list. Not `id IN (…)`: SQLite
+/// then reads the whole book through `contacts_of_owner` (100 ms per 250 ids in a book of
+/// 100,000, against 2 ms for the probes).
 async fn live_contacts_by_id(
     tx: &mut Tx,
     book: Book,
     ids: impl Iterator<Item = Uuid>,
 ) -> Result<HashMap<Uuid, Contact>> {
-    let ids: Vec<Uuid> = ids.collect();
+    let ids: HashSet<Uuid> = ids.collect();
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut qb = Builder::new(concat!("SELECT ", contact_columns!(), " FROM contacts WHERE "));
+    let mut qb = Builder::new(concat!("SELECT ", contact_columns!(), " FROM "));
+    push_wanted(&mut qb, ids);
+    qb.push(" JOIN contacts ON contacts.id = wanted.column1 WHERE ");
     push_book(&mut qb, book);
-    qb.push(" AND contacts.deleted_at IS NULL AND");
-    push_in(&mut qb, "contacts.id", ids);
+    qb.push(" AND contacts.deleted_at IS NULL");
     let rows = qb.build().fetch_all(&mut **tx).await?;
     rows.iter().map(|row| contact(row).map(|contact| (contact.id, contact))).collect()
 }
@@ -1246,11 +1250,9 @@ async fn live_contacts_by_duplicate_key(
     if keys.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut qb = Builder::new(concat!("SELECT ", contact_columns!(), ", contacts.duplicate_key FROM ("));
-    qb.push_values(keys, |mut wanted, key| {
-        wanted.push_bind(key);
-    });
-    qb.push(") AS wanted JOIN contacts ON contacts.id = (SELECT live.id FROM contacts AS live WHERE ");
+    let mut qb = Builder::new(concat!("SELECT ", contact_columns!(), ", contacts.duplicate_key FROM "));
+    push_wanted(&mut qb, keys);
+    qb.push(" JOIN contacts ON contacts.id = (SELECT live.id FROM contacts AS live WHERE ");
     // The book written as in `live_contacts_unique`, so that index answers each probe.
     qb.push("live.domain_id = ").push_bind(book.domain_id());
     qb.push(format_args!(" AND coalesce(live.owner_user_id, {NO_OWNER}) = coalesce("));
@@ -1298,6 +1300,15 @@ fn first_sharing_a_number<'a>(by_name: &'a HashMap<String, Vec<Contact>>, row: &
         numbers.iter().any(|(_, number)| number.e164.as_ref().is_some_and(|e164| row.numbers.contains(e164)))
     };
     by_name.get(&row.sort_key)?.iter().find(shares_a_number)
+}
+
+/// `(VALUES ($1), ($2)…) AS wanted`, a list of values to join on, one index probe each.
+fn push_wanted<'t, T: Encode<'t, Db> + Type<Db>>(qb: &mut Builder, values: impl IntoIterator<Item = T>) {
+    qb.push("(");
+    qb.push_values(values, |mut wanted, value| {
+        wanted.push_bind(value);
+    });
+    qb.push(") AS wanted");
 }
 
 /// ` column IN ($1, $2…)`, a parameter per value: callers keep the values few, and not none.
