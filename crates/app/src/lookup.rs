@@ -24,11 +24,11 @@ use switchboard_core::phone::{Country, digits_of};
 use switchboard_core::{Extension, Invalid, PhoneNumber};
 use uuid::Uuid;
 
-use crate::App;
 use crate::auth::Caller;
 use crate::authz::access;
 use crate::blocking::{AllowedNumberView, BlockedNumberView, international_form};
 use crate::error::{AppError, Result};
+use crate::{App, PhonebookReader};
 
 /// Candidate rows read per book. When a book has more numbers ending in the same seven
 /// digits, those with the calling E.164 come first; without one the answer is ambiguous.
@@ -185,6 +185,13 @@ impl App {
         }
         let reads_personal = user.as_ref().is_some_and(|user| access.reads_personal_names_of(user));
         self.look_up(&Callee { domain: &domain, user: user.as_ref(), reads_personal }, number).await
+    }
+
+    /// Looks a calling number up for a phone-book reader: a device takes the view of the
+    /// user it is bound to (their own contacts included), else the domain's.
+    pub async fn lookup_for_reader(&self, reader: &PhonebookReader, number: &str) -> Result<LookupAnswer> {
+        let user = reader.user();
+        self.look_up(&Callee { domain: reader.domain(), user, reads_personal: user.is_some() }, number).await
     }
 
     /// The look-up itself, once the callee's view is settled (by a user or a device).

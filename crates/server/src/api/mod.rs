@@ -1,6 +1,7 @@
 //! The REST API: one module per resource, assembled with their OpenAPI paths.
 
 mod audit;
+mod blocking;
 mod contacts;
 mod directory;
 mod domains;
@@ -8,6 +9,7 @@ pub(crate) mod events;
 mod export;
 mod health;
 mod import;
+mod lookup;
 mod session;
 mod settings;
 mod tokens;
@@ -47,6 +49,12 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(directory::sites))
         .routes(routes!(directory::favorite, directory::unfavorite))
         .routes(routes!(directory::presence))
+        .routes(routes!(lookup::lookup))
+        .routes(routes!(lookup::phonebook))
+        .routes(routes!(blocking::list_blocked, blocking::add_blocked))
+        .routes(routes!(blocking::remove_blocked))
+        .routes(routes!(blocking::list_allowed, blocking::add_allowed))
+        .routes(routes!(blocking::remove_allowed))
         .routes(routes!(settings::get_system, settings::put_system))
         .routes(routes!(settings::get_reseller, settings::put_reseller))
         .routes(routes!(settings::get_domain, settings::put_domain))
