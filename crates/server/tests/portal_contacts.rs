@@ -45,10 +45,23 @@ async fn spawn(backend: Backend) -> Server {
     support::spawn(backend, &PEOPLE, ServerConfig::default()).await
 }
 
-/// The Add / Edit contact form as posted, with `changes` over empty fields.
+/// The inputs of the Add / Edit contact form.
+const CONTACT_FIELDS: [&str; 10] = [
+    "first_name",
+    "last_name",
+    "company",
+    "title",
+    "work_phone",
+    "mobile_phone",
+    "home_phone",
+    "fax",
+    "email",
+    "notes",
+];
+
+/// The Add / Edit contact form as Save posts it, with `changes` over empty fields.
 fn contact_form<'a>(changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
-    let names = ["first_name", "last_name", "company", "title", "work_phone", "mobile_phone", "home_phone"];
-    let mut form: Vec<(&str, &str)> = names.iter().chain(&["fax", "email", "notes"]).map(|name| (*name, "")).collect();
+    let mut form: Vec<(&str, &str)> = CONTACT_FIELDS.iter().map(|name| (*name, "")).collect();
     form.push(("save", "close"));
     for (name, value) in changes {
         match form.iter_mut().find(|(n, _)| n == name) {
@@ -125,6 +138,7 @@ fn inline_code(html: &str) -> Vec<String> {
     let mut found = Vec::new();
     for (at, _) in lower.match_indices('<') {
         let rest = &lower[at + 1..];
+        // Our templates escape `>` in attribute values, so the first one ends the tag.
         let tag = &rest[..rest.find('>').unwrap_or(rest.len())];
         let name: String = tag.chars().take_while(char::is_ascii_alphanumeric).collect();
         if name.is_empty() {
@@ -132,8 +146,8 @@ fn inline_code(html: &str) -> Vec<String> {
         }
         let attributes = attributes(&tag[name.len()..]);
         if name == "script" {
-            let after = &rest[tag.len()..];
-            let content = &after[1.min(after.len())..after.find("</script").unwrap_or(after.len())];
+            let body = rest[tag.len()..].strip_prefix('>').unwrap_or_default();
+            let content = &body[..body.find("</script").unwrap_or(body.len())];
             let has_src = attributes.iter().any(|(name, value)| name == "src" && value.starts_with('/'));
             if !content.trim().is_empty() || !has_src {
                 found.push(format!("inline script: <{tag}>"));
@@ -278,17 +292,17 @@ async fn logging_in_checks_the_password_and_the_form_token(backend: Backend) {
     assert!(page.contains(r#"id="login-error">That login and password do not match."#), "{page}");
     assert!(page.contains(&format!(r#"name="username" type="text" value="{username}""#)), "the login is kept");
 
-    // The double-submit token: missing, not the cookie's, or without its cookie.
-    let good = |csrf: &'static str| [("username", "200@acme.example"), ("password", PASSWORD), ("csrf", csrf)];
+    // The right password, but the double-submit token is missing, not the cookie's, or has no cookie.
     let form = server.login_form().await;
     let without_field = [("username", username.as_str()), ("password", PASSWORD)];
+    let empty = [("username", username.as_str()), ("password", PASSWORD), ("csrf", "")];
     let forged = [("username", username.as_str()), ("password", PASSWORD), ("csrf", "forged-token")];
     let with_field = [("username", username.as_str()), ("password", PASSWORD), ("csrf", form.csrf.as_str())];
     for (why, cookie, fields) in [
         ("no token field", Some(form.cookie.as_str()), &without_field[..]),
         ("a token that is not the cookie's", Some(form.cookie.as_str()), &forged[..]),
         ("no token cookie", None, &with_field[..]),
-        ("an empty token and cookie", Some("sb_login="), &good("")[..]),
+        ("an empty token and cookie", Some("sb_login="), &empty[..]),
     ] {
         let response = server.submit_login(cookie, fields).await;
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{why}");
