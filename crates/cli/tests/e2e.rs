@@ -33,7 +33,8 @@ on_both_backends!(
     exports,
     import_round_trips,
     import_over_http,
-    events_reach_every_server
+    events_reach_every_server,
+    caller_id_story
 );
 
 const ACME: &str = "acme.example";
@@ -909,4 +910,56 @@ async fn events_reach_every_server(backend: Backend) {
     );
     assert_no_panic(&first);
     second.iter().for_each(assert_no_panic);
+}
+
+/// The name a user's phone shows, as the binary answers it: (name, rule, blocked).
+async fn caller_id(session: &Session<'_>, number: &str) -> (Value, Value, Value) {
+    let encoded: String = number.chars().map(|c| if c == '+' { "%2B".to_string() } else { c.to_string() }).collect();
+    let reply = session.get(&format!("/api/v1/domains/{ACME}/lookup?number={}", encoded.replace(' ', "%20"))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{number}: {:?}", reply.body);
+    (reply.body["name"].clone(), reply.body["rule"].clone(), reply.body["blocked"].clone())
+}
+
+async fn caller_id_story(backend: Backend) {
+    let (_db, server) = acme(backend).await;
+    let manager = server.login("100@acme.example", PASSWORD).await;
+    let ben = server.login("200@acme.example", PASSWORD).await;
+    let zoe = server.login("201@acme.example", PASSWORD).await;
+    for contact in [
+        json!({ "first_name": "Ann", "last_name": "Lee", "work_phone": "206.555.0100" }),
+        json!({ "company": "Seattle Twin", "work_phone": "+1 206 555 0177" }),
+        json!({ "company": "Chicago Twin", "mobile_phone": "13125550177" }),
+    ] {
+        assert_eq!(manager.post(SHARED, contact).await.status, StatusCode::CREATED);
+    }
+    let mine = "/api/v1/domains/acme.example/users/200/contacts";
+    assert_eq!(
+        ben.post(mine, json!({ "first_name": "Mom", "mobile_phone": "+1 (206) 555-0100" })).await.status,
+        StatusCode::CREATED
+    );
+
+    assert_eq!(caller_id(&zoe, "+1 206 555 0100").await.0, "Ann Lee");
+    assert_eq!(caller_id(&zoe, "12065550100").await.1, "exact_e164");
+    assert_eq!(caller_id(&ben, "2065550100").await.0, "Mom", "his own contact comes first");
+    assert_eq!(caller_id(&zoe, "+13125550177").await.0, "Chicago Twin");
+    let ambiguous = caller_id(&zoe, "5550177").await;
+    assert_eq!((ambiguous.0, ambiguous.1), (Value::Null, json!("trailing_digits")));
+    assert_eq!(caller_id(&zoe, "200").await.0, "Ben Tester", "an extension is a coworker");
+
+    let blocked = "/api/v1/domains/acme.example/blocked-numbers";
+    assert_eq!(manager.post(blocked, json!({ "prefix": "+1900" })).await.status, StatusCode::CREATED);
+    assert_eq!(manager.post(blocked, json!({ "number": "206 555 0100" })).await.status, StatusCode::CREATED);
+    assert_eq!(ben.post(blocked, json!({ "prefix": "+44" })).await.status, StatusCode::FORBIDDEN);
+    let allowed = "/api/v1/domains/acme.example/users/200/allowed-numbers";
+    assert_eq!(ben.post(allowed, json!({ "number": "+12065550100" })).await.status, StatusCode::CREATED);
+    assert_eq!(caller_id(&zoe, "+1 900 555 0123").await.2, true);
+    assert_eq!(caller_id(&zoe, "(206) 555-0100").await.2, true);
+    assert_eq!(caller_id(&ben, "(206) 555-0100").await.2, false, "Ben allows it");
+    assert_eq!(manager.all_pages(blocked).await.len(), 2);
+    let audit = manager.get("/api/v1/domains/acme.example/audit").await;
+    let actions: Vec<&str> =
+        audit.body["items"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    assert_eq!(actions.iter().filter(|a| **a == "blocked_number.add").count(), 2, "{actions:?}");
+    assert!(actions.contains(&"allowed_number.add"), "{actions:?}");
+    assert_no_panic(&server);
 }
