@@ -74,6 +74,9 @@ struct ServeArgs {
     /// Most contacts one import file may hold.
     #[arg(long, default_value_t = 100_000, env = "SWITCHBOARD_MAX_IMPORT_ROWS")]
     max_import_rows: usize,
+    /// Also serves the directory over LDAP (for desk phones) on this address, e.g. 127.0.0.1:3389; off unless given.
+    #[arg(long, env = "SWITCHBOARD_LDAP_LISTEN")]
+    ldap: Option<SocketAddr>,
 }
 
 #[derive(Args)]
@@ -471,6 +474,9 @@ async fn serve(args: ServeArgs, app: App) -> Result<()> {
     if args.demo {
         demo::create(&app).await?;
     }
+    if let Some(ldap) = args.ldap {
+        spawn_ldap(ldap, app.clone()).await?;
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -486,6 +492,15 @@ async fn serve(args: ServeArgs, app: App) -> Result<()> {
         ..ServerConfig::default()
     };
     switchboard_server::serve(listener, app, config, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Serves LDAP next to HTTP; printed before the HTTP address, which scripts wait for.
+async fn spawn_ldap(address: SocketAddr, app: App) -> Result<()> {
+    let listener =
+        tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen for LDAP on {address}"))?;
+    println!("LDAP listening on ldap://{}", listener.local_addr()?);
+    tokio::spawn(switchboard_ldap::serve(listener, app, switchboard_ldap::LdapConfig::default()));
     Ok(())
 }
 

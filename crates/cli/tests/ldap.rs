@@ -1,0 +1,465 @@
+//! The LDAP server as desk phones use it: the real `switchboard serve --ldap` on a free
+//! port, searched with OpenLDAP's `ldapsearch` (and raw sockets where a client would
+//! not misbehave), on SQLite and PostgreSQL.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use futures::{SinkExt, StreamExt};
+use ldap3_proto::LdapCodec;
+use ldap3_proto::control::{LdapControl, ServerSortRequet};
+use ldap3_proto::proto::{
+    LdapBindCred, LdapBindRequest, LdapDerefAliases, LdapFilter, LdapMsg, LdapOp, LdapResult, LdapResultCode,
+    LdapSearchRequest, LdapSearchResultEntry, LdapSearchScope,
+};
+use reqwest::StatusCode;
+use serde_json::json;
+use support::{Backend, Database, PASSWORD, Server, cli, seed_domain};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_util::codec::Framed;
+
+/// Runs one scenario on SQLite and on PostgreSQL.
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread")]
+            async fn sqlite() {
+                super::$scenario(super::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread")]
+            async fn postgres() {
+                super::$scenario(super::Backend::Postgres).await
+            }
+        }
+    )*};
+}
+
+on_both_backends!(
+    phone_name_and_number_searches,
+    attribute_lists_and_root_dse,
+    size_limits,
+    bind_failures,
+    other_domains_are_absent,
+    controls,
+    malformed_packets_close_one_connection,
+    two_hundred_connections
+);
+
+const ACME: &str = "acme.example";
+const BASE: &str = "ou=contacts,dc=acme,dc=example";
+const SHARED: &str = "/api/v1/domains/acme.example/shared-contacts";
+const BEN: &str = "200@acme.example";
+
+/// A server with LDAP on a free port, and the domain `acme.example`.
+struct Ldap {
+    db: Database,
+    server: Server,
+    address: String,
+}
+
+async fn start(backend: Backend) -> Ldap {
+    let db = Database::new(backend).await;
+    seed_domain(
+        &db,
+        ACME,
+        &[
+            ("100", "Olivia", "office-manager", "Management"),
+            ("200", "Ben", "basic-user", "Sales"),
+            ("201", "Zoe", "basic-user", "Support"),
+        ],
+    );
+    let address = free_address();
+    let server = Server::start(&db, &["--ldap", &address]);
+    Ldap { db, server, address }
+}
+
+fn free_address() -> String {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    probe.local_addr().expect("its address").to_string()
+}
+
+impl Ldap {
+    async fn add_shared(&self, contact: serde_json::Value) {
+        let manager = self.server.login("100@acme.example", PASSWORD).await;
+        assert_eq!(manager.post(SHARED, contact).await.status, StatusCode::CREATED);
+    }
+
+    /// `ldapsearch` bound as Ben: its exit code (the LDAP result code) and the DNs and
+    /// attribute lines it printed, one string per entry.
+    async fn search(&self, args: &[&str]) -> Search {
+        self.search_as(&["-D", BEN, "-w", PASSWORD], args).await
+    }
+
+    async fn search_as(&self, bind: &[&str], args: &[&str]) -> Search {
+        let output = tokio::process::Command::new("ldapsearch")
+            .stdin(std::process::Stdio::null())
+            .args(["-x", "-LLL", "-o", "ldif-wrap=no", "-H", &format!("ldap://{}", self.address)])
+            .args(bind)
+            .args(args)
+            .output()
+            .await
+            .expect("ldapsearch runs (install ldap-utils)");
+        let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+        let entries = stdout
+            .split("\n\n")
+            .map(|e| e.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n"))
+            .filter(|e| e.starts_with("dn:"))
+            .collect();
+        Search {
+            code: output.status.code().unwrap_or(-1),
+            entries,
+            stderr: String::from_utf8_lossy(&output.stderr).to_string(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Search {
+    code: i32,
+    entries: Vec<String>,
+    stderr: String,
+}
+
+impl Search {
+    /// The values of `attribute` in each entry, in order (one entry's values joined by `|`).
+    fn values(&self, attribute: &str) -> Vec<String> {
+        let prefix = format!("{attribute}: ");
+        self.entries
+            .iter()
+            .map(|e| e.lines().filter_map(|l| l.strip_prefix(&prefix)).collect::<Vec<_>>().join("|"))
+            .collect()
+    }
+
+    fn sorted(&self, attribute: &str) -> Vec<String> {
+        let mut values = self.values(attribute);
+        values.sort();
+        values
+    }
+
+    fn attribute_names(&self) -> Vec<Vec<String>> {
+        self.entries
+            .iter()
+            .map(|e| e.lines().skip(1).filter_map(|l| l.split_once(':').map(|(name, _)| name.to_string())).collect())
+            .collect()
+    }
+}
+
+async fn with_book(backend: Backend) -> Ldap {
+    let ldap = start(backend).await;
+    ldap.add_shared(json!({ "first_name": "Ann", "last_name": "Lee", "company": "Lee & Co", "work_phone": "+1 206-555-0100", "email": "ann@lee.example" })).await;
+    ldap.add_shared(json!({ "first_name": "Joanne", "last_name": "Smith", "mobile_phone": "(425) 555-0100", "home_phone": "425.555.0199" })).await;
+    ldap.add_shared(json!({ "first_name": "Bob", "last_name": "Hannon", "fax": "206 555 0111" })).await;
+    ldap.add_shared(json!({ "company": "Plumbing Inc", "work_phone": "2065550123" })).await;
+    ldap
+}
+
+async fn phone_name_and_number_searches(backend: Backend) {
+    let ldap = with_book(backend).await;
+
+    // Yealink's name search: any name containing the letters typed.
+    let names = ldap.search(&["-b", BASE, "-z", "50", "(|(cn=*ann*)(sn=*ann*))", "cn", "sn"]).await;
+    assert_eq!(names.code, 0, "{names:?}");
+    assert_eq!(names.sorted("cn"), ["Ann Lee", "Bob Hannon", "Joanne Smith"]);
+    assert_eq!(names.sorted("sn"), ["Hannon", "Lee", "Smith"]);
+
+    // The number however it was typed: `+1 206-555-0100` and `(425) 555-0100` both hold 5550100.
+    let numbers =
+        ldap.search(&["-b", BASE, "(|(telephoneNumber=*5550100*)(mobile=*5550100*)(homePhone=*5550100*))", "cn"]).await;
+    assert_eq!(numbers.code, 0, "{numbers:?}");
+    assert_eq!(numbers.sorted("cn"), ["Ann Lee", "Joanne Smith"]);
+    let dashed = ldap.search(&["-b", BASE, "(telephoneNumber=*206-555-01*)", "cn", "telephoneNumber"]).await;
+    assert_eq!(dashed.sorted("cn"), ["Ann Lee", "Plumbing Inc"]);
+    assert_eq!(dashed.sorted("telephoneNumber"), ["+12065550100", "+12065550123"]);
+
+    // Coworkers by name and extension; the entry is a full inetOrgPerson.
+    let zoe = ldap.search(&["-b", BASE, "-s", "one", "(telephoneNumber=201)"]).await;
+    assert_eq!(zoe.values("cn"), ["Zoe Tester"]);
+    assert_eq!(zoe.values("objectClass"), ["top|person|organizationalPerson|inetOrgPerson"]);
+    assert!(zoe.entries[0].starts_with("dn: uid=") && zoe.entries[0].contains(",ou=contacts,dc=acme,dc=example"));
+
+    // Every number under its own attribute; the company stands in for a missing name.
+    let joanne = ldap.search(&["-b", BASE, "(&(objectClass=inetOrgPerson)(givenName=joanne))"]).await;
+    assert_eq!(joanne.values("mobile"), ["+14255550100"]);
+    assert_eq!(joanne.values("homePhone"), ["+14255550199"]);
+    let plumber = ldap.search(&["-b", BASE, "(o=plumbing*)", "cn", "sn", "givenName"]).await;
+    assert_eq!(
+        (plumber.values("cn"), plumber.values("sn"), plumber.values("givenName")),
+        (vec!["Plumbing Inc".to_string()], vec!["Plumbing Inc".to_string()], vec![String::new()])
+    );
+
+    // and/or/not, presence, approximate as equality, and the subtree base.
+    let fax = ldap.search(&["-b", "dc=acme,dc=example", "(&(facsimileTelephoneNumber=*)(!(sn=lee)))", "cn"]).await;
+    assert_eq!(fax.values("cn"), ["Bob Hannon"]);
+    let approx = ldap.search(&["-b", BASE, "(sn~=SMITH)", "cn"]).await;
+    assert_eq!(approx.values("cn"), ["Joanne Smith"]);
+    let nobody = ldap.search(&["-b", BASE, "(|(cn=*zzzz*)(telephoneNumber=*99999*))"]).await;
+    assert_eq!((nobody.code, nobody.entries.len()), (0, 0));
+
+    // Ben's own contacts are in his book only.
+    let ben = ldap.server.login(BEN, PASSWORD).await;
+    let mine = json!({ "first_name": "Mom", "mobile_phone": "206 555 0199" });
+    assert_eq!(ben.post("/api/v1/domains/acme.example/users/200/contacts", mine).await.status, StatusCode::CREATED);
+    assert_eq!(ldap.search(&["-b", BASE, "(cn=mom)", "cn"]).await.values("cn"), ["Mom"]);
+    let zoe_sees = ldap.search_as(&["-D", "201@acme.example", "-w", PASSWORD], &["-b", BASE, "(cn=mom)"]).await;
+    assert_eq!((zoe_sees.code, zoe_sees.entries.len()), (0, 0));
+}
+
+async fn attribute_lists_and_root_dse(backend: Backend) {
+    let ldap = with_book(backend).await;
+    let only = ldap.search(&["-b", BASE, "(sn=lee)", "cn", "mail"]).await;
+    assert_eq!(only.attribute_names(), [["cn", "mail"]]);
+    assert_eq!(only.values("mail"), ["ann@lee.example"]);
+    let no_attributes = ldap.search(&["-b", BASE, "(sn=lee)", "1.1"]).await;
+    assert_eq!(no_attributes.attribute_names(), [Vec::<String>::new()]);
+    let all = ldap.search(&["-b", BASE, "(sn=lee)", "*"]).await;
+    let names = &all.attribute_names()[0];
+    for expected in ["objectClass", "uid", "cn", "sn", "givenName", "o", "mail", "telephoneNumber"] {
+        assert!(names.iter().any(|n| n == expected), "{expected} in {names:?}");
+    }
+    let types_only = ldap.search(&["-A", "-b", BASE, "(sn=lee)", "cn", "telephoneNumber"]).await;
+    assert_eq!(types_only.entries[0].lines().skip(1).collect::<Vec<_>>(), ["cn:", "telephoneNumber:"]);
+
+    // The container itself, in base scope and in a subtree search for everything.
+    let container = ldap.search(&["-b", BASE, "-s", "base", "(objectClass=*)"]).await;
+    assert_eq!(container.values("ou"), ["contacts"]);
+    let subtree = ldap.search(&["-b", BASE, "(objectClass=*)", "1.1"]).await;
+    assert_eq!(subtree.entries.len(), 1 + 4 + 2, "container, 4 shared contacts, 2 coworkers: {subtree:?}");
+
+    // RootDSE: the bound domain's naming context only; none before binding.
+    let root = ldap.search(&["-b", "", "-s", "base", "(objectClass=*)", "+"]).await;
+    assert_eq!(root.values("namingContexts"), [BASE]);
+    assert_eq!(root.values("supportedLDAPVersion"), ["3"]);
+    let controls = root.values("supportedControl").join("|");
+    assert!(controls.contains("1.2.840.113556.1.4.473") && controls.contains("2.16.840.1.113730.3.4.9"), "{controls}");
+    let anonymous = ldap.search_as(&[], &["-b", "", "-s", "base", "(objectClass=*)", "+"]).await;
+    assert_eq!(anonymous.code, 0, "{anonymous:?}");
+    assert_eq!(anonymous.values("namingContexts"), [""]);
+    assert_eq!(anonymous.values("supportedLDAPVersion"), ["3"]);
+}
+
+/// 120 shared contacts named `Person 000`…`Person 119`, imported from a CSV file.
+fn import_people(ldap: &Ldap, count: usize) {
+    let mut csv = String::from("First Name,Last Name,Business Phone\n");
+    for n in 0..count {
+        csv.push_str(&format!("Person,{n:03},+1 206 555 {:04}\n", 2000 + n));
+    }
+    let file = tempfile::NamedTempFile::new().expect("a temporary file");
+    std::fs::write(file.path(), csv).expect("csv written");
+    let path = file.path().to_str().expect("a path");
+    cli(&ldap.db, &["import", "--domain", ACME, path], None);
+}
+
+async fn size_limits(backend: Backend) {
+    let ldap = start(backend).await;
+    import_people(&ldap, 120);
+    let limited = ldap.search(&["-b", BASE, "-z", "50", "(|(cn=*person*)(sn=*person*))", "cn"]).await;
+    assert_eq!(limited.code, LdapResultCode::SizeLimitExceeded as i32, "{}", limited.stderr);
+    assert_eq!(limited.entries.len(), 50);
+    let everyone = ldap.search(&["-b", BASE, "(cn=person*)", "1.1"]).await;
+    assert_eq!((everyone.code, everyone.entries.len()), (0, 120));
+    let walk = ldap.search(&["-b", BASE, "-z", "50", "(objectClass=*)", "1.1"]).await;
+    assert_eq!((walk.code, walk.entries.len()), (LdapResultCode::SizeLimitExceeded as i32, 50));
+    let exact = ldap.search(&["-b", BASE, "-z", "3", "(telephoneNumber=*555201*)", "cn"]).await;
+    assert_eq!((exact.code, exact.entries.len()), (LdapResultCode::SizeLimitExceeded as i32, 3));
+    let fits = ldap.search(&["-b", BASE, "-z", "10", "(telephoneNumber=*555211*)", "cn"]).await;
+    assert_eq!((fits.code, fits.sorted("cn")), (0, (110..120).map(|n| format!("Person {n}")).collect::<Vec<_>>()));
+}
+
+async fn bind_failures(backend: Backend) {
+    let ldap = with_book(backend).await;
+    let filter = ["-b", BASE, "(cn=*ann*)"];
+    let wrong = ldap.search_as(&["-D", BEN, "-w", "wrong-password"], &filter).await;
+    assert_eq!((wrong.code, wrong.entries.len()), (LdapResultCode::InvalidCredentials as i32, 0));
+    let unknown = ldap.search_as(&["-D", "999@acme.example", "-w", PASSWORD], &filter).await;
+    assert_eq!(unknown.code, LdapResultCode::InvalidCredentials as i32);
+    let nonsense = ldap.search_as(&["-D", "cn=admin,dc=acme,dc=example", "-w", PASSWORD], &filter).await;
+    assert_eq!(nonsense.code, LdapResultCode::InvalidCredentials as i32);
+    // RFC 4513's "unauthenticated" bind: a name without a password.
+    let no_password = ldap.search_as(&["-D", BEN, "-w", ""], &filter).await;
+    assert_eq!(no_password.code, LdapResultCode::UnwillingToPerform as i32);
+    // Anonymous: the bind is a no-op, the search is refused and shows nothing.
+    let anonymous = ldap.search_as(&[], &filter).await;
+    assert_eq!((anonymous.code, anonymous.entries.len()), (LdapResultCode::InsufficentAccessRights as i32, 0));
+    let right = ldap.search(&filter).await;
+    assert_eq!(right.code, 0);
+}
+
+async fn other_domains_are_absent(backend: Backend) {
+    let ldap = with_book(backend).await;
+    seed_domain(&ldap.db, "globex.example", &[("100", "Gus", "office-manager", "Sales")]);
+    let gus = ldap.server.login("100@globex.example", PASSWORD).await;
+    let secret = json!({ "first_name": "Ann", "last_name": "Secret", "work_phone": "+1 206 555 0100" });
+    assert_eq!(gus.post("/api/v1/domains/globex.example/shared-contacts", secret).await.status, StatusCode::CREATED);
+
+    for base in ["ou=contacts,dc=globex,dc=example", "dc=globex,dc=example", "dc=example", "o=anything"] {
+        let foreign = ldap.search(&["-b", base, "(cn=*ann*)"]).await;
+        assert_eq!((foreign.code, foreign.entries.len()), (LdapResultCode::NoSuchObject as i32, 0), "{base}");
+        assert!(!foreign.stderr.to_lowercase().contains("secret"), "{}", foreign.stderr);
+    }
+    let own = ldap.search(&["-b", BASE, "(cn=*ann*)", "cn"]).await;
+    assert!(!own.values("cn").contains(&"Ann Secret".to_string()));
+    let gus_book = ldap
+        .search_as(
+            &["-D", "100@globex.example", "-w", PASSWORD],
+            &["-b", "ou=contacts,dc=globex,dc=example", "(cn=*ann*)", "cn"],
+        )
+        .await;
+    assert_eq!(gus_book.values("cn"), ["Ann Secret"]);
+}
+
+async fn controls(backend: Backend) {
+    let ldap = with_book(backend).await;
+    let all = "(objectClass=inetOrgPerson)";
+    let critical = ldap.search(&["-e", "!1.2.3.4", "-b", BASE, all]).await;
+    assert_eq!((critical.code, critical.entries.len()), (LdapResultCode::UnavailableCriticalExtension as i32, 0));
+    let optional = ldap.search(&["-e", "1.2.3.4", "-b", BASE, all, "sn"]).await;
+    assert_eq!((optional.code, optional.entries.len()), (0, 6));
+
+    // Server-side sort, both ways.
+    let by_first_name = ldap.search(&["-E", "!sss=givenName", "-b", BASE, all, "givenName"]).await;
+    assert_eq!(by_first_name.code, 0, "{by_first_name:?}");
+    // Entries without the attribute sort last.
+    assert_eq!(by_first_name.values("givenName"), ["Ann", "Bob", "Joanne", "Olivia", "Zoe", ""]);
+    let reversed = ldap.search(&["-E", "sss=-sn", "-b", BASE, all, "sn"]).await;
+    assert_eq!(reversed.values("sn"), ["Tester", "Tester", "Smith", "Plumbing Inc", "Lee", "Hannon"]);
+
+    // A virtual list view (ldapsearch only offers it interactively): one before and
+    // one after the second entry by surname, then from the first surname at least `smi`.
+    let mut connection = bound_connection(&ldap.address).await;
+    let by_offset = [0x30, 0x0e, 0x02, 0x01, 1, 0x02, 0x01, 1, 0xa0, 0x06, 0x02, 0x01, 2, 0x02, 0x01, 0];
+    let (view, done, response) = raw_search(&mut connection, all_people(), &sorted_view(&by_offset)).await;
+    assert_eq!(done.code, LdapResultCode::Success, "{done:?}");
+    assert_eq!(surnames(&view), ["Hannon", "Lee", "Plumbing Inc"]);
+    assert!(
+        response.iter().any(|c| matches!(c, LdapControl::Unknown { oid, .. } if oid == "2.16.840.1.113730.3.4.10"))
+    );
+    let at_least = [0x30, 0x0b, 0x02, 0x01, 0, 0x02, 0x01, 1, 0x81, 0x03, b's', b'm', b'i'];
+    let (jump, _, _) = raw_search(&mut connection, all_people(), &sorted_view(&at_least)).await;
+    assert_eq!(surnames(&jump), ["Smith", "Tester"]);
+    let unsorted = sorted_view(&by_offset).split_off(1);
+    let (nothing, done, _) = raw_search(&mut connection, all_people(), &unsorted).await;
+    assert_eq!((nothing.len(), done.code), (0, LdapResultCode::VirtualListViewError));
+
+    // Paged results: every entry once, over pages of two.
+    let paged = ldap.search(&["-E", "pr=2/noprompt", "-b", BASE, all, "cn"]).await;
+    assert_eq!(paged.code, 0, "{paged:?}");
+    assert_eq!(paged.sorted("cn"), ldap.search(&["-b", BASE, all, "cn"]).await.sorted("cn"));
+}
+
+async fn malformed_packets_close_one_connection(backend: Backend) {
+    let ldap = with_book(backend).await;
+    let garbage: [&[u8]; 3] = [
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        // A sequence claiming two gigabytes.
+        &[0x30, 0x84, 0x7f, 0xff, 0xff, 0xff, 0x02, 0x01, 0x01],
+        // A well-framed message whose operation is nonsense.
+        &[0x30, 0x06, 0x02, 0x01, 0x01, 0x7f, 0x01, 0x00],
+    ];
+    let bystander = bound_connection(&ldap.address).await;
+    for bytes in garbage {
+        let mut socket = tokio::net::TcpStream::connect(&ldap.address).await.expect("connects");
+        socket.write_all(bytes).await.expect("written");
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(10), socket.read_to_end(&mut rest)).await;
+        assert!(read.is_ok(), "the server closes the connection after {bytes:?}");
+    }
+    let after = ldap.search(&["-b", BASE, "(cn=*ann*)", "cn"]).await;
+    assert_eq!(after.sorted("cn"), ["Ann Lee", "Bob Hannon", "Joanne Smith"]);
+    // A connection opened before still works.
+    assert_eq!(search_on(bystander, "ann").await, 3);
+}
+
+async fn two_hundred_connections(backend: Backend) {
+    let ldap = with_book(backend).await;
+    let started = Instant::now();
+    let clients: Vec<_> = (0..200)
+        .map(|_| {
+            let address = ldap.address.clone();
+            tokio::spawn(async move { search_on(bound_connection(&address).await, "ann").await })
+        })
+        .collect();
+    for client in clients {
+        assert_eq!(client.await.expect("the client finishes"), 3);
+    }
+    println!("200 concurrent binds and searches in {:?}", started.elapsed());
+    assert_eq!(ldap.search(&["-b", BASE, "(cn=*ann*)", "cn"]).await.entries.len(), 3);
+}
+
+type Connection = Framed<tokio::net::TcpStream, LdapCodec>;
+
+async fn bound_connection(address: &str) -> Connection {
+    let socket = tokio::net::TcpStream::connect(address).await.expect("connects");
+    let mut connection = Framed::new(socket, LdapCodec::default());
+    let bind = LdapBindRequest { version: 3, dn: BEN.into(), cred: LdapBindCred::Simple(PASSWORD.into()) };
+    connection.send(LdapMsg::new(1, LdapOp::BindRequest(bind))).await.expect("bind sent");
+    match connection.next().await.expect("a bind response").expect("LDAP").op {
+        LdapOp::BindResponse(response) => assert_eq!(response.res.code, LdapResultCode::Success),
+        other => panic!("{other:?}"),
+    }
+    connection
+}
+
+/// Searches for names containing `text` on an open connection; the number of entries.
+async fn search_on(mut connection: Connection, text: &str) -> usize {
+    let filter = LdapFilter::Or(vec![
+        LdapFilter::Substring("cn".into(), format!("*{text}*").as_str().into()),
+        LdapFilter::Substring("sn".into(), format!("*{text}*").as_str().into()),
+    ]);
+    let (entries, done, _) = raw_search(&mut connection, filter, &[]).await;
+    assert_eq!(done.code, LdapResultCode::Success, "{done:?}");
+    entries.len()
+}
+
+fn all_people() -> LdapFilter {
+    LdapFilter::Equality("objectClass".into(), "inetOrgPerson".into())
+}
+
+/// Server-side sort by surname, and a critical virtual list view request.
+fn sorted_view(request: &[u8]) -> Vec<LdapControl> {
+    let by_surname = ServerSortRequet { attribute_name: "sn".into(), ordering_rule: None, reverse_order: false };
+    vec![
+        LdapControl::ServerSort { sort_requests: vec![by_surname] },
+        LdapControl::Unknown {
+            oid: "2.16.840.1.113730.3.4.9".into(),
+            criticality: true,
+            value: Some(request.to_vec()),
+        },
+    ]
+}
+
+fn surnames(entries: &[LdapSearchResultEntry]) -> Vec<String> {
+    let surname = |e: &LdapSearchResultEntry| {
+        e.attributes.iter().find(|a| a.atype == "sn").map(|a| String::from_utf8_lossy(&a.vals[0]).to_string())
+    };
+    entries.iter().filter_map(surname).collect()
+}
+
+/// A subtree search under the book: its entries, result and response controls.
+async fn raw_search(
+    connection: &mut Connection,
+    filter: LdapFilter,
+    controls: &[LdapControl],
+) -> (Vec<LdapSearchResultEntry>, LdapResult, Vec<LdapControl>) {
+    let search = LdapSearchRequest {
+        base: BASE.into(),
+        scope: LdapSearchScope::Subtree,
+        aliases: LdapDerefAliases::Never,
+        sizelimit: 50,
+        timelimit: 0,
+        typesonly: false,
+        filter,
+        attrs: vec!["cn".into(), "sn".into(), "telephoneNumber".into()],
+    };
+    let request = LdapMsg::new_with_ctrls(2, LdapOp::SearchRequest(search), controls.to_vec());
+    connection.send(request).await.expect("search sent");
+    let mut entries = Vec::new();
+    loop {
+        let answer = connection.next().await.expect("an answer").expect("LDAP");
+        match answer.op {
+            LdapOp::SearchResultEntry(entry) => entries.push(entry),
+            LdapOp::SearchResultDone(done) => return (entries, done, answer.ctrl),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! Switchboard's LDAP v3 server: the directory as desk phones read it.
+//!
+//! Phones bind with a device credential (or a user's login), then search their
+//! domain's book under `ou=contacts,dc=<domain labels>` with name or number filters.
+//! Only the read side of LDAP is offered: bind, search, unbind, abandon; writes are
+//! refused. Every search goes through the app's indexed search (see [`filter`]), so a
+//! query costs about what the same search costs over the REST API.
+//!
+//! Layout: [`session`] speaks the protocol on one connection, [`book`] is the one
+//! place that calls the app, [`dn`] maps names to the tree, [`entry`] builds
+//! `inetOrgPerson` entries, [`filter`] turns filters into index lookups and checks
+//! entries, [`search`] collects matches, [`shape`] applies sort, view, paging and size
+//! limits, [`codec`] frames messages, [`controls`] reads and writes request and response controls.
+
+mod book;
+mod codec;
+mod controls;
+mod dn;
+mod entry;
+mod filter;
+mod search;
+mod session;
+mod shape;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchboard_app::App;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+/// Limits of the LDAP service; the defaults are what production runs.
+#[derive(Debug, Clone)]
+pub struct LdapConfig {
+    /// Largest request accepted; a larger one closes the connection.
+    pub max_message_bytes: usize,
+    /// A connection with no request for this long is closed.
+    pub idle_timeout: Duration,
+    /// Connections served at once; more are closed on arrival.
+    pub max_connections: usize,
+    /// Most entries one search returns, whatever size limit the client asks for.
+    pub max_entries: usize,
+    /// Most candidates one search reads when its filter has no name or number to look
+    /// up (`(objectClass=*)`); past it the search ends with `adminLimitExceeded`.
+    pub max_examined: usize,
+}
+
+impl Default for LdapConfig {
+    fn default() -> Self {
+        LdapConfig {
+            max_message_bytes: 64 * 1024,
+            idle_timeout: Duration::from_secs(300),
+            max_connections: 2_000,
+            max_entries: 500,
+            max_examined: 10_000,
+        }
+    }
+}
+
+/// Serves LDAP on `listener` until the task is dropped.
+pub async fn serve(listener: TcpListener, app: App, config: LdapConfig) {
+    let config = Arc::new(config);
+    let slots = Arc::new(Semaphore::new(config.max_connections));
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Out of file descriptors and the like: wait rather than spin.
+                tracing::warn!(%error, "could not accept an LDAP connection");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tracing::warn!(client = %peer, "too many LDAP connections; closing a new one");
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let session = session::Session::new(app.clone(), config.clone(), peer.ip());
+        tokio::spawn(async move {
+            session.run(stream).await;
+            drop(slot);
+        });
+    }
+}

@@ -1,0 +1,105 @@
+//! Finding the entries of a reader's book that match a filter, through the app's
+//! indexed search (see [`crate::filter`]), reading no more than needed.
+
+use std::collections::HashSet;
+
+use ldap3_proto::proto::LdapFilter;
+use switchboard_app::{App, AppError, PhonebookReader};
+use uuid::Uuid;
+
+use crate::book;
+use crate::entry::{Entry, person};
+use crate::filter::{Candidates, candidates, matches};
+
+/// Bounds on the work one search may do.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    /// Stop after this many matching entries.
+    pub wanted: usize,
+    /// Give up after reading this many candidates (a filter no index term narrows).
+    pub max_examined: usize,
+}
+
+/// Matching entries, in the order found.
+#[derive(Debug, Default)]
+pub struct Found {
+    pub entries: Vec<Entry>,
+    /// More entries match than were wanted.
+    pub more: bool,
+    /// The candidate budget ran out before the book was read to the end.
+    pub gave_up: bool,
+}
+
+/// The most a page read from the app holds.
+const MAX_PAGE: usize = 500;
+
+pub async fn find(app: &App, reader: &PhonebookReader, filter: &LdapFilter, bounds: Bounds) -> Result<Found, AppError> {
+    let mut search = Search { app, reader, filter, bounds, found: Found::default(), seen: HashSet::new(), examined: 0 };
+    match candidates(filter) {
+        Candidates::Nothing => {}
+        Candidates::Everything => search.read(None).await?,
+        Candidates::Terms(terms) => {
+            for term in &terms {
+                search.read(Some(term)).await?;
+            }
+        }
+    }
+    Ok(search.found)
+}
+
+struct Search<'a> {
+    app: &'a App,
+    reader: &'a PhonebookReader,
+    filter: &'a LdapFilter,
+    bounds: Bounds,
+    found: Found,
+    /// Entries already checked (an OR of several terms may find one twice).
+    seen: HashSet<Uuid>,
+    examined: usize,
+}
+
+impl Search<'_> {
+    fn done(&self) -> bool {
+        self.found.more || self.found.gave_up
+    }
+
+    /// Reads the candidates of one lookup page by page until the search is done.
+    async fn read(&mut self, term: Option<&str>) -> Result<(), AppError> {
+        let mut cursor = None;
+        while !self.done() {
+            // One more than wanted tells whether there are more.
+            let size = (self.bounds.wanted + 1).clamp(50, MAX_PAGE);
+            let page = book::page(self.app, self.reader, term, cursor, size as u32).await?;
+            for source in &page.items {
+                self.check(source.id, || person(self.reader.domain().name.as_str(), source));
+                if self.done() {
+                    return Ok(());
+                }
+            }
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+
+    fn check(&mut self, id: Uuid, entry: impl FnOnce() -> Entry) {
+        if !self.seen.insert(id) {
+            return;
+        }
+        if self.examined == self.bounds.max_examined {
+            self.found.gave_up = true;
+            return;
+        }
+        self.examined += 1;
+        let entry = entry();
+        if matches(self.filter, &entry) {
+            if self.found.entries.len() < self.bounds.wanted {
+                self.found.entries.push(entry);
+            } else {
+                self.found.more = true;
+            }
+        }
+    }
+}

@@ -1,0 +1,315 @@
+//! One client connection: reads LDAP messages, answers each in turn.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use futures::{SinkExt, StreamExt};
+use ldap3_proto::control::LdapControl;
+use ldap3_proto::proto::{
+    LdapBindCred, LdapBindRequest, LdapBindResponse, LdapExtendedResponse, LdapFilter, LdapMsg, LdapOp,
+    LdapPartialAttribute, LdapResult, LdapResultCode, LdapSearchRequest, LdapSearchResultEntry, LdapSearchScope,
+};
+use switchboard_app::{App, PhonebookReader};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_util::codec::Framed;
+
+use crate::LdapConfig;
+use crate::book::{self, Refusal};
+use crate::codec::Codec;
+use crate::dn::{self, Base};
+use crate::entry::container;
+use crate::filter::matches;
+use crate::search::{self, Bounds, Found};
+use crate::{controls, shape};
+
+/// RFC 4511 §4.4.1: sent (with message id 0) before the server closes a connection.
+const NOTICE_OF_DISCONNECTION: &str = "1.3.6.1.4.1.1466.20036";
+
+pub struct Session {
+    app: App,
+    config: Arc<LdapConfig>,
+    client: IpAddr,
+    /// Who bound; `None` for an anonymous client.
+    reader: Option<PhonebookReader>,
+}
+
+enum Next {
+    Continue,
+    Close,
+}
+
+impl Session {
+    pub fn new(app: App, config: Arc<LdapConfig>, client: IpAddr) -> Session {
+        Session { app, config, client, reader: None }
+    }
+
+    /// Serves the connection until the client unbinds or hangs up, idles too long, or
+    /// sends something that is not LDAP (then only this connection ends).
+    pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(mut self, stream: S) {
+        let mut framed = Framed::new(stream, Codec::new(self.config.max_message_bytes));
+        loop {
+            let message = match tokio::time::timeout(self.config.idle_timeout, framed.next()).await {
+                Err(_) => {
+                    let _ = framed.send(notice(LdapResultCode::Unavailable, "idle for too long")).await;
+                    return;
+                }
+                Ok(None) => return,
+                Ok(Some(Err(error))) => {
+                    tracing::debug!(client = %self.client, %error, "closing an LDAP connection after a bad message");
+                    let _ = framed.send(notice(LdapResultCode::ProtocolError, "malformed LDAP message")).await;
+                    return;
+                }
+                Ok(Some(Ok(message))) => message,
+            };
+            let mut replies = Vec::new();
+            let next = self.answer(message, &mut replies).await;
+            for reply in replies {
+                if framed.feed(reply).await.is_err() {
+                    return;
+                }
+            }
+            if framed.flush().await.is_err() {
+                return;
+            }
+            if let Next::Close = next {
+                return;
+            }
+        }
+    }
+
+    async fn answer(&mut self, message: LdapMsg, replies: &mut Vec<LdapMsg>) -> Next {
+        let id = message.msgid;
+        let refused =
+            |what: &str| result(LdapResultCode::UnwillingToPerform, &format!("{what}: this directory is read-only"));
+        let op = match message.op {
+            LdapOp::BindRequest(request) => LdapOp::BindResponse(self.bind(request).await),
+            LdapOp::SearchRequest(request) => {
+                self.search(id, request, &message.ctrl, replies).await;
+                return Next::Continue;
+            }
+            LdapOp::UnbindRequest => return Next::Close,
+            // Each request is answered before the next is read: nothing is left to abandon.
+            LdapOp::AbandonRequest(_) => return Next::Continue,
+            LdapOp::ExtendedRequest(request) => LdapOp::ExtendedResponse(LdapExtendedResponse {
+                res: result(
+                    LdapResultCode::ProtocolError,
+                    &format!("extended operation {} is not supported", request.name),
+                ),
+                name: None,
+                value: None,
+            }),
+            LdapOp::AddRequest(_) => LdapOp::AddResponse(refused("add")),
+            LdapOp::ModifyRequest(_) => LdapOp::ModifyResponse(refused("modify")),
+            LdapOp::DelRequest(_) => LdapOp::DelResponse(refused("delete")),
+            LdapOp::ModifyDNRequest(_) => LdapOp::ModifyDNResponse(refused("rename")),
+            LdapOp::CompareRequest(_) => LdapOp::CompareResult(refused("compare")),
+            // A response, or anything else a client never sends.
+            _ => {
+                replies.push(notice(LdapResultCode::ProtocolError, "unexpected message from a client"));
+                return Next::Close;
+            }
+        };
+        replies.push(LdapMsg::new(id, op));
+        Next::Continue
+    }
+
+    /// A simple bind as a device credential or a user. Whatever happens, the
+    /// connection is anonymous until a bind succeeds (RFC 4511 §4.2.1). An anonymous
+    /// bind succeeds as a bind: whether an anonymous client may read a domain's book is
+    /// only known once a search names the domain.
+    async fn bind(&mut self, request: LdapBindRequest) -> LdapBindResponse {
+        self.reader = None;
+        let response = |code, message: &str| LdapBindResponse { res: result(code, message), saslcreds: None };
+        if request.version != 3 {
+            return response(LdapResultCode::ProtocolError, "only LDAP version 3 is supported");
+        }
+        let LdapBindCred::Simple(password) = request.cred else {
+            return response(LdapResultCode::AuthMethodNotSupported, "only simple binds are supported");
+        };
+        match (request.dn.trim().is_empty(), password.is_empty()) {
+            (true, true) => return response(LdapResultCode::Success, ""),
+            // RFC 4513 §5.1.2: an "unauthenticated" bind (a name, no password) is refused.
+            (_, true) => return response(LdapResultCode::UnwillingToPerform, "a password is required"),
+            _ => {}
+        }
+        match book::bind(&self.app, request.dn.trim(), &password, self.client).await {
+            Ok(reader) => {
+                self.reader = Some(reader);
+                response(LdapResultCode::Success, "")
+            }
+            Err(Refusal::Refused) => response(LdapResultCode::InvalidCredentials, "invalid credentials"),
+            Err(Refusal::Unavailable(error)) => {
+                tracing::warn!(%error, "an LDAP bind could not be checked");
+                response(LdapResultCode::Unavailable, "the directory is unavailable; try again")
+            }
+        }
+    }
+
+    /// The bound reader, or for an anonymous client the base DN's domain where it
+    /// allows anonymous reading.
+    async fn reader_for(&self, base: &str) -> Result<PhonebookReader, (LdapResultCode, &'static str)> {
+        if let Some(reader) = &self.reader {
+            return Ok(reader.clone());
+        }
+        let refused = || (LdapResultCode::InsufficentAccessRights, "anonymous access is not allowed; bind first");
+        let domain = dn::domain_of(base).ok_or_else(refused)?;
+        match book::anonymous(&self.app, &domain).await {
+            Ok(reader) => Ok(reader),
+            Err(Refusal::Refused) => Err(refused()),
+            Err(Refusal::Unavailable(error)) => {
+                tracing::warn!(%error, "an anonymous LDAP search could not be checked");
+                Err((LdapResultCode::Unavailable, "the directory is unavailable; try again"))
+            }
+        }
+    }
+
+    async fn search(&self, id: i32, request: LdapSearchRequest, controls: &[LdapControl], replies: &mut Vec<LdapMsg>) {
+        let done = |code, message: &str, controls| {
+            LdapMsg::new_with_ctrls(id, LdapOp::SearchResultDone(result(code, message)), controls)
+        };
+        let is_root_dse = request.base.trim().is_empty() && request.scope == LdapSearchScope::Base;
+        if is_root_dse {
+            replies.push(LdapMsg::new(id, LdapOp::SearchResultEntry(self.root_dse(&request.attrs))));
+            replies.push(done(LdapResultCode::Success, "", Vec::new()));
+            return;
+        }
+        // RFC 4513 §5.1.1 lets a server refuse anonymous access: say why, not "no such object".
+        let reader = match self.reader_for(&request.base).await {
+            Ok(reader) => reader,
+            Err((code, message)) => {
+                replies.push(done(code, message, Vec::new()));
+                return;
+            }
+        };
+        let reader = &reader;
+        let domain = reader.domain().name.as_str();
+        let controls = match controls::read(controls) {
+            Ok(controls) => controls,
+            Err(oid) => {
+                let message = format!("the critical control {oid} is not supported");
+                replies.push(done(LdapResultCode::UnavailableCriticalExtension, &message, Vec::new()));
+                return;
+            }
+        };
+        let scope = match Scope::of(dn::resolve(&request.base, domain), &request.scope) {
+            Ok(scope) => scope,
+            Err((code, message)) => {
+                replies.push(done(code, message, Vec::new()));
+                return;
+            }
+        };
+        let size_limit = match usize::try_from(request.sizelimit) {
+            Ok(0) | Err(_) => self.config.max_entries,
+            Ok(limit) => limit.min(self.config.max_entries),
+        };
+        let wanted = shape::wanted(&controls, size_limit, self.config.max_entries);
+        let found = match self.find(reader, &request.filter, scope, wanted).await {
+            Ok(found) => found,
+            Err(error) => {
+                tracing::warn!(%error, "an LDAP search failed");
+                replies.push(done(LdapResultCode::OperationsError, "the search failed; try again", Vec::new()));
+                return;
+            }
+        };
+        let answer = shape::shape(found, &controls, size_limit);
+        for entry in &answer.entries {
+            replies.push(LdapMsg::new(id, LdapOp::SearchResultEntry(entry.to_ldap(&request.attrs, request.typesonly))));
+        }
+        replies.push(done(answer.code, &answer.message, answer.controls));
+    }
+
+    /// The container (when in scope and matching) then the people matching the filter.
+    async fn find(
+        &self,
+        reader: &PhonebookReader,
+        filter: &LdapFilter,
+        scope: Scope,
+        wanted: usize,
+    ) -> Result<Found, switchboard_app::AppError> {
+        let mut found = if scope.people {
+            let bounds = Bounds { wanted, max_examined: self.config.max_examined };
+            search::find(&self.app, reader, filter, bounds).await?
+        } else {
+            Found::default()
+        };
+        let container = container(reader.domain().name.as_str());
+        if scope.container && matches(filter, &container) {
+            found.entries.insert(0, container);
+            if found.entries.len() > wanted {
+                found.entries.pop();
+                found.more = true;
+            }
+        }
+        Ok(found)
+    }
+
+    /// The server's self-description; naming contexts only for a bound reader, and
+    /// only its own domain's.
+    fn root_dse(&self, requested: &[String]) -> LdapSearchResultEntry {
+        let naming_contexts: Vec<String> =
+            self.reader.iter().map(|r| dn::contacts_dn(r.domain().name.as_str())).collect();
+        let supported_controls = controls::SUPPORTED.iter().map(|c| c.to_string()).collect();
+        let attributes = [
+            ("objectClass", vec!["top".to_string()]),
+            ("namingContexts", naming_contexts),
+            ("supportedLDAPVersion", vec!["3".to_string()]),
+            ("supportedControl", supported_controls),
+            ("vendorName", vec!["Switchboard".to_string()]),
+        ];
+        let everything = requested.is_empty() || requested.iter().any(|r| r == "*" || r == "+");
+        let attributes = attributes
+            .into_iter()
+            .filter(|(_, values)| !values.is_empty())
+            .filter(|(name, _)| everything || requested.iter().any(|r| r.eq_ignore_ascii_case(name)))
+            .map(|(name, values)| LdapPartialAttribute {
+                atype: name.to_string(),
+                vals: values.into_iter().map(String::into_bytes).collect(),
+            })
+            .collect();
+        LdapSearchResultEntry { dn: String::new(), attributes }
+    }
+}
+
+/// Which parts of the tree a search covers.
+#[derive(Debug, Clone, Copy)]
+struct Scope {
+    container: bool,
+    people: bool,
+}
+
+impl Scope {
+    fn of(base: Base, scope: &LdapSearchScope) -> Result<Scope, (LdapResultCode, &'static str)> {
+        use LdapSearchScope::{Base as Object, Children, OneLevel, Subtree};
+        let covers = |container, people| Ok(Scope { container, people });
+        match (base, scope) {
+            (Base::Unknown, _) => Err((LdapResultCode::NoSuchObject, "no such object")),
+            (Base::Container, Object) => covers(true, false),
+            (Base::Container, OneLevel | Children) => covers(false, true),
+            (Base::Container, Subtree) => covers(true, true),
+            (Base::Suffix, Object) => covers(false, false),
+            (Base::Suffix, OneLevel) => covers(true, false),
+            (Base::Suffix, Subtree | Children) => covers(true, true),
+            // Phones set up with an empty base DN still find the reader's book.
+            (Base::RootDse, _) => covers(false, true),
+            (Base::Entry(_), OneLevel | Children) => covers(false, false),
+            (Base::Entry(_), Object | Subtree) => {
+                Err((LdapResultCode::UnwillingToPerform, "search the contacts container, not a single entry"))
+            }
+        }
+    }
+}
+
+fn result(code: LdapResultCode, message: &str) -> LdapResult {
+    LdapResult { code, matcheddn: String::new(), message: message.to_string(), referral: Vec::new() }
+}
+
+fn notice(code: LdapResultCode, message: &str) -> LdapMsg {
+    LdapMsg::new(
+        0,
+        LdapOp::ExtendedResponse(LdapExtendedResponse {
+            res: result(code, message),
+            name: Some(NOTICE_OF_DISCONNECTION.into()),
+            value: None,
+        }),
+    )
+}
