@@ -9,11 +9,11 @@ use axum::extract::Query;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 use serde_json::json;
-use switchboard_app::{AppError, LayeredSettings, SettingsLayer};
+use switchboard_app::{AppError, BlockKind, BlockedNumberInput, LayeredSettings, SettingsLayer};
 use switchboard_core::Scope;
 use switchboard_core::settings::{DEFAULT_COUNTRY, SHARED_CONTACTS_EDITOR_SCOPES, SHOW_SHARED_CONTACTS};
 
@@ -22,7 +22,11 @@ use super::{Frame, PortalError, PortalResult, Viewer, html, triggers};
 use crate::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/settings", get(page).post(save)).route("/settings/scope", get(show_scope).post(save_scope))
+    Router::new()
+        .route("/settings", get(page).post(save))
+        .route("/settings/scope", get(show_scope).post(save_scope))
+        .route("/settings/blocked-numbers", get(show_blocked).post(block))
+        .route("/settings/blocked-numbers/{id}/delete", post(unblock))
 }
 
 /// Countries offered for `DEFAULT_COUNTRY`, by name. A value set elsewhere (the API)
@@ -127,6 +131,7 @@ struct SettingsPage {
     domain: String,
     form: DomainForm,
     per_scope: ScopeSection,
+    blocked: BlockedSection,
 }
 
 async fn page(State(state): State<AppState>, viewer: Viewer) -> PortalResult<Response> {
@@ -134,7 +139,8 @@ async fn page(State(state): State<AppState>, viewer: Viewer) -> PortalResult<Res
     let layer = state.app.layered_settings(&viewer.caller, &domain_layer(&viewer)).await?;
     let form = DomainForm::new(&layer, &DomainChoice::of(&layer), BTreeMap::new());
     let per_scope = ScopeSection::load(&state, &viewer).await?;
-    html(&SettingsPage { frame: viewer.frame("settings"), domain: viewer.domain_name(), form, per_scope })
+    let blocked = BlockedSection::load(&state, &viewer, None).await?;
+    html(&SettingsPage { frame: viewer.frame("settings"), domain: viewer.domain_name(), form, per_scope, blocked })
 }
 
 // --- The domain layer -----------------------------------------------------------------
@@ -410,4 +416,115 @@ async fn save_scope(
     }
     let section = ScopeSection::load_selecting(&state, &viewer, scope).await?;
     Ok(triggers(json!({ "toast": { "message": "Settings saved" } }), html(&section)?))
+}
+
+// --- Blocked numbers ------------------------------------------------------------------
+
+/// One entry of the domain's block list, as the table shows it.
+struct BlockedRow {
+    id: uuid::Uuid,
+    pattern: String,
+    kind: &'static str,
+    note: String,
+    added_by: String,
+    added_on: String,
+}
+
+#[derive(Template)]
+#[template(path = "settings_blocked.html")]
+struct BlockedSection {
+    rows: Vec<BlockedRow>,
+    next_cursor: Option<String>,
+    /// The add form's values (kept when refused) and messages by field: `value`, `note`.
+    kind: String,
+    value: String,
+    note: String,
+    errors: BTreeMap<&'static str, String>,
+}
+
+impl BlockedSection {
+    async fn load(state: &AppState, viewer: &Viewer, cursor: Option<&str>) -> PortalResult<BlockedSection> {
+        let page = state.app.list_blocked_numbers(&viewer.caller, &viewer.domain_name(), None, cursor).await?;
+        let rows = page
+            .items
+            .into_iter()
+            .map(|entry| BlockedRow {
+                id: entry.id,
+                kind: if entry.kind == BlockKind::Prefix { "Prefix" } else { "Number" },
+                pattern: entry.pattern,
+                note: entry.note,
+                added_by: entry.created_by,
+                added_on: entry.created_at.format("%Y-%m-%d").to_string(),
+            })
+            .collect();
+        Ok(BlockedSection {
+            rows,
+            next_cursor: page.next_cursor,
+            kind: "number".into(),
+            value: String::new(),
+            note: String::new(),
+            errors: BTreeMap::new(),
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct BlockedPage {
+    cursor: Option<String>,
+}
+
+async fn show_blocked(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(page): Query<BlockedPage>,
+) -> PortalResult<Response> {
+    check(&viewer)?;
+    html(&BlockedSection::load(&state, &viewer, page.cursor.as_deref()).await?)
+}
+
+#[derive(Debug, Deserialize)]
+struct BlockForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    value: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn block(State(state): State<AppState>, viewer: Viewer, Form(form): Form<BlockForm>) -> PortalResult<Response> {
+    check(&viewer)?;
+    let value = Some(form.value.clone());
+    let input = match form.kind.as_str() {
+        "prefix" => BlockedNumberInput { prefix: value, note: form.note.clone(), ..Default::default() },
+        _ => BlockedNumberInput { number: value, note: form.note.clone(), ..Default::default() },
+    };
+    let refusal = match state.app.add_blocked_number(&viewer.caller, &viewer.domain_name(), input).await {
+        Ok(entry) => {
+            let section = BlockedSection::load(&state, &viewer, None).await?;
+            let toast = json!({ "toast": { "message": format!("{} is blocked", entry.pattern) } });
+            return Ok(triggers(toast, html(&section)?));
+        }
+        Err(AppError::Invalid(invalid)) => {
+            let field = |name: &str| if name == "note" { "note" } else { "value" };
+            invalid.0.into_iter().map(|e| (field(&e.field), capitalize(&e.message))).collect()
+        }
+        Err(AppError::Conflict(message)) => BTreeMap::from([("value", capitalize(&message))]),
+        Err(other) => return Err(other.into()),
+    };
+    let mut section = BlockedSection::load(&state, &viewer, None).await?;
+    (section.kind, section.value, section.note, section.errors) = (form.kind, form.value, form.note, refusal);
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, html(&section)?).into_response())
+}
+
+async fn unblock(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    axum::extract::Path(id): axum::extract::Path<uuid::Uuid>,
+) -> PortalResult<Response> {
+    check(&viewer)?;
+    let removed = state.app.delete_blocked_number(&viewer.caller, &viewer.domain_name(), id).await?;
+    let section = BlockedSection::load(&state, &viewer, None).await?;
+    let toast = json!({ "toast": { "message": format!("{} is no longer blocked", removed.pattern) } });
+    Ok(triggers(toast, html(&section)?))
 }

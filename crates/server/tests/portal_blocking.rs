@@ -1,0 +1,80 @@
+//! The Settings page's "Blocked numbers" section over HTTP, as htmx drives it, on
+//! SQLite and on PostgreSQL: listing, blocking a number and a prefix, refusals shown
+//! beside their field, removing, and who may.
+
+mod support;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use support::{Backend, Browser, DOMAIN, Person, Server, attribute_values, toast};
+use switchboard_server::ServerConfig;
+
+const PEOPLE: [Person; 2] = [
+    Person { ext: "200", scope: "office-manager", first_name: "Olivia", department: "", site: "" },
+    Person { ext: "201", scope: "basic-user", first_name: "Ben", department: "", site: "" },
+];
+
+async fn spawn(backend: Backend) -> Server {
+    support::spawn(backend, &PEOPLE, ServerConfig::default()).await
+}
+
+/// The patterns the section lists, in order.
+fn listed(html: &str) -> Vec<String> {
+    attribute_values(html, "data-pattern")
+}
+
+impl Browser<'_> {
+    async fn block(&self, kind: &str, value: &str) -> (StatusCode, String, String) {
+        let response = self.post("/settings/blocked-numbers", &[("kind", kind), ("value", value), ("note", "")]).await;
+        let status = response.status();
+        let message = if status.is_success() { toast(&response) } else { String::new() };
+        (status, message, response.text().await.unwrap())
+    }
+}
+
+async fn blocked_numbers_on_the_settings_page(backend: Backend) {
+    let server = spawn(backend).await;
+    let olivia = server.log_in("200").await;
+    let page = olivia.get("/settings").await.text().await.unwrap();
+    assert!(page.contains("id=\"no-blocked-numbers\""), "an empty list says so");
+
+    let (status, message, html) = olivia.block("number", "(206) 555-0166").await;
+    assert_eq!((status, message.as_str()), (StatusCode::OK, "+12065550166 is blocked"));
+    assert_eq!(listed(&html), ["+12065550166"]);
+    let (_, _, html) = olivia.block("prefix", "+1 900").await;
+    assert_eq!(listed(&html), ["+12065550166", "+1900"]);
+
+    // Refusals come back with the form as typed and the message beside the field.
+    let (status, _, html) = olivia.block("prefix", "1900").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"error-block-value\"") && html.contains("value=\"1900\""), "{html}");
+    let (status, _, html) = olivia.block("number", "+1 206 555 0166").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("already on the block list"), "{html}");
+
+    // What the portal blocks, the API's look-up reports.
+    let token = server.token("201").await;
+    let lookup = server
+        .client
+        .get(server.url(&format!("/api/v1/domains/{DOMAIN}/lookup?number=2065550166")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(lookup["blocked"], true);
+
+    let id = lookup["blocked_by"]["id"].as_str().unwrap().to_string();
+    let response = olivia.post(&format!("/settings/blocked-numbers/{id}/delete"), &[]).await;
+    assert_eq!((response.status(), toast(&response).as_str()), (StatusCode::OK, "+12065550166 is no longer blocked"));
+    assert_eq!(listed(&response.text().await.unwrap()), ["+1900"]);
+
+    let ben = server.log_in("201").await;
+    let (status, _, _) = ben.block("prefix", "+44").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "only those who manage settings");
+    assert_eq!(ben.fragment("/settings/blocked-numbers").await.0, StatusCode::FORBIDDEN);
+}
+
+support::on_both_backends!(blocked_numbers_on_the_settings_page);
