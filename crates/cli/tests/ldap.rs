@@ -40,6 +40,8 @@ on_both_backends!(
     attribute_lists_and_root_dse,
     size_limits,
     bind_failures,
+    device_credentials,
+    anonymous_only_where_the_domain_allows_it,
     other_domains_are_absent,
     controls,
     malformed_packets_close_one_connection,
@@ -285,6 +287,58 @@ async fn bind_failures(backend: Backend) {
     assert_eq!(right.code, 0);
 }
 
+/// A device credential made by the office manager: `(id, bind DN, password)`.
+async fn add_device(ldap: &Ldap, input: serde_json::Value) -> (String, String, String) {
+    let manager = ldap.server.login("100@acme.example", PASSWORD).await;
+    let created = manager.post("/api/v1/domains/acme.example/devices", input).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let text = |value: &serde_json::Value| value.as_str().expect("a string").to_string();
+    (text(&created.body["device"]["id"]), text(&created.body["bind_dn"]), text(&created.body["password"]))
+}
+
+async fn device_credentials(backend: Backend) {
+    let ldap = with_book(backend).await;
+    let (id, bind_dn, password) = add_device(&ldap, json!({ "name": "Lobby phone" })).await;
+    assert!(bind_dn.ends_with(",dc=acme,dc=example"), "{bind_dn}");
+    let filter = ["-b", BASE, "(|(cn=*ann*)(sn=*ann*))", "cn"];
+    let lobby = ldap.search_as(&["-D", &bind_dn, "-w", &password], &filter).await;
+    assert_eq!(
+        (lobby.code, lobby.sorted("cn")),
+        (0, vec!["Ann Lee".into(), "Bob Hannon".into(), "Joanne Smith".into()])
+    );
+    let wrong = ldap.search_as(&["-D", &bind_dn, "-w", "not-the-password"], &filter).await;
+    assert_eq!((wrong.code, wrong.entries.len()), (LdapResultCode::InvalidCredentials as i32, 0));
+
+    // Limited to another network: refused from here, as if the password were wrong.
+    let (_, elsewhere_dn, elsewhere_password) =
+        add_device(&ldap, json!({ "name": "Branch phone", "allowed_networks": ["10.0.0.0/8"] })).await;
+    let outside = ldap.search_as(&["-D", &elsewhere_dn, "-w", &elsewhere_password], &filter).await;
+    assert_eq!(outside.code, LdapResultCode::InvalidCredentials as i32);
+
+    let manager = ldap.server.login("100@acme.example", PASSWORD).await;
+    let revoked = manager.delete(&format!("/api/v1/domains/acme.example/devices/{id}")).await;
+    assert!(revoked.status.is_success(), "{revoked:?}");
+    let after = ldap.search_as(&["-D", &bind_dn, "-w", &password], &filter).await;
+    assert_eq!((after.code, after.entries.len()), (LdapResultCode::InvalidCredentials as i32, 0));
+}
+
+async fn anonymous_only_where_the_domain_allows_it(backend: Backend) {
+    let ldap = with_book(backend).await;
+    let filter = ["-b", BASE, "(cn=*ann*)", "cn"];
+    let refused = ldap.search_as(&[], &filter).await;
+    assert_eq!((refused.code, refused.entries.len()), (LdapResultCode::InsufficentAccessRights as i32, 0));
+    let manager = ldap.server.login("100@acme.example", PASSWORD).await;
+    let allow = json!({ "LDAP_ALLOW_ANONYMOUS": "yes" });
+    assert_eq!(manager.put("/api/v1/domains/acme.example/settings", allow).await.status, StatusCode::OK);
+    let allowed = ldap.search_as(&[], &filter).await;
+    let names = vec!["Ann Lee".to_string(), "Bob Hannon".into(), "Joanne Smith".into()];
+    assert_eq!((allowed.code, allowed.sorted("cn")), (0, names));
+    // Another domain's book stays closed.
+    seed_domain(&ldap.db, "globex.example", &[("100", "Gus", "office-manager", "Sales")]);
+    let globex = ldap.search_as(&[], &["-b", "ou=contacts,dc=globex,dc=example", "(cn=*)"]).await;
+    assert_eq!(globex.code, LdapResultCode::InsufficentAccessRights as i32);
+}
+
 async fn other_domains_are_absent(backend: Backend) {
     let ldap = with_book(backend).await;
     seed_domain(&ldap.db, "globex.example", &[("100", "Gus", "office-manager", "Sales")]);
@@ -370,28 +424,35 @@ async fn malformed_packets_close_one_connection(backend: Backend) {
     assert_eq!(search_on(bystander, "ann").await, 3);
 }
 
+/// 200 phones at once, each binding with the office's device credential and searching.
 async fn two_hundred_connections(backend: Backend) {
     let ldap = with_book(backend).await;
+    let (_, bind_dn, password) = add_device(&ldap, json!({ "name": "Every phone" })).await;
     let started = Instant::now();
     let clients: Vec<_> = (0..200)
         .map(|_| {
-            let address = ldap.address.clone();
-            tokio::spawn(async move { search_on(bound_connection(&address).await, "ann").await })
+            let (address, bind_dn, password) = (ldap.address.clone(), bind_dn.clone(), password.clone());
+            tokio::spawn(async move { search_on(bind(&address, &bind_dn, &password).await, "ann").await })
         })
         .collect();
     for client in clients {
         assert_eq!(client.await.expect("the client finishes"), 3);
     }
-    println!("200 concurrent binds and searches in {:?}", started.elapsed());
+    println!("200 concurrent connections, binds and searches in {:?}", started.elapsed());
     assert_eq!(ldap.search(&["-b", BASE, "(cn=*ann*)", "cn"]).await.entries.len(), 3);
 }
 
 type Connection = Framed<tokio::net::TcpStream, LdapCodec>;
 
+/// A connection bound as Ben.
 async fn bound_connection(address: &str) -> Connection {
+    bind(address, BEN, PASSWORD).await
+}
+
+async fn bind(address: &str, dn: &str, password: &str) -> Connection {
     let socket = tokio::net::TcpStream::connect(address).await.expect("connects");
     let mut connection = Framed::new(socket, LdapCodec::default());
-    let bind = LdapBindRequest { version: 3, dn: BEN.into(), cred: LdapBindCred::Simple(PASSWORD.into()) };
+    let bind = LdapBindRequest { version: 3, dn: dn.into(), cred: LdapBindCred::Simple(password.into()) };
     connection.send(LdapMsg::new(1, LdapOp::BindRequest(bind))).await.expect("bind sent");
     match connection.next().await.expect("a bind response").expect("LDAP").op {
         LdapOp::BindResponse(response) => assert_eq!(response.res.code, LdapResultCode::Success),
