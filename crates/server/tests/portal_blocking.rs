@@ -1,6 +1,7 @@
-//! The Settings page's "Blocked numbers" section over HTTP, as htmx drives it, on
-//! SQLite and on PostgreSQL: listing, blocking a number and a prefix, refusals shown
-//! beside their field, removing, and who may.
+//! Call blocking in the portal over HTTP, as htmx drives it, on SQLite and on PostgreSQL:
+//! the Settings page's "Blocked numbers" section (listing, blocking a number and a prefix,
+//! refusals beside their field, removing, who may) and the Contacts page's "Allowed
+//! numbers" panel.
 
 mod support;
 
@@ -77,4 +78,41 @@ async fn blocked_numbers_on_the_settings_page(backend: Backend) {
     assert_eq!(ben.fragment("/settings/blocked-numbers").await.0, StatusCode::FORBIDDEN);
 }
 
-support::on_both_backends!(blocked_numbers_on_the_settings_page);
+async fn allowed_numbers_from_the_contacts_page(backend: Backend) {
+    let server = spawn(backend).await;
+    let ben = server.log_in("201").await;
+    let contacts = ben.get("/contacts").await.text().await.unwrap();
+    assert!(contacts.contains("hx-get=\"/contacts/allowed-numbers\""), "the Contacts page opens the panel");
+    let (status, panel) = ben.fragment("/contacts/allowed-numbers").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(panel.contains("<dialog") && panel.contains("id=\"no-allowed-numbers\""), "{panel}");
+
+    let olivia = server.log_in("200").await;
+    olivia.block("number", "+1 206 555 0166").await;
+    let response = ben.post("/contacts/allowed-numbers", &[("number", "206.555.0166"), ("note", "dentist")]).await;
+    assert_eq!((response.status(), toast(&response).as_str()), (StatusCode::OK, "Calls from +12065550166 reach you"));
+    assert_eq!(attribute_values(&response.text().await.unwrap(), "data-number"), ["+12065550166"]);
+    let refused = ben.post("/contacts/allowed-numbers", &[("number", "555-0100"), ("note", "")]).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("id=\"error-allow-number\"") && html.contains("value=\"555-0100\""), "{html}");
+
+    let token = server.token("201").await;
+    let path = format!("/api/v1/domains/{DOMAIN}/users/201/allowed-numbers");
+    let list: Value =
+        server.client.get(server.url(&path)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let id = list["items"][0]["id"].as_str().unwrap().to_string();
+    let response = ben.post(&format!("/contacts/allowed-numbers/{id}/delete"), &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.text().await.unwrap().contains("id=\"no-allowed-numbers\""));
+    // Only one's own list: another user's entry is not found.
+    let olivias = olivia.post("/contacts/allowed-numbers", &[("number", "+12065550199"), ("note", "")]).await;
+    assert_eq!(olivias.status(), StatusCode::OK);
+    let theirs =
+        server.count(&server.token("200").await, &format!("/api/v1/domains/{DOMAIN}/users/200/allowed-numbers")).await;
+    assert_eq!(theirs, 1);
+    let (_, panel) = ben.fragment("/contacts/allowed-numbers").await;
+    assert!(panel.contains("id=\"no-allowed-numbers\""), "Ben does not see Olivia's list");
+}
+
+support::on_both_backends!(blocked_numbers_on_the_settings_page, allowed_numbers_from_the_contacts_page);

@@ -15,6 +15,7 @@
 //!   status; the page script shows it as a toast. Invalid form input is answered 422
 //!   with the form re-rendered and each message next to its field.
 
+mod allowed;
 mod assets;
 mod audit;
 mod contact_form;
@@ -52,6 +53,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(audit::routes())
         .merge(shared::routes())
         .merge(contacts::routes())
+        .merge(allowed::routes())
         .merge(transfer::routes())
         .merge(assets::routes())
         .layer(middleware::from_fn(security_headers))
