@@ -1216,9 +1216,9 @@ async fn match_chunk(tx: &mut Tx, book: Book, rows: &[RowKeys]) -> Result<Vec<Op
     Ok(found)
 }
 
-/// One probe of the primary key per id, from a `VALUES` list. Not `id IN (…)`: SQLite
-/// then reads the whole book through `contacts_of_owner` (100 ms per 250 ids in a book of
-/// 100,000, against 2 ms for the probes).
+/// One probe of the primary key per id, from a `VALUES` list. Not `id IN (…)` nor a plain
+/// join: without statistics SQLite takes the book's index for the more selective and reads
+/// the whole book (90 ms per 250 ids in a book of 100,000, against 2 ms for the probes).
 async fn live_contacts_by_id(
     tx: &mut Tx,
     book: Book,
@@ -1230,7 +1230,8 @@ async fn live_contacts_by_id(
     }
     let mut qb = Builder::new(concat!("SELECT ", contact_columns!(), " FROM "));
     push_wanted(&mut qb, ids);
-    qb.push(" JOIN contacts ON contacts.id = wanted.column1 WHERE ");
+    // CROSS JOIN: SQLite keeps the list outside (it never reorders one); PostgreSQL plans it as any join.
+    qb.push(" CROSS JOIN contacts WHERE contacts.id = wanted.column1 AND ");
     push_book(&mut qb, book);
     qb.push(" AND contacts.deleted_at IS NULL");
     let rows = qb.build().fetch_all(&mut **tx).await?;
