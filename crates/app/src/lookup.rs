@@ -20,7 +20,7 @@
 use serde::Serialize;
 use switchboard_core::contact::NumberKind;
 use switchboard_core::model::{Book, Contact, Domain, EntryKind, User};
-use switchboard_core::phone::{Country, digits_of};
+use switchboard_core::phone::Country;
 use switchboard_core::{Extension, Invalid, PhoneNumber};
 use uuid::Uuid;
 
@@ -114,9 +114,11 @@ impl Calling {
 
     /// How `stored` matches this number, if it does.
     fn rule_for(&self, stored: &PhoneNumber) -> Option<MatchRule> {
-        if self.number.is_short_code() || stored.is_short_code() {
-            let same = self.number.is_short_code() && digits_of(&stored.typed) == digits_of(&self.number.typed);
-            return (same && stored.is_short_code()).then_some(MatchRule::Extension);
+        let (calling_short, stored_short) = (self.number.is_short_code(), stored.is_short_code());
+        if calling_short || stored_short {
+            // A short code is all digits as typed: the same code is the same text.
+            let same_code = calling_short && stored_short && stored.typed == self.number.typed;
+            return same_code.then_some(MatchRule::Extension);
         }
         if self.number.e164.is_some() && self.number.e164 == stored.e164 {
             return Some(MatchRule::ExactE164);
