@@ -2,6 +2,7 @@
 
 mod dbcopy;
 mod demo;
+mod device;
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -43,6 +44,9 @@ enum Command {
     /// Manages users' named API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manages desk-phone credentials and prints the settings to paste into phones.
+    #[command(subcommand)]
+    Device(device::DeviceCommand),
     /// Imports an Outlook CSV, Google CSV or vCard file into shared or personal contacts.
     Import(ImportArgs),
     /// Exports shared contacts, or a group of a user's directory, to a file.
@@ -343,6 +347,7 @@ async fn run(command: Command, app: App, url: &str) -> Result<()> {
             Ok(())
         }
         Command::Token(command) => token(command, &app).await,
+        Command::Device(command) => device::run(command, &app).await,
         Command::Export(args) => export(args, &app).await,
         Command::Import(args) => import(args, &app).await,
         Command::Db(DbCommand::Migrate) => {

@@ -34,7 +34,8 @@ on_both_backends!(
     import_round_trips,
     import_over_http,
     events_reach_every_server,
-    caller_id_story
+    caller_id_story,
+    desk_phone_story
 );
 
 const ACME: &str = "acme.example";
@@ -961,5 +962,42 @@ async fn caller_id_story(backend: Backend) {
         audit.body["items"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
     assert_eq!(actions.iter().filter(|a| **a == "blocked_number.add").count(), 2, "{actions:?}");
     assert!(actions.contains(&"allowed_number.add"), "{actions:?}");
+    assert_no_panic(&server);
+}
+
+/// `device add --json` prints the secrets for scripts; a phone then fetches its book with
+/// the token and with HTTP Basic, and `device revoke` shuts it out.
+async fn desk_phone_story(backend: Backend) {
+    let (db, server) = acme(backend).await;
+    let manager = server.login("100@acme.example", PASSWORD).await;
+    assert_eq!(manager.post(SHARED, ann_lee()).await.status, StatusCode::CREATED);
+    let printed = cli(&db, &["device", "add", ACME, "--name", "Reception T54W", "--user", "200", "--json"], None);
+    let secrets: Value = serde_json::from_str(printed.trim()).expect("--json prints JSON only");
+    let mut keys: Vec<&String> = secrets.as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["bind_dn", "password", "token"]);
+    let token = secrets["token"].as_str().unwrap();
+
+    let url = server.url(&format!("/phonebook/{token}/yealink.xml"));
+    let book = server.http.get(&url).send().await.unwrap();
+    assert_eq!(book.status(), StatusCode::OK);
+    let xml = book.text().await.unwrap();
+    assert!(xml.contains("<Name>Ann Lee</Name>") && xml.contains(">+12065550100</Telephone>"), "{xml}");
+    assert!(!xml.contains("Ben Tester"), "the bound user is not in their own book: {xml}");
+    let searched = server.http.get(format!("{url}?q=5550100")).send().await.unwrap().text().await.unwrap();
+    assert!(searched.contains("Ann Lee") && !searched.contains("Olivia"), "{searched}");
+    let basic = server.http.get(server.url("/phonebook/cisco.xml"));
+    let basic = basic.basic_auth(secrets["bind_dn"].as_str().unwrap(), secrets["password"].as_str()).send().await;
+    assert_eq!(basic.unwrap().status(), StatusCode::OK);
+
+    let listed = cli(&db, &["device", "list", ACME], None);
+    let id = listed.split('\t').next().unwrap().trim().to_string();
+    assert!(listed.contains("Reception T54W") && listed.contains("user 200") && !listed.contains("last used -"), "{listed}");
+    let shown = cli(&db, &["device", "show", ACME, &id, "--base-url", "https://pbx.example"], None);
+    assert!(shown.contains("https://pbx.example/phonebook/<TOKEN>/cisco.xml"), "{shown}");
+    assert!(shown.contains("ou=contacts,dc=acme,dc=example") && shown.contains(secrets["bind_dn"].as_str().unwrap()));
+    cli(&db, &["device", "revoke", ACME, &id], None);
+    assert_eq!(server.http.get(&url).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert!(!server.log().contains(token), "the token stays out of the server's log");
     assert_no_panic(&server);
 }

@@ -9,6 +9,7 @@ mod auth;
 mod docs;
 mod extract;
 mod metrics;
+mod phonebook;
 mod portal;
 mod problem;
 
@@ -82,6 +83,7 @@ pub fn router(app: App, config: ServerConfig) -> Router {
         .route("/api/v1/openapi.json", serve_openapi)
         .merge(docs::swagger_ui())
         .merge(portal::routes())
+        .merge(phonebook::routes())
         .fallback(|| async { problem::Problem::not_found() });
     with_layers(routes, limits, state.clone()).with_state(state)
 }

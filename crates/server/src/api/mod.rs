@@ -3,6 +3,7 @@
 mod audit;
 mod blocking;
 mod contacts;
+mod devices;
 mod directory;
 mod domains;
 pub(crate) mod events;
@@ -63,6 +64,8 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(settings::effective))
         .routes(routes!(trash::list))
         .routes(routes!(audit::list))
+        .routes(routes!(devices::list, devices::create))
+        .routes(routes!(devices::get, devices::revoke))
         .routes(routes!(events::stream))
         .routes(routes!(health::healthz))
         .routes(routes!(crate::metrics::metrics))

@@ -1,0 +1,187 @@
+//! `switchboard device`: desk-phone credentials, and the settings to paste into phones.
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use switchboard_app::devices::domain_dn;
+use switchboard_app::{App, Caller, CreatedDevice, DeviceInput, DeviceView};
+use switchboard_core::DomainName;
+use uuid::Uuid;
+
+#[derive(Subcommand)]
+pub enum DeviceCommand {
+    /// Creates a device credential and prints its URL token, LDAP bind DN and password once.
+    Add {
+        /// The domain, like `acme.example`.
+        domain: String,
+        /// What the device is, e.g. "Reception T54W".
+        #[arg(long)]
+        name: String,
+        /// Extension of a user whose own contacts and favorites the book includes.
+        #[arg(long)]
+        user: Option<String>,
+        /// An address range (CIDR) the device may connect from; repeat for several. Anywhere when absent.
+        #[arg(long = "allow", value_name = "CIDR")]
+        allow: Vec<String>,
+        /// Prints exactly `{"token": …, "bind_dn": …, "password": …}`, for scripts.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        public: PublicAddress,
+    },
+    /// Lists a domain's device credentials (revoked ones too).
+    List {
+        /// The domain, like `acme.example`.
+        domain: String,
+    },
+    /// Revokes a device credential: its token and password stop working at once.
+    Revoke {
+        /// The domain, like `acme.example`.
+        domain: String,
+        /// The device's id, as `device list` prints it.
+        id: String,
+    },
+    /// Prints the phonebook URLs for each phone vendor and the LDAP settings of a device.
+    Show {
+        /// The domain, like `acme.example`.
+        domain: String,
+        /// The device's id, as `device list` prints it.
+        id: String,
+        #[command(flatten)]
+        public: PublicAddress,
+    },
+}
+
+/// Where phones reach the server.
+#[derive(Args)]
+pub struct PublicAddress {
+    /// The server's address as phones reach it.
+    #[arg(long, env = "SWITCHBOARD_PUBLIC_URL", default_value = "http://localhost:8080")]
+    base_url: String,
+    /// The LDAP server as phones reach it (`host:port`); the base URL's host, port 3389, when absent.
+    #[arg(long, env = "SWITCHBOARD_PUBLIC_LDAP")]
+    ldap: Option<String>,
+}
+
+pub async fn run(command: DeviceCommand, app: &App) -> Result<()> {
+    let system = Caller::System;
+    match command {
+        DeviceCommand::Add { domain, name, user, allow, json, public } => {
+            let input = DeviceInput { name, user, allowed_networks: allow };
+            let created = app.create_device(&system, &domain, input).await?;
+            if json {
+                let secrets = serde_json::json!({
+                    "token": created.token, "bind_dn": created.bind_dn, "password": created.password,
+                });
+                println!("{secrets}");
+            } else {
+                print_created(&domain, &created, &public)?;
+            }
+        }
+        DeviceCommand::List { domain } => {
+            let mut cursor = None;
+            loop {
+                let page = app.list_devices(&system, &domain, Some(500), cursor.as_deref()).await?;
+                for device in &page.items {
+                    println!("{}", list_line(device));
+                }
+                match page.next_cursor {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+        }
+        DeviceCommand::Revoke { domain, id } => {
+            let device = app.revoke_device(&system, &domain, device_id(&id)?).await?;
+            println!("device {} ({}) revoked", device.id, device.name);
+        }
+        DeviceCommand::Show { domain, id, public } => {
+            let device = app.device(&system, &domain, device_id(&id)?).await?;
+            println!("{}", list_line(&device));
+            println!("(the token and password were shown once, when the device was added: put them where it says)\n");
+            print!("{}", settings(&domain_name(&domain)?, &device, None, &public));
+        }
+    }
+    Ok(())
+}
+
+fn device_id(text: &str) -> Result<Uuid> {
+    text.trim().parse().context("a device id looks like 0192f0c4-…; see `switchboard device list`")
+}
+
+fn domain_name(domain: &str) -> Result<DomainName> {
+    domain.parse().map_err(|message: String| anyhow::anyhow!(message))
+}
+
+fn list_line(device: &DeviceView) -> String {
+    let time =
+        |at: Option<chrono::DateTime<chrono::Utc>>| at.map_or("-".into(), |at| at.format("%Y-%m-%d %H:%M").to_string());
+    let networks =
+        if device.allowed_networks.is_empty() { "anywhere".into() } else { device.allowed_networks.join(",") };
+    let state = if device.revoked_at.is_some() { "revoked" } else { "active" };
+    format!(
+        "{}\t{}\tuser {}\tfrom {networks}\tlast used {}\t{state}",
+        device.id,
+        device.name,
+        device.user.as_deref().unwrap_or("-"),
+        time(device.last_used_at)
+    )
+}
+
+fn print_created(domain: &str, created: &CreatedDevice, public: &PublicAddress) -> Result<()> {
+    println!("device {} ({}) added to {domain}", created.device.id, created.device.name);
+    println!("token:    {}", created.token);
+    println!("bind DN:  {}", created.bind_dn);
+    println!("password: {}", created.password);
+    println!("(shown once; `switchboard device revoke {domain} {}` stops them)\n", created.device.id);
+    print!("{}", settings(&domain_name(domain)?, &created.device, Some(&created.token), public));
+    Ok(())
+}
+
+/// The text to paste into phones: each vendor's URLs, then the LDAP settings.
+fn settings(domain: &DomainName, device: &DeviceView, token: Option<&str>, public: &PublicAddress) -> String {
+    let base = public.base_url.trim_end_matches('/');
+    let token = token.unwrap_or("<TOKEN>");
+    let url = |vendor: &str, query: &str| format!("{base}/phonebook/{token}/{vendor}.xml{query}");
+    let mut out =
+        String::from("XML phonebooks (or without the token in the path: HTTP Basic with the bind DN and password,\n");
+    out.push_str(&format!(
+        "at {base}/phonebook/<vendor>.xml); add ?group=department:NAME or ?group=site:NAME for a part:\n"
+    ));
+    if device.user.is_some() {
+        out.push_str(&format!("  favorites first (a book of their own):  {}\n", url("yealink", "?group=favorites")));
+    }
+    let lines = [
+        ("Yealink remote phonebook", url("yealink", "")),
+        ("Yealink, searched on the phone", url("yealink", "?q=#SEARCH")),
+        ("Yealink DECT (W-series)", url("yealink-menu", "")),
+        ("Polycom", url("polycom", "")),
+        ("Cisco SPA/CP XML directory", url("cisco", "")),
+        ("Grandstream (phonebook XML server path)", format!("{base}/phonebook/{token}")),
+        ("Snom", url("snom", "")),
+        ("Fanvil", url("fanvil", "")),
+    ];
+    for (label, url) in lines {
+        out.push_str(&format!("  {label:<42} {url}\n"));
+    }
+    let host = base.split("://").nth(1).unwrap_or(base).split(['/', ':']).next().unwrap_or("localhost");
+    let ldap = public.ldap.clone().unwrap_or_else(|| format!("{host}:3389"));
+    let (server, port) = ldap.rsplit_once(':').unwrap_or((ldap.as_str(), "3389"));
+    let base_dn = format!("ou=contacts,{}", domain_dn(domain));
+    out.push_str(&format!(
+        "\nLDAP (when the server runs with --ldap):\n  server         {server}\n  port           {port}\n  base DN        {base_dn}\n  \
+         bind DN        {}\n  password       the device's password\n  \
+         name filter    (|(cn=%)(sn=%)(givenName=%))\n  \
+         number filter  (|(telephoneNumber=%)(mobile=%)(homePhone=%))\n  \
+         name attribute cn   number attributes telephoneNumber mobile homePhone   max hits 50\n",
+        device.bind_dn
+    ));
+    out.push_str(&format!(
+        "  Yealink:  ldap.enable = 1  ldap.host = {server}  ldap.port = {port}  ldap.base = {base_dn}\n            \
+         ldap.user = {dn}  ldap.name_filter = (|(cn=%)(sn=%)(givenName=%))\n            \
+         ldap.number_filter = (|(telephoneNumber=%)(mobile=%)(homePhone=%))  ldap.max_hits = 50\n  \
+         Polycom:  dir.corp.address = {server}  dir.corp.port = {port}  dir.corp.baseDN = {base_dn}\n            \
+         dir.corp.user = {dn}  dir.corp.scope = sub\n",
+        dn = device.bind_dn
+    ));
+    out
+}
