@@ -992,7 +992,10 @@ async fn desk_phone_story(backend: Backend) {
 
     let listed = cli(&db, &["device", "list", ACME], None);
     let id = listed.split('\t').next().unwrap().trim().to_string();
-    assert!(listed.contains("Reception T54W") && listed.contains("user 200") && !listed.contains("last used -"), "{listed}");
+    assert!(
+        listed.contains("Reception T54W") && listed.contains("user 200") && !listed.contains("last used -"),
+        "{listed}"
+    );
     let shown = cli(&db, &["device", "show", ACME, &id, "--base-url", "https://pbx.example"], None);
     assert!(shown.contains("https://pbx.example/phonebook/<TOKEN>/cisco.xml"), "{shown}");
     assert!(shown.contains("ou=contacts,dc=acme,dc=example") && shown.contains(secrets["bind_dn"].as_str().unwrap()));
