@@ -6,12 +6,18 @@
 //! of 100,000 generated rows imported into an empty domain and again unchanged, against a
 //! plain bulk insert of the same rows, and an export of them all.
 //!
+//! With `--phones` it also times what desk phones ask of the same domain (see [`phones`]):
+//! XML phonebooks (full, search, 304), caller-ID lookup and LDAP searches.
+//!
 //! Run it with `scripts/bench` (both back-ends) or `scripts/bench --sqlite-only`;
 //! `--import-only` runs the import/export part alone, `--no-import` skips it.
 
 mod data;
+mod ldap_client;
 mod measure;
+mod phones;
 mod seed;
+mod slapd;
 mod transfer;
 
 use std::collections::BTreeSet;
@@ -71,6 +77,10 @@ struct Args {
     /// Skip the import/export benchmark.
     #[arg(long)]
     no_import: bool,
+    /// Also time the desk phones' requests: XML phonebooks, caller-ID lookup and LDAP
+    /// (not in the default run, to keep it short).
+    #[arg(long, conflicts_with = "import_only")]
+    phones: bool,
     /// Rows of the generated Outlook CSV file that is imported, bulk inserted and exported.
     #[arg(long, default_value_t = 100_000)]
     import_rows: usize,
@@ -209,19 +219,35 @@ async fn run(
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = Url::parse(&format!("http://{}/", listener.local_addr()?))?;
+    // The phones' LDAP listener, as `serve --ldap` starts it, on a free port.
+    let ldap_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let endpoints = phones::Endpoints { base: &base, ldap: ldap_listener.local_addr()? };
+    let ldap = args.phones.then(|| {
+        tokio::spawn(switchboard_ldap::serve(ldap_listener, app.clone(), switchboard_ldap::LdapConfig::default()))
+    });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(switchboard_server::serve(listener, app, ServerConfig::default(), async move {
+    let server = tokio::spawn(switchboard_server::serve(listener, app.clone(), ServerConfig::default(), async move {
         let _ = stopped.await;
     }));
-    let result = measure_all(&base, &seeded, args, limits).await;
+    let result = measure_all(&app, &endpoints, &seeded, args, limits).await;
     let _ = stop.send(());
     server.await??;
+    if let Some(ldap) = ldap {
+        ldap.abort();
+    }
     let (setup_notes, stats) = result?;
     Ok(Run { backend, seeded, setup_notes, stats, took: started.elapsed() })
 }
 
 /// Logs in as the viewer and times every case; returns notes on the setup and the stats.
-async fn measure_all(base: &Url, seeded: &Seeded, args: &Args, limits: &Limits) -> Result<(Vec<String>, Vec<Stats>)> {
+async fn measure_all(
+    app: &App,
+    endpoints: &phones::Endpoints<'_>,
+    seeded: &Seeded,
+    args: &Args,
+    limits: &Limits,
+) -> Result<(Vec<String>, Vec<Stats>)> {
+    let base = endpoints.base;
     let anonymous = Client::builder().tcp_nodelay(true).timeout(Duration::from_secs(60)).build()?;
     let username = format!("{}@{}", seeded.viewer_extension, seeded.domain);
     let login = anonymous
@@ -321,6 +347,12 @@ async fn measure_all(base: &Url, seeded: &Seeded, args: &Args, limits: &Limits) 
         );
         stats.push(result);
     }
+    if args.phones {
+        let terms = phones::Terms { names: &names, numbers: &numbers };
+        let (phone_notes, phone_stats) = phones::measure(app, endpoints, seeded, &client, &terms, limits).await?;
+        notes.extend(phone_notes);
+        stats.extend(phone_stats);
+    }
     Ok((notes, stats))
 }
 
@@ -399,6 +431,7 @@ fn report(runs: &[Run], plan: &Plan, limits: &Limits) -> String {
         "databases: SQLite as the store leaves it (no ANALYZE); PostgreSQL analysed after the bulk load, as autovacuum would"
     );
     let mut verdict = None;
+    let mut phone_verdicts = Vec::new();
     for run in runs {
         let _ = writeln!(out);
         let _ = writeln!(
@@ -430,6 +463,9 @@ fn report(runs: &[Run], plan: &Plan, limits: &Limits) -> String {
                 stats.per_second / health
             );
         }
+        if run.stats.iter().any(|s| s.name.starts_with("phones:")) {
+            phone_verdicts.extend(phones::verdicts(run.backend, &run.stats, health));
+        }
         if run.backend == "SQLite" {
             let worst = run.stats.iter().filter(|s| s.name.starts_with("directory search")).max_by_key(|s| s.p99);
             verdict = worst.map(|s| (millis(s.p99), s.name.clone()));
@@ -442,6 +478,9 @@ fn report(runs: &[Run], plan: &Plan, limits: &Limits) -> String {
             out,
             "SQLite search p99 = {p99:.2} ms (target < {TARGET_P99_MS} ms): {status}  [worst case: {case}]"
         );
+    }
+    for line in phone_verdicts {
+        let _ = writeln!(out, "{line}");
     }
     out
 }

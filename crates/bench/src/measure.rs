@@ -1,9 +1,10 @@
-//! Timing HTTP requests: one client, one request at a time, keep-alive.
+//! Timing requests: one client, one request at a time, keep-alive.
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use reqwest::{Client, Url};
+use reqwest::{Client, RequestBuilder, StatusCode, Url};
 use serde_json::Value;
 
 /// One line of the report: a kind of request, asked in turn with each of its URLs.
@@ -27,15 +28,21 @@ pub struct Limits {
     pub max_time: Duration,
 }
 
-/// Sends one request and reads the whole answer; anything but 200 is a failure.
-async fn fetch(client: &Client, url: &Url) -> Result<usize> {
-    let response = client.get(url.clone()).send().await.with_context(|| format!("GET {url}"))?;
+/// Sends one GET and reads the whole answer; anything but 200 is a failure.
+async fn fetch(client: &Client, url: Url) -> Result<()> {
+    expect(client.get(url), StatusCode::OK).await
+}
+
+/// Sends a request and reads the whole answer; any other status than `expected` is a failure.
+pub async fn expect(request: RequestBuilder, expected: StatusCode) -> Result<()> {
+    let response = request.send().await.context("sending a request")?;
     let status = response.status();
+    let url = response.url().clone();
     let body = response.bytes().await.with_context(|| format!("reading GET {url}"))?;
-    if !status.is_success() {
-        bail!("GET {url} answered {status}: {}", String::from_utf8_lossy(&body));
+    if status != expected {
+        bail!("GET {url} answered {status} (expected {expected}): {}", String::from_utf8_lossy(&body));
     }
-    Ok(body.len())
+    Ok(())
 }
 
 /// GETs a URL once and returns its JSON, to set a case up.
@@ -49,20 +56,32 @@ pub async fn get_json(client: &Client, url: &Url) -> Result<Value> {
     serde_json::from_str(&body).with_context(|| format!("GET {url} is not JSON"))
 }
 
-/// Warms up, then times requests until the count or the time limit is reached.
+/// Times GETs of a case's URLs in turn.
 pub async fn run(client: &Client, case: &Case, limits: &Limits) -> Result<Stats> {
+    time(&case.name, &case.urls, limits, |url| fetch(client, url)).await
+}
+
+/// Warms up, then times `once` with each input in turn until the count or the time limit
+/// is reached. Inputs are cloned before the clock starts.
+pub async fn time<T, F, Fut>(name: &str, inputs: &[T], limits: &Limits, mut once: F) -> Result<Stats>
+where
+    T: Clone,
+    F: FnMut(T) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
     let warm_until = Instant::now() + limits.max_time / 10;
-    for url in case.urls.iter().cycle().take(limits.warmup) {
-        fetch(client, url).await?;
+    for input in inputs.iter().cycle().take(limits.warmup) {
+        once(input.clone()).await?;
         if Instant::now() > warm_until {
             break;
         }
     }
     let mut latencies = Vec::with_capacity(limits.requests);
     let started = Instant::now();
-    for url in case.urls.iter().cycle().take(limits.requests) {
+    for input in inputs.iter().cycle().take(limits.requests) {
+        let input = input.clone();
         let sent = Instant::now();
-        fetch(client, url).await?;
+        once(input).await?;
         latencies.push(sent.elapsed());
         if started.elapsed() > limits.max_time {
             break;
@@ -71,7 +90,7 @@ pub async fn run(client: &Client, case: &Case, limits: &Limits) -> Result<Stats>
     let elapsed = started.elapsed();
     latencies.sort_unstable();
     Ok(Stats {
-        name: case.name.clone(),
+        name: name.to_string(),
         requests: latencies.len(),
         median: percentile(&latencies, 50.0),
         p99: percentile(&latencies, 99.0),
