@@ -1,26 +1,11 @@
 //! End-to-end: the real binary on a free port, driven over HTTP, on both back-ends.
 
+#[macro_use]
 mod support;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{Backend, Database, PASSWORD, Server, Session, cli, seed_domain};
-
-/// Runs one scenario on SQLite and on PostgreSQL.
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[tokio::test(flavor = "multi_thread")]
-            async fn sqlite() {
-                super::$scenario(super::Backend::Sqlite).await
-            }
-            #[tokio::test(flavor = "multi_thread")]
-            async fn postgres() {
-                super::$scenario(super::Backend::Postgres).await
-            }
-        }
-    )*};
-}
 
 on_both_backends!(
     contacts_story,

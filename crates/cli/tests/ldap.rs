@@ -2,6 +2,7 @@
 //! port, searched with OpenLDAP's `ldapsearch` (and raw sockets where a client would
 //! not misbehave), on SQLite and PostgreSQL.
 
+#[macro_use]
 mod support;
 
 use std::time::{Duration, Instant};
@@ -18,22 +19,6 @@ use serde_json::json;
 use support::{Backend, Database, PASSWORD, Server, cli, seed_domain};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::codec::Framed;
-
-/// Runs one scenario on SQLite and on PostgreSQL.
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[tokio::test(flavor = "multi_thread")]
-            async fn sqlite() {
-                super::$scenario(super::Backend::Sqlite).await
-            }
-            #[tokio::test(flavor = "multi_thread")]
-            async fn postgres() {
-                super::$scenario(super::Backend::Postgres).await
-            }
-        }
-    )*};
-}
 
 on_both_backends!(
     phone_name_and_number_searches,

@@ -3,6 +3,24 @@
 
 #![allow(dead_code)]
 
+/// Runs one scenario on SQLite and on PostgreSQL (each scenario takes a `Backend`;
+/// the test file imports `Backend` so that `super::Backend` names it).
+#[allow(unused_macros)] // browser.rs includes this module but runs its scenarios with a browser of its own.
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread")]
+            async fn sqlite() {
+                super::$scenario(super::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread")]
+            async fn postgres() {
+                super::$scenario(super::Backend::Postgres).await
+            }
+        }
+    )*};
+}
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
