@@ -46,7 +46,7 @@ use switchboard_core::model::{DirectoryEntry, Domain, User};
 use switchboard_core::paging::{Cursor, Limit, Page, Sort};
 use switchboard_core::text::SearchTerm;
 use switchboard_core::{DomainName, FieldError, Invalid};
-use switchboard_store::{ChangeStamp, Device, DirectoryQuery, ListQuery, NewDevice};
+use switchboard_store::{ChangeStamp, Device, DeviceAccess, DeviceKey, DirectoryQuery, ListQuery, NewDevice};
 use uuid::Uuid;
 
 use crate::App;
@@ -68,7 +68,8 @@ const WRONG_CREDENTIALS: &str = "wrong or revoked device credentials";
 /// not), a user of the domain, or — where the domain allows it — an anonymous LDAP client.
 #[derive(Debug, Clone)]
 pub enum PhonebookReader {
-    Device { device: Box<Device>, domain: Box<Domain>, user: Option<Box<User>> },
+    /// `stamp` is the domain's change stamp when the reader was made (see [`PhonebookReader::stamp_when_made`]).
+    Device { device: Box<Device>, domain: Box<Domain>, user: Option<Box<User>>, stamp: Option<ChangeStamp> },
     User { user: Box<User>, domain: Box<Domain> },
     Anonymous { domain: Box<Domain> },
 }
@@ -99,6 +100,16 @@ impl PhonebookReader {
             PhonebookReader::Device { user, .. } => user.as_deref(),
             PhonebookReader::User { user, .. } => Some(user),
             PhonebookReader::Anonymous { .. } => None,
+        }
+    }
+
+    /// The domain's change stamp read with the reader's credential, for a reader made for
+    /// one request (a phonebook URL): it saves reading it again. A reader kept longer (an
+    /// LDAP connection) asks [`App::phonebook_stamp`] instead.
+    pub fn stamp_when_made(&self) -> Option<ChangeStamp> {
+        match self {
+            PhonebookReader::Device { stamp, .. } => *stamp,
+            PhonebookReader::User { .. } | PhonebookReader::Anonymous { .. } => None,
         }
     }
 
@@ -301,9 +312,10 @@ impl App {
     /// The reader behind a phonebook URL token.
     pub async fn device_by_token(&self, token: &str, client: Option<IpAddr>) -> Result<PhonebookReader> {
         let well_formed = token.starts_with(TOKEN_PREFIX) && token.len() <= 100;
-        let found = if well_formed { self.store.device_by_token_hash(&sha256_hex(token)).await? } else { None };
+        let hash = sha256_hex(token);
+        let found = if well_formed { self.store.device_access(DeviceKey::TokenHash(&hash)).await? } else { None };
         match found {
-            Some(device) => self.reader_of(device, client).await,
+            Some(access) => self.reader_of(access, client).await,
             None => Err(self.wrong_guess(&throttle_keys("phonebook-token", client)[1..]).await),
         }
     }
@@ -325,12 +337,11 @@ impl App {
         }
         let keys = throttle_keys(&format!("device:{bind_dn}"), client);
         let Some((id, domain_name)) = parse_bind_dn(bind_dn) else { return Err(self.wrong_guess(&keys).await) };
-        let found = match self.store.domain_by_name(&domain_name).await? {
-            Some(domain) => self.store.device_with_password(domain.id, id).await?,
-            None => None,
-        };
+        let found = self.store.device_access(DeviceKey::Bind { domain: &domain_name, id }).await?;
         match found {
-            Some((device, hash)) if same_hash(&sha256_hex(password), &hash) => self.reader_of(device, client).await,
+            Some(access) if same_hash(&sha256_hex(password), &access.password_hash) => {
+                self.reader_of(access, client).await
+            }
             _ => Err(self.wrong_guess(&keys).await),
         }
     }
@@ -442,7 +453,8 @@ impl App {
     }
 
     /// A device whose secret matched: refused if revoked or connecting from elsewhere.
-    async fn reader_of(&self, device: Device, client: Option<IpAddr>) -> Result<PhonebookReader> {
+    async fn reader_of(&self, access: DeviceAccess, client: Option<IpAddr>) -> Result<PhonebookReader> {
+        let DeviceAccess { device, domain, stamp, user, .. } = access;
         if device.revoked_at.is_some() {
             // Not counted as a guess: a forgotten phone retrying must not lock its office out.
             return Err(AppError::Unauthorized(WRONG_CREDENTIALS.into()));
@@ -452,16 +464,16 @@ impl App {
             let from = client.map_or_else(|| "an unknown address".to_string(), |ip| ip.to_string());
             return Err(AppError::Forbidden(format!("this device may not connect from {from}")));
         }
-        let domain = self.store.domain_by_id(device.domain_id).await?.ok_or(AppError::NotFound)?;
-        let user = match device.user_id {
-            Some(id) => Some(Box::new(self.store.user_by_id(id).await?.ok_or(AppError::NotFound)?)),
-            None => None,
-        };
         let now = Utc::now();
         if device.last_used_at.is_none_or(|last| now - last >= TOUCH_EVERY) {
             self.store.touch_device(device.id, now).await?;
         }
-        Ok(PhonebookReader::Device { device: Box::new(device), domain: Box::new(domain), user })
+        Ok(PhonebookReader::Device {
+            device: Box::new(device),
+            domain: Box::new(domain),
+            user: user.map(Box::new),
+            stamp: Some(stamp),
+        })
     }
 
     async fn user_bind(&self, login: &str, password: &str, client: Option<IpAddr>) -> Result<PhonebookReader> {
@@ -496,6 +508,17 @@ impl App {
             }
         }
         AppError::Unauthorized(WRONG_CREDENTIALS.into())
+    }
+
+    /// One entry of the reader's phone book by its id, if the reader's book holds it: the
+    /// same rules as [`App::phonebook_page`] (listed coworkers, shared contacts where the
+    /// reader is shown them, the bound user's own contacts only), within its domain.
+    pub async fn phonebook_entry(&self, reader: &PhonebookReader, id: Uuid) -> Result<Option<DirectoryEntry>> {
+        let shows_shared = self.reader_shows_shared(reader).await?;
+        let audience = phonebook_audience(reader, shows_shared);
+        // No user: the nil id owns no contacts, as in `phonebook_page`.
+        let viewer_id = audience.viewer_id.unwrap_or(Uuid::nil());
+        Ok(self.store.directory_entry(audience.domain_id, viewer_id, audience.include_shared, id).await?)
     }
 }
 

@@ -197,6 +197,8 @@ pub struct DirectoryEntry {
     pub first_name: String,
     pub last_name: String,
     pub company: String,
+    /// The job title; contacts only (empty for coworkers).
+    pub title: String,
     /// Coworkers only.
     pub extension: Option<String>,
     pub numbers: Vec<NumberView>,

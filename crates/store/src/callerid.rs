@@ -81,6 +81,8 @@ pub trait CallerIdStore {
     ) -> Result<Page<BlockedNumber>>;
     /// The domain's entries whose pattern is one of `patterns` (a number and its prefixes).
     async fn blocked_numbers_among(&self, domain_id: Uuid, patterns: &[String]) -> Result<Vec<BlockedNumber>>;
+    /// The domain's whole block list, in no particular order (for the app's in-memory copy).
+    async fn all_blocked_numbers(&self, domain_id: Uuid) -> Result<Vec<BlockedNumber>>;
     /// Removes an entry of the domain; `NotFound` when it has none with this id.
     async fn delete_blocked_number(&self, domain_id: Uuid, id: Uuid, audit: AuditRecord) -> Result<BlockedNumber>;
 

@@ -75,6 +75,12 @@ impl CallerIdStore for Backend {
         sorted_page(rows, limit, blocked_number, |entry| (entry.pattern.clone(), entry.id))
     }
 
+    async fn all_blocked_numbers(&self, domain_id: Uuid) -> Result<Vec<BlockedNumber>> {
+        let sql = format!("SELECT {BLOCKED_COLUMNS} FROM blocked_numbers WHERE domain_id = $1");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(domain_id).fetch_all(&self.pool).await?;
+        rows.iter().map(blocked_number).collect()
+    }
+
     async fn blocked_numbers_among(&self, domain_id: Uuid, patterns: &[String]) -> Result<Vec<BlockedNumber>> {
         if patterns.is_empty() {
             return Ok(Vec::new());

@@ -20,7 +20,7 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::{
-    AuditFilter, AuditRecord, COPY_TABLES, DirectoryQuery, DomainPatch, Group, ImportChange, Layer, ListQuery,
+    AuditFilter, AuditRecord, BookPart, COPY_TABLES, DeviceKey, DirectoryQuery, DomainPatch, Group, ImportChange, Layer, ListQuery,
     LoginFailures, NewDevice, NewDomain, NewToken, NewUser, Result, Store, StoreError, UserFilter, UserPatch,
 };
 
@@ -45,6 +45,7 @@ macro_rules! conformance_tests {
             paging_in_every_sort,
             directory_groups,
             directory_entries,
+            book_rows,
             directory_pages_and_search,
             departments_and_sites,
             favorites,
@@ -766,6 +767,7 @@ async fn office(store: &dyn Store) -> Office {
     let sam_input = ContactInput {
         work_phone: "+1 (206) 555-0100".into(),
         mobile_phone: "206 555 0199".into(),
+        title: "Buyer".into(),
         ..named("Sam", "Shared")
     };
     let sam = contact(store, shared(&domain), sam_input).await;
@@ -827,6 +829,33 @@ pub async fn directory_groups(store: &dyn Store) {
     assert_eq!(entry_ids(&alices), [o.acme.id, o.dan.id, o.alices_own.id, o.sam.id, o.vera.id]);
 }
 
+/// The rows the app indexes in memory are the directory's entries as nobody in
+/// particular sees them, with the very keys the store sorts and searches by.
+pub async fn book_rows(store: &dyn Store) {
+    let o = office(store).await;
+    let sorted_ids = |mut rows: Vec<crate::BookRow>| {
+        rows.sort_by(|a, b| (&a.sort_key, a.entry.id).cmp(&(&b.sort_key, b.entry.id)));
+        rows.into_iter().map(|row| row.entry.id).collect::<Vec<_>>()
+    };
+    let rows = |part| async move { store.book_rows(o.domain.id, part).await.unwrap() };
+    assert_eq!(sorted_ids(rows(BookPart::Coworkers).await), [o.alice.id, o.bob.id, o.dan.id, o.vera.id]);
+    assert_eq!(sorted_ids(rows(BookPart::Shared).await), [o.acme.id, o.sam.id], "not the trashed one");
+    assert_eq!(sorted_ids(rows(BookPart::Personal(o.vera.id)).await), [o.pete.id]);
+    assert_eq!(sorted_ids(rows(BookPart::Personal(o.outsider.id)).await), Vec::<Uuid>::new());
+    let nobody = DirectoryQuery { viewer_id: Uuid::nil(), ..view(&o, Group::All, true) };
+    let directory = store.directory(&nobody).await.unwrap();
+    for row in rows(BookPart::Shared).await.into_iter().chain(rows(BookPart::Coworkers).await) {
+        let listed = directory.items.iter().find(|e| e.id == row.entry.id).unwrap();
+        assert_eq!(&row.entry, listed, "the same entry as the directory shows");
+        assert!(!row.entry.favorite && !row.entry.editable);
+    }
+    let sam = rows(BookPart::Shared).await.into_iter().find(|row| row.entry.id == o.sam.id).unwrap();
+    assert!(sam.search_text.contains("sam shared") && sam.search_text.contains("2065550100"), "{}", sam.search_text);
+    let term = SearchTerm::parse("shared sam").unwrap();
+    let searched = DirectoryQuery { list: ListQuery { search: term, ..ListQuery::default() }, ..nobody };
+    assert_eq!(entry_ids(&store.directory(&searched).await.unwrap()), [o.sam.id], "its search text is what is searched");
+}
+
 pub async fn directory_entries(store: &dyn Store) {
     let o = office(store).await;
     let page = store.directory(&view(&o, Group::All, true)).await.unwrap();
@@ -837,6 +866,7 @@ pub async fn directory_entries(store: &dyn Store) {
         first_name: "Alice".into(),
         last_name: "Able".into(),
         company: String::new(),
+        title: String::new(),
         extension: Some("101".into()),
         numbers: vec![NumberView { kind: NumberKind::Extension, typed: "101".into(), e164: None }],
         email: "alice@office.example".into(),
@@ -855,6 +885,7 @@ pub async fn directory_entries(store: &dyn Store) {
         first_name: "Sam".into(),
         last_name: "Shared".into(),
         company: String::new(),
+        title: "Buyer".into(),
         extension: None,
         numbers: vec![
             NumberView { kind: NumberKind::Work, typed: "+1 (206) 555-0100".into(), e164: Some("+12065550100".into()) },
@@ -1012,11 +1043,18 @@ pub async fn devices(store: &dyn Store) {
 
     assert_eq!(store.device(acme.id, lobby.id).await.unwrap(), Some(lobby.clone()));
     assert_eq!(store.device(globex.id, lobby.id).await.unwrap(), None, "keyed by domain");
-    assert_eq!(store.device_by_token_hash("token-desk").await.unwrap(), Some(desk.clone()));
-    assert_eq!(store.device_by_token_hash("token-nope").await.unwrap(), None);
-    let (found, hash) = store.device_with_password(acme.id, desk.id).await.unwrap().unwrap();
-    assert_eq!((found, hash.as_str()), (desk.clone(), "password-desk"));
-    assert!(store.device_with_password(acme.id, theirs.id).await.unwrap().is_none());
+    let by_token = store.device_access(DeviceKey::TokenHash("token-desk")).await.unwrap().unwrap();
+    let stamp = store.change_stamp(acme.id).await.unwrap().unwrap();
+    assert_eq!(by_token.device, desk);
+    assert_eq!((by_token.domain, by_token.stamp, by_token.user), (acme.clone(), stamp, Some(ann.clone())));
+    assert_eq!(by_token.password_hash, "password-desk");
+    assert_eq!(store.device_access(DeviceKey::TokenHash("token-nope")).await.unwrap(), None);
+    let bind = |domain, id| async move { store.device_access(DeviceKey::Bind { domain, id }).await.unwrap() };
+    let lobby_access = bind(&acme.name, lobby.id).await.unwrap();
+    assert_eq!((lobby_access.device, lobby_access.user), (lobby.clone(), None));
+    assert_eq!(lobby_access.password_hash, "password-lobby");
+    assert!(bind(&acme.name, theirs.id).await.is_none(), "a bind DN names the device's own domain");
+    assert!(bind(&globex.name, desk.id).await.is_none());
 
     let first = store.list_devices(acme.id, Limit::parse(Some(1)).unwrap(), None).await.unwrap();
     assert_eq!(first.items, std::slice::from_ref(&lobby));
@@ -1039,7 +1077,7 @@ pub async fn devices(store: &dyn Store) {
     store.delete_user(ann.id, audit_in(acme.id, "user.delete")).await.unwrap();
     assert_eq!(store.device(acme.id, desk.id).await.unwrap(), None, "a bound device goes with its user");
     store.delete_domain(globex.id, audit("domain.delete")).await.unwrap();
-    assert_eq!(store.device_by_token_hash("token-theirs").await.unwrap(), None);
+    assert_eq!(store.device_access(DeviceKey::TokenHash("token-theirs")).await.unwrap(), None);
     assert_eq!(store.table_counts().await.unwrap()["devices"], 1);
 }
 

@@ -22,12 +22,14 @@ use uuid::Uuid;
 mod callerid;
 pub mod conformance;
 mod events;
+mod phones;
 mod postgres;
 mod sqlite;
 pub mod testing;
 
 pub use callerid::{AllowedNumber, BlockedNumber, CallerIdStore, NewAllowedNumber, NewBlockedNumber};
 pub use events::EventBus;
+pub use phones::{BookPart, BookRow, DeviceAccess, DeviceKey, PhoneStore};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -253,6 +255,15 @@ pub struct NewToken {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// A live session or API token with its user and the user's domain: everything
+/// authenticating a request needs, read in one statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenOwner {
+    pub token: Token,
+    pub user: User,
+    pub domain: Domain,
+}
+
 /// A device credential of a domain (desk phones reading the directory over XML or LDAP).
 /// The secrets themselves are never stored, only their hashes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -302,7 +313,7 @@ pub type TableCounts = BTreeMap<String, i64>;
 
 /// Everything Switchboard keeps, and the change events about it ([`EventBus`]).
 #[async_trait]
-pub trait Store: EventBus + CallerIdStore + Send + Sync + 'static {
+pub trait Store: EventBus + CallerIdStore + PhoneStore + Send + Sync + 'static {
     /// Checks the database answers (for `/healthz`).
     async fn ping(&self) -> Result<()>;
     /// Connections in use and idle, for metrics.
@@ -409,6 +420,9 @@ pub trait Store: EventBus + CallerIdStore + Send + Sync + 'static {
     async fn create_token(&self, new: NewToken) -> Result<Token>;
     /// The live (not expired) token with this secret hash.
     async fn token_by_secret_hash(&self, secret_hash: &str, now: DateTime<Utc>) -> Result<Option<Token>>;
+    /// The live (not expired) token with this secret hash, with its user and the user's
+    /// domain, in one statement: the whole database cost of authenticating a request.
+    async fn token_owner_by_secret_hash(&self, secret_hash: &str, now: DateTime<Utc>) -> Result<Option<TokenOwner>>;
     async fn list_tokens(&self, user_id: Uuid, kind: TokenKind) -> Result<Vec<Token>>;
     /// Deletes a token of this user; false if there was none.
     async fn delete_token(&self, user_id: Uuid, token_id: Uuid) -> Result<bool>;
@@ -417,10 +431,6 @@ pub trait Store: EventBus + CallerIdStore + Send + Sync + 'static {
     async fn create_device(&self, new: NewDevice, audit: AuditRecord) -> Result<Device>;
     /// A device of this domain, revoked or not.
     async fn device(&self, domain_id: Uuid, id: Uuid) -> Result<Option<Device>>;
-    /// The device (revoked or not) whose URL token has this hash.
-    async fn device_by_token_hash(&self, token_hash: &str) -> Result<Option<Device>>;
-    /// A device by id with its password hash, for a bind (the domain comes from the bind DN).
-    async fn device_with_password(&self, domain_id: Uuid, id: Uuid) -> Result<Option<(Device, String)>>;
     /// Devices of a domain by id (creation order), after the device `after`.
     async fn list_devices(&self, domain_id: Uuid, limit: Limit, after: Option<Uuid>) -> Result<Page<Device>>;
     /// Marks a device revoked (kept for the audit trail); revoking it again changes nothing.

@@ -26,7 +26,7 @@ use super::{Backend, Db, NO_OWNER, Pool, begin_write, push_search, search_is_bro
 use crate::{
     AuditFilter, AuditRecord, COPY_TABLES, ChangeStamp, Device, DirectoryQuery, DomainPatch, Group, ImportChange,
     ImportWriter, Layer, ListQuery, LoginFailures, NewDevice, NewDomain, NewToken, NewUser, Result, RowKeys, Store,
-    StoreError, TableCounts, UserFilter, UserPatch,
+    StoreError, TableCounts, TokenOwner, UserFilter, UserPatch,
 };
 
 pub(super) type Tx = sqlx::Transaction<'static, Db>;
@@ -550,6 +550,29 @@ impl Store for Backend {
         row.as_ref().map(token).transpose()
     }
 
+    async fn token_owner_by_secret_hash(&self, secret_hash: &str, now: DateTime<Utc>) -> Result<Option<TokenOwner>> {
+        let row = sqlx::query(
+            "SELECT users.id, users.domain_id, users.extension, users.first_name, users.last_name, users.email, \
+             users.department, users.site, users.scope, users.listed, users.version, users.created_at, \
+             users.updated_at, \
+             tokens.id AS token_id, tokens.user_id AS token_user_id, tokens.kind AS token_kind, \
+             tokens.name AS token_name, tokens.created_at AS token_created_at, \
+             tokens.expires_at AS token_expires_at, \
+             domains.name AS domain_name, domains.description AS domain_description, \
+             domains.reseller_id AS domain_reseller_id, resellers.name AS domain_reseller, \
+             domains.created_at AS domain_created_at, domains.updated_at AS domain_updated_at \
+             FROM tokens JOIN users ON users.id = tokens.user_id \
+             JOIN domains ON domains.id = users.domain_id \
+             LEFT JOIN resellers ON resellers.id = domains.reseller_id \
+             WHERE tokens.secret_hash = $1 AND (tokens.expires_at IS NULL OR tokens.expires_at > $2)",
+        )
+        .bind(secret_hash)
+        .bind(now.timestamp_micros())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(token_owner).transpose()
+    }
+
     async fn list_tokens(&self, user_id: Uuid, kind: TokenKind) -> Result<Vec<Token>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
@@ -599,19 +622,6 @@ impl Store for Backend {
         let sql = concat!("SELECT ", device_columns!(), " FROM devices WHERE domain_id = $1 AND id = $2");
         let row = sqlx::query(sql).bind(domain_id).bind(id).fetch_optional(&self.pool).await?;
         row.as_ref().map(device).transpose()
-    }
-
-    async fn device_by_token_hash(&self, token_hash: &str) -> Result<Option<Device>> {
-        let sql = concat!("SELECT ", device_columns!(), " FROM devices WHERE token_hash = $1");
-        let row = sqlx::query(sql).bind(token_hash).fetch_optional(&self.pool).await?;
-        row.as_ref().map(device).transpose()
-    }
-
-    async fn device_with_password(&self, domain_id: Uuid, id: Uuid) -> Result<Option<(Device, String)>> {
-        let sql =
-            concat!("SELECT ", device_columns!(), ", password_hash FROM devices WHERE domain_id = $1 AND id = $2");
-        let row = sqlx::query(sql).bind(domain_id).bind(id).fetch_optional(&self.pool).await?;
-        row.map(|row| Ok((device(&row)?, row.try_get("password_hash")?))).transpose()
     }
 
     async fn list_devices(&self, domain_id: Uuid, limit: Limit, after: Option<Uuid>) -> Result<Page<Device>> {
@@ -752,16 +762,25 @@ fn conflict(message: impl Into<String>) -> impl FnOnce(sqlx::Error) -> StoreErro
 // Devices.
 
 fn device(row: &Row) -> Result<Device> {
-    let networks: String = row.try_get("allowed_networks")?;
+    device_with(row, "")
+}
+
+/// A device from columns named with `prefix` (a join reads several tables' `id`s).
+fn device_with(row: &Row, prefix: &str) -> Result<Device> {
+    let column = |name: &str| format!("{prefix}{name}");
+    let networks: String = row.try_get(column("allowed_networks").as_str())?;
+    let optional_time = |name: &str| -> Result<Option<DateTime<Utc>>> {
+        row.try_get::<Option<i64>, _>(column(name).as_str())?.map(time).transpose()
+    };
     Ok(Device {
-        id: row.try_get("id")?,
-        domain_id: row.try_get("domain_id")?,
-        name: row.try_get("name")?,
-        user_id: row.try_get("user_id")?,
+        id: row.try_get(column("id").as_str())?,
+        domain_id: row.try_get(column("domain_id").as_str())?,
+        name: row.try_get(column("name").as_str())?,
+        user_id: row.try_get(column("user_id").as_str())?,
         allowed_networks: networks.split(',').filter(|n| !n.is_empty()).map(str::to_string).collect(),
-        created_at: time(row.try_get("created_at")?)?,
-        last_used_at: row.try_get::<Option<i64>, _>("last_used_at")?.map(time).transpose()?,
-        revoked_at: row.try_get::<Option<i64>, _>("revoked_at")?.map(time).transpose()?,
+        created_at: time(row.try_get(column("created_at").as_str())?)?,
+        last_used_at: optional_time("last_used_at")?,
+        revoked_at: optional_time("revoked_at")?,
     })
 }
 
@@ -1070,20 +1089,26 @@ async fn write_user(tx: &mut Tx, user: User) -> Result<Row> {
 }
 
 fn user(row: &Row) -> Result<User> {
+    user_with(row, "")
+}
+
+/// A user from columns named with `prefix` (a join reads several tables' `id`s).
+fn user_with(row: &Row, prefix: &str) -> Result<User> {
+    let column = |name: &str| format!("{prefix}{name}");
     Ok(User {
-        id: row.try_get("id")?,
-        domain_id: row.try_get("domain_id")?,
-        extension: parsed(row, "extension")?,
-        first_name: row.try_get("first_name")?,
-        last_name: row.try_get("last_name")?,
-        email: row.try_get("email")?,
-        department: row.try_get("department")?,
-        site: row.try_get("site")?,
-        scope: parsed(row, "scope")?,
-        listed: row.try_get("listed")?,
-        version: row.try_get("version")?,
-        created_at: time(row.try_get("created_at")?)?,
-        updated_at: time(row.try_get("updated_at")?)?,
+        id: row.try_get(column("id").as_str())?,
+        domain_id: row.try_get(column("domain_id").as_str())?,
+        extension: parsed(row, &column("extension"))?,
+        first_name: row.try_get(column("first_name").as_str())?,
+        last_name: row.try_get(column("last_name").as_str())?,
+        email: row.try_get(column("email").as_str())?,
+        department: row.try_get(column("department").as_str())?,
+        site: row.try_get(column("site").as_str())?,
+        scope: parsed(row, &column("scope"))?,
+        listed: row.try_get(column("listed").as_str())?,
+        version: row.try_get(column("version").as_str())?,
+        created_at: time(row.try_get(column("created_at").as_str())?)?,
+        updated_at: time(row.try_get(column("updated_at").as_str())?)?,
     })
 }
 
@@ -1540,7 +1565,7 @@ fn push_branch(qb: &mut Builder, query: &DirectoryQuery, kind: EntryKind, only: 
 fn push_coworkers(qb: &mut Builder, query: &DirectoryQuery) {
     qb.push(
         "SELECT users.id AS id, 'coworker' AS kind, users.first_name AS first_name, users.last_name AS last_name, \
-         '' AS company, users.extension AS extension, \
+         '' AS company, '' AS title, users.extension AS extension, \
          CAST(NULL AS TEXT) AS work_phone, CAST(NULL AS TEXT) AS work_phone_e164, \
          CAST(NULL AS TEXT) AS mobile_phone, CAST(NULL AS TEXT) AS mobile_phone_e164, \
          CAST(NULL AS TEXT) AS home_phone, CAST(NULL AS TEXT) AS home_phone_e164, \
@@ -1564,7 +1589,8 @@ fn push_coworkers(qb: &mut Builder, query: &DirectoryQuery) {
 fn push_contact_entries(qb: &mut Builder, query: &DirectoryQuery, kind: &str, book: Book) {
     qb.push(format_args!(
         "SELECT contacts.id AS id, '{kind}' AS kind, contacts.first_name AS first_name, \
-         contacts.last_name AS last_name, contacts.company AS company, CAST(NULL AS TEXT) AS extension, \
+         contacts.last_name AS last_name, contacts.company AS company, contacts.title AS title, \
+         CAST(NULL AS TEXT) AS extension, \
          contacts.work_phone AS work_phone, contacts.work_phone_e164 AS work_phone_e164, \
          contacts.mobile_phone AS mobile_phone, contacts.mobile_phone_e164 AS mobile_phone_e164, \
          contacts.home_phone AS home_phone, contacts.home_phone_e164 AS home_phone_e164, \
@@ -1613,6 +1639,7 @@ fn directory_entry(row: &Row) -> Result<DirectoryEntry> {
         first_name: row.try_get("first_name")?,
         last_name: row.try_get("last_name")?,
         company: row.try_get("company")?,
+        title: row.try_get("title")?,
         extension,
         numbers,
         email: row.try_get("email")?,
@@ -1714,6 +1741,38 @@ fn token(row: &Row) -> Result<Token> {
         name: row.try_get("name")?,
         created_at: time(row.try_get("created_at")?)?,
         expires_at: expires_at.map(time).transpose()?,
+    })
+}
+
+/// A row of `token_owner_by_secret_hash`: the user's columns under their own names, the
+/// token's and the domain's prefixed.
+fn token_owner(row: &Row) -> Result<TokenOwner> {
+    let kind = match row.try_get::<String, _>("token_kind")?.as_str() {
+        "session" => TokenKind::Session,
+        "api" => TokenKind::Api,
+        other => return Err(decode_error(format!("unknown token kind `{other}`"))),
+    };
+    let expires_at: Option<i64> = row.try_get("token_expires_at")?;
+    let user = user(row)?;
+    Ok(TokenOwner {
+        token: Token {
+            id: row.try_get("token_id")?,
+            user_id: row.try_get("token_user_id")?,
+            kind,
+            name: row.try_get("token_name")?,
+            created_at: time(row.try_get("token_created_at")?)?,
+            expires_at: expires_at.map(time).transpose()?,
+        },
+        domain: Domain {
+            id: user.domain_id,
+            name: parsed(row, "domain_name")?,
+            description: row.try_get("domain_description")?,
+            reseller: row.try_get("domain_reseller")?,
+            reseller_id: row.try_get("domain_reseller_id")?,
+            created_at: time(row.try_get("domain_created_at")?)?,
+            updated_at: time(row.try_get("domain_updated_at")?)?,
+        },
+        user,
     })
 }
 
@@ -1988,3 +2047,7 @@ fn json_value(row: &Row, column: &str, kind: Kind) -> Result<Value> {
 // Caller-ID look-ups and call blocking: their own file, the same two compilations.
 #[path = "callerid_queries.rs"]
 mod callerid;
+
+// Desk phones' hot paths: their own file, the same two compilations.
+#[path = "phones_queries.rs"]
+mod phones;
