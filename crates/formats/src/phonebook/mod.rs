@@ -19,11 +19,12 @@
 //! - **Paging**: Cisco takes at most [`CISCO_MAX_LINES`] lines per document, with
 //!   `Next`/`Previous` soft keys linking to the pages around (the caller says which
 //!   entries fit with [`cisco_fit`]). The others get the whole page they are given.
-//! - **Fanvil** is written as `FanvilIPPhoneDirectory`, the same shape as Yealink's
-//!   directory (`DirectoryEntry`, `Name`, one `Telephone` per number), which is how Fanvil
-//!   documents its remote phonebook.
+//! - **Fanvil** is written as `FanvilIPPhoneDirectory` with `DirectoryEntry`, `Name` and
+//!   one each of `Telephone`, `Mobile` and `Other`: unlike Yealink's, Fanvil firmware reads
+//!   no more than one number of each of those kinds per entry.
 
 mod cisco;
+mod fanvil;
 mod grandstream;
 mod polycom;
 mod snom;
@@ -51,6 +52,7 @@ pub enum Vendor {
     Cisco,
     Grandstream,
     Snom,
+    /// `FanvilIPPhoneDirectory`: Fanvil's remote (cloud) phonebook.
     Fanvil,
 }
 
@@ -176,8 +178,8 @@ pub struct Book<'a> {
 pub fn render(vendor: Vendor, book: &Book<'_>) -> Vec<u8> {
     let mut writer = Writer::new_with_indent(Vec::new(), b' ', 2);
     let written = write_declaration(&mut writer).and_then(|()| match vendor {
-        Vendor::Yealink => yealink::directory(&mut writer, "YealinkIPPhoneDirectory", book),
-        Vendor::Fanvil => yealink::directory(&mut writer, "FanvilIPPhoneDirectory", book),
+        Vendor::Yealink => yealink::directory(&mut writer, book),
+        Vendor::Fanvil => fanvil::directory(&mut writer, book),
         Vendor::YealinkMenu => yealink::menu(&mut writer, book),
         Vendor::Polycom => polycom::directory(&mut writer, book),
         Vendor::Cisco => cisco::directory(&mut writer, book),

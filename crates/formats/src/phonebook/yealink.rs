@@ -1,5 +1,5 @@
-//! Yealink (and Fanvil, which reads the same shape): `YealinkIPPhoneDirectory` with one
-//! `Telephone` per number, and `YealinkIPPhoneBook` (`Menu`/`Unit`) for DECT handsets.
+//! Yealink: `YealinkIPPhoneDirectory` with one `Telephone` per number, and
+//! `YealinkIPPhoneBook` (`Menu`/`Unit`) for DECT handsets.
 
 use std::io;
 
@@ -11,9 +11,9 @@ use super::{Book, text_element};
 /// Numbers a `Unit` holds (`Phone1` to `Phone3`).
 const UNIT_PHONES: usize = 3;
 
-/// `<root><DirectoryEntry><Name/><Telephone label="Work"/>…</DirectoryEntry>…</root>`.
-pub(super) fn directory(writer: &mut Writer<Vec<u8>>, root: &str, book: &Book<'_>) -> io::Result<()> {
-    writer.create_element(root).write_inner_content(|writer| {
+/// `<YealinkIPPhoneDirectory><DirectoryEntry><Name/><Telephone label="Work"/>…`.
+pub(super) fn directory(writer: &mut Writer<Vec<u8>>, book: &Book<'_>) -> io::Result<()> {
+    writer.create_element("YealinkIPPhoneDirectory").write_inner_content(|writer| {
         for entry in book.entries.iter().filter(|entry| !entry.numbers.is_empty()) {
             writer.create_element("DirectoryEntry").write_inner_content(|writer| {
                 text_element(writer, "Name", &cut_chars(&entry.display_name(), NAME_CHARS))?;
