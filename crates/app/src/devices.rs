@@ -33,6 +33,7 @@
 
 use std::net::IpAddr;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -52,6 +53,7 @@ use uuid::Uuid;
 use crate::App;
 use crate::auth::{Caller, sha256_hex, throttle_keys};
 use crate::authz::{access, phonebook_audience};
+use crate::book_index::BookIndex;
 use crate::directory::parse_group;
 use crate::error::{AppError, Result, forbidden};
 
@@ -69,9 +71,19 @@ const WRONG_CREDENTIALS: &str = "wrong or revoked device credentials";
 #[derive(Debug, Clone)]
 pub enum PhonebookReader {
     /// `stamp` is the domain's change stamp when the reader was made (see [`PhonebookReader::stamp_when_made`]).
-    Device { device: Box<Device>, domain: Box<Domain>, user: Option<Box<User>>, stamp: Option<ChangeStamp> },
-    User { user: Box<User>, domain: Box<Domain> },
-    Anonymous { domain: Box<Domain> },
+    Device {
+        device: Box<Device>,
+        domain: Box<Domain>,
+        user: Option<Box<User>>,
+        stamp: Option<ChangeStamp>,
+    },
+    User {
+        user: Box<User>,
+        domain: Box<Domain>,
+    },
+    Anonymous {
+        domain: Box<Domain>,
+    },
 }
 
 impl PhonebookReader {
@@ -103,9 +115,10 @@ impl PhonebookReader {
         }
     }
 
-    /// The domain's change stamp read with the reader's credential, for a reader made for
-    /// one request (a phonebook URL): it saves reading it again. A reader kept longer (an
-    /// LDAP connection) asks [`App::phonebook_stamp`] instead.
+    /// The domain's change stamp read with the reader's credential, when the reader is
+    /// made for one request (by [`App::device_by_token`], for a phonebook URL): it saves
+    /// reading it again. Readers that may be kept (a bind's, for an LDAP connection) have
+    /// none, and [`App::phonebook_stamp`] reads it when needed.
     pub fn stamp_when_made(&self) -> Option<ChangeStamp> {
         match self {
             PhonebookReader::Device { stamp, .. } => *stamp,
@@ -309,13 +322,14 @@ impl App {
         self.view_of(&domain, device).await
     }
 
-    /// The reader behind a phonebook URL token.
+    /// The reader behind a phonebook URL token, for one request: it carries the domain's
+    /// change stamp as of now, so make another for the next request.
     pub async fn device_by_token(&self, token: &str, client: Option<IpAddr>) -> Result<PhonebookReader> {
         let well_formed = token.starts_with(TOKEN_PREFIX) && token.len() <= 100;
         let hash = sha256_hex(token);
         let found = if well_formed { self.store.device_access(DeviceKey::TokenHash(&hash)).await? } else { None };
         match found {
-            Some(access) => self.reader_of(access, client).await,
+            Some(access) => self.reader_of(access, client, OneRequest::Yes).await,
             None => Err(self.wrong_guess(&throttle_keys("phonebook-token", client)[1..]).await),
         }
     }
@@ -340,7 +354,7 @@ impl App {
         let found = self.store.device_access(DeviceKey::Bind { domain: &domain_name, id }).await?;
         match found {
             Some(access) if same_hash(&sha256_hex(password), &access.password_hash) => {
-                self.reader_of(access, client).await
+                self.reader_of(access, client, OneRequest::No).await
             }
             _ => Err(self.wrong_guess(&keys).await),
         }
@@ -372,7 +386,11 @@ impl App {
         let position = Position::parse(query.cursor.as_deref())?;
         let list = phonebook_list(query, &position)?;
         let group = parse_group(query.group.as_deref().unwrap_or_default())?;
-        let shows_shared = self.reader_shows_shared(reader).await?;
+        let index = self.current_book_index(reader).await?;
+        let shows_shared = match &index {
+            Some(index) => self.indexed_settings(index, reader.domain(), reader.user()).await?.show_shared_contacts(),
+            None => self.reader_shows_shared(reader).await?,
+        };
         let audience = phonebook_audience(reader, shows_shared);
         let directory = DirectoryQuery {
             domain_id: audience.domain_id,
@@ -382,8 +400,37 @@ impl App {
             group,
             list,
         };
-        let page = self.store.directory(&directory).await?;
+        let from_index = match (&index, reader.user()) {
+            (Some(index), Some(user)) => {
+                index.page(&self.indexed_personal(index, audience.domain_id, user.id).await?, &directory)
+            }
+            (Some(index), None) => index.page(&[], &directory),
+            (None, _) => None,
+        };
+        let page = match from_index {
+            Some(page) => page,
+            None => {
+                let mut page = self.store.directory(&directory).await?;
+                // Phones show no favorite or edit marks: the same entries as from the index.
+                for entry in &mut page.items {
+                    (entry.favorite, entry.editable) = (false, false);
+                }
+                page
+            }
+        };
         Ok(position.around(page))
+    }
+
+    /// The in-memory copy of the reader's domain's book, if it is current.
+    async fn current_book_index(&self, reader: &PhonebookReader) -> Result<Option<Arc<BookIndex>>> {
+        if !self.config().book_index {
+            return Ok(None);
+        }
+        let stamp = match reader.stamp_when_made() {
+            Some(stamp) => stamp,
+            None => self.phonebook_stamp(reader).await?,
+        };
+        Ok(self.book_index(reader.domain().id, stamp.seq))
     }
 
     /// How far the reader's domain has changed: phone books are cached by it.
@@ -453,7 +500,12 @@ impl App {
     }
 
     /// A device whose secret matched: refused if revoked or connecting from elsewhere.
-    async fn reader_of(&self, access: DeviceAccess, client: Option<IpAddr>) -> Result<PhonebookReader> {
+    async fn reader_of(
+        &self,
+        access: DeviceAccess,
+        client: Option<IpAddr>,
+        scope: OneRequest,
+    ) -> Result<PhonebookReader> {
         let DeviceAccess { device, domain, stamp, user, .. } = access;
         if device.revoked_at.is_some() {
             // Not counted as a guess: a forgotten phone retrying must not lock its office out.
@@ -472,7 +524,7 @@ impl App {
             device: Box::new(device),
             domain: Box::new(domain),
             user: user.map(Box::new),
-            stamp: Some(stamp),
+            stamp: (scope == OneRequest::Yes).then_some(stamp),
         })
     }
 
@@ -533,6 +585,13 @@ fn device_view(domain: &Domain, device: Device, user: Option<&User>) -> DeviceVi
         last_used_at: device.last_used_at,
         revoked_at: device.revoked_at,
     }
+}
+
+/// Whether a reader serves one request only (see [`PhonebookReader::stamp_when_made`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OneRequest {
+    Yes,
+    No,
 }
 
 /// Where a phonebook page starts: at the beginning, after an entry (forward), or before

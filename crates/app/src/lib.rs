@@ -6,6 +6,7 @@ mod audit;
 pub mod auth;
 pub mod authz;
 mod blocking;
+mod book_index;
 pub mod capabilities;
 mod contacts;
 pub mod devices;
@@ -55,6 +56,9 @@ pub struct AppConfig {
     pub login: LoginPolicy,
     /// Most rows (CSV records or vCards) one import reads; a longer file is refused.
     pub max_import_rows: usize,
+    /// Whether phones' searches and caller-ID look-ups use in-memory copies of the books
+    /// (see `book_index`); off only to compare both ways in tests and benchmarks.
+    pub book_index: bool,
 }
 
 /// Failed logins per account and per client address: after `slow_after` failures
@@ -82,6 +86,7 @@ impl Default for AppConfig {
                 lock_for: Duration::from_secs(15 * 60),
             },
             max_import_rows: 100_000,
+            book_index: true,
         }
     }
 }
@@ -92,11 +97,17 @@ pub struct App {
     config: Arc<AppConfig>,
     /// Set once to end every event subscription (see [`App::close_subscriptions`]).
     closing: Arc<tokio::sync::watch::Sender<bool>>,
+    book_indexes: Arc<book_index::BookIndexes>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, config: AppConfig) -> App {
-        App { store, config: Arc::new(config), closing: Arc::new(tokio::sync::watch::Sender::new(false)) }
+        App {
+            store,
+            config: Arc::new(config),
+            closing: Arc::new(tokio::sync::watch::Sender::new(false)),
+            book_indexes: Arc::default(),
+        }
     }
 
     /// The store, for health checks and metrics only.

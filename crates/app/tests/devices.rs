@@ -51,6 +51,7 @@ on_both_backends!(
     a_bound_device_sees_its_users_own_contacts,
     books_page_both_ways_and_search,
     the_change_stamp_moves_with_every_change,
+    the_in_memory_copy_answers_like_the_database,
 );
 
 // Keep the unused-import lint quiet for types only the macro names.
@@ -249,19 +250,28 @@ async fn books_follow_list_in_directory_and_shared_contacts_setting(store: Arc<d
     let lobby = app.create_device(&manager, ACME, device("Lobby")).await.unwrap();
     let bound = DeviceInput { name: "Basil's desk".into(), user: Some("201".into()), ..Default::default() };
     let basils = app.create_device(&manager, ACME, bound).await.unwrap();
-    let lobby = app.device_by_token(&lobby.token, None).await.unwrap();
-    let basils = app.device_by_token(&basils.token, None).await.unwrap();
-    assert_eq!(book(&app, &lobby, PhonebookQuery::default()).await, ["Smith & Sons", "Basil Tester", "Olivia Tester"]);
-    assert_eq!(book(&app, &basils, PhonebookQuery::default()).await, ["Smith & Sons", "Olivia Tester"]);
+    // A bind's reader is kept by an LDAP connection and must follow every change.
+    let kept = app.device_by_bind(&lobby.bind_dn, &lobby.password, None).await.unwrap();
+    // A reader from a URL token is for one request: each read makes its own.
+    let (lobby, basils) = (lobby.token, basils.token);
+    let book_of = async |token: &str| {
+        let reader = app.device_by_token(token, None).await.unwrap();
+        book(&app, &reader, PhonebookQuery::default()).await
+    };
+    assert_eq!(book_of(&lobby).await, ["Smith & Sons", "Basil Tester", "Olivia Tester"]);
+    assert_eq!(book_of(&basils).await, ["Smith & Sons", "Olivia Tester"]);
+    assert_eq!(book(&app, &kept, PhonebookQuery::default()).await, book_of(&lobby).await);
 
     // Hidden for Basil only: his device follows him, the lobby the domain.
     let hide = BTreeMap::from([("PORTAL_SHOW_SHARED_CONTACTS".to_string(), Some("no".to_string()))]);
     app.put_settings(&Caller::System, &SettingsLayer::User(ACME.into(), "201".into()), hide.clone()).await.unwrap();
-    assert_eq!(book(&app, &basils, PhonebookQuery::default()).await, ["Olivia Tester"]);
-    assert_eq!(book(&app, &lobby, PhonebookQuery::default()).await, ["Smith & Sons", "Basil Tester", "Olivia Tester"]);
+    assert_eq!(book_of(&basils).await, ["Olivia Tester"]);
+    assert_eq!(book_of(&lobby).await, ["Smith & Sons", "Basil Tester", "Olivia Tester"]);
     app.put_settings(&manager, &SettingsLayer::Domain(ACME.into()), hide).await.unwrap();
-    assert_eq!(book(&app, &lobby, PhonebookQuery::default()).await, ["Basil Tester", "Olivia Tester"]);
+    assert_eq!(book_of(&lobby).await, ["Basil Tester", "Olivia Tester"]);
+    assert_eq!(book(&app, &kept, PhonebookQuery::default()).await, ["Basil Tester", "Olivia Tester"]);
 
+    let lobby = app.device_by_token(&lobby, None).await.unwrap();
     let sales = PhonebookQuery { group: Some("department:Sales".into()), ..Default::default() };
     assert_eq!(book(&app, &lobby, sales).await, ["Basil Tester", "Olivia Tester"]);
     let bad_group = PhonebookQuery { group: Some("everyone".into()), ..Default::default() };
@@ -360,4 +370,103 @@ async fn the_change_stamp_moves_with_every_change(store: Arc<dyn Store>) {
     app.put_settings(&Caller::System, &SettingsLayer::System, system).await.unwrap();
     assert!(app.phonebook_stamp(&reader).await.unwrap().seq > after_favorite.seq);
     assert!(app.phonebook_stamp(&globex).await.unwrap().seq > globex_stamp.seq, "system settings reach every domain");
+}
+
+/// Phones' pages read from the in-memory copy of a book are the pages the database
+/// gives: every group, search (short, long, digits, accents, nothing), page size, and
+/// both directions; and the copy is dropped as soon as anything changes.
+async fn the_in_memory_copy_answers_like_the_database(store: Arc<dyn Store>) {
+    let World { app, manager, .. } = world(store.clone()).await;
+    for (i, (first, site)) in [("Zoë", "North"), ("Ann", "South"), ("Émile", "North"), ("ann", "")].iter().enumerate()
+    {
+        let input = UserInput {
+            extension: format!("3{i:02}"),
+            first_name: (*first).into(),
+            last_name: "Ånström".into(),
+            department: if i % 2 == 0 { "Sales".into() } else { "Support".into() },
+            site: (*site).into(),
+            ..Default::default()
+        };
+        app.create_user(&Caller::System, ACME, input).await.unwrap();
+    }
+    user(&app, ACME, "399", "Hidden", "basic-user", false).await;
+    for i in 0..30 {
+        let number = format!("+1 206 555 {:04}", 3000 + i % 7);
+        shared(&app, ACME, &format!("{} Vendor {i}", ["Acme", "Ännchen", "acme"][i % 3]), &number).await;
+    }
+    let mine = BookRef::Personal { domain: ACME.into(), extension: "200".into() };
+    for (first, number) in [("Ann", "206 555 3001"), ("Zed", "4255550100"), ("Émile", "")] {
+        let contact = ContactInput {
+            first_name: first.into(),
+            last_name: "Own".into(),
+            work_phone: number.into(),
+            ..Default::default()
+        };
+        app.create_contact(&manager, &mine, contact).await.unwrap();
+    }
+    let bound = DeviceInput { user: Some("200".into()), ..device("Desk") };
+    let created = app.create_device(&manager, ACME, bound).await.unwrap();
+    let lobby = app.create_device(&manager, ACME, device("Lobby")).await.unwrap();
+    let database = App::new(store, AppConfig { book_index: false, ..AppConfig::default() });
+    for token in [&created.token, &lobby.token] {
+        let (indexed, direct) =
+            (app.device_by_token(token, None).await.unwrap(), database.device_by_token(token, None).await.unwrap());
+        assert!(app.prepare_book_index(&indexed).await.unwrap(), "the copy is built");
+        assert!(!database.prepare_book_index(&direct).await.unwrap(), "turned off");
+        for group in
+            [None, Some("shared"), Some("coworkers"), Some("mine"), Some("department:Sales"), Some("site:North")]
+        {
+            for q in [
+                None,
+                Some("a"),
+                Some("an"),
+                Some("ann"),
+                Some("vendor 1"),
+                Some("ÅNSTRÖM"),
+                Some("555300"),
+                Some("zzz"),
+            ] {
+                for limit in [1, 3, 50] {
+                    let query = PhonebookQuery {
+                        q: q.map(Into::into),
+                        group: group.map(Into::into),
+                        limit: Some(limit),
+                        cursor: None,
+                    };
+                    same_pages_both_ways(&app, &indexed, &database, &direct, query).await;
+                }
+            }
+        }
+    }
+    // A change makes the copy stale at once: the new entry is there on the next read.
+    shared(&app, ACME, "Brand New", "+1 206 555 0999").await;
+    let reader = app.device_by_token(&lobby.token, None).await.unwrap();
+    let found = book(&app, &reader, PhonebookQuery { q: Some("brand new".into()), ..Default::default() }).await;
+    assert_eq!(found, ["Brand New"]);
+}
+
+/// Walks every page forward, then back from the last, comparing each with the database's.
+async fn same_pages_both_ways(
+    app: &App,
+    reader: &PhonebookReader,
+    database: &App,
+    direct: &PhonebookReader,
+    mut query: PhonebookQuery,
+) {
+    let mut pages = 0;
+    loop {
+        let ours = app.phonebook_page(reader, &query).await.unwrap();
+        let theirs = database.phonebook_page(direct, &query).await.unwrap();
+        assert_eq!(ours.entries, theirs.entries, "{query:?}");
+        assert_eq!((&ours.next_cursor, &ours.previous_cursor), (&theirs.next_cursor, &theirs.previous_cursor));
+        pages += 1;
+        assert!(pages < 100, "paging ends");
+        match (ours.next_cursor, ours.previous_cursor) {
+            (Some(next), _) if !query.cursor.as_deref().unwrap_or_default().starts_with("p.") => {
+                query.cursor = Some(next)
+            }
+            (_, Some(previous)) => query.cursor = Some(previous),
+            _ => return,
+        }
+    }
 }
