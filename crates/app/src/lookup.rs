@@ -17,16 +17,20 @@
 //! Two different entries matched by the deciding rule in the deciding book are never
 //! guessed between: the answer has no name and says `ambiguous`.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use switchboard_core::contact::NumberKind;
-use switchboard_core::model::{Book, Contact, Domain, EntryKind, User};
+use switchboard_core::model::{Book, Contact, DirectoryEntry, Domain, EntryKind, User};
 use switchboard_core::phone::Country;
 use switchboard_core::{Extension, Invalid, PhoneNumber};
+use switchboard_store::BlockedNumber;
 use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::authz::access;
 use crate::blocking::{AllowedNumberView, BlockedNumberView, international_form};
+use crate::book_index::{BookIndex, phone_number};
 use crate::error::{AppError, Result};
 use crate::{App, PhonebookReader};
 
@@ -174,10 +178,24 @@ impl App {
     /// Looks a calling number up as user `ext` would see it (the caller themself when
     /// not given; a provider without `ext` gets the domain's view).
     pub async fn lookup(&self, caller: &Caller, domain: &str, number: &str, ext: Option<&str>) -> Result<LookupAnswer> {
-        let domain = self.reachable_domain(caller, domain).await?;
+        // The caller's own domain and user came with the caller: asked for again, they are
+        // not read again.
+        let home = match caller {
+            Caller::User { user, domain: home, .. } if domain.parse().ok().as_ref() == Some(&home.name) => {
+                Some((user, home))
+            }
+            _ => None,
+        };
+        let domain = match home {
+            Some((_, home)) => (**home).clone(),
+            None => self.reachable_domain(caller, domain).await?,
+        };
         let access = access(caller, &domain).ok_or(AppError::NotFound)?;
         let user = match ext.map(str::trim).filter(|ext| !ext.is_empty()) {
-            Some(ext) => Some(self.domain_user(&domain, ext).await?),
+            Some(ext) => match home {
+                Some((me, _)) if ext.parse().ok().as_ref() == Some(&me.extension) => Some((**me).clone()),
+                _ => Some(self.domain_user(&domain, ext).await?),
+            },
             None => access.member().cloned(),
         };
         if let Some(user) = &user
@@ -193,18 +211,44 @@ impl App {
     /// user it is bound to (their own contacts included), else the domain's.
     pub async fn lookup_for_reader(&self, reader: &PhonebookReader, number: &str) -> Result<LookupAnswer> {
         let user = reader.user();
-        self.look_up(&Callee { domain: reader.domain(), user, reads_personal: user.is_some() }, number).await
+        let callee = Callee { domain: reader.domain(), user, reads_personal: user.is_some() };
+        self.look_up_as_of(&callee, number, reader.stamp_when_made().map(|stamp| stamp.seq)).await
     }
 
     /// The look-up itself, once the callee's view is settled (by a user or a device).
     pub(crate) async fn look_up(&self, callee: &Callee<'_>, number: &str) -> Result<LookupAnswer> {
-        let settings = match callee.user {
-            Some(user) => self.user_settings(callee.domain, user).await?,
-            None => self.domain_settings(callee.domain).await?,
+        self.look_up_as_of(callee, number, None).await
+    }
+
+    /// The look-up, from the in-memory copy of the domain's book when it is current
+    /// (`seq`: the domain's change counter if just read), else from the database.
+    async fn look_up_as_of(&self, callee: &Callee<'_>, number: &str, seq: Option<i64>) -> Result<LookupAnswer> {
+        let index = match (self.config().book_index, seq) {
+            (false, _) => None,
+            (true, Some(seq)) => self.book_index(callee.domain.id, seq),
+            (true, None) => {
+                let stamp = self.store.change_stamp(callee.domain.id).await?.ok_or(AppError::NotFound)?;
+                self.book_index(callee.domain.id, stamp.seq)
+            }
+        };
+        let settings = match &index {
+            Some(index) => self.indexed_settings(index, callee.domain, callee.user).await?,
+            None => Arc::new(match callee.user {
+                Some(user) => self.user_settings(callee.domain, user).await?,
+                None => self.domain_settings(callee.domain).await?,
+            }),
         };
         let calling = Calling::read(number, settings.country())?;
-        let decision = self.decide(callee, settings.show_shared_contacts(), &calling).await?;
-        let (blocked_by, allowed_by) = self.block_status(callee, &calling).await?;
+        let shows_shared = settings.show_shared_contacts();
+        let decision = match &index {
+            Some(index) => self.decide_in_memory(index, callee, shows_shared, &calling).await?,
+            None => self.decide(callee, shows_shared, &calling).await?,
+        };
+        let block = match &index {
+            Some(index) => applicable_block(index.blocked.iter().cloned(), &calling),
+            None => self.applicable_block_in_store(callee.domain.id, &calling).await?,
+        };
+        let (blocked_by, allowed_by) = self.block_status(callee, &calling, block).await?;
         let (rule, candidates) = decision.as_ref().map_or((MatchRule::None, 0), |d| (d.rule, d.candidates));
         let winner = decision.and_then(|d| d.winner);
         Ok(LookupAnswer {
@@ -242,6 +286,36 @@ impl App {
         }))
     }
 
+    /// [`Self::decide`] over the in-memory copy, which holds every candidate.
+    async fn decide_in_memory(
+        &self,
+        index: &BookIndex,
+        callee: &Callee<'_>,
+        shows_shared: bool,
+        calling: &Calling,
+    ) -> Result<Option<Decision>> {
+        let key = calling.number.lookup_key();
+        if let Some(user) = callee.user.filter(|_| callee.reads_personal) {
+            let own = self.indexed_personal(index, callee.domain.id, user.id).await?;
+            let candidates = own.iter().filter_map(|row| entry_candidate(&row.entry, calling)).collect();
+            if let Some(decision) = decision(candidates, false) {
+                return Ok(Some(decision));
+            }
+        }
+        if shows_shared {
+            let candidates = index.shared_with_key(&key).filter_map(|entry| entry_candidate(entry, calling)).collect();
+            if let Some(decision) = decision(candidates, false) {
+                return Ok(Some(decision));
+            }
+        }
+        let coworker = calling.number.is_short_code().then(|| index.coworker(&calling.number.typed)).flatten();
+        Ok(coworker.and_then(|entry| entry_candidate(entry, calling)).map(|coworker| Decision {
+            rule: MatchRule::Extension,
+            winner: Some(coworker),
+            candidates: 1,
+        }))
+    }
+
     async fn decide_in_book(&self, book: Book, calling: &Calling) -> Result<Option<Decision>> {
         let key = calling.number.lookup_key();
         let e164 = calling.number.e164.as_deref();
@@ -254,13 +328,7 @@ impl App {
             }
             candidates.extend(contact_candidate(contact, calling));
         }
-        let Some(rule) = candidates.iter().map(|c| c.rule).min() else { return Ok(None) };
-        let mut best: Vec<Candidate> = candidates.into_iter().filter(|c| c.rule == rule).collect();
-        // Rows beyond the limit could hold more matches, except of the exact ones, which come first.
-        let unsure = overflowed && rule != MatchRule::ExactE164;
-        let count = u32::try_from(best.len()).unwrap_or(u32::MAX);
-        let winner = (best.len() == 1 && !unsure).then(|| best.remove(0));
-        Ok(Some(Decision { rule, winner, candidates: if unsure { count.max(2) } else { count } }))
+        Ok(decision(candidates, overflowed))
     }
 
     /// A listed coworker whose extension the calling number is.
@@ -282,17 +350,16 @@ impl App {
         }))
     }
 
-    /// The block-list entry for the calling number and, when there is one, the callee's
-    /// allow-list entry that overrides it.
+    /// The block-list entry for the calling number (`block`, found by
+    /// [`applicable_block`]) and, when there is one, the callee's allow-list entry that
+    /// overrides it.
     async fn block_status(
         &self,
         callee: &Callee<'_>,
         calling: &Calling,
+        block: Option<BlockedNumber>,
     ) -> Result<(Option<BlockedNumberView>, Option<AllowedNumberView>)> {
-        let Some(international) = international_form(&calling.number, calling.country) else {
-            return Ok((None, None));
-        };
-        let Some(block) = self.applicable_block(callee.domain.id, &international).await? else {
+        let (Some(block), Some(international)) = (block, international_form(&calling.number, calling.country)) else {
             return Ok((None, None));
         };
         let allowed = match callee.user {
@@ -302,20 +369,51 @@ impl App {
         Ok((Some(BlockedNumberView::from(block)), allowed.map(AllowedNumberView::from)))
     }
 
-    /// The most specific entry blocking `international`: the number itself, else its longest listed prefix.
-    async fn applicable_block(
-        &self,
-        domain_id: Uuid,
-        international: &str,
-    ) -> Result<Option<switchboard_store::BlockedNumber>> {
+    /// [`applicable_block`] among the domain's entries that could cover the number.
+    async fn applicable_block_in_store(&self, domain_id: Uuid, calling: &Calling) -> Result<Option<BlockedNumber>> {
+        let Some(international) = international_form(&calling.number, calling.country) else { return Ok(None) };
         // `+1`, `+12`, … `+12065550100`: every pattern that could cover the number.
         let patterns: Vec<String> = (2..=international.len()).map(|end| international[..end].to_string()).collect();
         let entries = self.store.blocked_numbers_among(domain_id, &patterns).await?;
-        Ok(entries
-            .into_iter()
-            .filter(|entry| entry.is_prefix || entry.pattern == international)
-            .max_by_key(|entry| (entry.pattern.len(), !entry.is_prefix)))
+        Ok(applicable_block(entries.into_iter(), calling))
     }
+}
+
+/// The most specific entry blocking the calling number: the number itself, else its
+/// longest listed prefix.
+fn applicable_block(entries: impl Iterator<Item = BlockedNumber>, calling: &Calling) -> Option<BlockedNumber> {
+    let international = international_form(&calling.number, calling.country)?;
+    entries
+        .filter(|entry| {
+            if entry.is_prefix { international.starts_with(&entry.pattern) } else { entry.pattern == international }
+        })
+        .max_by_key(|entry| (entry.pattern.len(), !entry.is_prefix))
+}
+
+/// The deciding rule among a book's candidates, and its one winner unless ambiguous;
+/// `overflowed`: the book had more candidate rows than were read.
+fn decision(candidates: Vec<Candidate>, overflowed: bool) -> Option<Decision> {
+    let rule = candidates.iter().map(|c| c.rule).min()?;
+    let mut best: Vec<Candidate> = candidates.into_iter().filter(|c| c.rule == rule).collect();
+    // Rows beyond the limit could hold more matches, except of the exact ones, which come first.
+    let unsure = overflowed && rule != MatchRule::ExactE164;
+    let count = u32::try_from(best.len()).unwrap_or(u32::MAX);
+    let winner = (best.len() == 1 && !unsure).then(|| best.remove(0));
+    Some(Decision { rule, winner, candidates: if unsure { count.max(2) } else { count } })
+}
+
+/// A directory entry of the in-memory copy as a candidate, by its best-matching number.
+fn entry_candidate(entry: &DirectoryEntry, calling: &Calling) -> Option<Candidate> {
+    let numbers = entry.numbers.iter().map(|view| (view.kind, phone_number(view)));
+    let (rule, kind, number) = numbers
+        .filter_map(|(kind, number)| calling.rule_for(&number).map(|rule| (rule, kind, number)))
+        .min_by_key(|(rule, ..)| *rule)?;
+    let fallback = entry.extension.as_deref().unwrap_or(&entry.company);
+    Some(Candidate {
+        name: display_name(&entry.first_name, &entry.last_name, fallback),
+        entry: MatchedEntry { kind: entry.kind, id: entry.id, number_kind: kind, number: number.typed },
+        rule,
+    })
 }
 
 /// The contact as a candidate, by its best-matching number; `None` when none matches.

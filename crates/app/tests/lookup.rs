@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use switchboard_app::{
     AllowedNumberInput, App, AppConfig, AppError, AuditParams, BlockedNumberInput, BookRef, Caller, ContactInput,
-    DomainInput, LookupAnswer, MatchRule, SettingsLayer, UserInput,
+    DomainInput, LookupAnswer, MatchRule, PhonebookReader, SettingsLayer, UserInput,
 };
 use switchboard_core::model::EntryKind;
 use switchboard_store::{PostgresStore, SqliteStore, Store};
@@ -29,12 +29,15 @@ const PEOPLE: [(&str, &str, &str, bool); 5] = [
 
 struct Office {
     app: App,
+    /// The same store without in-memory books: every look-up is checked against it.
+    direct: App,
     olivia: Caller,
     ben: Caller,
     hal: Caller,
 }
 
 async fn office(store: Arc<dyn Store>) -> Office {
+    let direct = App::new(store.clone(), AppConfig { book_index: false, ..AppConfig::default() });
     let app = App::new(store, AppConfig::default());
     for name in [ACME, OTHER] {
         app.create_domain(&Caller::System, DomainInput { name: name.into(), ..Default::default() }).await.unwrap();
@@ -58,7 +61,7 @@ async fn office(store: Arc<dyn Store>) -> Office {
         let login = app.login(&format!("{ext}@{ACME}"), PASSWORD, None).await.unwrap();
         app.authenticate(&login.token).await.unwrap()
     };
-    Office { olivia: caller("200").await, ben: caller("201").await, hal: caller("202").await, app }
+    Office { olivia: caller("200").await, ben: caller("201").await, hal: caller("202").await, app, direct }
 }
 
 fn shared() -> BookRef {
@@ -83,8 +86,13 @@ impl Office {
         self.app.create_contact(&Caller::System, &book, person(first, number)).await.unwrap().id
     }
 
+    /// The answer from the in-memory copy of the book, checked against the database's.
     async fn look_up(&self, caller: &Caller, number: &str) -> LookupAnswer {
-        self.app.lookup(caller, ACME, number, None).await.unwrap()
+        let reader = PhonebookReader::from_caller(caller).unwrap();
+        assert!(self.app.prepare_book_index(&reader).await.unwrap());
+        let answer = self.app.lookup(caller, ACME, number, None).await.unwrap();
+        assert_eq!(answer, self.direct.lookup(caller, ACME, number, None).await.unwrap(), "{number}");
+        answer
     }
 
     /// The name shown to `caller` and the rule that found it.
