@@ -984,6 +984,20 @@ async fn desk_phone_story(backend: Backend) {
     let shown = cli(&db, &["device", "show", ACME, &id, "--base-url", "https://pbx.example"], None);
     assert!(shown.contains("https://pbx.example/phonebook/<TOKEN>/cisco.xml"), "{shown}");
     assert!(shown.contains("ou=contacts,dc=acme,dc=example") && shown.contains(secrets["bind_dn"].as_str().unwrap()));
+    // The vendors' own keys, filled in for this device (every line is checked in device.rs).
+    let dn = secrets["bind_dn"].as_str().unwrap();
+    for line in [
+        "  remote_phonebook.data.1.url = https://pbx.example/phonebook/<TOKEN>/yealink.xml?group=favorites".to_string(),
+        format!("  ldap.user = {dn}"),
+        format!("  dir.corp.user=\"{dn}\""),
+        "  <XML_Directory_Service_URL>https://pbx.example/phonebook/<TOKEN>/cisco.xml</XML_Directory_Service_URL>"
+            .into(),
+        "  <P330>3</P330>".into(),
+        "  <P331>pbx.example/phonebook/<TOKEN></P331>".into(),
+        "  <dkey_directory perm=\"\">url https://pbx.example/phonebook/<TOKEN>/snom.xml</dkey_directory>".into(),
+    ] {
+        assert!(shown.lines().any(|printed| printed == line), "missing {line:?} in\n{shown}");
+    }
     cli(&db, &["device", "revoke", ACME, &id], None);
     assert_eq!(server.http.get(&url).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
     assert!(!server.log().contains(token), "the token stays out of the server's log");
