@@ -30,7 +30,8 @@ on_both_backends!(
     other_domains_are_absent,
     controls,
     malformed_packets_close_one_connection,
-    two_hundred_connections
+    two_hundred_connections,
+    job_titles
 );
 
 const ACME: &str = "acme.example";
@@ -134,7 +135,7 @@ impl Search {
 
 async fn with_book(backend: Backend) -> Ldap {
     let ldap = start(backend).await;
-    ldap.add_shared(json!({ "first_name": "Ann", "last_name": "Lee", "company": "Lee & Co", "work_phone": "+1 206-555-0100", "email": "ann@lee.example" })).await;
+    ldap.add_shared(json!({ "first_name": "Ann", "last_name": "Lee", "company": "Lee & Co", "title": "Head of Sales", "work_phone": "+1 206-555-0100", "email": "ann@lee.example" })).await;
     ldap.add_shared(json!({ "first_name": "Joanne", "last_name": "Smith", "mobile_phone": "(425) 555-0100", "home_phone": "425.555.0199" })).await;
     ldap.add_shared(json!({ "first_name": "Bob", "last_name": "Hannon", "fax": "206 555 0111" })).await;
     ldap.add_shared(json!({ "company": "Plumbing Inc", "work_phone": "2065550123" })).await;
@@ -201,7 +202,7 @@ async fn attribute_lists_and_root_dse(backend: Backend) {
     assert_eq!(no_attributes.attribute_names(), [Vec::<String>::new()]);
     let all = ldap.search(&["-b", BASE, "(sn=lee)", "*"]).await;
     let names = &all.attribute_names()[0];
-    for expected in ["objectClass", "uid", "cn", "sn", "givenName", "o", "mail", "telephoneNumber"] {
+    for expected in ["objectClass", "uid", "cn", "sn", "givenName", "o", "title", "mail", "telephoneNumber"] {
         assert!(names.iter().any(|n| n == expected), "{expected} in {names:?}");
     }
     let types_only = ldap.search(&["-A", "-b", BASE, "(sn=lee)", "cn", "telephoneNumber"]).await;
@@ -508,4 +509,29 @@ async fn raw_search(
             other => panic!("{other:?}"),
         }
     }
+}
+
+/// A contact's job title is its `title`, found by equality and substring alone or next
+/// to a name; coworkers have none.
+async fn job_titles(backend: Backend) {
+    let ldap = with_book(backend).await;
+    let ann = ldap.search(&["-b", BASE, "(sn=lee)", "title"]).await;
+    assert_eq!(ann.values("title"), ["Head of Sales"]);
+    for filter in ["(title=head of sales)", "(title=*SALES*)", "(&(|(cn=*ann*)(sn=*ann*))(title=head*))"] {
+        let found = ldap.search(&["-b", BASE, filter, "cn"]).await;
+        assert_eq!((found.code, found.values("cn")), (0, vec!["Ann Lee".to_string()]), "{filter}");
+    }
+    let nobody = ldap.search(&["-b", BASE, "(title=*buyer*)", "cn"]).await;
+    assert_eq!((nobody.code, nobody.entries.len()), (0, 0));
+    let with_titles = ldap.search(&["-b", BASE, "(title=*)", "cn"]).await;
+    assert_eq!(with_titles.values("cn"), ["Ann Lee"]);
+    let zoe = ldap.search(&["-b", BASE, "(telephoneNumber=201)", "*"]).await;
+    assert_eq!(zoe.values("cn"), ["Zoe Tester"]);
+    assert!(!zoe.attribute_names()[0].iter().any(|n| n == "title"), "{zoe:?}");
+
+    // The REST directory says the same.
+    let ben = ldap.server.login(BEN, PASSWORD).await;
+    let directory = ben.get("/api/v1/domains/acme.example/users/200/directory?q=lee").await;
+    assert_eq!(directory.status, StatusCode::OK, "{:?}", directory.body);
+    assert_eq!(directory.body["items"][0]["title"], "Head of Sales");
 }

@@ -139,6 +139,7 @@ pub fn person(domain: &str, source: &DirectoryEntry) -> Entry {
     entry.push_text("sn", vec![surname.to_string()]);
     entry.push_text("givenName", vec![source.first_name.clone()]);
     entry.push_text("o", vec![source.company.clone()]);
+    entry.push_text("title", vec![source.title.clone()]);
     entry.push_text("mail", vec![source.email.clone()]);
     for (name, kinds) in [
         ("telephoneNumber", &[NumberKind::Work, NumberKind::Extension][..]),
@@ -167,6 +168,7 @@ mod tests {
             first_name: first.into(),
             last_name: last.into(),
             company: company.into(),
+            title: "Buyer".into(),
             extension: None,
             numbers: vec![
                 NumberView {
@@ -199,6 +201,8 @@ mod tests {
         assert_eq!(values(&entry, "telephoneNumber"), ["+12065550100"]);
         assert_eq!(entry.get("telephoneNumber").unwrap().keys, ["2065550100", "12065550100"]);
         assert_eq!(values(&entry, "facsimileTelephoneNumber"), ["0044 20 7946 0000"]);
+        assert_eq!(values(&entry, "title"), ["Buyer"]);
+        assert_eq!(entry.get("title").unwrap().keys, ["buyer"]);
         assert!(entry.get("mobile").is_none());
     }
 

@@ -221,6 +221,7 @@ mod tests {
             first_name: "Ann".into(),
             last_name: "Zoë-Smith".into(),
             company: "Acme".into(),
+            title: "Head of Sales".into(),
             extension: None,
             numbers: vec![NumberView {
                 kind: NumberKind::Work,
@@ -258,6 +259,7 @@ mod tests {
         assert_eq!(terms("(!(cn=*ann*))"), Candidates::Everything);
         assert_eq!(terms("(cn=*1-2*)"), Candidates::Everything);
         assert_eq!(terms("(title=boss)"), Candidates::Everything);
+        assert_eq!(terms("(&(cn=*ann*)(title=*sales*))"), set(&["ann"]));
         assert_eq!(terms("(nonsense=x)"), Candidates::Nothing);
         assert_eq!(terms("(telephoneNumber=abc)"), Candidates::Nothing);
         assert_eq!(terms("(|(nonsense=x)(cn=ann))"), set(&["ann"]));
@@ -304,6 +306,11 @@ mod tests {
             ("(telephoneNumber=5550100)", false),
             ("(telephoneNumber=*9999*)", false),
             ("(&(cn=*ann*)(!(o=acme)))", false),
+            ("(title=HEAD_OF_SALES)", true),
+            ("(title=*sales*)", true),
+            ("(title=head*)", true),
+            ("(title=*boss*)", false),
+            ("(&(cn=*ann*)(title=*sales))", true),
             ("(nonsense=*)", false),
             ("(sn>=a)", false),
         ] {
