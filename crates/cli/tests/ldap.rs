@@ -31,7 +31,8 @@ on_both_backends!(
     controls,
     malformed_packets_close_one_connection,
     two_hundred_connections,
-    job_titles
+    job_titles,
+    one_entry_by_its_dn
 );
 
 const ACME: &str = "acme.example";
@@ -534,4 +535,108 @@ async fn job_titles(backend: Backend) {
     let directory = ben.get("/api/v1/domains/acme.example/users/200/directory?q=lee").await;
     assert_eq!(directory.status, StatusCode::OK, "{:?}", directory.body);
     assert_eq!(directory.body["items"][0]["title"], "Head of Sales");
+}
+
+impl Search {
+    /// The DN of each entry.
+    fn dns(&self) -> Vec<String> {
+        self.entries
+            .iter()
+            .map(|e| e.lines().next().unwrap_or_default().trim_start_matches("dn: ").to_string())
+            .collect()
+    }
+}
+
+/// A base-scope search on an entry's DN reads that entry, where the reader's book holds it.
+async fn one_entry_by_its_dn(backend: Backend) {
+    let ldap = with_book(backend).await;
+    let dn_of = async |filter: &str| {
+        let found = ldap.search(&["-b", BASE, filter, "1.1"]).await;
+        assert_eq!(found.entries.len(), 1, "{filter}: {found:?}");
+        found.dns().remove(0)
+    };
+    let ann = dn_of("(sn=lee)").await;
+    let zoe = dn_of("(cn=zoe*)").await;
+    let read = |dn: &str| ["-s", "base", "-b", dn].map(str::to_string);
+    let base_search = async |bind: &[&str], dn: &str, rest: &[&str]| {
+        let mut args: Vec<String> = read(dn).to_vec();
+        args.extend(rest.iter().map(|a| a.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ldap.search_as(bind, &args).await
+    };
+    let as_ben = ["-D", BEN, "-w", PASSWORD];
+    let as_zoe = ["-D", "201@acme.example", "-w", PASSWORD];
+    let no_such_object = LdapResultCode::NoSuchObject as i32;
+
+    let one = base_search(&as_ben, &ann, &["(objectClass=*)"]).await;
+    assert_eq!((one.code, one.dns()), (0, vec![ann.clone()]), "{one:?}");
+    assert_eq!((one.values("cn"), one.values("title")), (vec!["Ann Lee".into()], vec!["Head of Sales".into()]));
+    assert_eq!(one.values("telephoneNumber"), ["+12065550100"]);
+    // The DN matched as a DN: any case, spaces after commas.
+    let loose = ann.to_uppercase().replace(',', ", ");
+    let again = base_search(&as_ben, &loose, &["(objectClass=*)", "cn"]).await;
+    assert_eq!((again.code, again.values("cn")), (0, vec!["Ann Lee".to_string()]), "{loose}: {again:?}");
+    // The filter still applies; a subtree search of a leaf is the leaf; it has no children.
+    let unmatched = base_search(&as_ben, &ann, &["(cn=bob*)"]).await;
+    assert_eq!((unmatched.code, unmatched.entries.len()), (0, 0));
+    let subtree = ldap.search(&["-b", &ann, "(cn=ann*)", "cn"]).await;
+    assert_eq!((subtree.code, subtree.values("cn")), (0, vec!["Ann Lee".to_string()]));
+    let children = ldap.search(&["-s", "one", "-b", &ann, "(objectClass=*)"]).await;
+    assert_eq!((children.code, children.entries.len()), (0, 0));
+    let coworker = base_search(&as_ben, &zoe, &["(objectClass=*)", "cn", "telephoneNumber"]).await;
+    assert_eq!(
+        (coworker.values("cn"), coworker.values("telephoneNumber")),
+        (vec!["Zoe Tester".into()], vec!["201".into()])
+    );
+
+    // Ben's own contact: his book's, not Zoe's.
+    let ben = ldap.server.login(BEN, PASSWORD).await;
+    let mine = json!({ "first_name": "Mom", "mobile_phone": "206 555 0199" });
+    assert_eq!(ben.post("/api/v1/domains/acme.example/users/200/contacts", mine).await.status, StatusCode::CREATED);
+    let mom = dn_of("(cn=mom)").await;
+    assert_eq!(base_search(&as_ben, &mom, &["(objectClass=*)", "cn"]).await.values("cn"), ["Mom"]);
+    let not_zoes = base_search(&as_zoe, &mom, &["(objectClass=*)"]).await;
+    assert_eq!((not_zoes.code, not_zoes.entries.len()), (no_such_object, 0), "{not_zoes:?}");
+
+    // A device credential reads shared contacts and coworkers, but no one's own contacts.
+    let (_, device_dn, device_password) = add_device(&ldap, json!({ "name": "Lobby phone" })).await;
+    let as_lobby = ["-D", device_dn.as_str(), "-w", device_password.as_str()];
+    assert_eq!(base_search(&as_lobby, &ann, &["(objectClass=*)", "cn"]).await.values("cn"), ["Ann Lee"]);
+    let lobby_mom = base_search(&as_lobby, &mom, &["(objectClass=*)"]).await;
+    assert_eq!((lobby_mom.code, lobby_mom.entries.len()), (no_such_object, 0));
+
+    // Another domain's entry, under its own DN or under ours.
+    seed_domain(&ldap.db, "globex.example", &[("100", "Gus", "office-manager", "Sales")]);
+    let gus = ldap.server.login("100@globex.example", PASSWORD).await;
+    let secret = json!({ "first_name": "Ann", "last_name": "Secret" });
+    assert_eq!(gus.post("/api/v1/domains/globex.example/shared-contacts", secret).await.status, StatusCode::CREATED);
+    let as_gus = ["-D", "100@globex.example", "-w", PASSWORD];
+    let globex = ldap.search_as(&as_gus, &["-b", "ou=contacts,dc=globex,dc=example", "(sn=secret)", "1.1"]).await;
+    let secret_dn = globex.dns().remove(0);
+    assert_eq!(base_search(&as_gus, &secret_dn, &["(objectClass=*)", "cn"]).await.values("cn"), ["Ann Secret"]);
+    let id_part = secret_dn.split(',').next().expect("the RDN").to_string();
+    for dn in [secret_dn.clone(), format!("{id_part},{BASE}")] {
+        let foreign = base_search(&as_ben, &dn, &["(objectClass=*)"]).await;
+        assert_eq!((foreign.code, foreign.entries.len()), (no_such_object, 0), "{dn}: {foreign:?}");
+        assert!(!foreign.stderr.to_lowercase().contains("secret"), "{}", foreign.stderr);
+    }
+    let unknown = base_search(&as_ben, &format!("uid={},{BASE}", uuid::Uuid::now_v7()), &["(objectClass=*)"]).await;
+    assert_eq!(unknown.code, no_such_object);
+
+    // Shared contacts hidden from the domain's users: gone by DN too; coworkers stay.
+    let manager = ldap.server.login("100@acme.example", PASSWORD).await;
+    let hide = json!({ "PORTAL_SHOW_SHARED_CONTACTS": "no" });
+    assert_eq!(manager.put("/api/v1/domains/acme.example/settings", hide).await.status, StatusCode::OK);
+    let hidden = base_search(&as_ben, &ann, &["(objectClass=*)"]).await;
+    assert_eq!((hidden.code, hidden.entries.len()), (no_such_object, 0), "{hidden:?}");
+    assert_eq!(base_search(&as_ben, &zoe, &["(objectClass=*)", "cn"]).await.values("cn"), ["Zoe Tester"]);
+
+    // A deleted contact is gone.
+    let show = json!({ "PORTAL_SHOW_SHARED_CONTACTS": "yes" });
+    assert_eq!(manager.put("/api/v1/domains/acme.example/settings", show).await.status, StatusCode::OK);
+    let ann_id = ann.trim_start_matches("uid=").split(',').next().expect("the id").to_string();
+    let deleted = manager.delete(&format!("{SHARED}/{ann_id}")).await;
+    assert!(deleted.status.is_success(), "{deleted:?}");
+    let gone = base_search(&as_ben, &ann, &["(objectClass=*)"]).await;
+    assert_eq!((gone.code, gone.entries.len()), (no_such_object, 0));
 }

@@ -53,3 +53,9 @@ pub async fn page(
     let query = PhonebookQuery { q: q.map(str::to_string), group: None, cursor, limit: Some(limit) };
     app.phonebook(reader, &query).await
 }
+
+/// The entry `id` of the reader's book, or `None` where the reader may not see it (another
+/// domain's, another user's own contact, a shared contact the reader is not shown).
+pub async fn entry(app: &App, reader: &PhonebookReader, id: uuid::Uuid) -> Result<Option<DirectoryEntry>, AppError> {
+    app.phonebook_entry(reader, id).await
+}

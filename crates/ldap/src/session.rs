@@ -12,12 +12,13 @@ use ldap3_proto::proto::{
 use switchboard_app::{App, PhonebookReader};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::codec::Framed;
+use uuid::Uuid;
 
 use crate::LdapConfig;
 use crate::book::{self, Refusal};
 use crate::codec::Codec;
 use crate::dn::{self, Base};
-use crate::entry::container;
+use crate::entry::{container, person};
 use crate::filter::matches;
 use crate::search::{self, Bounds, Found};
 use crate::{controls, shape};
@@ -204,7 +205,12 @@ impl Session {
         };
         let wanted = shape::wanted(&controls, size_limit, self.config.max_entries);
         let found = match self.find(reader, &request.filter, scope, wanted).await {
-            Ok(found) => found,
+            Ok(Some(found)) => found,
+            // A base naming an entry the reader's book does not hold.
+            Ok(None) => {
+                replies.push(done(LdapResultCode::NoSuchObject, "no such object", Vec::new()));
+                return;
+            }
             Err(error) => {
                 tracing::warn!(%error, "an LDAP search failed");
                 replies.push(done(LdapResultCode::OperationsError, "the search failed; try again", Vec::new()));
@@ -218,21 +224,36 @@ impl Session {
         replies.push(done(answer.code, &answer.message, answer.controls));
     }
 
-    /// The container (when in scope and matching) then the people matching the filter.
+    /// The container (when in scope and matching) then the people matching the filter;
+    /// or, for a base naming one entry, that entry (`None` when the reader may not see it).
     async fn find(
         &self,
         reader: &PhonebookReader,
         filter: &LdapFilter,
         scope: Scope,
         wanted: usize,
-    ) -> Result<Found, switchboard_app::AppError> {
+    ) -> Result<Option<Found>, switchboard_app::AppError> {
+        let domain = reader.domain().name.as_str();
+        if let Some(one) = scope.entry {
+            let Some(source) = book::entry(&self.app, reader, one.id).await? else {
+                return Ok(None);
+            };
+            let entry = person(domain, &source);
+            let mut found = Found::default();
+            if one.itself && matches(filter, &entry) {
+                found.entries.push(entry);
+                found.more = found.entries.len() > wanted;
+                found.entries.truncate(wanted);
+            }
+            return Ok(Some(found));
+        }
         let mut found = if scope.people {
             let bounds = Bounds { wanted, max_examined: self.config.max_examined };
             search::find(&self.app, reader, filter, bounds).await?
         } else {
             Found::default()
         };
-        let container = container(reader.domain().name.as_str());
+        let container = container(domain);
         if scope.container && matches(filter, &container) {
             found.entries.insert(0, container);
             if found.entries.len() > wanted {
@@ -240,7 +261,7 @@ impl Session {
                 found.more = true;
             }
         }
-        Ok(found)
+        Ok(Some(found))
     }
 
     /// The server's self-description; naming contexts only for a bound reader, and
@@ -275,12 +296,22 @@ impl Session {
 struct Scope {
     container: bool,
     people: bool,
+    /// A base naming one entry: it must exist in the reader's book.
+    entry: Option<OneEntry>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct OneEntry {
+    id: Uuid,
+    /// The entry itself is in scope (base or subtree; an entry has no children).
+    itself: bool,
 }
 
 impl Scope {
     fn of(base: Base, scope: &LdapSearchScope) -> Result<Scope, (LdapResultCode, &'static str)> {
         use LdapSearchScope::{Base as Object, Children, OneLevel, Subtree};
-        let covers = |container, people| Ok(Scope { container, people });
+        let covers = |container, people| Ok(Scope { container, people, entry: None });
+        let entry = |id, itself| Ok(Scope { container: false, people: false, entry: Some(OneEntry { id, itself }) });
         match (base, scope) {
             (Base::Unknown, _) => Err((LdapResultCode::NoSuchObject, "no such object")),
             (Base::Container, Object) => covers(true, false),
@@ -291,10 +322,8 @@ impl Scope {
             (Base::Suffix, Subtree | Children) => covers(true, true),
             // Phones set up with an empty base DN still find the reader's book.
             (Base::RootDse, _) => covers(false, true),
-            (Base::Entry(_), OneLevel | Children) => covers(false, false),
-            (Base::Entry(_), Object | Subtree) => {
-                Err((LdapResultCode::UnwillingToPerform, "search the contacts container, not a single entry"))
-            }
+            (Base::Entry(id), Object | Subtree) => entry(id, true),
+            (Base::Entry(id), OneLevel | Children) => entry(id, false),
         }
     }
 }
