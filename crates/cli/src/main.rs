@@ -81,6 +81,15 @@ struct ServeArgs {
     /// Also serves the directory over LDAP (for desk phones) on this address, e.g. 127.0.0.1:3389; off unless given.
     #[arg(long, env = "SWITCHBOARD_LDAP_LISTEN")]
     ldap: Option<SocketAddr>,
+    /// Also serves LDAP over TLS (LDAPS) on this address, e.g. 0.0.0.0:636; needs --ldap-cert and --ldap-key.
+    #[arg(long, env = "SWITCHBOARD_LDAPS_LISTEN")]
+    ldaps: Option<SocketAddr>,
+    /// The LDAP server's certificate chain (PEM, its own certificate first), for --ldaps and StartTLS on --ldap.
+    #[arg(long, env = "SWITCHBOARD_LDAP_CERT")]
+    ldap_cert: Option<PathBuf>,
+    /// The private key of --ldap-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "SWITCHBOARD_LDAP_KEY")]
+    ldap_key: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -476,11 +485,15 @@ async fn for_each_page<T>(
 }
 
 async fn serve(args: ServeArgs, app: App) -> Result<()> {
+    let ldap_tls = ldap_tls(&args)?;
     if args.demo {
         demo::create(&app).await?;
     }
     if let Some(ldap) = args.ldap {
-        spawn_ldap(ldap, app.clone()).await?;
+        spawn_ldap(ldap, app.clone(), ldap_tls.clone()).await?;
+    }
+    if let (Some(ldaps), Some(tls)) = (args.ldaps, ldap_tls) {
+        spawn_ldaps(ldaps, app.clone(), tls).await?;
     }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -500,12 +513,42 @@ async fn serve(args: ServeArgs, app: App) -> Result<()> {
     Ok(())
 }
 
-/// Serves LDAP next to HTTP; printed before the HTTP address, which scripts wait for.
-async fn spawn_ldap(address: SocketAddr, app: App) -> Result<()> {
+/// The LDAP server's certificate and key, read (and checked) before anything listens.
+fn ldap_tls(args: &ServeArgs) -> Result<Option<switchboard_ldap::LdapTls>> {
+    match (&args.ldap_cert, &args.ldap_key) {
+        (Some(cert), Some(key)) => {
+            if args.ldap.is_none() && args.ldaps.is_none() {
+                bail!("--ldap-cert and --ldap-key are for --ldaps or --ldap (StartTLS); neither is given");
+            }
+            Ok(Some(switchboard_ldap::LdapTls::from_pem_files(cert, key)?))
+        }
+        (Some(_), None) => bail!("--ldap-cert needs --ldap-key, the certificate's private key"),
+        (None, Some(_)) => bail!("--ldap-key needs --ldap-cert, the certificate it goes with"),
+        (None, None) if args.ldaps.is_some() => {
+            bail!("--ldaps needs a certificate and its key: add --ldap-cert CERT.pem --ldap-key KEY.pem")
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+/// Serves LDAP next to HTTP (with StartTLS when there is a certificate); printed before
+/// the HTTP address, which scripts wait for.
+async fn spawn_ldap(address: SocketAddr, app: App, tls: Option<switchboard_ldap::LdapTls>) -> Result<()> {
     let listener =
         tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen for LDAP on {address}"))?;
     println!("LDAP listening on ldap://{}", listener.local_addr()?);
-    tokio::spawn(switchboard_ldap::serve(listener, app, switchboard_ldap::LdapConfig::default()));
+    let config = switchboard_ldap::LdapConfig { start_tls: tls, ..switchboard_ldap::LdapConfig::default() };
+    tokio::spawn(switchboard_ldap::serve(listener, app, config));
+    Ok(())
+}
+
+/// Serves LDAPS next to HTTP, like [`spawn_ldap`].
+async fn spawn_ldaps(address: SocketAddr, app: App, tls: switchboard_ldap::LdapTls) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen for LDAPS on {address}"))?;
+    println!("LDAPS listening on ldaps://{}", listener.local_addr()?);
+    tokio::spawn(switchboard_ldap::serve_tls(listener, tls, app, switchboard_ldap::LdapConfig::default()));
     Ok(())
 }
 

@@ -32,7 +32,10 @@ on_both_backends!(
     malformed_packets_close_one_connection,
     two_hundred_connections,
     job_titles,
-    one_entry_by_its_dn
+    one_entry_by_its_dn,
+    ldaps_and_start_tls,
+    start_tls_needs_a_certificate,
+    bad_certificates_stop_the_server
 );
 
 const ACME: &str = "acme.example";
@@ -45,6 +48,33 @@ struct Ldap {
     db: Database,
     server: Server,
     address: String,
+    /// Where LDAPS listens, when the server has a certificate.
+    ldaps: Option<String>,
+    tls: Option<Certificate>,
+}
+
+/// A self-signed certificate for `localhost` and 127.0.0.1, and its key, in PEM files.
+struct Certificate {
+    dir: tempfile::TempDir,
+}
+
+impl Certificate {
+    fn new() -> Certificate {
+        let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .expect("a certificate");
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        std::fs::write(dir.path().join("cert.pem"), certified.cert.pem()).expect("certificate written");
+        std::fs::write(dir.path().join("key.pem"), certified.signing_key.serialize_pem()).expect("key written");
+        Certificate { dir }
+    }
+
+    fn cert(&self) -> String {
+        self.dir.path().join("cert.pem").display().to_string()
+    }
+
+    fn key(&self) -> String {
+        self.dir.path().join("key.pem").display().to_string()
+    }
 }
 
 async fn start(backend: Backend) -> Ldap {
@@ -60,7 +90,18 @@ async fn start(backend: Backend) -> Ldap {
     );
     let address = free_address();
     let server = Server::start(&db, &["--ldap", &address]);
-    Ldap { db, server, address }
+    Ldap { db, server, address, ldaps: None, tls: None }
+}
+
+/// The same with LDAPS on another port and StartTLS on the LDAP port.
+async fn start_with_tls(backend: Backend) -> Ldap {
+    let db = Database::new(backend).await;
+    seed_domain(&db, ACME, &[("100", "Olivia", "office-manager", "Management"), ("200", "Ben", "basic-user", "Sales")]);
+    let tls = Certificate::new();
+    let (address, ldaps) = (free_address(), free_address());
+    let args = ["--ldap", &address, "--ldaps", &ldaps, "--ldap-cert", &tls.cert(), "--ldap-key", &tls.key()];
+    let server = Server::start(&db, &args);
+    Ldap { db, server, address, ldaps: Some(ldaps), tls: Some(tls) }
 }
 
 fn free_address() -> String {
@@ -81,9 +122,18 @@ impl Ldap {
     }
 
     async fn search_as(&self, bind: &[&str], args: &[&str]) -> Search {
-        let output = tokio::process::Command::new("ldapsearch")
+        self.search_at(&format!("ldap://{}", self.address), bind, args).await
+    }
+
+    /// `ldapsearch -H url`, trusting the server's test certificate (and only it) for TLS.
+    async fn search_at(&self, url: &str, bind: &[&str], args: &[&str]) -> Search {
+        let mut command = tokio::process::Command::new("ldapsearch");
+        if let Some(tls) = &self.tls {
+            command.env("LDAPTLS_CACERT", tls.cert()).env("LDAPTLS_REQCERT", "demand");
+        }
+        let output = command
             .stdin(std::process::Stdio::null())
-            .args(["-x", "-LLL", "-o", "ldif-wrap=no", "-H", &format!("ldap://{}", self.address)])
+            .args(["-x", "-LLL", "-o", "ldif-wrap=no", "-o", "nettimeout=20", "-H", url])
             .args(bind)
             .args(args)
             .output()
@@ -639,4 +689,113 @@ async fn one_entry_by_its_dn(backend: Backend) {
     assert!(deleted.status.is_success(), "{deleted:?}");
     let gone = base_search(&as_ben, &ann, &["(objectClass=*)"]).await;
     assert_eq!((gone.code, gone.entries.len()), (no_such_object, 0));
+}
+
+async fn ldaps_and_start_tls(backend: Backend) {
+    let ldap = start_with_tls(backend).await;
+    ldap.add_shared(
+        json!({ "first_name": "Ann", "last_name": "Lee", "title": "Buyer", "work_phone": "+1 206-555-0100" }),
+    )
+    .await;
+    ldap.add_shared(json!({ "first_name": "Bob", "last_name": "Hannon" })).await;
+    let ldaps = format!("ldaps://{}", ldap.ldaps.as_deref().expect("an LDAPS address"));
+    let plain = format!("ldap://{}", ldap.address);
+    let names = ["-b", BASE, "(|(cn=*ann*)(sn=*ann*))", "cn"];
+    let both = vec!["Ann Lee".to_string(), "Bob Hannon".into()];
+
+    // A phone with a device credential over LDAPS, the certificate checked against ours.
+    let (_, bind_dn, password) = add_device(&ldap, json!({ "name": "Lobby phone" })).await;
+    let device = ["-D", bind_dn.as_str(), "-w", password.as_str()];
+    let over_tls = ldap.search_at(&ldaps, &device, &names).await;
+    assert_eq!((over_tls.code, over_tls.sorted("cn")), (0, both.clone()), "{over_tls:?}");
+    let wrong = ldap.search_at(&ldaps, &["-D", &bind_dn, "-w", "not-the-password"], &names).await;
+    assert_eq!(wrong.code, LdapResultCode::InvalidCredentials as i32);
+    let ann = ldap.search_at(&ldaps, &["-D", BEN, "-w", PASSWORD], &["-b", BASE, "(title=buyer)", "cn"]).await;
+    assert_eq!(ann.values("cn"), ["Ann Lee"]);
+    // StartTLS on the plain port (-ZZ: fail unless TLS starts).
+    let started = ldap.search_at(&plain, &device, &[&["-ZZ"][..], &names].concat()).await;
+    assert_eq!((started.code, started.sorted("cn")), (0, both.clone()), "{started:?}");
+
+    // A client that does not trust the certificate gets nowhere.
+    let untrusted = tokio::process::Command::new("ldapsearch")
+        .env("LDAPTLS_REQCERT", "demand")
+        .env("LDAPTLS_CACERT", Certificate::new().cert())
+        .args(["-x", "-LLL", "-o", "nettimeout=20", "-H", &ldaps, "-D", BEN, "-w", PASSWORD])
+        .args(names)
+        .output()
+        .await
+        .expect("ldapsearch runs");
+    assert!(!untrusted.status.success() && untrusted.stdout.is_empty(), "{untrusted:?}");
+
+    // Plain LDAP to the LDAPS port fails, quickly, and hurts nobody.
+    let ldaps_address = ldap.ldaps.clone().expect("an LDAPS address");
+    let wrong_port = ldap.search_at(&format!("ldap://{ldaps_address}"), &device, &names).await;
+    assert!(wrong_port.code != 0 && wrong_port.entries.is_empty(), "{wrong_port:?}");
+    let mut socket = tokio::net::TcpStream::connect(&ldaps_address).await.expect("connects");
+    let bind = [0x30, 0x0c, 0x02, 0x01, 0x01, 0x60, 0x07, 0x02, 0x01, 0x03, 0x04, 0x00, 0x80, 0x00];
+    socket.write_all(&bind).await.expect("written");
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), socket.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the server closes a connection that does not speak TLS");
+    // One that never starts its handshake is closed after the handshake timeout.
+    let mut silent = tokio::net::TcpStream::connect(&ldaps_address).await.expect("connects");
+    let waited = Instant::now();
+    let closed = tokio::time::timeout(Duration::from_secs(30), silent.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the server closes a connection that never starts TLS");
+    assert!(waited.elapsed() >= Duration::from_secs(5), "{:?}", waited.elapsed());
+    let after = ldap.search_at(&ldaps, &device, &names).await;
+    assert_eq!((after.code, after.sorted("cn")), (0, both.clone()));
+    let plain_after = ldap.search_as(&device, &names).await;
+    assert_eq!((plain_after.code, plain_after.sorted("cn")), (0, both));
+}
+
+/// Without a certificate, StartTLS is refused as "unavailable" and the connection goes on.
+async fn start_tls_needs_a_certificate(backend: Backend) {
+    let ldap = with_book(backend).await;
+    let required = ldap.search(&["-ZZ", "-b", BASE, "(cn=*ann*)", "cn"]).await;
+    assert!(required.code != 0 && required.entries.is_empty(), "{required:?}");
+    let unavailable = format!("({})", LdapResultCode::Unavailable as i32);
+    assert!(required.stderr.contains(&unavailable) && required.stderr.contains("no certificate"), "{required:?}");
+    // -Z: try TLS, carry on without it.
+    let optional = ldap.search(&["-Z", "-b", BASE, "(cn=*ann*)", "cn"]).await;
+    assert_eq!(
+        (optional.code, optional.sorted("cn")),
+        (0, vec!["Ann Lee".into(), "Bob Hannon".into(), "Joanne Smith".into()])
+    );
+}
+
+/// `serve` with unusable TLS settings: exits at once, non-zero, saying which file or flag.
+async fn bad_certificates_stop_the_server(backend: Backend) {
+    let db = Database::new(backend).await;
+    let good = Certificate::new();
+    let other = Certificate::new();
+    let missing = good.dir.path().join("missing.pem").display().to_string();
+    let (cert, key, other_key) = (good.cert(), good.key(), other.key());
+    let ldaps = free_address();
+    let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
+        (vec!["--ldaps", &ldaps, "--ldap-cert", &missing, "--ldap-key", &key], vec!["missing.pem", "certificate"]),
+        (vec!["--ldaps", &ldaps, "--ldap-cert", &cert, "--ldap-key", &missing], vec!["missing.pem", "private key"]),
+        (vec!["--ldaps", &ldaps, "--ldap-cert", &key, "--ldap-key", &key], vec!["key.pem", "no PEM certificate"]),
+        (vec!["--ldaps", &ldaps, "--ldap-cert", &cert, "--ldap-key", &other_key], vec!["does not match", &other_key]),
+        (vec!["--ldaps", &ldaps], vec!["--ldap-cert", "--ldap-key"]),
+        (vec!["--ldaps", &ldaps, "--ldap-cert", &cert], vec!["--ldap-key"]),
+        (vec!["--ldap-cert", &cert, "--ldap-key", &key], vec!["--ldaps"]),
+    ];
+    for (args, expected) in cases {
+        let run = tokio::process::Command::new(support::binary())
+            .args(["--database", &db.url, "serve", "--listen", "127.0.0.1:0"])
+            .args(&args)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output();
+        let output = tokio::time::timeout(Duration::from_secs(30), run).await.expect("serve exits").expect("runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(!output.status.success(), "{args:?} started: {stdout}");
+        for part in expected {
+            assert!(stderr.contains(part), "{args:?}: {part} not in {stderr}");
+        }
+        assert!(!stdout.contains("listening"), "{args:?} listened: {stdout}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
 }

@@ -2,15 +2,17 @@
 //!
 //! Phones bind with a device credential (or a user's login), then search their
 //! domain's book under `ou=contacts,dc=<domain labels>` with name or number filters.
-//! Only the read side of LDAP is offered: bind, search, unbind, abandon; writes are
-//! refused. Every search goes through the app's indexed search (see [`filter`]), so a
-//! query costs about what the same search costs over the REST API.
+//! Only the read side of LDAP is offered: bind, search, unbind, abandon and StartTLS;
+//! writes are refused. Every search goes through the app's indexed search (see
+//! [`filter`]), so a query costs about what the same search costs over the REST API; a
+//! search based at one entry's DN reads that entry by its id.
 //!
 //! Layout: [`session`] speaks the protocol on one connection, [`book`] is the one
 //! place that calls the app, [`dn`] maps names to the tree, [`entry`] builds
 //! `inetOrgPerson` entries, [`filter`] turns filters into index lookups and checks
 //! entries, [`search`] collects matches, [`shape`] applies sort, view, paging and size
-//! limits, [`codec`] frames messages, [`controls`] reads and writes request and response controls.
+//! limits, [`codec`] frames messages, [`controls`] reads and writes request and response controls,
+//! [`tls`] loads the certificate for LDAPS ([`serve_tls`]) and StartTLS.
 
 mod book;
 mod codec;
@@ -21,6 +23,7 @@ mod filter;
 mod search;
 mod session;
 mod shape;
+mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +31,8 @@ use std::time::Duration;
 use switchboard_app::App;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+
+pub use crate::tls::{LdapTls, TlsError};
 
 /// Limits of the LDAP service; the defaults are what production runs.
 #[derive(Debug, Clone)]
@@ -43,6 +48,10 @@ pub struct LdapConfig {
     /// Most candidates one search reads when its filter has no name or number to look
     /// up (`(objectClass=*)`); past it the search ends with `adminLimitExceeded`.
     pub max_examined: usize,
+    /// A TLS handshake (LDAPS, StartTLS) not done by then closes the connection.
+    pub tls_handshake_timeout: Duration,
+    /// Offered to plain LDAP clients through the StartTLS extended operation.
+    pub start_tls: Option<LdapTls>,
 }
 
 impl Default for LdapConfig {
@@ -53,12 +62,25 @@ impl Default for LdapConfig {
             max_connections: 2_000,
             max_entries: 500,
             max_examined: 10_000,
+            tls_handshake_timeout: Duration::from_secs(10),
+            start_tls: None,
         }
     }
 }
 
-/// Serves LDAP on `listener` until the task is dropped.
+/// Serves LDAP on `listener` until the task is dropped (with StartTLS where
+/// `config.start_tls` has a certificate).
 pub async fn serve(listener: TcpListener, app: App, config: LdapConfig) {
+    accept(listener, app, config, None).await
+}
+
+/// Serves LDAPS on `listener`: each connection starts with a TLS handshake, which must
+/// end within `config.tls_handshake_timeout`.
+pub async fn serve_tls(listener: TcpListener, tls: LdapTls, app: App, config: LdapConfig) {
+    accept(listener, app, config, Some(tls)).await
+}
+
+async fn accept(listener: TcpListener, app: App, config: LdapConfig, tls: Option<LdapTls>) {
     let config = Arc::new(config);
     let slots = Arc::new(Semaphore::new(config.max_connections));
     loop {
@@ -77,8 +99,17 @@ pub async fn serve(listener: TcpListener, app: App, config: LdapConfig) {
         };
         let _ = stream.set_nodelay(true);
         let session = session::Session::new(app.clone(), config.clone(), peer.ip());
+        let tls = tls.clone();
+        let handshake_timeout = config.tls_handshake_timeout;
         tokio::spawn(async move {
-            session.run(stream).await;
+            match tls {
+                None => session.run(stream).await,
+                Some(tls) => match tokio::time::timeout(handshake_timeout, tls.acceptor().accept(stream)).await {
+                    Ok(Ok(stream)) => session.secure().run(stream).await,
+                    Ok(Err(error)) => tracing::debug!(client = %peer, %error, "an LDAPS handshake failed"),
+                    Err(_) => tracing::debug!(client = %peer, "an LDAPS handshake did not end in time"),
+                },
+            }
             drop(slot);
         });
     }

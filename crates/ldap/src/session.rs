@@ -25,6 +25,8 @@ use crate::{controls, shape};
 
 /// RFC 4511 §4.4.1: sent (with message id 0) before the server closes a connection.
 const NOTICE_OF_DISCONNECTION: &str = "1.3.6.1.4.1.1466.20036";
+/// RFC 4511 §4.14: the StartTLS extended operation.
+const START_TLS: &str = "1.3.6.1.4.1.1466.20037";
 
 pub struct Session {
     app: App,
@@ -32,33 +34,67 @@ pub struct Session {
     client: IpAddr,
     /// Who bound; `None` for an anonymous client.
     reader: Option<PhonebookReader>,
+    /// The connection is already TLS (LDAPS, or after StartTLS).
+    secure: bool,
 }
 
 enum Next {
     Continue,
     Close,
+    /// StartTLS was accepted: the TLS handshake comes next.
+    StartTls,
 }
 
 impl Session {
     pub fn new(app: App, config: Arc<LdapConfig>, client: IpAddr) -> Session {
-        Session { app, config, client, reader: None }
+        Session { app, config, client, reader: None, secure: false }
+    }
+
+    /// The session of a connection that is TLS from the start (LDAPS).
+    pub fn secure(self) -> Session {
+        Session { secure: true, ..self }
     }
 
     /// Serves the connection until the client unbinds or hangs up, idles too long, or
-    /// sends something that is not LDAP (then only this connection ends).
+    /// sends something that is not LDAP (then only this connection ends). After a
+    /// StartTLS the same session goes on over TLS.
     pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(mut self, stream: S) {
         let mut framed = Framed::new(stream, Codec::new(self.config.max_message_bytes));
+        if let Next::StartTls = self.converse(&mut framed).await {
+            let Some(tls) = self.config.start_tls.clone() else { return };
+            let parts = framed.into_parts();
+            // RFC 4511 §4.14.1: nothing may follow the request before the handshake.
+            if !parts.read_buf.is_empty() {
+                tracing::debug!(client = %self.client, "closing a connection that sent data after StartTLS");
+                return;
+            }
+            let handshake = tokio::time::timeout(self.config.tls_handshake_timeout, tls.acceptor().accept(parts.io));
+            match handshake.await {
+                Ok(Ok(stream)) => {
+                    self.secure = true;
+                    let mut framed = Framed::new(stream, Codec::new(self.config.max_message_bytes));
+                    self.converse(&mut framed).await;
+                }
+                Ok(Err(error)) => tracing::debug!(client = %self.client, %error, "a StartTLS handshake failed"),
+                Err(_) => tracing::debug!(client = %self.client, "a StartTLS handshake did not end in time"),
+            }
+        }
+    }
+
+    /// Answers requests until the connection ends ([`Next::Close`]) or is to become TLS
+    /// ([`Next::StartTls`], the response sent).
+    async fn converse<S: AsyncRead + AsyncWrite + Unpin>(&mut self, framed: &mut Framed<S, Codec>) -> Next {
         loop {
             let message = match tokio::time::timeout(self.config.idle_timeout, framed.next()).await {
                 Err(_) => {
                     let _ = framed.send(notice(LdapResultCode::Unavailable, "idle for too long")).await;
-                    return;
+                    return Next::Close;
                 }
-                Ok(None) => return,
+                Ok(None) => return Next::Close,
                 Ok(Some(Err(error))) => {
                     tracing::debug!(client = %self.client, %error, "closing an LDAP connection after a bad message");
                     let _ = framed.send(notice(LdapResultCode::ProtocolError, "malformed LDAP message")).await;
-                    return;
+                    return Next::Close;
                 }
                 Ok(Some(Ok(message))) => message,
             };
@@ -66,14 +102,14 @@ impl Session {
             let next = self.answer(message, &mut replies).await;
             for reply in replies {
                 if framed.feed(reply).await.is_err() {
-                    return;
+                    return Next::Close;
                 }
             }
             if framed.flush().await.is_err() {
-                return;
+                return Next::Close;
             }
-            if let Next::Close = next {
-                return;
+            if let Next::Close | Next::StartTls = next {
+                return next;
             }
         }
     }
@@ -91,6 +127,20 @@ impl Session {
             LdapOp::UnbindRequest => return Next::Close,
             // Each request is answered before the next is read: nothing is left to abandon.
             LdapOp::AbandonRequest(_) => return Next::Continue,
+            LdapOp::ExtendedRequest(request) if request.name == START_TLS => {
+                let (code, message) = match (&self.config.start_tls, self.secure) {
+                    (_, true) => (LdapResultCode::OperationsError, "TLS is already established"),
+                    (None, false) => {
+                        (LdapResultCode::Unavailable, "StartTLS is not offered: the server has no certificate")
+                    }
+                    (Some(_), false) => (LdapResultCode::Success, ""),
+                };
+                let accepted = code == LdapResultCode::Success;
+                let response =
+                    LdapExtendedResponse { res: result(code, message), name: Some(START_TLS.into()), value: None };
+                replies.push(LdapMsg::new(id, LdapOp::ExtendedResponse(response)));
+                return if accepted { Next::StartTls } else { Next::Continue };
+            }
             LdapOp::ExtendedRequest(request) => LdapOp::ExtendedResponse(LdapExtendedResponse {
                 res: result(
                     LdapResultCode::ProtocolError,
@@ -235,9 +285,7 @@ impl Session {
     ) -> Result<Option<Found>, switchboard_app::AppError> {
         let domain = reader.domain().name.as_str();
         if let Some(one) = scope.entry {
-            let Some(source) = book::entry(&self.app, reader, one.id).await? else {
-                return Ok(None);
-            };
+            let Some(source) = book::entry(&self.app, reader, one.id).await? else { return Ok(None) };
             let entry = person(domain, &source);
             let mut found = Found::default();
             if one.itself && matches(filter, &entry) {
