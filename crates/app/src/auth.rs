@@ -222,15 +222,19 @@ impl App {
     }
 
     /// Finds who a bearer token or session cookie belongs to.
+    ///
+    /// One statement, on every request: the token by its hash, live (not expired), joined
+    /// with its user and the user's domain. Nothing is cached, so a token that is revoked
+    /// or a session that is ended, expires or loses its user (tokens go with their user)
+    /// is refused on the very next request, on every server sharing the database.
     pub async fn authenticate(&self, secret: &str) -> Result<Caller> {
         let invalid = || AppError::Unauthorized("the token is unknown or has expired; log in again".into());
         if !secret.starts_with(TOKEN_PREFIX) || secret.len() > 100 {
             return Err(invalid());
         }
-        let token = self.store.token_by_secret_hash(&sha256_hex(secret), Utc::now()).await?.ok_or_else(invalid)?;
-        let user = self.store.user_by_id(token.user_id).await?.ok_or_else(invalid)?;
-        let domain = self.store.domain_by_id(user.domain_id).await?.ok_or_else(invalid)?;
-        Ok(Caller::User { user: Box::new(user), domain: Box::new(domain), token_id: token.id })
+        let owner =
+            self.store.token_owner_by_secret_hash(&sha256_hex(secret), Utc::now()).await?.ok_or_else(invalid)?;
+        Ok(Caller::User { user: Box::new(owner.user), domain: Box::new(owner.domain), token_id: owner.token.id })
     }
 
     /// Ends the session (or revokes the API token) the caller used.

@@ -21,7 +21,8 @@ use uuid::Uuid;
 
 use crate::{
     AuditFilter, AuditRecord, BookPart, COPY_TABLES, DeviceKey, DirectoryQuery, DomainPatch, Group, ImportChange, Layer, ListQuery,
-    LoginFailures, NewDevice, NewDomain, NewToken, NewUser, Result, Store, StoreError, UserFilter, UserPatch,
+    LoginFailures, NewDevice, NewDomain, NewToken, NewUser, Result, Store, StoreError, TokenOwner, UserFilter,
+    UserPatch,
 };
 
 /// Generates one `#[tokio::test]` per single-store conformance function. `$run` is an
@@ -55,6 +56,7 @@ macro_rules! conformance_tests {
             audit_pages,
             audit_filters,
             tokens,
+            token_owners,
             login_failures,
             devices,
             change_stamps,
@@ -1397,6 +1399,60 @@ pub async fn tokens(store: &dyn Store) {
     assert_eq!(store.token_by_secret_hash("h1", now).await.unwrap(), None);
     store.delete_user(bob.id, audit("user.delete")).await.unwrap();
     assert_eq!(store.token_by_secret_hash("h4", now).await.unwrap(), None, "{bobs:?} went with its user");
+}
+
+/// What authenticating a request reads in one statement: the live token with its user
+/// and the user's domain (with its reseller), always as they are now.
+pub async fn token_owners(store: &dyn Store) {
+    let north = store.create_reseller("North Telecom").await.unwrap();
+    let new =
+        NewDomain { name: "acme.example".parse().unwrap(), description: "Acme".into(), reseller_id: Some(north.id) };
+    let acme = store.create_domain(new, audit("domain.create")).await.unwrap();
+    let globex = domain(store, "globex.example").await;
+    let (ann, gus) = (user(store, &acme, "200", "Ann", "Lee").await, user(store, &globex, "200", "Gus", "Ray").await);
+    let now = micros_now();
+    let token = |user: &User, kind, hash: &str, expires_at| NewToken {
+        user_id: user.id,
+        kind,
+        name: format!("{hash} token"),
+        secret_hash: hash.into(),
+        expires_at,
+    };
+    let session =
+        store.create_token(token(&ann, TokenKind::Session, "s1", Some(now + TimeDelta::hours(1)))).await.unwrap();
+    let api = store.create_token(token(&gus, TokenKind::Api, "a1", None)).await.unwrap();
+    store.create_token(token(&ann, TokenKind::Session, "old", Some(now - TimeDelta::seconds(1)))).await.unwrap();
+    let owner = |hash: &'static str, at: DateTime<Utc>| async move {
+        store.token_owner_by_secret_hash(hash, at).await.unwrap()
+    };
+
+    let found = owner("s1", now).await.expect("a live session");
+    assert_eq!(found, TokenOwner { token: session.clone(), user: ann.clone(), domain: acme.clone() });
+    assert_eq!(found.domain.reseller.as_deref(), Some("North Telecom"));
+    let found = owner("a1", now + TimeDelta::days(3650)).await.expect("an API token does not expire");
+    assert_eq!(found, TokenOwner { token: api.clone(), user: gus.clone(), domain: globex.clone() });
+    assert_eq!(found.domain.reseller, None);
+
+    assert_eq!(owner("s1", now + TimeDelta::hours(1)).await, None, "expired at its expiry time");
+    assert_eq!(owner("old", now).await, None, "expired");
+    assert_eq!(owner("nope", now).await, None);
+    assert_eq!(owner("S1", now).await, None, "hashes are compared exactly");
+
+    // Never a stale copy: a change of the user shows at once.
+    let patch = UserPatch { scope: Some(Scope::OfficeManager), first_name: Some("Anne".into()), ..Default::default() };
+    let changed = store.update_user(ann.id, None, patch, audit_in(acme.id, "user.update")).await.unwrap();
+    assert_eq!(owner("s1", now).await.unwrap().user, changed);
+
+    assert!(store.delete_token(ann.id, session.id).await.unwrap());
+    assert_eq!(owner("s1", now).await, None, "an ended session");
+    store.delete_user(gus.id, audit_in(globex.id, "user.delete")).await.unwrap();
+    assert_eq!(owner("a1", now).await, None, "a token goes with its user");
+
+    let bea = user(store, &globex, "201", "Bea", "Ray").await;
+    store.create_token(token(&bea, TokenKind::Api, "a2", None)).await.unwrap();
+    assert!(owner("a2", now).await.is_some());
+    store.delete_domain(globex.id, audit("domain.delete")).await.unwrap();
+    assert_eq!(owner("a2", now).await, None, "a token goes with its user's domain");
 }
 
 pub async fn login_failures(store: &dyn Store) {
