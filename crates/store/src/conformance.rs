@@ -20,9 +20,9 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::{
-    AuditFilter, AuditRecord, BookPart, COPY_TABLES, DeviceKey, DirectoryQuery, DomainPatch, Group, ImportChange, Layer, ListQuery,
-    LoginFailures, NewDevice, NewDomain, NewToken, NewUser, Result, Store, StoreError, TokenOwner, UserFilter,
-    UserPatch,
+    AuditFilter, AuditRecord, BookPart, COPY_TABLES, DeviceKey, DirectoryQuery, DomainPatch, Group, ImportChange,
+    Layer, ListQuery, LoginFailures, NewDevice, NewDomain, NewToken, NewUser, Result, Store, StoreError, TokenOwner,
+    UserFilter, UserPatch,
 };
 
 /// Generates one `#[tokio::test]` per single-store conformance function. `$run` is an
@@ -855,7 +855,11 @@ pub async fn book_rows(store: &dyn Store) {
     assert!(sam.search_text.contains("sam shared") && sam.search_text.contains("2065550100"), "{}", sam.search_text);
     let term = SearchTerm::parse("shared sam").unwrap();
     let searched = DirectoryQuery { list: ListQuery { search: term, ..ListQuery::default() }, ..nobody };
-    assert_eq!(entry_ids(&store.directory(&searched).await.unwrap()), [o.sam.id], "its search text is what is searched");
+    assert_eq!(
+        entry_ids(&store.directory(&searched).await.unwrap()),
+        [o.sam.id],
+        "its search text is what is searched"
+    );
 }
 
 pub async fn directory_entries(store: &dyn Store) {
