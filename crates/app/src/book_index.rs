@@ -156,15 +156,12 @@ impl BookIndex {
         descending: bool,
         past: &dyn Fn(&BookRow) -> bool,
     ) -> Box<dyn Iterator<Item = &'a BookRow> + 'a> {
-        let positions: Option<&[u32]> = match term.filter(|t| t.len() >= 3) {
+        let positions: Option<Vec<u32>> = match term.filter(|t| t.len() >= 3) {
             None => None,
-            Some(term) => {
-                let lists: Option<Vec<&Vec<u32>>> = trigrams_of(term).map(|t| self.trigrams.get(&t)).collect();
-                match lists.and_then(|lists| lists.into_iter().min_by_key(|list| list.len())) {
-                    Some(list) => Some(list.as_slice()),
-                    None => return Box::new(std::iter::empty()),
-                }
-            }
+            Some(term) => match trigrams_of(term).map(|t| self.trigrams.get(&t)).collect::<Option<Vec<_>>>() {
+                Some(lists) => Some(intersection(lists)),
+                None => return Box::new(std::iter::empty()),
+            },
         };
         // Rows before the start are those not past the cursor, in either direction.
         match positions {
@@ -172,15 +169,16 @@ impl BookIndex {
                 let start = self.rows.partition_point(|row| !past(row) ^ descending);
                 if descending { Box::new(self.rows[..start].iter().rev()) } else { Box::new(self.rows[start..].iter()) }
             }
-            Some(list) => {
+            Some(mut list) => {
                 let start = list.partition_point(|&p| !past(&self.rows[p as usize]) ^ descending);
-                let list = if descending { &list[..start] } else { &list[start..] };
-                let rows = &self.rows;
                 if descending {
-                    Box::new(list.iter().rev().map(move |&p| &rows[p as usize]))
+                    list.truncate(start);
+                    list.reverse();
                 } else {
-                    Box::new(list.iter().map(move |&p| &rows[p as usize]))
+                    list.drain(..start);
                 }
+                let rows = &self.rows;
+                Box::new(list.into_iter().map(move |p| &rows[p as usize]))
             }
         }
     }
@@ -200,6 +198,29 @@ impl BookIndex {
 /// A directory entry's number as the phone-number rules read it.
 pub(crate) fn phone_number(number: &NumberView) -> PhoneNumber {
     PhoneNumber { typed: number.typed.clone(), e164: number.e164.clone() }
+}
+
+/// The positions in every one of these ascending lists, smallest lists first: what
+/// holds all of a term's trigrams (a superset of what holds the term).
+fn intersection(mut lists: Vec<&Vec<u32>>) -> Vec<u32> {
+    lists.sort_by_key(|list| list.len());
+    let Some((first, rest)) = lists.split_first() else { return Vec::new() };
+    let mut common: Vec<u32> = first.to_vec();
+    for list in rest {
+        if common.is_empty() {
+            break;
+        }
+        if common.len() * 16 < list.len() {
+            common.retain(|p| list.binary_search(p).is_ok());
+        } else {
+            let mut others = list.iter().peekable();
+            common.retain(|p| {
+                while others.next_if(|other| *other < p).is_some() {}
+                others.peek() == Some(&p)
+            });
+        }
+    }
+    common
 }
 
 /// Whether a row belongs to the query's group, as the viewer sees it.
@@ -376,5 +397,19 @@ fn evict(slots: &mut HashMap<Uuid, Slot>) {
         let Some(id) = oldest else { return };
         let dropped = slots.get_mut(&id).and_then(|slot| slot.index.take());
         total -= dropped.map_or(0, |index| index.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intersections_keep_what_every_list_holds() {
+        let (a, b, c) = (vec![1, 3, 5, 7, 9], vec![0, 3, 4, 5, 9, 10], (0..200).collect::<Vec<u32>>());
+        assert_eq!(intersection(vec![&a, &b, &c]), [3, 5, 9]);
+        assert_eq!(intersection(vec![&c, &a]), a, "a long list is probed, not walked");
+        assert_eq!(intersection(vec![&a, &vec![2, 4]]), Vec::<u32>::new());
+        assert_eq!(intersection(vec![]), Vec::<u32>::new());
     }
 }
