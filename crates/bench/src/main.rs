@@ -38,6 +38,10 @@ use switchboard_store::{PostgresStore, SqliteStore, Store};
 use crate::measure::{Case, Limits, Stats, millis};
 use crate::seed::{Plan, Seeded};
 
+/// The allocator the `switchboard` binary serves with, so the figures are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The SQLite target of the issue: p99 of a directory search.
 const TARGET_P99_MS: f64 = 10.0;
 

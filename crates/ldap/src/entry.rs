@@ -1,5 +1,7 @@
 //! Directory entries as LDAP `inetOrgPerson` entries, and the attributes a client asked for.
 
+use std::cell::OnceCell;
+
 use ldap3_proto::proto::{LdapPartialAttribute, LdapSearchResultEntry};
 use switchboard_core::contact::NumberKind;
 use switchboard_core::model::DirectoryEntry;
@@ -57,13 +59,26 @@ pub fn attribute_type(name: &str) -> Option<&'static AttributeType> {
         .find(|t| t.name.eq_ignore_ascii_case(name) || t.aliases.iter().any(|a| a.eq_ignore_ascii_case(name)))
 }
 
-/// One attribute of an entry: the values sent, and the keys filters compare against
-/// (folded text, or the digits of each number as typed and in E.164).
+/// One attribute of an entry: the values sent, and the keys filters and sorts compare.
 #[derive(Debug, Clone)]
 pub struct Attribute {
     pub name: &'static str,
     pub values: Vec<String>,
-    pub keys: Vec<String>,
+    keys: OnceCell<Vec<String>>,
+}
+
+impl Attribute {
+    /// Text to be compared folded.
+    pub fn text(name: &'static str, values: Vec<String>) -> Attribute {
+        Attribute { name, values, keys: OnceCell::new() }
+    }
+
+    /// What filters and sorts compare: the digits of each number as typed and in
+    /// E.164, or the folded text — folded on first use, as most attributes of an
+    /// entry are never compared.
+    pub fn keys(&self) -> &[String] {
+        self.keys.get_or_init(|| self.values.iter().map(|v| fold(v)).collect())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -80,21 +95,20 @@ impl Entry {
     fn push_text(&mut self, name: &'static str, values: Vec<String>) {
         let values: Vec<String> = values.into_iter().map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect();
         if !values.is_empty() {
-            let keys = values.iter().map(|v| fold(v)).collect();
-            self.attributes.push(Attribute { name, values, keys });
+            self.attributes.push(Attribute::text(name, values));
         }
     }
 
     fn push_numbers(&mut self, name: &'static str, numbers: Vec<(String, Option<String>)>) {
-        let mut attribute = Attribute { name, values: Vec::new(), keys: Vec::new() };
+        let (mut values, mut keys) = (Vec::new(), Vec::new());
         for (typed, e164) in numbers {
-            attribute.keys.push(digits_of(&typed));
-            attribute.keys.extend(e164.as_deref().map(digits_of));
+            keys.push(digits_of(&typed));
+            keys.extend(e164.as_deref().map(digits_of));
             // Phones dial what they are given: E.164 where the number could be read.
-            attribute.values.push(e164.unwrap_or(typed));
+            values.push(e164.unwrap_or(typed));
         }
-        if !attribute.values.is_empty() {
-            self.attributes.push(attribute);
+        if !values.is_empty() {
+            self.attributes.push(Attribute { name, values, keys: OnceCell::from(keys) });
         }
     }
 
@@ -197,12 +211,12 @@ mod tests {
         assert!(entry.dn.starts_with("uid=") && entry.dn.ends_with(",ou=contacts,dc=acme,dc=example"));
         assert_eq!(values(&entry, "cn"), ["Ann Élan"]);
         assert_eq!(values(&entry, "sn"), ["Élan"]);
-        assert_eq!(entry.get("sn").unwrap().keys, ["elan"]);
+        assert_eq!(entry.get("sn").unwrap().keys(), ["elan"]);
         assert_eq!(values(&entry, "telephoneNumber"), ["+12065550100"]);
-        assert_eq!(entry.get("telephoneNumber").unwrap().keys, ["2065550100", "12065550100"]);
+        assert_eq!(entry.get("telephoneNumber").unwrap().keys(), ["2065550100", "12065550100"]);
         assert_eq!(values(&entry, "facsimileTelephoneNumber"), ["0044 20 7946 0000"]);
         assert_eq!(values(&entry, "title"), ["Buyer"]);
-        assert_eq!(entry.get("title").unwrap().keys, ["buyer"]);
+        assert_eq!(entry.get("title").unwrap().keys(), ["buyer"]);
         assert!(entry.get("mobile").is_none());
     }
 

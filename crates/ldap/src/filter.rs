@@ -141,7 +141,7 @@ pub fn matches(filter: &LdapFilter, entry: &Entry) -> bool {
 
 fn keys<'e>(entry: &'e Entry, name: &str) -> Option<(Matching, &'e [String])> {
     let attribute_type = attribute_type(name)?;
-    entry.get(attribute_type.name).map(|a| (attribute_type.matching, a.keys.as_slice()))
+    entry.get(attribute_type.name).map(|a| (attribute_type.matching, a.keys()))
 }
 
 fn normalize(matching: Matching, value: &str) -> String {

@@ -95,7 +95,7 @@ fn sort(entries: &mut [Entry], keys: &[ServerSortRequet]) -> LdapControl {
 }
 
 fn sort_key<'e>(entry: &'e Entry, name: &str) -> Option<&'e str> {
-    entry.get(name).and_then(|a| a.keys.first()).map(String::as_str)
+    entry.get(name).and_then(|a| a.keys().first()).map(String::as_str)
 }
 
 fn compare(a: Option<&str>, b: Option<&str>, reverse: bool) -> Ordering {
@@ -169,14 +169,7 @@ mod tests {
     use super::*;
 
     fn entry(sn: &str) -> Entry {
-        Entry {
-            dn: format!("uid={sn}"),
-            attributes: vec![crate::entry::Attribute {
-                name: "sn",
-                values: vec![sn.into()],
-                keys: vec![sn.to_lowercase()],
-            }],
-        }
+        Entry { dn: format!("uid={sn}"), attributes: vec![crate::entry::Attribute::text("sn", vec![sn.into()])] }
     }
 
     fn found(names: &[&str], more: bool) -> Found {
