@@ -231,12 +231,24 @@ async fn row(page: &Page, css: &str, text: &str) -> fantoccini::elements::Elemen
 }
 
 async fn click_in_row(page: &Page, css: &str, text: &str, button: &str) {
-    let row = row(page, css, text).await;
-    let target = row
-        .find(fantoccini::Locator::Css(button))
-        .await
-        .unwrap_or_else(|e| panic!("no `{button}` in the row of {text}: {e}"));
-    page.click_element(&target, button).await;
+    // A live update may render the list again between finding the row and clicking in
+    // it: then the row is found again.
+    for attempt in 1.. {
+        let row = row(page, css, text).await;
+        let target = match row.find(fantoccini::Locator::Css(button)).await {
+            Ok(target) => target,
+            Err(error) if attempt < 20 && error.to_string().contains("stale") => continue,
+            Err(error) => panic!("no `{button}` in the row of {text}: {error}"),
+        };
+        match target.click().await {
+            Ok(()) => return,
+            Err(error) if attempt < 20 && error.to_string().contains("stale") => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await
+            }
+            // Something over it (a closing dialog, a toast): wait for it to go.
+            Err(_) => return page.click_element(&target, button).await,
+        }
+    }
 }
 
 async fn office_manager_keeps_shared_contacts(portal: &Portal) {
