@@ -17,8 +17,9 @@ fn suffix_dn(domain: &str) -> String {
     domain.split('.').map(|label| format!("dc={label}")).collect::<Vec<_>>().join(",")
 }
 
-pub fn entry_dn(domain: &str, id: Uuid) -> String {
-    format!("uid={id},{}", contacts_dn(domain))
+/// An entry's DN under its domain's container DN.
+pub fn entry_dn_in(container: &str, id: Uuid) -> String {
+    format!("uid={id},{container}")
 }
 
 /// What a search base names, seen from a reader of `domain`.
@@ -146,7 +147,7 @@ mod tests {
         assert_eq!(resolve("", "acme.example"), Base::RootDse);
         assert_eq!(resolve("dc=acme,dc=example", "acme.example"), Base::Suffix);
         assert_eq!(resolve("OU=Contacts, DC=Acme, DC=Example", "acme.example"), Base::Container);
-        assert_eq!(resolve(&entry_dn("acme.example", id), "acme.example"), Base::Entry(id));
+        assert_eq!(resolve(&entry_dn_in(&contacts_dn("acme.example"), id), "acme.example"), Base::Entry(id));
         assert_eq!(resolve("ou=contacts,dc=globex,dc=example", "acme.example"), Base::Unknown);
         assert_eq!(resolve("ou=contacts,dc=example", "acme.example"), Base::Unknown);
         assert_eq!(resolve("dc=sub,dc=acme,dc=example", "acme.example"), Base::Unknown);

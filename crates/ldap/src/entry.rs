@@ -140,7 +140,12 @@ pub fn container(domain: &str) -> Entry {
 
 /// A coworker, shared or personal contact as an `inetOrgPerson`.
 pub fn person(domain: &str, source: &DirectoryEntry) -> Entry {
-    let mut entry = Entry { dn: dn::entry_dn(domain, source.id), attributes: Vec::new() };
+    person_in(&dn::contacts_dn(domain), source)
+}
+
+/// [`person`] under the domain's container DN, made once for many entries.
+pub fn person_in(container: &str, source: &DirectoryEntry) -> Entry {
+    let mut entry = Entry { dn: dn::entry_dn_in(container, source.id), attributes: Vec::new() };
     let names = [source.first_name.trim(), source.last_name.trim(), source.company.trim()];
     let full_name = names[..2].iter().filter(|n| !n.is_empty()).copied().collect::<Vec<_>>().join(" ");
     let common_name = [full_name.as_str(), names[2]].into_iter().find(|n| !n.is_empty()).unwrap_or("(no name)");

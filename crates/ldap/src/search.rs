@@ -8,7 +8,7 @@ use switchboard_app::{App, AppError, PhonebookReader};
 use uuid::Uuid;
 
 use crate::book;
-use crate::entry::{Entry, person};
+use crate::entry::{Entry, person_in};
 use crate::filter::{Candidates, candidates, matches};
 
 /// Bounds on the work one search may do.
@@ -34,7 +34,17 @@ pub struct Found {
 const MAX_PAGE: usize = 500;
 
 pub async fn find(app: &App, reader: &PhonebookReader, filter: &LdapFilter, bounds: Bounds) -> Result<Found, AppError> {
-    let mut search = Search { app, reader, filter, bounds, found: Found::default(), seen: HashSet::new(), examined: 0 };
+    let container = crate::dn::contacts_dn(reader.domain().name.as_str());
+    let mut search = Search {
+        app,
+        reader,
+        filter,
+        bounds,
+        container: &container,
+        found: Found::default(),
+        seen: HashSet::new(),
+        examined: 0,
+    };
     match candidates(filter) {
         Candidates::Nothing => {}
         Candidates::Everything => search.read(None).await?,
@@ -52,6 +62,8 @@ struct Search<'a> {
     reader: &'a PhonebookReader,
     filter: &'a LdapFilter,
     bounds: Bounds,
+    /// The DN every entry of the reader's book sits under.
+    container: &'a str,
     found: Found,
     /// Entries already checked (an OR of several terms may find one twice).
     seen: HashSet<Uuid>,
@@ -71,7 +83,7 @@ impl Search<'_> {
             let size = (self.bounds.wanted + 1).clamp(50, MAX_PAGE);
             let page = book::page(self.app, self.reader, term, cursor, size as u32).await?;
             for source in &page.items {
-                self.check(source.id, || person(self.reader.domain().name.as_str(), source));
+                self.check(source.id, || person_in(self.container, source));
                 if self.done() {
                     return Ok(());
                 }
