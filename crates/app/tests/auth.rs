@@ -5,6 +5,9 @@
 //! caller is unchanged; and a look-up in the caller's own domain uses the domain and
 //! user that came with the caller.
 
+#[macro_use]
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,35 +15,11 @@ use switchboard_app::{
     App, AppConfig, AppError, BookRef, Caller, ContactInput, DomainInput, MatchRule, UserInput, UserPatchInput,
 };
 use switchboard_core::Scope;
-use switchboard_store::{PostgresStore, SqliteStore, Store};
+use switchboard_store::Store;
 
 const ACME: &str = "acme.example";
 const OTHER: &str = "other.example";
 const PASSWORD: &str = "correct horse battery";
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let dir = tempfile::tempdir().unwrap();
-                    let url = format!("sqlite://{}", dir.path().join("auth.db").display());
-                    super::$name(std::sync::Arc::new(switchboard_store::SqliteStore::open(&url).await.unwrap())).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let url = switchboard_store::testing::fresh_postgres_database().await;
-                    super::$name(std::sync::Arc::new(switchboard_store::PostgresStore::connect(&url).await.unwrap())).await;
-                }
-            )*
-        }
-    };
-}
 
 on_both_backends!(
     a_caller_is_read_with_its_user_and_domain_as_they_are_now,
@@ -52,10 +31,6 @@ on_both_backends!(
     the_system_caller_is_unchanged,
     a_look_up_in_the_callers_own_domain_answers_as_before,
 );
-
-// Keep the unused-import lint quiet for types only the macro names.
-#[allow(dead_code)]
-fn _types(_: SqliteStore, _: PostgresStore) {}
 
 /// acme.example (reseller North Telecom) with 200 (office manager), 201 and 202 (basic
 /// users); other.example with 200 (basic user) and 900 (super-user).

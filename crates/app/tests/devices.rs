@@ -2,6 +2,9 @@
 //! who may manage them, tenant isolation, revocation, address ranges, binds, paging,
 //! and what a book holds (List in Directory, `PORTAL_SHOW_SHARED_CONTACTS`).
 
+#[macro_use]
+mod support;
+
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -11,34 +14,10 @@ use switchboard_app::{
     SettingsLayer, UserInput,
 };
 use switchboard_core::model::{DirectoryEntry, EntryKind};
-use switchboard_store::{PostgresStore, SqliteStore, Store};
+use switchboard_store::Store;
 
 const ACME: &str = "acme.example";
 const GLOBEX: &str = "globex.example";
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let dir = tempfile::tempdir().unwrap();
-                    let url = format!("sqlite://{}", dir.path().join("devices.db").display());
-                    super::$name(std::sync::Arc::new(switchboard_store::SqliteStore::open(&url).await.unwrap())).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let url = switchboard_store::testing::fresh_postgres_database().await;
-                    super::$name(std::sync::Arc::new(switchboard_store::PostgresStore::connect(&url).await.unwrap())).await;
-                }
-            )*
-        }
-    };
-}
 
 on_both_backends!(
     managers_create_list_and_revoke_devices,
@@ -53,10 +32,6 @@ on_both_backends!(
     the_change_stamp_moves_with_every_change,
     the_in_memory_copy_answers_like_the_database,
 );
-
-// Keep the unused-import lint quiet for types only the macro names.
-#[allow(dead_code)]
-fn _types(_: SqliteStore, _: PostgresStore) {}
 
 struct World {
     app: App,

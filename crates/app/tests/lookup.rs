@@ -3,6 +3,9 @@
 //! precedence (own contacts, shared, coworkers), hidden shared contacts, unlisted
 //! coworkers, other domains, block and allow lists, and who may do what.
 
+#[macro_use]
+mod support;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -11,7 +14,7 @@ use switchboard_app::{
     DomainInput, LookupAnswer, MatchRule, PhonebookReader, SettingsLayer, UserInput,
 };
 use switchboard_core::model::EntryKind;
-use switchboard_store::{PostgresStore, SqliteStore, Store};
+use switchboard_store::Store;
 
 const ACME: &str = "acme.example";
 const OTHER: &str = "other.example";
@@ -296,33 +299,6 @@ async fn bad_block_and_allow_input_is_refused_field_by_field(store: Arc<dyn Stor
     assert!(o.app.list_blocked_numbers(&o.ben, ACME, None, None).await.unwrap().items.is_empty(), "nothing written");
     let bad_page = o.app.list_blocked_numbers(&o.ben, ACME, Some("0"), Some("garbage")).await;
     assert!(matches!(bad_page, Err(AppError::Invalid(ref e)) if e.0.len() == 2), "{bad_page:?}");
-}
-
-async fn sqlite() -> Arc<dyn Store> {
-    Arc::new(SqliteStore::open_in_memory().await.unwrap())
-}
-
-async fn postgres() -> Arc<dyn Store> {
-    let url = switchboard_store::testing::fresh_postgres_database().await;
-    Arc::new(PostgresStore::connect(&url).await.unwrap())
-}
-
-/// Each scenario as two tests, one per back-end.
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {
-        mod on_sqlite {
-            $(#[tokio::test]
-            async fn $scenario() {
-                super::$scenario(super::sqlite().await).await;
-            })*
-        }
-        mod on_postgres {
-            $(#[tokio::test]
-            async fn $scenario() {
-                super::$scenario(super::postgres().await).await;
-            })*
-        }
-    };
 }
 
 on_both_backends!(
