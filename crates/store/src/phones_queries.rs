@@ -38,7 +38,7 @@ impl PhoneStore for Backend {
                 qb.push("domains.name = ").push_bind(domain.to_string()).push(" AND devices.id = ").push_bind(id)
             }
         };
-        let row = qb.build().fetch_optional(&self.pool).await?;
+        let row = qb.build().fetch_optional(&self.lookups).await?;
         row.as_ref().map(device_access).transpose()
     }
 

@@ -28,6 +28,10 @@ type Backend = PostgresStore;
 /// The store for several servers sharing one PostgreSQL database.
 pub struct PostgresStore {
     pool: PgPool,
+    /// For the statements every phone or API request starts with (a credential with its
+    /// user and domain, a change stamp): keys look-ups whose plan never depends on the
+    /// values, so PostgreSQL may keep one plan instead of planning a join every time.
+    lookups: PgPool,
     events: Arc<Hub>,
     _listener: Listener,
 }
@@ -41,9 +45,10 @@ impl PostgresStore {
         let options = PgConnectOptions::from_str(url)?.options([("plan_cache_mode", "force_custom_plan")]);
         let pool = PgPoolOptions::new().connect_with(options.clone()).await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        let lookups = PgPoolOptions::new().max_connections(4).connect_lazy_with(PgConnectOptions::from_str(url)?);
         let events = Arc::new(Hub::new());
         let listener = Listener::start(options, events.clone()).await?;
-        Ok(PostgresStore { pool, events, _listener: listener })
+        Ok(PostgresStore { pool, lookups, events, _listener: listener })
     }
 }
 

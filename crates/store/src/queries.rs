@@ -568,7 +568,7 @@ impl Store for Backend {
         )
         .bind(secret_hash)
         .bind(now.timestamp_micros())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.lookups)
         .await?;
         row.as_ref().map(token_owner).transpose()
     }
@@ -671,7 +671,7 @@ impl Store for Backend {
     async fn change_stamp(&self, domain_id: Uuid) -> Result<Option<ChangeStamp>> {
         let row: Option<(i64, i64)> = sqlx::query_as("SELECT change_seq, changed_at FROM domains WHERE id = $1")
             .bind(domain_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.lookups)
             .await?;
         row.map(|(seq, at)| Ok(ChangeStamp { seq, at: time(at)? })).transpose()
     }

@@ -26,6 +26,8 @@ type Backend = SqliteStore;
 /// The default store: everything in one SQLite file next to the server.
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The same pool: SQLite plans every statement alike (see `PostgresStore::lookups`).
+    lookups: SqlitePool,
     // One process owns a SQLite file, so its events need go no further than this channel.
     events: Hub,
 }
@@ -66,7 +68,7 @@ impl SqliteStore {
 
     async fn migrated(pool: SqlitePool) -> Result<SqliteStore> {
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool, events: Hub::new() })
+        Ok(SqliteStore { lookups: pool.clone(), pool, events: Hub::new() })
     }
 }
 
