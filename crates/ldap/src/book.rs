@@ -41,7 +41,7 @@ pub async fn anonymous(app: &App, domain: &str) -> Result<PhonebookReader, Refus
     Ok(app.anonymous_reader(domain).await?)
 }
 
-/// One page of the reader's book, found by the app's indexed search for `q` (or the
+/// One page of the reader's book, found by the app's phone book search for `q` (or the
 /// whole book in name order without one).
 pub async fn page(
     app: &App,

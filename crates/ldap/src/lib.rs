@@ -3,9 +3,9 @@
 //! Phones bind with a device credential (or a user's login), then search their
 //! domain's book under `ou=contacts,dc=<domain labels>` with name or number filters.
 //! Only the read side of LDAP is offered: bind, search, unbind, abandon and StartTLS;
-//! writes are refused. Every search goes through the app's indexed search (see
-//! [`filter`]), so a query costs about what the same search costs over the REST API; a
-//! search based at one entry's DN reads that entry by its id.
+//! writes are refused. Every search goes through the app's phone book search (see
+//! [`filter`]): the in-memory copy of the domain's book when it is current, else the
+//! database's indexed search; a search based at one entry's DN reads that entry by its id.
 //!
 //! Layout: [`session`] speaks the protocol on one connection, [`book`] is the one
 //! place that calls the app, [`dn`] maps names to the tree, [`entry`] builds
