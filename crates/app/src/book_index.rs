@@ -134,11 +134,11 @@ impl BookIndex {
             }
         };
         let limit = query.list.limit.get() as usize;
-        let shared: Box<dyn Iterator<Item = &BookRow>> = self.candidates(term, descending, &past);
+        let domain_wide: Box<dyn Iterator<Item = &BookRow>> = self.candidates(term, descending, &past);
         let start = personal.partition_point(|row| !past(row) ^ descending);
         let own: Box<dyn Iterator<Item = &BookRow>> =
             if descending { Box::new(personal[..start].iter().rev()) } else { Box::new(personal[start..].iter()) };
-        let merged = merge(shared.filter(&wanted), own.filter(&wanted), descending);
+        let merged = merge(domain_wide.filter(&wanted), own.filter(&wanted), descending);
         let rows: Vec<&BookRow> = merged.take(limit + 1).collect();
         let next_cursor = (rows.len() > limit).then(|| {
             let last = rows[limit - 1];
