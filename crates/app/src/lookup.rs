@@ -245,7 +245,7 @@ impl App {
             None => self.decide(callee, shows_shared, &calling).await?,
         };
         let block = match &index {
-            Some(index) => applicable_block(index.blocked.iter().cloned(), &calling),
+            Some(index) => applicable_block(&index.blocked, &calling).cloned(),
             None => self.applicable_block_in_store(callee.domain.id, &calling).await?,
         };
         let (blocked_by, allowed_by) = self.block_status(callee, &calling, block).await?;
@@ -375,15 +375,16 @@ impl App {
         // `+1`, `+12`, … `+12065550100`: every pattern that could cover the number.
         let patterns: Vec<String> = (2..=international.len()).map(|end| international[..end].to_string()).collect();
         let entries = self.store.blocked_numbers_among(domain_id, &patterns).await?;
-        Ok(applicable_block(entries.into_iter(), calling))
+        Ok(applicable_block(&entries, calling).cloned())
     }
 }
 
 /// The most specific entry blocking the calling number: the number itself, else its
 /// longest listed prefix.
-fn applicable_block(entries: impl Iterator<Item = BlockedNumber>, calling: &Calling) -> Option<BlockedNumber> {
+fn applicable_block<'a>(entries: &'a [BlockedNumber], calling: &Calling) -> Option<&'a BlockedNumber> {
     let international = international_form(&calling.number, calling.country)?;
     entries
+        .iter()
         .filter(|entry| {
             if entry.is_prefix { international.starts_with(&entry.pattern) } else { entry.pattern == international }
         })
