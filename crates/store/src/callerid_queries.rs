@@ -57,7 +57,7 @@ impl CallerIdStore for Backend {
         .fetch_one(&mut *tx)
         .await
         .map_err(conflict(format!("{} is already on the block list", new.pattern)))?;
-        write_audit(&mut tx, &AuditRecord { target_id: Some(row.try_get("id")?), ..audit }).await?;
+        write_audit(&mut tx, &self.changes, &AuditRecord { target_id: Some(row.try_get("id")?), ..audit }).await?;
         tx.commit().await?;
         blocked_number(&row)
     }
@@ -103,7 +103,7 @@ impl CallerIdStore for Backend {
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(StoreError::NotFound)?;
-        write_audit(&mut tx, &audit).await?;
+        write_audit(&mut tx, &self.changes, &audit).await?;
         tx.commit().await?;
         blocked_number(&row)
     }
@@ -124,7 +124,7 @@ impl CallerIdStore for Backend {
         .fetch_one(&mut *tx)
         .await
         .map_err(conflict(format!("{} is already on this allow list", new.number)))?;
-        write_audit(&mut tx, &AuditRecord { target_id: Some(row.try_get("id")?), ..audit }).await?;
+        write_audit(&mut tx, &self.changes, &AuditRecord { target_id: Some(row.try_get("id")?), ..audit }).await?;
         tx.commit().await?;
         allowed_number(&row)
     }
@@ -172,7 +172,7 @@ impl CallerIdStore for Backend {
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(StoreError::NotFound)?;
-        write_audit(&mut tx, &audit).await?;
+        write_audit(&mut tx, &self.changes, &audit).await?;
         tx.commit().await?;
         allowed_number(&row)
     }

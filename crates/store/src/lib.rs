@@ -20,6 +20,7 @@ use switchboard_core::{DomainName, Extension, Scope};
 use uuid::Uuid;
 
 mod callerid;
+mod changes;
 pub mod conformance;
 mod events;
 mod phones;
@@ -438,6 +439,9 @@ pub trait Store: EventBus + CallerIdStore + PhoneStore + Send + Sync + 'static {
     /// Records that a device was used at `at`.
     async fn touch_device(&self, id: Uuid, at: DateTime<Utc>) -> Result<()>;
     /// The domain's change counter (see [`ChangeStamp`]); `None` for an unknown domain.
+    /// Every change made through this store shows at once; a change made through another
+    /// (another process or server on the same database) within `changes::FRESH_FOR`,
+    /// since a stamp read that recently is answered again without asking the database.
     async fn change_stamp(&self, domain_id: Uuid) -> Result<Option<ChangeStamp>>;
 
     // Login throttling, shared by every server on the database.

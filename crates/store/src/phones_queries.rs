@@ -38,8 +38,13 @@ impl PhoneStore for Backend {
                 qb.push("domains.name = ").push_bind(domain.to_string()).push(" AND devices.id = ").push_bind(id)
             }
         };
+        let read_at = std::time::Instant::now();
         let row = qb.build().fetch_optional(&self.lookups).await?;
-        row.as_ref().map(device_access).transpose()
+        let access = row.as_ref().map(device_access).transpose()?;
+        if let Some(access) = &access {
+            self.changes.read(access.domain.id, access.stamp, read_at);
+        }
+        Ok(access)
     }
 
     async fn book_rows(&self, domain_id: Uuid, part: BookPart) -> Result<Vec<BookRow>> {

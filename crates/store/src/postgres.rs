@@ -13,6 +13,7 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
 use crate::Result;
+use crate::changes::ChangeCache;
 use crate::events::{EventBus, Hub};
 
 #[allow(clippy::duplicate_mod, reason = "the shared SQL is compiled once per back-end, on purpose")]
@@ -33,6 +34,7 @@ pub struct PostgresStore {
     /// values, so PostgreSQL may keep one plan instead of planning a join every time.
     lookups: PgPool,
     events: Arc<Hub>,
+    changes: ChangeCache,
     _listener: Listener,
 }
 
@@ -48,7 +50,7 @@ impl PostgresStore {
         let lookups = PgPoolOptions::new().max_connections(4).connect_lazy_with(PgConnectOptions::from_str(url)?);
         let events = Arc::new(Hub::new());
         let listener = Listener::start(options, events.clone()).await?;
-        Ok(PostgresStore { pool, lookups, events, _listener: listener })
+        Ok(PostgresStore { pool, lookups, events, changes: ChangeCache::default(), _listener: listener })
     }
 }
 

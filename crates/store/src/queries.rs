@@ -23,6 +23,7 @@ use switchboard_core::{DomainName, Extension, PhoneNumber};
 use uuid::Uuid;
 
 use super::{Backend, Db, NO_OWNER, Pool, begin_write, push_search, search_is_broad};
+use crate::changes::ChangeCache;
 use crate::{
     AuditFilter, AuditRecord, COPY_TABLES, ChangeStamp, Device, DirectoryQuery, DomainPatch, Group, ImportChange,
     ImportWriter, Layer, ListQuery, LoginFailures, NewDevice, NewDomain, NewToken, NewUser, Result, RowKeys, Store,
@@ -116,7 +117,7 @@ impl Store for Backend {
         .execute(&mut *tx)
         .await
         .map_err(conflict(format!("the domain `{}` already exists", new.name)))?;
-        finish_domain(tx, id, &audit).await
+        finish_domain(tx, &self.changes, id, &audit).await
     }
 
     async fn domain_by_name(&self, name: &DomainName) -> Result<Option<Domain>> {
@@ -155,14 +156,14 @@ impl Store for Backend {
         }
         qb.push(" WHERE id = ").push_bind(id);
         expect_one(qb.build().execute(&mut *tx).await?.rows_affected())?;
-        finish_domain(tx, id, &audit).await
+        finish_domain(tx, &self.changes, id, &audit).await
     }
 
     async fn delete_domain(&self, id: Uuid, audit: AuditRecord) -> Result<()> {
         let mut tx = begin_write(&self.pool).await?;
         let deleted = sqlx::query("DELETE FROM domains WHERE id = $1").bind(id).execute(&mut *tx).await?;
         expect_one(deleted.rows_affected())?;
-        write_audit(&mut tx, &audit).await?;
+        write_audit(&mut tx, &self.changes, &audit).await?;
         Ok(tx.commit().await?)
     }
 
@@ -192,7 +193,7 @@ impl Store for Backend {
         .fetch_one(&mut *tx)
         .await
         .map_err(conflict(format!("extension {} is already taken in this domain", new.extension)))?;
-        write_audit(&mut tx, &audit).await?;
+        write_audit(&mut tx, &self.changes, &audit).await?;
         tx.commit().await?;
         user(&row)
     }
@@ -242,7 +243,7 @@ impl Store for Backend {
             return Err(StoreError::Stale { current: current.version });
         }
         let row = write_user(&mut tx, patched(current, patch)).await?;
-        write_audit(&mut tx, &audit).await?;
+        write_audit(&mut tx, &self.changes, &audit).await?;
         tx.commit().await?;
         user(&row)
     }
@@ -251,7 +252,7 @@ impl Store for Backend {
         let mut tx = begin_write(&self.pool).await?;
         let deleted = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?;
         expect_one(deleted.rows_affected())?;
-        write_audit(&mut tx, &audit).await?;
+        write_audit(&mut tx, &self.changes, &audit).await?;
         Ok(tx.commit().await?)
     }
 
@@ -270,19 +271,19 @@ impl Store for Backend {
             .execute(&mut *tx)
             .await?;
         expect_one(updated.rows_affected())?;
-        write_audit(&mut tx, &audit).await?;
+        write_audit(&mut tx, &self.changes, &audit).await?;
         Ok(tx.commit().await?)
     }
 
     async fn create_contact(&self, book: Book, fields: ContactFields, audit: AuditRecord) -> Result<Contact> {
         let mut tx = begin_write(&self.pool).await?;
         let row = insert_contact(&mut tx, book, &fields).await?;
-        finish_contact(tx, &row, &audit).await
+        finish_contact(tx, &self.changes, &row, &audit).await
     }
 
     async fn begin_import(&self, book: Book, write: bool) -> Result<Box<dyn ImportWriter>> {
         let tx = if write { begin_write(&self.pool).await? } else { self.pool.begin().await? };
-        Ok(Box::new(ImportTx { tx, book }))
+        Ok(Box::new(ImportTx { tx, book, changes: self.changes.clone() }))
     }
 
     async fn contact(&self, book: Book, id: Uuid) -> Result<Option<Contact>> {
@@ -313,7 +314,7 @@ impl Store for Backend {
     ) -> Result<Contact> {
         let mut tx = begin_write(&self.pool).await?;
         match update_live_contact(&mut tx, book, id, expected_version, &fields).await? {
-            Some(row) => finish_contact(tx, &row, &audit).await,
+            Some(row) => finish_contact(tx, &self.changes, &row, &audit).await,
             None => Err(why_not_updated(&mut tx, book, id).await?),
         }
     }
@@ -321,7 +322,7 @@ impl Store for Backend {
     async fn delete_contact(&self, book: Book, id: Uuid, audit: AuditRecord) -> Result<Contact> {
         let mut tx = begin_write(&self.pool).await?;
         let row = trash_live_contact(&mut tx, book, id).await?.ok_or(StoreError::NotFound)?;
-        finish_contact(tx, &row, &audit).await
+        finish_contact(tx, &self.changes, &row, &audit).await
     }
 
     async fn restore_contact(&self, book: Book, id: Uuid, audit: AuditRecord) -> Result<Contact> {
@@ -336,7 +337,7 @@ impl Store for Backend {
             .await
             .map_err(conflict(DUPLICATE_CONTACT))?
             .ok_or(StoreError::NotFound)?;
-        finish_contact(tx, &row, &audit).await
+        finish_contact(tx, &self.changes, &row, &audit).await
     }
 
     async fn list_trash(&self, domain_id: Uuid, owner_id: Option<Uuid>, list: &ListQuery) -> Result<Page<Contact>> {
@@ -404,7 +405,7 @@ impl Store for Backend {
                 .bind(user_id)
                 .fetch_optional(&mut *tx)
                 .await?;
-            mark_changed(&mut tx, domain_id).await?;
+            mark_changed(&mut tx, &self.changes, domain_id).await?;
         }
         Ok(tx.commit().await?)
     }
@@ -478,8 +479,8 @@ impl Store for Backend {
                 None => remove_setting(&mut tx, layer, key).await?,
             }
         }
-        mark_inheritors_changed(&mut tx, layer).await?;
-        write_audit(&mut tx, &audit).await?;
+        mark_inheritors_changed(&mut tx, &self.changes, layer).await?;
+        write_audit(&mut tx, &self.changes, &audit).await?;
         Ok(tx.commit().await?)
     }
 
@@ -613,7 +614,7 @@ impl Store for Backend {
         .fetch_one(&mut *tx)
         .await?;
         let device = device(&row)?;
-        write_audit(&mut tx, &AuditRecord { target_id: Some(device.id), ..audit }).await?;
+        write_audit(&mut tx, &self.changes, &AuditRecord { target_id: Some(device.id), ..audit }).await?;
         tx.commit().await?;
         Ok(device)
     }
@@ -653,7 +654,7 @@ impl Store for Backend {
         let row = sqlx::query(sql).bind(domain_id).bind(id).fetch_optional(&mut *tx).await?;
         let device = row.as_ref().map(device).transpose()?.ok_or(StoreError::NotFound)?;
         if revoked > 0 {
-            write_audit(&mut tx, &audit).await?;
+            write_audit(&mut tx, &self.changes, &audit).await?;
         }
         tx.commit().await?;
         Ok(device)
@@ -669,11 +670,19 @@ impl Store for Backend {
     }
 
     async fn change_stamp(&self, domain_id: Uuid) -> Result<Option<ChangeStamp>> {
+        let read_at = std::time::Instant::now();
+        if let Some(stamp) = self.changes.recent(domain_id, read_at) {
+            return Ok(Some(stamp));
+        }
         let row: Option<(i64, i64)> = sqlx::query_as("SELECT change_seq, changed_at FROM domains WHERE id = $1")
             .bind(domain_id)
             .fetch_optional(&self.lookups)
             .await?;
-        row.map(|(seq, at)| Ok(ChangeStamp { seq, at: time(at)? })).transpose()
+        let stamp = row.map(|(seq, at)| Ok::<_, StoreError>(ChangeStamp { seq, at: time(at)? })).transpose()?;
+        if let Some(stamp) = stamp {
+            self.changes.read(domain_id, stamp, read_at);
+        }
+        Ok(stamp)
     }
 
     async fn login_failures(&self, key: &str) -> Result<LoginFailures> {
@@ -793,39 +802,43 @@ fn parsed<T: FromStr<Err = String>>(row: &Row, column: &str) -> Result<T> {
     text.parse().map_err(|error| decode_error(format!("{column}: {error}")))
 }
 
-async fn write_audit(tx: &mut Tx, audit: &AuditRecord) -> Result<()> {
-    write_audits(tx, std::slice::from_ref(audit)).await
+async fn write_audit(tx: &mut Tx, changes: &ChangeCache, audit: &AuditRecord) -> Result<()> {
+    write_audits(tx, changes, std::slice::from_ref(audit)).await
 }
 
 /// Writes audit records in one statement, and marks their domains changed: every change
 /// is audited, so this is the one place that keeps the change counters true.
-async fn write_audits(tx: &mut Tx, audits: &[AuditRecord]) -> Result<()> {
+async fn write_audits(tx: &mut Tx, changes: &ChangeCache, audits: &[AuditRecord]) -> Result<()> {
     insert_audits(tx, audits).await?;
     let mut domains: Vec<Uuid> = audits.iter().filter_map(|audit| audit.domain_id).collect();
     domains.sort_unstable();
     domains.dedup();
     for domain_id in domains {
-        mark_changed(tx, Some(domain_id)).await?;
+        mark_changed(tx, changes, Some(domain_id)).await?;
     }
     Ok(())
 }
 
 /// Bumps a domain's change counter (see [`ChangeStamp`]); the time never goes backwards.
-async fn mark_changed(tx: &mut Tx, domain_id: Option<Uuid>) -> Result<()> {
+/// The new value is the domain's floor in `changes` before the transaction commits.
+async fn mark_changed(tx: &mut Tx, changes: &ChangeCache, domain_id: Option<Uuid>) -> Result<()> {
     let Some(domain_id) = domain_id else { return Ok(()) };
-    sqlx::query(
+    let seq: Option<i64> = sqlx::query_scalar(
         "UPDATE domains SET change_seq = change_seq + 1, \
-         changed_at = CASE WHEN changed_at < $1 THEN $1 ELSE changed_at END WHERE id = $2",
+         changed_at = CASE WHEN changed_at < $1 THEN $1 ELSE changed_at END WHERE id = $2 RETURNING change_seq",
     )
     .bind(now())
     .bind(domain_id)
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
+    if let Some(seq) = seq {
+        changes.changing(domain_id, seq);
+    }
     Ok(())
 }
 
 /// A system or reseller setting reaches every domain below it: mark those changed.
-async fn mark_inheritors_changed(tx: &mut Tx, layer: Layer) -> Result<()> {
+async fn mark_inheritors_changed(tx: &mut Tx, changes: &ChangeCache, layer: Layer) -> Result<()> {
     let (filter, reseller) = match layer {
         Layer::System => ("", None),
         Layer::Reseller(id) => (" WHERE reseller_id = $2", Some(id)),
@@ -833,13 +846,15 @@ async fn mark_inheritors_changed(tx: &mut Tx, layer: Layer) -> Result<()> {
     };
     let sql = format!(
         "UPDATE domains SET change_seq = change_seq + 1, \
-         changed_at = CASE WHEN changed_at < $1 THEN $1 ELSE changed_at END{filter}"
+         changed_at = CASE WHEN changed_at < $1 THEN $1 ELSE changed_at END{filter} RETURNING id, change_seq"
     );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now());
+    let mut query = sqlx::query_as::<_, (Uuid, i64)>(sqlx::AssertSqlSafe(sql)).bind(now());
     if let Some(id) = reseller {
         query = query.bind(id);
     }
-    query.execute(&mut **tx).await?;
+    for (domain_id, seq) in query.fetch_all(&mut **tx).await? {
+        changes.changing(domain_id, seq);
+    }
     Ok(())
 }
 
@@ -1005,8 +1020,8 @@ async fn fetch_domain<'c>(db: impl Executor<'c, Database = Db>, id: Uuid) -> Res
 }
 
 /// Audits a domain change and returns the domain as it now is, reseller name included.
-async fn finish_domain(mut tx: Tx, id: Uuid, audit: &AuditRecord) -> Result<Domain> {
-    write_audit(&mut tx, audit).await?;
+async fn finish_domain(mut tx: Tx, changes: &ChangeCache, id: Uuid, audit: &AuditRecord) -> Result<Domain> {
+    write_audit(&mut tx, changes, audit).await?;
     let domain = fetch_domain(&mut *tx, id).await?.ok_or(StoreError::NotFound)?;
     tx.commit().await?;
     Ok(domain)
@@ -1148,6 +1163,7 @@ fn contact_values(fields: &ContactFields) -> [(&'static str, Option<String>); 21
 pub(super) struct ImportTx {
     tx: Tx,
     book: Book,
+    changes: ChangeCache,
 }
 
 #[async_trait]
@@ -1206,7 +1222,7 @@ impl ImportWriter for ImportTx {
     }
 
     async fn commit(mut self: Box<Self>, summary: AuditRecord) -> Result<()> {
-        write_audit(&mut self.tx, &summary).await?;
+        write_audit(&mut self.tx, &self.changes, &summary).await?;
         Ok(self.tx.commit().await?)
     }
 }
@@ -1445,9 +1461,9 @@ async fn why_not_updated(tx: &mut Tx, book: Book, id: Uuid) -> Result<StoreError
     Ok(version.map_or(StoreError::NotFound, |current| StoreError::Stale { current }))
 }
 
-async fn finish_contact(mut tx: Tx, row: &Row, audit: &AuditRecord) -> Result<Contact> {
+async fn finish_contact(mut tx: Tx, changes: &ChangeCache, row: &Row, audit: &AuditRecord) -> Result<Contact> {
     let contact = contact(row)?;
-    write_audit(&mut tx, audit).await?;
+    write_audit(&mut tx, changes, audit).await?;
     tx.commit().await?;
     Ok(contact)
 }

@@ -11,6 +11,7 @@ use switchboard_core::text::SearchTerm;
 use tokio::sync::broadcast;
 
 use crate::Result;
+use crate::changes::ChangeCache;
 use crate::events::{EventBus, Hub};
 
 #[allow(clippy::duplicate_mod, reason = "the shared SQL is compiled once per back-end, on purpose")]
@@ -30,6 +31,7 @@ pub struct SqliteStore {
     lookups: SqlitePool,
     // One process owns a SQLite file, so its events need go no further than this channel.
     events: Hub,
+    changes: ChangeCache,
 }
 
 impl SqliteStore {
@@ -68,7 +70,7 @@ impl SqliteStore {
 
     async fn migrated(pool: SqlitePool) -> Result<SqliteStore> {
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { lookups: pool.clone(), pool, events: Hub::new() })
+        Ok(SqliteStore { lookups: pool.clone(), pool, events: Hub::new(), changes: ChangeCache::default() })
     }
 }
 
