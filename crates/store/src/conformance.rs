@@ -1525,6 +1525,17 @@ pub async fn events_between(a: &dyn Store, b: &dyn Store) {
     assert_eq!(next_event(&mut on_b).await, from_b, "b hears itself once");
 }
 
+/// Two stores on one database: what one writes, the other's change stamp shows within
+/// [`FRESH_FOR`](crate::changes::FRESH_FOR), even right after it read the old stamp.
+pub async fn change_stamps_between(a: &dyn Store, b: &dyn Store) {
+    let acme = domain(a, "acme.example").await;
+    let before = b.change_stamp(acme.id).await.unwrap().unwrap();
+    a.create_contact(shared(&acme), fields(named("Sam", "Shared")), audit_in(acme.id, "contact.create")).await.unwrap();
+    assert_eq!(a.change_stamp(acme.id).await.unwrap().unwrap().seq, before.seq + 1, "the writer sees it at once");
+    tokio::time::sleep(crate::changes::FRESH_FOR).await;
+    assert_eq!(b.change_stamp(acme.id).await.unwrap().unwrap().seq, before.seq + 1, "the other store, in time");
+}
+
 pub async fn copy(source: &dyn Store, target: &dyn Store) {
     let o = office(source).await;
     let reseller = source.create_reseller("Northwind").await.unwrap();

@@ -20,7 +20,7 @@ use switchboard_core::{DomainName, Extension, Scope};
 use uuid::Uuid;
 
 mod callerid;
-mod changes;
+pub mod changes;
 pub mod conformance;
 mod events;
 mod phones;
@@ -440,7 +440,7 @@ pub trait Store: EventBus + CallerIdStore + PhoneStore + Send + Sync + 'static {
     async fn touch_device(&self, id: Uuid, at: DateTime<Utc>) -> Result<()>;
     /// The domain's change counter (see [`ChangeStamp`]); `None` for an unknown domain.
     /// Every change made through this store shows at once; a change made through another
-    /// (another process or server on the same database) within `changes::FRESH_FOR`,
+    /// (another process or server on the same database) within [`changes::FRESH_FOR`],
     /// since a stamp read that recently is answered again without asking the database.
     async fn change_stamp(&self, domain_id: Uuid) -> Result<Option<ChangeStamp>>;
 

@@ -35,6 +35,13 @@ async fn two_stores_on_one_database_share_events() {
 }
 
 #[tokio::test]
+async fn two_stores_on_one_database_share_change_stamps() {
+    let url = switchboard_store::testing::fresh_postgres_database().await;
+    let (a, b) = (PostgresStore::connect(&url).await.unwrap(), PostgresStore::connect(&url).await.unwrap());
+    conformance::change_stamps_between(&a, &b).await;
+}
+
+#[tokio::test]
 async fn events_flow_again_after_the_listening_connection_is_lost() {
     let url = switchboard_store::testing::fresh_postgres_database().await;
     let store = PostgresStore::connect(&url).await.unwrap();

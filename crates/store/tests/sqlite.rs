@@ -34,3 +34,9 @@ async fn reopening_keeps_the_data() {
     let reopened = SqliteStore::open(&url).await.unwrap();
     assert!(reopened.reseller_by_name("Northwind").await.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn two_stores_on_one_file_share_change_stamps() {
+    let dir = tempfile::tempdir().unwrap();
+    conformance::change_stamps_between(&open(&dir).await, &open(&dir).await).await;
+}
