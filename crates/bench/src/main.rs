@@ -314,34 +314,40 @@ async fn measure_all(
     };
     let shared = base.join(&format!("api/v1/domains/{}/shared-contacts", seeded.domain))?;
     let portal_rows = base.join("contacts/rows")?;
-    let cases = [
-        Case { name: "GET /healthz".into(), urls: vec![base.join("healthz")?] },
+    // Set up before the cases, which borrow it.
+    let terms = phones::Terms { names: &names, numbers: &numbers };
+    let phones =
+        if args.phones { Some(phones::Phones::prepare(app, endpoints, seeded, &client, &terms).await?) } else { None };
+    let mut cases = vec![
+        Case::gets("GET /healthz", &client, vec![base.join("healthz")?]),
         // Authentication alone (token, user and domain look-ups): the floor of every API request.
-        Case { name: "GET /api/v1/session (auth only)".into(), urls: vec![base.join("api/v1/session")?] },
-        Case { name: "directory, first page".into(), urls: vec![with(&directory, &[("limit", "50")])] },
-        Case { name: format!("directory search, name ({} terms)", names.len()), urls: search(&names) },
-        Case { name: format!("directory search, digits ({} terms)", numbers.len()), urls: search(&numbers) },
-        Case { name: format!("type-ahead, broad 3 letters ({} terms)", broad.len()), urls: search(&broad) },
-        Case { name: "shared contacts, first page".into(), urls: vec![with(&shared, &[("limit", "50")])] },
-        Case {
-            name: "directory group=shared sort=-name".into(),
-            urls: vec![with(&directory, &[("limit", "50"), ("group", "shared"), ("sort", "-name")])],
-        },
-        Case { name: "directory, page 21-25 (cursor)".into(), urls: deep },
+        Case::gets("GET /api/v1/session (auth only)", &client, vec![base.join("api/v1/session")?]),
+        Case::gets("directory, first page", &client, vec![with(&directory, &[("limit", "50")])]),
+        Case::gets(format!("directory search, name ({} terms)", names.len()), &client, search(&names)),
+        Case::gets(format!("directory search, digits ({} terms)", numbers.len()), &client, search(&numbers)),
+        Case::gets(format!("type-ahead, broad 3 letters ({} terms)", broad.len()), &client, search(&broad)),
+        Case::gets("shared contacts, first page", &client, vec![with(&shared, &[("limit", "50")])]),
+        Case::gets(
+            "directory group=shared sort=-name",
+            &client,
+            vec![with(&directory, &[("limit", "50"), ("group", "shared"), ("sort", "-name")])],
+        ),
+        Case::gets("directory, page 21-25 (cursor)", &client, deep),
         // The portal renders the same pages as HTML fragments (with the capability checks of a page).
-        Case { name: "portal: contacts rows, first page".into(), urls: vec![portal_rows.clone()] },
-        Case {
-            name: format!("portal: contacts rows, search name ({} terms)", names.len()),
-            urls: names.iter().map(|(term, _)| with(&portal_rows, &[("q", term)])).collect(),
-        },
-        Case {
-            name: "portal: shared contacts rows, first page".into(),
-            urls: vec![base.join("shared-contacts/rows")?],
-        },
+        Case::gets("portal: contacts rows, first page", &client, vec![portal_rows.clone()]),
+        Case::gets(
+            format!("portal: contacts rows, search name ({} terms)", names.len()),
+            &client,
+            names.iter().map(|(term, _)| with(&portal_rows, &[("q", term)])).collect(),
+        ),
+        Case::gets("portal: shared contacts rows, first page", &client, vec![base.join("shared-contacts/rows")?]),
     ];
-    let mut stats = Vec::new();
-    for case in &cases {
-        let result = measure::run(&client, case, limits).await?;
+    if let Some(phones) = &phones {
+        notes.extend(phones.notes.iter().cloned());
+        cases.extend(phones.cases(&client));
+    }
+    let stats = measure::interleaved(&cases, limits).await?;
+    for result in &stats {
         eprintln!(
             "   {:<40} median {:>7.2} ms  p99 {:>7.2} ms  {:>8.0} req/s",
             result.name,
@@ -349,13 +355,6 @@ async fn measure_all(
             millis(result.p99),
             result.per_second
         );
-        stats.push(result);
-    }
-    if args.phones {
-        let terms = phones::Terms { names: &names, numbers: &numbers };
-        let (phone_notes, phone_stats) = phones::measure(app, endpoints, seeded, &client, &terms, limits).await?;
-        notes.extend(phone_notes);
-        stats.extend(phone_stats);
     }
     Ok((notes, stats))
 }
@@ -425,7 +424,8 @@ fn report(runs: &[Run], plan: &Plan, limits: &Limits) -> String {
     );
     let _ = writeln!(
         out,
-        "method: one keep-alive client, sequential requests, {} timed per case after {} warm-up (at most {} s per case)",
+        "method: one keep-alive client, sequential requests, {} timed per case after {} warm-up (at most {} s per case); \
+         all cases timed in the same rounds, each round a tenth of every case's requests",
         limits.requests,
         limits.warmup,
         limits.max_time.as_secs()

@@ -4,7 +4,6 @@
 //! `slapd` loaded with the same entries, when it is installed (see [`slapd`]).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -17,7 +16,7 @@ use switchboard_ldap::LdapConfig;
 use tokio::sync::Mutex;
 
 use crate::ldap_client::{self, LdapClient};
-use crate::measure::{self, Case, Limits, Stats};
+use crate::measure::{self, Case, Stats};
 use crate::seed::Seeded;
 use crate::slapd::{self, Slapd};
 
@@ -47,133 +46,207 @@ pub struct Terms<'a> {
     pub numbers: &'a [(String, usize)],
 }
 
-/// Creates a device credential bound to the viewer and times the phones' requests.
-/// `client` is logged in as the viewer (for the API lookup).
-pub async fn measure(
-    app: &App,
-    endpoints: &Endpoints<'_>,
-    seeded: &Seeded,
-    client: &Client,
-    terms: &Terms<'_>,
-    limits: &Limits,
-) -> Result<(Vec<String>, Vec<Stats>)> {
-    let input = DeviceInput {
-        name: "Benchmark desk phone".into(),
-        user: Some(seeded.viewer_extension.clone()),
-        allowed_networks: Vec::new(),
-    };
-    let device = app.create_device(&Caller::System, &seeded.domain, input).await.context("creating a device")?;
-    let mut notes = Vec::new();
-    // Phones meet a warm server: the in-memory copy of the book is built before timing.
-    let reader = app.device_by_bind(&device.bind_dn, &device.password, None).await?;
-    let started = Instant::now();
-    if app.prepare_book_index(&reader).await? {
-        notes.push(format!("in-memory phone book built in {:.2} s", started.elapsed().as_secs_f64()));
-    } else {
-        notes.push("in-memory phone books: off".to_string());
-    }
-    // Phones send no session: a client without the viewer's headers.
-    let phone = Client::builder().tcp_nodelay(true).pool_max_idle_per_host(1).build()?;
-    let book = endpoints.base.join(&format!("phonebook/{}/", device.token))?;
-    let mut stats = Vec::new();
-
-    let yealink = book.join("yealink.xml")?;
-    let etag = etag_of(&phone, &yealink).await?;
-    let searches = terms.names.iter().map(|(term, _)| with(&yealink, &[("q", term)])).collect();
-    let lookups = lookup_numbers(seeded);
-    let text_lookup = book.join("lookup")?;
-    let api_lookup = endpoints.base.join(&format!("api/v1/domains/{}/lookup", seeded.domain))?;
-    let api_lookups: Vec<Url> = lookups
-        .iter()
-        .map(|number| with(&api_lookup, &[("number", number), ("user", &seeded.viewer_extension)]))
-        .collect();
-    notes.push(format!("caller-ID numbers: {}", describe_lookups(client, &api_lookups, &lookups).await?));
-    let cases = [
-        Case { name: "phones: Yealink XML, full (≤500)".into(), urls: vec![yealink.clone()] },
-        Case { name: format!("phones: Yealink XML, q= name ({} terms)", terms.names.len()), urls: searches },
-        Case { name: "phones: Cisco XML, first page".into(), urls: vec![book.join("cisco.xml")?] },
-        Case {
-            name: format!("{LOOKUP_CASE_PREFIX}: phonebook text ({} numbers)", lookups.len()),
-            urls: lookups.iter().map(|number| with(&text_lookup, &[("number", number)])).collect(),
-        },
-    ];
-    for case in &cases {
-        stats.push(report(measure::run(&phone, case, limits).await?));
-    }
-    let not_modified = measure::time(NOT_MODIFIED_CASE, std::slice::from_ref(&yealink), limits, |url| {
-        measure::expect(phone.get(url).header(IF_NONE_MATCH, &etag), StatusCode::NOT_MODIFIED)
-    });
-    stats.push(report(not_modified.await?));
-    let api =
-        Case { name: format!("{LOOKUP_CASE_PREFIX}: API, number+user ({} numbers)", lookups.len()), urls: api_lookups };
-    stats.push(report(measure::run(client, &api, limits).await?));
-
-    let (ldap_notes, ldap_stats) =
-        measure_ldap(app, endpoints.ldap, seeded, &device.bind_dn, &device.password, terms, limits).await?;
-    notes.extend(ldap_notes);
-    stats.extend(ldap_stats.into_iter().map(report));
-    Ok((notes, stats))
+/// The phones' cases of a run, set up before the timing starts: a device credential bound
+/// to the viewer and the URLs it reads, and bound LDAP connections to our server and to
+/// a slapd loaded with the same entries.
+pub struct Phones {
+    pub notes: Vec<String>,
+    /// A client as a phone is: no session.
+    phone: Client,
+    yealink: Url,
+    etag: String,
+    searches: Vec<Url>,
+    cisco: Url,
+    text_lookups: Vec<Url>,
+    api_lookups: Vec<Url>,
+    ldap: Ldap,
 }
 
-/// Binds once and times name and number searches as a Yealink phone sends them.
-async fn measure_ldap(
-    app: &App,
-    address: SocketAddr,
-    seeded: &Seeded,
-    bind_dn: &str,
-    password: &str,
-    terms: &Terms<'_>,
-    limits: &Limits,
-) -> Result<(Vec<String>, Vec<Stats>)> {
-    let suffix = seeded.domain.split('.').map(|label| format!("dc={label}")).collect::<Vec<_>>().join(",");
-    let base = format!("ou=contacts,{suffix}");
-    let mut client = LdapClient::bind(address, bind_dn, password).await?;
-    let names: Vec<_> = terms.names.iter().map(|(term, _)| ldap_client::name_filter(term)).collect();
-    let numbers: Vec<_> = terms.numbers.iter().map(|(digits, _)| ldap_client::number_filter(digits)).collect();
-    let mut found = Vec::new();
-    for filter in names.iter().chain(&numbers) {
-        found.push(client.search(&base, filter.clone(), LDAP_SIZE_LIMIT, LDAP_ATTRIBUTES).await?.to_string());
-    }
-    if found.iter().all(|count| count == "0") {
-        bail!("no LDAP search under {base} found anything: the benchmark would time empty answers");
-    }
-    let mut notes = vec![format!("LDAP entries per search (sizeLimit {LDAP_SIZE_LIMIT}): {}", found.join(", "))];
-    let mut stats = time_searches(LDAP_CASE, client, &base, &names, &numbers, limits).await?;
-    if !std::path::Path::new(slapd::SLAPD).exists() {
-        notes.push(format!("OpenLDAP slapd: not measured ({} is not installed)", slapd::SLAPD));
-        return Ok((notes, stats));
-    }
-    let directory = Directory { suffix: &suffix, base: &base, bind_dn, password };
-    match measure_slapd(app, &directory, &names, &numbers, limits).await {
-        Ok((slapd_notes, slapd_stats)) => {
-            notes.extend(slapd_notes);
-            stats.extend(slapd_stats);
+/// The LDAP searches a Yealink phone sends, and where they are sent.
+struct Ldap {
+    base: String,
+    names: Vec<LdapFilter>,
+    numbers: Vec<LdapFilter>,
+    ours: Mutex<LdapClient>,
+    /// The reference server, kept running until the timing ends (when it is installed).
+    slapd: Option<(Slapd, Mutex<LdapClient>)>,
+}
+
+impl Phones {
+    /// Creates the device credential and checks every case answers what it should.
+    pub async fn prepare(
+        app: &App,
+        endpoints: &Endpoints<'_>,
+        seeded: &Seeded,
+        client: &Client,
+        terms: &Terms<'_>,
+    ) -> Result<Phones> {
+        let input = DeviceInput {
+            name: "Benchmark desk phone".into(),
+            user: Some(seeded.viewer_extension.clone()),
+            allowed_networks: Vec::new(),
+        };
+        let device = app.create_device(&Caller::System, &seeded.domain, input).await.context("creating a device")?;
+        let mut notes = Vec::new();
+        // Phones meet a warm server: the in-memory copy of the book is built before timing.
+        let reader = app.device_by_bind(&device.bind_dn, &device.password, None).await?;
+        let started = Instant::now();
+        if app.prepare_book_index(&reader).await? {
+            notes.push(format!("in-memory phone book built in {:.2} s", started.elapsed().as_secs_f64()));
+        } else {
+            notes.push("in-memory phone books: off".to_string());
         }
-        Err(error) => notes.push(format!("OpenLDAP slapd: not measured ({error:#})")),
+        let phone = Client::builder().tcp_nodelay(true).pool_max_idle_per_host(1).build()?;
+        let book = endpoints.base.join(&format!("phonebook/{}/", device.token))?;
+        let yealink = book.join("yealink.xml")?;
+        let etag = etag_of(&phone, &yealink).await?;
+        let lookups = lookup_numbers(seeded);
+        let text_lookup = book.join("lookup")?;
+        let api_lookup = endpoints.base.join(&format!("api/v1/domains/{}/lookup", seeded.domain))?;
+        let api_lookups: Vec<Url> = lookups
+            .iter()
+            .map(|number| with(&api_lookup, &[("number", number), ("user", &seeded.viewer_extension)]))
+            .collect();
+        notes.push(format!("caller-ID numbers: {}", describe_lookups(client, &api_lookups, &lookups).await?));
+        let (ldap_notes, ldap) =
+            Ldap::prepare(app, endpoints.ldap, seeded, &device.bind_dn, &device.password, terms).await?;
+        notes.extend(ldap_notes);
+        Ok(Phones {
+            notes,
+            searches: terms.names.iter().map(|(term, _)| with(&yealink, &[("q", term)])).collect(),
+            cisco: book.join("cisco.xml")?,
+            text_lookups: lookups.iter().map(|number| with(&text_lookup, &[("number", number)])).collect(),
+            phone,
+            yealink,
+            etag,
+            api_lookups,
+            ldap,
+        })
     }
-    Ok((notes, stats))
+
+    /// The cases to time; `client` is logged in as the viewer (for the API lookup).
+    pub fn cases<'a>(&'a self, client: &'a Client) -> Vec<Case<'a>> {
+        let phone = &self.phone;
+        let etag = self.etag.as_str();
+        let not_modified =
+            move |url: Url| measure::expect(phone.get(url).header(IF_NONE_MATCH, etag), StatusCode::NOT_MODIFIED);
+        let mut cases = vec![
+            Case::gets("phones: Yealink XML, full (≤500)", phone, vec![self.yealink.clone()]),
+            Case::gets(
+                format!("phones: Yealink XML, q= name ({} terms)", self.searches.len()),
+                phone,
+                self.searches.clone(),
+            ),
+            Case::gets("phones: Cisco XML, first page", phone, vec![self.cisco.clone()]),
+            Case::gets(
+                format!("{LOOKUP_CASE_PREFIX}: phonebook text ({} numbers)", self.text_lookups.len()),
+                phone,
+                self.text_lookups.clone(),
+            ),
+            Case::each(NOT_MODIFIED_CASE, vec![self.yealink.clone()], not_modified),
+            Case::gets(
+                format!("{LOOKUP_CASE_PREFIX}: API, number+user ({} numbers)", self.api_lookups.len()),
+                client,
+                self.api_lookups.clone(),
+            ),
+        ];
+        cases.extend(self.ldap.cases(LDAP_CASE, &self.ldap.ours));
+        if let Some((_, slapd)) = &self.ldap.slapd {
+            cases.extend(self.ldap.cases(SLAPD_CASE, slapd));
+        }
+        cases
+    }
 }
 
-/// Times the name searches, then the number searches, on one bound connection.
-async fn time_searches(
-    server: &str,
-    client: LdapClient,
+impl Ldap {
+    /// Binds to our server and checks the searches find entries; then loads slapd with
+    /// the same entries (when it is installed) and binds to it.
+    async fn prepare(
+        app: &App,
+        address: SocketAddr,
+        seeded: &Seeded,
+        bind_dn: &str,
+        password: &str,
+        terms: &Terms<'_>,
+    ) -> Result<(Vec<String>, Ldap)> {
+        let suffix = seeded.domain.split('.').map(|label| format!("dc={label}")).collect::<Vec<_>>().join(",");
+        let base = format!("ou=contacts,{suffix}");
+        let names: Vec<_> = terms.names.iter().map(|(term, _)| ldap_client::name_filter(term)).collect();
+        let numbers: Vec<_> = terms.numbers.iter().map(|(digits, _)| ldap_client::number_filter(digits)).collect();
+        let mut ours = LdapClient::bind(address, bind_dn, password).await?;
+        let found = found_per_search(&mut ours, &base, &names, &numbers).await?;
+        if found.iter().all(|count| *count == 0) {
+            bail!("no LDAP search under {base} found anything: the benchmark would time empty answers");
+        }
+        let mut notes = vec![format!("LDAP entries per search (sizeLimit {LDAP_SIZE_LIMIT}): {}", joined(&found))];
+        let mut ldap = Ldap { base, names, numbers, ours: Mutex::new(ours), slapd: None };
+        if !std::path::Path::new(slapd::SLAPD).exists() {
+            notes.push(format!("OpenLDAP slapd: not measured ({} is not installed)", slapd::SLAPD));
+            return Ok((notes, ldap));
+        }
+        let directory = Directory { suffix: &suffix, base: &ldap.base, bind_dn, password };
+        match ldap.start_slapd(app, &directory).await {
+            Ok((slapd_notes, slapd)) => {
+                notes.extend(slapd_notes);
+                ldap.slapd = Some(slapd);
+            }
+            Err(error) => notes.push(format!("OpenLDAP slapd: not measured ({error:#})")),
+        }
+        Ok((notes, ldap))
+    }
+
+    /// Loads a throwaway slapd with every entry our server publishes for the domain and
+    /// binds to it.
+    async fn start_slapd(
+        &self,
+        app: &App,
+        directory: &Directory<'_>,
+    ) -> Result<(Vec<String>, (Slapd, Mutex<LdapClient>))> {
+        let started = Instant::now();
+        let entries = published_entries(app, directory).await?;
+        let count = entries.len();
+        let slapd = Slapd::start(directory.suffix).await?;
+        let loaded = slapd.load(directory.suffix, directory.base, entries).await?;
+        let mut notes = vec![format!(
+            "OpenLDAP slapd (mdb, indexes eq,sub on cn sn telephoneNumber mobile homePhone, bound as its root DN): \
+             took {loaded} of {count} entries in {:.1} s",
+            started.elapsed().as_secs_f64()
+        )];
+        let mut client = slapd.bind_root().await?;
+        let found = found_per_search(&mut client, directory.base, &self.names, &self.numbers).await?;
+        notes.push(format!("slapd entries per search (sizeLimit {LDAP_SIZE_LIMIT}): {}", joined(&found)));
+        Ok((notes, (slapd, Mutex::new(client))))
+    }
+
+    /// The name searches and the number searches on one bound connection.
+    fn cases<'a>(&'a self, server: &str, client: &'a Mutex<LdapClient>) -> [Case<'a>; 2] {
+        let base = self.base.as_str();
+        let search = move |filter| async move {
+            client.lock().await.search(base, filter, LDAP_SIZE_LIMIT, LDAP_ATTRIBUTES).await.map(drop)
+        };
+        [
+            Case::each(format!("{server}: name search ({} terms)", self.names.len()), self.names.clone(), search),
+            Case::each(format!("{server}: number search ({} terms)", self.numbers.len()), self.numbers.clone(), search),
+        ]
+    }
+}
+
+/// How many entries each search finds.
+async fn found_per_search(
+    client: &mut LdapClient,
     base: &str,
     names: &[LdapFilter],
     numbers: &[LdapFilter],
-    limits: &Limits,
-) -> Result<Vec<Stats>> {
-    let client = Arc::new(Mutex::new(client));
-    let search = |filter| {
-        let (client, base) = (client.clone(), base.to_string());
-        async move { client.lock().await.search(&base, filter, LDAP_SIZE_LIMIT, LDAP_ATTRIBUTES).await.map(drop) }
-    };
-    let name_case = format!("{server}: name search ({} terms)", names.len());
-    let number_case = format!("{server}: number search ({} terms)", numbers.len());
-    Ok(vec![
-        measure::time(&name_case, names, limits, search).await?,
-        measure::time(&number_case, numbers, limits, search).await?,
-    ])
+) -> Result<Vec<usize>> {
+    let mut found = Vec::new();
+    for filter in names.iter().chain(numbers) {
+        found.push(client.search(base, filter.clone(), LDAP_SIZE_LIMIT, LDAP_ATTRIBUTES).await?);
+    }
+    Ok(found)
+}
+
+fn joined(counts: &[usize]) -> String {
+    counts.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
 }
 
 /// The benchmarked domain as LDAP sees it, and the device credential that reads it.
@@ -182,35 +255,6 @@ struct Directory<'a> {
     base: &'a str,
     bind_dn: &'a str,
     password: &'a str,
-}
-
-/// Loads a throwaway slapd with every entry our server publishes for the domain and times
-/// the same searches on it.
-async fn measure_slapd(
-    app: &App,
-    directory: &Directory<'_>,
-    names: &[LdapFilter],
-    numbers: &[LdapFilter],
-    limits: &Limits,
-) -> Result<(Vec<String>, Vec<Stats>)> {
-    let started = Instant::now();
-    let entries = published_entries(app, directory).await?;
-    let count = entries.len();
-    let slapd = Slapd::start(directory.suffix).await?;
-    let loaded = slapd.load(directory.suffix, directory.base, entries).await?;
-    let mut notes = vec![format!(
-        "OpenLDAP slapd (mdb, indexes eq,sub on cn sn telephoneNumber mobile homePhone, bound as its root DN): \
-         took {loaded} of {count} entries in {:.1} s",
-        started.elapsed().as_secs_f64()
-    )];
-    let mut client = slapd.bind_root().await?;
-    let mut found = Vec::new();
-    for filter in names.iter().chain(numbers) {
-        found.push(client.search(directory.base, filter.clone(), LDAP_SIZE_LIMIT, LDAP_ATTRIBUTES).await?.to_string());
-    }
-    notes.push(format!("slapd entries per search (sizeLimit {LDAP_SIZE_LIMIT}): {}", found.join(", ")));
-    let stats = time_searches(SLAPD_CASE, client, directory.base, names, numbers, limits).await?;
-    Ok((notes, stats))
 }
 
 /// Every entry our LDAP server publishes for the domain, read through a listener without
@@ -293,15 +337,4 @@ fn with(url: &Url, params: &[(&str, &str)]) -> Url {
     let mut url = url.clone();
     url.query_pairs_mut().extend_pairs(params);
     url
-}
-
-fn report(stats: Stats) -> Stats {
-    eprintln!(
-        "   {:<40} median {:>7.2} ms  p99 {:>7.2} ms  {:>8.0} req/s",
-        stats.name,
-        measure::millis(stats.median),
-        measure::millis(stats.p99),
-        stats.per_second
-    );
-    stats
 }
