@@ -26,6 +26,8 @@ pub struct Capabilities {
     pub manage_settings: bool,
     /// May read the audit log and the trash.
     pub read_audit: bool,
+    /// May add and revoke the credentials desk phones read the directory with.
+    pub manage_devices: bool,
 }
 
 impl App {
@@ -44,6 +46,7 @@ impl App {
             manage_agents: access.can_manage_user(Scope::CallCenterAgent, &user.site),
             manage_settings: access.can_manage_settings(),
             read_audit: access.can_read_audit(),
+            manage_devices: access.can_manage_devices(),
         })
     }
 }

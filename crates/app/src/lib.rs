@@ -18,6 +18,7 @@ mod export;
 mod import;
 pub mod inputs;
 mod lookup;
+pub mod provisioning;
 mod records;
 mod settings;
 mod users;

@@ -95,6 +95,12 @@ struct ServeArgs {
     /// The private key of --ldap-cert (PEM: PKCS#8, PKCS#1 or SEC1).
     #[arg(long, env = "SWITCHBOARD_LDAP_KEY")]
     ldap_key: Option<PathBuf>,
+    /// The server's address as phones reach it, for the settings the portal's Desk phones page shows; as the page was reached when absent.
+    #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// The LDAP server as phones reach it (`host:port`); the public host at the port of --ldap when absent.
+    #[arg(long, env = "SWITCHBOARD_PUBLIC_LDAP")]
+    public_ldap: Option<String>,
 }
 
 #[derive(Args)]
@@ -494,9 +500,10 @@ async fn serve(args: ServeArgs, app: App) -> Result<()> {
     if args.demo {
         demo::create(&app).await?;
     }
-    if let Some(ldap) = args.ldap {
-        spawn_ldap(ldap, app.clone(), ldap_tls.clone()).await?;
-    }
+    let ldap_port = match args.ldap {
+        Some(ldap) => Some(spawn_ldap(ldap, app.clone(), ldap_tls.clone()).await?.port()),
+        None => None,
+    };
     if let (Some(ldaps), Some(tls)) = (args.ldaps, ldap_tls) {
         spawn_ldaps(ldaps, app.clone(), tls).await?;
     }
@@ -512,6 +519,9 @@ async fn serve(args: ServeArgs, app: App) -> Result<()> {
         trust_forwarded_for: args.trust_forwarded_for,
         secure_cookies: args.secure_cookies,
         max_import_bytes: args.max_import_mb.saturating_mul(1024 * 1024),
+        public_url: args.public_url,
+        public_ldap: args.public_ldap,
+        ldap_port,
         ..ServerConfig::default()
     };
     switchboard_server::serve(listener, app, config, shutdown_signal()).await?;
@@ -538,13 +548,15 @@ fn ldap_tls(args: &ServeArgs) -> Result<Option<switchboard_ldap::LdapTls>> {
 
 /// Serves LDAP next to HTTP (with StartTLS when there is a certificate); printed before
 /// the HTTP address, which scripts wait for.
-async fn spawn_ldap(address: SocketAddr, app: App, tls: Option<switchboard_ldap::LdapTls>) -> Result<()> {
+/// Returns the address it listens on (port 0 picks a free one).
+async fn spawn_ldap(address: SocketAddr, app: App, tls: Option<switchboard_ldap::LdapTls>) -> Result<SocketAddr> {
     let listener =
         tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen for LDAP on {address}"))?;
-    println!("LDAP listening on ldap://{}", listener.local_addr()?);
+    let bound = listener.local_addr()?;
+    println!("LDAP listening on ldap://{bound}");
     let config = switchboard_ldap::LdapConfig { start_tls: tls, ..switchboard_ldap::LdapConfig::default() };
     tokio::spawn(switchboard_ldap::serve(listener, app, config));
-    Ok(())
+    Ok(bound)
 }
 
 /// Serves LDAPS next to HTTP, like [`spawn_ldap`].

@@ -46,6 +46,13 @@ pub struct ServerConfig {
     pub secure_cookies: bool,
     /// Largest contacts file an import accepts; larger ones answer 413 before they are read.
     pub max_import_bytes: usize,
+    /// The server's address as phones reach it, for the settings the portal shows
+    /// (`None`: as the page was reached).
+    pub public_url: Option<String>,
+    /// The LDAP server as phones reach it, `host:port` (`None`: the public host at `ldap_port`).
+    pub public_ldap: Option<String>,
+    /// The port the directory is served on over LDAP, when it is.
+    pub ldap_port: Option<u16>,
 }
 
 impl Default for ServerConfig {
@@ -55,6 +62,9 @@ impl Default for ServerConfig {
             max_body_bytes: 1024 * 1024,
             secure_cookies: false,
             max_import_bytes: 50 * 1024 * 1024,
+            public_url: None,
+            public_ldap: None,
+            ldap_port: None,
         }
     }
 }

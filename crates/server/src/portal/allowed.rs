@@ -14,7 +14,7 @@ use serde_json::json;
 use switchboard_app::{AllowedNumberInput, AppError};
 use uuid::Uuid;
 
-use super::{PortalResult, Viewer, html, triggers};
+use super::{PortalResult, Viewer, capitalize, html, triggers};
 use crate::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -91,8 +91,8 @@ async fn allow(
             let toast = json!({ "toast": { "message": format!("Calls from {} reach you", entry.number) } });
             return Ok(triggers(toast, html(&list)?));
         }
-        Err(AppError::Invalid(invalid)) => invalid.0.into_iter().map(|e| (e.field, sentence(&e.message))).collect(),
-        Err(AppError::Conflict(message)) => BTreeMap::from([("number".to_string(), sentence(&message))]),
+        Err(AppError::Invalid(invalid)) => invalid.0.into_iter().map(|e| (e.field, capitalize(&e.message))).collect(),
+        Err(AppError::Conflict(message)) => BTreeMap::from([("number".to_string(), capitalize(&message))]),
         Err(other) => return Err(other.into()),
     };
     let mut list = AllowedList::load(&state, &viewer, None).await?;
@@ -106,10 +106,4 @@ async fn disallow(State(state): State<AppState>, viewer: Viewer, Path(id): Path<
     let list = AllowedList::load(&state, &viewer, None).await?;
     let toast = json!({ "toast": { "message": format!("{} is off your allow list", removed.number) } });
     Ok(triggers(toast, html(&list)?))
-}
-
-/// A message as a sentence: its first letter capitalized.
-fn sentence(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }

@@ -15,7 +15,7 @@ use switchboard_app::{AppError, BookRef};
 use switchboard_core::contact::{ContactInput, ContactPatch};
 use uuid::Uuid;
 
-use super::{PortalError, PortalResult, Viewer, html, triggers};
+use super::{PortalError, PortalResult, Viewer, capitalize, html, triggers};
 use crate::AppState;
 
 /// Which address book a form writes to.
@@ -151,7 +151,7 @@ fn field_views(input: &ContactInput, errors: &BTreeMap<String, String>) -> Vec<F
         kind,
         autocomplete,
         value: value.clone(),
-        error: errors.get(name).map(|message| capitalize_first(message)),
+        error: errors.get(name).map(|message| capitalize(message)),
         wide,
     };
     vec![
@@ -254,10 +254,10 @@ fn refused(
             let errors = invalid.0.into_iter().map(|e| (e.field, e.message)).collect::<BTreeMap<_, _>>();
             modal.fields = field_views(input, &errors);
             if errors.contains_key("name") || !errors.keys().any(|k| modal.fields.iter().any(|f| f.name == k)) {
-                modal.failure = errors.values().next().cloned().map(|m| capitalize_first(&m));
+                modal.failure = errors.values().next().cloned().map(|m| capitalize(&m));
             }
         }
-        AppError::Conflict(why) => modal.failure = Some(capitalize_first(&why)),
+        AppError::Conflict(why) => modal.failure = Some(capitalize(&why)),
         AppError::Stale { .. } => {
             modal.failure = Some(
                 "Someone changed this contact while you were editing it. Close this window and open it again to see their version."
@@ -296,9 +296,4 @@ async fn restore(
 pub(crate) fn display_name(input: &ContactInput) -> String {
     let name = format!("{} {}", input.first_name, input.last_name).trim().to_string();
     if name.is_empty() { input.company.clone() } else { name }
-}
-
-fn capitalize_first(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }

@@ -21,6 +21,7 @@ mod audit;
 mod contact_form;
 mod contacts;
 mod login;
+mod phones;
 mod settings;
 mod shared;
 mod transfer;
@@ -54,6 +55,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(shared::routes())
         .merge(contacts::routes())
         .merge(allowed::routes())
+        .merge(phones::routes())
         .merge(transfer::routes())
         .merge(assets::routes())
         .layer(middleware::from_fn(security_headers))
@@ -140,7 +142,7 @@ impl Viewer {
 
 /// The parts of every page around its content.
 pub(crate) struct Frame {
-    /// The menu entry to highlight: `contacts`, `shared`, `users`, `agents`, `settings`, `audit`.
+    /// The menu entry to highlight: `contacts`, `shared`, `users`, `agents`, `phones`, `settings`, `audit`.
     pub active: &'static str,
     pub user_name: String,
     pub login: String,
@@ -245,7 +247,8 @@ fn forbidden_message(detail: &str) -> String {
     format!("You may not {}.", what.unwrap_or(detail))
 }
 
-fn capitalize(text: &str) -> String {
+/// A message as a sentence: its first letter capitalized.
+pub(crate) fn capitalize(text: &str) -> String {
     let mut chars = text.chars();
     chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }

@@ -18,7 +18,7 @@ use switchboard_core::Scope;
 use switchboard_core::settings::{DEFAULT_COUNTRY, SHARED_CONTACTS_EDITOR_SCOPES, SHOW_SHARED_CONTACTS};
 
 use super::users::scope_label;
-use super::{Frame, PortalError, PortalResult, Viewer, html, triggers};
+use super::{Frame, PortalError, PortalResult, Viewer, capitalize, html, triggers};
 use crate::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -319,11 +319,6 @@ async fn save(
     let layer = state.app.layered_settings(&viewer.caller, &domain_layer(&viewer)).await?;
     let form = DomainForm::new(&layer, &DomainChoice::of(&layer), BTreeMap::new());
     Ok(triggers(json!({ "toast": { "message": "Settings saved" } }), html(&form)?))
-}
-
-fn capitalize(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 // --- Per scope ------------------------------------------------------------------------

@@ -35,7 +35,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
 use super::contact_form::Which;
-use super::{PortalError, PortalResult, Viewer, html};
+use super::{PortalError, PortalResult, Viewer, capitalize, html};
 use crate::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -520,11 +520,6 @@ fn action_names(action: RowAction) -> (&'static str, &'static str) {
 /// `work_phone` → "Work phone"; a column name from the file stays as it is.
 fn field_label(field: &str) -> String {
     capitalize(&field.replace('_', " "))
-}
-
-fn capitalize(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 fn plural(count: usize, one: &str, many: &str) -> String {

@@ -17,7 +17,7 @@ use switchboard_core::Scope;
 use switchboard_core::model::User;
 use switchboard_core::paging::Page;
 
-use super::{Frame, PortalError, PortalResult, Viewer, html, triggers};
+use super::{Frame, PortalError, PortalResult, Viewer, capitalize, html, triggers};
 use crate::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -519,11 +519,6 @@ async fn refused(
     modal.dialog = false;
     modal.failure = failure;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, html(&modal)?).into_response())
-}
-
-fn capitalize(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 /// After adding a user whose password was generated: shown once, here.
