@@ -43,6 +43,7 @@ on_both_backends!(
     form_errors_are_explained,
     forged_csrf_token_is_refused,
     ended_session_keeps_the_form,
+    office_manager_provisions_a_desk_phone,
 );
 
 const DOMAIN: &str = "acme.example";
@@ -664,4 +665,59 @@ async fn office_manager_imports_and_exports(portal: &Portal) {
         assert!(!text.contains("nobody@example.com"), "the rejected row was not imported");
     }
     page.assert_no_console_errors(&[]).await;
+}
+
+/// The Desk phones page: a credential is added (its secrets and settings shown once), a
+/// phone reads its book with what the page showed, its settings are shown again, and
+/// revoking it shuts the phone out.
+async fn office_manager_provisions_a_desk_phone(portal: &Portal) {
+    let page = portal.logged_in(MANAGER).await;
+    page.click("nav.mainnav a[href='/phones']").await;
+    page.wait_for_path("/phones").await;
+    page.wait_for_text("#phone-rows", "No credentials yet").await;
+    page.screenshot("phones-empty").await;
+
+    page.fill("#phone-name", "Reception T54W").await;
+    page.fill("#phone-networks", "127.0.0.1, 10.0.0.0/33").await;
+    page.click("#add-phone").await;
+    page.wait_for_text("#error-phone-networks", "10.0.0.0/33").await;
+    assert_eq!(page.value("#phone-name").await, "Reception T54W", "what was typed is kept");
+    page.screenshot("phone-refused").await;
+
+    page.fill("#phone-networks", "127.0.0.1").await;
+    page.fill("#phone-user", "200").await;
+    page.click("#add-phone").await;
+    page.wait_for("#phone-created").await;
+    page.wait_for_text("#toasts .toast", "Added Reception T54W").await;
+    page.wait_for_text("#phone-rows tr[data-phone]", "Reception T54W").await;
+    let token = page.value("#created-token").await;
+    let settings = page.value("#phone-provisioning").await;
+    let book = format!("{}/phonebook/{token}/yealink.xml", portal.server.base);
+    assert!(settings.contains(&format!("remote_phonebook.data.2.url = {book}")), "{settings}");
+    page.screenshot("phone-added").await;
+    page.phone_screenshot("phone-added").await;
+
+    let phone = portal.server.http.get(&book).send().await.unwrap();
+    assert_eq!(phone.status(), StatusCode::OK, "a phone reads the book with the shown token");
+    assert!(phone.text().await.unwrap().contains("Zoe Tester"), "coworkers are in the book");
+
+    page.click("#add-another-phone").await;
+    page.wait_for("#phone-form #phone-name").await;
+    click_in_row(&page, "#phone-rows tr[data-phone]", "Reception T54W", "button[id^=phone-settings-]").await;
+    let again = page.wait_for("#phone-settings #phone-provisioning").await;
+    let again = again.prop("value").await.unwrap().unwrap_or_default();
+    assert!(again.contains("/phonebook/<TOKEN>/yealink.xml") && !again.contains(&token), "{again}");
+    page.screenshot("phone-settings").await;
+
+    click_in_row(&page, "#phone-rows tr[data-phone]", "Reception T54W", "button[id^=revoke-]").await;
+    page.wait_for_text("#revoke-question", "Revoke Reception T54W?").await;
+    page.screenshot("phone-revoke-question").await;
+    page.click("#confirm-revoke").await;
+    page.wait_for_text("#toasts .toast", "Revoked Reception T54W").await;
+    page.wait_for_text("#phone-rows tr[data-revoked=yes]", "Revoked").await;
+    page.screenshot("phone-revoked").await;
+    let refused = portal.server.http.get(&book).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "the revoked token is refused at once");
+    // The refused form answered 422, which the browser logs.
+    page.assert_no_console_errors(&["422"]).await;
 }

@@ -36,6 +36,7 @@ async fn managers_add_list_show_and_revoke(backend: Backend) {
     let page = page.text().await.unwrap();
     assert!(page.contains("href=\"/phones\" aria-current=\"page\""), "the menu has the page");
     assert!(page.contains("id=\"no-phones\"") && page.contains("id=\"phone-form\""), "{page}");
+    assert!(page.contains("LDAP is off on this server"), "this server was not started with --ldap");
 
     // Refusals: the form again, as typed, each message beside its field, nothing added.
     let refused =
@@ -141,7 +142,7 @@ async fn configured_public_addresses(backend: Backend) {
     assert!(text.contains(&format!("https://pbx.example.net/sb/phonebook/{token}/cisco.xml")), "{text}");
     assert!(text.contains("  server         pbx.example.net\n  port           3390\n"), "{text}");
     assert!(!text.contains("favorites") && !text.contains(&server.base), "{text}");
-    assert!(!olivia.get("/phones").await.text().await.unwrap().contains("does not serve LDAP"));
+    assert!(!olivia.get("/phones").await.text().await.unwrap().contains("LDAP is off"), "LDAP is served");
 }
 
 support::on_both_backends!(
