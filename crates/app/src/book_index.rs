@@ -19,6 +19,7 @@
 //! entries.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -262,6 +263,8 @@ fn merge<'a>(
 #[derive(Default)]
 pub(crate) struct BookIndexes {
     slots: Mutex<HashMap<Uuid, Slot>>,
+    /// Pages and look-ups answered from a copy.
+    answered: AtomicU64,
 }
 
 struct Slot {
@@ -293,6 +296,17 @@ impl App {
             tokio::spawn(async move { app.build_book_index(domain_id).await });
         }
         None
+    }
+
+    /// How many pages and look-ups a copy has answered (rather than the database), for
+    /// tests and benchmarks that must know which way they were read.
+    pub fn book_index_answers(&self) -> u64 {
+        self.book_indexes.answered.load(Ordering::Relaxed)
+    }
+
+    /// Counts one answer from a copy.
+    pub(crate) fn answered_from_copy(&self) {
+        self.book_indexes.answered.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Waits until the reader's domain has a current copy (a build is started if needed);

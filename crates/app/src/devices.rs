@@ -408,7 +408,10 @@ impl App {
             (None, _) => None,
         };
         let page = match from_index {
-            Some(page) => page,
+            Some(page) => {
+                self.answered_from_copy();
+                page
+            }
             None => {
                 let mut page = self.store.directory(&directory).await?;
                 // Phones show no favorite or edit marks: the same entries as from the index.

@@ -81,11 +81,40 @@ impl App {
         let access = access(caller, &domain).ok_or(AppError::NotFound)?;
         let can_edit_shared = access.can_edit_shared(&editors);
         let query = DirectoryQuery { domain_id: domain.id, viewer_id: user.id, include_shared, group, list };
-        let mut page = self.store.directory(&query).await?;
+        let mut page = match self.directory_from_copy(&query).await? {
+            Some(page) => page,
+            None => self.store.directory(&query).await?,
+        };
         for entry in &mut page.items {
             entry.editable = editable(&access, can_edit_shared, entry);
         }
         Ok(page)
+    }
+
+    /// The page from the in-memory copy of the domain's book (see `book_index`) when it
+    /// is current and answers the query; the viewer's stars and the coworkers' presence,
+    /// which change without changing the book, are read for the page's entries alone.
+    async fn directory_from_copy(&self, query: &DirectoryQuery) -> Result<Option<Page<DirectoryEntry>>> {
+        if !self.config().book_index {
+            return Ok(None);
+        }
+        let stamp = self.store.change_stamp(query.domain_id).await?.ok_or(AppError::NotFound)?;
+        let Some(index) = self.book_index(query.domain_id, stamp.seq) else { return Ok(None) };
+        let personal = self.indexed_personal(&index, query.domain_id, query.viewer_id).await?;
+        let Some(mut page) = index.page(&personal, query) else { return Ok(None) };
+        let ids: Vec<Uuid> = page.items.iter().map(|entry| entry.id).collect();
+        let coworkers: Vec<Uuid> =
+            page.items.iter().filter(|entry| entry.kind == EntryKind::Coworker).map(|entry| entry.id).collect();
+        let favorites = self.store.favorites_among(query.viewer_id, &ids).await?;
+        let mut presences = self.store.presences(&coworkers).await?;
+        for entry in &mut page.items {
+            entry.favorite = favorites.contains(&entry.id);
+            if entry.kind == EntryKind::Coworker {
+                entry.presence = Some(presences.remove(&entry.id).unwrap_or_default());
+            }
+        }
+        self.answered_from_copy();
+        Ok(Some(page))
     }
 
     pub async fn departments(&self, caller: &Caller, domain: &str, ext: &str) -> Result<Vec<String>> {

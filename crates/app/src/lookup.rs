@@ -241,7 +241,10 @@ impl App {
         let calling = Calling::read(number, settings.country())?;
         let shows_shared = settings.show_shared_contacts();
         let decision = match &index {
-            Some(index) => self.decide_in_memory(index, callee, shows_shared, &calling).await?,
+            Some(index) => {
+                self.answered_from_copy();
+                self.decide_in_memory(index, callee, shows_shared, &calling).await?
+            }
             None => self.decide(callee, shows_shared, &calling).await?,
         };
         let block = match &index {

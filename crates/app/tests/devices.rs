@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use switchboard_app::inputs::{ListParams, PresenceInput};
 use switchboard_app::{
     App, AppConfig, AppError, BookRef, Caller, ContactInput, DeviceInput, DomainInput, PhonebookQuery, PhonebookReader,
     SettingsLayer, UserInput,
@@ -31,6 +32,7 @@ on_both_backends!(
     books_page_both_ways_and_search,
     the_change_stamp_moves_with_every_change,
     the_in_memory_copy_answers_like_the_database,
+    the_directory_from_the_copy_answers_like_the_database,
 );
 
 struct World {
@@ -413,11 +415,98 @@ async fn the_in_memory_copy_answers_like_the_database(store: Arc<dyn Store>) {
             }
         }
     }
+    assert!(app.book_index_answers() > 0 && database.book_index_answers() == 0, "each way was taken");
     // A change makes the copy stale at once: the new entry is there on the next read.
     shared(&app, ACME, "Brand New", "+1 206 555 0999").await;
     let reader = app.device_by_token(&lobby.token, None).await.unwrap();
     let found = book(&app, &reader, PhonebookQuery { q: Some("brand new".into()), ..Default::default() }).await;
     assert_eq!(found, ["Brand New"]);
+}
+
+/// Users' directories read from the in-memory copy are the pages the database gives —
+/// entries, stars, presence and edit marks alike — for every group, search, sort and
+/// page size, followed page by page; stars and presence, which change without changing
+/// the book, show at once.
+async fn the_directory_from_the_copy_answers_like_the_database(store: Arc<dyn Store>) {
+    let World { app, manager, basic } = world(store.clone()).await;
+    for (i, (first, site)) in [("Zoë", "North"), ("Ann", "South"), ("Émile", "North")].iter().enumerate() {
+        let input = UserInput {
+            extension: format!("3{i:02}"),
+            first_name: (*first).into(),
+            last_name: "Ånström".into(),
+            department: "Sales".into(),
+            site: (*site).into(),
+            ..Default::default()
+        };
+        app.create_user(&Caller::System, ACME, input).await.unwrap();
+    }
+    user(&app, ACME, "399", "Hidden", "basic-user", false).await;
+    for i in 0..12 {
+        shared(&app, ACME, &format!("{} Vendor {i}", ["Acme", "Ännchen"][i % 2]), &format!("+1 206 555 30{i:02}"))
+            .await;
+    }
+    for (caller, ext) in [(&manager, "200"), (&basic, "201")] {
+        let mine = BookRef::Personal { domain: ACME.into(), extension: ext.into() };
+        let contact = ContactInput { first_name: "Ann".into(), last_name: "Own".into(), ..Default::default() };
+        app.create_contact(caller, &mine, contact).await.unwrap();
+    }
+    let busy = PresenceInput { state: "busy".into(), chat: false, message: "On a call".into() };
+    app.set_presence(&Caller::System, ACME, "300", busy).await.unwrap();
+    let lobby = app.create_device(&manager, ACME, device("Lobby")).await.unwrap();
+    let reader = app.device_by_token(&lobby.token, None).await.unwrap();
+    assert!(app.prepare_book_index(&reader).await.unwrap(), "the copy is built");
+    // Stars are set after the copy is built: they do not change the book it holds.
+    let anns = app.directory(&manager, ACME, "200", "", &params(Some("ann"), None, 50, None)).await.unwrap();
+    for entry in &anns.items {
+        app.set_favorite(&manager, ACME, "200", entry.id, true).await.unwrap();
+    }
+    assert!(app.prepare_book_index(&reader).await.unwrap(), "the copy is current again");
+    let database = App::new(store, AppConfig { book_index: false, ..AppConfig::default() });
+    let before = app.book_index_answers();
+    for (caller, ext) in [(&manager, "200"), (&basic, "201")] {
+        for group in ["", "favorites", "shared", "mine", "coworkers", "department:Sales", "site:North", "busy"] {
+            for q in [None, Some("a"), Some("ann"), Some("vendor 1"), Some("ÅNSTRÖM"), Some("555300"), Some("zzz")] {
+                for (sort, limit) in
+                    [(None, 1), (None, 3), (Some("-name"), 2), (Some("name"), 50), (Some("-updated"), 4)]
+                {
+                    let mut cursor = None;
+                    for pages in 1.. {
+                        let list = params(q, sort, limit, cursor.as_deref());
+                        let ours = app.directory(caller, ACME, ext, group, &list).await.unwrap();
+                        let theirs = database.directory(caller, ACME, ext, group, &list).await.unwrap();
+                        assert_eq!(
+                            (&ours.items, &ours.next_cursor),
+                            (&theirs.items, &theirs.next_cursor),
+                            "{ext} {group} {list:?}"
+                        );
+                        assert!(pages < 100, "paging ends");
+                        match ours.next_cursor {
+                            Some(next) => cursor = Some(next),
+                            None => break,
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(app.book_index_answers() > before + 100, "the copy answered the pages it can");
+    assert_eq!(database.book_index_answers(), 0);
+
+    // Presence and stars change without changing the book: the next page shows them.
+    let available = PresenceInput { state: "available".into(), chat: true, message: String::new() };
+    app.set_presence(&Caller::System, ACME, "300", available).await.unwrap();
+    let zoe = app.directory(&manager, ACME, "200", "", &params(Some("zoë"), None, 50, None)).await.unwrap();
+    let presence = zoe.items[0].presence.as_ref().expect("a coworker has a presence");
+    assert_eq!((presence.state.as_str(), presence.chat), ("available", true));
+}
+
+fn params(q: Option<&str>, sort: Option<&str>, limit: u32, cursor: Option<&str>) -> ListParams {
+    ListParams {
+        q: q.map(Into::into),
+        sort: sort.map(Into::into),
+        limit: Some(limit.to_string()),
+        cursor: cursor.map(Into::into),
+    }
 }
 
 /// Walks every page forward, then back from the last, comparing each with the database's.

@@ -14,7 +14,9 @@
 //!
 //! So what this process writes shows on the very next read, and what another process or
 //! server writes (a CLI import, a second server on the same PostgreSQL) shows within
-//! [`FRESH_FOR`]. A transaction that raised a floor and then failed only costs reads
+//! [`FRESH_FOR`] — at once on a server that has received the change's event (PostgreSQL's
+//! listener forgets the domain's kept stamp before it hands the event on, so a page
+//! reloaded on a live update reads what changed). A transaction that raised a floor and then failed only costs reads
 //! until the domain's next change.
 
 use std::collections::HashMap;
@@ -71,6 +73,18 @@ impl ChangeCache {
         }
     }
 
+    /// Another server said the domain changed (an event): its kept stamp is read again.
+    pub fn forget(&self, domain_id: Uuid) {
+        if let Some(known) = self.domains().get_mut(&domain_id) {
+            known.read = None;
+        }
+    }
+
+    /// Events may have been missed: every kept stamp is read again.
+    pub fn forget_all(&self) {
+        self.domains().values_mut().for_each(|known| known.read = None);
+    }
+
     /// A transaction (not yet committed) has set the domain's counter to `seq`.
     pub fn changing(&self, domain_id: Uuid, seq: i64) {
         let mut domains = self.domains();
@@ -118,5 +132,22 @@ mod tests {
         cache.read(domain, stamp(5), start + Duration::from_millis(2));
         cache.read(domain, stamp(4), start + Duration::from_millis(5));
         assert_eq!(cache.recent(domain, start).map(|s| s.seq), Some(5));
+    }
+
+    #[test]
+    fn a_forgotten_stamp_is_read_again() {
+        let (cache, start) = (ChangeCache::default(), Instant::now());
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        cache.read(a, stamp(3), start);
+        cache.read(b, stamp(7), start);
+        cache.forget(a);
+        assert_eq!((cache.recent(a, start), cache.recent(b, start).map(|s| s.seq)), (None, Some(7)));
+        cache.forget_all();
+        assert_eq!(cache.recent(b, start), None);
+        // The floor stays: a read older than this store's last change is still not answered.
+        cache.changing(a, 9);
+        cache.forget(a);
+        cache.read(a, stamp(8), start);
+        assert_eq!(cache.recent(a, start), None);
     }
 }

@@ -1536,6 +1536,19 @@ pub async fn change_stamps_between(a: &dyn Store, b: &dyn Store) {
     assert_eq!(b.change_stamp(acme.id).await.unwrap().unwrap().seq, before.seq + 1, "the other store, in time");
 }
 
+/// `b` hears `a`'s event for a change: its very next read of the domain's stamp has it
+/// (PostgreSQL, where events cross servers).
+pub async fn changes_told_by_events(a: &dyn Store, b: &dyn Store) {
+    let acme = domain(a, "acme.example").await;
+    let mut told = b.subscribe();
+    let before = b.change_stamp(acme.id).await.unwrap().unwrap();
+    a.create_contact(shared(&acme), fields(named("Sam", "Shared")), audit_in(acme.id, "contact.create")).await.unwrap();
+    let event = Event { domain_id: acme.id, kind: EventKind::SettingsChanged };
+    a.publish(&event).await.unwrap();
+    assert_eq!(next_event(&mut told).await, event);
+    assert_eq!(b.change_stamp(acme.id).await.unwrap().unwrap().seq, before.seq + 1, "read again on the event");
+}
+
 pub async fn copy(source: &dyn Store, target: &dyn Store) {
     let o = office(source).await;
     let reseller = source.create_reseller("Northwind").await.unwrap();

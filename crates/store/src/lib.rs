@@ -5,7 +5,7 @@
 //! The store enforces integrity (uniqueness, versions, tenant keys on every
 //! query) but never permissions: deciding who may do what is the app's job.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -394,6 +394,10 @@ pub trait Store: EventBus + CallerIdStore + PhoneStore + Send + Sync + 'static {
     async fn set_favorite(&self, user_id: Uuid, entry_id: Uuid, favorite: bool) -> Result<()>;
     async fn set_presence(&self, user_id: Uuid, presence: &Presence) -> Result<()>;
     async fn presence(&self, user_id: Uuid) -> Result<Presence>;
+    /// Which of `entry_ids` the user has starred (for a page of the directory read elsewhere).
+    async fn favorites_among(&self, user_id: Uuid, entry_ids: &[Uuid]) -> Result<HashSet<Uuid>>;
+    /// The presence of each of `user_ids` that reported one (the others are offline).
+    async fn presences(&self, user_ids: &[Uuid]) -> Result<HashMap<Uuid, Presence>>;
 
     // Settings.
     async fn settings(&self, layer: Layer) -> Result<BTreeMap<String, String>>;

@@ -49,8 +49,9 @@ impl PostgresStore {
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
         let lookups = PgPoolOptions::new().max_connections(4).connect_lazy_with(PgConnectOptions::from_str(url)?);
         let events = Arc::new(Hub::new());
-        let listener = Listener::start(options, events.clone()).await?;
-        Ok(PostgresStore { pool, lookups, events, changes: ChangeCache::default(), _listener: listener })
+        let changes = ChangeCache::default();
+        let listener = Listener::start(options, events.clone(), changes.clone()).await?;
+        Ok(PostgresStore { pool, lookups, events, changes, _listener: listener })
     }
 }
 
@@ -78,12 +79,12 @@ struct Listener(JoinHandle<()>);
 
 impl Listener {
     /// Returns once the channel is listened to, so nothing published afterwards is missed.
-    async fn start(options: PgConnectOptions, events: Arc<Hub>) -> Result<Listener> {
+    async fn start(options: PgConnectOptions, events: Arc<Hub>, changes: ChangeCache) -> Result<Listener> {
         // A pool of its own, so the connection held for listening never takes a query's place.
         let pool =
             PgPoolOptions::new().max_connections(1).max_lifetime(None).idle_timeout(None).connect_with(options).await?;
         let listener = listen(&pool).await?;
-        Ok(Listener(tokio::spawn(forward(listener, pool, events))))
+        Ok(Listener(tokio::spawn(forward(listener, pool, events, changes))))
     }
 }
 
@@ -99,23 +100,30 @@ async fn listen(pool: &PgPool) -> sqlx::Result<PgListener> {
     Ok(listener)
 }
 
-async fn forward(mut listener: PgListener, pool: PgPool, events: Arc<Hub>) {
+/// Hands each event on, after forgetting its domain's kept change stamp: a subscriber
+/// that reads the domain again on the event must see the change (see `changes`).
+async fn forward(mut listener: PgListener, pool: PgPool, events: Arc<Hub>, changes: ChangeCache) {
     loop {
         match listener.try_recv().await {
             Ok(Some(notification)) => match serde_json::from_str::<Event>(notification.payload()) {
-                Ok(event) => events.send(event),
+                Ok(event) => {
+                    changes.forget(event.domain_id);
+                    events.send(event);
+                }
                 // Another version of Switchboard on the same database may know kinds this one does not.
                 Err(error) => tracing::warn!(%error, payload = notification.payload(), "ignored an unknown event"),
             },
             // The listener reconnected by itself; what was notified meanwhile is lost.
             Ok(None) => {
                 tracing::warn!("the connection listening for events was lost and made again");
+                changes.forget_all();
                 events.restart();
             }
             Err(error) => {
                 tracing::warn!(%error, "listening for events failed; reconnecting");
                 drop(listener);
                 listener = listen_again(&pool).await;
+                changes.forget_all();
                 events.restart();
             }
         }

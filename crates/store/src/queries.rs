@@ -439,6 +439,36 @@ impl Store for Backend {
         })
     }
 
+    async fn favorites_among(&self, user_id: Uuid, entry_ids: &[Uuid]) -> Result<HashSet<Uuid>> {
+        if entry_ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let mut qb = Builder::new("SELECT entry_id FROM favorites WHERE user_id = ");
+        qb.push_bind(user_id).push(" AND entry_id IN (");
+        push_ids(&mut qb, entry_ids);
+        let ids: Vec<Uuid> = qb.build_query_scalar().fetch_all(&self.pool).await?;
+        Ok(ids.into_iter().collect())
+    }
+
+    async fn presences(&self, user_ids: &[Uuid]) -> Result<HashMap<Uuid, Presence>> {
+        if user_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut qb = Builder::new("SELECT user_id, state, chat, message FROM presence WHERE user_id IN (");
+        push_ids(&mut qb, user_ids);
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                let presence = Presence {
+                    state: presence_state(row.try_get("state")?),
+                    chat: row.try_get("chat")?,
+                    message: row.try_get("message")?,
+                };
+                Ok((row.try_get("user_id")?, presence))
+            })
+            .collect()
+    }
+
     async fn settings(&self, layer: Layer) -> Result<BTreeMap<String, String>> {
         let (kind, owner) = layer_key(layer);
         let pairs: Vec<(String, String)> =
@@ -1515,6 +1545,15 @@ fn phones(row: &Row) -> Result<[(NumberKind, Option<PhoneNumber>); 4]> {
 /// Each branch of the union reads one index in the list's order and stops after a page,
 /// so the merged first page costs three short index scans, however big the books are.
 /// `walk` as for [`push_page`].
+/// `id, id, …)`: the rest of an `IN (` list.
+fn push_ids(qb: &mut Builder, ids: &[Uuid]) {
+    let mut list = qb.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+    qb.push(")");
+}
+
 async fn directory_rows<'c>(
     db: impl Executor<'c, Database = Db>,
     query: &DirectoryQuery,

@@ -41,6 +41,15 @@ async fn two_stores_on_one_database_share_change_stamps() {
     conformance::change_stamps_between(&a, &b).await;
 }
 
+/// A server told of another's change by its event reads the change at once (a page
+/// reloaded on a live update), not after the kept stamp has aged.
+#[tokio::test]
+async fn an_event_from_another_server_shows_its_change_at_once() {
+    let url = switchboard_store::testing::fresh_postgres_database().await;
+    let (a, b) = (PostgresStore::connect(&url).await.unwrap(), PostgresStore::connect(&url).await.unwrap());
+    conformance::changes_told_by_events(&a, &b).await;
+}
+
 #[tokio::test]
 async fn events_flow_again_after_the_listening_connection_is_lost() {
     let url = switchboard_store::testing::fresh_postgres_database().await;
