@@ -1,9 +1,10 @@
-//! An in-memory copy of each phone-read domain's book, so that desk phones' searches and
-//! caller-ID look-ups cost no database work beyond checking the copy is current.
+//! An in-memory copy of each read domain's book, so that desk phones' searches, caller-ID
+//! look-ups and users' directory pages cost no database work beyond checking the copy is
+//! current (and, for a user's page, reading their stars and coworkers' presence).
 //!
-//! Why: phones search on every key press and PBXes look up every incoming call; an LDAP
-//! search answered from the database costs several milliseconds where a directory server
-//! answers from memory in a fraction of one. The copy is a pure accelerator and never
+//! Why: phones search on every key press, PBXes look up every incoming call and the
+//! portal searches as one types; a search answered from the database costs several
+//! milliseconds where a directory server answers from memory in a fraction of one. The copy is a pure accelerator and never
 //! stale: it is labelled with the domain's change counter ([`ChangeStamp`], bumped by
 //! every change of contacts, users, favorites, settings and block lists), a request
 //! uses it only when the counter it has just read is that label, and otherwise is

@@ -57,8 +57,9 @@ pub struct AppConfig {
     pub login: LoginPolicy,
     /// Most rows (CSV records or vCards) one import reads; a longer file is refused.
     pub max_import_rows: usize,
-    /// Whether phones' searches and caller-ID look-ups use in-memory copies of the books
-    /// (see `book_index`); off only to compare both ways in tests and benchmarks.
+    /// Whether phones' searches, caller-ID look-ups and users' directories use in-memory
+    /// copies of the books (see `book_index`); off only to compare both ways in tests and
+    /// benchmarks.
     pub book_index: bool,
 }
 
