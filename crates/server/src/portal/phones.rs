@@ -16,7 +16,6 @@ use serde::Deserialize;
 use serde_json::json;
 use switchboard_app::provisioning::{DeviceSettings, PublicAddress, Secrets, settings};
 use switchboard_app::{AppError, DeviceInput, DeviceView};
-use switchboard_core::DomainName;
 use uuid::Uuid;
 
 use super::{Frame, PortalResult, Viewer, capitalize, html, triggers};
@@ -214,8 +213,7 @@ async fn show_settings(
 ) -> PortalResult<Response> {
     check(&viewer)?;
     let device = state.app.device(&viewer.caller, &viewer.domain_name(), id).await?;
-    let domain: &DomainName = &viewer.domain().name;
-    let text = settings(domain, &DeviceSettings::from(&device), None, &public_address(&state, &headers));
+    let text = settings(&viewer.domain().name, &DeviceSettings::from(&device), None, &public_address(&state, &headers));
     html(&SettingsPanel { name: device.name, revoked: device.revoked_at.is_some(), settings: text })
 }
 
