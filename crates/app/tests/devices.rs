@@ -347,6 +347,12 @@ async fn the_change_stamp_moves_with_every_change(store: Arc<dyn Store>) {
     app.put_settings(&Caller::System, &SettingsLayer::System, system).await.unwrap();
     assert!(app.phonebook_stamp(&reader).await.unwrap().seq > after_favorite.seq);
     assert!(app.phonebook_stamp(&globex).await.unwrap().seq > globex_stamp.seq, "system settings reach every domain");
+
+    // Credentials are in no book: adding or revoking one leaves every phone's copy.
+    let before = app.phonebook_stamp(&reader).await.unwrap();
+    let hall = app.create_device(&manager, ACME, device("Hall")).await.unwrap();
+    app.revoke_device(&manager, ACME, hall.device.id).await.unwrap();
+    assert_eq!(app.phonebook_stamp(&reader).await.unwrap(), before);
 }
 
 /// Phones' pages read from the in-memory copy of a book are the pages the database

@@ -840,13 +840,21 @@ async fn write_audit(tx: &mut Tx, changes: &ChangeCache, audit: &AuditRecord) ->
 /// is audited, so this is the one place that keeps the change counters true.
 async fn write_audits(tx: &mut Tx, changes: &ChangeCache, audits: &[AuditRecord]) -> Result<()> {
     insert_audits(tx, audits).await?;
-    let mut domains: Vec<Uuid> = audits.iter().filter_map(|audit| audit.domain_id).collect();
+    let mut domains: Vec<Uuid> =
+        audits.iter().filter(|audit| changes_books(&audit.action)).filter_map(|audit| audit.domain_id).collect();
     domains.sort_unstable();
     domains.dedup();
     for domain_id in domains {
         mark_changed(tx, changes, Some(domain_id)).await?;
     }
     Ok(())
+}
+
+/// Whether a change of this audited kind can change what a book shows. A device
+/// credential is in no book (each request checks its own), so adding or revoking one
+/// leaves every phone's cached book and the in-memory copy as they are.
+fn changes_books(action: &str) -> bool {
+    !action.starts_with("device.")
 }
 
 /// Bumps a domain's change counter (see [`ChangeStamp`]); the time never goes backwards.
