@@ -17,7 +17,8 @@
 //! filled on first use — the resolved settings of each reader and each reader's own
 //! contacts. Builds of one domain are spaced so that they take at most a fifth of the
 //! time; copies of the least recently used domains are dropped past a total number of
-//! entries.
+//! entries (`AppConfig::book_index_max_entries`), and a book larger than that total is
+//! not kept at all.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,12 +35,13 @@ use uuid::Uuid;
 use crate::error::{AppError, Result};
 use crate::{App, PhonebookReader};
 
-/// Entries kept in memory over all domains; the least recently used copies go first.
-const MAX_ENTRIES: usize = 1_000_000;
 /// Builds of one domain take at most `1 / SPACING` of the time.
 const SPACING: u32 = 5;
 /// After a failed build, wait this long before the next.
 const RETRY_AFTER: Duration = Duration::from_secs(5);
+/// After building a book larger than every copy together may be, wait this long before
+/// building it again (it may have shrunk, or the bound been raised).
+const TOO_BIG_RETRY_AFTER: Duration = Duration::from_secs(600);
 
 /// One domain's book as of change `seq`.
 pub(crate) struct BookIndex {
@@ -96,6 +98,10 @@ impl BookIndex {
                 }
             }
         }
+        // Lists grew by doubling: give back what they will never use.
+        trigrams.values_mut().for_each(Vec::shrink_to_fit);
+        trigrams.shrink_to_fit();
+        by_lookup_key.values_mut().for_each(Vec::shrink_to_fit);
         BookIndex {
             seq,
             rows,
@@ -335,10 +341,15 @@ impl App {
         let started = Instant::now();
         let built = self.read_book_index(domain_id).await;
         let took = started.elapsed();
+        let max_entries = self.config().book_index_max_entries;
         let mut slots = self.book_indexes.slots.lock().expect("the book index lock is never poisoned");
         let Some(slot) = slots.get_mut(&domain_id) else { return };
         slot.building = false;
         match built {
+            Ok(index) if index.len() > max_entries => {
+                tracing::warn!(%domain_id, entries = index.len(), max_entries, "a book is larger than all copies may be: it is read from the database");
+                slot.not_before = Instant::now() + TOO_BIG_RETRY_AFTER;
+            }
             Ok(index) => {
                 tracing::debug!(%domain_id, entries = index.len(), ?took, "built a phone book index");
                 slot.index = Some(Arc::new(index));
@@ -349,7 +360,7 @@ impl App {
                 slot.not_before = Instant::now() + RETRY_AFTER;
             }
         }
-        evict(&mut slots);
+        evict(&mut slots, max_entries);
     }
 
     async fn read_book_index(&self, domain_id: Uuid) -> Result<BookIndex, String> {
@@ -400,10 +411,10 @@ impl App {
     }
 }
 
-/// Drops the least recently used copies while the total is over [`MAX_ENTRIES`].
-fn evict(slots: &mut HashMap<Uuid, Slot>) {
+/// Drops the least recently used copies while the total is over `max_entries`.
+fn evict(slots: &mut HashMap<Uuid, Slot>, max_entries: usize) {
     let mut total: usize = slots.values().filter_map(|slot| slot.index.as_ref()).map(|index| index.len()).sum();
-    while total > MAX_ENTRIES {
+    while total > max_entries {
         let oldest = slots
             .iter()
             .filter(|(_, slot)| slot.index.is_some())

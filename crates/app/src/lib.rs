@@ -61,6 +61,9 @@ pub struct AppConfig {
     /// copies of the books (see `book_index`); off only to compare both ways in tests and
     /// benchmarks.
     pub book_index: bool,
+    /// Entries the in-memory copies hold over all domains, the least recently used
+    /// domains' dropped first; about 2–3 KB each.
+    pub book_index_max_entries: usize,
 }
 
 /// Failed logins per account and per client address: after `slow_after` failures
@@ -89,6 +92,7 @@ impl Default for AppConfig {
             },
             max_import_rows: 100_000,
             book_index: true,
+            book_index_max_entries: 300_000,
         }
     }
 }

@@ -33,6 +33,7 @@ on_both_backends!(
     the_change_stamp_moves_with_every_change,
     the_in_memory_copy_answers_like_the_database,
     the_directory_from_the_copy_answers_like_the_database,
+    copies_past_the_bound_are_dropped_least_recently_read_first,
 );
 
 struct World {
@@ -504,6 +505,27 @@ async fn the_directory_from_the_copy_answers_like_the_database(store: Arc<dyn St
     let zoe = app.directory(&manager, ACME, "200", "", &params(Some("zoë"), None, 50, None)).await.unwrap();
     let presence = zoe.items[0].presence.as_ref().expect("a coworker has a presence");
     assert_eq!((presence.state.as_str(), presence.chat), ("available", true));
+}
+
+/// Copies hold at most `book_index_max_entries` over all domains: the least recently read
+/// domain's goes, and its book is read from the database again.
+async fn copies_past_the_bound_are_dropped_least_recently_read_first(store: Arc<dyn Store>) {
+    let World { app, manager, .. } = world(store.clone()).await;
+    let acme = app.create_device(&manager, ACME, device("Acme lobby")).await.unwrap();
+    let globex = app.create_device(&Caller::System, GLOBEX, device("Globex lobby")).await.unwrap();
+    // Acme's book holds 3 entries (two coworkers, one shared contact), Globex's 2: one fits, not both.
+    let bounded = App::new(store, AppConfig { book_index_max_entries: 4, ..AppConfig::default() });
+    let acme = bounded.device_by_token(&acme.token, None).await.unwrap();
+    let globex = bounded.device_by_token(&globex.token, None).await.unwrap();
+    assert!(bounded.prepare_book_index(&acme).await.unwrap());
+    assert!(bounded.prepare_book_index(&globex).await.unwrap());
+    let read = async |reader: &PhonebookReader| {
+        let before = bounded.book_index_answers();
+        let entries = bounded.phonebook(reader, &PhonebookQuery::default()).await.unwrap().items.len();
+        (entries, bounded.book_index_answers() > before)
+    };
+    assert_eq!(read(&globex).await, (2, true), "the newest copy is kept");
+    assert_eq!(read(&acme).await, (3, false), "the older one was dropped: the database answers");
 }
 
 fn params(q: Option<&str>, sort: Option<&str>, limit: u32, cursor: Option<&str>) -> ListParams {

@@ -261,10 +261,19 @@ async fn run(
 async fn warm_copy(app: &App, client: &Client, url: &Url) -> Result<String> {
     let started = Instant::now();
     let before = app.book_index_answers();
+    let resident_kb = || transfer::status_kb("VmRSS");
+    let resident_before = resident_kb();
     while started.elapsed() < Duration::from_secs(120) {
         measure::get_json(client, url).await?;
         if app.book_index_answers() > before {
-            return Ok(format!("in-memory book built in {:.2} s, before timing", started.elapsed().as_secs_f64()));
+            let grown = match (resident_before, resident_kb()) {
+                (Some(before), Some(after)) => {
+                    format!("; resident memory grew by {} MB", after.saturating_sub(before) / 1024)
+                }
+                _ => String::new(),
+            };
+            let took = started.elapsed().as_secs_f64();
+            return Ok(format!("in-memory book built in {took:.2} s, before timing{grown}"));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -188,7 +188,7 @@ impl Measured {
 }
 
 /// Resident memory of this process from `/proc/self/status` (Linux), in kB.
-fn status_kb(key: &str) -> Option<u64> {
+pub fn status_kb(key: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|line| line.starts_with(key) && line[key.len()..].starts_with(':'))?;
     line[key.len() + 1..].trim().trim_end_matches("kB").trim().parse().ok()

@@ -83,6 +83,9 @@ struct ServeArgs {
     /// Most contacts one import file may hold.
     #[arg(long, default_value_t = 100_000, env = "SWITCHBOARD_MAX_IMPORT_ROWS")]
     max_import_rows: usize,
+    /// Entries kept in memory for phones' and users' directory searches, over all domains (about 2–3 KB each); the least recently read domains are dropped first and read from the database.
+    #[arg(long, default_value_t = 300_000, env = "SWITCHBOARD_MEMORY_BOOK_ENTRIES")]
+    memory_book_entries: usize,
     /// Also serves the directory over LDAP (for desk phones) on this address, e.g. 127.0.0.1:3389; off unless given.
     #[arg(long, env = "SWITCHBOARD_LDAP_LISTEN")]
     ldap: Option<SocketAddr>,
@@ -275,6 +278,7 @@ async fn main() -> Result<()> {
             let mut config = AppConfig::default();
             if let Command::Serve(args) = &command {
                 config.max_import_rows = args.max_import_rows;
+                config.book_index_max_entries = args.memory_book_entries;
             }
             let app = App::new(open_store(&url).await?, config);
             run(command, app, &url).await
