@@ -48,6 +48,14 @@ pub fn parse_group(value: &str) -> Result<Group, Invalid> {
 impl App {
     /// The directory belongs to its user: anyone else finds nothing.
     pub(crate) async fn viewer(&self, caller: &Caller, domain: &str, ext: &str) -> Result<(Domain, User)> {
+        // One's own directory: the user and domain were read with the caller's token, on
+        // this request, and are not read again.
+        if let Caller::User { user, domain: home, .. } = caller
+            && domain.parse().ok().as_ref() == Some(&home.name)
+            && ext.parse().ok().as_ref() == Some(&user.extension)
+        {
+            return Ok(((**home).clone(), (**user).clone()));
+        }
         let domain = self.reachable_domain(caller, domain).await?;
         let user = self.domain_user(&domain, ext).await?;
         let is_self = access(caller, &domain).is_some_and(|a| a.is_user(&user));
