@@ -113,8 +113,8 @@ impl App {
         let ids: Vec<Uuid> = page.items.iter().map(|entry| entry.id).collect();
         let coworkers: Vec<Uuid> =
             page.items.iter().filter(|entry| entry.kind == EntryKind::Coworker).map(|entry| entry.id).collect();
-        let favorites = self.store.favorites_among(query.viewer_id, &ids).await?;
-        let mut presences = self.store.presences(&coworkers).await?;
+        let (favorites, mut presences) =
+            futures::try_join!(self.store.favorites_among(query.viewer_id, &ids), self.store.presences(&coworkers))?;
         for entry in &mut page.items {
             entry.favorite = favorites.contains(&entry.id);
             if entry.kind == EntryKind::Coworker {

@@ -6,13 +6,41 @@ use switchboard_core::DomainName;
 
 use crate::devices::{DeviceView, domain_dn};
 
+/// The port `serve --ldap` is usually given.
+pub const DEFAULT_LDAP_PORT: u16 = 3389;
+
 /// Where phones reach the server.
 #[derive(Debug, Clone)]
 pub struct PublicAddress {
     /// The server's address as phones reach it, such as `https://pbx.example.net`.
     pub base_url: String,
-    /// The LDAP server as phones reach it (`host:port`); the base URL's host, port 3389, when absent.
+    /// The LDAP server as phones reach it (`host:port`); when absent, the base URL's host
+    /// at `ldap_port`.
     pub ldap: Option<String>,
+    pub ldap_port: u16,
+}
+
+impl PublicAddress {
+    /// The base URL's scheme and what follows `://` (`http` when it names none).
+    fn scheme_and_rest(&self) -> (&str, &str) {
+        let base = self.base_url.trim_end_matches('/');
+        base.split_once("://").unwrap_or(("http", base))
+    }
+
+    /// The LDAP server's host and port.
+    fn ldap_server(&self) -> (String, String) {
+        if let Some((host, port)) = self.ldap.as_deref().and_then(|ldap| ldap.rsplit_once(':')) {
+            return (host.to_string(), port.to_string());
+        }
+        let authority = self.scheme_and_rest().1.split('/').next().unwrap_or_default();
+        // The host without its port; an IPv6 address keeps its brackets: `[2001:db8::1]:8080`.
+        let host = match authority.rsplit_once(':') {
+            Some((host, port)) if !port.contains(']') => host,
+            _ => authority,
+        };
+        let host = if host.is_empty() { "localhost" } else { host };
+        (self.ldap.clone().unwrap_or_else(|| host.to_string()), self.ldap_port.to_string())
+    }
 }
 
 /// What the settings are made for: a device's bind DN, and whether it is bound to a user
@@ -71,10 +99,9 @@ pub fn settings(
     let token = secrets.map_or("<TOKEN>", |s| s.token);
     let password = secrets.map_or("<PASSWORD>", |s| s.password);
     let url = |vendor: &str, query: &str| format!("{base}/phonebook/{token}/{vendor}.xml{query}");
-    let (scheme, rest) = base.split_once("://").unwrap_or(("http", base));
-    let host = rest.split(['/', ':']).next().filter(|host| !host.is_empty()).unwrap_or("localhost");
-    let ldap = public.ldap.clone().unwrap_or_else(|| format!("{host}:3389"));
-    let (server, port) = ldap.rsplit_once(':').unwrap_or((ldap.as_str(), "3389"));
+    let (scheme, rest) = public.scheme_and_rest();
+    let (server, port) = public.ldap_server();
+    let (server, port) = (server.as_str(), port.as_str());
     let base_dn = format!("ou=contacts,{}", domain_dn(domain));
     let dn = device.bind_dn;
 
@@ -249,7 +276,7 @@ mod tests {
     const BIND_DN: &str = "cn=0192f0c4-0000-7000-8000-000000000001,ou=devices,dc=acme,dc=example";
 
     fn public(base_url: &str, ldap: Option<&str>) -> PublicAddress {
-        PublicAddress { base_url: base_url.into(), ldap: ldap.map(Into::into) }
+        PublicAddress { base_url: base_url.into(), ldap: ldap.map(Into::into), ldap_port: DEFAULT_LDAP_PORT }
     }
 
     fn acme() -> DomainName {
@@ -414,6 +441,19 @@ Fanvil (web interface; LDAP with the settings above):
         }
         assert!(!printed.contains("favorites") && !printed.contains("<TOKEN>") && !printed.contains("<PASSWORD>"));
         assert!(!printed.contains("remote_phonebook.data.3"), "{printed}");
+    }
+
+    #[test]
+    fn the_ldap_server_comes_from_the_base_url_or_is_given() {
+        let server = |base: &str, ldap: Option<&str>, ldap_port| {
+            PublicAddress { base_url: base.into(), ldap: ldap.map(Into::into), ldap_port }.ldap_server()
+        };
+        let pair = |host: &str, port: &str| (host.to_string(), port.to_string());
+        assert_eq!(server("http://[2001:db8::5]:8080/", None, 3389), pair("[2001:db8::5]", "3389"));
+        assert_eq!(server("https://pbx.example.net/sb", None, 3390), pair("pbx.example.net", "3390"));
+        assert_eq!(server("pbx.example.net:8080", None, 3389), pair("pbx.example.net", "3389"));
+        assert_eq!(server("http://x", Some("ldap.acme.example:389"), 3389), pair("ldap.acme.example", "389"));
+        assert_eq!(server("http://x", Some("ldap.acme.example"), 636), pair("ldap.acme.example", "636"));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use switchboard_app::provisioning::{DeviceSettings, PublicAddress, Secrets, settings};
+use switchboard_app::provisioning::{DEFAULT_LDAP_PORT, DeviceSettings, PublicAddress, Secrets, settings};
 use switchboard_app::{App, Caller, CreatedDevice, DeviceInput, DeviceView};
 use switchboard_core::DomainName;
 use uuid::Uuid;
@@ -64,7 +64,7 @@ pub struct PublicArgs {
 
 impl PublicArgs {
     fn address(&self) -> PublicAddress {
-        PublicAddress { base_url: self.base_url.clone(), ldap: self.ldap.clone() }
+        PublicAddress { base_url: self.base_url.clone(), ldap: self.ldap.clone(), ldap_port: DEFAULT_LDAP_PORT }
     }
 }
 

@@ -13,7 +13,7 @@ use switchboard_app::{AppError, AuditParams};
 use switchboard_core::model::AuditEntry;
 use switchboard_core::paging::Page;
 
-use super::{Frame, PortalError, PortalResult, Viewer, html};
+use super::{Frame, PortalError, PortalResult, Viewer, html, timestamp};
 use crate::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -163,7 +163,7 @@ fn entry_row(entry: &AuditEntry) -> EntryRow {
     EntryRow {
         id: entry.id.to_string(),
         at: entry.at.to_rfc3339(),
-        when: entry.at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        when: timestamp(entry.at),
         actor: entry.actor.clone(),
         action: entry.action.clone(),
         action_label: action_label(&entry.action),

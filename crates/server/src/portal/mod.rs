@@ -247,6 +247,11 @@ fn forbidden_message(detail: &str) -> String {
     format!("You may not {}.", what.unwrap_or(detail))
 }
 
+/// A time as pages show it: `2026-12-03 14:05 UTC`.
+pub(crate) fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
 /// A message as a sentence: its first letter capitalized.
 pub(crate) fn capitalize(text: &str) -> String {
     let mut chars = text.chars();

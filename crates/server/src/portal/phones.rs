@@ -11,14 +11,13 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router};
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
-use switchboard_app::provisioning::{DeviceSettings, PublicAddress, Secrets, settings};
-use switchboard_app::{AppError, DeviceInput, DeviceView};
+use switchboard_app::provisioning::{DEFAULT_LDAP_PORT, DeviceSettings, PublicAddress, Secrets, settings};
+use switchboard_app::{AppError, CreatedDevice, DeviceInput, DeviceView};
 use uuid::Uuid;
 
-use super::{Frame, PortalResult, Viewer, capitalize, html, triggers};
+use super::{Frame, PortalResult, Viewer, capitalize, html, timestamp, triggers};
 use crate::AppState;
 
 /// Credentials a page of the list shows.
@@ -79,14 +78,10 @@ impl From<&DeviceView> for PhoneRow {
             name: device.name.clone(),
             user: device.user.clone().unwrap_or_default(),
             networks: device.allowed_networks.join(", "),
-            last_used: device.last_used_at.map(when).unwrap_or_else(|| "never".into()),
+            last_used: device.last_used_at.map(timestamp).unwrap_or_else(|| "never".into()),
             revoked: device.revoked_at.is_some(),
         }
     }
-}
-
-fn when(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 #[derive(Template)]
@@ -162,23 +157,12 @@ async fn create(
 ) -> PortalResult<Response> {
     check(&viewer)?;
     let errors = match state.app.create_device(&viewer.caller, &viewer.domain_name(), form.input()).await {
-        Ok(created) => {
-            let secrets = Secrets { token: &created.token, password: &created.password };
-            let text = settings(
-                &viewer.domain().name,
-                &DeviceSettings::from(&created.device),
-                Some(secrets),
-                &public_address(&state, &headers),
-            );
-            let panel = CreatedPanel {
-                name: created.device.name.clone(),
-                token: created.token.clone(),
-                bind_dn: created.bind_dn.clone(),
-                password: created.password.clone(),
-                settings: text,
-            };
-            let events =
-                json!({ "toast": { "message": format!("Added {}", created.device.name) }, "phones-changed": true });
+        Ok(CreatedDevice { device, token, bind_dn, password }) => {
+            let secrets = Some(Secrets { token: &token, password: &password });
+            let public = public_address(&state, &headers);
+            let settings = settings(&viewer.domain().name, &DeviceSettings::from(&device), secrets, &public);
+            let events = json!({ "toast": { "message": format!("Added {}", device.name) }, "phones-changed": true });
+            let panel = CreatedPanel { name: device.name, token, bind_dn, password, settings };
             return Ok(triggers(events, html(&panel)?));
         }
         Err(AppError::Invalid(invalid)) => {
@@ -242,7 +226,7 @@ async fn revoke(State(state): State<AppState>, viewer: Viewer, Path(id): Path<Uu
 // --- Where phones reach the server ----------------------------------------------------
 
 /// The addresses the settings name: as configured, else as this page was reached (the
-/// `Host` the browser sent, when it is a plain host and port).
+/// `Host` the browser sent, when it is a plain host and port) and at the `--ldap` port.
 fn public_address(state: &AppState, headers: &HeaderMap) -> PublicAddress {
     let config = &state.config;
     let host = headers
@@ -252,15 +236,6 @@ fn public_address(state: &AppState, headers: &HeaderMap) -> PublicAddress {
         .unwrap_or("localhost:8080");
     let scheme = if config.secure_cookies { "https" } else { "http" };
     let base_url = config.public_url.clone().unwrap_or_else(|| format!("{scheme}://{host}"));
-    let ldap = config.public_ldap.clone().or_else(|| {
-        let rest = base_url.split_once("://").map_or(base_url.as_str(), |(_, rest)| rest);
-        let authority = rest.split('/').next().unwrap_or_default();
-        // The host without its port: `[2001:db8::1]:8080` → `[2001:db8::1]`.
-        let name = match authority.rsplit_once(':') {
-            Some((name, port)) if !port.contains(']') => name,
-            _ => authority,
-        };
-        config.ldap_port.map(|port| format!("{name}:{port}"))
-    });
-    PublicAddress { base_url, ldap }
+    let ldap_port = config.ldap_port.unwrap_or(DEFAULT_LDAP_PORT);
+    PublicAddress { base_url, ldap: config.public_ldap.clone(), ldap_port }
 }
