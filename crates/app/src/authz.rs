@@ -16,8 +16,10 @@
 //! - Device credentials (desk phones): office-managers and providers create, list and
 //!   revoke them. A device reads its own domain's phone book only: listed coworkers,
 //!   shared contacts if `PORTAL_SHOW_SHARED_CONTACTS` shows them to its bound user (or,
-//!   unbound, in the domain), and its bound user's own contacts and favorites; a device
-//!   limited to address ranges is refused from anywhere else.
+//!   unbound, in the domain), and its bound user's own contacts and favorites only when
+//!   that user set the phone up themself or agreed to phones set up by others showing
+//!   them (a consent only the user can give); a device limited to address ranges is
+//!   refused from anywhere else.
 //! - Caller-ID look-ups from a user's view: the user, those who manage them, and
 //!   providers (a PBX answering calls). Only the user and providers get names from the
 //!   user's own contacts; a manager's look-up for someone else skips them.
@@ -30,6 +32,7 @@
 use switchboard_core::Scope;
 use switchboard_core::event::{Event, EventBook, EventKind};
 use switchboard_core::model::{Domain, User};
+use switchboard_store::Device;
 use uuid::Uuid;
 
 use crate::auth::Caller;
@@ -272,6 +275,12 @@ impl Access<'_> {
         self.can_look_up_for(user)
     }
 
+    /// Reading and changing whether phones set up by others may show `user`'s own
+    /// contacts: the user alone (their managers and providers set up those phones).
+    pub fn can_share_own_contacts_of(&self, user: &User) -> bool {
+        self.is_user(user)
+    }
+
     /// Reporting a user's presence: the user, their managers, or a provider (a PBX).
     pub fn can_set_presence(&self, user: &User) -> bool {
         self.is_user(user) || self.can_manage_user(user.scope, &user.site)
@@ -283,9 +292,11 @@ impl Access<'_> {
 pub struct PhonebookAudience {
     /// The reader's own domain: the only one it ever reads.
     pub domain_id: Uuid,
-    /// The user whose own contacts and favorites are included, if any.
+    /// The user the reader reads for (left out of their coworkers), if any.
     pub viewer_id: Option<Uuid>,
     pub include_shared: bool,
+    /// Whether that user's own contacts and favorites are in the book.
+    pub include_own: bool,
 }
 
 /// The audience a reader makes; `shows_shared` is `PORTAL_SHOW_SHARED_CONTACTS` resolved
@@ -295,7 +306,15 @@ pub fn phonebook_audience(reader: &PhonebookReader, shows_shared: bool) -> Phone
         domain_id: reader.domain().id,
         viewer_id: reader.user().map(|user| user.id),
         include_shared: shows_shared,
+        include_own: reader.own_contacts_of().is_some(),
     }
+}
+
+/// Whether a desk phone bound to `user` shows that user's own contacts and favorites: a
+/// phone they set up themself does; one someone else set up (a manager, a provider, the
+/// operator) only once `user` agreed, a consent only they can give or take back.
+pub fn phone_shows_own_contacts(device: &Device, user: &User, user_agreed: bool) -> bool {
+    device.user_id == Some(user.id) && (device.created_by == Some(user.id) || user_agreed)
 }
 
 /// Whether a device limited to `networks` may connect from `client` (an unknown address

@@ -245,7 +245,7 @@ fn in_group(row: &BookRow, query: &DirectoryQuery) -> bool {
                 }
         }
         EntryKind::Shared => query.include_shared && matches!(query.group, Group::All | Group::Shared),
-        EntryKind::Personal => matches!(query.group, Group::All | Group::Mine),
+        EntryKind::Personal => query.include_own && matches!(query.group, Group::All | Group::Mine),
     }
 }
 

@@ -13,7 +13,7 @@ use crate::auth::Caller;
 use crate::authz::access;
 use crate::error::{AppError, Result, forbidden};
 use crate::inputs::ListParams;
-use crate::records::{changes, list_query};
+use crate::records::{changes, contact_audit_details, list_query};
 
 /// An address book as an interface names it.
 #[derive(Debug, Clone)]
@@ -98,7 +98,7 @@ impl App {
         let open = self.writable_book(caller, book).await?;
         let fields = ContactFields::parse(&input, open.country)?;
         let details = json!({ "book": book_name(open.book), "contact": fields.to_input() });
-        let audit = self.audit(caller, Some(open.domain.id), "contact.create", None, details);
+        let audit = self.contact_audit(caller, &open, "contact.create", None, details);
         let contact = self.store.create_contact(open.book, fields, audit).await.map_err(duplicate_message)?;
         self.publish_contact(open.book, Some(contact.id), ContactAction::Created).await;
         Ok(contact)
@@ -123,7 +123,7 @@ impl App {
         let before = serde_json::to_value(current.fields.to_input()).unwrap_or_default();
         let after = serde_json::to_value(fields.to_input()).unwrap_or_default();
         let details = json!({ "book": book_name(open.book), "changes": changes(&before, &after) });
-        let audit = self.audit(caller, Some(open.domain.id), "contact.update", Some(id), details);
+        let audit = self.contact_audit(caller, &open, "contact.update", Some(id), details);
         let expected = if_match.or(Some(current.version));
         let contact =
             self.store.update_contact(open.book, id, expected, fields, audit).await.map_err(duplicate_message)?;
@@ -136,7 +136,7 @@ impl App {
         let open = self.writable_book(caller, book).await?;
         let current = self.live_contact(open.book, id).await?;
         let details = json!({ "book": book_name(open.book), "contact": current.fields.to_input() });
-        let audit = self.audit(caller, Some(open.domain.id), "contact.delete", Some(id), details);
+        let audit = self.contact_audit(caller, &open, "contact.delete", Some(id), details);
         let contact = self.store.delete_contact(open.book, id, audit).await?;
         self.publish_contact(open.book, Some(id), ContactAction::Deleted).await;
         Ok(contact)
@@ -149,16 +149,23 @@ impl App {
             Some(_) => return Err(AppError::Conflict("this contact is not in the trash".into())),
             None => return Err(AppError::NotFound),
         }
-        let audit = self.audit(
-            caller,
-            Some(open.domain.id),
-            "contact.restore",
-            Some(id),
-            json!({ "book": book_name(open.book) }),
-        );
+        let details = json!({ "book": book_name(open.book) });
+        let audit = self.contact_audit(caller, &open, "contact.restore", Some(id), details);
         let contact = self.store.restore_contact(open.book, id, audit).await.map_err(duplicate_message)?;
         self.publish_contact(open.book, Some(id), ContactAction::Restored).await;
         Ok(contact)
+    }
+
+    /// The audit record of a change in an open book (see [`contact_audit_details`]).
+    fn contact_audit(
+        &self,
+        caller: &Caller,
+        open: &OpenBook,
+        action: &str,
+        id: Option<Uuid>,
+        details: serde_json::Value,
+    ) -> switchboard_store::AuditRecord {
+        self.audit(caller, Some(open.domain.id), action, id, contact_audit_details(open.book, details))
     }
 
     /// The domain's trash as the caller may see it: shared contacts for those who

@@ -75,6 +75,9 @@ pub enum PhonebookReader {
         device: Box<Device>,
         domain: Box<Domain>,
         user: Option<Box<User>>,
+        /// Whether the book includes `user`'s own contacts and favorites (see
+        /// [`crate::authz::phone_shows_own_contacts`]).
+        shows_own_contacts: bool,
         stamp: Option<ChangeStamp>,
     },
     User {
@@ -106,12 +109,23 @@ impl PhonebookReader {
         }
     }
 
-    /// The user whose own contacts and favorites the book includes, if any.
+    /// The user the reader reads for: the bound user of a device, or the user reading
+    /// their own book. Their settings decide what the book shows.
     pub fn user(&self) -> Option<&User> {
         match self {
             PhonebookReader::Device { user, .. } => user.as_deref(),
             PhonebookReader::User { user, .. } => Some(user),
             PhonebookReader::Anonymous { .. } => None,
+        }
+    }
+
+    /// The user whose own contacts and favorites the book includes, if any: a user reading
+    /// their own book, or a device's bound user when the device may show them.
+    pub fn own_contacts_of(&self) -> Option<&User> {
+        match self {
+            PhonebookReader::Device { user, shows_own_contacts: true, .. } => user.as_deref(),
+            PhonebookReader::Device { .. } | PhonebookReader::Anonymous { .. } => None,
+            PhonebookReader::User { user, .. } => Some(user),
         }
     }
 
@@ -192,12 +206,24 @@ pub struct CreatedDevice {
 pub struct DeviceInput {
     /// What the device is, such as `Reception T54W`.
     pub name: String,
-    /// Extension of a user whose own contacts and favorites the book includes.
+    /// Extension of the user the phone is for: their settings apply to its book, which
+    /// includes their own contacts and favorites only if they set it up themself or agreed
+    /// (`PUT …/users/{ext}/phone-sharing`).
     #[serde(default)]
     pub user: Option<String>,
     /// CIDR ranges (or single addresses) the device may connect from; empty means anywhere.
     #[serde(default)]
     pub allowed_networks: Vec<String>,
+}
+
+/// Whether desk phones someone else set up for a user may show the user's own contacts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneSharing {
+    /// `true`: phones that a manager or provider set up for the user include the user's own
+    /// contacts and favorites (in XML books, LDAP and caller ID). Phones the user set up
+    /// themself always do. Off until the user turns it on; only the user may change it.
+    pub own_contacts: bool,
 }
 
 /// The distinguished name of a domain: `acme.example` → `dc=acme,dc=example`.
@@ -274,6 +300,10 @@ impl App {
             allowed_networks: networks.iter().map(IpNet::to_string).collect(),
             token_hash: sha256_hex(&token),
             password_hash: sha256_hex(&password),
+            created_by: match caller {
+                Caller::User { user, .. } => Some(user.id),
+                Caller::System => None,
+            },
         };
         let details = json!({ "name": name, "user": user.as_ref().map(|u| u.extension.to_string()),
             "allowed_networks": new.allowed_networks });
@@ -320,6 +350,40 @@ impl App {
         let audit = self.audit(caller, Some(domain.id), "device.revoke", Some(id), json!({}));
         let device = self.store.revoke_device(domain.id, id, audit).await?;
         self.view_of(&domain, device).await
+    }
+
+    /// Whether desk phones someone else set up for the user `ext` may show the user's own
+    /// contacts and favorites; only the user themself may ask.
+    pub async fn phone_sharing(&self, caller: &Caller, domain: &str, ext: &str) -> Result<PhoneSharing> {
+        let (_, user) = self.own_contacts_owner(caller, domain, ext).await?;
+        Ok(PhoneSharing { own_contacts: self.store.own_contacts_on_phones(user.id).await? })
+    }
+
+    /// Gives or takes back that consent (only the user themself may); phones' books
+    /// change with it.
+    pub async fn set_phone_sharing(
+        &self,
+        caller: &Caller,
+        domain: &str,
+        ext: &str,
+        sharing: PhoneSharing,
+    ) -> Result<PhoneSharing> {
+        let (domain, user) = self.own_contacts_owner(caller, domain, ext).await?;
+        let on = sharing.own_contacts;
+        let audit =
+            self.audit(caller, Some(domain.id), "user.own_contacts_on_phones", Some(user.id), json!({ "on": on }));
+        self.store.set_own_contacts_on_phones(user.id, on, audit).await?;
+        Ok(sharing)
+    }
+
+    /// The user `ext` of `domain`, when the caller is that user; "not found" to anyone else.
+    async fn own_contacts_owner(&self, caller: &Caller, domain: &str, ext: &str) -> Result<(Domain, User)> {
+        let domain = self.reachable_domain(caller, domain).await?;
+        let user = self.domain_user(&domain, ext).await?;
+        if !access(caller, &domain).ok_or(AppError::NotFound)?.can_share_own_contacts_of(&user) {
+            return Err(AppError::NotFound);
+        }
+        Ok((domain, user))
     }
 
     /// The reader behind a phonebook URL token, for one request: it carries the domain's
@@ -397,10 +461,11 @@ impl App {
             // No user: the nil id owns no contacts and no favorites, and is nobody's id.
             viewer_id: audience.viewer_id.unwrap_or(Uuid::nil()),
             include_shared: audience.include_shared,
+            include_own: audience.include_own,
             group,
             list,
         };
-        let from_index = match (&index, reader.user()) {
+        let from_index = match (&index, reader.own_contacts_of()) {
             (Some(index), Some(user)) => {
                 index.page(&self.indexed_personal(index, audience.domain_id, user.id).await?, &directory)
             }
@@ -509,7 +574,7 @@ impl App {
         client: Option<IpAddr>,
         scope: OneRequest,
     ) -> Result<PhonebookReader> {
-        let DeviceAccess { device, domain, stamp, user, .. } = access;
+        let DeviceAccess { device, domain, stamp, user, user_shares_own_contacts, .. } = access;
         if device.revoked_at.is_some() {
             // Not counted as a guess: a forgotten phone retrying must not lock its office out.
             return Err(AppError::Unauthorized(WRONG_CREDENTIALS.into()));
@@ -523,7 +588,11 @@ impl App {
         if device.last_used_at.is_none_or(|last| now - last >= TOUCH_EVERY) {
             self.store.touch_device(device.id, now).await?;
         }
+        let shows_own_contacts = user
+            .as_ref()
+            .is_some_and(|user| crate::authz::phone_shows_own_contacts(&device, user, user_shares_own_contacts));
         Ok(PhonebookReader::Device {
+            shows_own_contacts,
             device: Box::new(device),
             domain: Box::new(domain),
             user: user.map(Box::new),
@@ -573,7 +642,9 @@ impl App {
         let audience = phonebook_audience(reader, shows_shared);
         // No user: the nil id owns no contacts, as in `phonebook_page`.
         let viewer_id = audience.viewer_id.unwrap_or(Uuid::nil());
-        Ok(self.store.directory_entry(audience.domain_id, viewer_id, audience.include_shared, id).await?)
+        let (domain_id, include_shared, include_own) =
+            (audience.domain_id, audience.include_shared, audience.include_own);
+        Ok(self.store.directory_entry(domain_id, viewer_id, include_shared, include_own, id).await?)
     }
 }
 

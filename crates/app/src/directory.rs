@@ -88,7 +88,8 @@ impl App {
         let editors = self.domain_settings(&domain).await?.shared_contact_editors();
         let access = access(caller, &domain).ok_or(AppError::NotFound)?;
         let can_edit_shared = access.can_edit_shared(&editors);
-        let query = DirectoryQuery { domain_id: domain.id, viewer_id: user.id, include_shared, group, list };
+        let query =
+            DirectoryQuery { domain_id: domain.id, viewer_id: user.id, include_shared, include_own: true, group, list };
         let mut page = match self.directory_from_copy(&query).await? {
             Some(page) => page,
             None => self.store.directory(&query).await?,
@@ -146,7 +147,7 @@ impl App {
     ) -> Result<()> {
         let (domain, user) = self.viewer(caller, domain, ext).await?;
         let include_shared = self.shows_shared(caller, &domain).await?;
-        if favorite && self.store.directory_entry(domain.id, user.id, include_shared, entry_id).await?.is_none() {
+        if favorite && self.store.directory_entry(domain.id, user.id, include_shared, true, entry_id).await?.is_none() {
             return Err(AppError::NotFound);
         }
         Ok(self.store.set_favorite(user.id, entry_id, favorite).await?)

@@ -87,7 +87,10 @@ impl App {
         let group = parse_group(group)?;
         let include_shared = self.shows_shared(caller, &domain).await?;
         let list = ListQuery { limit: Limit::parse(Some(PAGE)).expect("within bounds"), ..Default::default() };
-        Ok((DirectoryQuery { domain_id: domain.id, viewer_id: user.id, include_shared, group, list }, domain))
+        Ok((
+            DirectoryQuery { domain_id: domain.id, viewer_id: user.id, include_shared, include_own: true, group, list },
+            domain,
+        ))
     }
 }
 

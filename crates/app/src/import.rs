@@ -439,7 +439,7 @@ impl Plan {
             actor: self.actor.clone(),
             action: action.into(),
             target_id,
-            details,
+            details: crate::records::contact_audit_details(self.open.book, details),
         }
     }
 

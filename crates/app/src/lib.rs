@@ -34,7 +34,8 @@ pub use blocking::{AllowedNumberInput, AllowedNumberView, BlockKind, BlockedNumb
 pub use capabilities::Capabilities;
 pub use contacts::BookRef;
 pub use devices::{
-    CreatedDevice, DeviceInput, DeviceView, LDAP_ALLOW_ANONYMOUS, PhonebookPage, PhonebookQuery, PhonebookReader,
+    CreatedDevice, DeviceInput, DeviceView, LDAP_ALLOW_ANONYMOUS, PhoneSharing, PhonebookPage, PhonebookQuery,
+    PhonebookReader,
 };
 pub use domains::DomainView;
 pub use error::{AppError, Result};

@@ -208,10 +208,10 @@ impl App {
     }
 
     /// Looks a calling number up for a phone-book reader: a device takes the view of the
-    /// user it is bound to (their own contacts included), else the domain's.
+    /// user it is bound to (their own contacts only where its book shows them), else the domain's.
     pub async fn lookup_for_reader(&self, reader: &PhonebookReader, number: &str) -> Result<LookupAnswer> {
-        let user = reader.user();
-        let callee = Callee { domain: reader.domain(), user, reads_personal: user.is_some() };
+        let reads_personal = reader.own_contacts_of().is_some();
+        let callee = Callee { domain: reader.domain(), user: reader.user(), reads_personal };
         self.look_up_as_of(&callee, number, reader.stamp_when_made().map(|stamp| stamp.seq)).await
     }
 

@@ -1,6 +1,7 @@
 //! Helpers shared by the use cases: audit records and list parameters.
 
-use serde_json::Value;
+use serde_json::{Map, Value, json};
+use switchboard_core::model::Book;
 use switchboard_core::paging::{Cursor, Limit, Sort};
 use switchboard_core::text::SearchTerm;
 use switchboard_core::{FieldError, Invalid};
@@ -22,6 +23,20 @@ impl App {
     ) -> AuditRecord {
         AuditRecord { domain_id, actor: caller.actor_name(), action: action.to_string(), target_id, details }
     }
+}
+
+/// What the audit log keeps of a change in `book`. Managers and providers read the log,
+/// and a person's own contacts are theirs alone, so for a personal book it keeps whose
+/// book it was and the numbers (counts, row numbers), never names, numbers or notes.
+pub(crate) fn contact_audit_details(book: Book, details: Value) -> Value {
+    let Book::Personal { owner_id, .. } = book else { return details };
+    let mut kept = Map::new();
+    kept.insert("book".into(), json!("personal"));
+    kept.insert("owner_id".into(), json!(owner_id));
+    if let Value::Object(fields) = details {
+        kept.extend(fields.into_iter().filter(|(_, value)| value.is_number()));
+    }
+    Value::Object(kept)
 }
 
 /// Reads `q`, `sort`, `limit` and `cursor`, reporting every bad one.
@@ -68,4 +83,20 @@ pub(crate) fn changes(before: &Value, after: &Value) -> Value {
         .map(|(key, value)| (key.clone(), serde_json::json!({ "from": before.get(key), "to": value })))
         .collect();
     Value::Object(changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn personal_contacts_leave_only_counts_in_the_audit_log() {
+        let details = json!({ "book": "personal", "import_row": 7, "created": 2, "format": "vcard",
+            "contact": { "first_name": "Mum", "mobile_phone": "+1 206 555 0111", "notes": "secret" },
+            "changes": { "notes": ["a", "b"] } });
+        let (domain_id, owner_id) = (Uuid::now_v7(), Uuid::now_v7());
+        let kept = contact_audit_details(Book::Personal { domain_id, owner_id }, details.clone());
+        assert_eq!(kept, json!({ "book": "personal", "owner_id": owner_id, "import_row": 7, "created": 2 }));
+        assert_eq!(contact_audit_details(Book::Shared { domain_id }, details.clone()), details, "shared: all of it");
+    }
 }

@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use switchboard_app::inputs::{ListParams, PresenceInput};
 use switchboard_app::{
-    App, AppConfig, AppError, BookRef, Caller, ContactInput, DeviceInput, DomainInput, PhonebookQuery, PhonebookReader,
-    SettingsLayer, UserInput,
+    App, AppConfig, AppError, BookRef, Caller, ContactInput, DeviceInput, DomainInput, PhoneSharing, PhonebookQuery,
+    PhonebookReader, SettingsLayer, UserInput,
 };
-use switchboard_core::model::{DirectoryEntry, EntryKind};
+use switchboard_core::model::DirectoryEntry;
 use switchboard_store::Store;
 
 const ACME: &str = "acme.example";
@@ -28,7 +28,7 @@ on_both_backends!(
     binds_take_device_dns_and_user_logins,
     anonymous_readers_need_the_domain_setting,
     books_follow_list_in_directory_and_shared_contacts_setting,
-    a_bound_device_sees_its_users_own_contacts,
+    own_contacts_reach_a_phone_only_with_the_users_say,
     books_page_both_ways_and_search,
     the_change_stamp_moves_with_every_change,
     the_in_memory_copy_answers_like_the_database,
@@ -256,26 +256,73 @@ async fn books_follow_list_in_directory_and_shared_contacts_setting(store: Arc<d
     assert!(matches!(app.phonebook(&lobby, &bad_group).await, Err(AppError::Invalid(_))));
 }
 
-async fn a_bound_device_sees_its_users_own_contacts(store: Arc<dyn Store>) {
+/// A person's own contacts are theirs alone: a phone someone else set up for them (here
+/// their office manager, who keeps its secrets) shows them — in its book, its favorites,
+/// its LDAP binds and its caller-ID answers — only after the user agreed, which nobody
+/// else can do for them; a phone they set up themself, or their own login, shows them at once.
+async fn own_contacts_reach_a_phone_only_with_the_users_say(store: Arc<dyn Store>) {
     let World { app, manager, basic } = world(store).await;
     let own = ContactInput { first_name: "Mum".into(), mobile_phone: "+1 206 555 0111".into(), ..Default::default() };
     let mine = BookRef::Personal { domain: ACME.into(), extension: "201".into() };
-    app.create_contact(&basic, &mine, own).await.unwrap();
-    let bound = DeviceInput { name: "Basil's desk".into(), user: Some("201".into()), ..Default::default() };
-    let basils = app.create_device(&manager, ACME, bound).await.unwrap();
-    let basils = app.device_by_token(&basils.token, None).await.unwrap();
-    let lobby = app.create_device(&manager, ACME, device("Lobby")).await.unwrap();
-    let lobby = app.device_by_token(&lobby.token, None).await.unwrap();
-    let entries = app.phonebook(&basils, &PhonebookQuery::default()).await.unwrap().items;
-    assert_eq!(names(&entries), ["Mum ", "Smith & Sons", "Olivia Tester"]);
-    assert_eq!(entries[0].kind, EntryKind::Personal);
-    assert!(!book(&app, &lobby, PhonebookQuery::default()).await.contains(&"Mum ".to_string()));
+    let mum = app.create_contact(&basic, &mine, own).await.unwrap().id;
+    let as_user = PhonebookReader::from_caller(&basic).unwrap();
+    let entries = app.phonebook(&as_user, &PhonebookQuery::default()).await.unwrap().items;
     let olivia = entries.iter().find(|e| e.first_name == "Olivia").unwrap().id;
     app.set_favorite(&basic, ACME, "201", olivia, true).await.unwrap();
+    let bound = DeviceInput { name: "Basil's desk".into(), user: Some("201".into()), ..Default::default() };
+    let basils = app.create_device(&manager, ACME, bound).await.unwrap();
+    let lobby = app.create_device(&manager, ACME, device("Lobby")).await.unwrap();
     let favorites = PhonebookQuery { group: Some("favorites".into()), ..Default::default() };
-    assert_eq!(book(&app, &basils, favorites.clone()).await, ["Olivia Tester"]);
-    assert!(book(&app, &lobby, favorites).await.is_empty(), "an unbound device has no favorites");
-    let as_user = PhonebookReader::from_caller(&basic).unwrap();
+    let reads_own = |token: String, password: String, bind_dn: String| {
+        let app = app.clone();
+        let favorites = favorites.clone();
+        async move {
+            let by_token = app.device_by_token(&token, None).await.unwrap();
+            let by_bind = app.device_by_bind(&bind_dn, &password, None).await.unwrap();
+            let xml = book(&app, &by_token, PhonebookQuery::default()).await;
+            let ldap = book(&app, &by_bind, PhonebookQuery::default()).await;
+            let stars = book(&app, &by_token, favorites).await;
+            let caller_id = app.lookup_for_reader(&by_token, "+12065550111").await.unwrap().name;
+            let entry = app.phonebook_entry(&by_bind, mum).await.unwrap();
+            (xml.contains(&"Mum ".to_string()), ldap.contains(&"Mum ".to_string()), stars, caller_id, entry.is_some())
+        }
+    };
+    let secrets = |d: &switchboard_app::CreatedDevice| (d.token.clone(), d.password.clone(), d.bind_dn.clone());
+    let (token, password, dn) = secrets(&basils);
+    assert_eq!(
+        reads_own(token.clone(), password.clone(), dn.clone()).await,
+        (false, false, Vec::<String>::new(), None, false),
+        "set up by the manager: no own contacts, favorites or names from them"
+    );
+
+    let on = PhoneSharing { own_contacts: true };
+    for someone_else in [&manager, &Caller::System] {
+        let refused = app.set_phone_sharing(someone_else, ACME, "201", on).await;
+        assert!(matches!(refused, Err(AppError::NotFound)), "only the user may agree");
+        assert!(matches!(app.phone_sharing(someone_else, ACME, "201").await, Err(AppError::NotFound)));
+    }
+    assert_eq!(app.phone_sharing(&basic, ACME, "201").await.unwrap(), PhoneSharing { own_contacts: false });
+    app.set_phone_sharing(&basic, ACME, "201", on).await.unwrap();
+    assert_eq!(app.phone_sharing(&basic, ACME, "201").await.unwrap(), on);
+    assert_eq!(
+        reads_own(token.clone(), password.clone(), dn.clone()).await,
+        (true, true, vec!["Olivia Tester".to_string()], Some("Mum".to_string()), true),
+        "with the user's consent"
+    );
+    let (lobby_token, lobby_password, lobby_dn) = secrets(&lobby);
+    assert!(!reads_own(lobby_token, lobby_password, lobby_dn).await.0, "an unbound phone never shows them");
+    app.set_phone_sharing(&basic, ACME, "201", PhoneSharing { own_contacts: false }).await.unwrap();
+    assert!(!reads_own(token, password, dn).await.0, "taking it back works at once");
+
+    // The manager's own phone, and a user's own login, show their own contacts at once.
+    let managers = BookRef::Personal { domain: ACME.into(), extension: "200".into() };
+    let note =
+        ContactInput { first_name: "Dentist".into(), work_phone: "+1 206 555 0122".into(), ..Default::default() };
+    app.create_contact(&manager, &managers, note).await.unwrap();
+    let own_phone = DeviceInput { name: "Olivia's desk".into(), user: Some("200".into()), ..Default::default() };
+    let own_phone = app.create_device(&manager, ACME, own_phone).await.unwrap();
+    let own_phone = app.device_by_token(&own_phone.token, None).await.unwrap();
+    assert!(book(&app, &own_phone, PhonebookQuery::default()).await.contains(&"Dentist ".to_string()));
     assert_eq!(book(&app, &as_user, PhonebookQuery::default()).await, ["Mum ", "Smith & Sons", "Olivia Tester"]);
     assert!(PhonebookReader::from_caller(&Caller::System).is_none());
 }

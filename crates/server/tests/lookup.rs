@@ -255,6 +255,23 @@ async fn phones_look_up_with_their_device_token(server: Server) {
     let (status, content_type, name) = phone(&bens, "206.555.0100", "*/*").await;
     assert_eq!((status, name.as_str()), (StatusCode::OK, "Sam Contact"));
     assert!(content_type.starts_with("text/plain"), "{content_type}");
+    // Set up by the operator, Ben's phone names callers from his own contacts only once he
+    // says so; his manager cannot say it for him.
+    assert_eq!(phone(&bens, "2065550142", "*/*").await.2, "", "not before Ben agreed");
+    let sharing = "/api/v1/domains/acme.example/users/201/phone-sharing";
+    let (olivia, ben) = (server.token("200").await, server.token("201").await);
+    let agree = json!({ "own_contacts": true });
+    let refused = server.request(Method::PUT, &olivia, sharing).json(&agree).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND, "a manager cannot agree for Ben");
+    let read = server.request(Method::GET, &olivia, sharing).send().await.unwrap();
+    assert_eq!(read.status(), StatusCode::NOT_FOUND);
+    assert_eq!(phone(&bens, "2065550142", "*/*").await.2, "");
+    let odd = server.request(Method::PUT, &ben, sharing).json(&json!({ "own_contacts": "yes" })).send().await.unwrap();
+    assert_eq!(odd.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let agreed = server.request(Method::PUT, &ben, sharing).json(&agree).send().await.unwrap();
+    assert_eq!((agreed.status(), agreed.json::<Value>().await.unwrap()), (StatusCode::OK, agree.clone()));
+    let read = server.request(Method::GET, &ben, sharing).send().await.unwrap();
+    assert_eq!(read.json::<Value>().await.unwrap(), agree);
     assert_eq!(phone(&bens, "2065550142", "*/*").await.2, "Mom Contact", "the bound user's own contacts");
     assert_eq!(phone(&lobby, "2065550142", "*/*").await.2, "", "an unbound device: the domain's view");
     let (_, content_type, body) = phone(&bens, "+12065550142", "application/json").await;

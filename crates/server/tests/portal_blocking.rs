@@ -1,7 +1,8 @@
 //! Call blocking in the portal over HTTP, as htmx drives it, on SQLite and on PostgreSQL:
 //! the Settings page's "Blocked numbers" section (listing, blocking a number and a prefix,
-//! refusals beside their field, removing, who may) and the Contacts page's "Allowed
-//! numbers" panel.
+//! refusals beside their field, removing, who may), the Contacts page's "Allowed
+//! numbers" panel, and its "My desk phones" panel (whether phones others set up show
+//! one's own contacts).
 
 mod support;
 
@@ -115,4 +116,39 @@ async fn allowed_numbers_from_the_contacts_page(backend: Backend) {
     assert!(panel.contains("id=\"no-allowed-numbers\""), "Ben does not see Olivia's list");
 }
 
-support::on_both_backends!(blocked_numbers_on_the_settings_page, allowed_numbers_from_the_contacts_page);
+/// "My desk phones": the user alone says whether phones set up for them by others show
+/// their own contacts; the API reads back what the portal saved.
+async fn phone_sharing_from_the_contacts_page(backend: Backend) {
+    let server = spawn(backend).await;
+    let ben = server.log_in("201").await;
+    let contacts = ben.get("/contacts").await.text().await.unwrap();
+    assert!(contacts.contains("hx-get=\"/contacts/phone-sharing\""), "the Contacts page opens the panel");
+    let (status, panel) = ben.fragment("/contacts/phone-sharing").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(panel.contains("<dialog") && !panel.contains(" checked"), "off until Ben turns it on: {panel}");
+
+    let sharing = |token: String| {
+        let url = server.url(&format!("/api/v1/domains/{DOMAIN}/users/201/phone-sharing"));
+        let request = server.client.get(url).bearer_auth(token);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap()["own_contacts"].clone() }
+    };
+    let response = ben.post("/contacts/phone-sharing", &[("own_contacts", "yes")]).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(toast(&response), "Desk phones set up for you now show your own contacts");
+    assert_eq!(sharing(server.token("201").await).await, Value::Bool(true));
+    assert!(ben.fragment("/contacts/phone-sharing").await.1.contains(" checked"));
+    let response = ben.post("/contacts/phone-sharing", &[]).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(sharing(server.token("201").await).await, Value::Bool(false));
+
+    // Olivia's panel is her own: saving it changes nothing of Ben's.
+    let olivia = server.log_in("200").await;
+    olivia.post("/contacts/phone-sharing", &[("own_contacts", "yes")]).await;
+    assert_eq!(sharing(server.token("201").await).await, Value::Bool(false));
+}
+
+support::on_both_backends!(
+    blocked_numbers_on_the_settings_page,
+    allowed_numbers_from_the_contacts_page,
+    phone_sharing_from_the_contacts_page
+);

@@ -598,11 +598,12 @@ pub async fn tenant_scoping(store: &dyn Store) {
         domain_id: b.id,
         viewer_id: b1.id,
         include_shared: true,
+        include_own: true,
         group: Group::All,
         list: ListQuery::default(),
     };
     assert!(store.directory(&query).await.unwrap().items.is_empty());
-    assert_eq!(store.directory_entry(b.id, b1.id, true, a1.id).await.unwrap(), None);
+    assert_eq!(store.directory_entry(b.id, b1.id, true, true, a1.id).await.unwrap(), None);
     store
         .put_settings(
             Layer::Domain(a.id),
@@ -790,6 +791,7 @@ fn view(office: &Office, group: Group, include_shared: bool) -> DirectoryQuery {
         domain_id: office.domain.id,
         viewer_id: office.vera.id,
         include_shared,
+        include_own: true,
         group,
         list: ListQuery::default(),
     }
@@ -829,6 +831,17 @@ pub async fn directory_groups(store: &dyn Store) {
     let as_alice = DirectoryQuery { viewer_id: o.alice.id, ..view(&o, Group::All, true) };
     let alices = store.directory(&as_alice).await.unwrap();
     assert_eq!(entry_ids(&alices), [o.acme.id, o.dan.id, o.alices_own.id, o.sam.id, o.vera.id]);
+    // A phone Alice has not let show her own contacts: neither those nor her favorites,
+    // and she stays out of her coworkers.
+    let without_own = DirectoryQuery { include_own: false, ..as_alice.clone() };
+    assert_eq!(entry_ids(&store.directory(&without_own).await.unwrap()), [o.acme.id, o.dan.id, o.sam.id, o.vera.id]);
+    for group in [Group::Mine, Group::Favorites] {
+        let query = DirectoryQuery { group, ..without_own.clone() };
+        assert!(store.directory(&query).await.unwrap().items.is_empty());
+    }
+    let own = |include_own| store.directory_entry(o.domain.id, o.alice.id, true, include_own, o.alices_own.id);
+    assert!(own(true).await.unwrap().is_some());
+    assert!(own(false).await.unwrap().is_none());
 }
 
 /// The rows the app indexes in memory are the directory's entries as nobody in
@@ -911,7 +924,7 @@ pub async fn directory_entries(store: &dyn Store) {
     assert_eq!((acme.company.as_str(), acme.favorite), ("Acme", false), "another user's star is theirs");
 
     let entry = async |id: Uuid, include_shared: bool| {
-        store.directory_entry(o.domain.id, o.vera.id, include_shared, id).await.unwrap()
+        store.directory_entry(o.domain.id, o.vera.id, include_shared, true, id).await.unwrap()
     };
     assert_eq!(entry(o.alice.id, false).await, Some(expected_alice));
     assert_eq!(entry(o.sam.id, true).await, Some(expected_sam));
@@ -920,7 +933,8 @@ pub async fn directory_entries(store: &dyn Store) {
     for hidden in [o.vera.id, o.carol.id, o.outsider.id, o.alices_own.id, o.trashed.id, Uuid::now_v7()] {
         assert_eq!(entry(hidden, true).await, None);
     }
-    let from_elsewhere = store.directory_entry(o.outsider.domain_id, o.outsider.id, true, o.alice.id).await.unwrap();
+    let from_elsewhere =
+        store.directory_entry(o.outsider.domain_id, o.outsider.id, true, true, o.alice.id).await.unwrap();
     assert_eq!(from_elsewhere, None);
 }
 
@@ -946,6 +960,7 @@ pub async fn directory_pages_and_search(store: &dyn Store) {
         domain_id: acme.id,
         viewer_id: viewer.id,
         include_shared: true,
+        include_own: true,
         group: Group::All,
         list: list.clone(),
     };
@@ -1002,6 +1017,7 @@ pub async fn favorites(store: &dyn Store) {
         domain_id: acme.id,
         viewer_id: vera.id,
         include_shared: true,
+        include_own: true,
         group: Group::Favorites,
         list: ListQuery::default(),
     };
@@ -1029,6 +1045,7 @@ fn new_device(domain: &Domain, name: &str, user_id: Option<Uuid>) -> NewDevice {
         allowed_networks: vec!["192.0.2.0/24".into(), "2001:db8::/32".into()],
         token_hash: format!("token-{name}"),
         password_hash: format!("password-{name}"),
+        created_by: user_id,
     }
 }
 
@@ -1054,10 +1071,22 @@ pub async fn devices(store: &dyn Store) {
     assert_eq!(by_token.device, desk);
     assert_eq!((by_token.domain, by_token.stamp, by_token.user), (acme.clone(), stamp, Some(ann.clone())));
     assert_eq!(by_token.password_hash, "password-desk");
+    assert_eq!(by_token.device.created_by, Some(ann.id));
+    assert!(!by_token.user_shares_own_contacts, "a user's own contacts stay off phones until they agree");
+    assert!(!store.own_contacts_on_phones(ann.id).await.unwrap());
+    let before = store.change_stamp(acme.id).await.unwrap().unwrap();
+    let consent = audit_in(acme.id, "user.own_contacts_on_phones");
+    store.set_own_contacts_on_phones(ann.id, true, consent.clone()).await.unwrap();
+    assert!(store.own_contacts_on_phones(ann.id).await.unwrap());
+    assert!(store.device_access(DeviceKey::TokenHash("token-desk")).await.unwrap().unwrap().user_shares_own_contacts);
+    assert!(store.change_stamp(acme.id).await.unwrap().unwrap().seq > before.seq, "phones' books change with it");
+    assert!(is_not_found(store.set_own_contacts_on_phones(Uuid::now_v7(), true, consent).await));
+    assert!(is_not_found(store.own_contacts_on_phones(Uuid::now_v7()).await));
     assert_eq!(store.device_access(DeviceKey::TokenHash("token-nope")).await.unwrap(), None);
     let bind = |domain, id| async move { store.device_access(DeviceKey::Bind { domain, id }).await.unwrap() };
     let lobby_access = bind(&acme.name, lobby.id).await.unwrap();
     assert_eq!((lobby_access.device, lobby_access.user), (lobby.clone(), None));
+    assert!(!lobby_access.user_shares_own_contacts);
     assert_eq!(lobby_access.password_hash, "password-lobby");
     assert!(bind(&acme.name, theirs.id).await.is_none(), "a bind DN names the device's own domain");
     assert!(bind(&globex.name, desk.id).await.is_none());

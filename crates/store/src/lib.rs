@@ -158,10 +158,14 @@ pub enum Group {
 #[derive(Debug, Clone)]
 pub struct DirectoryQuery {
     pub domain_id: Uuid,
-    /// The user looking: their own contacts and favorites are included, they are not.
+    /// The user looking: they are not among the coworkers; their own contacts and
+    /// favorites are included when `include_own` says so.
     pub viewer_id: Uuid,
     /// False when `PORTAL_SHOW_SHARED_CONTACTS=no` applies to the viewer.
     pub include_shared: bool,
+    /// False for a desk phone whose user has not let it show their own contacts: then
+    /// neither those nor the user's favorites are in the book.
+    pub include_own: bool,
     pub group: Group,
     pub list: ListQuery,
 }
@@ -279,6 +283,8 @@ pub struct Device {
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The user who created the credential (`None`: the operator, or made before this was kept).
+    pub created_by: Option<Uuid>,
 }
 
 #[derive(Debug, Clone)]
@@ -291,6 +297,7 @@ pub struct NewDevice {
     pub token_hash: String,
     /// Hash of the LDAP bind password (checked against it).
     pub password_hash: String,
+    pub created_by: Option<Uuid>,
 }
 
 /// How far a domain's data has changed: a counter bumped in the same transaction as
@@ -348,6 +355,10 @@ pub trait Store: EventBus + CallerIdStore + PhoneStore + Send + Sync + 'static {
     async fn delete_user(&self, id: Uuid, audit: AuditRecord) -> Result<()>;
     async fn password_hash(&self, user_id: Uuid) -> Result<Option<String>>;
     async fn set_password_hash(&self, user_id: Uuid, hash: &str, audit: AuditRecord) -> Result<()>;
+    /// Whether the user lets desk phones set up by others show their own contacts.
+    async fn own_contacts_on_phones(&self, user_id: Uuid) -> Result<bool>;
+    /// Changes that consent; phones' books change with it (the domain's change counter moves).
+    async fn set_own_contacts_on_phones(&self, user_id: Uuid, on: bool, audit: AuditRecord) -> Result<()>;
 
     // Contacts (shared and personal). Deleted contacts stay in the trash.
     /// Refuses an exact duplicate (same `duplicate_key`) in the same book with `Conflict`.
@@ -386,6 +397,7 @@ pub trait Store: EventBus + CallerIdStore + PhoneStore + Send + Sync + 'static {
         domain_id: Uuid,
         viewer_id: Uuid,
         include_shared: bool,
+        include_own: bool,
         entry_id: Uuid,
     ) -> Result<Option<DirectoryEntry>>;
     /// Distinct departments (or sites) of the listed users of a domain, sorted.

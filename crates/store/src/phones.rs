@@ -30,6 +30,8 @@ pub struct DeviceAccess {
     pub stamp: ChangeStamp,
     /// The user the device is bound to.
     pub user: Option<User>,
+    /// Whether that user lets phones set up by others show their own contacts.
+    pub user_shares_own_contacts: bool,
 }
 
 /// One part of a domain's book.

@@ -18,12 +18,12 @@ const DEVICE_ACCESS: &str = "SELECT domains.id, domains.name, domains.descriptio
      devices.id AS device_id, devices.domain_id AS device_domain_id, devices.name AS device_name, \
      devices.user_id AS device_user_id, devices.allowed_networks AS device_allowed_networks, \
      devices.created_at AS device_created_at, devices.last_used_at AS device_last_used_at, \
-     devices.revoked_at AS device_revoked_at, devices.password_hash, \
+     devices.revoked_at AS device_revoked_at, devices.created_by AS device_created_by, devices.password_hash, \
      users.id AS user_id, users.domain_id AS user_domain_id, users.extension AS user_extension, \
      users.first_name AS user_first_name, users.last_name AS user_last_name, users.email AS user_email, \
      users.department AS user_department, users.site AS user_site, users.scope AS user_scope, \
      users.listed AS user_listed, users.version AS user_version, users.created_at AS user_created_at, \
-     users.updated_at AS user_updated_at \
+     users.updated_at AS user_updated_at, users.own_contacts_on_phones \
      FROM devices JOIN domains ON domains.id = devices.domain_id \
      LEFT JOIN resellers ON resellers.id = domains.reseller_id \
      LEFT JOIN users ON users.id = devices.user_id WHERE ";
@@ -53,6 +53,7 @@ impl PhoneStore for Backend {
             domain_id,
             viewer_id: Uuid::nil(),
             include_shared: true,
+            include_own: true,
             group: Group::All,
             list: ListQuery::default(),
         };
@@ -85,6 +86,7 @@ fn device_access(row: &Row) -> Result<DeviceAccess> {
         domain: domain(row)?,
         stamp: ChangeStamp { seq: row.try_get("change_seq")?, at: time(row.try_get("changed_at")?)? },
         user: user_id.map(|_| user_with(row, "user_")).transpose()?,
+        user_shares_own_contacts: user_id.is_some() && row.try_get("own_contacts_on_phones")?,
     })
 }
 

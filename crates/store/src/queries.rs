@@ -60,7 +60,7 @@ macro_rules! contact_columns {
 
 macro_rules! device_columns {
     () => {
-        "id, domain_id, name, user_id, allowed_networks, created_at, last_used_at, revoked_at"
+        "id, domain_id, name, user_id, allowed_networks, created_at, last_used_at, revoked_at, created_by"
     };
 }
 
@@ -275,6 +275,26 @@ impl Store for Backend {
         Ok(tx.commit().await?)
     }
 
+    async fn own_contacts_on_phones(&self, user_id: Uuid) -> Result<bool> {
+        let on: Option<bool> = sqlx::query_scalar("SELECT own_contacts_on_phones FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        on.ok_or(StoreError::NotFound)
+    }
+
+    async fn set_own_contacts_on_phones(&self, user_id: Uuid, on: bool, audit: AuditRecord) -> Result<()> {
+        let mut tx = begin_write(&self.pool).await?;
+        let updated = sqlx::query("UPDATE users SET own_contacts_on_phones = $1 WHERE id = $2")
+            .bind(on)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        expect_one(updated.rows_affected())?;
+        write_audit(&mut tx, &self.changes, &audit).await?;
+        Ok(tx.commit().await?)
+    }
+
     async fn create_contact(&self, book: Book, fields: ContactFields, audit: AuditRecord) -> Result<Contact> {
         let mut tx = begin_write(&self.pool).await?;
         let row = insert_contact(&mut tx, book, &fields).await?;
@@ -373,10 +393,11 @@ impl Store for Backend {
         domain_id: Uuid,
         viewer_id: Uuid,
         include_shared: bool,
+        include_own: bool,
         entry_id: Uuid,
     ) -> Result<Option<DirectoryEntry>> {
-        let query =
-            DirectoryQuery { domain_id, viewer_id, include_shared, group: Group::All, list: ListQuery::default() };
+        let (group, list) = (Group::All, ListQuery::default());
+        let query = DirectoryQuery { domain_id, viewer_id, include_shared, include_own, group, list };
         let rows = directory_rows(&self.pool, &query, Some(entry_id), true).await?;
         rows.first().map(directory_entry).transpose()
     }
@@ -630,7 +651,7 @@ impl Store for Backend {
         let mut tx = begin_write(&self.pool).await?;
         let row = sqlx::query(concat!(
             "INSERT INTO devices (id, domain_id, name, user_id, allowed_networks, token_hash, password_hash, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
+             created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ",
             device_columns!()
         ))
         .bind(Uuid::now_v7())
@@ -641,6 +662,7 @@ impl Store for Backend {
         .bind(&new.token_hash)
         .bind(&new.password_hash)
         .bind(now())
+        .bind(new.created_by)
         .fetch_one(&mut *tx)
         .await?;
         let device = device(&row)?;
@@ -820,6 +842,7 @@ fn device_with(row: &Row, prefix: &str) -> Result<Device> {
         created_at: time(row.try_get(column("created_at").as_str())?)?,
         last_used_at: optional_time("last_used_at")?,
         revoked_at: optional_time("revoked_at")?,
+        created_by: row.try_get(column("created_by").as_str())?,
     })
 }
 
@@ -1588,12 +1611,18 @@ async fn directory_rows<'c>(
 
 fn directory_kinds(query: &DirectoryQuery) -> Vec<EntryKind> {
     let kinds: &[EntryKind] = match query.group {
+        Group::Favorites | Group::Mine if !query.include_own => &[],
         Group::All | Group::Favorites => &[EntryKind::Coworker, EntryKind::Shared, EntryKind::Personal],
         Group::Shared => &[EntryKind::Shared],
         Group::Mine => &[EntryKind::Personal],
         Group::Coworkers | Group::Department(_) | Group::Site(_) | Group::Presence(_) => &[EntryKind::Coworker],
     };
-    kinds.iter().copied().filter(|kind| *kind != EntryKind::Shared || query.include_shared).collect()
+    kinds
+        .iter()
+        .copied()
+        .filter(|kind| *kind != EntryKind::Shared || query.include_shared)
+        .filter(|kind| *kind != EntryKind::Personal || query.include_own)
+        .collect()
 }
 
 fn push_branch(qb: &mut Builder, query: &DirectoryQuery, kind: EntryKind, only: Option<Uuid>, walk: bool) {
@@ -1909,6 +1938,7 @@ const USER_COPY_COLUMNS: &[(&str, Kind)] = &[
     ("updated_at", Kind::Int),
     ("sort_key", Kind::Text),
     ("search_text", Kind::Text),
+    ("own_contacts_on_phones", Kind::Bool),
 ];
 
 const COPY: &[CopyTable] = &[
@@ -2028,6 +2058,7 @@ const COPY: &[CopyTable] = &[
             ("created_at", Kind::Int),
             ("last_used_at", Kind::Int),
             ("revoked_at", Kind::Int),
+            ("created_by", Kind::Id),
         ],
     },
 ];

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
-use switchboard_app::{CreatedDevice, DeviceInput, DeviceView};
+use switchboard_app::{CreatedDevice, DeviceInput, DeviceView, PhoneSharing};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -88,4 +88,33 @@ pub async fn revoke(
     ApiPath((domain, id)): ApiPath<(String, Uuid)>,
 ) -> ApiResult<Json<DeviceView>> {
     Ok(Json(state.app.revoke_device(&caller, &domain, id).await?))
+}
+
+/// Whether desk phones someone else set up for the user may show the user's own contacts
+/// and favorites. Only the user themself reads and changes it; to anyone else the user's
+/// answer is 404.
+#[utoipa::path(get, path = "/api/v1/domains/{domain}/users/{ext}/phone-sharing", operation_id = "getPhoneSharing",
+    tag = "devices",
+    params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "Extension")),
+    responses((status = 200, description = "The user's choice", body = PhoneSharing), ReadErrors))]
+pub async fn get_sharing(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiPath((domain, ext)): ApiPath<(String, String)>,
+) -> ApiResult<Json<PhoneSharing>> {
+    Ok(Json(state.app.phone_sharing(&caller, &domain, &ext).await?))
+}
+
+/// Gives or takes back the user's consent; phones' books change at once.
+#[utoipa::path(put, path = "/api/v1/domains/{domain}/users/{ext}/phone-sharing", operation_id = "putPhoneSharing",
+    tag = "devices", request_body = PhoneSharing,
+    params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "Extension")),
+    responses((status = 200, description = "The user's choice, as stored", body = PhoneSharing), WriteErrors))]
+pub async fn put_sharing(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiPath((domain, ext)): ApiPath<(String, String)>,
+    ApiJson(sharing): ApiJson<PhoneSharing>,
+) -> ApiResult<Json<PhoneSharing>> {
+    Ok(Json(state.app.set_phone_sharing(&caller, &domain, &ext, sharing).await?))
 }

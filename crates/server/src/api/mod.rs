@@ -66,6 +66,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::list))
         .routes(routes!(devices::list, devices::create))
         .routes(routes!(devices::get, devices::revoke))
+        .routes(routes!(devices::get_sharing, devices::put_sharing))
         .routes(routes!(events::stream))
         .routes(routes!(health::healthz))
         .routes(routes!(crate::metrics::metrics))

@@ -24,6 +24,7 @@ mod login;
 mod phones;
 mod settings;
 mod shared;
+mod sharing;
 mod transfer;
 mod users;
 
@@ -55,6 +56,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(shared::routes())
         .merge(contacts::routes())
         .merge(allowed::routes())
+        .merge(sharing::routes())
         .merge(phones::routes())
         .merge(transfer::routes())
         .merge(assets::routes())
