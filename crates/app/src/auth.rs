@@ -1,6 +1,8 @@
 //! Logins, sessions and API tokens.
 
 use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use argon2::Argon2;
@@ -14,6 +16,7 @@ use sha2::{Digest, Sha256};
 use switchboard_core::model::{Domain, Token, TokenKind, User};
 use switchboard_core::names::parse_login;
 use switchboard_store::NewToken;
+use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use crate::App;
@@ -116,29 +119,34 @@ fn decoy_hash() -> &'static str {
 impl App {
     /// Logs a user in with `extension@domain` and password.
     pub async fn login(&self, username: &str, password: &str, client: Option<IpAddr>) -> Result<Login> {
-        let keys = throttle_keys(username, client);
+        let (user, domain) = self.password_login(username, password, client).await?;
+        let expires_at = Utc::now() + self.config.session_ttl;
+        let (_, secret) = self.issue_token(&user, TokenKind::Session, "login", Some(expires_at)).await?;
+        Ok(Login { csrf_token: csrf_token(&secret), token: secret, expires_at, user, domain: domain.name.to_string() })
+    }
+
+    /// Checks a user's password under the password throttle: the portal and API login,
+    /// HTTP Basic and LDAP user binds.
+    ///
+    /// The attempt is counted as a failure before the password is checked, in one
+    /// statement per bucket, so parallel guesses cannot all slip under the limit: at
+    /// most `lock_after` of them are ever checked. A right password takes its count
+    /// back (and clears the account's).
+    pub(crate) async fn password_login(
+        &self,
+        username: &str,
+        password: &str,
+        client: Option<IpAddr>,
+    ) -> Result<(User, Domain)> {
+        let keys = throttle_keys(Credential::Password, username, client);
         self.check_throttle(&keys).await?;
+        self.count_attempt(&keys).await?;
         match self.check_credentials(username, password).await? {
-            Some((user, domain)) => {
-                for key in &keys {
-                    self.store.clear_login_failures(key).await?;
-                }
-                let expires_at = Utc::now() + self.config.session_ttl;
-                let (_, secret) = self.issue_token(&user, TokenKind::Session, "login", Some(expires_at)).await?;
-                Ok(Login {
-                    csrf_token: csrf_token(&secret),
-                    token: secret,
-                    expires_at,
-                    user,
-                    domain: domain.name.to_string(),
-                })
+            Some(found) => {
+                self.forgive_attempt(&keys).await?;
+                Ok(found)
             }
-            None => {
-                for key in &keys {
-                    self.record_failure(key).await?;
-                }
-                Err(AppError::Unauthorized(WRONG_LOGIN.into()))
-            }
+            None => Err(AppError::Unauthorized(WRONG_LOGIN.into())),
         }
     }
 
@@ -156,9 +164,18 @@ impl App {
         };
         let hash_to_check = hash.clone().unwrap_or_else(|| decoy_hash().to_string());
         let password = password.to_string();
-        let matches =
-            tokio::task::spawn_blocking(move || verify_password(&password, &hash_to_check)).await.unwrap_or(false);
+        let matches = self.password_hashing.run(move || verify_password(&password, &hash_to_check)).await?;
         Ok(found.filter(|_| matches && hash.is_some()))
+    }
+
+    /// Hashes a new password, within the bound on hashes running at once.
+    pub(crate) async fn hash_new_password(&self, password: String) -> Result<String> {
+        self.password_hashing.run(move || hash_password(&password)).await
+    }
+
+    /// How many password hashes ran, and the most that ran at once.
+    pub fn password_hash_stats(&self) -> PasswordHashStats {
+        self.password_hashing.stats()
     }
 
     /// Refuses a key locked by too many failures, and slows down a suspicious one.
@@ -166,8 +183,7 @@ impl App {
         let policy = &self.config.login;
         let mut delay = Duration::ZERO;
         for key in keys {
-            // An address may be a whole office behind one NAT: allow it more tries.
-            let factor = if key.starts_with("address:") { 5 } else { 1 };
+            let factor = key_factor(key);
             let failures = self.store.login_failures(key).await?;
             let Some(last) = failures.last_failure else { continue };
             let since = (Utc::now() - last).to_std().unwrap_or_default();
@@ -188,16 +204,51 @@ impl App {
         Ok(())
     }
 
-    pub(crate) async fn record_failure(&self, key: &str) -> Result<()> {
-        let failures = self.store.login_failures(key).await?;
-        let expired = failures
-            .last_failure
-            .is_some_and(|last| (Utc::now() - last).to_std().unwrap_or_default() >= self.config.login.lock_for);
-        if expired {
-            self.store.clear_login_failures(key).await?;
+    /// Counts an attempt in every bucket before its secret is checked; refuses it when
+    /// that goes over a bucket's limit.
+    async fn count_attempt(&self, keys: &[String]) -> Result<()> {
+        let policy = &self.config.login;
+        let mut over = false;
+        for key in keys {
+            over |= self.record_failure(key).await? > policy.lock_after * key_factor(key);
         }
-        self.store.record_login_failure(key, Utc::now()).await?;
+        if over {
+            return Err(AppError::TooManyAttempts { retry_after: policy.lock_for });
+        }
         Ok(())
+    }
+
+    /// A right secret after [`App::count_attempt`]: the account (or device) starts
+    /// afresh; an address only takes back this attempt, so that logging in to one's own
+    /// account does not wipe out guesses at others' from the same address.
+    pub(crate) async fn forgive_attempt(&self, keys: &[String]) -> Result<()> {
+        for key in keys {
+            if key_factor(key) == 1 {
+                self.store.clear_login_failures(key).await?;
+            } else {
+                self.store.forgive_login_failure(key).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts a failure for `key`, starting again after a quiet `lock_for`; returns the count.
+    pub(crate) async fn record_failure(&self, key: &str) -> Result<i64> {
+        let now = Utc::now();
+        let window = chrono::Duration::from_std(self.config.login.lock_for).unwrap_or(chrono::Duration::MAX);
+        let failures = self.store.count_login_failure(key, now, now - window).await?;
+        Ok(failures.count)
+    }
+
+    /// Deletes expired sessions and tokens, and failure counters quiet for longer than a
+    /// lock lasts (they would start again at one anyway); run hourly by the server.
+    /// Returns how many of each went.
+    pub async fn purge_expired_logins(&self) -> Result<(u64, u64)> {
+        let now = Utc::now();
+        let tokens = self.store.purge_expired_tokens(now).await?;
+        let window = chrono::Duration::from_std(self.config.login.lock_for).unwrap_or(chrono::Duration::MAX);
+        let failures = self.store.purge_login_failures(now - window).await?;
+        Ok((tokens, failures))
     }
 
     async fn issue_token(
@@ -245,6 +296,13 @@ impl App {
         Ok(())
     }
 
+    /// Signs the caller out everywhere: ends every session of theirs (this one too) and
+    /// revokes all their API tokens. Returns how many went.
+    pub async fn sign_out_everywhere(&self, caller: &Caller) -> Result<u64> {
+        let Caller::User { user, .. } = caller else { return Err(AppError::NotFound) };
+        Ok(self.store.delete_user_tokens(user.id).await?)
+    }
+
     /// Creates a named API token for `user` (the caller themself, or any user from the CLI).
     pub async fn create_api_token(&self, caller: &Caller, user: &User, name: &str) -> Result<NewApiToken> {
         self.require_self_or_system(caller, user)?;
@@ -280,10 +338,185 @@ impl App {
     }
 }
 
-pub(crate) fn throttle_keys(username: &str, client: Option<IpAddr>) -> Vec<String> {
-    let mut keys = vec![format!("account:{}", username.trim().to_lowercase().chars().take(200).collect::<String>())];
+/// The kinds of credential whose failures are counted apart: a phone retrying a
+/// revoked URL or device password from an office's one public address must not lock
+/// the people there out of their passwords.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Credential {
+    /// A user's password (portal and API login, HTTP Basic, LDAP user bind).
+    Password,
+    /// A device's LDAP bind DN and password.
+    DeviceBind,
+    /// A phonebook URL token (nothing names an account: the address only).
+    UrlToken,
+}
+
+/// The throttle buckets of an attempt: per account (or device DN) and per address.
+pub(crate) fn throttle_keys(kind: Credential, name: &str, client: Option<IpAddr>) -> Vec<String> {
+    let kind = match kind {
+        Credential::Password => "password",
+        Credential::DeviceBind => "device-bind",
+        Credential::UrlToken => "url-token",
+    };
+    let mut keys = Vec::new();
+    if kind != "url-token" {
+        let name = name.trim().to_lowercase().chars().take(200).collect::<String>();
+        keys.push(format!("{kind}:account:{name}"));
+    }
     if let Some(addr) = client {
-        keys.push(format!("address:{addr}"));
+        keys.push(format!("{kind}{ADDRESS_KEY}{}", addr.to_canonical()));
     }
     keys
+}
+
+const ADDRESS_KEY: &str = ":address:";
+
+/// An address may be a whole office behind one NAT: it is allowed five times the tries.
+fn key_factor(key: &str) -> i64 {
+    if key.contains(ADDRESS_KEY) { 5 } else { 1 }
+}
+
+/// What [`App::password_hash_stats`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordHashStats {
+    /// Hashes computed or checked since the start.
+    pub runs: u64,
+    /// The most that ran at the same time.
+    pub most_at_once: usize,
+}
+
+/// Bounds the argon2 hashes running at once (each takes about 19 MiB and a core for
+/// tens of milliseconds): logins, HTTP Basic and LDAP user binds, new passwords. A few
+/// more wait their turn; past that an attempt is answered `Overloaded` (503 with
+/// `Retry-After`) at once rather than queueing without end.
+pub(crate) struct PasswordHashing {
+    permits: Arc<Semaphore>,
+    waiting: Arc<AtomicUsize>,
+    max_waiting: usize,
+    runs: Arc<AtomicU64>,
+    running: Arc<AtomicUsize>,
+    most_at_once: Arc<AtomicUsize>,
+}
+
+/// How long a client told that hashing is overloaded should wait.
+const OVERLOADED_RETRY: Duration = Duration::from_secs(1);
+
+impl PasswordHashing {
+    pub(crate) fn new(at_once: usize, max_waiting: usize) -> PasswordHashing {
+        PasswordHashing {
+            permits: Arc::new(Semaphore::new(at_once.max(1))),
+            waiting: Arc::default(),
+            max_waiting,
+            runs: Arc::default(),
+            running: Arc::default(),
+            most_at_once: Arc::default(),
+        }
+    }
+
+    /// Runs `work` on a blocking thread once a permit is free. The permit goes with the
+    /// work, so a request that is dropped meanwhile cannot let more hashes run.
+    pub(crate) async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        let permit = match self.permits.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                let Some(_place) = QueuePlace::take(&self.waiting, self.max_waiting) else {
+                    return Err(AppError::Overloaded { retry_after: OVERLOADED_RETRY });
+                };
+                self.permits.clone().acquire_owned().await.expect("the semaphore is never closed")
+            }
+        };
+        let (runs, running, most) = (self.runs.clone(), self.running.clone(), self.most_at_once.clone());
+        let task = tokio::task::spawn_blocking(move || {
+            let now_running = running.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now_running, Ordering::SeqCst);
+            runs.fetch_add(1, Ordering::SeqCst);
+            let result = work();
+            running.fetch_sub(1, Ordering::SeqCst);
+            drop(permit);
+            result
+        });
+        Ok(task.await.expect("a password hash neither panics nor is cancelled"))
+    }
+
+    fn stats(&self) -> PasswordHashStats {
+        PasswordHashStats {
+            runs: self.runs.load(Ordering::SeqCst),
+            most_at_once: self.most_at_once.load(Ordering::SeqCst),
+        }
+    }
+}
+
+/// A place in the queue for a hashing permit, given back when dropped (also when the
+/// request waiting in it is dropped).
+struct QueuePlace<'a>(&'a AtomicUsize);
+
+impl<'a> QueuePlace<'a> {
+    fn take(waiting: &'a AtomicUsize, max: usize) -> Option<QueuePlace<'a>> {
+        waiting.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n < max).then_some(n + 1)).ok()?;
+        Some(QueuePlace(waiting))
+    }
+}
+
+impl Drop for QueuePlace<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashing_is_bounded_and_a_full_queue_is_refused_at_once() {
+        let hashing = Arc::new(PasswordHashing::new(1, 1));
+        let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        // The one permit: held until released.
+        let first = tokio::spawn({
+            let hashing = hashing.clone();
+            async move {
+                hashing
+                    .run(move || {
+                        started_tx.send(()).unwrap();
+                        release_rx.recv().unwrap();
+                    })
+                    .await
+            }
+        });
+        tokio::task::spawn_blocking(move || started_rx.recv().unwrap()).await.unwrap();
+        // The one place in the queue.
+        let second = tokio::spawn({
+            let hashing = hashing.clone();
+            async move { hashing.run(|| ()).await }
+        });
+        while hashing.waiting.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        // Nothing left: refused without waiting.
+        let third = hashing.run(|| ()).await;
+        assert!(matches!(third, Err(AppError::Overloaded { .. })), "{third:?}");
+        release_tx.send(()).unwrap();
+        first.await.unwrap().unwrap();
+        second.await.unwrap().unwrap();
+        assert_eq!(hashing.stats(), PasswordHashStats { runs: 2, most_at_once: 1 });
+        assert_eq!(hashing.waiting.load(Ordering::SeqCst), 0, "the place was given back");
+    }
+
+    #[test]
+    fn each_kind_of_credential_has_its_own_buckets() {
+        let client = Some("::ffff:203.0.113.9".parse().unwrap());
+        assert_eq!(
+            throttle_keys(Credential::Password, " 200@ACME.example ", client),
+            ["password:account:200@acme.example", "password:address:203.0.113.9"]
+        );
+        assert_eq!(
+            throttle_keys(Credential::DeviceBind, "cn=x,ou=devices", client),
+            ["device-bind:account:cn=x,ou=devices", "device-bind:address:203.0.113.9"]
+        );
+        assert_eq!(throttle_keys(Credential::UrlToken, "", client), ["url-token:address:203.0.113.9"]);
+        assert_eq!(throttle_keys(Credential::UrlToken, "", None), Vec::<String>::new());
+        assert_eq!(key_factor("password:address:203.0.113.9"), 5);
+        assert_eq!(key_factor("password:account:200@acme.example"), 1);
+    }
 }

@@ -16,7 +16,8 @@
 //!
 //! Wrong or revoked credentials answer `AppError::Unauthorized`, a client outside the
 //! device's allowed networks `AppError::Forbidden`; wrong guesses are counted and slowed
-//! down by the login throttle (per address, and per DN for binds).
+//! down by the login throttle, in buckets of their own (URL tokens per address; device
+//! binds per DN and per address), apart from people's passwords.
 //!
 //! Secrets: the URL token (`sbd_…`, 256 random bits) and the bind password (192 random
 //! bits) are shown once and stored as SHA-256 hashes, like API tokens. A fast hash is
@@ -51,7 +52,7 @@ use switchboard_store::{ChangeStamp, Device, DeviceAccess, DeviceKey, DirectoryQ
 use uuid::Uuid;
 
 use crate::App;
-use crate::auth::{Caller, sha256_hex, throttle_keys};
+use crate::auth::{Caller, Credential, sha256_hex, throttle_keys};
 use crate::authz::{access, phonebook_audience};
 use crate::book_index::BookIndex;
 use crate::directory::parse_group;
@@ -394,7 +395,7 @@ impl App {
         let found = if well_formed { self.store.device_access(DeviceKey::TokenHash(&hash)).await? } else { None };
         match found {
             Some(access) => self.reader_of(access, client, OneRequest::Yes).await,
-            None => Err(self.wrong_guess(&throttle_keys("phonebook-token", client)[1..]).await),
+            None => Err(self.wrong_guess(&throttle_keys(Credential::UrlToken, "", client)).await),
         }
     }
 
@@ -413,7 +414,7 @@ impl App {
         if !bind_dn.contains('=') && bind_dn.contains('@') {
             return self.user_bind(bind_dn, password, client).await;
         }
-        let keys = throttle_keys(&format!("device:{bind_dn}"), client);
+        let keys = throttle_keys(Credential::DeviceBind, bind_dn, client);
         let Some((id, domain_name)) = parse_bind_dn(bind_dn) else { return Err(self.wrong_guess(&keys).await) };
         let found = self.store.device_access(DeviceKey::Bind { domain: &domain_name, id }).await?;
         match found {
@@ -601,22 +602,8 @@ impl App {
     }
 
     async fn user_bind(&self, login: &str, password: &str, client: Option<IpAddr>) -> Result<PhonebookReader> {
-        let keys = throttle_keys(login, client);
-        self.check_throttle(&keys).await?;
-        match self.check_credentials(login, password).await? {
-            Some((user, domain)) => {
-                for key in &keys {
-                    self.store.clear_login_failures(key).await?;
-                }
-                Ok(PhonebookReader::User { user: Box::new(user), domain: Box::new(domain) })
-            }
-            None => {
-                for key in &keys {
-                    self.record_failure(key).await?;
-                }
-                Err(AppError::Unauthorized("wrong username or password".into()))
-            }
-        }
+        let (user, domain) = self.password_login(login, password, client).await?;
+        Ok(PhonebookReader::User { user: Box::new(user), domain: Box::new(domain) })
     }
 
     /// A wrong token or device password: the throttle is consulted only now, so phones

@@ -22,6 +22,9 @@ pub enum AppError {
     Stale { current: i64 },
     #[error("too many failed logins; try again later")]
     TooManyAttempts { retry_after: Duration },
+    /// Too much is under way (password hashes): the client should try again shortly.
+    #[error("the server is busy; try again in a moment")]
+    Overloaded { retry_after: Duration },
     #[error("internal error")]
     Internal(#[source] StoreError),
 }

@@ -77,7 +77,11 @@ pub struct UserPatchInput {
     pub site: Option<String>,
     pub scope: Option<String>,
     pub listed: Option<bool>,
+    /// A new password. Changing one's own needs `current_password`; it ends the user's
+    /// other sessions (a manager's reset ends all of them).
     pub password: Option<String>,
+    /// One's current password, needed to change it.
+    pub current_password: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]

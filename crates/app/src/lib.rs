@@ -29,7 +29,7 @@ use std::time::Duration;
 use switchboard_store::Store;
 
 pub use audit::{AUDIT_ACTIONS, AuditParams};
-pub use auth::{Caller, Login, NewApiToken};
+pub use auth::{Caller, Login, NewApiToken, PasswordHashStats};
 pub use blocking::{AllowedNumberInput, AllowedNumberView, BlockKind, BlockedNumberInput, BlockedNumberView};
 pub use capabilities::Capabilities;
 pub use contacts::BookRef;
@@ -65,6 +65,12 @@ pub struct AppConfig {
     /// Entries the in-memory copies hold over all domains, the least recently used
     /// domains' dropped first; about 2–3 KB each.
     pub book_index_max_entries: usize,
+    /// Password hashes (argon2, about 19 MiB each) that may run at once, over logins,
+    /// HTTP Basic and LDAP user binds and new passwords.
+    pub password_hashes_at_once: usize,
+    /// Password checks that may wait for one of those; past them a login is answered
+    /// 503 with `Retry-After` at once.
+    pub password_hash_queue: usize,
 }
 
 /// Failed logins per account and per client address: after `slow_after` failures
@@ -94,6 +100,8 @@ impl Default for AppConfig {
             max_import_rows: 100_000,
             book_index: true,
             book_index_max_entries: 300_000,
+            password_hashes_at_once: std::thread::available_parallelism().map_or(2, usize::from),
+            password_hash_queue: 64,
         }
     }
 }
@@ -105,15 +113,19 @@ pub struct App {
     /// Set once to end every event subscription (see [`App::close_subscriptions`]).
     closing: Arc<tokio::sync::watch::Sender<bool>>,
     book_indexes: Arc<book_index::BookIndexes>,
+    password_hashing: Arc<auth::PasswordHashing>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, config: AppConfig) -> App {
+        let password_hashing =
+            Arc::new(auth::PasswordHashing::new(config.password_hashes_at_once, config.password_hash_queue));
         App {
             store,
             config: Arc::new(config),
             closing: Arc::new(tokio::sync::watch::Sender::new(false)),
             book_indexes: Arc::default(),
+            password_hashing,
         }
     }
 

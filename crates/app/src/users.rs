@@ -4,13 +4,13 @@ use serde::Serialize;
 use serde_json::json;
 use switchboard_core::contact::{MAX_NAME_LEN, email, single_line};
 use switchboard_core::event::EventKind;
-use switchboard_core::model::User;
+use switchboard_core::model::{Domain, User};
 use switchboard_core::paging::Page;
 use switchboard_core::{Extension, FieldError, Invalid, Scope};
-use switchboard_store::{NewUser, UserFilter, UserPatch};
+use switchboard_store::{NewUser, PasswordChange, UserFilter, UserPatch};
 
 use crate::App;
-use crate::auth::{Caller, check_password, generate_password, hash_password};
+use crate::auth::{Caller, check_password, generate_password};
 use crate::authz::{UserListing, access};
 use crate::error::{AppError, Result, forbidden};
 use crate::inputs::{ListParams, UserInput, UserPatchInput};
@@ -30,10 +30,6 @@ fn text(errors: &mut Vec<FieldError>, field: &str, value: &str) -> String {
         errors.push(FieldError { field: field.into(), message });
         String::new()
     })
-}
-
-async fn hash(password: String) -> String {
-    tokio::task::spawn_blocking(move || hash_password(&password)).await.expect("hashing does not panic")
 }
 
 impl App {
@@ -125,7 +121,7 @@ impl App {
         }
         let generated_password = input.password.is_none().then(generate_password);
         let password = input.password.clone().or_else(|| generated_password.clone()).expect("one of them is set");
-        let new = NewUser { password_hash: hash(password).await, ..new };
+        let new = NewUser { password_hash: self.hash_new_password(password).await?, ..new };
         let audit = self.audit(
             caller,
             Some(domain.id),
@@ -171,6 +167,7 @@ impl App {
             email: None,
             scope: None,
             listed: patch.listed,
+            password: None,
         };
         if let Some(value) = &patch.email {
             store_patch.email =
@@ -202,6 +199,11 @@ impl App {
             return Err(forbidden("change this user's scope, site, department or listing"));
         }
         if let Some(password) = patch.password {
+            let keep_session = if is_self {
+                self.check_current_password(caller, &domain, &user, patch.current_password.as_deref()).await?
+            } else {
+                None
+            };
             let audit = self.audit(
                 caller,
                 Some(domain.id),
@@ -209,7 +211,8 @@ impl App {
                 Some(user.id),
                 json!({ "extension": user.extension.as_str() }),
             );
-            self.store.set_password_hash(user.id, &hash(password).await, audit).await?;
+            let hash = self.hash_new_password(password).await?;
+            store_patch.password = Some(PasswordChange { hash, keep_session, audit });
         }
         let before = serde_json::to_value(&user).unwrap_or_default();
         let mut preview = user.clone();
@@ -240,10 +243,47 @@ impl App {
         Ok(())
     }
 
-    /// Sets a password (the CLI's `user passwd`, or a user changing their own).
+    /// Sets a user's password as the operator (the CLI's `user passwd`): every session
+    /// of the user ends.
     pub async fn set_password(&self, caller: &Caller, domain: &str, ext: &str, password: &str) -> Result<()> {
         let patch = UserPatchInput { password: Some(password.to_string()), ..Default::default() };
         self.update_user(caller, domain, ext, None, patch).await.map(|_| ())
+    }
+
+    /// A user changing their own password: needs the current one; their other
+    /// sessions end, the one they are using lives on.
+    pub async fn change_own_password(&self, caller: &Caller, current: &str, new: &str) -> Result<()> {
+        let Caller::User { user, domain, .. } = caller else { return Err(AppError::NotFound) };
+        let patch = UserPatchInput {
+            password: Some(new.to_string()),
+            current_password: Some(current.to_string()),
+            ..Default::default()
+        };
+        self.update_user(caller, domain.name.as_str(), user.extension.as_str(), None, patch).await.map(|_| ())
+    }
+
+    /// Checks the password of a user changing their own, under the password throttle
+    /// (a stolen session cannot try passwords faster than a login could). Returns the
+    /// session to keep: the caller's.
+    async fn check_current_password(
+        &self,
+        caller: &Caller,
+        domain: &Domain,
+        user: &User,
+        current: Option<&str>,
+    ) -> Result<Option<uuid::Uuid>> {
+        let Caller::User { token_id, .. } = caller else { return Ok(None) };
+        let wrong =
+            |message: &str| Invalid(vec![FieldError { field: "current_password".into(), message: message.into() }]);
+        let Some(current) = current.filter(|c| !c.is_empty()) else {
+            return Err(wrong("give your current password to change it").into());
+        };
+        let login = format!("{}@{}", user.extension, domain.name);
+        match self.password_login(&login, current, None).await {
+            Ok(_) => Ok(Some(*token_id)),
+            Err(AppError::Unauthorized(_)) => Err(wrong("this is not your current password").into()),
+            Err(other) => Err(other),
+        }
     }
 }
 

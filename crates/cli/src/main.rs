@@ -71,8 +71,11 @@ struct ServeArgs {
     /// Creates a demo domain with users, presence and shared contacts (once) and prints how to log in.
     #[arg(long)]
     demo: bool,
-    /// Takes the client address from X-Forwarded-For (only behind a load balancer you control).
-    #[arg(long, env = "SWITCHBOARD_TRUST_FORWARDED_FOR")]
+    /// A proxy or load balancer in front of the server (an address or CIDR range; repeat for several): only requests from these may name the client in X-Forwarded-For or Forwarded, and the client is the right-most address there that is not one of them.
+    #[arg(long = "trusted-proxy", value_name = "CIDR", value_parser = parse_network, env = "SWITCHBOARD_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<ipnet::IpNet>,
+    /// Replaced by --trusted-proxy: refused with a message saying so.
+    #[arg(long, hide = true, env = "SWITCHBOARD_TRUST_FORWARDED_FOR")]
     trust_forwarded_for: bool,
     /// Marks the session cookie Secure (when clients reach the server over HTTPS).
     #[arg(long, env = "SWITCHBOARD_SECURE_COOKIES")]
@@ -500,6 +503,13 @@ async fn for_each_page<T>(
 }
 
 async fn serve(args: ServeArgs, app: App) -> Result<()> {
+    if args.trust_forwarded_for {
+        bail!(
+            "--trust-forwarded-for (SWITCHBOARD_TRUST_FORWARDED_FOR) is no longer accepted: it believed the first \
+             X-Forwarded-For address, which any client can write. Name the proxies in front of the server instead: \
+             --trusted-proxy CIDR (repeatable; or SWITCHBOARD_TRUSTED_PROXIES=CIDR,CIDR)"
+        );
+    }
     let ldap_tls = ldap_tls(&args)?;
     if args.demo {
         demo::create(&app).await?;
@@ -519,8 +529,9 @@ async fn serve(args: ServeArgs, app: App) -> Result<()> {
     println!("listening on http://{address}");
     println!("API docs: http://{address}/api/docs");
     spawn_trash_purge(app.clone());
+    spawn_login_purge(app.clone());
     let config = ServerConfig {
-        trust_forwarded_for: args.trust_forwarded_for,
+        trusted_proxies: args.trusted_proxies,
         secure_cookies: args.secure_cookies,
         max_import_bytes: args.max_import_mb.saturating_mul(1024 * 1024),
         public_url: args.public_url,
@@ -588,6 +599,24 @@ fn spawn_trash_purge(app: App) {
     });
 }
 
+/// Deletes expired sessions and tokens and old failed-login counters, hourly, so
+/// neither table grows without end.
+fn spawn_login_purge(app: App) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match app.purge_expired_logins().await {
+                Ok((0, 0)) => {}
+                Ok((tokens, failures)) => {
+                    tracing::info!(tokens, failures, "purged expired sessions and old failed logins")
+                }
+                Err(error) => tracing::warn!(%error, "could not purge expired sessions"),
+            }
+        }
+    });
+}
+
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     let mut term =
@@ -596,6 +625,15 @@ async fn shutdown_signal() {
         _ = ctrl_c => {}
         _ = term.recv() => {}
     }
+}
+
+/// A `--trusted-proxy`: a CIDR range, or one address (`10.0.0.7` is `10.0.0.7/32`).
+fn parse_network(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map(|net| net.trunc())
+        .map_err(|_| format!("`{text}` is not an address or a CIDR range such as 10.0.0.0/8 or 2001:db8::/32"))
 }
 
 fn read_password() -> Result<String> {

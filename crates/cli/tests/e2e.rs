@@ -1003,3 +1003,43 @@ async fn desk_phone_story(backend: Backend) {
     assert!(!server.log().contains(token), "the token stays out of the server's log");
     assert_no_panic(&server);
 }
+
+/// `serve --trust-forwarded-for` believed the first `X-Forwarded-For` address, which any
+/// client writes: it is refused (as flag and as environment variable) with a message
+/// naming `--trusted-proxy`, and a `--trusted-proxy` that is no network is refused too.
+#[test]
+fn the_old_forwarded_for_option_is_refused_naming_its_replacement() {
+    let dir = tempfile::tempdir().unwrap();
+    let refusal = |args: &[&str], env: &[(&str, &str)]| {
+        let mut child = std::process::Command::new(support::binary())
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // A server that starts anyway would run for ever: give it a while, then stop it.
+        for _ in 0..300 {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            panic!("switchboard serve {args:?} {env:?} started instead of refusing");
+        }
+        let output = child.wait_with_output().unwrap();
+        assert!(!output.status.success());
+        String::from_utf8_lossy(&output.stderr).to_string()
+    };
+    let flag = refusal(&["--trust-forwarded-for"], &[]);
+    assert!(flag.contains("--trusted-proxy CIDR"), "{flag}");
+    let env = refusal(&[], &[("SWITCHBOARD_TRUST_FORWARDED_FOR", "true")]);
+    assert!(env.contains("--trusted-proxy CIDR"), "{env}");
+    let bad = refusal(&["--trusted-proxy", "the load balancer"], &[]);
+    assert!(bad.contains("not an address or a CIDR range"), "{bad}");
+}

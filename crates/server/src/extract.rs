@@ -136,8 +136,9 @@ pub fn etag(version: i64) -> String {
     format!("\"{version}\"")
 }
 
-/// The client's address for login throttling: the peer, or the first
-/// `X-Forwarded-For` entry when a trusted proxy sets it.
+/// The client's address, for device address ranges and the login throttle: the TCP
+/// peer, or — when the peer is one of the trusted proxies — the address the proxies
+/// forwarded (see [`crate::client_addr`]).
 pub struct ClientAddr(pub Option<IpAddr>);
 
 impl FromRequestParts<AppState> for ClientAddr {
@@ -145,22 +146,10 @@ impl FromRequestParts<AppState> for ClientAddr {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
-        Ok(ClientAddr(client_addr(&parts.headers, peer, state.config.trust_forwarded_for)))
+        Ok(ClientAddr(
+            peer.map(|peer| crate::client_addr::client_addr(&parts.headers, peer, &state.config.trusted_proxies)),
+        ))
     }
-}
-
-fn client_addr(headers: &HeaderMap, peer: Option<IpAddr>, trust_forwarded_for: bool) -> Option<IpAddr> {
-    if trust_forwarded_for {
-        let forwarded = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|first| first.trim().parse::<IpAddr>().ok());
-        if forwarded.is_some() {
-            return forwarded;
-        }
-    }
-    peer
 }
 
 #[cfg(test)]
@@ -206,17 +195,6 @@ mod tests {
         let trailing = parse_json::<Input>(br#"{"name": "a"} x"#).unwrap_err();
         assert_eq!(trailing.status, 400);
         assert_eq!(parse_json::<Input>(b"").unwrap_err().status, 400);
-    }
-
-    #[test]
-    fn forwarded_for_is_used_only_when_trusted() {
-        let mut headers = HeaderMap::new();
-        headers.insert("x-forwarded-for", "203.0.113.7, 10.0.0.1".parse().unwrap());
-        let peer = Some("10.0.0.1".parse().unwrap());
-        assert_eq!(client_addr(&headers, peer, false), peer);
-        assert_eq!(client_addr(&headers, peer, true), Some("203.0.113.7".parse().unwrap()));
-        headers.insert("x-forwarded-for", "garbage".parse().unwrap());
-        assert_eq!(client_addr(&headers, peer, true), peer);
     }
 
     #[test]

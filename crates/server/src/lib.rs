@@ -6,6 +6,7 @@
 
 mod api;
 mod auth;
+mod client_addr;
 mod docs;
 mod extract;
 mod metrics;
@@ -38,8 +39,10 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How the HTTP interface behaves; the defaults suit a server reached directly over HTTPS-less localhost.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// Take the client's address from the first `X-Forwarded-For` entry (only behind a proxy that sets it).
-    pub trust_forwarded_for: bool,
+    /// The proxies (load balancers) whose `X-Forwarded-For` and `Forwarded` headers are
+    /// believed; the client's address is the right-most forwarded one not among them
+    /// (see the `client_addr` module). Empty: the TCP peer is always the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Largest request body accepted; larger ones answer 413.
     pub max_body_bytes: usize,
     /// Mark the session cookie `Secure` (when served over HTTPS).
@@ -58,7 +61,7 @@ pub struct ServerConfig {
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
-            trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
             max_body_bytes: 1024 * 1024,
             secure_cookies: false,
             max_import_bytes: 50 * 1024 * 1024,

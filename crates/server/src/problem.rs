@@ -136,6 +136,10 @@ impl From<AppError> for Problem {
                     too_many.to_string(),
                 )
             },
+            busy @ AppError::Overloaded { retry_after } => Problem {
+                retry_after: Some(retry_after),
+                ..Problem::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", "Service unavailable", busy.to_string())
+            },
             AppError::Internal(source) => {
                 // The cause stays in the log: it may name tables, queries or paths.
                 tracing::error!(error = %source, "internal error");
@@ -240,6 +244,7 @@ pub(crate) const ERROR_RESPONSES: &[(u16, &str, &str)] = &[
     (422, "InvalidInput", "The input was refused; `errors` names each field and why"),
     (429, "TooManyAttempts", "Too many failed logins; `Retry-After` says how many seconds to wait"),
     (500, "InternalError", "Something went wrong on the server; the cause is logged, not shown"),
+    (503, "Overloaded", "Too many password checks are under way; `Retry-After` says how many seconds to wait"),
 ];
 
 pub(crate) fn error_response_components() -> Vec<(String, RefOr<utoipa::openapi::Response>)> {
@@ -286,5 +291,5 @@ error_set! {
     /// Deleting, or an action without a body.
     ActionErrors = [401, 403, 404, 409, 500];
     /// Logging in.
-    LoginErrors = [400, 401, 413, 415, 422, 429, 500];
+    LoginErrors = [400, 401, 413, 415, 422, 429, 500, 503];
 }

@@ -58,6 +58,9 @@ macro_rules! conformance_tests {
             tokens,
             token_owners,
             login_failures,
+            counted_login_failures,
+            purges_of_expired_logins,
+            password_changes,
             devices,
             change_stamps,
             imports,
@@ -78,6 +81,8 @@ macro_rules! conformance_tests {
 
 mod callerid;
 pub use callerid::{block_and_allow_lists, lookup_keys};
+mod logins;
+pub use logins::{counted_login_failures, password_changes, purges_of_expired_logins};
 
 // Helpers.
 

@@ -111,6 +111,20 @@ pub struct UserPatch {
     pub site: Option<String>,
     pub scope: Option<Scope>,
     pub listed: Option<bool>,
+    /// A new password, written in the same transaction as the rest, after the version
+    /// check: a stale edit changes nothing.
+    pub password: Option<PasswordChange>,
+}
+
+/// A new password hash; the user's sessions end with the change, in its transaction.
+#[derive(Debug, Clone)]
+pub struct PasswordChange {
+    pub hash: String,
+    /// The one session that lives on (the user's own, changing their password); `None`
+    /// ends them all. API tokens are kept.
+    pub keep_session: Option<Uuid>,
+    /// The `user.password` audit entry.
+    pub audit: AuditRecord,
 }
 
 /// Parameters shared by every paged list.
@@ -443,6 +457,8 @@ pub trait Store: EventBus + CallerIdStore + PhoneStore + Send + Sync + 'static {
     async fn list_tokens(&self, user_id: Uuid, kind: TokenKind) -> Result<Vec<Token>>;
     /// Deletes a token of this user; false if there was none.
     async fn delete_token(&self, user_id: Uuid, token_id: Uuid) -> Result<bool>;
+    /// Deletes every session and API token of this user; returns how many.
+    async fn delete_user_tokens(&self, user_id: Uuid) -> Result<u64>;
 
     // Device credentials.
     async fn create_device(&self, new: NewDevice, audit: AuditRecord) -> Result<Device>;
@@ -464,6 +480,21 @@ pub trait Store: EventBus + CallerIdStore + PhoneStore + Send + Sync + 'static {
     async fn login_failures(&self, key: &str) -> Result<LoginFailures>;
     async fn record_login_failure(&self, key: &str, at: DateTime<Utc>) -> Result<LoginFailures>;
     async fn clear_login_failures(&self, key: &str) -> Result<()>;
+    /// Counts one failure for `key` and returns the new count, in one statement (so
+    /// parallel attempts each see their own count): a count whose last failure is
+    /// before `window_start` starts again at one.
+    async fn count_login_failure(
+        &self,
+        key: &str,
+        at: DateTime<Utc>,
+        window_start: DateTime<Utc>,
+    ) -> Result<LoginFailures>;
+    /// Takes one failure back (an attempt counted before it turned out right).
+    async fn forgive_login_failure(&self, key: &str) -> Result<()>;
+    /// Deletes the counters whose last failure is before `before`; returns how many.
+    async fn purge_login_failures(&self, before: DateTime<Utc>) -> Result<u64>;
+    /// Deletes sessions and tokens that expired at `now` or before; returns how many.
+    async fn purge_expired_tokens(&self, now: DateTime<Utc>) -> Result<u64>;
 
     // Maintenance.
     async fn table_counts(&self) -> Result<TableCounts>;

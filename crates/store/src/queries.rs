@@ -26,8 +26,8 @@ use super::{Backend, Db, NO_OWNER, Pool, begin_write, push_search, search_is_bro
 use crate::changes::ChangeCache;
 use crate::{
     AuditFilter, AuditRecord, COPY_TABLES, ChangeStamp, Device, DirectoryQuery, DomainPatch, Group, ImportChange,
-    ImportWriter, Layer, ListQuery, LoginFailures, NewDevice, NewDomain, NewToken, NewUser, Result, RowKeys, Store,
-    StoreError, TableCounts, TokenOwner, UserFilter, UserPatch,
+    ImportWriter, Layer, ListQuery, LoginFailures, NewDevice, NewDomain, NewToken, NewUser, PasswordChange, Result,
+    RowKeys, Store, StoreError, TableCounts, TokenOwner, UserFilter, UserPatch,
 };
 
 pub(super) type Tx = sqlx::Transaction<'static, Db>;
@@ -242,7 +242,12 @@ impl Store for Backend {
         {
             return Err(StoreError::Stale { current: current.version });
         }
+        let password = patch.password.clone();
         let row = write_user(&mut tx, patched(current, patch)).await?;
+        if let Some(change) = password {
+            write_password(&mut tx, id, &change).await?;
+            write_audit(&mut tx, &self.changes, &change.audit).await?;
+        }
         write_audit(&mut tx, &self.changes, &audit).await?;
         tx.commit().await?;
         user(&row)
@@ -638,6 +643,11 @@ impl Store for Backend {
         rows.iter().map(token).collect()
     }
 
+    async fn delete_user_tokens(&self, user_id: Uuid) -> Result<u64> {
+        let deleted = sqlx::query("DELETE FROM tokens WHERE user_id = $1").bind(user_id).execute(&self.pool).await?;
+        Ok(deleted.rows_affected())
+    }
+
     async fn delete_token(&self, user_id: Uuid, token_id: Uuid) -> Result<bool> {
         let deleted = sqlx::query("DELETE FROM tokens WHERE id = $1 AND user_id = $2")
             .bind(token_id)
@@ -761,6 +771,51 @@ impl Store for Backend {
     async fn clear_login_failures(&self, key: &str) -> Result<()> {
         sqlx::query("DELETE FROM login_failures WHERE key = $1").bind(key).execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn count_login_failure(
+        &self,
+        key: &str,
+        at: DateTime<Utc>,
+        window_start: DateTime<Utc>,
+    ) -> Result<LoginFailures> {
+        let row = sqlx::query(
+            "INSERT INTO login_failures (key, count, last_failure) VALUES ($1, 1, $2) \
+             ON CONFLICT (key) DO UPDATE SET \
+             count = CASE WHEN login_failures.last_failure < $3 THEN 1 ELSE login_failures.count + 1 END, \
+             last_failure = excluded.last_failure \
+             RETURNING count, last_failure",
+        )
+        .bind(key)
+        .bind(at.timestamp_micros())
+        .bind(window_start.timestamp_micros())
+        .fetch_one(&self.pool)
+        .await?;
+        login_failures(&row)
+    }
+
+    async fn forgive_login_failure(&self, key: &str) -> Result<()> {
+        sqlx::query("UPDATE login_failures SET count = count - 1 WHERE key = $1 AND count > 0")
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn purge_login_failures(&self, before: DateTime<Utc>) -> Result<u64> {
+        let purged = sqlx::query("DELETE FROM login_failures WHERE last_failure < $1")
+            .bind(before.timestamp_micros())
+            .execute(&self.pool)
+            .await?;
+        Ok(purged.rows_affected())
+    }
+
+    async fn purge_expired_tokens(&self, now: DateTime<Utc>) -> Result<u64> {
+        let purged = sqlx::query("DELETE FROM tokens WHERE expires_at IS NOT NULL AND expires_at <= $1")
+            .bind(now.timestamp_micros())
+            .execute(&self.pool)
+            .await?;
+        Ok(purged.rows_affected())
     }
 
     async fn table_counts(&self) -> Result<TableCounts> {
@@ -1130,6 +1185,22 @@ fn patched(user: User, patch: UserPatch) -> User {
         listed: patch.listed.unwrap_or(user.listed),
         ..user
     }
+}
+
+/// Sets a user's password hash and ends their sessions but `keep_session`.
+async fn write_password(tx: &mut Tx, user_id: Uuid, change: &PasswordChange) -> Result<()> {
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(&change.hash)
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    // The nil id is no token's: with nothing to keep, every session goes.
+    sqlx::query("DELETE FROM tokens WHERE user_id = $1 AND kind = 'session' AND id <> $2")
+        .bind(user_id)
+        .bind(change.keep_session.unwrap_or(Uuid::nil()))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Writes a user's new fields if nobody changed the user since it was read.

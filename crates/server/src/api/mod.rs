@@ -29,6 +29,7 @@ use crate::extract::etag;
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(crate::base_openapi())
         .routes(routes!(session::login, session::current, session::logout))
+        .routes(routes!(session::sign_out_everywhere))
         .routes(routes!(tokens::list, tokens::create))
         .routes(routes!(tokens::revoke))
         .routes(routes!(domains::list, domains::create))

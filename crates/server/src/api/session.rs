@@ -69,3 +69,12 @@ pub async fn logout(State(state): State<AppState>, Auth(caller): Auth) -> ApiRes
     state.app.logout(&caller).await?;
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cleared_cookie_header(state.config.secure_cookies))]))
 }
+
+/// Signs out everywhere: ends every session of the caller (this one too) and revokes
+/// all their API tokens, and clears the cookie.
+#[utoipa::path(delete, path = "/api/v1/session/everywhere", operation_id = "signOutEverywhere", tag = "session",
+    responses((status = 204, description = "Every session ended and every API token revoked"), ReadErrors))]
+pub async fn sign_out_everywhere(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<impl IntoResponse> {
+    state.app.sign_out_everywhere(&caller).await?;
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cleared_cookie_header(state.config.secure_cookies))]))
+}

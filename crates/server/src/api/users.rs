@@ -60,6 +60,10 @@ pub async fn get(
 
 /// Changes a user. Users may change their own names and password; scope, site,
 /// department and listing are their managers'. Send `If-Match` to refuse a stale edit.
+///
+/// Changing one's own `password` needs `current_password` and ends one's other
+/// sessions; a manager setting someone's password ends all of that user's sessions.
+/// A refused change (412 included) changes nothing, the password neither.
 #[utoipa::path(patch, path = "/api/v1/domains/{domain}/users/{ext}", operation_id = "updateUser", tag = "users", request_body = UserPatchInput,
     params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "Extension"),
         ("If-Match" = Option<String>, Header, description = "The `ETag` the change was based on")),

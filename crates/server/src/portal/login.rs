@@ -121,6 +121,10 @@ fn login_error(error: AppError) -> (StatusCode, String) {
                 format!("Too many failed attempts. For your safety, try again in {minutes} minute(s)."),
             )
         }
+        AppError::Overloaded { .. } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Too many people are logging in right now. Please try again in a moment.".into(),
+        ),
         other => {
             tracing::error!(error = %other, "login failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "Logging in failed on our side. Please try again.".into())
@@ -144,12 +148,46 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap, viewer: Viewe
     ([(header::SET_COOKIE, cleared)], Redirect::to("/login")).into_response()
 }
 
-/// Only a path of this site may follow a login (no `//evil.example`, no scheme).
+/// Where a login leads when `next` is absent or refused: the first page.
+const FIRST_PAGE: &str = "/contacts";
+
+/// Only a path of this site may follow a login; anything else leads to [`FIRST_PAGE`].
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_string(),
-        _ => "/contacts".to_string(),
+    next.filter(|path| is_same_site_path(path)).map_or_else(|| FIRST_PAGE.to_string(), str::to_string)
+}
+
+/// Whether `next` (as the form or query gave it, decoded once) is a path of this site,
+/// however a browser reads it.
+///
+/// A browser drops tabs and line breaks anywhere in a URL (`/\t/evil` is `//evil`),
+/// reads `\` as `/` (`/\evil` is `//evil`), and a path starting with `//` names another
+/// host. So the value must be plain printable ASCII (the portal's own `next` is a URI,
+/// which always is), start with one `/` only, and hold no backslash; and so must each
+/// further percent-decoding of it, in case a layer between decodes again (`%2F%2F`,
+/// `%5C`, `%09`). A scheme (`https:`, `javascript:`) cannot start with `/`.
+pub(crate) fn is_same_site_path(next: &str) -> bool {
+    if !next.bytes().all(|b| b.is_ascii_graphic()) {
+        return false;
     }
+    let mut text = next.to_string();
+    // Each round decodes once more; three cover any layering met in practice, and a
+    // value that still decodes further after them is refused.
+    for _ in 0..3 {
+        if !is_plain_path(&text) {
+            return false;
+        }
+        let Ok(decoded) = percent_encoding::percent_decode_str(&text).decode_utf8() else { return false };
+        if decoded == text {
+            return true;
+        }
+        text = decoded.into_owned();
+    }
+    false
+}
+
+/// One `/` first, never followed by another or by `\`; no backslash or control character.
+fn is_plain_path(path: &str) -> bool {
+    path.starts_with('/') && !path[1..].starts_with(['/', '\\']) && !path.chars().any(|c| c == '\\' || c.is_control())
 }
 
 #[cfg(test)]
@@ -158,10 +196,61 @@ mod tests {
 
     #[test]
     fn next_stays_on_this_site() {
-        assert_eq!(safe_next(Some("/shared-contacts?q=ann")), "/shared-contacts?q=ann");
-        assert_eq!(safe_next(Some("//evil.example/")), "/contacts");
-        assert_eq!(safe_next(Some("https://evil.example/")), "/contacts");
-        assert_eq!(safe_next(Some("/\\evil.example")), "/contacts");
+        for path in ["/shared-contacts?q=ann", "/contacts", "/", "/users?q=%C3%A9", "/a/b?next=%2Fc", "/a//b"] {
+            assert_eq!(safe_next(Some(path)), path, "{path:?} is a path of this site");
+        }
         assert_eq!(safe_next(None), "/contacts");
+        assert_eq!(safe_next(Some("")), "/contacts");
+    }
+
+    /// Every way a browser turns what looks like a path into another site, as the value
+    /// arrives after the one decoding of the form or query.
+    #[test]
+    fn what_browsers_normalise_off_site_is_refused() {
+        let refused = [
+            "//evil.example",
+            "///evil.example",
+            "////evil.example",
+            "/\\evil.example",
+            "\\evil.example",
+            "\\\\evil.example",
+            "\\/evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "/\r\n/evil.example",
+            "\t//evil.example",
+            " //evil.example",
+            "/ /evil.example",
+            "/\u{0}/evil.example",
+            "/\u{7f}/evil.example",
+            "/\u{85}/evil.example",
+            "/\u{3000}/evil.example",
+            "/\u{ff0f}evil.example",
+            "https://evil.example/",
+            "http:evil.example",
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "evil.example",
+            "%2F%2Fevil.example",
+            "/%2Fevil.example",
+            "/%2F%2Fevil.example",
+            "/%5Cevil.example",
+            "/%5cevil.example",
+            "/%09/evil.example",
+            "/%0A/evil.example",
+            "/%0d%0a/evil.example",
+            "/%00",
+            "/%252F/evil.example",
+            "/%255C/evil.example",
+            "/%2509/evil.example",
+            "/%25252F/evil.example",
+            "/%ff",
+            "/contacts\\..\\..\\evil",
+        ];
+        for next in refused {
+            assert!(!is_same_site_path(next), "{next:?} must be refused");
+            assert_eq!(safe_next(Some(next)), "/contacts", "{next:?}");
+        }
     }
 }

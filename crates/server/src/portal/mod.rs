@@ -15,6 +15,7 @@
 //!   status; the page script shows it as a toast. Invalid form input is answered 422
 //!   with the form re-rendered and each message next to its field.
 
+mod account;
 mod allowed;
 mod assets;
 mod audit;
@@ -50,6 +51,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/", get(home))
         .route("/events", get(live_events))
         .merge(login::routes())
+        .merge(account::routes())
         .merge(users::routes())
         .merge(settings::routes())
         .merge(audit::routes())
@@ -144,7 +146,8 @@ impl Viewer {
 
 /// The parts of every page around its content.
 pub(crate) struct Frame {
-    /// The menu entry to highlight: `contacts`, `shared`, `users`, `agents`, `phones`, `settings`, `audit`.
+    /// The menu entry to highlight: `contacts`, `shared`, `users`, `agents`, `phones`, `settings`, `audit`
+    /// (`account` for the user's own page, reached from their name).
     pub active: &'static str,
     pub user_name: String,
     pub login: String,

@@ -466,6 +466,7 @@ async fn update(
         scope: if roster.fixed_scope().is_some() { None } else { Some(form.scope.clone()) },
         listed: Some(form.listed.is_some()),
         password: form.password(),
+        current_password: None,
     };
     match state.app.update_user(&viewer.caller, &viewer.domain_name(), &ext, form.version, patch).await {
         Ok(user) => Ok(saved(format!("Saved {} {}.", roster.noun(), describe(&user)))),
@@ -513,6 +514,10 @@ async fn refused(
             ))
         }
         other => return Err(PortalError::from(other)),
+    }
+    // One's own password is changed on the account page, which asks for the current one.
+    if errors.remove("current_password").is_some() {
+        errors.insert("password".into(), "To change your own password, use Your account (click your name).".into());
     }
     let grantable = state.app.grantable_scopes(&viewer.caller, &viewer.domain_name()).await?;
     let mut modal = FormModal::new(roster, editing, form, &grantable, &errors);
