@@ -125,6 +125,9 @@ impl Server {
 
 // --- Rule: the client's address cannot be forged ----------------------------------------
 
+/// Why, from which peer, with which headers, and the book's answer.
+type Case<'a> = (&'a str, &'a reqwest::Client, &'a [(&'a str, &'a str)], StatusCode);
+
 async fn forwarded_addresses_are_believed_from_trusted_proxies_only(backend: Backend) {
     let server = spawn(backend, AppConfig::default(), trusting(&[PROXY, "10.0.0.0/8", "2001:db8:ffff::/48"])).await;
     // A phone allowed from one office range only.
@@ -144,7 +147,7 @@ async fn forwarded_addresses_are_believed_from_trusted_proxies_only(backend: Bac
         request.send().await.unwrap().status()
     };
     let (ok, forbidden) = (StatusCode::OK, StatusCode::FORBIDDEN);
-    let cases: &[(&str, &reqwest::Client, &[(&str, &str)], StatusCode)] = &[
+    let cases: &[Case] = &[
         ("a trusted proxy forwards the office", &proxy, &[("x-forwarded-for", "198.51.100.7")][..], ok),
         ("the proxy's own address is not the office", &proxy, &[], forbidden),
         (
