@@ -44,6 +44,7 @@ on_both_backends!(
     forged_csrf_token_is_refused,
     ended_session_keeps_the_form,
     office_manager_provisions_a_desk_phone,
+    a_user_changes_their_password,
 );
 
 const DOMAIN: &str = "acme.example";
@@ -720,4 +721,43 @@ async fn office_manager_provisions_a_desk_phone(portal: &Portal) {
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "the revoked token is refused at once");
     // The refused form answered 422, which the browser logs.
     page.assert_no_console_errors(&["422"]).await;
+}
+
+/// A person changes their own password on Your account, reached from their name: a
+/// wrong current password is explained beside its field; the right one keeps this
+/// browser logged in and signs the other browser out.
+async fn a_user_changes_their_password(portal: &Portal) {
+    let page = portal.logged_in(BASIC).await;
+    let other = portal.window("elsewhere").await;
+    other.log_in(BASIC, PASSWORD).await;
+
+    page.click("#account-link").await;
+    page.wait_for_path("/account").await;
+    page.wait_for("#password-form").await;
+    page.screenshot("account").await;
+    let new = "my new passphrase";
+    let submit = async |current: &str| {
+        page.fill("#current-password", current).await;
+        page.fill("#new-password", new).await;
+        page.fill("#confirm-password", new).await;
+        page.click("#change-password").await;
+    };
+    submit("not my password").await;
+    let error = page.wait_for("#error-current-password").await;
+    assert!(error.text().await.unwrap().contains("not your current password"));
+    page.screenshot("account-wrong-current-password").await;
+
+    submit(PASSWORD).await;
+    page.wait_for_text("#toasts .toast", "Password changed").await;
+    page.screenshot("account-password-changed").await;
+    page.visit("/contacts", "still-logged-in").await;
+    page.wait_for("nav.mainnav").await;
+    other.visit("/contacts", "other-browser-after-the-change").await;
+    other.wait_for_path("/login?next=%2Fcontacts").await;
+    // The console reports the 422 of the wrong password as a failed resource load.
+    page.assert_no_console_errors(&["422"]).await;
+    // The new password logs in (the helper asserts it).
+    portal.server.login(BASIC, new).await;
+    page.close().await;
+    other.close().await;
 }
