@@ -454,6 +454,16 @@ async fn tokens_and_logout(backend: Backend) {
     assert_eq!(session.get("/api/v1/session").await.status, StatusCode::UNAUTHORIZED, "logged out");
     assert_eq!(script.get("/api/v1/session").await.status, StatusCode::OK, "API tokens outlive the session");
 
+    // The operator setting a password ends every session of that user, not their API tokens.
+    let (first, second) =
+        (server.login("200@acme.example", PASSWORD).await, server.login("200@acme.example", PASSWORD).await);
+    cli(&db, &["user", "passwd", "200@acme.example", "--password-stdin"], Some("set by the operator"));
+    for ended in [&first, &second] {
+        assert_eq!(ended.get("/api/v1/session").await.status, StatusCode::UNAUTHORIZED, "sessions end");
+    }
+    assert_eq!(script.get("/api/v1/session").await.status, StatusCode::OK);
+    server.login("200@acme.example", "set by the operator").await;
+
     // Repeated failures for one account end in 429 for a while.
     let mut statuses = Vec::new();
     for _ in 0..12 {
