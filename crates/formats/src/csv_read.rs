@@ -62,8 +62,89 @@ impl<R: Read> Read for Budget<R> {
     }
 }
 
+/// Follows the parser's quoting over the bytes it reads: the csv crate ends a quoted
+/// field at the end of the file without a word, so a file cut short inside one (a last
+/// line `Ada,"Love`) would read like a whole one. As the csv crate does, a quote opens
+/// a quoted field only as a field's first byte, `""` inside one is a quote, and after the
+/// closing quote the field goes on unquoted up to the delimiter.
+pub(crate) struct QuoteWatch<R> {
+    inner: R,
+    delimiter: u8,
+    /// Bare-`\r` files end records at `\r` too.
+    cr_ends_records: bool,
+    state: Quoting,
+    /// The current field's index in its record.
+    field: usize,
+    /// The index of the field the last quote opened.
+    quoted_field: usize,
+    bytes: u64,
+    at_end: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quoting {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    /// A quote inside a quoted field: its end, or the first of `""`.
+    QuoteInQuoted,
+}
+
+impl<R: Read> QuoteWatch<R> {
+    fn new(inner: R, delimiter: u8, cr_ends_records: bool) -> Self {
+        QuoteWatch {
+            inner,
+            delimiter,
+            cr_ends_records,
+            state: Quoting::FieldStart,
+            field: 0,
+            quoted_field: 0,
+            bytes: 0,
+            at_end: false,
+        }
+    }
+
+    fn step(&mut self, byte: u8) {
+        let ends_record = byte == b'\n' || (self.cr_ends_records && byte == b'\r');
+        self.state = match self.state {
+            Quoting::Quoted if byte == b'"' => Quoting::QuoteInQuoted,
+            Quoting::Quoted => Quoting::Quoted,
+            Quoting::QuoteInQuoted if byte == b'"' => Quoting::Quoted,
+            _ if byte == self.delimiter => {
+                self.field += 1;
+                Quoting::FieldStart
+            }
+            _ if ends_record => {
+                self.field = 0;
+                Quoting::FieldStart
+            }
+            Quoting::FieldStart if byte == b'"' => {
+                self.quoted_field = self.field;
+                Quoting::Quoted
+            }
+            _ => Quoting::Unquoted,
+        };
+    }
+
+    /// When the whole input, `consumed` bytes, was read and ends inside a quoted field:
+    /// that field's index in its record.
+    fn unclosed_at_end(&self, consumed: u64) -> Option<usize> {
+        (self.at_end && self.state == Quoting::Quoted && consumed == self.bytes).then_some(self.quoted_field)
+    }
+}
+
+impl<R: Read> Read for QuoteWatch<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.at_end |= n == 0 && !buf.is_empty();
+        buf[..n].iter().for_each(|byte| self.step(*byte));
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
 pub(crate) struct CsvRows<'a> {
-    reader: csv::Reader<Budget<Input<'a>>>,
+    reader: csv::Reader<Budget<QuoteWatch<Input<'a>>>>,
     charset: Charset,
     headers: Vec<String>,
     columns: Vec<Col>,
@@ -87,8 +168,9 @@ impl<'a> CsvRows<'a> {
             TextEncoding::Utf8 { bom: false } => (input, Charset::Utf8OrWindows1252),
             TextEncoding::Windows1252 => (input, Charset::Other(WINDOWS_1252)),
         };
+        let delimiter = detected.delimiter.unwrap_or(b',');
         let reader = csv::ReaderBuilder::new()
-            .delimiter(detected.delimiter.unwrap_or(b','))
+            .delimiter(delimiter)
             .has_headers(false)
             .flexible(true)
             // Records end at `\n` alone: with the default CRLF handling the csv crate counts
@@ -97,7 +179,7 @@ impl<'a> CsvRows<'a> {
             // Bare-`\r` files need the default, and their lines are counted by `cr_lines`.
             .terminator(if cr_only { csv::Terminator::CRLF } else { csv::Terminator::Any(b'\n') })
             .buffer_capacity(BUFFER)
-            .from_reader(Budget::new(input));
+            .from_reader(Budget::new(QuoteWatch::new(input, delimiter, cr_only)));
         let mut rows = CsvRows {
             reader,
             charset,
@@ -123,6 +205,9 @@ impl<'a> CsvRows<'a> {
             Err(err) => return Err(self.file_error_of(err, 1)),
         }
         self.record_line(1);
+        if let Some(column) = self.unclosed_quote() {
+            return Err(FileError::UnclosedQuote { row: 1, field: format!("column {}", column + 1) });
+        }
         let charset = self.charset;
         let decode =
             |bytes: &[u8]| charset.decode(bytes).unwrap_or_else(|_| String::from_utf8_lossy(bytes).into_owned());
@@ -148,6 +233,12 @@ impl<'a> CsvRows<'a> {
         let breaks: usize = self.record.iter().map(|cell| cell.iter().filter(|b| **b == b'\r').count()).sum();
         *next += 1 + breaks;
         line
+    }
+
+    /// The column of the record just read when it is the file's last and ends inside a
+    /// quoted field (the file was cut short).
+    fn unclosed_quote(&self) -> Option<usize> {
+        self.reader.get_ref().inner.unclosed_at_end(self.reader.position().byte())
     }
 
     pub fn ignored_columns(&self) -> &[String] {
@@ -250,6 +341,10 @@ impl Iterator for CsvRows<'_> {
             }
             self.records += 1;
             let row = self.record_line(line);
+            if let Some(column) = self.unclosed_quote() {
+                let field = self.headers.get(column).cloned().unwrap_or_else(|| format!("column {}", column + 1));
+                return Some(Err(self.stop(FileError::UnclosedQuote { row, field }, row)));
+            }
             if self.records > self.options.max_rows {
                 return Some(Err(self.stop(FileError::TooManyRows { max: self.options.max_rows }, row)));
             }

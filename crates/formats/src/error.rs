@@ -24,6 +24,15 @@ pub enum FileError {
     TooManyRows { max: usize },
     #[error("a record is longer than {max} bytes (is a quote on line {row} not closed?); reading stopped there")]
     RecordTooLong { row: usize, max: usize },
+    #[error(
+        "the file ends inside a quoted field that opens on row {row} in column \"{field}\": a closing quote is \
+         missing, or the file was cut short"
+    )]
+    UnclosedQuote { row: usize, field: String },
+    #[error(
+        "the file ends inside card {card} (BEGIN:VCARD on line {line}), before its END:VCARD: the file was cut short"
+    )]
+    UnfinishedCard { card: usize, line: usize },
     #[error("the file could not be read: {0}")]
     Io(String),
 }

@@ -34,6 +34,13 @@
 //!   the file: for CSV the line on which the record starts (the header is line 1, so the
 //!   first contact is usually row 2; a note with line breaks makes later rows jump), for
 //!   vCard the card's position (the first card is 1).
+//! - **A file cut short** is refused whole ([`FileError::UnclosedQuote`],
+//!   [`FileError::UnfinishedCard`]): a CSV file that ends inside a quoted field (`Ada,"Love`
+//!   with no closing quote), or a vCard file whose last card has no `END:VCARD`, has lost
+//!   an unknown part of its last record, and its first part alone must not pass for the
+//!   whole. A mid-file quote left open swallows the rest of the file into one record,
+//!   which [`ReadOptions::max_record_len`] stops; a card missing its `END:VCARD` before
+//!   the next `BEGIN:VCARD` is that card's own error.
 //! - **Stable ids**: the writers put [`ExportContact::uid`] in vCard `UID`, in Outlook's
 //!   `User 1` column (German `Benutzer 1`, French `Utilisateur 1`; Outlook keeps user
 //!   fields through its own import and export), and in Google's `Custom Field 1` with the

@@ -139,18 +139,103 @@ fn blank_rows_are_skipped_silently() {
 }
 
 #[test]
-fn a_vcard_without_end_is_an_error_for_that_card_only() {
+fn a_vcard_without_end_before_the_next_card_is_an_error_for_that_card_only() {
     let file = b"BEGIN:VCARD\r\nVERSION:3.0\r\nN:Lee;Ann\r\nBEGIN:VCARD\r\nVERSION:3.0\r\nN:Ray;Bob\r\nEND:VCARD\r\n\
-                 BEGIN:VCARD\r\nVERSION:3.0\r\nN:Dee;Cy\r\n";
-    let got = rows(file);
+                 BEGIN:VCARD\r\nVERSION:3.0\r\nN:Dee;Cy\r\nEND:VCARD\r\n";
+    let mut reader = open(file).unwrap();
+    let got: Vec<_> = reader.by_ref().collect();
     assert_eq!(
         outline(&got),
-        [
-            "row 1: no END:VCARD before the next BEGIN:VCARD (line 4)",
-            "2 ok Bob Ray",
-            "row 3: the file ends before END:VCARD"
-        ]
+        ["row 1: no END:VCARD before the next BEGIN:VCARD (line 4)", "2 ok Bob Ray", "3 ok Cy Dee"]
     );
+    assert_eq!(reader.file_error(), None);
+}
+
+/// The csv crate ends a quoted field at the end of the file as if it were closed.
+#[test]
+fn a_csv_cut_short_inside_a_quoted_field_is_refused_whole() {
+    let cut = b"First Name,Last Name\nBob,Ray\nAda,\"Love";
+    let mut reader = open(cut).unwrap();
+    let got: Vec<_> = reader.by_ref().collect();
+    let message = "the file ends inside a quoted field that opens on row 3 in column \"Last Name\": \
+                   a closing quote is missing, or the file was cut short";
+    assert_eq!(outline(&got), ["2 ok Bob Ray".to_string(), format!("row 3: {message}")]);
+    let stop = FileError::UnclosedQuote { row: 3, field: "Last Name".into() };
+    assert_eq!(reader.file_error(), Some(&stop));
+    assert_eq!(stop.to_string(), message);
+}
+
+#[test]
+fn every_way_of_ending_inside_a_quote_is_found() {
+    let cases: [(&[u8], usize, &str); 7] = [
+        // CRLF lines, a note cut short after its line break.
+        (b"First Name,Last Name,Notes\r\nBob,Ray,\"one\r\ntwo", 2, "Notes"),
+        // A quote opened mid-file runs to the end: the rows after it are inside it.
+        (b"First Name,Last Name\nAda,\"Love\nBob,Ray\nCy,Dee\n", 2, "Last Name"),
+        // `""` is a quote inside the field, not its end.
+        (b"First Name,Last Name\nAda,\"Love\"\"", 2, "Last Name"),
+        // Google's columns, `;`-separated German Outlook, bare-`\r` lines.
+        (b"Given Name,Family Name,Notes\r\nAda,Lovelace,\"first\r\n", 2, "Notes"),
+        ("Vorname;Nachname\r\nAda;\"Love".as_bytes(), 2, "Nachname"),
+        (b"First Name,Last Name\rBob,Ray\rAda,\"Love\rlace", 3, "Last Name"),
+        // A cell past the header's columns.
+        (b"First Name,Last Name\nAda,Love,\"x", 2, "column 3"),
+    ];
+    for (file, row, field) in cases {
+        let mut reader = open(file).unwrap();
+        let got: Vec<_> = reader.by_ref().collect();
+        let text = String::from_utf8_lossy(file);
+        let stop = FileError::UnclosedQuote { row, field: field.into() };
+        assert_eq!(reader.file_error(), Some(&stop), "{text:?}: {:?}", outline(&got));
+        assert!(got.last().is_some_and(Result::is_err), "{text:?}: the last row says why");
+    }
+    let utf16: Vec<u8> =
+        "\u{feff}First Name,Last Name\r\nAda,\"Love".encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let mut reader = open(&utf16).unwrap();
+    reader.by_ref().for_each(drop);
+    assert_eq!(reader.file_error(), Some(&FileError::UnclosedQuote { row: 2, field: "Last Name".into() }));
+}
+
+#[test]
+fn a_header_cut_short_inside_a_quote_is_refused() {
+    let err = open(b"First Name,\"Last Name").err();
+    assert_eq!(err, Some(FileError::UnclosedQuote { row: 1, field: "column 2".into() }));
+}
+
+#[test]
+fn closed_quotes_and_stray_quotes_at_the_end_are_not_cut_short() {
+    let whole: [&[u8]; 5] = [
+        b"First Name,Last Name\nAda,\"Love\"",
+        b"First Name,Last Name\nAda,\"Love\"\n",
+        b"First Name,Last Name\nAda,\"Lo\"\"ve\"",
+        // A quote inside an unquoted cell is kept as it is, even at the very end.
+        b"First Name,Last Name\nAda,Love\"",
+        b"First Name,Last Name,Notes\r\nAda,Love,\"one\r\ntwo\"\r\n",
+    ];
+    for file in whole {
+        let mut reader = open(file).unwrap();
+        let got: Vec<_> = reader.by_ref().collect();
+        let text = String::from_utf8_lossy(file);
+        assert_eq!(reader.file_error(), None, "{text:?}");
+        assert!(got.len() == 1 && got[0].is_ok(), "{text:?}: {:?}", outline(&got));
+    }
+}
+
+#[test]
+fn a_vcard_cut_short_before_its_last_end_is_refused_whole() {
+    let file = b"BEGIN:VCARD\r\nVERSION:3.0\r\nN:Lee;Ann\r\nEND:VCARD\r\n\
+                 BEGIN:VCARD\r\nVERSION:3.0\r\nN:Ray;Bob\r\nNOTE:first line=\r\n";
+    let mut reader = open(file).unwrap();
+    let got: Vec<_> = reader.by_ref().collect();
+    let message = "the file ends inside card 2 (BEGIN:VCARD on line 5), before its END:VCARD: the file was cut short";
+    assert_eq!(outline(&got), ["1 ok Ann Lee".to_string(), format!("row 2: {message}")]);
+    let stop = FileError::UnfinishedCard { card: 2, line: 5 };
+    assert_eq!(reader.file_error(), Some(&stop));
+    assert_eq!(stop.to_string(), message);
+    // Cut in the middle of the END line itself.
+    let mut reader = open(b"BEGIN:VCARD\r\nVERSION:3.0\r\nN:Lee;Ann\r\nEND:VCA").unwrap();
+    reader.by_ref().for_each(drop);
+    assert_eq!(reader.file_error(), Some(&FileError::UnfinishedCard { card: 1, line: 1 }));
 }
 
 #[test]

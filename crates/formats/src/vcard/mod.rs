@@ -20,6 +20,8 @@ use parse::{Property, structured, unescape};
 /// A card being read: its raw lines until `END:VCARD`.
 struct Card {
     number: usize,
+    /// The line of its BEGIN:VCARD.
+    begun_on: usize,
     lines: Vec<Line>,
     too_many: bool,
 }
@@ -75,7 +77,8 @@ impl<'a> CardRows<'a> {
         if self.cards > self.options.max_rows {
             return Some(self.stop(FileError::TooManyRows { max: self.options.max_rows }, self.cards));
         }
-        let unfinished = self.card.replace(Card { number: self.cards, lines: Vec::new(), too_many: false });
+        let unfinished =
+            self.card.replace(Card { number: self.cards, begun_on: line.number, lines: Vec::new(), too_many: false });
         unfinished.map(|card| {
             let message = format!("no END:VCARD before the next BEGIN:VCARD (line {})", line.number);
             RowError::new(card.number, None, message)
@@ -115,8 +118,10 @@ impl Iterator for CardRows<'_> {
                 Ok(Some(line)) => line,
                 Ok(None) => {
                     self.done = true;
+                    // A file cut short is refused whole: its last card may have lost any line.
                     let card = self.card.take()?;
-                    return Some(Err(RowError::new(card.number, None, "the file ends before END:VCARD")));
+                    let cut_short = FileError::UnfinishedCard { card: card.number, line: card.begun_on };
+                    return Some(Err(self.stop(cut_short, card.number)));
                 }
                 Err(err) => return Some(Err(self.stop(FileError::io(err), self.cards))),
             };
