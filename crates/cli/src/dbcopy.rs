@@ -1,18 +1,33 @@
 //! `switchboard db copy`: moves a whole database between back-ends.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use switchboard_store::{COPY_TABLES, Store};
+use switchboard_store::{COPY_TABLES, CopyWriter, Store, TableCounts};
 
 const BATCH: i64 = 1000;
 
-/// Copies every table in batches, then checks both sides hold the same row counts.
+/// Copies every table in batches into one transaction of the target, checks both sides
+/// hold the same row counts, and only then commits: a copy that fails half-way (or is
+/// stopped) leaves the target as it was, so it can simply be run again.
 pub async fn copy(from: &dyn Store, to: &dyn Store) -> Result<()> {
-    let target_counts = to.table_counts().await?;
+    let mut target = to.begin_copy().await.context("cannot start writing to the target database")?;
+    let target_counts = target.table_counts().await?;
     if let Some((table, n)) = target_counts.iter().find(|(_, n)| **n > 0) {
         bail!("the target database is not empty ({table} has {n} rows); copy only into a new database");
     }
-    let source_counts = from.table_counts().await?;
+    let (total, copied) =
+        copy_all(from, &mut *target).await.context("the copy failed, and the target database is as it was")?;
+    target.commit().await.context("cannot commit the copy; the target database is as it was")?;
+    for (table, n) in &copied {
+        say!("{table:>14}: {n} rows")?;
+    }
+    say!("copied {total} rows; counts verified")?;
+    Ok(())
+}
+
+/// Copies every table and checks the counts; returns the rows copied, and the counts.
+async fn copy_all(from: &dyn Store, target: &mut dyn CopyWriter) -> Result<(i64, TableCounts)> {
+    let source_counts = from.table_counts().await.context("cannot read the source database")?;
     let total: i64 = source_counts.values().sum();
     let progress = ProgressBar::new(u64::try_from(total).unwrap_or(0));
     progress.set_style(
@@ -22,23 +37,23 @@ pub async fn copy(from: &dyn Store, to: &dyn Store) -> Result<()> {
         progress.set_message(*table);
         let mut offset = 0;
         loop {
-            let rows = from.export_rows(table, offset, BATCH).await?;
+            let rows = from.export_rows(table, offset, BATCH).await.with_context(|| format!("cannot read {table}"))?;
             if rows.is_empty() {
                 break;
             }
-            to.import_rows(table, &rows).await?;
-            offset += i64::try_from(rows.len())?;
+            let last = offset + i64::try_from(rows.len())?;
+            target
+                .insert_rows(table, &rows)
+                .await
+                .with_context(|| format!("cannot write {table} rows {}–{last}", offset + 1))?;
+            offset = last;
             progress.inc(rows.len() as u64);
         }
     }
-    progress.finish_with_message("done");
-    let copied = to.table_counts().await?;
+    progress.finish_and_clear();
+    let copied = target.table_counts().await?;
     if copied != source_counts {
-        bail!("row counts differ after the copy: source {source_counts:?}, target {copied:?}");
+        bail!("row counts differ (was the source changed meanwhile?): source {source_counts:?}, target {copied:?}");
     }
-    for (table, n) in &copied {
-        println!("{table:>14}: {n} rows");
-    }
-    println!("copied {total} rows; counts verified");
-    Ok(())
+    Ok((total, copied))
 }

@@ -37,9 +37,9 @@ pub async fn create(app: &App) -> Result<()> {
     if app.get_domain(&system, DOMAIN).await.is_err() {
         seed(app, &system).await?;
     }
-    println!(
+    say!(
         "demo domain {DOMAIN}: log in as 200@{DOMAIN} (basic user) or 100@{DOMAIN} (office manager), password `{PASSWORD}`"
-    );
+    )?;
     Ok(())
 }
 

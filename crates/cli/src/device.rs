@@ -1,5 +1,7 @@
 //! `switchboard device`: desk-phone credentials, and the settings to paste into phones.
 
+use std::io::Write;
+
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use switchboard_app::provisioning::{DEFAULT_LDAP_PORT, DeviceSettings, PublicAddress, Secrets, settings};
@@ -78,7 +80,7 @@ pub async fn run(command: DeviceCommand, app: &App) -> Result<()> {
                 let secrets = serde_json::json!({
                     "token": created.token, "bind_dn": created.bind_dn, "password": created.password,
                 });
-                println!("{secrets}");
+                say!("{secrets}")?;
             } else {
                 print_created(&domain, &created, &public.address())?;
             }
@@ -88,7 +90,7 @@ pub async fn run(command: DeviceCommand, app: &App) -> Result<()> {
             loop {
                 let page = app.list_devices(&system, &domain, Some(500), cursor.as_deref()).await?;
                 for device in &page.items {
-                    println!("{}", list_line(device));
+                    say!("{}", list_line(device))?;
                 }
                 match page.next_cursor {
                     Some(next) => cursor = Some(next),
@@ -98,13 +100,14 @@ pub async fn run(command: DeviceCommand, app: &App) -> Result<()> {
         }
         DeviceCommand::Revoke { domain, id } => {
             let device = app.revoke_device(&system, &domain, device_id(&id)?).await?;
-            println!("device {} ({}) revoked", device.id, device.name);
+            say!("device {} ({}) revoked", device.id, device.name)?;
         }
         DeviceCommand::Show { domain, id, public } => {
             let device = app.device(&system, &domain, device_id(&id)?).await?;
-            println!("{}", list_line(&device));
-            println!("(the token and password were shown once, when the device was added: put them where it says)\n");
-            print!("{}", settings(&domain_name(&domain)?, &DeviceSettings::from(&device), None, &public.address()));
+            say!("{}", list_line(&device))?;
+            say!("(the token and password were shown once, when the device was added: put them where it says)\n")?;
+            let text = settings(&domain_name(&domain)?, &DeviceSettings::from(&device), None, &public.address());
+            std::io::stdout().write_all(text.as_bytes())?;
         }
     }
     Ok(())
@@ -134,12 +137,13 @@ fn list_line(device: &DeviceView) -> String {
 }
 
 fn print_created(domain: &str, created: &CreatedDevice, public: &PublicAddress) -> Result<()> {
-    println!("device {} ({}) added to {domain}", created.device.id, created.device.name);
-    println!("token:    {}", created.token);
-    println!("bind DN:  {}", created.bind_dn);
-    println!("password: {}", created.password);
-    println!("(shown once; `switchboard device revoke {domain} {}` stops them)\n", created.device.id);
+    say!("device {} ({}) added to {domain}", created.device.id, created.device.name)?;
+    say!("token:    {}", created.token)?;
+    say!("bind DN:  {}", created.bind_dn)?;
+    say!("password: {}", created.password)?;
+    say!("(shown once; `switchboard device revoke {domain} {}` stops them)\n", created.device.id)?;
     let secrets = Secrets { token: &created.token, password: &created.password };
-    print!("{}", settings(&domain_name(domain)?, &DeviceSettings::from(&created.device), Some(secrets), public));
+    let text = settings(&domain_name(domain)?, &DeviceSettings::from(&created.device), Some(secrets), public);
+    std::io::stdout().write_all(text.as_bytes())?;
     Ok(())
 }

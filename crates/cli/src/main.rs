@@ -1,12 +1,23 @@
 //! `switchboard`: the one binary. Serves the directory and administers it.
 
+/// `println!` that hands a failed write (standard output closed, as by `| head`) back as
+/// an error, which `main` ends quietly, instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)
+    }};
+}
+
 mod dbcopy;
 mod demo;
 mod device;
+mod missing;
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
@@ -260,17 +271,43 @@ enum DbCommand {
 }
 
 #[tokio::main]
-async fn main() -> Result<()> {
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // A server logs what it does; a command says what it did on standard output, and
+    // logs only warnings (not, say, PostgreSQL's notices at start).
+    let default_level = if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn" };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| default_level.into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    match start(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        // Whoever read the output has what they wanted (`| head`): end quietly, as Unix tools do.
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", one_line(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// An error and its causes on one line, for a person to act on.
+fn one_line(error: &anyhow::Error) -> String {
+    format!("{error:#}").split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+async fn start(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Openapi => {
-            println!("{}", switchboard_server::openapi_json());
+            say!("{}", switchboard_server::openapi_json())?;
             Ok(())
         }
         Command::Db(DbCommand::Copy { from, to }) => {
@@ -284,7 +321,13 @@ async fn main() -> Result<()> {
                 config.book_index_max_entries = args.memory_book_entries;
             }
             let app = App::new(open_store(&url).await?, config);
-            run(command, app, &url).await
+            // The app answers a bare "not found" (to a user, what another domain holds must
+            // look absent); the operator is told which of the names given is missing.
+            let named = missing::Named::of(&command);
+            match run(command, app.clone(), &url).await {
+                Err(error) if missing::is_not_found(&error) => Err(named.explain(&app).await),
+                other => other,
+            }
         }
     }
 }
@@ -297,14 +340,14 @@ async fn run(command: Command, app: App, url: &str) -> Result<()> {
             let domain = app
                 .create_domain(&system, DomainInput { name, description, reseller, default_country: country })
                 .await?;
-            println!("added domain {} (country {})", domain.domain.name, domain.default_country);
+            say!("added domain {} (country {})", domain.domain.name, domain.default_country)?;
             Ok(())
         }
         Command::Domain(DomainCommand::List) => {
             for_each_page(
                 async |params| app.list_domains(&system, params).await,
                 |d| {
-                    println!(
+                    say!(
                         "{}\t{}\t{}\t{}",
                         d.domain.name,
                         d.default_country,
@@ -340,9 +383,9 @@ async fn run(command: Command, app: App, url: &str) -> Result<()> {
                 password,
             };
             let created = app.create_user(&system, &domain, input).await?;
-            println!("added user {}@{domain} ({})", created.user.extension, created.user.scope);
+            say!("added user {}@{domain} ({})", created.user.extension, created.user.scope)?;
             if let Some(password) = created.generated_password {
-                println!("password: {password}\n(shown once; change it with `switchboard user passwd`)");
+                say!("password: {password}\n(shown once; change it with `switchboard user passwd`)")?;
             }
             Ok(())
         }
@@ -351,9 +394,14 @@ async fn run(command: Command, app: App, url: &str) -> Result<()> {
                 async |params| app.list_users(&system, &domain, params).await,
                 |u| {
                     let listed = if u.listed { "" } else { "\t(unlisted)" };
-                    println!(
+                    say!(
                         "{}\t{} {}\t{}\t{}\t{}{listed}",
-                        u.extension, u.first_name, u.last_name, u.scope, u.department, u.site
+                        u.extension,
+                        u.first_name,
+                        u.last_name,
+                        u.scope,
+                        u.department,
+                        u.site
                     )
                 },
             )
@@ -368,8 +416,8 @@ async fn run(command: Command, app: App, url: &str) -> Result<()> {
             };
             app.set_password(&system, domain.as_str(), ext.as_str(), &password).await?;
             match generated {
-                Some(password) => println!("new password for {user}: {password}"),
-                None => println!("password of {user} changed"),
+                Some(password) => say!("new password for {user}: {password}")?,
+                None => say!("password of {user} changed")?,
             }
             Ok(())
         }
@@ -378,7 +426,7 @@ async fn run(command: Command, app: App, url: &str) -> Result<()> {
         Command::Export(args) => export(args, &app).await,
         Command::Import(args) => import(args, &app).await,
         Command::Db(DbCommand::Migrate) => {
-            println!("database schema is up to date ({})", redact(url));
+            say!("database schema is up to date ({})", redact(url))?;
             Ok(())
         }
         Command::Db(DbCommand::Copy { .. }) | Command::Openapi => {
@@ -397,22 +445,23 @@ async fn token(command: TokenCommand, app: &App) -> Result<()> {
         TokenCommand::Create { user, name } => {
             let owner = user_of(&user).await?;
             let token = app.create_api_token(&system, &owner, &name).await?;
-            println!(
+            say!(
                 "token {} ({name}) for {user}:\n{}\n(shown once; send it as `Authorization: Bearer …`)",
-                token.token.id, token.secret
-            );
+                token.token.id,
+                token.secret
+            )?;
         }
         TokenCommand::List { user } => {
             let owner = user_of(&user).await?;
             for token in app.list_api_tokens(&system, &owner).await? {
-                println!("{}\t{}\t{}", token.id, token.name, token.created_at.format("%Y-%m-%d %H:%M"));
+                say!("{}\t{}\t{}", token.id, token.name, token.created_at.format("%Y-%m-%d %H:%M"))?;
             }
         }
         TokenCommand::Revoke { user, id } => {
             let owner = user_of(&user).await?;
             let id = id.parse().context("a token id looks like 0192f0c4-…; see `switchboard token list`")?;
             app.revoke_api_token(&system, &owner, id).await?;
-            println!("token {id} revoked");
+            say!("token {id} revoked")?;
         }
     }
     Ok(())
@@ -435,27 +484,26 @@ async fn import(args: ImportArgs, app: &App) -> Result<()> {
     let report = report?;
     for preview in &report.previews {
         let reason = preview.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
-        println!(
-            "row {:>6}  {:<9} {}{reason}",
-            preview.row,
-            format!("{:?}", preview.action).to_lowercase(),
-            preview.name
-        );
+        say!("row {:>6}  {:<9} {}{reason}", preview.row, format!("{:?}", preview.action).to_lowercase(), preview.name)?;
     }
     for problem in &report.errors {
-        println!(
+        say!(
             "row {:>6}  rejected: {}{}",
             problem.row,
             problem.field.as_deref().map(|f| format!("{f}: ")).unwrap_or_default(),
             problem.message
-        );
+        )?;
     }
-    println!("{} ({}): {} rows", report.format, report.encoding, report.rows);
-    println!(
+    say!("{} ({}): {} rows", report.format, report.encoding, report.rows)?;
+    say!(
         "created {}, updated {}, unchanged {}, rejected {}, moved to trash {}",
-        report.created, report.updated, report.unchanged, report.rejected, report.trashed
-    );
-    println!("{}", if report.committed { "committed" } else { "nothing was written" });
+        report.created,
+        report.updated,
+        report.unchanged,
+        report.rejected,
+        report.trashed
+    )?;
+    say!("{}", if report.committed { "committed" } else { "nothing was written" })?;
     Ok(())
 }
 
@@ -489,12 +537,12 @@ async fn export(args: ExportArgs, app: &App) -> Result<()> {
 /// Prints every page of a list.
 async fn for_each_page<T>(
     fetch: impl AsyncFn(&ListParams) -> switchboard_app::Result<switchboard_core::paging::Page<T>>,
-    mut print: impl FnMut(&T),
+    mut print: impl FnMut(&T) -> std::io::Result<()>,
 ) -> Result<()> {
     let mut params = ListParams { limit: Some("500".into()), ..Default::default() };
     loop {
         let page = fetch(&params).await?;
-        page.items.iter().for_each(&mut print);
+        page.items.iter().try_for_each(&mut print)?;
         match page.next_cursor {
             Some(cursor) => params.cursor = Some(cursor),
             None => return Ok(()),
@@ -526,8 +574,8 @@ async fn serve(args: ServeArgs, app: App) -> Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;
     // Tests and scripts read this line to find the port when listening on port 0.
-    println!("listening on http://{address}");
-    println!("API docs: http://{address}/api/docs");
+    say!("listening on http://{address}")?;
+    say!("API docs: http://{address}/api/docs")?;
     spawn_trash_purge(app.clone());
     spawn_login_purge(app.clone());
     let config = ServerConfig {
@@ -568,7 +616,7 @@ async fn spawn_ldap(address: SocketAddr, app: App, tls: Option<switchboard_ldap:
     let listener =
         tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen for LDAP on {address}"))?;
     let bound = listener.local_addr()?;
-    println!("LDAP listening on ldap://{bound}");
+    say!("LDAP listening on ldap://{bound}")?;
     let config = switchboard_ldap::LdapConfig { start_tls: tls, ..switchboard_ldap::LdapConfig::default() };
     tokio::spawn(switchboard_ldap::serve(listener, app, config));
     Ok(bound)
@@ -579,7 +627,7 @@ async fn spawn_ldaps(address: SocketAddr, app: App, tls: switchboard_ldap::LdapT
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen for LDAPS on {address}"))?;
-    println!("LDAPS listening on ldaps://{}", listener.local_addr()?);
+    say!("LDAPS listening on ldaps://{}", listener.local_addr()?)?;
     tokio::spawn(switchboard_ldap::serve_tls(listener, tls, app, switchboard_ldap::LdapConfig::default()));
     Ok(())
 }

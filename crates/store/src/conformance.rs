@@ -1607,12 +1607,16 @@ pub async fn copy(source: &dyn Store, target: &dyn Store) {
         .unwrap();
     source.record_login_failure("100@office.example", micros_now()).await.unwrap();
 
+    let counts = source.table_counts().await.unwrap();
+    copy_fails_half_way(source, target).await;
+    let mut copy = target.begin_copy().await.unwrap();
     for table in COPY_TABLES {
         let rows = export_in_pages(source, table).await;
         assert_eq!(rows, source.export_rows(table, 0, 1000).await.unwrap(), "{table}: pages add up");
-        target.import_rows(table, &rows).await.unwrap();
+        copy.insert_rows(table, &rows).await.unwrap();
     }
-    let counts = source.table_counts().await.unwrap();
+    assert_eq!(copy.table_counts().await.unwrap(), counts, "the copy counts its own rows");
+    copy.commit().await.unwrap();
     assert_eq!(target.table_counts().await.unwrap(), counts);
     assert_eq!((counts["users"], counts["contacts"], counts["favorites"], counts["tokens"]), (6, 5, 7, 1));
     for table in COPY_TABLES {
@@ -1648,6 +1652,21 @@ pub async fn copy(source: &dyn Store, target: &dyn Store) {
     let wrong_type = json!({ "key": "k", "count": "two", "last_failure": null });
     let Value::Object(wrong_type) = wrong_type else { unreachable!() };
     assert!(target.import_rows("login_failures", &[wrong_type]).await.is_err(), "values must have the column's type");
+}
+
+/// A copy that fails half-way (a row the target refuses) leaves the target empty.
+async fn copy_fails_half_way(source: &dyn Store, target: &dyn Store) {
+    {
+        let mut copy = target.begin_copy().await.unwrap();
+        for table in ["resellers", "domains", "users"] {
+            copy.insert_rows(table, &source.export_rows(table, 0, 1000).await.unwrap()).await.unwrap();
+        }
+        assert!(copy.table_counts().await.unwrap()["users"] > 0, "the copy sees its own rows");
+        let users = source.export_rows("users", 0, 1).await.unwrap();
+        assert!(is_conflict(copy.insert_rows("users", &users).await), "a row copied twice is refused");
+    }
+    let empty = target.table_counts().await.unwrap();
+    assert!(empty.values().all(|n| *n == 0), "a failed copy leaves nothing behind: {empty:?}");
 }
 
 async fn export_in_pages(store: &dyn Store, table: &str) -> Vec<Map<String, Value>> {

@@ -508,6 +508,20 @@ pub trait Store: EventBus + CallerIdStore + PhoneStore + Send + Sync + 'static {
     ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>>;
     /// Inserts rows produced by `export_rows` (of either back-end) in one transaction.
     async fn import_rows(&self, table: &str, rows: &[serde_json::Map<String, serde_json::Value>]) -> Result<()>;
+    /// Starts writing a whole copy of another database (`db copy`) in one transaction.
+    async fn begin_copy(&self) -> Result<Box<dyn CopyWriter>>;
+}
+
+/// The receiving side of `db copy`: every row goes into one transaction, so a copy that
+/// fails or is stopped half-way leaves the database as it was, and can simply be run again.
+/// Dropped without [`CopyWriter::commit`], it writes nothing.
+#[async_trait]
+pub trait CopyWriter: Send {
+    /// Inserts rows produced by `export_rows` (of either back-end) into `table`.
+    async fn insert_rows(&mut self, table: &str, rows: &[serde_json::Map<String, serde_json::Value>]) -> Result<()>;
+    /// Row counts of every table of [`COPY_TABLES`], this transaction's rows included.
+    async fn table_counts(&mut self) -> Result<TableCounts>;
+    async fn commit(self: Box<Self>) -> Result<()>;
 }
 
 /// Every table `db copy` moves, parents before children.

@@ -25,9 +25,9 @@ use uuid::Uuid;
 use super::{Backend, Db, NO_OWNER, Pool, begin_write, push_search, search_is_broad};
 use crate::changes::ChangeCache;
 use crate::{
-    AuditFilter, AuditRecord, COPY_TABLES, ChangeStamp, Device, DirectoryQuery, DomainPatch, Group, ImportChange,
-    ImportWriter, Layer, ListQuery, LoginFailures, NewDevice, NewDomain, NewToken, NewUser, PasswordChange, Result,
-    RowKeys, Store, StoreError, TableCounts, TokenOwner, UserFilter, UserPatch,
+    AuditFilter, AuditRecord, COPY_TABLES, ChangeStamp, CopyWriter, Device, DirectoryQuery, DomainPatch, Group,
+    ImportChange, ImportWriter, Layer, ListQuery, LoginFailures, NewDevice, NewDomain, NewToken, NewUser,
+    PasswordChange, Result, RowKeys, Store, StoreError, TableCounts, TokenOwner, UserFilter, UserPatch,
 };
 
 pub(super) type Tx = sqlx::Transaction<'static, Db>;
@@ -819,13 +819,8 @@ impl Store for Backend {
     }
 
     async fn table_counts(&self) -> Result<TableCounts> {
-        let mut counts = TableCounts::new();
-        for table in COPY_TABLES {
-            let sql = format!("SELECT COUNT(*) FROM {table}");
-            let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&self.pool).await?;
-            counts.insert(table.to_string(), count);
-        }
-        Ok(counts)
+        let mut conn = self.pool.acquire().await?;
+        count_rows(&mut conn).await
     }
 
     async fn export_rows(&self, table: &str, offset: i64, limit: i64) -> Result<Vec<JsonRow>> {
@@ -837,9 +832,26 @@ impl Store for Backend {
     }
 
     async fn import_rows(&self, table: &str, rows: &[JsonRow]) -> Result<()> {
+        let mut copy = self.begin_copy().await?;
+        copy.insert_rows(table, rows).await?;
+        copy.commit().await
+    }
+
+    async fn begin_copy(&self) -> Result<Box<dyn CopyWriter>> {
+        Ok(Box::new(CopyTx { tx: begin_write(&self.pool).await? }))
+    }
+}
+
+/// `db copy`'s one transaction on the receiving database.
+struct CopyTx {
+    tx: Tx,
+}
+
+#[async_trait]
+impl CopyWriter for CopyTx {
+    async fn insert_rows(&mut self, table: &str, rows: &[JsonRow]) -> Result<()> {
         let table = copy_table(table)?;
         let cells = rows.iter().map(|row| table.cells(row)).collect::<Result<Vec<_>>>()?;
-        let mut tx = begin_write(&self.pool).await?;
         // Stays under both databases' limits on parameters per statement (SQLite's is 32766).
         let rows_per_insert = 30_000 / table.columns.len();
         for chunk in cells.chunks(rows_per_insert) {
@@ -849,10 +861,28 @@ impl Store for Backend {
                     cell.bind(&mut values);
                 }
             });
-            qb.build().execute(&mut *tx).await?;
+            qb.build().execute(&mut *self.tx).await?;
         }
-        Ok(tx.commit().await?)
+        Ok(())
     }
+
+    async fn table_counts(&mut self) -> Result<TableCounts> {
+        count_rows(&mut self.tx).await
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        Ok(self.tx.commit().await?)
+    }
+}
+
+async fn count_rows(conn: &mut <Db as sqlx::Database>::Connection) -> Result<TableCounts> {
+    let mut counts = TableCounts::new();
+    for table in COPY_TABLES {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&mut *conn).await?;
+        counts.insert(table.to_string(), count);
+    }
+    Ok(counts)
 }
 
 fn now() -> i64 {
