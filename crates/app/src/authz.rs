@@ -1,15 +1,15 @@
 //! Who may do what: the one place where permissions and tenant isolation are
 //! decided. Every use case asks an [`Access`] before it touches the store.
 //!
-//! Rules (PRODUCT.md, "People and scopes"):
+//! Rules (`docs/permissions.md` states them in full):
 //! - A caller reaches its own domain; a reseller also the domains of its reseller;
 //!   a super-user (and the CLI) every domain. Anything else answers "not found".
 //! - Shared contacts: everyone in the domain reads them (unless
 //!   `PORTAL_SHOW_SHARED_CONTACTS=no` applies to them); the scopes listed in the
 //!   domain's `SHARED_CONTACTS_EDITOR_SCOPES` edit them; providers always may.
 //! - Users: office-managers manage the domain's users, site-managers those of
-//!   their site, call-center supervisors the agents; nobody grants a scope above
-//!   their own.
+//!   their site, call-center supervisors the agents (and list no one else); nobody
+//!   grants a scope above their own.
 //! - Settings and the audit log: office-managers and providers.
 //! - Personal contacts, favorites and the merged directory belong to their user
 //!   alone; other users (even managers) find nothing there.
@@ -49,6 +49,8 @@ pub struct Access<'a> {
 pub enum UserListing {
     All,
     Site(String),
+    /// The domain's call-center agents (a supervisor's team), no one else.
+    Agents,
 }
 
 /// The caller's standing in `domain`, or `None` when the domain is outside its reach
@@ -219,9 +221,10 @@ impl Access<'_> {
         if self.is_provider() {
             return Some(UserListing::All);
         }
-        match self.member()? {
-            me if me.scope == Scope::SiteManager => Some(UserListing::Site(me.site.clone())),
-            me if matches!(me.scope, Scope::OfficeManager | Scope::CallCenterSupervisor) => Some(UserListing::All),
+        match self.member()?.scope {
+            Scope::OfficeManager => Some(UserListing::All),
+            Scope::SiteManager => Some(UserListing::Site(self.member()?.site.clone())),
+            Scope::CallCenterSupervisor => Some(UserListing::Agents),
             _ => None,
         }
     }

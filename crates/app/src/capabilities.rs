@@ -6,7 +6,7 @@ use switchboard_core::Scope;
 
 use crate::App;
 use crate::auth::Caller;
-use crate::authz::access;
+use crate::authz::{UserListing, access};
 use crate::error::{AppError, Result};
 
 /// The answers of [`crate::authz`] for the caller in their home domain.
@@ -42,7 +42,7 @@ impl App {
             see_shared,
             edit_shared: see_shared && access.can_edit_shared(&editors),
             keep_own_contacts: access.can_keep_own_contacts(),
-            manage_users: listing.is_some() && user.scope != Scope::CallCenterSupervisor,
+            manage_users: matches!(listing, Some(UserListing::All | UserListing::Site(_))),
             manage_agents: access.can_manage_user(Scope::CallCenterAgent, &user.site),
             manage_settings: access.can_manage_settings(),
             read_audit: access.can_read_audit(),

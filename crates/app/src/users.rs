@@ -52,11 +52,11 @@ impl App {
     ) -> Result<Page<User>> {
         let domain = self.reachable_domain(caller, domain).await?;
         let listing = access(caller, &domain).and_then(|a| a.user_listing()).ok_or_else(|| forbidden("list users"))?;
-        let site = match listing {
-            UserListing::All => None,
-            UserListing::Site(site) => Some(site),
+        let filter = match listing {
+            UserListing::All => UserFilter { site: None, scope },
+            UserListing::Site(site) => UserFilter { site: Some(site), scope },
+            UserListing::Agents => UserFilter { site: None, scope: Some(Scope::CallCenterAgent) },
         };
-        let filter = UserFilter { site, scope };
         Ok(self.store.list_users(domain.id, &filter, &list_query(params)?).await?)
     }
 
@@ -293,6 +293,7 @@ fn can_see(access: &crate::authz::Access<'_>, user: &User) -> bool {
         || match access.user_listing() {
             Some(UserListing::All) => true,
             Some(UserListing::Site(site)) => site == user.site,
+            Some(UserListing::Agents) => user.scope == Scope::CallCenterAgent,
             None => false,
         }
 }

@@ -55,7 +55,7 @@ fn outcome<T>(result: Result<T, AppError>) -> Outcome {
     }
 }
 
-/// What PRODUCT.md says each scope may do.
+/// What `docs/permissions.md` says each scope may do.
 fn expected(scope: Scope, action: Action, foreign: bool, variant: Variant) -> Outcome {
     let provider = matches!(scope, Scope::SuperUser | Scope::Reseller);
     // The foreign domain belongs to another reseller: only super-users reach it.

@@ -227,7 +227,11 @@ async fn a_supervisor_manages_agents_only(backend: Backend) {
     let page = supervisor.get("/agents").await.text().await.unwrap();
     assert!(page.contains("id=\"shared-contacts-link\" href=\"/shared-contacts\""));
     assert_eq!(attribute_values(&page, "data-user"), ["211"], "agents only");
-    assert_eq!(supervisor.fragment("/agents/203/edit").await.0, StatusCode::NOT_FOUND, "not an agent");
+    assert_eq!(
+        supervisor.fragment("/agents/203/edit").await.0,
+        StatusCode::FORBIDDEN,
+        "not an agent: not theirs to see"
+    );
 
     let fields = new_user("250", &[("scope", "office-manager"), ("password", "a good long password")]);
     let added = supervisor.post("/agents", &fields).await;
@@ -236,6 +240,36 @@ async fn a_supervisor_manages_agents_only(backend: Backend) {
     let manager = server.log_in("200").await;
     let row = manager.fragment("/users/rows?q=250").await.1;
     assert!(row.contains("Call-center agent"), "{row}");
+}
+
+/// A supervisor's team is the agents: neither the API nor the portal shows them anyone else.
+async fn a_supervisor_lists_agents_only(backend: Backend) {
+    let server = spawn(backend).await;
+    let token = server.token("202").await;
+    let api = |path: String| server.client.get(server.url(&path)).bearer_auth(&token).send();
+    let users = format!("/api/v1/domains/{DOMAIN}/users");
+    let page: Value = api(format!("{users}?limit=100")).await.unwrap().json().await.unwrap();
+    let listed: Vec<&str> =
+        page["items"].as_array().unwrap().iter().map(|u| u["extension"].as_str().unwrap()).collect();
+    assert_eq!(listed, ["211"], "the API lists the agents only");
+    for (ext, status) in [
+        ("211", StatusCode::OK),
+        ("202", StatusCode::OK),
+        ("203", StatusCode::FORBIDDEN),
+        ("200", StatusCode::FORBIDDEN),
+    ] {
+        assert_eq!(api(format!("{users}/{ext}")).await.unwrap().status(), status, "user {ext}");
+    }
+    let supervisor = server.log_in("202").await;
+    assert_eq!(supervisor.listed("/agents/rows?q=Tester").await, ["211"]);
+    assert_eq!(supervisor.fragment("/users/rows").await.0, StatusCode::FORBIDDEN);
+    assert_eq!(supervisor.get("/users").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(supervisor.fragment("/users/203/edit").await.0, StatusCode::FORBIDDEN);
+    // An office manager still lists everyone, a site manager their site.
+    let manager = server.token("200").await;
+    assert_eq!(server.count(&manager, &format!("{users}?limit=100")).await, PEOPLE.len());
+    let site_manager = server.token("201").await;
+    assert_eq!(server.count(&site_manager, &format!("{users}?limit=100")).await, PEOPLE.len() - 1);
 }
 
 async fn saved_settings_change_what_applies(backend: Backend) {
@@ -357,6 +391,7 @@ support::on_both_backends!(
     editing_keeps_the_extension_and_deleting_asks_first,
     a_site_manager_sees_and_adds_only_at_their_site,
     a_supervisor_manages_agents_only,
+    a_supervisor_lists_agents_only,
     saved_settings_change_what_applies,
     audit_filters_narrow_the_list,
     markup_in_a_name_is_shown_as_text,
