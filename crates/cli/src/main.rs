@@ -574,8 +574,8 @@ async fn serve(args: ServeArgs, app: App) -> Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;
     // Tests and scripts read this line to find the port when listening on port 0.
-    say!("listening on http://{address}")?;
-    say!("API docs: http://{address}/api/docs")?;
+    announce(format_args!("listening on http://{address}"));
+    announce(format_args!("API docs: http://{address}/api/docs"));
     spawn_trash_purge(app.clone());
     spawn_login_purge(app.clone());
     let config = ServerConfig {
@@ -589,6 +589,14 @@ async fn serve(args: ServeArgs, app: App) -> Result<()> {
     };
     switchboard_server::serve(listener, app, config, shutdown_signal()).await?;
     Ok(())
+}
+
+/// Prints where the server listens. A server keeps serving when nobody reads its
+/// standard output (closed, unlike a command's, is no reason to stop).
+fn announce(line: std::fmt::Arguments<'_>) {
+    if let Err(error) = say!("{line}") {
+        tracing::warn!(%error, "cannot print to standard output: {line}");
+    }
 }
 
 /// The LDAP server's certificate and key, read (and checked) before anything listens.
@@ -616,7 +624,7 @@ async fn spawn_ldap(address: SocketAddr, app: App, tls: Option<switchboard_ldap:
     let listener =
         tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen for LDAP on {address}"))?;
     let bound = listener.local_addr()?;
-    say!("LDAP listening on ldap://{bound}")?;
+    announce(format_args!("LDAP listening on ldap://{bound}"));
     let config = switchboard_ldap::LdapConfig { start_tls: tls, ..switchboard_ldap::LdapConfig::default() };
     tokio::spawn(switchboard_ldap::serve(listener, app, config));
     Ok(bound)
@@ -627,7 +635,7 @@ async fn spawn_ldaps(address: SocketAddr, app: App, tls: switchboard_ldap::LdapT
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen for LDAPS on {address}"))?;
-    say!("LDAPS listening on ldaps://{}", listener.local_addr()?)?;
+    announce(format_args!("LDAPS listening on ldaps://{}", listener.local_addr()?));
     tokio::spawn(switchboard_ldap::serve_tls(listener, tls, app, switchboard_ldap::LdapConfig::default()));
     Ok(())
 }

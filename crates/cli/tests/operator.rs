@@ -10,7 +10,12 @@ use std::process::{Command, Output, Stdio};
 use support::{Backend, Database, cli, seed_domain};
 use switchboard_store::{PostgresStore, SqliteStore, Store, TableCounts};
 
-on_both_backends!(every_command_names_what_is_missing, a_closed_pipe_ends_quietly, a_file_cut_short_imports_nothing);
+on_both_backends!(
+    every_command_names_what_is_missing,
+    a_closed_pipe_ends_quietly,
+    a_server_serves_with_its_output_closed,
+    a_file_cut_short_imports_nothing
+);
 
 const ACME: &str = "acme.example";
 const NO_ID: &str = "0192f0c4-0000-7000-8000-000000000000";
@@ -124,6 +129,33 @@ async fn a_closed_pipe_ends_quietly(backend: Backend) {
         assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
         assert_eq!(stderr, "", "{args:?}: nothing to say");
     }
+}
+
+/// A server is not a command: with nobody reading its standard output it still serves.
+async fn a_server_serves_with_its_output_closed(backend: Backend) {
+    let db = Database::new(backend).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut server = Command::new(support::binary())
+        .args(["--database", &db.url, "serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(writer)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the server starts");
+    let health = format!("http://127.0.0.1:{port}/healthz");
+    let mut answered = false;
+    for _ in 0..600 {
+        if reqwest::get(&health).await.is_ok_and(|r| r.status().is_success()) {
+            answered = true;
+            break;
+        }
+        assert!(server.try_wait().unwrap().is_none(), "the server stopped");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(answered, "the server answered");
 }
 
 async fn a_file_cut_short_imports_nothing(backend: Backend) {
