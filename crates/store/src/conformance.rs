@@ -21,8 +21,8 @@ use uuid::Uuid;
 
 use crate::{
     AuditFilter, AuditRecord, BookPart, COPY_TABLES, DeviceKey, DirectoryQuery, DomainPatch, Group, ImportChange,
-    Layer, ListQuery, LoginFailures, NewDevice, NewDomain, NewToken, NewUser, Result, Store, StoreError, TokenOwner,
-    UserFilter, UserPatch,
+    Layer, ListQuery, LoginFailures, NewAllowedNumber, NewDevice, NewDomain, NewToken, NewUser, Result, Store,
+    StoreError, TokenOwner, UserFilter, UserPatch,
 };
 
 /// Generates one `#[tokio::test]` per single-store conformance function. `$run` is an
@@ -62,6 +62,7 @@ macro_rules! conformance_tests {
             purges_of_expired_logins,
             password_changes,
             devices,
+            deleted_users,
             change_stamps,
             imports,
             events,
@@ -1119,6 +1120,96 @@ pub async fn devices(store: &dyn Store) {
     store.delete_domain(globex.id, audit("domain.delete")).await.unwrap();
     assert_eq!(store.device_access(DeviceKey::TokenHash("token-theirs")).await.unwrap(), None);
     assert_eq!(store.table_counts().await.unwrap()["devices"], 1);
+}
+
+/// A deleted user leaves every live table at once and comes back whole: their own
+/// contacts (trashed ones too), favorites, settings, devices (secrets' hashes and all),
+/// allowed numbers and presence; not their sessions. Another user given the extension
+/// meanwhile blocks the restore; the trash forgets after the retention period.
+pub async fn deleted_users(store: &dyn Store) {
+    let (acme, globex) = (domain(store, "acme.example").await, domain(store, "globex.example").await);
+    let (ann, bob) = (user(store, &acme, "200", "Ann", "Lee").await, user(store, &acme, "201", "Bob", "Hill").await);
+    let kept = contact(store, personal(&ann), named("Mum", "Lee")).await;
+    let trashed = contact(store, personal(&ann), named("Old", "Friend")).await;
+    store.delete_contact(personal(&ann), trashed.id, audit("contact.delete")).await.unwrap();
+    store.set_favorite(ann.id, bob.id, true).await.unwrap();
+    store.set_favorite(bob.id, ann.id, true).await.unwrap();
+    let country = BTreeMap::from([("DEFAULT_COUNTRY".to_string(), Some("DE".to_string()))]);
+    store.put_settings(Layer::User(ann.id), &country, audit_in(acme.id, "settings.update")).await.unwrap();
+    let phone = store.create_device(new_device(&acme, "ann", Some(ann.id)), audit("device.create")).await.unwrap();
+    let allowed = NewAllowedNumber {
+        domain_id: acme.id,
+        user_id: ann.id,
+        number: "+12065550100".into(),
+        note: "dentist".into(),
+        created_by: "cli".into(),
+    };
+    store.add_allowed_number(allowed, audit_in(acme.id, "allowed_number.add")).await.unwrap();
+    let busy = Presence { state: PresenceState::Busy, chat: true, message: "Out".into() };
+    store.set_presence(ann.id, &busy).await.unwrap();
+    let session = NewToken {
+        user_id: ann.id,
+        kind: TokenKind::Session,
+        name: "web".into(),
+        secret_hash: "ann-session".into(),
+        expires_at: None,
+    };
+    store.create_token(session).await.unwrap();
+    let now = micros_now();
+
+    let deleted_by = AuditRecord { actor: "100@acme.example".into(), ..audit_in(acme.id, "user.delete") };
+    store.delete_user(ann.id, deleted_by).await.unwrap();
+    assert!(is_not_found(store.delete_user(ann.id, audit_in(acme.id, "user.delete")).await));
+    assert_eq!(store.user_by_id(ann.id).await.unwrap(), None);
+    assert_eq!(store.user_by_extension(acme.id, &ann.extension).await.unwrap(), None);
+    assert_eq!(store.contact(personal(&ann), kept.id).await.unwrap(), None);
+    assert_eq!(store.device_access(DeviceKey::TokenHash("token-ann")).await.unwrap(), None);
+    assert_eq!(store.token_owner_by_secret_hash("ann-session", now).await.unwrap(), None);
+    let listed = store.deleted_users(acme.id, Limit::default(), None).await.unwrap();
+    assert_eq!(listed.items.len(), 1);
+    let gone = &listed.items[0];
+    assert_eq!((gone.id, gone.extension.as_str(), gone.first_name.as_str()), (ann.id, "200", "Ann"));
+    assert_eq!((gone.scope, gone.deleted_by.as_str()), (Scope::BasicUser, "100@acme.example"));
+    assert!(gone.deleted_at >= now);
+    assert_eq!(store.deleted_user(acme.id, ann.id).await.unwrap().as_ref(), Some(gone));
+    assert_eq!(store.deleted_user(globex.id, ann.id).await.unwrap(), None, "keyed by domain");
+    assert!(store.deleted_users(globex.id, Limit::default(), None).await.unwrap().items.is_empty());
+    assert!(is_not_found(store.restore_user(globex.id, ann.id, audit("user.restore")).await));
+
+    // The extension went to someone else: the restore says so and changes nothing.
+    let newcomer = user(store, &acme, "200", "Nina", "New").await;
+    let taken = store.restore_user(acme.id, ann.id, audit_in(acme.id, "user.restore")).await;
+    assert!(matches!(&taken, Err(StoreError::Conflict(m)) if m.contains("200")), "{taken:?}");
+    assert!(store.deleted_user(acme.id, ann.id).await.unwrap().is_some());
+    store.delete_user(newcomer.id, audit_in(acme.id, "user.delete")).await.unwrap();
+
+    let before = store.change_stamp(acme.id).await.unwrap().unwrap();
+    let restored = store.restore_user(acme.id, ann.id, audit_in(acme.id, "user.restore")).await.unwrap();
+    assert_eq!(restored, ann, "the same user: id, extension, version, times");
+    assert!(store.change_stamp(acme.id).await.unwrap().unwrap().seq > before.seq, "books change with it");
+    assert_eq!(store.deleted_user(acme.id, ann.id).await.unwrap(), None);
+    assert_eq!(store.contact(personal(&ann), kept.id).await.unwrap().as_ref(), Some(&kept));
+    assert!(store.contact(personal(&ann), trashed.id).await.unwrap().unwrap().deleted_at.is_some(), "still trashed");
+    assert_eq!(store.favorites_among(ann.id, &[bob.id]).await.unwrap(), HashSet::from([bob.id]));
+    assert_eq!(store.favorites_among(bob.id, &[ann.id]).await.unwrap(), HashSet::from([ann.id]));
+    assert_eq!(store.settings(Layer::User(ann.id)).await.unwrap()["DEFAULT_COUNTRY"], "DE");
+    assert_eq!(store.device_access(DeviceKey::TokenHash("token-ann")).await.unwrap().unwrap().device, phone);
+    assert!(store.allowed_number(acme.id, ann.id, "+12065550100").await.unwrap().is_some());
+    assert_eq!(store.presence(ann.id).await.unwrap(), busy);
+    assert_eq!(store.token_owner_by_secret_hash("ann-session", now).await.unwrap(), None, "sessions stay ended");
+    let search = |term: &str| DirectoryQuery {
+        domain_id: acme.id,
+        viewer_id: ann.id,
+        include_shared: true,
+        include_own: true,
+        group: Group::All,
+        list: search_for(term),
+    };
+    assert_eq!(entry_ids(&store.directory(&search("mum")).await.unwrap()), [kept.id], "searchable again");
+
+    let purged = store.purge_deleted_users(micros_now() + TimeDelta::seconds(1)).await.unwrap();
+    assert_eq!(purged, 1, "Nina, deleted for good");
+    assert!(store.deleted_users(acme.id, Limit::default(), None).await.unwrap().items.is_empty());
 }
 
 pub async fn change_stamps(store: &dyn Store) {

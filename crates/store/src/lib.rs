@@ -27,12 +27,14 @@ mod phones;
 mod postgres;
 mod sqlite;
 pub mod testing;
+mod user_trash;
 
 pub use callerid::{AllowedNumber, BlockedNumber, CallerIdStore, NewAllowedNumber, NewBlockedNumber};
 pub use events::EventBus;
 pub use phones::{BookPart, BookRow, DeviceAccess, DeviceKey, PhoneStore};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use user_trash::{DeletedUser, UserTrashStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -335,7 +337,7 @@ pub type TableCounts = BTreeMap<String, i64>;
 
 /// Everything Switchboard keeps, and the change events about it ([`EventBus`]).
 #[async_trait]
-pub trait Store: EventBus + CallerIdStore + PhoneStore + Send + Sync + 'static {
+pub trait Store: EventBus + CallerIdStore + PhoneStore + UserTrashStore + Send + Sync + 'static {
     /// Checks the database answers (for `/healthz`).
     async fn ping(&self) -> Result<()>;
     /// Connections in use and idle, for metrics.
@@ -366,7 +368,6 @@ pub trait Store: EventBus + CallerIdStore + PhoneStore + Send + Sync + 'static {
         patch: UserPatch,
         audit: AuditRecord,
     ) -> Result<User>;
-    async fn delete_user(&self, id: Uuid, audit: AuditRecord) -> Result<()>;
     async fn password_hash(&self, user_id: Uuid) -> Result<Option<String>>;
     async fn set_password_hash(&self, user_id: Uuid, hash: &str, audit: AuditRecord) -> Result<()>;
     /// Whether the user lets desk phones set up by others show their own contacts.
@@ -539,4 +540,5 @@ pub const COPY_TABLES: &[&str] = &[
     "tokens",
     "login_failures",
     "devices",
+    "deleted_users",
 ];

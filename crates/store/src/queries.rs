@@ -253,14 +253,6 @@ impl Store for Backend {
         user(&row)
     }
 
-    async fn delete_user(&self, id: Uuid, audit: AuditRecord) -> Result<()> {
-        let mut tx = begin_write(&self.pool).await?;
-        let deleted = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?;
-        expect_one(deleted.rows_affected())?;
-        write_audit(&mut tx, &self.changes, &audit).await?;
-        Ok(tx.commit().await?)
-    }
-
     async fn password_hash(&self, user_id: Uuid) -> Result<Option<String>> {
         Ok(sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
             .bind(user_id)
@@ -850,20 +842,7 @@ struct CopyTx {
 #[async_trait]
 impl CopyWriter for CopyTx {
     async fn insert_rows(&mut self, table: &str, rows: &[JsonRow]) -> Result<()> {
-        let table = copy_table(table)?;
-        let cells = rows.iter().map(|row| table.cells(row)).collect::<Result<Vec<_>>>()?;
-        // Stays under both databases' limits on parameters per statement (SQLite's is 32766).
-        let rows_per_insert = 30_000 / table.columns.len();
-        for chunk in cells.chunks(rows_per_insert) {
-            let mut qb = Builder::new(format!("INSERT INTO {} ({}) ", table.name, table.column_list()));
-            qb.push_values(chunk, |mut values, row| {
-                for cell in row {
-                    cell.bind(&mut values);
-                }
-            });
-            qb.build().execute(&mut *self.tx).await?;
-        }
-        Ok(())
+        insert_copy_rows(&mut self.tx, copy_table(table)?, rows).await
     }
 
     async fn table_counts(&mut self) -> Result<TableCounts> {
@@ -2162,7 +2141,40 @@ const COPY: &[CopyTable] = &[
             ("created_by", Kind::Id),
         ],
     },
+    CopyTable {
+        name: "deleted_users",
+        key: "id",
+        columns: &[
+            ("id", Kind::Id),
+            ("domain_id", Kind::Id),
+            ("extension", Kind::Text),
+            ("first_name", Kind::Text),
+            ("last_name", Kind::Text),
+            ("scope", Kind::Text),
+            ("site", Kind::Text),
+            ("deleted_at", Kind::Int),
+            ("deleted_by", Kind::Text),
+            ("snapshot", Kind::Text),
+        ],
+    },
 ];
+
+/// Inserts rows in `db copy`'s JSON form into `table`.
+async fn insert_copy_rows(tx: &mut Tx, table: &CopyTable, rows: &[JsonRow]) -> Result<()> {
+    let cells = rows.iter().map(|row| table.cells(row)).collect::<Result<Vec<_>>>()?;
+    // Stays under both databases' limits on parameters per statement (SQLite's is 32766).
+    let rows_per_insert = 30_000 / table.columns.len();
+    for chunk in cells.chunks(rows_per_insert) {
+        let mut qb = Builder::new(format!("INSERT INTO {} ({}) ", table.name, table.column_list()));
+        qb.push_values(chunk, |mut values, row| {
+            for cell in row {
+                cell.bind(&mut values);
+            }
+        });
+        qb.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
 
 fn copy_table(name: &str) -> Result<&'static CopyTable> {
     COPY.iter().find(|table| table.name == name).ok_or(StoreError::NotFound)
@@ -2246,3 +2258,7 @@ mod callerid;
 // Desk phones' hot paths: their own file, the same two compilations.
 #[path = "phones_queries.rs"]
 mod phones;
+
+// Deleted users: their own file, the same two compilations.
+#[path = "user_trash_queries.rs"]
+mod user_trash;
