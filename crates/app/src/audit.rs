@@ -15,7 +15,7 @@ use crate::error::{AppError, Result, forbidden};
 
 /// Every action the audit log records. Keep it in step with the use cases that write
 /// entries: a family filter (`user.*`) finds the actions listed here.
-pub const AUDIT_ACTIONS: [&str; 20] = [
+pub const AUDIT_ACTIONS: [&str; 21] = [
     "contact.create",
     "contact.update",
     "contact.delete",
@@ -25,6 +25,7 @@ pub const AUDIT_ACTIONS: [&str; 20] = [
     "user.update",
     "user.password",
     "user.delete",
+    "user.restore",
     "user.own_contacts_on_phones",
     "settings.update",
     "domain.create",
@@ -197,7 +198,14 @@ mod tests {
     fn a_family_stands_for_each_of_its_actions() {
         assert_eq!(
             actions("user.*").unwrap(),
-            ["user.create", "user.update", "user.password", "user.delete", "user.own_contacts_on_phones"]
+            [
+                "user.create",
+                "user.update",
+                "user.password",
+                "user.delete",
+                "user.restore",
+                "user.own_contacts_on_phones"
+            ]
         );
         assert_eq!(actions("settings.*").unwrap(), ["settings.update"]);
         assert_eq!(actions("contact.delete").unwrap(), ["contact.delete"]);

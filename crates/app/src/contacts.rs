@@ -185,10 +185,11 @@ impl App {
         Ok(self.store.list_trash(domain.id, owner, &list_query(params)?).await?)
     }
 
-    /// Empties the trash of what was deleted longer ago than the retention period.
+    /// Empties the trash of what was deleted longer ago than the retention period:
+    /// contacts, and deleted users with everything kept of them. Returns how many.
     pub async fn purge_trash(&self) -> Result<u64> {
         let cutoff = chrono::Utc::now() - self.config.trash_retention;
-        Ok(self.store.purge_trash(cutoff).await?)
+        Ok(self.store.purge_trash(cutoff).await? + self.store.purge_deleted_users(cutoff).await?)
     }
 }
 

@@ -21,6 +21,7 @@ mod lookup;
 pub mod provisioning;
 mod records;
 mod settings;
+mod user_trash;
 mod users;
 
 use std::sync::Arc;
@@ -46,6 +47,7 @@ pub use inputs::*;
 pub use lookup::{LookupAnswer, MatchRule, MatchedEntry};
 pub use settings::{LayeredSettings, SettingsLayer, SettingsView};
 pub use switchboard_formats::ExportFormat;
+pub use user_trash::DeletedUserView;
 pub use users::CreatedUser;
 
 /// Tunables of the use cases; the defaults are what production runs.

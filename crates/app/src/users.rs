@@ -224,6 +224,8 @@ impl App {
         Ok(updated)
     }
 
+    /// Moves a user to the trash with everything theirs (see [`App::restore_user`]); their
+    /// sessions and API tokens end at once.
     pub async fn delete_user(&self, caller: &Caller, domain: &str, ext: &str) -> Result<()> {
         let domain = self.reachable_domain(caller, domain).await?;
         let user = self.domain_user(&domain, ext).await?;

@@ -229,6 +229,18 @@ enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Lists the users deleted in the last 30 days, which `user restore` brings back.
+    Deleted {
+        /// The domain, like `acme.example`.
+        domain: String,
+    },
+    /// Restores a deleted user with their own contacts, favorites, settings and devices.
+    Restore {
+        /// The domain, like `acme.example`.
+        domain: String,
+        /// The deleted user's extension (the last one deleted with it) or id.
+        user: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -421,6 +433,32 @@ async fn run(command: Command, app: App, url: &str) -> Result<()> {
             }
             Ok(())
         }
+        Command::User(UserCommand::Deleted { domain }) => {
+            let deleted = deleted_users(&app, &domain).await?;
+            for u in &deleted {
+                let deleted_at = u.deleted_at.format("%Y-%m-%d %H:%M");
+                println!(
+                    "{}	{} {}	{}	deleted {deleted_at} by {}	{}",
+                    u.extension, u.first_name, u.last_name, u.scope, u.deleted_by, u.id
+                );
+            }
+            Ok(())
+        }
+        Command::User(UserCommand::Restore { domain, user }) => {
+            let id = match uuid::Uuid::parse_str(&user) {
+                Ok(id) => id,
+                Err(_) => deleted_users(&app, &domain)
+                    .await?
+                    .into_iter()
+                    .filter(|deleted| deleted.extension == user)
+                    .max_by_key(|deleted| deleted.deleted_at)
+                    .map(|deleted| deleted.id)
+                    .with_context(|| format!("no user of {domain} with extension {user} is in the trash"))?,
+            };
+            let restored = app.restore_user(&system, &domain, id).await?;
+            println!("restored {}@{domain} ({} {})", restored.extension, restored.first_name, restored.last_name);
+            Ok(())
+        }
         Command::Token(command) => token(command, &app).await,
         Command::Device(command) => device::run(command, &app).await,
         Command::Export(args) => export(args, &app).await,
@@ -535,6 +573,19 @@ async fn export(args: ExportArgs, app: &App) -> Result<()> {
 }
 
 /// Prints every page of a list.
+/// Every deleted user of a domain, page after page.
+async fn deleted_users(app: &App, domain: &str) -> Result<Vec<switchboard_app::DeletedUserView>> {
+    let (mut users, mut cursor) = (Vec::new(), None);
+    loop {
+        let page = app.deleted_users(&Caller::System, domain, Some("500"), cursor.as_deref()).await?;
+        users.extend(page.items);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(users),
+        }
+    }
+}
+
 async fn for_each_page<T>(
     fetch: impl AsyncFn(&ListParams) -> switchboard_app::Result<switchboard_core::paging::Page<T>>,
     mut print: impl FnMut(&T) -> std::io::Result<()>,

@@ -20,7 +20,8 @@ on_both_backends!(
     import_over_http,
     events_reach_every_server,
     caller_id_story,
-    desk_phone_story
+    desk_phone_story,
+    deleted_users_from_the_command_line
 );
 
 const ACME: &str = "acme.example";
@@ -1052,4 +1053,31 @@ fn the_old_forwarded_for_option_is_refused_naming_its_replacement() {
     assert!(env.contains("--trusted-proxy CIDR"), "{env}");
     let bad = refusal(&["--trusted-proxy", "the load balancer"], &[]);
     assert!(bad.contains("not an address or a CIDR range"), "{bad}");
+}
+
+/// `user deleted` lists who is in the trash and `user restore` brings them back with their
+/// own contacts; an extension nobody deleted is refused with a message naming it.
+async fn deleted_users_from_the_command_line(backend: Backend) {
+    let (db, server) = acme(backend).await;
+    let ben = server.login("200@acme.example", PASSWORD).await;
+    let mum = json!({ "first_name": "Mum", "mobile_phone": "206 555 0199" });
+    assert_eq!(ben.post("/api/v1/domains/acme.example/users/200/contacts", mum).await.status, StatusCode::CREATED);
+    let olivia = server.login("100@acme.example", PASSWORD).await;
+    assert_eq!(olivia.delete("/api/v1/domains/acme.example/users/200").await.status, StatusCode::NO_CONTENT);
+
+    let listed = cli(&db, &["user", "deleted", ACME], None);
+    assert!(listed.starts_with("200\tBen ") && listed.contains("by 100@acme.example"), "{listed}");
+    let missing = std::process::Command::new(support::binary())
+        .args(["--database", &db.url, "user", "restore", ACME, "999"])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    let message = String::from_utf8_lossy(&missing.stderr);
+    assert!(message.contains("no user of acme.example with extension 999 is in the trash"), "{message}");
+    let restored = cli(&db, &["user", "restore", ACME, "200"], None);
+    assert!(restored.contains("restored 200@acme.example"), "{restored}");
+    assert!(cli(&db, &["user", "deleted", ACME], None).is_empty());
+    let ben = server.login("200@acme.example", PASSWORD).await;
+    let own = ben.get("/api/v1/domains/acme.example/users/200/contacts").await;
+    assert_eq!(own.body["items"][0]["first_name"], "Mum");
 }

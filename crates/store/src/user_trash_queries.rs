@@ -114,7 +114,8 @@ async fn snapshot(tx: &mut Tx, id: Uuid) -> Result<Map<String, Value>> {
     let mut parts = Map::new();
     for (table, column) in KEPT {
         let table = copy_table(table)?;
-        let sql = format!("SELECT {} FROM {} WHERE {column} = $1 ORDER BY {}", table.column_list(), table.name, table.key);
+        let sql =
+            format!("SELECT {} FROM {} WHERE {column} = $1 ORDER BY {}", table.column_list(), table.name, table.key);
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_all(&mut **tx).await?;
         let rows = rows.iter().map(|row| table.to_json(row).map(Value::Object)).collect::<Result<Vec<_>>>()?;
         parts.insert(table.name.to_string(), Value::Array(rows));

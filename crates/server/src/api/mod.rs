@@ -36,6 +36,8 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(domains::get, domains::update, domains::delete))
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::get, users::update, users::delete))
+        .routes(routes!(users::list_deleted))
+        .routes(routes!(users::restore))
         .routes(routes!(contacts::shared::list, contacts::shared::create))
         .routes(routes!(contacts::shared::get, contacts::shared::update, contacts::shared::delete))
         .routes(routes!(contacts::shared::restore))

@@ -4,8 +4,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use switchboard_app::{CreatedUser, ListParams, UserInput, UserPatchInput};
+use serde::Deserialize;
+use switchboard_app::{CreatedUser, DeletedUserView, ListParams, UserInput, UserPatchInput};
 use switchboard_core::model::User;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
 
 use super::{ListPage, etag_header, location, segment};
 use crate::AppState;
@@ -80,6 +83,8 @@ pub async fn update(
     Ok((etag_header(user.version), Json(user)))
 }
 
+/// Moves a user to the trash with their own contacts, favorites, settings and devices,
+/// restorable for 30 days; their sessions and API tokens end at once.
 #[utoipa::path(delete, path = "/api/v1/domains/{domain}/users/{ext}", operation_id = "deleteUser", tag = "users",
     params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "Extension")),
     responses((status = 204, description = "Deleted"), ActionErrors))]
@@ -90,4 +95,53 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     state.app.delete_user(&caller, &domain, &ext).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Paging of the deleted users.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeletedUserParams {
+    /// Page size, 1 to 500 (default 50).
+    pub limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A page of deleted users; pass `next_cursor` as `cursor` for the next (null on the last page).
+#[derive(ToSchema)]
+#[allow(dead_code)] // documents `ListPage<DeletedUserView>`, never built
+pub struct DeletedUserPage {
+    items: Vec<DeletedUserView>,
+    #[schema(required = true)]
+    next_cursor: Option<String>,
+}
+
+/// Users deleted within the last 30 days that the caller could restore.
+#[utoipa::path(get, path = "/api/v1/domains/{domain}/deleted-users", operation_id = "listDeletedUsers", tag = "users",
+    params(("domain" = String, Path, description = "Domain name"), DeletedUserParams),
+    responses((status = 200, description = "A page of deleted users", body = DeletedUserPage), ListErrors))]
+pub async fn list_deleted(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiPath(domain): ApiPath<String>,
+    ApiQuery(params): ApiQuery<DeletedUserParams>,
+) -> ApiResult<Json<ListPage<DeletedUserView>>> {
+    let page = state.app.deleted_users(&caller, &domain, params.limit.as_deref(), params.cursor.as_deref()).await?;
+    Ok(Json(ListPage::of(page, |user| user)))
+}
+
+/// Brings a deleted user back as they were, with their own contacts, favorites, settings
+/// and devices; 409 when their extension has been given to someone else since.
+#[utoipa::path(post, path = "/api/v1/domains/{domain}/deleted-users/{id}/restore", operation_id = "restoreUser",
+    tag = "users",
+    params(("domain" = String, Path, description = "Domain name"), ("id" = Uuid, Path, description = "The deleted user's id")),
+    responses((status = 200, description = "The restored user", body = User,
+        headers(("ETag" = String, description = "The user's version"))), ActionErrors))]
+pub async fn restore(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiPath((domain, id)): ApiPath<(String, Uuid)>,
+) -> ApiResult<impl IntoResponse> {
+    let user = state.app.restore_user(&caller, &domain, id).await?;
+    Ok((etag_header(user.version), Json(user)))
 }

@@ -21,6 +21,7 @@ mod assets;
 mod audit;
 mod contact_form;
 mod contacts;
+mod deleted_users;
 mod login;
 mod phones;
 mod settings;
@@ -53,6 +54,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(login::routes())
         .merge(account::routes())
         .merge(users::routes())
+        .merge(deleted_users::routes())
         .merge(settings::routes())
         .merge(audit::routes())
         .merge(shared::routes())

@@ -568,5 +568,8 @@ async fn delete(
     roster.check(&viewer)?;
     let user = roster.user(&state, &viewer, &ext).await?;
     state.app.delete_user(&viewer.caller, &viewer.domain_name(), &ext).await?;
-    Ok(saved(format!("Deleted {} {}.", roster.noun(), describe(&user))))
+    let message = format!("Deleted {} {}.", roster.noun(), describe(&user));
+    let events = json!({ "toast": { "message": message, "undo": format!("/users/deleted/{}/restore", user.id) },
+        "close-modal": true, "users-changed": true });
+    Ok(triggers(events, ([("hx-reswap", "none")], StatusCode::OK).into_response()))
 }
