@@ -9,11 +9,15 @@
 //! With `--phones` it also times what desk phones ask of the same domain (see [`phones`]):
 //! XML phonebooks (full, search, 304), caller-ID lookup and LDAP searches.
 //!
+//! With `--load` it runs only the load run (see [`load`]): the `switchboard` binary under a
+//! minute of mixed traffic from `wrk` with 200 event streams open.
+//!
 //! Run it with `scripts/bench` (both back-ends) or `scripts/bench --sqlite-only`;
 //! `--import-only` runs the import/export part alone, `--no-import` skips it.
 
 mod data;
 mod ldap_client;
+mod load;
 mod measure;
 mod phones;
 mod seed;
@@ -85,6 +89,13 @@ struct Args {
     /// (not in the default run, to keep it short).
     #[arg(long, conflicts_with = "import_only")]
     phones: bool,
+    /// Only the load run: the `switchboard` binary under mixed traffic from `wrk` (Debian
+    /// package wrk) with 200 event streams open; reports errors, p50/p99 and its memory.
+    #[arg(long, conflicts_with_all = ["import_only", "phones"])]
+    load: bool,
+    /// How long the load run lasts, in seconds.
+    #[arg(long, default_value_t = 60)]
+    load_seconds: u64,
     /// Rows of the generated Outlook CSV file that is imported, bulk inserted and exported.
     #[arg(long, default_value_t = 100_000)]
     import_rows: usize,
@@ -140,6 +151,19 @@ async fn main() -> Result<()> {
         requests: args.requests,
         max_time: Duration::from_secs(args.max_seconds),
     };
+    if args.load {
+        let mut loads = Vec::new();
+        if !args.postgres_only {
+            loads.push(load::run("SQLite", None, &plan, args.seed, args.load_seconds).await?);
+        }
+        if !args.sqlite_only {
+            let url = switchboard_store::testing::fresh_postgres_database().await;
+            loads.push(load::run("PostgreSQL", Some(&url), &plan, args.seed, args.load_seconds).await?);
+        }
+        let mut report = load::report(&loads);
+        let _ = writeln!(report, "total time: {:.1} s", started.elapsed().as_secs_f64());
+        return write_report(&args, &report);
+    }
     let mut runs = Vec::new();
     if !args.postgres_only && !args.import_only {
         let dir = tempfile::tempdir()?;
@@ -184,6 +208,11 @@ async fn main() -> Result<()> {
         report.push_str(&transfer::report(&imports, &file, limit));
     }
     let _ = writeln!(report, "total time: {:.1} s", started.elapsed().as_secs_f64());
+    write_report(&args, &report)
+}
+
+/// Prints the report and writes it to `--report`.
+fn write_report(args: &Args, report: &str) -> Result<()> {
     print!("{report}");
     let path = match args.report.parent().filter(|dir| !dir.as_os_str().is_empty()) {
         Some(dir) => {
@@ -192,7 +221,7 @@ async fn main() -> Result<()> {
         }
         None => args.report.clone(),
     };
-    std::fs::write(&path, &report).with_context(|| format!("writing {}", path.display()))?;
+    std::fs::write(&path, report).with_context(|| format!("writing {}", path.display()))?;
     println!("report written to {}", path.display());
     Ok(())
 }

@@ -317,7 +317,7 @@ async fn etag_of(client: &Client, url: &Url) -> Result<String> {
 }
 
 /// Eight numbers of shared contacts spread over the seeded data, as they were typed.
-fn lookup_numbers(seeded: &Seeded) -> Vec<String> {
+pub(crate) fn lookup_numbers(seeded: &Seeded) -> Vec<String> {
     let step = (seeded.numbers.len() / 8).max(1);
     seeded.numbers.iter().skip(step / 2).step_by(step).take(8).cloned().collect()
 }
