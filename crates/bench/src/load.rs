@@ -41,7 +41,7 @@ struct Kind {
     name: &'static str,
     connections: usize,
     requests: Vec<Request>,
-    /// The status the kind's requests must answer (besides 2xx and 304 when `None`).
+    /// The status every request of the kind must answer; `None`: 2xx or 304.
     expected: Option<u16>,
     delay_ms: u64,
 }
@@ -417,7 +417,7 @@ fn kind_result(kind: &Kind, measured: &Value, seconds: u64) -> KindResult {
         for (status, n) in statuses {
             let status: u16 = status.parse().unwrap_or(0);
             let fine = match kind.expected {
-                Some(expected) => status == expected || (200..300).contains(&status),
+                Some(expected) => status == expected,
                 None => (200..300).contains(&status) || status == 304,
             };
             if Some(status) == kind.expected {
