@@ -1,11 +1,17 @@
-//! The permission matrix: every scope × every action × own and foreign domain,
-//! with default settings, with basic users allowed to edit shared contacts, and
-//! with shared contacts hidden — on SQLite and on PostgreSQL.
+//! The permission matrix: every scope × every action × own domain, another domain of
+//! the same reseller and another reseller's domain, with default settings, with basic
+//! users allowed to edit shared contacts, and with shared contacts hidden — on SQLite and
+//! on PostgreSQL. The actions cover shared and personal contacts, exports, users and
+//! deleted users, settings, the audit log, the trash, devices, caller-ID look-ups, API
+//! tokens and phone sharing, each aimed at a basic user of the domain where they need one.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use switchboard_app::{App, AppConfig, AppError, BookRef, Caller, ContactInput, DomainInput, ListParams, UserInput};
+use switchboard_app::{
+    App, AppConfig, AppError, AuditParams, BookRef, Caller, ContactInput, DeviceInput, DomainInput, ExportFormat,
+    ExportSource, ListParams, PhoneSharing, UserInput,
+};
 use switchboard_core::Scope;
 use switchboard_store::{PostgresStore, SqliteStore, Store};
 
@@ -23,17 +29,54 @@ enum Action {
     CreateShared,
     EditShared,
     DeleteShared,
+    ExportShared,
     ManageUsers,
     ChangeSettings,
+    ReadAudit,
+    ReadTrash,
+    CreateDevice,
+    ListDevices,
+    /// The target user's own contacts.
+    ReadPersonal,
+    /// A caller-ID look-up as the target user.
+    LookUpForUser,
+    /// An API token for the target user.
+    CreateTokenFor,
+    /// The target user's consent to phones showing their own contacts.
+    SharePersonalWithPhones,
+    ListDeletedUsers,
+    RestoreUser,
 }
-const ACTIONS: [Action; 6] = [
+const ACTIONS: [Action; 17] = [
     Action::ReadShared,
     Action::CreateShared,
     Action::EditShared,
     Action::DeleteShared,
+    Action::ExportShared,
     Action::ManageUsers,
     Action::ChangeSettings,
+    Action::ReadAudit,
+    Action::ReadTrash,
+    Action::CreateDevice,
+    Action::ListDevices,
+    Action::ReadPersonal,
+    Action::LookUpForUser,
+    Action::CreateTokenFor,
+    Action::SharePersonalWithPhones,
+    Action::ListDeletedUsers,
+    Action::RestoreUser,
 ];
+
+/// Where the acted-on domain stands to the caller's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Home,
+    /// Another domain of the caller's reseller.
+    Sibling,
+    /// A domain of another reseller.
+    Foreign,
+}
+const PLACES: [(Place, &str); 3] = [(Place::Home, HOME), (Place::Sibling, SIBLING), (Place::Foreign, FOREIGN)];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Variant {
@@ -43,8 +86,12 @@ enum Variant {
 }
 
 const HOME: &str = "home.example";
+const SIBLING: &str = "sibling.example";
 const FOREIGN: &str = "foreign.example";
 const SITE: &str = "Seattle";
+/// A basic user at `SITE` in every domain, with a contact of their own: the target of the
+/// actions on someone else's things.
+const TARGET: &str = "9000";
 
 fn outcome<T>(result: Result<T, AppError>) -> Outcome {
     match result {
@@ -56,26 +103,36 @@ fn outcome<T>(result: Result<T, AppError>) -> Outcome {
 }
 
 /// What `docs/permissions.md` says each scope may do.
-fn expected(scope: Scope, action: Action, foreign: bool, variant: Variant) -> Outcome {
-    let provider = matches!(scope, Scope::SuperUser | Scope::Reseller);
-    // The foreign domain belongs to another reseller: only super-users reach it.
-    if foreign {
-        return if scope == Scope::SuperUser { Allowed } else { NotFound };
+fn expected(scope: Scope, action: Action, place: Place, variant: Variant) -> Outcome {
+    // A reseller reaches its reseller's domains, a super-user every domain; anyone else
+    // only their own, and "not found" elsewhere.
+    let provider = scope == Scope::SuperUser || (scope == Scope::Reseller && place != Place::Foreign);
+    if place != Place::Home && !provider {
+        return NotFound;
     }
-    let shared_action =
-        matches!(action, Action::ReadShared | Action::CreateShared | Action::EditShared | Action::DeleteShared);
+    let shared_action = matches!(
+        action,
+        Action::ReadShared | Action::CreateShared | Action::EditShared | Action::DeleteShared | Action::ExportShared
+    );
     if variant == Variant::SharedHidden && shared_action && !provider {
         return NotFound;
     }
+    let office = scope == Scope::OfficeManager;
+    let manages_target = provider || office || scope == Scope::SiteManager;
     let allowed = match action {
-        Action::ReadShared => true,
+        Action::ReadShared | Action::ExportShared | Action::ReadTrash => true,
         Action::CreateShared | Action::EditShared | Action::DeleteShared => {
             provider
                 || matches!(scope, Scope::OfficeManager | Scope::SiteManager | Scope::CallCenterSupervisor)
                 || (variant == Variant::BasicUsersEdit && scope == Scope::BasicUser)
         }
-        Action::ManageUsers => provider || matches!(scope, Scope::OfficeManager | Scope::SiteManager),
-        Action::ChangeSettings => provider || scope == Scope::OfficeManager,
+        Action::ManageUsers | Action::RestoreUser => manages_target,
+        Action::ChangeSettings | Action::ReadAudit | Action::CreateDevice | Action::ListDevices => provider || office,
+        // A person's own things are theirs alone: to everyone else they do not exist.
+        Action::ReadPersonal | Action::CreateTokenFor | Action::SharePersonalWithPhones => return NotFound,
+        Action::LookUpForUser if !manages_target => return NotFound,
+        Action::LookUpForUser => true,
+        Action::ListDeletedUsers => manages_target || scope == Scope::CallCenterSupervisor,
     };
     if allowed { Allowed } else { Forbidden }
 }
@@ -88,9 +145,14 @@ struct World {
 async fn world(store: Arc<dyn Store>, variant: Variant) -> World {
     let app = App::new(store, AppConfig::default());
     let system = Caller::System;
-    for (name, reseller) in [(HOME, "Home Reseller"), (FOREIGN, "Foreign Reseller")] {
+    for (name, reseller) in [(HOME, "Home Reseller"), (SIBLING, "Home Reseller"), (FOREIGN, "Foreign Reseller")] {
         let input = DomainInput { name: name.into(), reseller: Some(reseller.into()), ..Default::default() };
         app.create_domain(&system, input).await.unwrap();
+        app.create_user(&system, name, basic_user(TARGET)).await.unwrap();
+        let own = BookRef::Personal { domain: name.into(), extension: TARGET.into() };
+        let mum =
+            ContactInput { first_name: "Mum".into(), mobile_phone: "+1 206 555 0111".into(), ..Default::default() };
+        app.create_contact(&system, &own, mum).await.unwrap();
     }
     let mut callers = Vec::new();
     for (i, scope) in Scope::ALL.into_iter().enumerate() {
@@ -119,6 +181,16 @@ async fn world(store: Arc<dyn Store>, variant: Variant) -> World {
     World { app, callers }
 }
 
+fn basic_user(extension: &str) -> UserInput {
+    UserInput {
+        extension: extension.into(),
+        site: SITE.into(),
+        scope: Some("basic-user".into()),
+        password: Some("password-123".into()),
+        ..Default::default()
+    }
+}
+
 async fn attempt(world: &World, caller: &Caller, action: Action, domain: &str, serial: usize) -> Outcome {
     let app = &world.app;
     let book = BookRef::Shared { domain: domain.into() };
@@ -142,19 +214,44 @@ async fn attempt(world: &World, caller: &Caller, action: Action, domain: &str, s
             let id = target().await;
             outcome(app.delete_contact(caller, &book, id).await)
         }
+        Action::ExportShared => {
+            let source = ExportSource::Shared { domain: domain.into() };
+            outcome(app.export(caller, &source, ExportFormat::OutlookCsv).await)
+        }
         Action::ManageUsers => {
-            let user = UserInput {
-                extension: format!("{}", 5000 + serial),
-                site: SITE.into(),
-                scope: Some("basic-user".into()),
-                password: Some("password-123".into()),
-                ..Default::default()
-            };
-            outcome(app.create_user(caller, domain, user).await)
+            outcome(app.create_user(caller, domain, basic_user(&format!("{}", 5000 + serial))).await)
         }
         Action::ChangeSettings => {
             let changes = BTreeMap::from([("DEFAULT_COUNTRY".to_string(), Some("US".to_string()))]);
             outcome(app.put_settings(caller, &switchboard_app::SettingsLayer::Domain(domain.into()), changes).await)
+        }
+        Action::ReadAudit => outcome(app.search_audit_log(caller, domain, &AuditParams::default()).await),
+        Action::ReadTrash => outcome(app.trash(caller, domain, &ListParams::default()).await),
+        Action::CreateDevice => {
+            let device =
+                DeviceInput { name: format!("Phone {serial}"), user: Some(TARGET.into()), ..Default::default() };
+            outcome(app.create_device(caller, domain, device).await)
+        }
+        Action::ListDevices => outcome(app.list_devices(caller, domain, None, None).await),
+        Action::ReadPersonal => {
+            let theirs = BookRef::Personal { domain: domain.into(), extension: TARGET.into() };
+            outcome(app.list_contacts(caller, &theirs, &ListParams::default()).await)
+        }
+        Action::LookUpForUser => outcome(app.lookup(caller, domain, "+12065550111", Some(TARGET)).await),
+        Action::CreateTokenFor => {
+            let target = app.get_user(&Caller::System, domain, TARGET).await.unwrap();
+            outcome(app.create_api_token(caller, &target, "script").await)
+        }
+        Action::SharePersonalWithPhones => {
+            let on = PhoneSharing { own_contacts: true };
+            outcome(app.set_phone_sharing(caller, domain, TARGET, on).await)
+        }
+        Action::ListDeletedUsers => outcome(app.deleted_users(caller, domain, None, None).await),
+        Action::RestoreUser => {
+            let extension = format!("{}", 7000 + serial);
+            let gone = app.create_user(&Caller::System, domain, basic_user(&extension)).await.unwrap().user;
+            app.delete_user(&Caller::System, domain, &extension).await.unwrap();
+            outcome(app.restore_user(caller, domain, gone.id).await)
         }
     }
 }
@@ -166,10 +263,10 @@ async fn run_matrix(open: impl AsyncFn() -> Arc<dyn Store>) {
         let world = world(open().await, variant).await;
         for (scope, caller) in &world.callers {
             for action in ACTIONS {
-                for (foreign, domain) in [(false, HOME), (true, FOREIGN)] {
+                for (place, domain) in PLACES {
                     checked += 1;
                     let got = attempt(&world, caller, action, domain, checked).await;
-                    let want = expected(*scope, action, foreign, variant);
+                    let want = expected(*scope, action, place, variant);
                     if got != want {
                         mismatches
                             .push(format!("{variant:?} {scope} {action:?} on {domain}: got {got:?}, want {want:?}"));
@@ -178,7 +275,7 @@ async fn run_matrix(open: impl AsyncFn() -> Arc<dyn Store>) {
             }
         }
     }
-    assert_eq!(checked, 3 * 8 * 6 * 2);
+    assert_eq!(checked, 3 * 8 * ACTIONS.len() * 3);
     assert!(mismatches.is_empty(), "permission mismatches:\n{}", mismatches.join("\n"));
 }
 
