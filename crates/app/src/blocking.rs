@@ -46,6 +46,7 @@ pub struct BlockedNumberInput {
 #[serde(deny_unknown_fields)]
 pub struct AllowedNumberInput {
     /// A whole number, in any format (national ones are read with the user's country).
+    #[schema(max_length = 40, pattern = r"^[ +\-().,/#*xX]*[0-9][0-9 +\-().,/#*xX]*$")]
     pub number: String,
     #[serde(default)]
     pub note: String,

@@ -206,11 +206,16 @@ pub struct CreatedDevice {
 #[serde(deny_unknown_fields)]
 pub struct DeviceInput {
     /// What the device is, such as `Reception T54W`.
+    #[schema(
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
     /// Extension of the user the phone is for: their settings apply to its book, which
     /// includes their own contacts and favorites only if they set it up themself or agreed
     /// (`PUT …/users/{ext}/phone-sharing`).
     #[serde(default)]
+    #[schema(pattern = "^([0-9]{1,15})?$")]
     pub user: Option<String>,
     /// CIDR ranges (or single addresses) the device may connect from; empty means anywhere.
     #[serde(default)]

@@ -352,7 +352,7 @@ async fn bad_input_is_refused_and_writes_nothing(backend: Backend) {
             .send()
     };
     let malformed = raw(b"{\"first_name\": ".to_vec()).await.unwrap();
-    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(malformed.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(malformed.headers()["content-type"], "application/problem+json");
     assert_eq!(send_large_body(&server, &manager.token, SHARED, 10 * 1024 * 1024).await, 413);
 

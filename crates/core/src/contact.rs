@@ -10,15 +10,28 @@ use crate::text::fold;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ContactInput {
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub first_name: String,
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub last_name: String,
+    #[schema(max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub company: String,
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub title: String,
+    #[schema(max_length = 40, pattern = r"^([ +\-().,/#*xX]*[0-9][0-9 +\-().,/#*xX]*)?$")]
     pub work_phone: String,
+    #[schema(max_length = 40, pattern = r"^([ +\-().,/#*xX]*[0-9][0-9 +\-().,/#*xX]*)?$")]
     pub mobile_phone: String,
+    #[schema(max_length = 40, pattern = r"^([ +\-().,/#*xX]*[0-9][0-9 +\-().,/#*xX]*)?$")]
     pub home_phone: String,
+    #[schema(max_length = 40, pattern = r"^([ +\-().,/#*xX]*[0-9][0-9 +\-().,/#*xX]*)?$")]
     pub fax: String,
+    #[schema(
+        max_length = 254,
+        pattern = r"^([^@\s\u0000-\u001f\u007f-\u009f]+@[^@\s\u0000-\u001f\u007f-\u009f.][^@\s\u0000-\u001f\u007f-\u009f]*\.[^@\s\u0000-\u001f\u007f-\u009f]*[^@\s\u0000-\u001f\u007f-\u009f.])?$"
+    )]
     pub email: String,
+    #[schema(max_length = 4000, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")]
     pub notes: String,
 }
 
@@ -26,15 +39,28 @@ pub struct ContactInput {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactPatch {
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub first_name: Option<String>,
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub last_name: Option<String>,
+    #[schema(max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub company: Option<String>,
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub title: Option<String>,
+    #[schema(max_length = 40, pattern = r"^([ +\-().,/#*xX]*[0-9][0-9 +\-().,/#*xX]*)?$")]
     pub work_phone: Option<String>,
+    #[schema(max_length = 40, pattern = r"^([ +\-().,/#*xX]*[0-9][0-9 +\-().,/#*xX]*)?$")]
     pub mobile_phone: Option<String>,
+    #[schema(max_length = 40, pattern = r"^([ +\-().,/#*xX]*[0-9][0-9 +\-().,/#*xX]*)?$")]
     pub home_phone: Option<String>,
+    #[schema(max_length = 40, pattern = r"^([ +\-().,/#*xX]*[0-9][0-9 +\-().,/#*xX]*)?$")]
     pub fax: Option<String>,
+    #[schema(
+        max_length = 254,
+        pattern = r"^([^@\s\u0000-\u001f\u007f-\u009f]+@[^@\s\u0000-\u001f\u007f-\u009f.][^@\s\u0000-\u001f\u007f-\u009f]*\.[^@\s\u0000-\u001f\u007f-\u009f]*[^@\s\u0000-\u001f\u007f-\u009f.])?$"
+    )]
     pub email: Option<String>,
+    #[schema(max_length = 4000, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")]
     pub notes: Option<String>,
 }
 

@@ -4,11 +4,18 @@ use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use serde_json::json;
+use std::collections::BTreeMap;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::path::{Operation, ParameterIn};
+
+use utoipa::openapi::schema::{AnyOfBuilder, Object, ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::AppState;
-use crate::problem::{Problem, error_response_components};
+use crate::params::PATH_PARAMS;
+use crate::problem::{Problem, error_refs, error_response_components};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -61,6 +68,136 @@ impl Modify for Frame {
             ))),
         );
         components.responses.extend(error_response_components());
+    }
+}
+
+// --- What every operation's shape implies ----------------------------------------
+
+/// Operations of the caller alone, which no scope is refused.
+const OWN_READS: &[&str] = &["getSession", "listTokens", "streamEvents"];
+
+/// Completes the document with what follows from each operation's shape rather than
+/// from its handler: the schema of every path parameter (`params`, which the server
+/// checks against), the form of `If-Match`, and the error answers every operation of
+/// that shape can give. The annotations state only what the app decides (409, 412, 429).
+pub(crate) fn complete(openapi: &mut utoipa::openapi::OpenApi) {
+    refine_schemas(openapi);
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [
+            (false, &mut item.get),
+            (true, &mut item.put),
+            (true, &mut item.post),
+            (true, &mut item.delete),
+            (true, &mut item.patch),
+        ];
+        for (changes, operation) in operations {
+            if let Some(operation) = operation.as_mut() {
+                complete_parameters(operation);
+                complete_errors(operation, changes);
+            }
+        }
+    }
+}
+
+/// Rules across fields, which the derive cannot state: the object becomes a choice of
+/// copies of itself, each with one way of following the rule (a choice of whole objects,
+/// since `additionalProperties: false` does not combine with a rule beside it).
+fn refine_schemas(openapi: &mut utoipa::openapi::OpenApi) {
+    let schemas = &mut openapi.components.as_mut().expect("components").schemas;
+    // `ContactFields::parse`: a contact needs a first name, a last name or a company.
+    let contact = object(schemas, "ContactInput");
+    let named = |field: &str| with_field(&contact, field, |text| text.pattern = Some(NONBLANK_LINE.into()));
+    let a_name = AnyOfBuilder::new().item(named("first_name")).item(named("last_name")).item(named("company"));
+    schemas.insert("ContactInput".into(), RefOr::T(a_name.description(contact.description.clone()).into()));
+    // `add_blocked_number`: a number or a prefix, not both.
+    let blocked = object(schemas, "BlockedNumberInput");
+    let only = |given: &str, absent: &str| {
+        let mut given_only = with_field(&blocked, given, |text| text.schema_type = Type::String.into());
+        let null = ObjectBuilder::new().schema_type(Type::Null).build();
+        given_only.properties.insert(absent.into(), RefOr::T(Schema::Object(null)));
+        given_only
+    };
+    let number_or_prefix = OneOfBuilder::new().item(only("number", "prefix")).item(only("prefix", "number"));
+    schemas.insert(
+        "BlockedNumberInput".into(),
+        RefOr::T(number_or_prefix.description(blocked.description.clone()).into()),
+    );
+}
+
+/// A line with something besides spaces in it (see `params` for the characters refused).
+const NONBLANK_LINE: &str =
+    r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$";
+
+fn object(schemas: &BTreeMap<String, RefOr<Schema>>, name: &str) -> Object {
+    match schemas.get(name) {
+        Some(RefOr::T(Schema::Object(object))) => object.clone(),
+        _ => panic!("schema {name} is documented as an object"),
+    }
+}
+
+/// A copy of `object` in which `field` is required and changed by `change`.
+fn with_field(object: &Object, field: &str, change: impl FnOnce(&mut Object)) -> Object {
+    let mut copy = object.clone();
+    copy.description = None;
+    if !copy.required.iter().any(|name| name == field) {
+        copy.required.push(field.into());
+    }
+    if let Some(RefOr::T(Schema::Object(text))) = copy.properties.get_mut(field) {
+        change(text);
+    }
+    copy
+}
+
+fn complete_parameters(operation: &mut Operation) {
+    for parameter in operation.parameters.iter_mut().flatten() {
+        let schema = match parameter.parameter_in {
+            ParameterIn::Path => PATH_PARAMS.iter().find(|p| p.name == parameter.name).map(|p| (p.schema)()),
+            ParameterIn::Header if parameter.name == "If-Match" => Some(if_match_schema()),
+            _ => None,
+        };
+        if let Some(schema) = schema {
+            parameter.schema = Some(serde_json::from_value(schema).expect("a valid schema"));
+        }
+    }
+}
+
+/// `"3"`, `W/"3"`, `3` or `*` (any version).
+fn if_match_schema() -> serde_json::Value {
+    json!({ "type": "string", "pattern": "^(\\*|(W/)?\"[0-9]{1,18}\"|[0-9]{1,18})$", "examples": ["\"3\""] })
+}
+
+fn complete_errors(operation: &mut Operation, changes: bool) {
+    let parameters = operation.parameters.as_deref().unwrap_or_default();
+    // A phone's URL token is a credential, refused with 401, never a record not found.
+    let has_path = parameters.iter().any(|p| p.parameter_in == ParameterIn::Path && p.name != "token");
+    let has_input = !parameters.is_empty() || operation.request_body.is_some();
+    let json_body = operation.request_body.as_ref().is_some_and(|body| body.content.contains_key("application/json"));
+    let authenticated = operation
+        .security
+        .as_ref()
+        .is_none_or(|requirements| requirements.iter().any(|r| serde_json::to_value(r).is_ok_and(|v| v != json!({}))));
+    let id = operation.operation_id.as_deref().unwrap_or_default();
+    let mut implied = vec![500, 503];
+    if authenticated {
+        implied.push(401);
+        if changes || !OWN_READS.contains(&id) {
+            implied.push(403);
+        }
+    }
+    if has_path {
+        implied.push(404);
+    }
+    if has_input {
+        implied.push(422);
+    }
+    if operation.request_body.is_some() {
+        implied.push(413);
+    }
+    if json_body {
+        implied.push(415);
+    }
+    for (status, reference) in error_refs(&implied) {
+        operation.responses.responses.entry(status).or_insert(reference);
     }
 }
 

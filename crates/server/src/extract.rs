@@ -4,24 +4,76 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::rejection::RawPathParamsRejection;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 use switchboard_core::FieldError;
 
 use crate::AppState;
+use crate::params::{MAY_BE_EMPTY, check_path_param};
 use crate::problem::{Problem, too_large};
 
-/// Path parameters; one that does not parse (a non-UUID id) answers 404.
-#[derive(FromRequestParts)]
-#[from_request(via(axum::extract::Path), rejection(Problem))]
+/// Path parameters, each checked against its form in `params` first: a bad one answers
+/// 422 naming it (a well-formed name of nothing answers 404, from the app).
 pub struct ApiPath<T>(pub T);
 
-/// Query parameters; the app checks their values, so only broken syntax fails here.
-#[derive(FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(Problem))]
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let raw = RawPathParams::from_request_parts(parts, state).await.map_err(|rejection| match rejection {
+            RawPathParamsRejection::InvalidUtf8InPathParam(inner) => Problem::invalid(inner.body_text(), Vec::new()),
+            other => {
+                tracing::error!(error = %other.body_text(), "path parameters missing from a route");
+                Problem::internal()
+            }
+        })?;
+        let errors: Vec<FieldError> = raw
+            .iter()
+            .filter_map(|(name, value)| {
+                check_path_param(name, value).err().map(|message| FieldError { field: name.to_string(), message })
+            })
+            .collect();
+        if !errors.is_empty() {
+            return Err(field_problem(errors));
+        }
+        let Path(value) = Path::<T>::from_request_parts(parts, state).await?;
+        Ok(ApiPath(value))
+    }
+}
+
+/// Query parameters. Only their syntax is checked here (a value that does not fit its
+/// type, or is given empty where the document allows no empty value); the app checks
+/// what they mean. Every refusal is 422 naming the parameter.
 pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let query = parts.uri.query().unwrap_or_default();
+        let errors: Vec<FieldError> = form_urlencoded::parse(query.as_bytes())
+            .filter(|(name, value)| value.is_empty() && !MAY_BE_EMPTY.contains(&name.as_ref()))
+            .map(|(name, _)| FieldError {
+                field: name.to_string(),
+                message: "give a value, or leave the parameter out".into(),
+            })
+            .collect();
+        if !errors.is_empty() {
+            return Err(field_problem(errors));
+        }
+        let Query(value) = Query::<T>::from_request_parts(parts, state).await?;
+        Ok(ApiQuery(value))
+    }
+}
+
+/// 422 for the fields named.
+fn field_problem(errors: Vec<FieldError>) -> Problem {
+    let detail = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
+    Problem::invalid(format!("invalid input: {detail}"), errors)
+}
 
 /// A JSON body, read with the field path of any error so the client learns which
 /// field was wrong: syntax → 400 with line and column, wrong shape → 422 naming the
@@ -114,21 +166,31 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Problem> {
         let Some(value) = parts.headers.get(header::IF_MATCH) else { return Ok(IfMatch(None)) };
-        let text = value.to_str().unwrap_or_default().trim();
+        let text = value.to_str().unwrap_or_default();
         if text == "*" {
             return Ok(IfMatch(None));
         }
-        let bare = text.strip_prefix("W/").unwrap_or(text);
-        let bare = bare.strip_prefix('"').and_then(|b| b.strip_suffix('"')).unwrap_or(bare);
-        match bare.parse::<i64>() {
-            Ok(version) if version >= 0 => Ok(IfMatch(Some(version))),
-            _ => {
+        match version_of(text) {
+            Some(version) => Ok(IfMatch(Some(version))),
+            None => {
                 let message = "give the version from the ETag header, such as \"3\"".to_string();
-                Err(Problem::malformed(format!("If-Match: {message}"))
-                    .with_errors(vec![FieldError { field: "If-Match".into(), message }]))
+                Err(field_problem(vec![FieldError { field: "If-Match".into(), message }]))
             }
         }
     }
+}
+
+/// `"3"`, `W/"3"` or `3`: 1 to 18 digits, so the version fits and the form is the
+/// document's pattern exactly.
+fn version_of(text: &str) -> Option<i64> {
+    let bare = text.strip_prefix("W/").unwrap_or(text);
+    let digits = match bare.strip_prefix('"') {
+        Some(quoted) => quoted.strip_suffix('"')?,
+        None if bare.len() == text.len() => bare,
+        None => return None,
+    };
+    let well_formed = (1..=18).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+    well_formed.then(|| digits.parse().ok()).flatten()
 }
 
 /// An `ETag` for a record's version.
@@ -190,11 +252,21 @@ mod tests {
     #[test]
     fn json_syntax_errors_give_line_and_column() {
         let broken = parse_json::<Input>(b"{\n  \"name\": }").unwrap_err();
-        assert_eq!(broken.status, 400);
+        assert_eq!(broken.status, 422);
         assert!(broken.detail.contains("line 2 column"), "{}", broken.detail);
         let trailing = parse_json::<Input>(br#"{"name": "a"} x"#).unwrap_err();
-        assert_eq!(trailing.status, 400);
-        assert_eq!(parse_json::<Input>(b"").unwrap_err().status, 400);
+        assert_eq!(trailing.status, 422);
+        assert_eq!(parse_json::<Input>(b"").unwrap_err().status, 422);
+    }
+
+    #[test]
+    fn if_match_takes_the_forms_the_document_gives() {
+        for (text, version) in [("\"3\"", Some(3)), ("W/\"3\"", Some(3)), ("3", Some(3))] {
+            assert_eq!(version_of(text), version, "{text}");
+        }
+        for bad in ["", " 3", "+3", "\"3", "W/3", "-1", "1234567890123456789", "\"\""] {
+            assert_eq!(version_of(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod client_addr;
 mod docs;
 mod extract;
 mod metrics;
+mod params;
 mod phonebook;
 mod portal;
 mod problem;
@@ -84,7 +85,8 @@ pub(crate) struct AppState {
 pub fn router(app: App, config: ServerConfig) -> Router {
     let limits = (config.max_body_bytes, config.max_body_bytes.max(config.max_import_bytes));
     let state = AppState { app, config: Arc::new(config), metrics: Arc::new(metrics::Metrics::new()) };
-    let (api, openapi) = api::routes().split_for_parts();
+    let (api, mut openapi) = api::routes().split_for_parts();
+    docs::complete(&mut openapi);
     let openapi_json: Arc<str> = to_pretty_json(&openapi).into();
     let serve_openapi = get(move || {
         let body = openapi_json.clone();
@@ -137,7 +139,9 @@ pub async fn serve(
 
 /// The OpenAPI document, as committed in `docs/openapi.json`.
 pub fn openapi_json() -> String {
-    to_pretty_json(&api::routes().split_for_parts().1)
+    let mut openapi = api::routes().split_for_parts().1;
+    docs::complete(&mut openapi);
+    to_pretty_json(&openapi)
 }
 
 fn to_pretty_json(openapi: &utoipa::openapi::OpenApi) -> String {

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::extract::Request;
+use axum::extract::path::ErrorKind;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -76,8 +77,10 @@ impl Problem {
         self
     }
 
+    /// Input that cannot be read at all (JSON syntax, a broken form): refused like any
+    /// other bad input, with 422, so clients handle one status for what they sent wrong.
     pub fn malformed(detail: impl Into<String>) -> Problem {
-        Problem::new(StatusCode::BAD_REQUEST, "malformed-request", "Malformed request", detail)
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "malformed-request", "Malformed request", detail)
     }
 
     /// Input that parsed but was refused, field by field.
@@ -167,12 +170,21 @@ impl IntoResponse for Problem {
     }
 }
 
-/// A path parameter that does not parse (a contact id that is not a UUID) names
-/// nothing that exists.
+/// Path parameters are checked by `ApiPath` before they are read, so what is left to
+/// fail here is a value of the wrong type.
 impl From<PathRejection> for Problem {
     fn from(rejection: PathRejection) -> Problem {
         match rejection {
-            PathRejection::FailedToDeserializePathParams(_) => Problem::not_found(),
+            PathRejection::FailedToDeserializePathParams(failed) => {
+                let field = match failed.kind() {
+                    ErrorKind::ParseErrorAtKey { key, .. }
+                    | ErrorKind::DeserializeError { key, .. }
+                    | ErrorKind::InvalidUtf8InPathParam { key } => key.clone(),
+                    _ => "path".into(),
+                };
+                let message = failed.body_text();
+                Problem::invalid(format!("{field}: {message}"), vec![FieldError { field, message }])
+            }
             other => {
                 tracing::error!(error = %other.body_text(), "path parameters missing from a route");
                 Problem::internal()
@@ -181,9 +193,18 @@ impl From<PathRejection> for Problem {
     }
 }
 
+/// A query value that does not fit its type: `Failed to deserialize query string: limit: …`.
 impl From<QueryRejection> for Problem {
     fn from(rejection: QueryRejection) -> Problem {
-        Problem::malformed(rejection.body_text())
+        let text = rejection.body_text();
+        let reason = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text);
+        match reason.split_once(": ") {
+            Some((field, message)) if !field.contains(' ') => {
+                let error = FieldError { field: field.into(), message: message.into() };
+                Problem::invalid(format!("invalid input: {reason}"), vec![error])
+            }
+            _ => Problem::invalid(format!("invalid query: {reason}"), Vec::new()),
+        }
     }
 }
 
@@ -233,7 +254,6 @@ pub fn from_panic(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 
 /// Reusable responses (`#/components/responses/…`), one per error status.
 pub(crate) const ERROR_RESPONSES: &[(u16, &str, &str)] = &[
-    (400, "BadRequest", "Malformed request: JSON syntax (with line and column), a bad header such as `If-Match`"),
     (401, "Unauthorized", "No valid session cookie or bearer token; sent with `WWW-Authenticate: Bearer`"),
     (403, "Forbidden", "The caller's scope may not do this, or a cookie-authenticated request lacks `X-CSRF-Token`"),
     (404, "NotFound", "Absent, or not visible to the caller (another tenant's data looks absent)"),
@@ -241,24 +261,45 @@ pub(crate) const ERROR_RESPONSES: &[(u16, &str, &str)] = &[
     (412, "PreconditionFailed", "`If-Match` names an older version: someone else changed the record"),
     (413, "PayloadTooLarge", "The body is larger than the server accepts"),
     (415, "UnsupportedMediaType", "The body is not `application/json`"),
-    (422, "InvalidInput", "The input was refused; `errors` names each field and why"),
-    (429, "TooManyAttempts", "Too many failed logins; `Retry-After` says how many seconds to wait"),
+    (
+        422,
+        "InvalidInput",
+        "A path parameter, query parameter, header or body was refused (JSON that does not parse \
+         included); `errors` names each field and why",
+    ),
+    (429, "TooManyRequests", "Too many attempts or requests; `Retry-After` says how many seconds to wait"),
     (500, "InternalError", "Something went wrong on the server; the cause is logged, not shown"),
-    (503, "Overloaded", "Too many password checks are under way; `Retry-After` says how many seconds to wait"),
+    (
+        503,
+        "Unavailable",
+        "The server is busy: the request did not finish in time, or too many password checks are under way \
+         (then `Retry-After` says how many seconds to wait); try again",
+    ),
 ];
 
 pub(crate) fn error_response_components() -> Vec<(String, RefOr<utoipa::openapi::Response>)> {
     ERROR_RESPONSES
         .iter()
-        .map(|(_, name, description)| {
+        .map(|(status, name, description)| {
             let content = ContentBuilder::new().schema(Some(utoipa::openapi::Ref::from_schema_name("Problem"))).build();
-            let response = ResponseBuilder::new().description(*description).content(PROBLEM_JSON, content).build();
-            (name.to_string(), RefOr::T(response))
+            let mut response = ResponseBuilder::new().description(*description).content(PROBLEM_JSON, content);
+            if matches!(*status, 429 | 503) {
+                let seconds = utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::Integer)
+                    .minimum(Some(1));
+                let header = utoipa::openapi::HeaderBuilder::new()
+                    .schema(seconds)
+                    .description(Some("Seconds to wait before trying again"))
+                    .build();
+                response = response.header("Retry-After", header);
+            }
+            (name.to_string(), RefOr::T(response.build()))
         })
         .collect()
 }
 
-fn refs(statuses: &[u16]) -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+/// References to the shared responses of these statuses, by status.
+pub(crate) fn error_refs(statuses: &[u16]) -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
     ERROR_RESPONSES
         .iter()
         .filter(|(status, ..)| statuses.contains(status))
@@ -273,23 +314,28 @@ macro_rules! error_set {
         pub struct $name;
         impl IntoResponses for $name {
             fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
-                refs(&[$($status),*])
+                error_refs(&[$($status),*])
             }
         }
     )*};
 }
 
+// What the app decides, beyond what an operation's shape implies: `docs::complete` adds
+// 401 (authenticated), 403 (the caller's scope, or CSRF), 404 (path parameters), 422
+// (any input), 413 and 415 (bodies), 500 and 503 to every operation they apply to.
 error_set! {
     /// Reading one record.
-    ReadErrors = [401, 404, 500];
-    /// Reading a list (its parameters are checked).
-    ListErrors = [401, 403, 404, 422, 500];
-    /// Creating or replacing from a JSON body.
-    WriteErrors = [400, 401, 403, 404, 409, 413, 415, 422, 500];
+    ReadErrors = [];
+    /// Reading a list.
+    ListErrors = [];
+    /// Creating or replacing: something identical may exist.
+    WriteErrors = [409];
     /// A partial update that honours `If-Match`.
-    PatchErrors = [400, 401, 403, 404, 409, 412, 413, 415, 422, 500];
+    PatchErrors = [409, 412];
     /// Deleting, or an action without a body.
-    ActionErrors = [401, 403, 404, 409, 500];
-    /// Logging in.
-    LoginErrors = [400, 401, 413, 415, 422, 429, 500, 503];
+    ActionErrors = [409];
+    /// Logging in: failures are throttled.
+    LoginErrors = [401, 429];
+    /// Anything throttled or capped (429 with `Retry-After`).
+    Throttled = [429];
 }

@@ -18,8 +18,10 @@ use crate::problem::{ApiResult, ListErrors};
 #[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// Page size, 1 to 500 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
+    #[param(format = Uuid)]
     pub cursor: Option<String>,
 }
 

@@ -19,8 +19,10 @@ use crate::problem::{ActionErrors, ApiResult, ListErrors, WriteErrors};
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Page size, 1 to 500 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
+    #[param(min_length = 1)]
     pub cursor: Option<String>,
 }
 

@@ -20,8 +20,10 @@ use crate::problem::{ActionErrors, ApiResult, ListErrors, ReadErrors, WriteError
 #[into_params(parameter_in = Query)]
 pub struct DeviceListParams {
     /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(format = Uuid)]
     pub cursor: Option<String>,
 }
 

@@ -22,6 +22,7 @@ use crate::problem::{ActionErrors, ApiResult, ListErrors, ReadErrors, WriteError
 pub struct GroupParam {
     /// `all` (default), `favorites`, `shared`, `mine`, `coworkers`, `department:NAME`,
     /// `site:NAME`, `available`, `busy` or `offline`.
+    #[param(pattern = r"^(all|favorites|shared|mine|coworkers|available|busy|offline|(department|site):[\s\S]*)$")]
     pub group: Option<String>,
 }
 

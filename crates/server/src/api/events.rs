@@ -8,10 +8,11 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::response::sse::{self, KeepAlive, Sse};
 use futures::{Stream, StreamExt};
 use switchboard_app::{App, Caller, Notice};
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::auth::Auth;
-use crate::problem::{ApiResult, Problem};
+use crate::problem::{ApiResult, ReadErrors};
 
 /// A comment is sent after this long without events, so proxies keep the connection open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -19,6 +20,28 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Tells nginx-style proxies not to buffer the stream.
 const NO_BUFFERING: (HeaderName, HeaderValue) =
     (HeaderName::from_static("x-accel-buffering"), HeaderValue::from_static("no"));
+
+/// The names of the stream's events.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // documents `sse_event`, never built
+pub enum StreamEventName {
+    Contact,
+    Presence,
+    User,
+    Settings,
+    Resync,
+}
+
+/// One event of the stream, as an SSE parser reads it (`event:` and `data:` lines).
+#[derive(ToSchema)]
+#[allow(dead_code)] // documents `sse_event`, never built
+pub struct StreamEvent {
+    event: StreamEventName,
+    /// The change as a JSON object whose `kind` is the event's name; `{}` for `resync`.
+    #[schema(content_media_type = "application/json", example = json!("{\"kind\":\"contact\",\"book\":\"shared\",\"contact_id\":\"0198f3c2-6b1e-7a50-9f2d-3c4b5a697887\",\"action\":\"created\"}"))]
+    data: String,
+}
 
 /// Changes the caller may see in their own domain, as they happen: `text/event-stream`.
 ///
@@ -31,10 +54,9 @@ const NO_BUFFERING: (HeaderName, HeaderValue) =
 /// shuts down (reconnect then).
 #[utoipa::path(get, path = "/api/v1/events", operation_id = "streamEvents", tag = "events",
     responses(
-        (status = 200, description = "Events as they happen, until the session ends", content_type = "text/event-stream", body = String,
-            example = json!("event: contact\ndata: {\"kind\":\"contact\",\"book\":\"shared\",\"contact_id\":\"0198f3c2-6b1e-7a50-9f2d-3c4b5a697887\",\"action\":\"created\"}\n\n")),
-        (status = 401, description = "No valid session cookie or bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Something went wrong on the server; the cause is logged, not shown", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Events as they happen, until the session ends; the schema is that of one event",
+            content_type = "text/event-stream", body = StreamEvent),
+        ReadErrors,
     ))]
 pub async fn stream(
     State(state): State<AppState>,

@@ -18,17 +18,28 @@ use crate::problem::{ApiResult, ListErrors};
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ExportParams {
-    /// `outlook`, `google`, `vcard` (3.0, the default) or `vcard4`.
+    /// `outlook`, `google`, `vcard` (3.0, the default; also `vcard3`) or `vcard4`.
+    #[param(pattern = "^(outlook|google|vcard|vcard3|vcard4)$")]
     pub format: Option<String>,
-    /// Directory exports only: `all` (default), `favorites`, `shared`, `mine`, `coworkers`,
-    /// `department:NAME`, `site:NAME`, `available`, `busy` or `offline`.
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DirectoryExportParams {
+    /// `outlook`, `google`, `vcard` (3.0, the default; also `vcard3`) or `vcard4`.
+    #[param(pattern = "^(outlook|google|vcard|vcard3|vcard4)$")]
+    pub format: Option<String>,
+    /// `all` (default), `favorites`, `shared`, `mine`, `coworkers`, `department:NAME`,
+    /// `site:NAME`, `available`, `busy` or `offline`.
+    #[param(pattern = r"^(all|favorites|shared|mine|coworkers|available|busy|offline|(department|site):[\s\S]*)$")]
     pub group: Option<String>,
 }
 
 /// The domain's shared contacts as a file; with none, the header alone (a template to fill in).
 #[utoipa::path(get, path = "/api/v1/domains/{domain}/shared-contacts/export", operation_id = "exportSharedContacts", tag = "shared contacts",
     params(("domain" = String, Path, description = "Domain name"), ExportParams),
-    responses((status = 200, description = "The file (`Content-Disposition: attachment`)", content_type = "text/csv", body = String), ListErrors))]
+    responses((status = 200, description = "The file (`Content-Disposition: attachment`): CSV for `outlook` and `google`, vCard otherwise",
+        content((String = "text/csv"), (String = "text/vcard"))), ListErrors))]
 pub async fn shared(
     State(state): State<AppState>,
     Auth(caller): Auth,
@@ -42,13 +53,14 @@ pub async fn shared(
 
 /// One group of the user's directory as a file; coworkers carry their extension as work number.
 #[utoipa::path(get, path = "/api/v1/domains/{domain}/users/{ext}/directory/export", operation_id = "exportDirectory", tag = "directory",
-    params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "The user's extension"), ExportParams),
-    responses((status = 200, description = "The file (`Content-Disposition: attachment`)", content_type = "text/csv", body = String), ListErrors))]
+    params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "The user's extension"), DirectoryExportParams),
+    responses((status = 200, description = "The file (`Content-Disposition: attachment`): CSV for `outlook` and `google`, vCard otherwise",
+        content((String = "text/csv"), (String = "text/vcard"))), ListErrors))]
 pub async fn directory(
     State(state): State<AppState>,
     Auth(caller): Auth,
     ApiPath((domain, extension)): ApiPath<(String, String)>,
-    ApiQuery(params): ApiQuery<ExportParams>,
+    ApiQuery(params): ApiQuery<DirectoryExportParams>,
 ) -> ApiResult<Response> {
     let format = parse_export_format(params.format.as_deref()).map_err(AppError::from)?;
     let group = params.group.unwrap_or_default();

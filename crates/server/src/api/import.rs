@@ -22,19 +22,35 @@ use crate::problem::{ApiResult, Problem, WriteErrors, too_large};
 #[into_params(parameter_in = Query)]
 pub struct ImportParams {
     /// `auto` (default: detected from the content), `outlook`, `google` or `vcard`.
+    #[param(pattern = "^(auto|outlook|google|vcard)$")]
     pub format: Option<String>,
     /// `upsert` (default), `add` or `replace` (contacts not in the file go to the trash).
+    #[param(pattern = "^(upsert|add|replace)$")]
     pub mode: Option<String>,
     /// `true`: answer what would happen, row by row, and write nothing.
+    #[param(value_type = Option<bool>)]
     pub dry_run: Option<String>,
     /// `true`: write nothing when any row is rejected.
+    #[param(value_type = Option<bool>)]
     pub strict: Option<String>,
 }
+
+/// Documents the raw body: a contacts file, never empty.
+pub struct ImportFile;
+
+impl utoipa::PartialSchema for ImportFile {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let text = utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::String);
+        text.min_length(Some(1)).into()
+    }
+}
+
+impl utoipa::ToSchema for ImportFile {}
 
 /// Imports a file into the domain's shared contacts.
 #[utoipa::path(post, path = "/api/v1/domains/{domain}/shared-contacts/import", operation_id = "importSharedContacts", tag = "shared contacts",
     params(("domain" = String, Path, description = "Domain name"), ImportParams),
-    request_body(content = String, description = "The Outlook CSV, Google CSV or vCard file", content_type = "text/csv"),
+    request_body(content = ImportFile, description = "The Outlook CSV, Google CSV or vCard file", content_type = "text/csv"),
     responses((status = 200, description = "What the import did, or would do", body = ImportReport), WriteErrors))]
 pub async fn shared(
     State(state): State<AppState>,
@@ -49,7 +65,7 @@ pub async fn shared(
 /// Imports a file into a user's own contacts.
 #[utoipa::path(post, path = "/api/v1/domains/{domain}/users/{ext}/contacts/import", operation_id = "importPersonalContacts", tag = "personal contacts",
     params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "The owner's extension"), ImportParams),
-    request_body(content = String, description = "The Outlook CSV, Google CSV or vCard file", content_type = "text/csv"),
+    request_body(content = ImportFile, description = "The Outlook CSV, Google CSV or vCard file", content_type = "text/csv"),
     responses((status = 200, description = "What the import did, or would do", body = ImportReport), WriteErrors))]
 pub async fn personal(
     State(state): State<AppState>,
@@ -77,9 +93,9 @@ async fn import(
 }
 
 fn flag(field: &str, value: Option<&str>) -> Result<bool, Problem> {
-    match value.map(str::trim).unwrap_or_default() {
-        "" | "false" | "0" => Ok(false),
-        "true" | "1" => Ok(true),
+    match value.unwrap_or("false") {
+        "false" => Ok(false),
+        "true" => Ok(true),
         other => Err(AppError::from(Invalid::field(field, format!("`{other}` is not true or false"))).into()),
     }
 }

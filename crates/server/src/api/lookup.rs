@@ -12,15 +12,17 @@ use utoipa::IntoParams;
 use crate::AppState;
 use crate::auth::Auth;
 use crate::extract::{ApiPath, ApiQuery, ClientAddr};
-use crate::problem::{ApiResult, ListErrors};
+use crate::problem::{ApiResult, ListErrors, Problem, Throttled};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LookupParams {
     /// The calling number, in any format (`+1 (206) 555-0100`, `2065550100`, `5550100`, `204`).
+    #[param(required = true, max_length = 40, pattern = r"^[ +\-().,/#*xX]*[0-9][0-9 +\-().,/#*xX]*$")]
     pub number: Option<String>,
     /// Extension of the user being called, whose view is taken (default: the caller;
     /// providers without it get the domain's view).
+    #[param(pattern = "^[0-9]{1,15}$")]
     pub user: Option<String>,
 }
 
@@ -28,6 +30,7 @@ pub struct LookupParams {
 #[into_params(parameter_in = Query)]
 pub struct PhoneLookupParams {
     /// The calling number, in any format.
+    #[param(required = true, max_length = 40, pattern = r"^[ +\-().,/#*xX]*[0-9][0-9 +\-().,/#*xX]*$")]
     pub number: Option<String>,
 }
 
@@ -58,7 +61,9 @@ pub async fn lookup(
         (status = 200, description = "The name to show", content(
             (String = "text/plain", example = "Ann Archer"),
             (LookupAnswer = "application/json"))),
-        ListErrors))]
+        (status = 401, description = "The token is unknown or revoked", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The device may not connect from this address", body = Problem, content_type = "application/problem+json"),
+        Throttled))]
 pub async fn phonebook(
     State(state): State<AppState>,
     ApiPath(token): ApiPath<String>,

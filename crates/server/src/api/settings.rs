@@ -7,7 +7,13 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::State;
 use axum::response::IntoResponse;
+use serde_json::json;
 use switchboard_app::{SettingsLayer, SettingsView};
+use switchboard_core::Scope;
+use switchboard_core::phone::COUNTRY_CODES;
+use switchboard_core::settings::{DEFAULT_COUNTRY, SHARED_CONTACTS_EDITOR_SCOPES, SHOW_SHARED_CONTACTS};
+use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+use utoipa::openapi::{RefOr, Schema};
 
 use crate::AppState;
 use crate::auth::Auth;
@@ -16,6 +22,41 @@ use crate::problem::{ApiResult, ReadErrors, WriteErrors};
 
 /// Key → new value, or `null` to remove the key from this layer.
 type Changes = BTreeMap<String, Option<String>>;
+
+/// Documents `Changes`: keys are `A-Z`, `0-9` and `_`; the known keys take only their values.
+pub struct SettingsChanges;
+
+impl utoipa::PartialSchema for SettingsChanges {
+    fn schema() -> RefOr<Schema> {
+        let text_or_null = || SchemaType::from_iter([Type::String, Type::Null]);
+        let value = ObjectBuilder::new()
+            .schema_type(text_or_null())
+            .max_length(Some(1000))
+            .pattern(Some(r"^[^\u0000-\u001f\u007f-\u009f]*$"));
+        let scopes = Scope::ALL.iter().filter(|s| !s.is_provider()).map(|s| s.as_str()).collect::<Vec<_>>().join("|");
+        // Comma-separated domain scopes; empty parts and spaces around them are ignored.
+        let scope_list = format!(r"^\s*({scopes})?\s*(,\s*({scopes})?\s*)*$");
+        let one_of = |values: Vec<serde_json::Value>| {
+            ObjectBuilder::new().schema_type(text_or_null()).enum_values(Some(values.into_iter().chain([json!(null)])))
+        };
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "Key → new value, or `null` to remove the key from this layer (back to the inherited value)",
+            ))
+            .property_names(Some(ObjectBuilder::new().schema_type(Type::String).pattern(Some("^[A-Z0-9_]{1,64}$"))))
+            .additional_properties(Some(value))
+            .property(SHOW_SHARED_CONTACTS, one_of(vec![json!("yes"), json!("no")]))
+            .property(
+                SHARED_CONTACTS_EDITOR_SCOPES,
+                ObjectBuilder::new().schema_type(text_or_null()).pattern(Some(scope_list)),
+            )
+            .property(DEFAULT_COUNTRY, one_of(COUNTRY_CODES.iter().map(|code| json!(code)).collect()))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for SettingsChanges {}
 
 async fn get_layer(state: &AppState, auth: Auth, layer: SettingsLayer) -> ApiResult<impl IntoResponse + use<>> {
     Ok(Json(state.app.get_settings(&auth.0, &layer).await?))
@@ -37,7 +78,7 @@ pub async fn get_system(State(state): State<AppState>, auth: Auth) -> ApiResult<
     get_layer(&state, auth, SettingsLayer::System).await
 }
 
-#[utoipa::path(put, path = "/api/v1/system/settings", operation_id = "putSystemSettings", tag = "settings", request_body = BTreeMap<String, Option<String>>,
+#[utoipa::path(put, path = "/api/v1/system/settings", operation_id = "putSystemSettings", tag = "settings", request_body = SettingsChanges,
     responses((status = 200, description = "The layer after the change", body = SettingsView), WriteErrors))]
 pub async fn put_system(
     State(state): State<AppState>,
@@ -59,7 +100,7 @@ pub async fn get_reseller(
     get_layer(&state, auth, SettingsLayer::Reseller(reseller)).await
 }
 
-#[utoipa::path(put, path = "/api/v1/resellers/{reseller}/settings", operation_id = "putResellerSettings", tag = "settings", request_body = BTreeMap<String, Option<String>>,
+#[utoipa::path(put, path = "/api/v1/resellers/{reseller}/settings", operation_id = "putResellerSettings", tag = "settings", request_body = SettingsChanges,
     params(("reseller" = String, Path, description = "Reseller name")),
     responses((status = 200, description = "The layer after the change", body = SettingsView), WriteErrors))]
 pub async fn put_reseller(
@@ -83,7 +124,7 @@ pub async fn get_domain(
     get_layer(&state, auth, SettingsLayer::Domain(domain)).await
 }
 
-#[utoipa::path(put, path = "/api/v1/domains/{domain}/settings", operation_id = "putDomainSettings", tag = "settings", request_body = BTreeMap<String, Option<String>>,
+#[utoipa::path(put, path = "/api/v1/domains/{domain}/settings", operation_id = "putDomainSettings", tag = "settings", request_body = SettingsChanges,
     params(("domain" = String, Path, description = "Domain name")),
     responses((status = 200, description = "The layer after the change", body = SettingsView), WriteErrors))]
 pub async fn put_domain(
@@ -107,7 +148,7 @@ pub async fn get_scope(
     get_layer(&state, auth, SettingsLayer::Scope(domain, scope)).await
 }
 
-#[utoipa::path(put, path = "/api/v1/domains/{domain}/scopes/{scope}/settings", operation_id = "putScopeSettings", tag = "settings", request_body = BTreeMap<String, Option<String>>,
+#[utoipa::path(put, path = "/api/v1/domains/{domain}/scopes/{scope}/settings", operation_id = "putScopeSettings", tag = "settings", request_body = SettingsChanges,
     params(("domain" = String, Path, description = "Domain name"), ("scope" = String, Path, description = "Scope, such as `basic-user`")),
     responses((status = 200, description = "The layer after the change", body = SettingsView), WriteErrors))]
 pub async fn put_scope(
@@ -131,7 +172,7 @@ pub async fn get_user(
     get_layer(&state, auth, SettingsLayer::User(domain, ext)).await
 }
 
-#[utoipa::path(put, path = "/api/v1/domains/{domain}/users/{ext}/settings", operation_id = "putUserSettings", tag = "settings", request_body = BTreeMap<String, Option<String>>,
+#[utoipa::path(put, path = "/api/v1/domains/{domain}/users/{ext}/settings", operation_id = "putUserSettings", tag = "settings", request_body = SettingsChanges,
     params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "Extension")),
     responses((status = 200, description = "The layer after the change", body = SettingsView), WriteErrors))]
 pub async fn put_user(

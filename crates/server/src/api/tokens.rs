@@ -21,6 +21,10 @@ use crate::problem::{ActionErrors, ApiResult, Problem, ReadErrors, WriteErrors};
 #[serde(deny_unknown_fields)]
 pub struct TokenInput {
     /// What the token is for, such as `PBX presence`.
+    #[schema(
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
 }
 
