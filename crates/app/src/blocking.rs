@@ -38,6 +38,7 @@ pub struct BlockedNumberInput {
     pub prefix: Option<String>,
     /// Why it is blocked, for the people who manage the list.
     #[serde(default)]
+    #[schema(max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub note: String,
 }
 
@@ -49,6 +50,7 @@ pub struct AllowedNumberInput {
     #[schema(max_length = 40, pattern = r"^[ +\-().,/#*xX]*[0-9][0-9 +\-().,/#*xX]*$")]
     pub number: String,
     #[serde(default)]
+    #[schema(max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub note: String,
 }
 

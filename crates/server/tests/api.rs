@@ -461,13 +461,16 @@ async fn bad_list_parameters_are_named() {
     assert_eq!(fields(&group), ["group"]);
 }
 
+/// A request with one bad value: method, path, headers, body, and the field to be named.
+type BadRequest<'a> = (Method, &'a str, &'a [(&'a str, &'a str)], Option<&'a [u8]>, &'a str);
+
 /// Every value of a query, path, header or body that the server refuses answers 422
 /// naming it: the same status whichever extractor or use case refused it.
 #[tokio::test]
 async fn every_bad_value_answers_422_naming_it() {
     let server = spawn().await;
     let token = server.token("200").await;
-    let cases: [(Method, &str, &[(&str, &str)], Option<&[u8]>, &str); 12] = [
+    let cases: [BadRequest; 12] = [
         (Method::GET, "/api/v1/domains/acme.example/devices?limit=ten", &[], None, "limit"),
         (Method::GET, "/api/v1/domains/acme.example/devices?limit=0", &[], None, "limit"),
         (Method::GET, "/api/v1/domains/acme.example/shared-contacts?limit=", &[], None, "limit"),

@@ -34,8 +34,9 @@ impl utoipa::PartialSchema for SettingsChanges {
             .max_length(Some(1000))
             .pattern(Some(r"^[^\u0000-\u001f\u007f-\u009f]*$"));
         let scopes = Scope::ALL.iter().filter(|s| !s.is_provider()).map(|s| s.as_str()).collect::<Vec<_>>().join("|");
-        // Comma-separated domain scopes; empty parts and spaces around them are ignored.
-        let scope_list = format!(r"^\s*({scopes})?\s*(,\s*({scopes})?\s*)*$");
+        // Comma-separated domain scopes; empty parts and spaces (not control characters) around them are ignored.
+        let space = r"[^\S\u0000-\u001f\u007f-\u009f]*";
+        let scope_list = format!(r"^{space}({scopes})?{space}(,{space}({scopes})?{space})*$");
         let one_of = |values: Vec<serde_json::Value>| {
             ObjectBuilder::new().schema_type(text_or_null()).enum_values(Some(values.into_iter().chain([json!(null)])))
         };
