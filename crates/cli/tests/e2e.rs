@@ -388,7 +388,11 @@ async fn bad_input_is_refused_and_writes_nothing(backend: Backend) {
     let bad_user =
         manager.post("/api/v1/domains/acme.example/users", json!({ "extension": "12a", "scope": "boss" })).await;
     assert_eq!(bad_user.error_fields(), ["extension", "scope"]);
-    assert_eq!(manager.get(&format!("{SHARED}/not-a-uuid")).await.status, StatusCode::NOT_FOUND);
+    let not_an_id = manager.get(&format!("{SHARED}/not-a-uuid")).await;
+    assert_eq!(
+        (not_an_id.status, not_an_id.error_fields()),
+        (StatusCode::UNPROCESSABLE_ENTITY, vec!["id".to_string()])
+    );
 
     assert!(manager.get(SHARED).await.body["items"].as_array().unwrap().is_empty(), "nothing was written");
     let audit = manager.get("/api/v1/domains/acme.example/audit").await;
