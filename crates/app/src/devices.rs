@@ -574,7 +574,7 @@ impl App {
     }
 
     /// A device whose secret matched: refused if revoked or connecting from elsewhere.
-    async fn reader_of(
+    pub(crate) async fn reader_of(
         &self,
         access: DeviceAccess,
         client: Option<IpAddr>,
@@ -655,7 +655,7 @@ fn device_view(domain: &Domain, device: Device, user: Option<&User>) -> DeviceVi
 
 /// Whether a reader serves one request only (see [`PhonebookReader::stamp_when_made`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum OneRequest {
+pub(crate) enum OneRequest {
     Yes,
     No,
 }

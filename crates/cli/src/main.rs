@@ -112,6 +112,12 @@ struct ServeArgs {
     /// The private key of --ldap-cert (PEM: PKCS#8, PKCS#1 or SEC1).
     #[arg(long, env = "SWITCHBOARD_LDAP_KEY")]
     ldap_key: Option<PathBuf>,
+    /// Lets users (`200@acme.example`) bind on plain LDAP, their password in clear; without it they must use LDAPS or StartTLS (device credentials may always bind on plain LDAP).
+    #[arg(long, env = "SWITCHBOARD_LDAP_ALLOW_PLAIN_USER_BINDS")]
+    ldap_allow_plain_user_binds: bool,
+    /// LDAP connections open at once from one client address (an office's phones may share one).
+    #[arg(long, default_value_t = 256, env = "SWITCHBOARD_LDAP_MAX_CONNECTIONS_PER_ADDRESS")]
+    ldap_max_connections_per_address: usize,
     /// The server's address as phones reach it, for the settings the portal's Desk phones page shows; as the page was reached when absent.
     #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]
     public_url: Option<String>,
@@ -613,12 +619,17 @@ async fn serve(args: ServeArgs, app: App) -> Result<()> {
     if args.demo {
         demo::create(&app).await?;
     }
+    let ldap_config = switchboard_ldap::LdapConfig {
+        allow_plain_user_binds: args.ldap_allow_plain_user_binds,
+        max_connections_per_address: args.ldap_max_connections_per_address.max(1),
+        ..switchboard_ldap::LdapConfig::default()
+    };
     let ldap_port = match args.ldap {
-        Some(ldap) => Some(spawn_ldap(ldap, app.clone(), ldap_tls.clone()).await?.port()),
+        Some(ldap) => Some(spawn_ldap(ldap, app.clone(), ldap_config.clone(), ldap_tls.clone()).await?.port()),
         None => None,
     };
     if let (Some(ldaps), Some(tls)) = (args.ldaps, ldap_tls) {
-        spawn_ldaps(ldaps, app.clone(), tls).await?;
+        spawn_ldaps(ldaps, app.clone(), ldap_config, tls).await?;
     }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -671,23 +682,33 @@ fn ldap_tls(args: &ServeArgs) -> Result<Option<switchboard_ldap::LdapTls>> {
 /// Serves LDAP next to HTTP (with StartTLS when there is a certificate); printed before
 /// the HTTP address, which scripts wait for.
 /// Returns the address it listens on (port 0 picks a free one).
-async fn spawn_ldap(address: SocketAddr, app: App, tls: Option<switchboard_ldap::LdapTls>) -> Result<SocketAddr> {
+async fn spawn_ldap(
+    address: SocketAddr,
+    app: App,
+    config: switchboard_ldap::LdapConfig,
+    tls: Option<switchboard_ldap::LdapTls>,
+) -> Result<SocketAddr> {
     let listener =
         tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen for LDAP on {address}"))?;
     let bound = listener.local_addr()?;
     announce(format_args!("LDAP listening on ldap://{bound}"));
-    let config = switchboard_ldap::LdapConfig { start_tls: tls, ..switchboard_ldap::LdapConfig::default() };
+    let config = switchboard_ldap::LdapConfig { start_tls: tls, ..config };
     tokio::spawn(switchboard_ldap::serve(listener, app, config));
     Ok(bound)
 }
 
 /// Serves LDAPS next to HTTP, like [`spawn_ldap`].
-async fn spawn_ldaps(address: SocketAddr, app: App, tls: switchboard_ldap::LdapTls) -> Result<()> {
+async fn spawn_ldaps(
+    address: SocketAddr,
+    app: App,
+    config: switchboard_ldap::LdapConfig,
+    tls: switchboard_ldap::LdapTls,
+) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen for LDAPS on {address}"))?;
     announce(format_args!("LDAPS listening on ldaps://{}", listener.local_addr()?));
-    tokio::spawn(switchboard_ldap::serve_tls(listener, tls, app, switchboard_ldap::LdapConfig::default()));
+    tokio::spawn(switchboard_ldap::serve_tls(listener, tls, app, config));
     Ok(())
 }
 

@@ -35,7 +35,12 @@ on_both_backends!(
     one_entry_by_its_dn,
     ldaps_and_start_tls,
     start_tls_needs_a_certificate,
-    bad_certificates_stop_the_server
+    bad_certificates_stop_the_server,
+    revocation_reaches_open_connections,
+    large_filters_are_refused,
+    connections_are_limited_per_address,
+    user_binds_need_tls,
+    list_view_values_up_to_two_to_the_63
 );
 
 const ACME: &str = "acme.example";
@@ -89,7 +94,9 @@ async fn start(backend: Backend) -> Ldap {
         ],
     );
     let address = free_address();
-    let server = Server::start(&db, &["--ldap", &address]);
+    // Most tests bind as a user on plain LDAP, as `ldapsearch -x` does; `user_binds_need_tls`
+    // checks the default.
+    let server = Server::start(&db, &["--ldap", &address, "--ldap-allow-plain-user-binds"]);
     Ldap { db, server, address, ldaps: None, tls: None }
 }
 
@@ -798,4 +805,166 @@ async fn bad_certificates_stop_the_server(backend: Backend) {
         assert!(!stdout.contains("listening"), "{args:?} listened: {stdout}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
+}
+
+/// A search on an open connection: the result code (and how many entries came).
+async fn search_code(connection: &mut Connection, text: &str) -> (LdapResultCode, usize) {
+    let filter = LdapFilter::Substring("cn".into(), format!("*{text}*").as_str().into());
+    let (entries, done, _) = raw_search(connection, filter, &[]).await;
+    (done.code, entries.len())
+}
+
+/// A connection stays bound only while its credential holds: the device revoked, the user
+/// deleted or their password changed, its next search is refused with
+/// `insufficientAccessRights` (the search is refused; `invalidCredentials` answers a
+/// bind) and it must bind again.
+async fn revocation_reaches_open_connections(backend: Backend) {
+    let ldap = with_book(backend).await;
+    let manager = ldap.server.login("100@acme.example", PASSWORD).await;
+    let refused = (LdapResultCode::InsufficentAccessRights, 0);
+
+    let (id, bind_dn, password) = add_device(&ldap, json!({ "name": "Lobby phone" })).await;
+    let mut phone = bind(&ldap.address, &bind_dn, &password).await;
+    assert_eq!(search_code(&mut phone, "ann").await, (LdapResultCode::Success, 3));
+    let revoked = manager.delete(&format!("/api/v1/domains/acme.example/devices/{id}")).await;
+    assert!(revoked.status.is_success(), "{revoked:?}");
+    assert_eq!(search_code(&mut phone, "ann").await, refused, "a revoked device reads nothing more");
+    assert_eq!(search_code(&mut phone, "ann").await, refused, "nor does the connection, now anonymous");
+
+    let mut zoe = bind(&ldap.address, "201@acme.example", PASSWORD).await;
+    assert_eq!(search_code(&mut zoe, "ann").await, (LdapResultCode::Success, 3));
+    let deleted = manager.delete("/api/v1/domains/acme.example/users/201").await;
+    assert!(deleted.status.is_success(), "{deleted:?}");
+    assert_eq!(search_code(&mut zoe, "ann").await, refused, "a deleted user reads nothing more");
+
+    let mut ben = bound_connection(&ldap.address).await;
+    let mut bystander = bind(&ldap.address, "100@acme.example", PASSWORD).await;
+    assert_eq!(search_code(&mut ben, "ann").await, (LdapResultCode::Success, 3));
+    let new_password = json!({ "password": "a-new-password-456" });
+    let changed = manager.patch("/api/v1/domains/acme.example/users/200", new_password, &[]).await;
+    assert!(changed.status.is_success(), "{changed:?}");
+    assert_eq!(search_code(&mut ben, "ann").await, refused, "the old password no longer reads");
+    assert_eq!(search_code(&mut bystander, "ann").await, (LdapResultCode::Success, 3), "others go on");
+    let mut again = bind(&ldap.address, BEN, "a-new-password-456").await;
+    assert_eq!(search_code(&mut again, "ann").await, (LdapResultCode::Success, 3));
+}
+
+/// A filter of more terms than a phone ever sends is refused before anything is looked
+/// up (a 4,000-term OR once made 4,000 look-ups); a phone's filter is not.
+async fn large_filters_are_refused(backend: Backend) {
+    let ldap = with_book(backend).await;
+    let mut connection = bound_connection(&ldap.address).await;
+    let or_of = |n: usize| {
+        // Short terms: 4,000 of them fit in one message (64 KiB).
+        LdapFilter::Or((0..n).map(|i| LdapFilter::Substring("cn".into(), format!("*n{i}*").as_str().into())).collect())
+    };
+    let started = Instant::now();
+    let (entries, done, _) = raw_search(&mut connection, or_of(4000), &[]).await;
+    println!("a 4,000-term filter refused in {:?}", started.elapsed());
+    assert_eq!((entries.len(), done.code.clone()), (0, LdapResultCode::AdminLimitExceeded), "{done:?}");
+    assert!(done.message.contains("more than 64 terms"), "{done:?}");
+    let (entries, done, _) = raw_search(&mut connection, or_of(63), &[]).await;
+    assert_eq!((entries.len(), done.code.clone()), (0, LdapResultCode::Success), "{done:?}");
+    // The connection goes on.
+    assert_eq!(search_code(&mut connection, "ann").await, (LdapResultCode::Success, 3));
+}
+
+/// Opens a connection, or `None` when the server says it is busy and closes it.
+async fn try_connect(address: &str) -> Option<Connection> {
+    let socket = tokio::net::TcpStream::connect(address).await.expect("connects");
+    let mut connection = Framed::new(socket, LdapCodec::default());
+    let bind = LdapBindRequest { version: 3, dn: BEN.into(), cred: LdapBindCred::Simple(PASSWORD.into()) };
+    connection.send(LdapMsg::new(1, LdapOp::BindRequest(bind))).await.ok()?;
+    match tokio::time::timeout(Duration::from_secs(20), connection.next()).await.expect("an answer").map(|m| m.map(|m| m.op)) {
+        Some(Ok(LdapOp::BindResponse(response))) if response.res.code == LdapResultCode::Success => Some(connection),
+        Some(Ok(LdapOp::ExtendedResponse(notice))) => {
+            assert_eq!(notice.res.code, LdapResultCode::Busy, "{notice:?}");
+            assert!(notice.res.message.contains("too many connections from your address"), "{notice:?}");
+            None
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// One address holds at most `--ldap-max-connections-per-address` connections; one more
+/// is told it is busy and closed, and a place freed is taken again.
+async fn connections_are_limited_per_address(backend: Backend) {
+    let db = Database::new(backend).await;
+    seed_domain(&db, ACME, &[("100", "Olivia", "office-manager", "Management"), ("200", "Ben", "basic-user", "Sales")]);
+    let address = free_address();
+    let args = ["--ldap", &address, "--ldap-allow-plain-user-binds", "--ldap-max-connections-per-address", "3"];
+    let _server = Server::start(&db, &args);
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        open.push(try_connect(&address).await.expect("within the limit"));
+    }
+    assert!(try_connect(&address).await.is_none(), "a fourth connection is refused");
+    for connection in &mut open {
+        assert_eq!(search_code(connection, "olivia").await, (LdapResultCode::Success, 1), "the others go on");
+    }
+    // Unbind one and wait until the server closed it; then its place is free.
+    let mut leaving = open.pop().expect("a connection");
+    leaving.send(LdapMsg::new(3, LdapOp::UnbindRequest)).await.expect("unbind sent");
+    assert!(tokio::time::timeout(Duration::from_secs(10), leaving.next()).await.expect("closed").is_none());
+    let mut attempts = 0;
+    let mut again = loop {
+        attempts += 1;
+        // The server gives the place back right after closing: the first try may come first.
+        match try_connect(&address).await {
+            Some(connection) => break connection,
+            None if attempts < 50 => tokio::time::sleep(Duration::from_millis(100)).await,
+            None => panic!("the freed place was never given back"),
+        }
+    };
+    println!("a freed place was taken again after {attempts} attempt(s)");
+    assert_eq!(search_code(&mut again, "olivia").await, (LdapResultCode::Success, 1));
+}
+
+/// Users' passwords go over TLS only, unless `--ldap-allow-plain-user-binds`: on plain
+/// LDAP a user's bind is refused (`confidentialityRequired`) before the password is
+/// checked; device credentials bind there; after StartTLS, or over LDAPS, users bind.
+async fn user_binds_need_tls(backend: Backend) {
+    let ldap = start_with_tls(backend).await;
+    let plain = format!("ldap://{}", ldap.address);
+    let ldaps = format!("ldaps://{}", ldap.ldaps.as_deref().expect("an LDAPS address"));
+    let names = ["-b", BASE, "(cn=*olivia*)", "cn"];
+    let ben = ["-D", BEN, "-w", PASSWORD];
+    let refused = ldap.search_at(&plain, &ben, &names).await;
+    assert_eq!((refused.code, refused.entries.len()), (LdapResultCode::ConfidentialityRequired as i32, 0));
+    assert!(refused.stderr.contains("TLS"), "{refused:?}");
+    let wrong = ldap.search_at(&plain, &["-D", BEN, "-w", "wrong"], &names).await;
+    assert_eq!(wrong.code, LdapResultCode::ConfidentialityRequired as i32, "no password is tried in clear");
+    let started = ldap.search_at(&plain, &ben, &[&["-ZZ"][..], &names].concat()).await;
+    assert_eq!((started.code, started.values("cn")), (0, vec!["Olivia Tester".to_string()]), "{started:?}");
+    let over_tls = ldap.search_at(&ldaps, &ben, &names).await;
+    assert_eq!((over_tls.code, over_tls.values("cn")), (0, vec!["Olivia Tester".to_string()]), "{over_tls:?}");
+    let (_, bind_dn, password) = add_device(&ldap, json!({ "name": "Lobby phone" })).await;
+    let device = ldap.search_at(&plain, &["-D", &bind_dn, "-w", &password], &names).await;
+    assert_eq!((device.code, device.values("cn")), (0, vec!["Olivia Tester".to_string()]), "{device:?}");
+}
+
+/// A virtual list view with every count at 2^63 - 1 (the largest an eight-byte INTEGER
+/// holds) answers a window at the list's end; a larger INTEGER is not read, and the
+/// critical control is refused (`unavailableCriticalExtension`). The server goes on.
+async fn list_view_values_up_to_two_to_the_63(backend: Backend) {
+    let ldap = with_book(backend).await;
+    let mut connection = bound_connection(&ldap.address).await;
+    let max = [0x02, 0x08, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+    let almost = [0x02, 0x08, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe];
+    // before, after, byOffset { offset, contentCount }
+    let view = |before: &[u8], after: &[u8], offset: &[u8], count: &[u8]| {
+        let target = [&[0xa0, (offset.len() + count.len()) as u8][..], offset, count].concat();
+        let body = [before, after, &target].concat();
+        [&[0x30, body.len() as u8][..], &body].concat()
+    };
+    let (entries, done, _) = raw_search(&mut connection, all_people(), &sorted_view(&view(&max, &max, &max, &max))).await;
+    assert_eq!((entries.len(), done.code.clone()), (6, LdapResultCode::Success), "{done:?}");
+    let zero = [0x02, 0x01, 0x00];
+    let (last, done, _) = raw_search(&mut connection, all_people(), &sorted_view(&view(&zero, &zero, &almost, &max))).await;
+    assert_eq!((surnames(&last), done.code), (vec!["Tester".to_string()], LdapResultCode::Success));
+    let two_to_the_63 = [0x02, 0x09, 0x00, 0x80, 0, 0, 0, 0, 0, 0, 0];
+    let (none, done, _) =
+        raw_search(&mut connection, all_people(), &sorted_view(&view(&zero, &two_to_the_63, &almost, &max))).await;
+    assert_eq!((none.len(), done.code), (0, LdapResultCode::UnavailableCriticalExtension));
+    assert_eq!(search_code(&mut connection, "ann").await, (LdapResultCode::Success, 3));
 }

@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use switchboard_app::{App, AppError, PhonebookQuery, PhonebookReader};
+use switchboard_app::{App, AppError, BoundReader, PhonebookQuery, PhonebookReader};
 use switchboard_core::model::DirectoryEntry;
 use switchboard_core::paging::Page;
 
@@ -32,8 +32,14 @@ impl From<AppError> for Refusal {
 
 /// A simple bind: a device's bind DN or a user's `extension@domain`, and its password.
 /// The app counts and slows down failures.
-pub async fn bind(app: &App, name: &str, password: &str, client: IpAddr) -> Result<PhonebookReader, Refusal> {
-    Ok(app.device_by_bind(name, password, Some(client)).await?)
+pub async fn bind(app: &App, name: &str, password: &str, client: IpAddr) -> Result<BoundReader, Refusal> {
+    Ok(app.bind_connection(name, password, Some(client)).await?)
+}
+
+/// The reader for one more operation of a bound connection: refused once its device is
+/// revoked or gone, its user deleted or their password changed.
+pub async fn recheck(app: &App, bound: &BoundReader, client: IpAddr) -> Result<PhonebookReader, Refusal> {
+    Ok(app.recheck_bound(bound, Some(client)).await?)
 }
 
 /// A client that did not bind, reading `domain`: only where the domain allows it.

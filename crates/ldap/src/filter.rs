@@ -44,6 +44,23 @@ impl Candidates {
     }
 }
 
+/// How many items (assertions such as `(cn=*ann*)`, and the AND, OR and NOT around them)
+/// a filter holds: what bounds the look-ups it expands to and the work of checking each
+/// candidate against it. Counted without recursion.
+pub fn size(filter: &LdapFilter) -> usize {
+    let mut count = 0;
+    let mut pending = vec![filter];
+    while let Some(item) = pending.pop() {
+        count += 1;
+        match item {
+            LdapFilter::And(parts) | LdapFilter::Or(parts) => pending.extend(parts),
+            LdapFilter::Not(inner) => pending.push(inner),
+            _ => {}
+        }
+    }
+    count
+}
+
 pub fn candidates(filter: &LdapFilter) -> Candidates {
     match filter {
         LdapFilter::And(parts) => {
@@ -250,6 +267,15 @@ mod tests {
         assert_eq!(terms("(&(objectClass=inetOrgPerson)(|(cn=*ann*)(mail=*acme*)))"), set(&["ann", "acme"]));
         assert_eq!(terms("(&(cn=*an*)(sn=*smith*))"), set(&["smith"]));
         assert_eq!(terms("(sn=*a*b*long_part*)"), set(&["long part"]));
+    }
+
+    #[test]
+    fn a_filter_size_counts_every_item() {
+        assert_eq!(size(&filter("(cn=*ann*)")), 1);
+        assert_eq!(size(&filter("(&(objectClass=inetOrgPerson)(|(cn=*ann*)(sn=*ann*)))")), 5);
+        assert_eq!(size(&filter("(!(!(cn=x)))")), 3);
+        let wide = LdapFilter::Or((0..4000).map(|n| LdapFilter::Equality("cn".into(), format!("n{n}"))).collect());
+        assert_eq!(size(&wide), 4001);
     }
 
     #[test]

@@ -20,6 +20,9 @@ mod controls;
 mod dn;
 mod entry;
 mod filter;
+#[doc(hidden)]
+pub mod fuzzing;
+mod limits;
 mod search;
 mod session;
 mod shape;
@@ -32,6 +35,7 @@ use switchboard_app::App;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+pub use crate::search::LOOKUP_COST;
 pub use crate::tls::{LdapTls, TlsError};
 
 /// Limits of the LDAP service; the defaults are what production runs.
@@ -43,11 +47,23 @@ pub struct LdapConfig {
     pub idle_timeout: Duration,
     /// Connections served at once; more are closed on arrival.
     pub max_connections: usize,
+    /// Connections served at once from one client address (an office's phones may
+    /// share one public address); more are told so and closed on arrival.
+    pub max_connections_per_address: usize,
     /// Most entries one search returns, whatever size limit the client asks for.
     pub max_entries: usize,
-    /// Most candidates one search reads when its filter has no name or number to look
-    /// up (`(objectClass=*)`); past it the search ends with `adminLimitExceeded`.
+    /// The work one search may do, in candidates read: each index look-up (found
+    /// something or not) costs [`LOOKUP_COST`], each candidate checked one. Past it the
+    /// search ends with `adminLimitExceeded`.
     pub max_examined: usize,
+    /// Most assertions (leaves such as `(cn=*ann*)`) a search filter may hold; a larger
+    /// filter is refused with `adminLimitExceeded` before anything is looked up. Phones
+    /// send a handful.
+    pub max_filter_terms: usize,
+    /// Whether users (`200@acme.example`) may bind on a connection that is not TLS,
+    /// sending their password in clear. Device credentials, random secrets made for
+    /// phones, may always bind there.
+    pub allow_plain_user_binds: bool,
     /// A TLS handshake (LDAPS, StartTLS) not done by then closes the connection.
     pub tls_handshake_timeout: Duration,
     /// Offered to plain LDAP clients through the StartTLS extended operation.
@@ -60,8 +76,11 @@ impl Default for LdapConfig {
             max_message_bytes: 64 * 1024,
             idle_timeout: Duration::from_secs(300),
             max_connections: 2_000,
+            max_connections_per_address: 256,
             max_entries: 500,
             max_examined: 10_000,
+            max_filter_terms: 64,
+            allow_plain_user_binds: false,
             tls_handshake_timeout: Duration::from_secs(10),
             start_tls: None,
         }
@@ -83,6 +102,7 @@ pub async fn serve_tls(listener: TcpListener, tls: LdapTls, app: App, config: Ld
 async fn accept(listener: TcpListener, app: App, config: LdapConfig, tls: Option<LdapTls>) {
     let config = Arc::new(config);
     let slots = Arc::new(Semaphore::new(config.max_connections));
+    let per_address = limits::PerAddress::new(config.max_connections_per_address);
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -95,6 +115,11 @@ async fn accept(listener: TcpListener, app: App, config: LdapConfig, tls: Option
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             tracing::warn!(client = %peer, "too many LDAP connections; closing a new one");
+            continue;
+        };
+        let Some(address_slot) = per_address.take(peer.ip()) else {
+            tracing::warn!(client = %peer, "too many LDAP connections from one address; closing a new one");
+            tokio::spawn(session::refuse_busy(stream));
             continue;
         };
         let _ = stream.set_nodelay(true);
@@ -110,7 +135,7 @@ async fn accept(listener: TcpListener, app: App, config: LdapConfig, tls: Option
                     Err(_) => tracing::debug!(client = %peer, "an LDAPS handshake did not end in time"),
                 },
             }
-            drop(slot);
+            drop((slot, address_slot));
         });
     }
 }

@@ -16,7 +16,7 @@ use crate::filter::{Candidates, candidates, matches};
 pub struct Bounds {
     /// Stop after this many matching entries.
     pub wanted: usize,
-    /// Give up after reading this many candidates (a filter no index term narrows).
+    /// Give up after this much work: candidates read, and [`LOOKUP_COST`] for each look-up.
     pub max_examined: usize,
 }
 
@@ -32,6 +32,12 @@ pub struct Found {
 
 /// The most a page read from the app holds.
 const MAX_PAGE: usize = 500;
+
+/// What one index look-up (one page read from the app, whatever it finds) costs in a
+/// search's budget, in candidates: a round trip to the book costs about as much as
+/// checking a hundred entries, and a filter of many terms that find nothing must not
+/// make look-ups for free.
+pub const LOOKUP_COST: usize = 100;
 
 pub async fn find(app: &App, reader: &PhonebookReader, filter: &LdapFilter, bounds: Bounds) -> Result<Found, AppError> {
     let container = crate::dn::contacts_dn(reader.domain().name.as_str());
@@ -50,10 +56,14 @@ pub async fn find(app: &App, reader: &PhonebookReader, filter: &LdapFilter, boun
         Candidates::Everything => search.read(None).await?,
         Candidates::Terms(terms) => {
             for term in &terms {
+                if search.done() {
+                    break;
+                }
                 search.read(Some(term)).await?;
             }
         }
     }
+    tracing::debug!(examined = search.examined, "an LDAP search's work");
     Ok(search.found)
 }
 
@@ -79,6 +89,9 @@ impl Search<'_> {
     async fn read(&mut self, term: Option<&str>) -> Result<(), AppError> {
         let mut cursor = None;
         while !self.done() {
+            if !self.charge(LOOKUP_COST) {
+                return Ok(());
+            }
             // One more than wanted tells whether there are more.
             let size = (self.bounds.wanted + 1).clamp(50, MAX_PAGE);
             let page = book::page(self.app, self.reader, term, cursor, size as u32).await?;
@@ -96,15 +109,23 @@ impl Search<'_> {
         Ok(())
     }
 
+    /// Takes `cost` from the budget; false (and the search gives up) when it is spent.
+    fn charge(&mut self, cost: usize) -> bool {
+        if self.examined.saturating_add(cost) > self.bounds.max_examined {
+            self.found.gave_up = true;
+            return false;
+        }
+        self.examined += cost;
+        true
+    }
+
     fn check(&mut self, id: Uuid, entry: impl FnOnce() -> Entry) {
         if !self.seen.insert(id) {
             return;
         }
-        if self.examined == self.bounds.max_examined {
-            self.found.gave_up = true;
+        if !self.charge(1) {
             return;
         }
-        self.examined += 1;
         let entry = entry();
         if matches(self.filter, &entry) {
             if self.found.entries.len() < self.bounds.wanted {

@@ -9,7 +9,7 @@ use ldap3_proto::proto::{
     LdapBindCred, LdapBindRequest, LdapBindResponse, LdapExtendedResponse, LdapFilter, LdapMsg, LdapOp,
     LdapPartialAttribute, LdapResult, LdapResultCode, LdapSearchRequest, LdapSearchResultEntry, LdapSearchScope,
 };
-use switchboard_app::{App, PhonebookReader};
+use switchboard_app::{App, BoundReader, PhonebookReader, binds_as_user};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::codec::Framed;
 use uuid::Uuid;
@@ -19,7 +19,7 @@ use crate::book::{self, Refusal};
 use crate::codec::Codec;
 use crate::dn::{self, Base};
 use crate::entry::{container, person};
-use crate::filter::matches;
+use crate::filter::{self, matches};
 use crate::search::{self, Bounds, Found};
 use crate::{controls, shape};
 
@@ -33,7 +33,7 @@ pub struct Session {
     config: Arc<LdapConfig>,
     client: IpAddr,
     /// Who bound; `None` for an anonymous client.
-    reader: Option<PhonebookReader>,
+    bound: Option<BoundReader>,
     /// The connection is already TLS (LDAPS, or after StartTLS).
     secure: bool,
 }
@@ -47,7 +47,7 @@ enum Next {
 
 impl Session {
     pub fn new(app: App, config: Arc<LdapConfig>, client: IpAddr) -> Session {
-        Session { app, config, client, reader: None, secure: false }
+        Session { app, config, client, bound: None, secure: false }
     }
 
     /// The session of a connection that is TLS from the start (LDAPS).
@@ -169,7 +169,7 @@ impl Session {
     /// bind succeeds as a bind: whether an anonymous client may read a domain's book is
     /// only known once a search names the domain.
     async fn bind(&mut self, request: LdapBindRequest) -> LdapBindResponse {
-        self.reader = None;
+        self.bound = None;
         let response = |code, message: &str| LdapBindResponse { res: result(code, message), saslcreds: None };
         if request.version != 3 {
             return response(LdapResultCode::ProtocolError, "only LDAP version 3 is supported");
@@ -183,9 +183,17 @@ impl Session {
             (_, true) => return response(LdapResultCode::UnwillingToPerform, "a password is required"),
             _ => {}
         }
+        // Refused before the password is checked: it went over the wire in clear already,
+        // and must not be tried (or counted) there.
+        if binds_as_user(&request.dn) && !self.secure && !self.config.allow_plain_user_binds {
+            return response(
+                LdapResultCode::ConfidentialityRequired,
+                "users bind over TLS only (LDAPS or StartTLS); phones bind with a device credential",
+            );
+        }
         match book::bind(&self.app, request.dn.trim(), &password, self.client).await {
-            Ok(reader) => {
-                self.reader = Some(reader);
+            Ok(bound) => {
+                self.bound = Some(bound);
                 response(LdapResultCode::Success, "")
             }
             Err(Refusal::Refused) => response(LdapResultCode::InvalidCredentials, "invalid credentials"),
@@ -196,11 +204,26 @@ impl Session {
         }
     }
 
-    /// The bound reader, or for an anonymous client the base DN's domain where it
-    /// allows anonymous reading.
-    async fn reader_for(&self, base: &str) -> Result<PhonebookReader, (LdapResultCode, &'static str)> {
-        if let Some(reader) = &self.reader {
-            return Ok(reader.clone());
+    /// The bound reader, checked again for this operation, or for an anonymous client
+    /// the base DN's domain where it allows anonymous reading.
+    ///
+    /// A bound credential that stopped holding (device revoked or deleted, user deleted,
+    /// password changed, address no longer allowed) answers `insufficientAccessRights`:
+    /// the search is what is refused, not a bind (`invalidCredentials` is a bind's
+    /// answer); the connection is anonymous from then on, so a phone binds again.
+    async fn reader_for(&mut self, base: &str) -> Result<PhonebookReader, (LdapResultCode, &'static str)> {
+        if let Some(bound) = &self.bound {
+            return match book::recheck(&self.app, bound, self.client).await {
+                Ok(reader) => Ok(reader),
+                Err(Refusal::Refused) => {
+                    self.bound = None;
+                    Err((LdapResultCode::InsufficentAccessRights, "the bound credential no longer holds; bind again"))
+                }
+                Err(Refusal::Unavailable(error)) => {
+                    tracing::warn!(%error, "a bound LDAP credential could not be checked");
+                    Err((LdapResultCode::Unavailable, "the directory is unavailable; try again"))
+                }
+            };
         }
         let refused = || (LdapResultCode::InsufficentAccessRights, "anonymous access is not allowed; bind first");
         let domain = dn::domain_of(base).ok_or_else(refused)?;
@@ -214,7 +237,7 @@ impl Session {
         }
     }
 
-    async fn search(&self, id: i32, request: LdapSearchRequest, controls: &[LdapControl], replies: &mut Vec<LdapMsg>) {
+    async fn search(&mut self, id: i32, request: LdapSearchRequest, controls: &[LdapControl], replies: &mut Vec<LdapMsg>) {
         let done = |code, message: &str, controls| {
             LdapMsg::new_with_ctrls(id, LdapOp::SearchResultDone(result(code, message)), controls)
         };
@@ -233,27 +256,14 @@ impl Session {
             }
         };
         let reader = &reader;
-        let domain = reader.domain().name.as_str();
-        let controls = match controls::read(controls) {
-            Ok(controls) => controls,
-            Err(oid) => {
-                let message = format!("the critical control {oid} is not supported");
-                replies.push(done(LdapResultCode::UnavailableCriticalExtension, &message, Vec::new()));
-                return;
-            }
-        };
-        let scope = match Scope::of(dn::resolve(&request.base, domain), &request.scope) {
-            Ok(scope) => scope,
-            Err((code, message)) => {
-                replies.push(done(code, message, Vec::new()));
-                return;
-            }
-        };
-        let size_limit = match usize::try_from(request.sizelimit) {
-            Ok(0) | Err(_) => self.config.max_entries,
-            Ok(limit) => limit.min(self.config.max_entries),
-        };
-        let wanted = shape::wanted(&controls, size_limit, self.config.max_entries);
+        let Prepared { controls, scope, size_limit, wanted } =
+            match prepare(&request, controls, &self.config, reader.domain().name.as_str()) {
+                Ok(prepared) => prepared,
+                Err((code, message)) => {
+                    replies.push(done(code, &message, Vec::new()));
+                    return;
+                }
+            };
         let found = match self.find(reader, &request.filter, scope, wanted).await {
             Ok(Some(found)) => found,
             // A base naming an entry the reader's book does not hold.
@@ -316,7 +326,7 @@ impl Session {
     /// only its own domain's.
     fn root_dse(&self, requested: &[String]) -> LdapSearchResultEntry {
         let naming_contexts: Vec<String> =
-            self.reader.iter().map(|r| dn::contacts_dn(r.domain().name.as_str())).collect();
+            self.bound.iter().map(|b| dn::contacts_dn(b.reader().domain().name.as_str())).collect();
         let supported_controls = controls::SUPPORTED.iter().map(|c| c.to_string()).collect();
         let attributes = [
             ("objectClass", vec!["top".to_string()]),
@@ -339,20 +349,55 @@ impl Session {
     }
 }
 
+/// What a search asks for, read and checked before the app is asked anything.
+pub(crate) struct Prepared {
+    pub controls: controls::SearchControls,
+    pub scope: Scope,
+    pub size_limit: usize,
+    /// How many matches to collect (see [`shape::wanted`]).
+    pub wanted: usize,
+}
+
+/// Reads a search request of a reader of `domain`: its controls (an unknown critical one
+/// refused), its scope in the tree, its size limit, and whether its filter is small
+/// enough to run. Pure, so the fuzz targets run it too.
+pub(crate) fn prepare(
+    request: &LdapSearchRequest,
+    controls: &[LdapControl],
+    config: &LdapConfig,
+    domain: &str,
+) -> Result<Prepared, (LdapResultCode, String)> {
+    let controls = controls::read(controls).map_err(|oid| {
+        (LdapResultCode::UnavailableCriticalExtension, format!("the critical control {oid} is not supported"))
+    })?;
+    let scope =
+        Scope::of(dn::resolve(&request.base, domain), &request.scope).map_err(|(code, m)| (code, m.to_string()))?;
+    if filter::size(&request.filter) > config.max_filter_terms {
+        let message = format!("the filter has more than {} terms; search by name or number", config.max_filter_terms);
+        return Err((LdapResultCode::AdminLimitExceeded, message));
+    }
+    let size_limit = match usize::try_from(request.sizelimit) {
+        Ok(0) | Err(_) => config.max_entries,
+        Ok(limit) => limit.min(config.max_entries),
+    };
+    let wanted = shape::wanted(&controls, size_limit, config.max_entries);
+    Ok(Prepared { controls, scope, size_limit, wanted })
+}
+
 /// Which parts of the tree a search covers.
 #[derive(Debug, Clone, Copy)]
-struct Scope {
-    container: bool,
-    people: bool,
+pub(crate) struct Scope {
+    pub container: bool,
+    pub people: bool,
     /// A base naming one entry: it must exist in the reader's book.
-    entry: Option<OneEntry>,
+    pub entry: Option<OneEntry>,
 }
 
 #[derive(Debug, Clone, Copy)]
-struct OneEntry {
-    id: Uuid,
+pub(crate) struct OneEntry {
+    pub id: Uuid,
     /// The entry itself is in scope (base or subtree; an entry has no children).
-    itself: bool,
+    pub itself: bool,
 }
 
 impl Scope {
@@ -374,6 +419,13 @@ impl Scope {
             (Base::Entry(id), OneLevel | Children) => entry(id, false),
         }
     }
+}
+
+/// Tells a client over its address's connection limit why it is closed, then closes.
+pub async fn refuse_busy<S: AsyncRead + AsyncWrite + Unpin>(stream: S) {
+    let mut framed = Framed::new(stream, Codec::new(0));
+    let notice = notice(LdapResultCode::Busy, "too many connections from your address; close one and retry");
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), framed.send(notice)).await;
 }
 
 fn result(code: LdapResultCode, message: &str) -> LdapResult {

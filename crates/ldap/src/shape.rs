@@ -137,6 +137,9 @@ fn first_sort_key(controls: &SearchControls) -> &'static str {
 /// The 1-based position a client's offset points at, scaled when the client's idea
 /// of the list length differs from ours, so its first and last stay ours
 /// (draft-ietf-ldapext-ldapv3-vlv §6.1).
+///
+/// The client's values reach 2^63 - 1, so the scaling is done in 128 bits: the product
+/// of two such values fits, and the result is at most `count`.
 fn scaled_offset(offset: usize, content_count: usize, count: usize) -> usize {
     if count == 0 {
         return 0;
@@ -146,7 +149,12 @@ fn scaled_offset(offset: usize, content_count: usize, count: usize) -> usize {
         same if same == count => offset,
         1 => 1,
         theirs if offset >= theirs => count,
-        theirs => 1 + (offset.saturating_sub(1) * (count - 1) + (theirs - 1) / 2) / (theirs - 1),
+        theirs => {
+            let (offset, theirs, ours) = (offset as u128, theirs as u128, count as u128);
+            let scaled = 1 + ((offset.saturating_sub(1)) * (ours - 1) + (theirs - 1) / 2) / (theirs - 1);
+            // At most `count`, as offset < theirs.
+            usize::try_from(scaled).unwrap_or(count)
+        }
     };
     position.clamp(1, count)
 }
@@ -236,6 +244,37 @@ mod tests {
         assert_eq!(dns(&answer), ["f"]);
         let unsorted = SearchControls { sort: None, ..view(VlvTarget::ByOffset { offset: 1, content_count: 0 }) };
         assert_eq!(shape(found(&names, false), &unsorted, 10).code, LdapResultCode::VirtualListViewError);
+    }
+
+    /// Client values up to 2^63 - 1 (the largest a view request's INTEGER is read as) in
+    /// every field: a window at the list's ends, never an overflow.
+    #[test]
+    fn list_view_arithmetic_takes_the_largest_client_values() {
+        let names = ["a", "b", "c", "d", "e", "f"];
+        let huge = i64::MAX as usize;
+        let view = |before, after, target| SearchControls {
+            sort: by_sn(false),
+            vlv: Some(VlvRequest { before, after, target }),
+            ..SearchControls::default()
+        };
+        let cases = [
+            (huge, huge, VlvTarget::ByOffset { offset: huge, content_count: huge }, vec!["a", "b", "c", "d", "e", "f"]),
+            (0, 0, VlvTarget::ByOffset { offset: huge - 1, content_count: huge }, vec!["f"]),
+            (0, 1, VlvTarget::ByOffset { offset: huge / 2, content_count: huge }, vec!["c", "d"]),
+            (0, 0, VlvTarget::ByOffset { offset: 2, content_count: huge }, vec!["a"]),
+            (0, 0, VlvTarget::ByOffset { offset: huge, content_count: 0 }, vec!["f"]),
+            (huge, 0, VlvTarget::ByOffset { offset: 0, content_count: 3 }, vec!["a"]),
+            (1, huge, VlvTarget::GreaterOrEqual("c".into()), vec!["b", "c", "d", "e", "f"]),
+        ];
+        for (before, after, target, expected) in cases {
+            let answer = shape(found(&names, false), &view(before, after, target.clone()), 10);
+            assert_eq!((dns(&answer), answer.code.clone()), (expected, LdapResultCode::Success), "{target:?}");
+        }
+        let empty = shape(found(&[], false), &view(huge, huge, VlvTarget::ByOffset { offset: huge, content_count: huge }), 10);
+        assert_eq!((empty.entries.len(), empty.code), (0, LdapResultCode::Success));
+        assert_eq!(scaled_offset(huge, huge, usize::MAX), usize::MAX);
+        assert_eq!(scaled_offset(huge - 1, huge, 500), 500);
+        assert_eq!(scaled_offset(usize::MAX - 1, usize::MAX, usize::MAX - 1), usize::MAX - 2);
     }
 
     #[test]
