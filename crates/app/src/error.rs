@@ -25,6 +25,9 @@ pub enum AppError {
     /// Too much is under way (password hashes): the client should try again shortly.
     #[error("the server is busy; try again in a moment")]
     Overloaded { retry_after: Duration },
+    /// One caller asks for more than their share (event streams, presence updates).
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: Duration },
     #[error("internal error")]
     Internal(#[source] StoreError),
 }

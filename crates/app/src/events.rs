@@ -1,8 +1,11 @@
 //! Live change events: published after each change, delivered to whoever may see them.
 //!
 //! Use cases publish once their change is stored; a failure to publish is logged and
-//! never fails the change. [`App::subscribe`] filters the store's stream of every
-//! domain's events through [`authz::EventAudience`], the single place that decides.
+//! never fails the change. [`App::subscribe`] filters the store's stream of the caller's
+//! domain's events (each domain has its own channel, so a burst in one domain makes no
+//! other domain's subscribers lag and resync) through [`authz::EventAudience`], the
+//! single place that decides. A user has at most
+//! [`AppConfig::max_event_streams_per_user`](crate::AppConfig) streams open at once.
 
 use std::time::Duration;
 
@@ -17,6 +20,7 @@ use crate::App;
 use crate::auth::Caller;
 use crate::authz::{self, EventAudience};
 use crate::error::Result;
+use crate::limits::StreamSlot;
 
 /// How often an open subscription checks that its caller is still signed in (and
 /// re-reads what they may see), so a logout or a revoked token ends it.
@@ -40,6 +44,8 @@ pub struct Subscription {
     events: broadcast::Receiver<Event>,
     closing: watch::Receiver<bool>,
     recheck: tokio::time::Interval,
+    /// Counts this stream among the user's open ones while it lives.
+    _slot: Option<StreamSlot>,
 }
 
 impl App {
@@ -57,15 +63,28 @@ impl App {
         self.publish(book.domain_id(), EventKind::ContactChanged { book: book.into(), contact_id, action }).await;
     }
 
-    /// The change events `caller` may see, starting now.
+    /// The change events `caller` may see, starting now. `TooManyRequests` when the
+    /// user has as many streams open as they may.
     pub async fn subscribe(&self, caller: &Caller) -> Result<Subscription> {
+        let slot = match caller {
+            Caller::User { user, .. } => Some(self.event_streams.open(user.id, self.config.max_event_streams_per_user)?),
+            Caller::System => None,
+        };
         // Subscribe first, so a change made while the audience is worked out is not missed.
-        let events = self.store.subscribe();
+        let events = self.events_of(caller);
         let audience = self.event_audience(caller).await?;
         let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
         recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let closing = self.closing.subscribe();
-        Ok(Subscription { app: self.clone(), caller: caller.clone(), audience, events, closing, recheck })
+        Ok(Subscription { app: self.clone(), caller: caller.clone(), audience, events, closing, recheck, _slot: slot })
+    }
+
+    /// The store's events of the caller's domain (every domain's for the operator).
+    fn events_of(&self, caller: &Caller) -> broadcast::Receiver<Event> {
+        match caller {
+            Caller::User { domain, .. } => self.store.subscribe_domain(domain.id),
+            Caller::System => self.store.subscribe(),
+        }
     }
 
     /// Ends every subscription and every later one: a server shutting down waits for
@@ -129,7 +148,7 @@ impl Subscription {
                 }
                 // The store started over after losing events: so do we.
                 Some(Err(broadcast::error::RecvError::Closed)) => {
-                    self.events = self.app.store.subscribe();
+                    self.events = self.app.events_of(&self.caller);
                     return Some(Notice::Resync);
                 }
             };

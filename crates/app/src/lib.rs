@@ -8,6 +8,7 @@ pub mod authz;
 mod blocking;
 mod book_index;
 pub mod capabilities;
+mod connections;
 mod contacts;
 pub mod devices;
 mod directory;
@@ -16,6 +17,7 @@ mod error;
 mod events;
 mod export;
 mod import;
+mod limits;
 pub mod inputs;
 mod lookup;
 pub mod provisioning;
@@ -33,6 +35,7 @@ pub use audit::{AUDIT_ACTIONS, AuditParams};
 pub use auth::{Caller, Login, NewApiToken, PasswordHashStats};
 pub use blocking::{AllowedNumberInput, AllowedNumberView, BlockKind, BlockedNumberInput, BlockedNumberView};
 pub use capabilities::Capabilities;
+pub use connections::{BoundReader, binds_as_user};
 pub use contacts::BookRef;
 pub use devices::{
     CreatedDevice, DeviceInput, DeviceView, LDAP_ALLOW_ANONYMOUS, PhoneSharing, PhonebookPage, PhonebookQuery,
@@ -42,6 +45,7 @@ pub use domains::DomainView;
 pub use error::{AppError, Result};
 pub use events::{Notice, Subscription};
 pub use export::{Export, ExportSource, parse_export_format};
+pub use limits::PresenceLimit;
 pub use import::{ImportMode, ImportOptions, ImportReport, RowAction, parse_import_options};
 pub use inputs::*;
 pub use lookup::{LookupAnswer, MatchRule, MatchedEntry};
@@ -73,6 +77,10 @@ pub struct AppConfig {
     /// Password checks that may wait for one of those; past them a login is answered
     /// 503 with `Retry-After` at once.
     pub password_hash_queue: usize,
+    /// Event streams one user may have open at once (each browser tab has one).
+    pub max_event_streams_per_user: usize,
+    /// How often one user's presence may change.
+    pub presence_limit: PresenceLimit,
 }
 
 /// Failed logins per account and per client address: after `slow_after` failures
@@ -104,6 +112,8 @@ impl Default for AppConfig {
             book_index_max_entries: 300_000,
             password_hashes_at_once: std::thread::available_parallelism().map_or(2, usize::from),
             password_hash_queue: 64,
+            max_event_streams_per_user: 16,
+            presence_limit: PresenceLimit { burst: 10, refill_every: Duration::from_secs(1) },
         }
     }
 }
@@ -116,6 +126,8 @@ pub struct App {
     closing: Arc<tokio::sync::watch::Sender<bool>>,
     book_indexes: Arc<book_index::BookIndexes>,
     password_hashing: Arc<auth::PasswordHashing>,
+    event_streams: Arc<limits::StreamCounts>,
+    presence_updates: Arc<limits::PresenceLimiter>,
 }
 
 impl App {
@@ -128,6 +140,8 @@ impl App {
             closing: Arc::new(tokio::sync::watch::Sender::new(false)),
             book_indexes: Arc::default(),
             password_hashing,
+            event_streams: Arc::default(),
+            presence_updates: Arc::default(),
         }
     }
 

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_app::{
-    App, AppConfig, BookRef, Caller, ContactInput, ContactPatch, DomainInput, ImportOptions, Notice, PresenceInput,
-    SettingsLayer, Subscription, UserInput, UserPatchInput,
+    App, AppConfig, AppError, BookRef, Caller, ContactInput, ContactPatch, DomainInput, ImportOptions, Notice,
+    PresenceInput, PresenceLimit, SettingsLayer, Subscription, UserInput, UserPatchInput,
 };
 use switchboard_core::event::{ContactAction, Event, EventBook, EventKind};
 use switchboard_store::{PostgresStore, SqliteStore, Store};
@@ -46,6 +46,9 @@ on_both_backends!(
     signing_out_ends_the_subscription,
     a_subscriber_that_falls_behind_is_told_to_resync,
     closing_ends_every_subscription,
+    a_burst_in_one_domain_resyncs_no_other_domain,
+    event_streams_are_capped_per_user,
+    presence_updates_are_rate_limited_per_user,
 );
 
 async fn sqlite() -> Arc<dyn Store> {
@@ -281,4 +284,66 @@ async fn closing_ends_every_subscription(w: World) {
     assert_eq!(next(&mut open).await, None);
     let mut late = app.subscribe(&w.zoe).await.unwrap();
     assert_eq!(next(&mut late).await, None, "a server shutting down takes no new listeners");
+}
+
+/// Each domain has its own channel: more events in home.example than a subscription holds
+/// make home's idle subscriber resync, and foreign.example's hears its own next event.
+async fn a_burst_in_one_domain_resyncs_no_other_domain(w: World) {
+    let app = &w.app;
+    let (mut idle_at_home, mut stranger) = (app.subscribe(&w.ben).await.unwrap(), app.subscribe(&w.stranger).await.unwrap());
+    let home = domain_id(&w.ben);
+    for _ in 0..1100 {
+        app.store().publish(&shared_event(home, Some(Uuid::now_v7()), ContactAction::Updated)).await.unwrap();
+    }
+    let own = marker(app, FOREIGN, "100").await;
+    assert_eq!(next_event(&mut stranger).await, own, "no resync in foreign.example");
+    assert_eq!(next(&mut idle_at_home).await, Some(Notice::Resync));
+}
+
+/// At most `max_event_streams_per_user` open at once for one user; others are not
+/// counted against them, and a closed stream gives its place back.
+async fn event_streams_are_capped_per_user(w: World) {
+    let app = &w.app;
+    let limit = AppConfig::default().max_event_streams_per_user;
+    let mut open = Vec::new();
+    for _ in 0..limit {
+        open.push(app.subscribe(&w.ben).await.unwrap());
+    }
+    match app.subscribe(&w.ben).await {
+        Err(AppError::TooManyRequests { retry_after, .. }) => assert!(retry_after > Duration::ZERO),
+        other => panic!("expected TooManyRequests, got {:?}", other.map(|_| "a subscription")),
+    }
+    let _zoe = app.subscribe(&w.zoe).await.expect("another user has their own share");
+    drop(open.pop());
+    let mut again = app.subscribe(&w.ben).await.expect("a closed stream gives its place back");
+    let mark = marker(app, HOME, "201").await;
+    assert_eq!(next_event(&mut again).await, mark);
+}
+
+/// A user's presence may change `burst` times at once, then once per `refill_every`;
+/// beyond that the change is refused (and nothing published) with the wait.
+async fn presence_updates_are_rate_limited_per_user(w: World) {
+    // A refill slower than any test run, so what is refused does not depend on timing.
+    let limit = PresenceLimit { burst: 3, refill_every: Duration::from_secs(3600) };
+    let app = App::new(w.app.store().clone(), AppConfig { presence_limit: limit, ..AppConfig::default() });
+    let mut heard = app.subscribe(&w.manager).await.unwrap();
+    let state = |state: &str| PresenceInput { state: state.into(), ..Default::default() };
+    for s in ["busy", "available", "busy"] {
+        app.set_presence(&w.ben, HOME, "200", state(s)).await.unwrap();
+    }
+    match app.set_presence(&w.ben, HOME, "200", state("offline")).await {
+        Err(AppError::TooManyRequests { retry_after, .. }) => {
+            assert!(retry_after > Duration::from_secs(3000), "{retry_after:?}")
+        }
+        other => panic!("expected TooManyRequests, got {other:?}"),
+    }
+    // By the manager too: the limit is the user's, whoever reports it.
+    assert!(matches!(app.set_presence(&w.manager, HOME, "200", state("offline")).await, Err(AppError::TooManyRequests { .. })));
+    app.set_presence(&w.zoe, HOME, "201", state("busy")).await.expect("another user has their own allowance");
+    let ben = user_id(&w.ben);
+    for _ in 0..3 {
+        assert_eq!(next_event(&mut heard).await.kind, EventKind::PresenceChanged { user_id: ben });
+    }
+    let zoe = EventKind::PresenceChanged { user_id: user_id(&w.zoe) };
+    assert_eq!(next_event(&mut heard).await.kind, zoe, "the refused changes published nothing");
 }

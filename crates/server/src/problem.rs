@@ -143,6 +143,10 @@ impl From<AppError> for Problem {
                 retry_after: Some(retry_after),
                 ..Problem::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", "Service unavailable", busy.to_string())
             },
+            AppError::TooManyRequests { message, retry_after } => Problem {
+                retry_after: Some(retry_after),
+                ..Problem::new(StatusCode::TOO_MANY_REQUESTS, "too-many-requests", "Too many requests", message)
+            },
             AppError::Internal(source) => {
                 // The cause stays in the log: it may name tables, queries or paths.
                 tracing::error!(error = %source, "internal error");

@@ -66,6 +66,7 @@ macro_rules! conformance_tests {
             change_stamps,
             imports,
             events,
+            events_by_domain,
             lookup_keys,
             block_and_allow_lists,
         );
@@ -1634,6 +1635,22 @@ pub async fn events(store: &dyn Store) {
     store.publish(&settings).await.unwrap();
     assert_eq!(next_event(&mut early).await, settings, "each event arrives once");
     assert_eq!(next_event(&mut late).await, settings, "a subscriber gets nothing from before it subscribed");
+}
+
+/// A subscriber of one domain hears it only, and a burst in another domain larger than a
+/// subscription holds does not make it lag (the other domain's idle subscriber does).
+pub async fn events_by_domain(store: &dyn Store) {
+    let (busy, quiet) = (Uuid::now_v7(), Uuid::now_v7());
+    let (mut idle_in_busy, mut in_quiet) = (store.subscribe_domain(busy), store.subscribe_domain(quiet));
+    for _ in 0..1100 {
+        store.publish(&contact_event(busy, ContactAction::Updated)).await.unwrap();
+    }
+    let own = Event { domain_id: quiet, kind: EventKind::SettingsChanged };
+    store.publish(&own).await.unwrap();
+    assert_eq!(next_event(&mut in_quiet).await, own, "nothing of the other domain, and no lag");
+    // Delivery may lag publishing (PostgreSQL): the quiet domain's event came after the burst.
+    let lagged = tokio::time::timeout(std::time::Duration::from_secs(10), idle_in_busy.recv()).await;
+    assert!(matches!(lagged, Ok(Err(broadcast::error::RecvError::Lagged(_)))), "{lagged:?}");
 }
 
 /// Two stores on one database (two servers) see each other's events, and their own, once.

@@ -10,6 +10,7 @@ use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use switchboard_core::event::Event;
 use switchboard_core::text::SearchTerm;
 use tokio::sync::broadcast;
+use uuid::Uuid;
 use tokio::task::JoinHandle;
 
 use crate::Result;
@@ -70,6 +71,10 @@ impl EventBus for PostgresStore {
 
     fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()
+    }
+
+    fn subscribe_domain(&self, domain_id: Uuid) -> broadcast::Receiver<Event> {
+        self.events.subscribe_domain(domain_id)
     }
 }
 

@@ -9,6 +9,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use switchboard_core::event::Event;
 use switchboard_core::text::SearchTerm;
 use tokio::sync::broadcast;
+use uuid::Uuid;
 
 use crate::Result;
 use crate::changes::ChangeCache;
@@ -83,6 +84,10 @@ impl EventBus for SqliteStore {
 
     fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()
+    }
+
+    fn subscribe_domain(&self, domain_id: Uuid) -> broadcast::Receiver<Event> {
+        self.events.subscribe_domain(domain_id)
     }
 }
 

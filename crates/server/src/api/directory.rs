@@ -15,7 +15,7 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::docs::{DirectoryPage, NameList};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::problem::{ActionErrors, ApiResult, ListErrors, ReadErrors, WriteErrors};
+use crate::problem::{ActionErrors, ApiResult, ListErrors, ReadErrors, Throttled, WriteErrors};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -98,7 +98,7 @@ pub async fn unfavorite(
 /// Reports a user's presence (the user, their managers, or a PBX with a provider's token).
 #[utoipa::path(put, path = "/api/v1/domains/{domain}/users/{ext}/presence", operation_id = "setPresence", tag = "directory", request_body = PresenceInput,
     params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "The user's extension")),
-    responses((status = 200, description = "The presence now shown", body = Presence), WriteErrors))]
+    responses((status = 200, description = "The presence now shown", body = Presence), WriteErrors, Throttled))]
 pub async fn presence(
     State(state): State<AppState>,
     Auth(caller): Auth,

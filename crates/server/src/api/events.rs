@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::auth::Auth;
-use crate::problem::{ApiResult, ReadErrors};
+use crate::problem::{ApiResult, ReadErrors, Throttled};
 
 /// A comment is sent after this long without events, so proxies keep the connection open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -51,12 +51,13 @@ pub struct StreamEvent {
 /// `imported`), `presence` and `user` (`user_id`), `settings`. `resync` (data `{}`)
 /// means events were missed: reload what is shown. A comment comes every 15 seconds
 /// while nothing happens. The stream ends when the session does, or when the server
-/// shuts down (reconnect then).
+/// shuts down (reconnect then). A user may have 16 streams open at once (one per tab or
+/// app); more are answered 429.
 #[utoipa::path(get, path = "/api/v1/events", operation_id = "streamEvents", tag = "events",
     responses(
         (status = 200, description = "Events as they happen, until the session ends; the schema is that of one event",
             content_type = "text/event-stream", body = StreamEvent),
-        ReadErrors,
+        ReadErrors, Throttled,
     ))]
 pub async fn stream(
     State(state): State<AppState>,
