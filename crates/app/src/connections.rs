@@ -10,15 +10,15 @@
 
 use std::net::IpAddr;
 
-use switchboard_core::names::{Extension, parse_login};
 use switchboard_core::DomainName;
+use switchboard_core::names::{Extension, parse_login};
 use switchboard_store::DeviceKey;
 use uuid::Uuid;
 
+use crate::App;
 use crate::auth::sha256_hex;
 use crate::devices::{OneRequest, PhonebookReader, parse_bind_dn};
 use crate::error::{AppError, Result};
-use crate::App;
 
 /// A reader that bound on a connection, with what its credential was then.
 #[derive(Debug, Clone)]
@@ -112,11 +112,7 @@ impl App {
     }
 
     /// The user behind a login and their password hash, if both exist.
-    async fn password_hash_of(
-        &self,
-        domain: &DomainName,
-        extension: &Extension,
-    ) -> Result<Option<(Uuid, String)>> {
+    async fn password_hash_of(&self, domain: &DomainName, extension: &Extension) -> Result<Option<(Uuid, String)>> {
         let Some(domain) = self.store.domain_by_name(domain).await? else { return Ok(None) };
         let Some(user) = self.store.user_by_extension(domain.id, extension).await? else { return Ok(None) };
         Ok(self.store.password_hash(user.id).await?.map(|hash| (user.id, hash)))

@@ -67,7 +67,9 @@ impl App {
     /// user has as many streams open as they may.
     pub async fn subscribe(&self, caller: &Caller) -> Result<Subscription> {
         let slot = match caller {
-            Caller::User { user, .. } => Some(self.event_streams.open(user.id, self.config.max_event_streams_per_user)?),
+            Caller::User { user, .. } => {
+                Some(self.event_streams.open(user.id, self.config.max_event_streams_per_user)?)
+            }
             Caller::System => None,
         };
         // Subscribe first, so a change made while the audience is worked out is not missed.

@@ -290,7 +290,8 @@ async fn closing_ends_every_subscription(w: World) {
 /// make home's idle subscriber resync, and foreign.example's hears its own next event.
 async fn a_burst_in_one_domain_resyncs_no_other_domain(w: World) {
     let app = &w.app;
-    let (mut idle_at_home, mut stranger) = (app.subscribe(&w.ben).await.unwrap(), app.subscribe(&w.stranger).await.unwrap());
+    let (mut idle_at_home, mut stranger) =
+        (app.subscribe(&w.ben).await.unwrap(), app.subscribe(&w.stranger).await.unwrap());
     let home = domain_id(&w.ben);
     for _ in 0..1100 {
         app.store().publish(&shared_event(home, Some(Uuid::now_v7()), ContactAction::Updated)).await.unwrap();
@@ -338,7 +339,10 @@ async fn presence_updates_are_rate_limited_per_user(w: World) {
         other => panic!("expected TooManyRequests, got {other:?}"),
     }
     // By the manager too: the limit is the user's, whoever reports it.
-    assert!(matches!(app.set_presence(&w.manager, HOME, "200", state("offline")).await, Err(AppError::TooManyRequests { .. })));
+    assert!(matches!(
+        app.set_presence(&w.manager, HOME, "200", state("offline")).await,
+        Err(AppError::TooManyRequests { .. })
+    ));
     app.set_presence(&w.zoe, HOME, "201", state("busy")).await.expect("another user has their own allowance");
     let ben = user_id(&w.ben);
     for _ in 0..3 {

@@ -875,7 +875,11 @@ async fn try_connect(address: &str) -> Option<Connection> {
     let mut connection = Framed::new(socket, LdapCodec::default());
     let bind = LdapBindRequest { version: 3, dn: BEN.into(), cred: LdapBindCred::Simple(PASSWORD.into()) };
     connection.send(LdapMsg::new(1, LdapOp::BindRequest(bind))).await.ok()?;
-    match tokio::time::timeout(Duration::from_secs(20), connection.next()).await.expect("an answer").map(|m| m.map(|m| m.op)) {
+    match tokio::time::timeout(Duration::from_secs(20), connection.next())
+        .await
+        .expect("an answer")
+        .map(|m| m.map(|m| m.op))
+    {
         Some(Ok(LdapOp::BindResponse(response))) if response.res.code == LdapResultCode::Success => Some(connection),
         Some(Ok(LdapOp::ExtendedResponse(notice))) => {
             assert_eq!(notice.res.code, LdapResultCode::Busy, "{notice:?}");
@@ -957,10 +961,12 @@ async fn list_view_values_up_to_two_to_the_63(backend: Backend) {
         let body = [before, after, &target].concat();
         [&[0x30, body.len() as u8][..], &body].concat()
     };
-    let (entries, done, _) = raw_search(&mut connection, all_people(), &sorted_view(&view(&max, &max, &max, &max))).await;
+    let (entries, done, _) =
+        raw_search(&mut connection, all_people(), &sorted_view(&view(&max, &max, &max, &max))).await;
     assert_eq!((entries.len(), done.code.clone()), (6, LdapResultCode::Success), "{done:?}");
     let zero = [0x02, 0x01, 0x00];
-    let (last, done, _) = raw_search(&mut connection, all_people(), &sorted_view(&view(&zero, &zero, &almost, &max))).await;
+    let (last, done, _) =
+        raw_search(&mut connection, all_people(), &sorted_view(&view(&zero, &zero, &almost, &max))).await;
     assert_eq!((surnames(&last), done.code), (vec!["Tester".to_string()], LdapResultCode::Success));
     let two_to_the_63 = [0x02, 0x09, 0x00, 0x80, 0, 0, 0, 0, 0, 0, 0];
     let (none, done, _) =

@@ -91,10 +91,7 @@ fn encode(codec: &mut Codec, message: LdapMsg, into: &mut BytesMut) {
 pub fn filter(data: &[u8]) {
     let parsed = match std::str::from_utf8(data) {
         Ok(text) if text.starts_with('(') => ldap3_proto::parse_ldap_filter_str(text).ok(),
-        _ => ldap3_lber::Parser::new(64)
-            .parse(data)
-            .ok()
-            .and_then(|(_, tag)| LdapFilter::try_from(tag).ok()),
+        _ => ldap3_lber::Parser::new(64).parse(data).ok().and_then(|(_, tag)| LdapFilter::try_from(tag).ok()),
     };
     if let Some(filter) = parsed {
         check_filter(&filter);
@@ -139,7 +136,9 @@ thread_local! {
 
 /// The sample people, cloned (cheap next to a fuzzer's round).
 fn people() -> Vec<Person> {
-    PEOPLE.with(|people| people.iter().map(|p| Person { entry: p.entry.clone(), search_text: p.search_text.clone() }).collect())
+    PEOPLE.with(|people| {
+        people.iter().map(|p| Person { entry: p.entry.clone(), search_text: p.search_text.clone() }).collect()
+    })
 }
 
 fn sample_people() -> Vec<Person> {
@@ -186,7 +185,11 @@ fn sample_people() -> Vec<Person> {
                 fax: "206 555 0111".into(),
                 ..ContactInput::default()
             }),
-            contact(ContactInput { first_name: "Émile".into(), last_name: "O'Brien".into(), ..ContactInput::default() }),
+            contact(ContactInput {
+                first_name: "Émile".into(),
+                last_name: "O'Brien".into(),
+                ..ContactInput::default()
+            }),
         ]
     }
 }
@@ -206,7 +209,8 @@ pub fn filter_seeds() -> Vec<Vec<u8>> {
         let filter = ldap3_proto::parse_ldap_filter_str(text).expect("a filter");
         let mut bytes = BytesMut::new();
         let tag: ldap3_lber::structures::Tag = filter.into();
-        ldap3_lber::write::encode_into(&mut bytes, ldap3_lber::structures::ASNTag::into_structure(tag)).expect("encodes");
+        ldap3_lber::write::encode_into(&mut bytes, ldap3_lber::structures::ASNTag::into_structure(tag))
+            .expect("encodes");
         seeds.push(bytes.to_vec());
     }
     seeds
@@ -243,7 +247,8 @@ pub fn message_seeds() -> Vec<Vec<u8>> {
         search_request("(objectClass=*)", vec![sort.clone(), view]),
         search_request("(telephoneNumber=*5550100*)", vec![paged, sort]),
     ];
-    let mut seeds = vec![bind("200@acme.example"), bind("cn=0198f3c2-6b1e-7a50-9f2d-3c4b5a697887,ou=devices,dc=acme,dc=example")];
+    let mut seeds =
+        vec![bind("200@acme.example"), bind("cn=0198f3c2-6b1e-7a50-9f2d-3c4b5a697887,ou=devices,dc=acme,dc=example")];
     seeds.extend(searches.iter().cloned());
     seeds.push([bind("200@acme.example"), searches.concat()].concat());
     seeds

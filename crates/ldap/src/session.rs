@@ -237,7 +237,13 @@ impl Session {
         }
     }
 
-    async fn search(&mut self, id: i32, request: LdapSearchRequest, controls: &[LdapControl], replies: &mut Vec<LdapMsg>) {
+    async fn search(
+        &mut self,
+        id: i32,
+        request: LdapSearchRequest,
+        controls: &[LdapControl],
+        replies: &mut Vec<LdapMsg>,
+    ) {
         let done = |code, message: &str, controls| {
             LdapMsg::new_with_ctrls(id, LdapOp::SearchResultDone(result(code, message)), controls)
         };

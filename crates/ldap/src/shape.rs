@@ -270,7 +270,8 @@ mod tests {
             let answer = shape(found(&names, false), &view(before, after, target.clone()), 10);
             assert_eq!((dns(&answer), answer.code.clone()), (expected, LdapResultCode::Success), "{target:?}");
         }
-        let empty = shape(found(&[], false), &view(huge, huge, VlvTarget::ByOffset { offset: huge, content_count: huge }), 10);
+        let empty =
+            shape(found(&[], false), &view(huge, huge, VlvTarget::ByOffset { offset: huge, content_count: huge }), 10);
         assert_eq!((empty.entries.len(), empty.code), (0, LdapResultCode::Success));
         assert_eq!(scaled_offset(huge, huge, usize::MAX), usize::MAX);
         assert_eq!(scaled_offset(huge - 1, huge, 500), 500);

@@ -43,18 +43,16 @@ async fn lookups_count_in_the_budget(store: Arc<dyn Store>) {
         ..Default::default()
     };
     app.create_user(&Caller::System, "acme.example", ben).await.unwrap();
-    let config = LdapConfig {
-        max_examined: 2 * LOOKUP_COST + 50,
-        allow_plain_user_binds: true,
-        ..LdapConfig::default()
-    };
+    let config =
+        LdapConfig { max_examined: 2 * LOOKUP_COST + 50, allow_plain_user_binds: true, ..LdapConfig::default() };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let server = tokio::spawn(switchboard_ldap::serve(listener, app, config));
 
     let socket = tokio::net::TcpStream::connect(address).await.unwrap();
     let mut connection = Framed::new(socket, LdapCodec::default());
-    let bind = LdapBindRequest { version: 3, dn: "200@acme.example".into(), cred: LdapBindCred::Simple(PASSWORD.into()) };
+    let bind =
+        LdapBindRequest { version: 3, dn: "200@acme.example".into(), cred: LdapBindCred::Simple(PASSWORD.into()) };
     connection.send(LdapMsg::new(1, LdapOp::BindRequest(bind))).await.unwrap();
     match connection.next().await.unwrap().unwrap().op {
         LdapOp::BindResponse(response) => assert_eq!(response.res.code, LdapResultCode::Success),
@@ -62,12 +60,17 @@ async fn lookups_count_in_the_budget(store: Arc<dyn Store>) {
     }
     // Names nobody has: every look-up finds nothing, and still costs.
     let unknown = |n: usize| {
-        LdapFilter::Or((0..n).map(|i| LdapFilter::Substring("cn".into(), format!("*zq{i}x*").as_str().into())).collect())
+        LdapFilter::Or(
+            (0..n).map(|i| LdapFilter::Substring("cn".into(), format!("*zq{i}x*").as_str().into())).collect(),
+        )
     };
     assert_eq!(search(&mut connection, unknown(2)).await.code, LdapResultCode::Success);
     let over = search(&mut connection, unknown(3)).await;
     assert_eq!(over.code, LdapResultCode::AdminLimitExceeded, "{over:?}");
-    assert_eq!(search(&mut connection, LdapFilter::Substring("cn".into(), "*ben*".into())).await.code, LdapResultCode::Success);
+    assert_eq!(
+        search(&mut connection, LdapFilter::Substring("cn".into(), "*ben*".into())).await.code,
+        LdapResultCode::Success
+    );
     server.abort();
 }
 

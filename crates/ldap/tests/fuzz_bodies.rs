@@ -54,7 +54,12 @@ enum Edit {
 
 fn an_edit() -> impl Strategy<Value = Edit> {
     // BER tags and lengths, and the characters of filters, plus anything.
-    let byte = prop_oneof![prop::sample::select(b"\x30\x02\x04\x0a\x01\x80\x81\x84\xa0\xa1\xa2\xa3\xa4\xa7\x87\xff\x00()|&!=*~<>".to_vec()), any::<u8>()];
+    let byte = prop_oneof![
+        prop::sample::select(
+            b"\x30\x02\x04\x0a\x01\x80\x81\x84\xa0\xa1\xa2\xa3\xa4\xa7\x87\xff\x00()|&!=*~<>".to_vec()
+        ),
+        any::<u8>()
+    ];
     prop_oneof![
         (any::<usize>(), byte.clone()).prop_map(|(at, b)| Edit::Set(at, b)),
         (any::<usize>(), prop::collection::vec(byte, 1..8)).prop_map(|(at, bytes)| Edit::Insert(at, bytes)),

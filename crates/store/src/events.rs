@@ -65,11 +65,11 @@ impl Hub {
         // Nobody listening is not an error: the event simply concerns no one here.
         let _ = channels.every_domain.send(event.clone());
         let domain_id = event.domain_id;
-        if let Some(domain) = channels.by_domain.get(&domain_id) {
-            if domain.send(event).is_err() {
-                // Its last subscriber has gone.
-                channels.by_domain.remove(&domain_id);
-            }
+        // An error means its last subscriber has gone.
+        if let Some(domain) = channels.by_domain.get(&domain_id)
+            && domain.send(event).is_err()
+        {
+            channels.by_domain.remove(&domain_id);
         }
     }
 

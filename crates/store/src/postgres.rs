@@ -10,8 +10,8 @@ use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use switchboard_core::event::Event;
 use switchboard_core::text::SearchTerm;
 use tokio::sync::broadcast;
-use uuid::Uuid;
 use tokio::task::JoinHandle;
+use uuid::Uuid;
 
 use crate::Result;
 use crate::changes::ChangeCache;
