@@ -9,6 +9,8 @@ mod auth;
 mod client_addr;
 mod docs;
 mod extract;
+#[doc(hidden)]
+pub mod fuzzing;
 mod metrics;
 mod params;
 mod phonebook;
