@@ -300,6 +300,8 @@ fn user_row(id: Uuid, domain_id: Uuid, input: &UserInput, hash: &str, at: i64) -
         "site": input.site.trim(),
         "scope": input.scope.as_deref().unwrap_or("basic-user"),
         "listed": input.listed.unwrap_or(true),
+        // Off until the user turns it on themself.
+        "own_contacts_on_phones": false,
         "password_hash": hash,
         "version": 1,
         "created_at": at,
