@@ -2,6 +2,8 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::Read;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::json;
@@ -15,10 +17,10 @@ use switchboard_store::{AuditRecord, ImportChange, ImportWriter, RowKeys};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::App;
 use crate::auth::Caller;
 use crate::contacts::{BookRef, OpenBook};
 use crate::error::Result;
+use crate::{App, AppConfig, AppError};
 
 /// How an import treats the contacts already in the book.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, utoipa::ToSchema)]
@@ -122,8 +124,11 @@ pub struct ImportReport {
     pub rejected: usize,
     /// Contacts moved to the trash by a `replace` import.
     pub trashed: usize,
-    /// Whether the changes were written (false in a dry run, or a strict import with rejects).
+    /// Whether the changes were written (false in a dry run, or a strict or replace import with rejects).
     pub committed: bool,
+    /// Why nothing was written although the file was read: a strict or replace import
+    /// with rejected rows (a replace import would otherwise trash what they stand for).
+    pub held_back: Option<String>,
     pub errors: Vec<RowProblem>,
     /// Dry runs only: every row's fate, in file order (the first 10,000).
     pub previews: Vec<RowPreview>,
@@ -146,6 +151,9 @@ struct Plan {
     /// Whether rows are looked up among the book's contacts (upsert and replace, into a non-empty book).
     match_existing: bool,
     actor: String,
+    /// When the import must have finished, and the limit that set it (to say so).
+    deadline: Instant,
+    time_limit: Duration,
     /// Changes waiting to be applied, with whether each created contact is starred.
     changes: Vec<(ImportChange, AuditRecord)>,
     starred: Vec<bool>,
@@ -165,9 +173,68 @@ const BATCH: usize = 1000;
 /// per this many rows instead of one or two per row.
 const LOOKUP_BATCH: usize = 500;
 
+/// An import the caller may run, holding one of the server's import slots until dropped.
+/// Taken before the file is received, so a refused caller's upload is never stored.
+pub struct ImportPermit {
+    open: OpenBook,
+    _slot: ImportSlot,
+}
+
+/// How long a client refused for too many imports at once is asked to wait.
+const BUSY_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// Imports running now, per domain (their sum is the server's total).
+#[derive(Default)]
+pub(crate) struct ImportSlots {
+    running: Mutex<HashMap<Uuid, usize>>,
+}
+
+/// One running import's place in [`ImportSlots`], given back when dropped.
+struct ImportSlot {
+    slots: Arc<ImportSlots>,
+    domain_id: Uuid,
+}
+
+impl ImportSlots {
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, usize>> {
+        // Every update leaves the counts whole, so a poisoned lock still holds good data.
+        self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A slot for an import into `domain_id`, or why there is none.
+    fn take(self: &Arc<Self>, domain_id: Uuid, config: &AppConfig) -> Result<ImportSlot> {
+        let mut running = self.running();
+        let total: usize = running.values().sum();
+        let in_domain = running.get(&domain_id).copied().unwrap_or(0);
+        let busy = |message: String| AppError::TooManyRequests { message, retry_after: BUSY_RETRY_AFTER };
+        if in_domain >= config.max_imports_per_domain {
+            return Err(busy(format!(
+                "{in_domain} import(s) into this domain are running, the most allowed at once; try again when they finish"
+            )));
+        }
+        if total >= config.max_imports {
+            return Err(busy("the server is running as many imports as it allows at once; try again shortly".into()));
+        }
+        *running.entry(domain_id).or_default() += 1;
+        Ok(ImportSlot { slots: self.clone(), domain_id })
+    }
+}
+
+impl Drop for ImportSlot {
+    fn drop(&mut self) {
+        let mut running = self.slots.running();
+        if let Some(count) = running.get_mut(&self.domain_id) {
+            *count -= 1;
+            if *count == 0 {
+                running.remove(&self.domain_id);
+            }
+        }
+    }
+}
+
 impl App {
     /// Imports a contacts file into a book. Rows that cannot be read or are invalid are
-    /// reported with their row and field; valid rows are written in one transaction.
+    /// reported with their row and field; valid rows are written all together or not at all.
     pub async fn import(
         &self,
         caller: &Caller,
@@ -175,20 +242,52 @@ impl App {
         input: Box<dyn Read + Send>,
         options: ImportOptions,
     ) -> Result<ImportReport> {
+        let permit = self.admit_import(caller, book).await?;
+        self.run_import(caller, permit, input, options).await
+    }
+
+    /// Discards what unfinished imports wrote (nobody sees it). At start-up (`at_start`)
+    /// every one is unfinished, as no import of this database can be running yet: call it
+    /// before this server imports anything. Later, only those idle for longer than an
+    /// import may take (one whose process was killed). Returns how many.
+    pub async fn discard_unfinished_imports(&self, at_start: bool) -> Result<u64> {
+        let idle_since = (!at_start).then(|| {
+            let margin = Duration::from_secs(60);
+            chrono::Utc::now() - (self.config.import_time_limit + margin)
+        });
+        Ok(self.store.discard_pending_imports(idle_since).await?)
+    }
+
+    /// Checks the caller may import into the book and takes an import slot: the first
+    /// half of [`App::import`], done before the file is received.
+    pub async fn admit_import(&self, caller: &Caller, book: &BookRef) -> Result<ImportPermit> {
         let open = self.open_book(caller, book).await?;
         if !open.can_write {
             return Err(crate::error::forbidden("change these contacts"));
         }
+        let slot = self.import_slots.take(open.domain.id, &self.config)?;
+        Ok(ImportPermit { open, _slot: slot })
+    }
+
+    /// Imports a file under a permit from [`App::admit_import`]. An import that takes
+    /// longer than `AppConfig::import_time_limit` is undone and refused.
+    pub async fn run_import(
+        &self,
+        caller: &Caller,
+        permit: ImportPermit,
+        input: Box<dyn Read + Send>,
+        options: ImportOptions,
+    ) -> Result<ImportReport> {
+        let ImportPermit { open, _slot } = permit;
         let options = ImportOptions { max_rows: options.max_rows.min(self.config.max_import_rows), ..options };
+        let deadline = Instant::now() + self.config.import_time_limit;
         let mut rows = spawn_reader(input, &options);
         let (format, encoding) = match rows.recv().await {
             Some(Message::Detected(format, encoding)) => (format, encoding),
             Some(Message::Unreadable(message)) => return Err(Invalid::field("file", message).into()),
             _ => return Err(Invalid::field("file", "the file could not be read").into()),
         };
-        let mut writer = self.store.begin_import(open.book, !options.dry_run).await?;
-        // Into an empty book nothing can match: skip the look-ups (the common first import).
-        let match_existing = options.mode != ImportMode::Add && !writer.live_contact_ids().await?.is_empty();
+        let mut writer = self.store.begin_import(open.book).await?;
         let report = ImportReport {
             format,
             encoding,
@@ -199,14 +298,17 @@ impl App {
             rejected: 0,
             trashed: 0,
             committed: false,
+            held_back: None,
             errors: vec![],
             previews: vec![],
         };
         let mut plan = Plan {
             open,
             options,
-            match_existing,
+            match_existing: false,
             actor: caller.actor_name(),
+            deadline,
+            time_limit: self.config.import_time_limit,
             changes: vec![],
             starred: vec![],
             report,
@@ -214,47 +316,27 @@ impl App {
             created: HashMap::new(),
             favorites: vec![],
         };
-        let mut read_ahead = Vec::with_capacity(LOOKUP_BATCH);
-        while let Some(message) = rows.recv().await {
-            let row = match message {
-                Message::Row(row) => row,
-                Message::Unreadable(message) => return Err(Invalid::field("file", message).into()),
-                Message::Detected(..) => continue,
-            };
-            plan.report.rows += 1;
-            read_ahead.push(CheckedRow::new(*row, plan.open.country));
-            if read_ahead.len() >= LOOKUP_BATCH {
-                plan.plan_rows(&mut *writer, std::mem::take(&mut read_ahead)).await?;
+        match plan.write(&mut *writer, &mut rows).await {
+            Ok(()) if plan.report.held_back.is_none() && !plan.options.dry_run => {}
+            Ok(()) => {
+                writer.discard().await?;
+                return Ok(plan.report);
             }
-        }
-        plan.plan_rows(&mut *writer, read_ahead).await?;
-        plan.apply(&mut *writer).await?;
-        if plan.options.mode == ImportMode::Replace {
-            for id in writer.live_contact_ids().await? {
-                if !plan.kept.contains(&id) {
-                    let audit = plan.audit("contact.delete", Some(id), json!({ "import": "replace" }));
-                    plan.changes.push((ImportChange::Trash(id), audit));
-                    plan.report.trashed += 1;
+            Err(error) => {
+                // Dropping the writer would discard it too, but later: undo before answering.
+                if let Err(discarding) = writer.discard().await {
+                    tracing::warn!(error = %discarding, "could not undo a failed import at once; it is undone later");
                 }
+                return Err(error);
             }
-            plan.apply(&mut *writer).await?;
-        }
-        let held_back = plan.options.strict && plan.report.rejected > 0;
-        if plan.options.dry_run || held_back {
-            // Dropping the writer rolls everything back.
-            return Ok(plan.report);
         }
         let r = &plan.report;
         let totals = json!({ "format": r.format, "rows": r.rows, "created": r.created, "updated": r.updated,
             "unchanged": r.unchanged, "rejected": r.rejected, "trashed": r.trashed });
-        writer.commit(plan.audit("contacts.import", None, totals)).await?;
-        if let Some(owner) = plan.open.book.owner_id() {
-            for id in &plan.favorites {
-                self.store.set_favorite(owner, *id, true).await?;
-            }
-        }
+        let favorites = std::mem::take(&mut plan.favorites);
+        writer.commit(plan.audit("contacts.import", None, totals), &favorites).await?;
         let r = &plan.report;
-        if r.created + r.updated + r.trashed > 0 {
+        if r.created + r.updated + r.trashed > 0 || !favorites.is_empty() {
             // One event for the whole book: subscribers reload it rather than hear every row.
             self.publish_contact(plan.open.book, None, ContactAction::Imported).await;
         }
@@ -318,6 +400,73 @@ impl CheckedRow {
 }
 
 impl Plan {
+    /// Reads, plans and applies every row; then, for `replace`, trashes the contacts the
+    /// file does not keep. Decides whether the import is held back.
+    async fn write(&mut self, writer: &mut dyn ImportWriter, rows: &mut mpsc::Receiver<Message>) -> Result<()> {
+        // Into an empty book nothing can match: skip the look-ups (the common first import).
+        self.match_existing = self.options.mode != ImportMode::Add && !writer.live_contact_ids().await?.is_empty();
+        let mut read_ahead = Vec::with_capacity(LOOKUP_BATCH);
+        while let Some(message) = rows.recv().await {
+            let row = match message {
+                Message::Row(row) => row,
+                Message::Unreadable(message) => return Err(Invalid::field("file", message).into()),
+                Message::Detected(..) => continue,
+            };
+            self.report.rows += 1;
+            read_ahead.push(CheckedRow::new(*row, self.open.country));
+            if read_ahead.len() >= LOOKUP_BATCH {
+                self.check_time()?;
+                self.plan_rows(writer, std::mem::take(&mut read_ahead)).await?;
+            }
+        }
+        self.plan_rows(writer, read_ahead).await?;
+        self.apply(writer).await?;
+        if self.options.mode == ImportMode::Replace {
+            for id in writer.live_contact_ids().await? {
+                if !self.kept.contains(&id) {
+                    let audit = self.audit("contact.delete", Some(id), json!({ "import": "replace" }));
+                    self.changes.push((ImportChange::Trash(id), audit));
+                    self.report.trashed += 1;
+                }
+            }
+            self.apply(writer).await?;
+        }
+        self.report.held_back = self.held_back();
+        self.check_time()
+    }
+
+    /// Why nothing may be written: rejected rows in a strict import, or in a replace
+    /// import, which would otherwise trash the contacts those rows stand for.
+    fn held_back(&self) -> Option<String> {
+        let rejected = match self.report.rejected {
+            0 => return None,
+            1 => "1 row was rejected".to_string(),
+            n => format!("{n} rows were rejected"),
+        };
+        if self.options.strict {
+            return Some(format!("{rejected} and the import is strict, so nothing is written"));
+        }
+        (self.options.mode == ImportMode::Replace).then(|| {
+            format!(
+                "{rejected}, so this replace import writes nothing (it would move the contacts those rows stand \
+                 for to the trash); fix the rows, or import without replacing"
+            )
+        })
+    }
+
+    /// Fails once the import has run longer than allowed (everything is then undone).
+    fn check_time(&self) -> Result<()> {
+        if Instant::now() < self.deadline {
+            return Ok(());
+        }
+        let limit = humantime_minutes(self.time_limit);
+        Err(Invalid::field(
+            "file",
+            format!("the import took longer than the {limit} allowed and was undone; split the file into smaller ones"),
+        )
+        .into())
+    }
+
     /// Plans rows in file order, looking the whole slice up at once. When a full batch of
     /// changes is applied part-way, the rows after it are looked up again: each row sees
     /// the book as written before it, exactly as a look-up per row would.
@@ -423,6 +572,7 @@ impl Plan {
         if self.options.dry_run || changes.is_empty() {
             return Ok(());
         }
+        self.check_time()?;
         let created = writer.apply(&changes).await?;
         for (id, starred) in created.into_iter().zip(starred) {
             self.kept.insert(id);
@@ -456,6 +606,17 @@ impl Plan {
         if self.options.dry_run && self.report.previews.len() < MAX_PREVIEWS {
             self.report.previews.push(RowPreview { row, action, name: name.to_string(), contact_id, reason });
         }
+    }
+}
+
+/// "10 minutes", "90 seconds": a time limit for people.
+fn humantime_minutes(limit: Duration) -> String {
+    let seconds = limit.as_secs();
+    match seconds {
+        60 => "minute".into(),
+        s if s > 60 && s % 60 == 0 => format!("{} minutes", s / 60),
+        1 => "second".into(),
+        s => format!("{s} seconds"),
     }
 }
 

@@ -45,7 +45,7 @@ pub use domains::DomainView;
 pub use error::{AppError, Result};
 pub use events::{Notice, Subscription};
 pub use export::{Export, ExportSource, parse_export_format};
-pub use import::{ImportMode, ImportOptions, ImportReport, RowAction, parse_import_options};
+pub use import::{ImportMode, ImportOptions, ImportPermit, ImportReport, RowAction, parse_import_options};
 pub use inputs::*;
 pub use limits::PresenceLimit;
 pub use lookup::{LookupAnswer, MatchRule, MatchedEntry};
@@ -64,6 +64,12 @@ pub struct AppConfig {
     pub login: LoginPolicy,
     /// Most rows (CSV records or vCards) one import reads; a longer file is refused.
     pub max_import_rows: usize,
+    /// Imports running at once on this server, in all and into one domain; more are
+    /// answered "busy" (HTTP 429 with `Retry-After`).
+    pub max_imports: usize,
+    pub max_imports_per_domain: usize,
+    /// How long one import may take; a longer one is undone and refused.
+    pub import_time_limit: Duration,
     /// Whether phones' searches, caller-ID look-ups and users' directories use in-memory
     /// copies of the books (see `book_index`); off only to compare both ways in tests and
     /// benchmarks.
@@ -108,6 +114,9 @@ impl Default for AppConfig {
                 lock_for: Duration::from_secs(15 * 60),
             },
             max_import_rows: 100_000,
+            max_imports: 4,
+            max_imports_per_domain: 1,
+            import_time_limit: Duration::from_secs(10 * 60),
             book_index: true,
             book_index_max_entries: 300_000,
             password_hashes_at_once: std::thread::available_parallelism().map_or(2, usize::from),
@@ -128,6 +137,7 @@ pub struct App {
     password_hashing: Arc<auth::PasswordHashing>,
     event_streams: Arc<limits::StreamCounts>,
     presence_updates: Arc<limits::PresenceLimiter>,
+    import_slots: Arc<import::ImportSlots>,
 }
 
 impl App {
@@ -142,6 +152,7 @@ impl App {
             password_hashing,
             event_streams: Arc::default(),
             presence_updates: Arc::default(),
+            import_slots: Arc::default(),
         }
     }
 

@@ -97,6 +97,15 @@ struct ServeArgs {
     /// Most contacts one import file may hold.
     #[arg(long, default_value_t = 100_000, env = "SWITCHBOARD_MAX_IMPORT_ROWS")]
     max_import_rows: usize,
+    /// Imports running at once, in all; more are answered 429 (try again).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..), env = "SWITCHBOARD_MAX_IMPORTS")]
+    max_imports: u32,
+    /// Imports running at once into one domain; more are answered 429 (try again).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..), env = "SWITCHBOARD_MAX_IMPORTS_PER_DOMAIN")]
+    max_imports_per_domain: u32,
+    /// Longest one import may take, in seconds; a longer one is undone and refused.
+    #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..), env = "SWITCHBOARD_IMPORT_TIME_LIMIT")]
+    import_time_limit: u64,
     /// Entries kept in memory for phones' and users' directory searches, over all domains (about 2–3 KB each); the least recently read domains are dropped first and read from the database.
     #[arg(long, default_value_t = 300_000, env = "SWITCHBOARD_MEMORY_BOOK_ENTRIES")]
     memory_book_entries: usize,
@@ -336,6 +345,9 @@ async fn start(cli: Cli) -> Result<()> {
             let mut config = AppConfig::default();
             if let Command::Serve(args) = &command {
                 config.max_import_rows = args.max_import_rows;
+                config.max_imports = args.max_imports as usize;
+                config.max_imports_per_domain = args.max_imports_per_domain as usize;
+                config.import_time_limit = std::time::Duration::from_secs(args.import_time_limit);
                 config.book_index_max_entries = args.memory_book_entries;
             }
             let app = App::new(open_store(&url).await?, config);
@@ -547,7 +559,11 @@ async fn import(args: ImportArgs, app: &App) -> Result<()> {
         report.rejected,
         report.trashed
     )?;
-    say!("{}", if report.committed { "committed" } else { "nothing was written" })?;
+    match (&report.held_back, report.committed) {
+        (_, true) => say!("committed")?,
+        (Some(why), false) => say!("nothing was written: {why}")?,
+        (None, false) => say!("nothing was written")?,
+    }
     Ok(())
 }
 
@@ -616,6 +632,11 @@ async fn serve(args: ServeArgs, app: App) -> Result<()> {
         );
     }
     let ldap_tls = ldap_tls(&args)?;
+    // An import cut short by the last stop (a crash, kill -9) left rows nobody sees: remove them.
+    let discarded = app.discard_unfinished_imports(true).await?;
+    if discarded > 0 {
+        tracing::info!(discarded, "removed what unfinished imports had written");
+    }
     if args.demo {
         demo::create(&app).await?;
     }
@@ -712,7 +733,8 @@ async fn spawn_ldaps(
     Ok(())
 }
 
-/// Empties the trash of contacts deleted more than 30 days ago, hourly.
+/// Empties the trash of contacts deleted more than 30 days ago, hourly, and removes what
+/// imports abandoned long ago wrote (one run by a command that was killed).
 fn spawn_trash_purge(app: App) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
@@ -722,6 +744,11 @@ fn spawn_trash_purge(app: App) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(purged = n, "emptied old contacts from the trash"),
                 Err(error) => tracing::warn!(%error, "could not empty the trash"),
+            }
+            match app.discard_unfinished_imports(false).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(discarded = n, "removed what abandoned imports had written"),
+                Err(error) => tracing::warn!(%error, "could not remove what abandoned imports had written"),
             }
         }
     });

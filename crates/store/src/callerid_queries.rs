@@ -7,7 +7,8 @@ use switchboard_core::paging::{Cursor, Limit, Page, Sort};
 use uuid::Uuid;
 
 use super::{
-    Backend, Builder, PHONE_COLUMNS, Row, begin_write, conflict, contact, now, push_book, push_in, time, write_audit,
+    Backend, Builder, PHONE_COLUMNS, Row, begin_write, conflict, contact, now, push_book, push_in, push_visible, time,
+    write_audit,
 };
 use crate::callerid::{AllowedNumber, BlockedNumber, CallerIdStore, NewAllowedNumber, NewBlockedNumber};
 use crate::{AuditRecord, Result, StoreError};
@@ -35,6 +36,7 @@ impl CallerIdStore for Backend {
             qb.push(" THEN 0 ELSE 1 END AS exact_rank FROM contacts WHERE ");
             push_book(&mut qb, book);
             qb.push(format_args!(" AND contacts.deleted_at IS NULL AND contacts.{column}_key = ")).push_bind(key);
+            push_visible(&mut qb, "contacts", None);
         }
         qb.push(") AS candidates ORDER BY exact_rank, id LIMIT ").push_bind(i64::from(limit));
         let rows = qb.build().fetch_all(&self.pool).await?;

@@ -65,6 +65,7 @@ macro_rules! conformance_tests {
             deleted_users,
             change_stamps,
             imports,
+            imports_show_nothing_until_committed,
             events,
             events_by_domain,
             lookup_keys,
@@ -85,6 +86,8 @@ mod callerid;
 pub use callerid::{block_and_allow_lists, lookup_keys};
 mod logins;
 pub use logins::{counted_login_failures, password_changes, purges_of_expired_logins};
+mod imports;
+pub use imports::{cut_off_import_is_discarded, imports_show_nothing_until_committed};
 
 // Helpers.
 
@@ -1240,10 +1243,10 @@ pub async fn change_stamps(store: &dyn Store) {
     assert_eq!(stamp(acme.id).await.seq, after_contact.seq + 3);
     assert_eq!(stamp(globex.id).await.seq, globex_start.seq + 1, "system settings reach every domain");
 
-    let mut import = store.begin_import(shared(&acme), true).await.unwrap();
+    let mut import = store.begin_import(shared(&acme)).await.unwrap();
     let create = ImportChange::Create(fields(named("Imported", "Row")));
     import.apply(&[(create, audit_in(acme.id, "contact.create"))]).await.unwrap();
-    import.commit(audit_in(acme.id, "contacts.import")).await.unwrap();
+    import.commit(audit_in(acme.id, "contacts.import"), &[]).await.unwrap();
     assert_eq!(stamp(acme.id).await.seq, after_contact.seq + 4, "an import counts once, at commit");
 }
 
@@ -1799,7 +1802,7 @@ pub async fn imports(store: &dyn Store) {
     let change = |action: &str| audit_in(acme.id, action);
 
     // Abandoned: nothing written.
-    let mut writer = store.begin_import(book, true).await.unwrap();
+    let mut writer = store.begin_import(book).await.unwrap();
     let created =
         writer.apply(&[(ImportChange::Create(fields(named("Bob", "Stone"))), change("contact.create"))]).await.unwrap();
     assert_eq!(created.len(), 1);
@@ -1813,7 +1816,7 @@ pub async fn imports(store: &dyn Store) {
     assert_eq!(audit_actions(store, acme.id).await.len(), 0);
 
     // Matching: by id within the book only, by exact duplicate, by name and number.
-    let mut writer = store.begin_import(book, true).await.unwrap();
+    let mut writer = store.begin_import(book).await.unwrap();
     assert_eq!(writer.live_contact(ann.id).await.unwrap().map(|c| c.id), Some(ann.id));
     assert!(writer.live_contact(foreign.id).await.unwrap().is_none(), "another domain's id is not found");
     let same_number =
@@ -1836,7 +1839,7 @@ pub async fn imports(store: &dyn Store) {
     ];
     let created = writer.apply(&changes).await.unwrap();
     writer.apply(&[(ImportChange::Trash(created[0]), change("contact.delete"))]).await.unwrap();
-    writer.commit(change("contacts.import")).await.unwrap();
+    writer.commit(change("contacts.import"), &[]).await.unwrap();
     assert_eq!(store.contact(book, ann.id).await.unwrap().unwrap().fields.title, "Boss");
     assert!(store.contact(book, created[0]).await.unwrap().unwrap().deleted_at.is_some());
     let actions = audit_actions(store, acme.id).await;
@@ -1844,12 +1847,17 @@ pub async fn imports(store: &dyn Store) {
     assert!(actions.contains(&"contacts.import".to_string()));
 
     // A change that fails (updating another domain's contact) fails the batch.
-    let mut writer = store.begin_import(book, true).await.unwrap();
+    let mut writer = store.begin_import(book).await.unwrap();
     let bad = [(ImportChange::Update { id: foreign.id, fields: fields(named("X", "Y")) }, change("contact.update"))];
     assert!(is_not_found(writer.apply(&bad).await));
     drop(writer);
 
-    // A dry run reads without taking the write lock.
-    let mut reader = store.begin_import(book, false).await.unwrap();
+    // Discarded: what it wrote is gone.
+    let mut reader = store.begin_import(book).await.unwrap();
+    let scrapped = [(ImportChange::Create(fields(named("Di", "Scard"))), change("contact.create"))];
+    let created = reader.apply(&scrapped).await.unwrap();
+    reader.discard().await.unwrap();
+    assert!(store.contact(book, created[0]).await.unwrap().is_none());
+    let mut reader = store.begin_import(book).await.unwrap();
     assert_eq!(reader.live_contact_ids().await.unwrap(), [ann.id]);
 }

@@ -260,9 +260,14 @@ pub trait ImportWriter: Send {
     /// Ids of every live contact of the book (for imports that replace the book).
     async fn live_contact_ids(&mut self) -> Result<Vec<Uuid>>;
     /// Applies changes, each with its audit record; returns the ids of the created contacts in order.
+    /// Nobody but this import sees them before [`Self::commit`].
     async fn apply(&mut self, changes: &[(ImportChange, AuditRecord)]) -> Result<Vec<Uuid>>;
-    /// Writes the summary audit record and commits everything.
-    async fn commit(self: Box<Self>, summary: AuditRecord) -> Result<()>;
+    /// Writes the summary audit record, stars `favorites` for the owner of a personal
+    /// book, and makes everything visible at once.
+    async fn commit(self: Box<Self>, summary: AuditRecord, favorites: &[Uuid]) -> Result<()>;
+    /// Undoes everything applied (also done, later, when the writer is dropped without
+    /// `commit` or `discard`).
+    async fn discard(self: Box<Self>) -> Result<()>;
 }
 
 /// A stored token (session or API) with the secret's hash only.
@@ -395,10 +400,17 @@ pub trait Store: EventBus + CallerIdStore + PhoneStore + UserTrashStore + Send +
     async fn delete_contact(&self, book: Book, id: Uuid, audit: AuditRecord) -> Result<Contact>;
     /// Brings a contact back from the trash (`Conflict` if an identical live one exists).
     async fn restore_contact(&self, book: Book, id: Uuid, audit: AuditRecord) -> Result<Contact>;
-    /// Starts an import into `book`: one transaction that sees its own writes. Dropping
-    /// the writer without `commit` leaves the book exactly as before. With `write` false
-    /// (a dry run) it only reads and takes no write lock.
-    async fn begin_import(&self, book: Book, write: bool) -> Result<Box<dyn ImportWriter>>;
+    /// Starts an import into `book`, which sees its own writes and shows them to nobody
+    /// else until it commits; without `commit` the book stays exactly as before, even if
+    /// the process dies. It holds up no writer of another book for long: on SQLite it
+    /// writes in short transactions into rows no reader sees, made visible by one short
+    /// last commit (see `migrations/sqlite/0007_pending_imports.sql`); on PostgreSQL it
+    /// is one transaction.
+    async fn begin_import(&self, book: Book) -> Result<Box<dyn ImportWriter>>;
+    /// Discards the imports that never committed: all of them (at start-up, when no
+    /// import of this database can be running), or those idle since `idle_since`.
+    /// Returns how many.
+    async fn discard_pending_imports(&self, idle_since: Option<DateTime<Utc>>) -> Result<u64>;
     /// Contacts in the trash of a domain: shared ones, and personal ones of `owner_id` when given.
     async fn list_trash(&self, domain_id: Uuid, owner_id: Option<Uuid>, list: &ListQuery) -> Result<Page<Contact>>;
     /// Removes for good what was deleted before `before`; returns how many.

@@ -26,6 +26,10 @@ const NO_OWNER: &str = "'00000000-0000-0000-0000-000000000000'::uuid";
 type Db = sqlx::Postgres;
 type Pool = PgPool;
 type Backend = PostgresStore;
+/// One transaction per import: PostgreSQL's row versions let every other writer (and
+/// reader) go on while it is open, and a crash rolls it back with no cleaning up, which
+/// several servers sharing the database could not agree on for pending rows.
+const STAGED_IMPORTS: bool = false;
 
 /// The store for several servers sharing one PostgreSQL database.
 pub struct PostgresStore {

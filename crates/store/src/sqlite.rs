@@ -24,6 +24,9 @@ const NO_OWNER: &str = "x''";
 type Db = sqlx::Sqlite;
 type Pool = SqlitePool;
 type Backend = SqliteStore;
+/// An import's transaction would hold the database's one write lock for its whole length
+/// and hold up every other domain's writes: it writes in short ones instead.
+const STAGED_IMPORTS: bool = true;
 
 /// The default store: everything in one SQLite file next to the server.
 pub struct SqliteStore {

@@ -40,3 +40,8 @@ async fn two_stores_on_one_file_share_change_stamps() {
     let dir = tempfile::tempdir().unwrap();
     conformance::change_stamps_between(&open(&dir).await, &open(&dir).await).await;
 }
+
+#[tokio::test]
+async fn cut_off_import_is_discarded() {
+    run(conformance::cut_off_import_is_discarded).await;
+}

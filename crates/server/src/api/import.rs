@@ -1,5 +1,7 @@
 //! File imports into shared or personal contacts: the body is the file (raw, or the
-//! multipart form field `file`), spooled to a temporary file so memory stays bounded.
+//! multipart form field `file`), spooled to a temporary file so memory stays bounded,
+//! once the caller is known to be allowed and the server has room for one more import
+//! (else 429 with `Retry-After`).
 
 use std::io::{Seek, Write};
 
@@ -88,8 +90,11 @@ async fn import(
     let strict = flag("strict", params.strict.as_deref())?;
     let options = parse_import_options(params.format.as_deref(), params.mode.as_deref(), dry_run, strict)
         .map_err(AppError::from)?;
+    // Who may import, and whether the server has room for it, is settled before the
+    // body is read: a refused caller's upload is never stored.
+    let permit = state.app.admit_import(caller, &book).await?;
     let file = spool(request, state.config.max_import_bytes).await?;
-    Ok(Json(state.app.import(caller, &book, Box::new(file), options).await?))
+    Ok(Json(state.app.run_import(caller, permit, Box::new(file), options).await?))
 }
 
 fn flag(field: &str, value: Option<&str>) -> Result<bool, Problem> {

@@ -29,7 +29,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::StreamExt;
 use serde::Deserialize;
-use switchboard_app::{App, AppError, BookRef, Caller, ImportMode, ImportOptions, ImportReport, RowAction};
+use switchboard_app::{App, AppError, Caller, ImportMode, ImportOptions, ImportPermit, ImportReport, RowAction};
 use switchboard_core::Invalid;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
@@ -152,10 +152,12 @@ async fn import(
     if declared.is_some_and(|length| length > limit as u64) {
         return Err(too_large(limit));
     }
+    let book = which.book(&viewer);
+    let permit = state.app.admit_import(&viewer.caller, &book).await?;
     let (file, size) = spool(body, limit).await?;
     let read = Arc::new(AtomicU64::new(0));
     let input = CountingReader { inner: file, read: read.clone() };
-    let run = ImportRun { app: state.app.clone(), caller: viewer.caller.clone(), book: which.book(&viewer), options };
+    let run = ImportRun { app: state.app.clone(), caller: viewer.caller.clone(), permit, options };
     Ok(streamed(run.report(input), read, size))
 }
 
@@ -222,7 +224,7 @@ impl<R: Read> Read for CountingReader<R> {
 struct ImportRun {
     app: App,
     caller: Caller,
-    book: BookRef,
+    permit: ImportPermit,
     options: ImportOptions,
 }
 
@@ -230,7 +232,7 @@ impl ImportRun {
     /// Imports and renders the report (or why the file was refused) as HTML.
     async fn report(self, input: impl Read + Send + 'static) -> String {
         let choices = Choices { dry_run: self.options.dry_run, strict: self.options.strict, mode: self.options.mode };
-        let outcome = self.app.import(&self.caller, &self.book, Box::new(input), self.options).await;
+        let outcome = self.app.run_import(&self.caller, self.permit, Box::new(input), self.options).await;
         let view = match outcome {
             Ok(report) => ReportView::new(&report, choices),
             Err(error) => ReportView::failed(error),
@@ -338,6 +340,12 @@ impl Choices {
     fn refuses(self, report: &ImportReport) -> bool {
         self.strict && report.rejected > 0
     }
+
+    /// Whether a replace import (not strict) refuses this file whole: it would trash the
+    /// contacts its rejected rows stand for.
+    fn replace_refuses(self, report: &ImportReport) -> bool {
+        !self.strict && self.mode == ImportMode::Replace && report.rejected > 0
+    }
 }
 
 impl ReportView {
@@ -357,7 +365,7 @@ impl ReportView {
             heading,
             note,
             warning,
-            ready: dry_run && changes > 0 && !choices.refuses(report),
+            ready: dry_run && changes > 0 && !choices.refuses(report) && !choices.replace_refuses(report),
             format: report.format.clone(),
             encoding: report.encoding.clone(),
             rows: report.rows,
@@ -407,6 +415,13 @@ fn note(report: &ImportReport, choices: Choices, changes: usize) -> (String, boo
         let consequence = if choices.dry_run { "importing it would write nothing" } else { "nothing was written" };
         let text = format!(
             "{rejected} rejected and “Import nothing if any row is rejected” is on, so {consequence}. Fix the rows below, or untick that option."
+        );
+        return (text, true);
+    }
+    if choices.replace_refuses(report) {
+        let consequence = if choices.dry_run { "importing it would write nothing" } else { "nothing was written" };
+        let text = format!(
+            "{rejected} rejected, and replacing the contacts with this file would move the contacts those rows stand for to the trash, so {consequence}. Fix the rows below, or choose another mode."
         );
         return (text, true);
     }

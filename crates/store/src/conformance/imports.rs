@@ -1,0 +1,123 @@
+//! Conformance of imports: nobody sees one before it commits, everything at once after,
+//! and an open import holds up no writer of another book.
+
+use switchboard_core::contact::ContactInput;
+
+use super::*;
+use crate::{BookPart, ImportChange};
+
+/// Everything the readers of a domain show of one user's book, to compare before,
+/// during and after an import.
+#[derive(Debug, PartialEq)]
+struct Seen {
+    contacts: Vec<(Uuid, String)>,
+    directory: Vec<Uuid>,
+    search: Vec<Uuid>,
+    lookup: Vec<Uuid>,
+    book_rows: Vec<Uuid>,
+    trash: Vec<Uuid>,
+    audit: Vec<String>,
+    stamp: i64,
+    favorites: usize,
+}
+
+async fn seen(store: &dyn Store, owner: &User, named_id: Option<Uuid>) -> Seen {
+    let book = personal(owner);
+    let contacts = store.list_contacts(book, &ListQuery::default()).await.unwrap();
+    let view = |list: ListQuery| DirectoryQuery {
+        domain_id: owner.domain_id,
+        viewer_id: owner.id,
+        include_shared: true,
+        group: Group::All,
+        list,
+    };
+    let directory = store.directory(&view(ListQuery::default())).await.unwrap();
+    let search = store.directory(&view(search_for("Pending"))).await.unwrap();
+    let lookup = store.contacts_by_lookup_key(book, "5550177", None, 10).await.unwrap();
+    let book_rows = store.book_rows(owner.domain_id, BookPart::Personal(owner.id)).await.unwrap();
+    let trash = store.list_trash(owner.domain_id, Some(owner.id), &ListQuery::default()).await.unwrap();
+    let mut every_id: Vec<Uuid> = contacts.items.iter().map(|c| c.id).collect();
+    every_id.extend(named_id);
+    Seen {
+        contacts: contacts.items.iter().map(|c| (c.id, c.fields.title.clone())).collect(),
+        directory: entry_ids(&directory),
+        search: entry_ids(&search),
+        lookup: lookup.iter().map(|c| c.id).collect(),
+        book_rows: book_rows.iter().map(|row| row.entry.id).collect(),
+        trash: contact_ids(&trash),
+        audit: audit_actions(store, owner.domain_id).await,
+        stamp: store.change_stamp(owner.domain_id).await.unwrap().unwrap().seq,
+        favorites: store.favorites_among(owner.id, &every_id).await.unwrap().len(),
+    }
+}
+
+/// An import's creations, updates, trashing, audit records and favorites show nowhere
+/// (contacts, directory, search, caller-ID, phones' books, trash, audit, change stamp)
+/// until its commit, then all at once; meanwhile another domain's writes go through.
+pub async fn imports_show_nothing_until_committed(store: &dyn Store) {
+    let acme = domain(store, "acme.example").await;
+    let globex = domain(store, "globex.example").await;
+    let ann = user(store, &acme, "200", "Ann", "Lee").await;
+    let book = personal(&ann);
+    let kept = contact(store, book, named("Kept", "One")).await;
+    let gone = contact(store, book, named("Gone", "Two")).await;
+    let before = seen(store, &ann, None).await;
+
+    let mut writer = store.begin_import(book).await.unwrap();
+    let pending = ContactInput { work_phone: "+1 206 555 0177".into(), ..named("Pending", "Row") };
+    let create = (ImportChange::Create(fields(pending)), audit_in(acme.id, "contact.create"));
+    let created = writer.apply(&[create]).await.unwrap()[0];
+    let boss = fields(ContactInput { title: "Boss".into(), ..named("Kept", "One") });
+    let update = (ImportChange::Update { id: kept.id, fields: boss }, audit_in(acme.id, "contact.update"));
+    let trash = (ImportChange::Trash(gone.id), audit_in(acme.id, "contact.delete"));
+    writer.apply(&[update, trash]).await.unwrap();
+    assert_eq!(writer.live_contact(created).await.unwrap().map(|c| c.id), Some(created), "it sees its own");
+
+    assert_eq!(seen(store, &ann, Some(created)).await, before, "nothing shows before the commit");
+    assert!(store.contact(book, created).await.unwrap().is_none());
+    // Another company writes while the import is open (on SQLite: no write lock is held).
+    let elsewhere = contact(store, shared(&globex), named("Other", "Company")).await;
+    assert!(store.contact(shared(&globex), elsewhere.id).await.unwrap().is_some());
+
+    writer.commit(audit_in(acme.id, "contacts.import"), &[created, kept.id]).await.unwrap();
+    let after = seen(store, &ann, Some(created)).await;
+    let mut titles = after.contacts.clone();
+    titles.sort();
+    let mut expected = vec![(kept.id, "Boss".to_string()), (created, String::new())];
+    expected.sort();
+    assert_eq!(titles, expected, "created and updated; the trashed one is gone");
+    assert_eq!(after.search, [created]);
+    assert_eq!(after.lookup, [created]);
+    assert_eq!(after.book_rows.len(), 2);
+    assert_eq!(after.trash, [gone.id]);
+    assert_eq!(after.audit.len(), before.audit.len() + 4, "{:?}", after.audit);
+    assert_eq!(after.stamp, before.stamp + 1, "the book changed once, at the commit");
+    assert_eq!(after.favorites, 2, "its favorites came with it");
+    assert_eq!(store.discard_pending_imports(None).await.unwrap(), 0, "nothing is left pending");
+}
+
+/// An import cut off without ending (its process killed) shows nothing, holds its new
+/// contacts' keys, and is removed by the next start's sweep. For a store whose imports
+/// write in short transactions (SQLite); a PostgreSQL transaction just rolls back.
+pub async fn cut_off_import_is_discarded(store: &dyn Store) {
+    let acme = domain(store, "acme.example").await;
+    let book = shared(&acme);
+    let kept = contact(store, book, named("Kept", "One")).await;
+    let before = store.list_contacts(book, &ListQuery::default()).await.unwrap();
+    let mut writer = store.begin_import(book).await.unwrap();
+    let create = (ImportChange::Create(fields(named("Cut", "Off"))), audit_in(acme.id, "contact.create"));
+    let update =
+        (ImportChange::Update { id: kept.id, fields: fields(named("Kept", "Changed")) }, audit_in(acme.id, "x"));
+    let created = writer.apply(&[create, update]).await.unwrap()[0];
+    // As if the process died: no commit, no discard, no drop.
+    std::mem::forget(writer);
+    assert!(store.contact(book, created).await.unwrap().is_none());
+    assert!(is_conflict(store.create_contact(book, fields(named("Cut", "Off")), audit("contact.create")).await));
+
+    assert_eq!(store.discard_pending_imports(None).await.unwrap(), 1);
+    assert_eq!(store.discard_pending_imports(None).await.unwrap(), 0);
+    let after = store.list_contacts(book, &ListQuery::default()).await.unwrap();
+    assert_eq!(after.items, before.items, "the book is as it was");
+    assert!(audit_actions(store, acme.id).await.is_empty(), "{:?}", audit_actions(store, acme.id).await);
+    store.create_contact(book, fields(named("Cut", "Off")), audit_in(acme.id, "contact.create")).await.unwrap();
+}
