@@ -23,15 +23,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware;
-use axum::response::IntoResponse;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use switchboard_app::App;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 
@@ -115,11 +114,24 @@ fn with_layers(routes: Router<AppState>, limits: (usize, usize), state: AppState
         .layer(RequestBodyLimitLayer::new(max_any))
         // What extractors (JSON bodies) read at most; imports stream past it to `max_any`.
         .layer(DefaultBodyLimit::max(max_json))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+        .layer(middleware::from_fn_with_state(state.clone(), time_limit))
         .layer(CatchPanicLayer::custom(problem::from_panic))
         .layer(middleware::from_fn(problem::ensure_problem))
         .layer(TraceLayer::new_for_http())
         .layer(middleware::from_fn_with_state(state, metrics::track))
+}
+
+/// Answers 503 when a request takes longer than [`REQUEST_TIMEOUT`]. An import (its
+/// upload, then the import itself, which stops with a clear error at
+/// `AppConfig::import_time_limit`) gets that much longer.
+async fn time_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let is_import = request.method() == axum::http::Method::POST && request.uri().path().ends_with("/import");
+    let limit =
+        if is_import { REQUEST_TIMEOUT + state.app.config().import_time_limit } else { REQUEST_TIMEOUT };
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
 }
 
 /// Serves until `shutdown` completes, then lets requests in flight finish.
