@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{Backend, Database, PASSWORD, Server, Session, seed_domain};
+use support::{Backend, Database, PASSWORD, Server, Session, cli, seed_domain};
 
 on_both_backends!(another_company_writes_during_an_import, uploads_are_refused_before_they_are_read);
 
@@ -38,7 +38,11 @@ fn big_file() -> String {
 }
 
 /// Sends the file as an import into acme's shared contacts, in the background.
-fn start_import(server: &Server, token: &str, mode: &str) -> tokio::task::JoinHandle<reqwest::Result<(StatusCode, Value)>> {
+fn start_import(
+    server: &Server,
+    token: &str,
+    mode: &str,
+) -> tokio::task::JoinHandle<reqwest::Result<(StatusCode, Value)>> {
     let request = server
         .http
         .post(server.url(&format!("{SHARED}/import?mode={mode}")))
@@ -174,7 +178,10 @@ async fn another_company_writes_during_an_import(backend: Backend) {
         let started = Instant::now();
         let name = format!("Save{}", waits.len());
         let reply = globex
-            .post("/api/v1/domains/globex.example/shared-contacts", json!({ "first_name": name, "last_name": "Globex" }))
+            .post(
+                "/api/v1/domains/globex.example/shared-contacts",
+                json!({ "first_name": name, "last_name": "Globex" }),
+            )
             .await;
         waits.push(started.elapsed());
         assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
@@ -230,7 +237,8 @@ async fn status_before_the_body(mut stream: tokio::net::TcpStream) -> String {
 async fn uploads_are_refused_before_they_are_read(backend: Backend) {
     let db = Database::new(backend).await;
     managers(&db);
-    seed_domain(&db, ACME, &[("200", "Ben", "basic-user", "Sales")]);
+    let ben = ["user", "add", ACME, "200", "--first", "Ben", "--last", "Tester", "--scope", "basic-user"];
+    cli(&db, &[&ben[..], &["--password-stdin"]].concat(), Some(PASSWORD));
     let server = Server::start(&db, &["--max-imports-per-domain", "1"]);
     let basic = server.login("200@acme.example", PASSWORD).await;
     let stranger = server.login("100@globex.example", PASSWORD).await;

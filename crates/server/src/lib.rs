@@ -126,8 +126,7 @@ fn with_layers(routes: Router<AppState>, limits: (usize, usize), state: AppState
 /// `AppConfig::import_time_limit`) gets that much longer.
 async fn time_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let is_import = request.method() == axum::http::Method::POST && request.uri().path().ends_with("/import");
-    let limit =
-        if is_import { REQUEST_TIMEOUT + state.app.config().import_time_limit } else { REQUEST_TIMEOUT };
+    let limit = if is_import { REQUEST_TIMEOUT + state.app.config().import_time_limit } else { REQUEST_TIMEOUT };
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),

@@ -334,6 +334,8 @@ error_set! {
     ListErrors = [];
     /// Creating or replacing: something identical may exist.
     WriteErrors = [409];
+    /// Importing a file: also refused while the server runs as many imports as it allows.
+    ImportErrors = [409, 429];
     /// A partial update that honours `If-Match`.
     PatchErrors = [409, 412];
     /// Deleting, or an action without a body.

@@ -826,8 +826,13 @@ impl Store for Backend {
 
     async fn export_rows(&self, table: &str, offset: i64, limit: i64) -> Result<Vec<JsonRow>> {
         let table = copy_table(table)?;
-        let sql =
-            format!("SELECT {} FROM {} ORDER BY {} LIMIT $1 OFFSET $2", table.column_list(), table.name, table.key);
+        let sql = format!(
+            "SELECT {} FROM {}{} ORDER BY {} LIMIT $1 OFFSET $2",
+            table.column_list(),
+            table.name,
+            copied_rows(table.name),
+            table.key
+        );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(limit).bind(offset).fetch_all(&self.pool).await?;
         rows.iter().map(|row| table.to_json(row)).collect()
     }
@@ -866,7 +871,7 @@ impl CopyWriter for CopyTx {
 async fn count_rows(conn: &mut <Db as sqlx::Database>::Connection) -> Result<TableCounts> {
     let mut counts = TableCounts::new();
     for table in COPY_TABLES {
-        let sql = format!("SELECT COUNT(*) FROM {table}");
+        let sql = format!("SELECT COUNT(*) FROM {table}{}", copied_rows(table));
         let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&mut *conn).await?;
         counts.insert(table.to_string(), count);
     }
@@ -2321,6 +2326,15 @@ async fn insert_copy_rows(tx: &mut Tx, table: &CopyTable, rows: &[JsonRow]) -> R
         qb.build().execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// Which rows of a table `db copy` moves: not those of an unfinished import (nobody sees
+/// them, and the copy would show them).
+fn copied_rows(table: &str) -> &'static str {
+    match table {
+        "contacts" | "audit_log" => " WHERE import_id IS NULL OR import_id NOT IN (SELECT id FROM pending_imports)",
+        _ => "",
+    }
 }
 
 fn copy_table(name: &str) -> Result<&'static CopyTable> {

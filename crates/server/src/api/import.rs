@@ -18,7 +18,7 @@ use utoipa::IntoParams;
 use crate::AppState;
 use crate::auth::Auth;
 use crate::extract::{ApiPath, ApiQuery};
-use crate::problem::{ApiResult, Problem, WriteErrors, too_large};
+use crate::problem::{ApiResult, ImportErrors, Problem, too_large};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -53,7 +53,7 @@ impl utoipa::ToSchema for ImportFile {}
 #[utoipa::path(post, path = "/api/v1/domains/{domain}/shared-contacts/import", operation_id = "importSharedContacts", tag = "shared contacts",
     params(("domain" = String, Path, description = "Domain name"), ImportParams),
     request_body(content = ImportFile, description = "The Outlook CSV, Google CSV or vCard file", content_type = "text/csv"),
-    responses((status = 200, description = "What the import did, or would do", body = ImportReport), WriteErrors))]
+    responses((status = 200, description = "What the import did, or would do", body = ImportReport), ImportErrors))]
 pub async fn shared(
     State(state): State<AppState>,
     Auth(caller): Auth,
@@ -68,7 +68,7 @@ pub async fn shared(
 #[utoipa::path(post, path = "/api/v1/domains/{domain}/users/{ext}/contacts/import", operation_id = "importPersonalContacts", tag = "personal contacts",
     params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "The owner's extension"), ImportParams),
     request_body(content = ImportFile, description = "The Outlook CSV, Google CSV or vCard file", content_type = "text/csv"),
-    responses((status = 200, description = "What the import did, or would do", body = ImportReport), WriteErrors))]
+    responses((status = 200, description = "What the import did, or would do", body = ImportReport), ImportErrors))]
 pub async fn personal(
     State(state): State<AppState>,
     Auth(caller): Auth,
