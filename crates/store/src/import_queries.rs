@@ -1,6 +1,6 @@
 //! Imports in short transactions, compiled once per back-end as a part of `queries.rs`
 //! (SQLite uses them; see `STAGED_IMPORTS`). The design is in
-//! `migrations/sqlite/0007_pending_imports.sql`: rows marked with a pending import's id
+//! `migrations/sqlite/0008_pending_imports.sql`: rows marked with a pending import's id
 //! are seen by that import alone, and one short last commit makes them everyone's.
 
 use std::collections::{HashMap, HashSet};

@@ -404,7 +404,7 @@ pub trait Store: EventBus + CallerIdStore + PhoneStore + UserTrashStore + Send +
     /// else until it commits; without `commit` the book stays exactly as before, even if
     /// the process dies. It holds up no writer of another book for long: on SQLite it
     /// writes in short transactions into rows no reader sees, made visible by one short
-    /// last commit (see `migrations/sqlite/0007_pending_imports.sql`); on PostgreSQL it
+    /// last commit (see `migrations/sqlite/0008_pending_imports.sql`); on PostgreSQL it
     /// is one transaction.
     async fn begin_import(&self, book: Book) -> Result<Box<dyn ImportWriter>>;
     /// Discards the imports that never committed: all of them (at start-up, when no

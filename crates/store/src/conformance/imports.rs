@@ -28,6 +28,7 @@ async fn seen(store: &dyn Store, owner: &User, named_id: Option<Uuid>) -> Seen {
         domain_id: owner.domain_id,
         viewer_id: owner.id,
         include_shared: true,
+        include_own: true,
         group: Group::All,
         list,
     };
