@@ -134,7 +134,7 @@ async fn imports_beyond_the_caps_are_busy(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let busy = |result: Result<_, AppError>| match result {
-        Err(AppError::Busy { retry_after, detail }) => retry_after > Duration::ZERO && !detail.is_empty(),
+        Err(AppError::TooManyRequests { retry_after, message }) => retry_after > Duration::ZERO && !message.is_empty(),
         _ => false,
     };
     let home = app.admit_import(&Caller::System, &shared(HOME)).await.unwrap();

@@ -266,7 +266,7 @@ async fn uploads_are_refused_before_they_are_read(backend: Backend) {
     assert!(retry_after >= 1);
     assert_eq!(busy.headers()["content-type"], "application/problem+json");
     let problem: Value = busy.json().await.unwrap();
-    assert_eq!((problem["status"].as_u64(), problem["title"].as_str()), (Some(429), Some("Too many at once")));
+    assert_eq!((problem["status"].as_u64(), problem["title"].as_str()), (Some(429), Some("Too many requests")));
     assert_eq!(small(&stranger, GLOBEX).await.unwrap().status(), StatusCode::OK, "another domain has room");
 
     // The upload breaks off: its slot is free again.
