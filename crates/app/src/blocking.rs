@@ -167,17 +167,10 @@ fn note(text: &str) -> Result<String, Invalid> {
 /// Reads `limit` and `cursor` of a short sorted list.
 fn page_params(limit: Option<&str>, cursor: Option<&str>) -> Result<(Limit, Option<String>), Invalid> {
     let mut errors = Vec::new();
-    let limit = match limit.map(str::trim).filter(|text| !text.is_empty()) {
-        None => Limit::default(),
-        Some(text) => text
-            .parse::<u32>()
-            .map_err(|_| format!("`{text}` is not a number"))
-            .and_then(|n| Limit::parse(Some(n)))
-            .unwrap_or_else(|message| {
-                errors.push(FieldError { field: "limit".into(), message });
-                Limit::default()
-            }),
-    };
+    let limit = crate::records::limit_param(limit).unwrap_or_else(|message| {
+        errors.push(FieldError { field: "limit".into(), message });
+        Limit::default()
+    });
     let after = match cursor.map(str::trim).filter(|text| !text.is_empty()) {
         None => None,
         Some(text) => match Cursor::decode(text, Sort::Name) {

@@ -39,6 +39,16 @@ pub(crate) fn contact_audit_details(book: Book, details: Value) -> Value {
     Value::Object(kept)
 }
 
+/// Reads a page size given as text: 1 to 500, 50 when absent or empty.
+pub(crate) fn limit_param(limit: Option<&str>) -> Result<Limit, String> {
+    match limit.map(str::trim).filter(|text| !text.is_empty()) {
+        None => Ok(Limit::default()),
+        Some(text) => {
+            text.parse::<u32>().map_err(|_| format!("`{text}` is not a number")).and_then(|n| Limit::parse(Some(n)))
+        }
+    }
+}
+
 /// Reads `q`, `sort`, `limit` and `cursor`, reporting every bad one.
 pub(crate) fn list_query(params: &ListParams) -> Result<ListQuery, Invalid> {
     let mut errors = Vec::new();
@@ -51,20 +61,10 @@ pub(crate) fn list_query(params: &ListParams) -> Result<ListQuery, Invalid> {
         fail("sort", m);
         Sort::Name
     });
-    let limit = match params.limit.as_deref().map(str::trim) {
-        None | Some("") => Limit::default(),
-        Some(text) => match text
-            .parse::<u32>()
-            .map_err(|_| format!("`{text}` is not a number"))
-            .and_then(|n| Limit::parse(Some(n)))
-        {
-            Ok(limit) => limit,
-            Err(m) => {
-                fail("limit", m);
-                Limit::default()
-            }
-        },
-    };
+    let limit = limit_param(params.limit.as_deref()).unwrap_or_else(|m| {
+        fail("limit", m);
+        Limit::default()
+    });
     let after = match params.cursor.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(text) => Cursor::decode(text, sort).map_err(|m| fail("cursor", m)).ok(),

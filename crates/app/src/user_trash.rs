@@ -92,14 +92,7 @@ impl App {
 
 /// A page size (1 to 500, 50 by default) and the id a page continues after.
 fn id_page(limit: Option<&str>, cursor: Option<&str>) -> Result<(Limit, Option<Uuid>), Invalid> {
-    let limit = match limit.map(str::trim).filter(|text| !text.is_empty()) {
-        None => Limit::default(),
-        Some(text) => text
-            .parse::<u32>()
-            .map_err(|_| format!("`{text}` is not a number"))
-            .and_then(|n| Limit::parse(Some(n)))
-            .map_err(|message| Invalid::field("limit", message))?,
-    };
+    let limit = crate::records::limit_param(limit).map_err(|message| Invalid::field("limit", message))?;
     let after = match cursor.map(str::trim).filter(|text| !text.is_empty()) {
         None => None,
         Some(text) => Some(Uuid::parse_str(text).map_err(|_| Invalid::field("cursor", "not a cursor we gave out"))?),

@@ -34,6 +34,8 @@ pub(super) type Tx = sqlx::Transaction<'static, Db>;
 pub(super) type Builder = QueryBuilder<Db>;
 type Row = <Db as sqlx::Database>::Row;
 type JsonRow = Map<String, Value>;
+/// A statement with its arguments bound, owning them.
+type Query = sqlx::query::Query<'static, Db, <Db as sqlx::Database>::Arguments>;
 
 macro_rules! domain_select {
     () => {
@@ -261,15 +263,8 @@ impl Store for Backend {
     }
 
     async fn set_password_hash(&self, user_id: Uuid, hash: &str, audit: AuditRecord) -> Result<()> {
-        let mut tx = begin_write(&self.pool).await?;
-        let updated = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-            .bind(hash)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        expect_one(updated.rows_affected())?;
-        write_audit(&mut tx, &self.changes, &audit).await?;
-        Ok(tx.commit().await?)
+        let update = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash.to_string());
+        self.update_one_user(update.bind(user_id), audit).await
     }
 
     async fn own_contacts_on_phones(&self, user_id: Uuid) -> Result<bool> {
@@ -281,15 +276,8 @@ impl Store for Backend {
     }
 
     async fn set_own_contacts_on_phones(&self, user_id: Uuid, on: bool, audit: AuditRecord) -> Result<()> {
-        let mut tx = begin_write(&self.pool).await?;
-        let updated = sqlx::query("UPDATE users SET own_contacts_on_phones = $1 WHERE id = $2")
-            .bind(on)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        expect_one(updated.rows_affected())?;
-        write_audit(&mut tx, &self.changes, &audit).await?;
-        Ok(tx.commit().await?)
+        let update = sqlx::query("UPDATE users SET own_contacts_on_phones = $1 WHERE id = $2").bind(on);
+        self.update_one_user(update.bind(user_id), audit).await
     }
 
     async fn create_contact(&self, book: Book, fields: ContactFields, audit: AuditRecord) -> Result<Contact> {
@@ -2427,3 +2415,14 @@ mod phones;
 // Deleted users: their own file, the same two compilations.
 #[path = "user_trash_queries.rs"]
 mod user_trash;
+
+impl Backend {
+    /// Runs an update of one user's row and its audit record in one transaction;
+    /// "not found" when no row changed.
+    async fn update_one_user(&self, update: Query, audit: AuditRecord) -> Result<()> {
+        let mut tx = begin_write(&self.pool).await?;
+        expect_one(update.execute(&mut *tx).await?.rows_affected())?;
+        write_audit(&mut tx, &self.changes, &audit).await?;
+        Ok(tx.commit().await?)
+    }
+}
