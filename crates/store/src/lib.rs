@@ -340,15 +340,41 @@ pub struct LoginFailures {
 /// Row counts per table, to verify `db copy`.
 pub type TableCounts = BTreeMap<String, i64>;
 
-/// Everything Switchboard keeps, and the change events about it ([`EventBus`]).
+/// Everything Switchboard keeps, and the change events about it ([`EventBus`]). Each kind
+/// of record has its own part (`DomainStore`, `ContactStore`…), implemented by both back-ends.
 #[async_trait]
-pub trait Store: EventBus + CallerIdStore + PhoneStore + UserTrashStore + Send + Sync + 'static {
+pub trait Store:
+    EventBus
+    + DomainStore
+    + UserStore
+    + ContactStore
+    + DirectoryStore
+    + SettingsStore
+    + AuditStore
+    + AuthStore
+    + DeviceStore
+    + CopyStore
+    + CallerIdStore
+    + PhoneStore
+    + UserTrashStore
+    + Send
+    + Sync
+    + 'static
+{
     /// Checks the database answers (for `/healthz`).
     async fn ping(&self) -> Result<()>;
     /// Connections in use and idle, for metrics.
     fn pool_state(&self) -> (u32, u32);
+    /// The domain's change counter (see [`ChangeStamp`]); `None` for an unknown domain.
+    /// Every change made through this store shows at once; a change made through another
+    /// (another process or server on the same database) within [`changes::FRESH_FOR`],
+    /// since a stamp read that recently is answered again without asking the database.
+    async fn change_stamp(&self, domain_id: Uuid) -> Result<Option<ChangeStamp>>;
+}
 
-    // Resellers and domains.
+/// Resellers and domains. Part of [`Store`]; the SQL is in `domains_queries.rs`.
+#[async_trait]
+pub trait DomainStore {
     async fn create_reseller(&self, name: &str) -> Result<Reseller>;
     async fn reseller_by_name(&self, name: &str) -> Result<Option<Reseller>>;
     async fn create_domain(&self, new: NewDomain, audit: AuditRecord) -> Result<Domain>;
@@ -359,8 +385,12 @@ pub trait Store: EventBus + CallerIdStore + PhoneStore + UserTrashStore + Send +
     async fn update_domain(&self, id: Uuid, patch: DomainPatch, audit: AuditRecord) -> Result<Domain>;
     /// Deletes a domain and everything in it.
     async fn delete_domain(&self, id: Uuid, audit: AuditRecord) -> Result<()>;
+}
 
-    // Users.
+/// Users, their passwords and their consent to show their own contacts on phones. Part of
+/// [`Store`]; the SQL is in `users_queries.rs`.
+#[async_trait]
+pub trait UserStore {
     async fn create_user(&self, new: NewUser, audit: AuditRecord) -> Result<User>;
     async fn user_by_extension(&self, domain_id: Uuid, ext: &Extension) -> Result<Option<User>>;
     async fn user_by_id(&self, id: Uuid) -> Result<Option<User>>;
@@ -379,8 +409,12 @@ pub trait Store: EventBus + CallerIdStore + PhoneStore + UserTrashStore + Send +
     async fn own_contacts_on_phones(&self, user_id: Uuid) -> Result<bool>;
     /// Changes that consent; phones' books change with it (the domain's change counter moves).
     async fn set_own_contacts_on_phones(&self, user_id: Uuid, on: bool, audit: AuditRecord) -> Result<()>;
+}
 
-    // Contacts (shared and personal). Deleted contacts stay in the trash.
+/// Contacts (shared and personal). Deleted contacts stay in the trash. Part of [`Store`]; the SQL
+/// is in `contacts_queries.rs`.
+#[async_trait]
+pub trait ContactStore {
     /// Refuses an exact duplicate (same `duplicate_key`) in the same book with `Conflict`.
     async fn create_contact(&self, book: Book, fields: ContactFields, audit: AuditRecord) -> Result<Contact>;
     /// A contact of this book, including one in the trash.
@@ -415,8 +449,13 @@ pub trait Store: EventBus + CallerIdStore + PhoneStore + UserTrashStore + Send +
     async fn list_trash(&self, domain_id: Uuid, owner_id: Option<Uuid>, list: &ListQuery) -> Result<Page<Contact>>;
     /// Removes for good what was deleted before `before`; returns how many.
     async fn purge_trash(&self, before: DateTime<Utc>) -> Result<u64>;
+}
 
-    // The merged directory.
+/// The merged directory: coworkers, shared and personal contacts as one list, with
+/// favorites, presence, departments and sites. Part of [`Store`]; the SQL is in
+/// `directory_queries.rs`.
+#[async_trait]
+pub trait DirectoryStore {
     async fn directory(&self, query: &DirectoryQuery) -> Result<Page<DirectoryEntry>>;
     /// One directory entry as the viewer sees it, if visible to them.
     async fn directory_entry(
@@ -437,8 +476,11 @@ pub trait Store: EventBus + CallerIdStore + PhoneStore + UserTrashStore + Send +
     async fn favorites_among(&self, user_id: Uuid, entry_ids: &[Uuid]) -> Result<HashSet<Uuid>>;
     /// The presence of each of `user_ids` that reported one (the others are offline).
     async fn presences(&self, user_ids: &[Uuid]) -> Result<HashMap<Uuid, Presence>>;
+}
 
-    // Settings.
+/// Settings layers. Part of [`Store`]; the SQL is in `settings_queries.rs`.
+#[async_trait]
+pub trait SettingsStore {
     async fn settings(&self, layer: Layer) -> Result<BTreeMap<String, String>>;
     /// Several layers in one round trip, in the order given (for resolving them).
     async fn settings_layers(&self, layers: &[Layer]) -> Result<Vec<BTreeMap<String, String>>>;
@@ -449,8 +491,11 @@ pub trait Store: EventBus + CallerIdStore + PhoneStore + UserTrashStore + Send +
         changes: &BTreeMap<String, Option<String>>,
         audit: AuditRecord,
     ) -> Result<()>;
+}
 
-    // Audit log, newest first.
+/// The audit log, newest first. Part of [`Store`]; the SQL is in `audit_queries.rs`.
+#[async_trait]
+pub trait AuditStore {
     /// Entries of a domain matching `filter`, newest first, older than the entry `before`.
     async fn list_audit(
         &self,
@@ -459,8 +504,12 @@ pub trait Store: EventBus + CallerIdStore + PhoneStore + UserTrashStore + Send +
         limit: Limit,
         before: Option<Uuid>,
     ) -> Result<Page<AuditEntry>>;
+}
 
-    // Tokens and sessions.
+/// Tokens and sessions, and login throttling shared by every server on the database. Part of
+/// [`Store`]; the SQL is in `auth_queries.rs`.
+#[async_trait]
+pub trait AuthStore {
     async fn create_token(&self, new: NewToken) -> Result<Token>;
     /// The live (not expired) token with this secret hash.
     async fn token_by_secret_hash(&self, secret_hash: &str, now: DateTime<Utc>) -> Result<Option<Token>>;
@@ -472,22 +521,6 @@ pub trait Store: EventBus + CallerIdStore + PhoneStore + UserTrashStore + Send +
     async fn delete_token(&self, user_id: Uuid, token_id: Uuid) -> Result<bool>;
     /// Deletes every session and API token of this user; returns how many.
     async fn delete_user_tokens(&self, user_id: Uuid) -> Result<u64>;
-
-    // Device credentials.
-    async fn create_device(&self, new: NewDevice, audit: AuditRecord) -> Result<Device>;
-    /// A device of this domain, revoked or not.
-    async fn device(&self, domain_id: Uuid, id: Uuid) -> Result<Option<Device>>;
-    /// Devices of a domain by id (creation order), after the device `after`.
-    async fn list_devices(&self, domain_id: Uuid, limit: Limit, after: Option<Uuid>) -> Result<Page<Device>>;
-    /// Marks a device revoked (kept for the audit trail); revoking it again changes nothing.
-    async fn revoke_device(&self, domain_id: Uuid, id: Uuid, audit: AuditRecord) -> Result<Device>;
-    /// Records that a device was used at `at`.
-    async fn touch_device(&self, id: Uuid, at: DateTime<Utc>) -> Result<()>;
-    /// The domain's change counter (see [`ChangeStamp`]); `None` for an unknown domain.
-    /// Every change made through this store shows at once; a change made through another
-    /// (another process or server on the same database) within [`changes::FRESH_FOR`],
-    /// since a stamp read that recently is answered again without asking the database.
-    async fn change_stamp(&self, domain_id: Uuid) -> Result<Option<ChangeStamp>>;
 
     // Login throttling, shared by every server on the database.
     async fn login_failures(&self, key: &str) -> Result<LoginFailures>;
@@ -508,8 +541,25 @@ pub trait Store: EventBus + CallerIdStore + PhoneStore + UserTrashStore + Send +
     async fn purge_login_failures(&self, before: DateTime<Utc>) -> Result<u64>;
     /// Deletes sessions and tokens that expired at `now` or before; returns how many.
     async fn purge_expired_tokens(&self, now: DateTime<Utc>) -> Result<u64>;
+}
 
-    // Maintenance.
+/// Device credentials. Part of [`Store`]; the SQL is in `devices_queries.rs`.
+#[async_trait]
+pub trait DeviceStore {
+    async fn create_device(&self, new: NewDevice, audit: AuditRecord) -> Result<Device>;
+    /// A device of this domain, revoked or not.
+    async fn device(&self, domain_id: Uuid, id: Uuid) -> Result<Option<Device>>;
+    /// Devices of a domain by id (creation order), after the device `after`.
+    async fn list_devices(&self, domain_id: Uuid, limit: Limit, after: Option<Uuid>) -> Result<Page<Device>>;
+    /// Marks a device revoked (kept for the audit trail); revoking it again changes nothing.
+    async fn revoke_device(&self, domain_id: Uuid, id: Uuid, audit: AuditRecord) -> Result<Device>;
+    /// Records that a device was used at `at`.
+    async fn touch_device(&self, id: Uuid, at: DateTime<Utc>) -> Result<()>;
+}
+
+/// Maintenance: row counts and `db copy`. Part of [`Store`]; the SQL is in `copy_queries.rs`.
+#[async_trait]
+pub trait CopyStore {
     async fn table_counts(&self) -> Result<TableCounts>;
     /// Rows of one table (see [`COPY_TABLES`]) as JSON objects, in primary-key order,
     /// for `db copy`. Ids are strings, times are microseconds since the epoch.

@@ -1,6 +1,6 @@
 //! The conformance suite on SQLite, each test on a new database file.
 
-use switchboard_store::{SqliteStore, Store, conformance};
+use switchboard_store::{DomainStore, SqliteStore, Store, conformance};
 
 async fn open(dir: &tempfile::TempDir) -> SqliteStore {
     let path = dir.path().join("switchboard.db");

@@ -1,0 +1,307 @@
+//! The merged directory (coworkers, shared and personal contacts as one list), favorites, presence,
+//! departments and sites: part of `queries.rs`, compiled once per back-end with it.
+
+use std::collections::{HashMap, HashSet};
+
+use async_trait::async_trait;
+use sqlx::{Executor, Row as _};
+use switchboard_core::contact::NumberKind;
+use switchboard_core::model::{Book, DirectoryEntry, EntryKind, NumberView, Presence, PresenceState};
+use switchboard_core::paging::Page;
+use switchboard_core::text;
+use uuid::Uuid;
+
+use super::{
+    Backend, Builder, CONTACT_KEYS, Db, ENTRY_KEYS, Row, USER_KEYS, begin_write, mark_changed, now, page, phones,
+    push_book, push_ids, push_order_limit, push_page, push_search, push_visible, walk_sort_index,
+};
+use crate::{DirectoryQuery, DirectoryStore, Group, ListQuery, Result};
+
+#[async_trait]
+impl DirectoryStore for Backend {
+    async fn directory(&self, query: &DirectoryQuery) -> Result<Page<DirectoryEntry>> {
+        let walk = walk_sort_index(&self.pool, &query.list).await?;
+        let rows = directory_rows(&self.pool, query, None, walk).await?;
+        page(rows, &query.list, directory_entry)
+    }
+
+    async fn directory_entry(
+        &self,
+        domain_id: Uuid,
+        viewer_id: Uuid,
+        include_shared: bool,
+        include_own: bool,
+        entry_id: Uuid,
+    ) -> Result<Option<DirectoryEntry>> {
+        let (group, list) = (Group::All, ListQuery::default());
+        let query = DirectoryQuery { domain_id, viewer_id, include_shared, include_own, group, list };
+        let rows = directory_rows(&self.pool, &query, Some(entry_id), true).await?;
+        rows.first().map(directory_entry).transpose()
+    }
+
+    async fn departments(&self, domain_id: Uuid) -> Result<Vec<String>> {
+        let sql = "SELECT DISTINCT department FROM users WHERE domain_id = $1 AND listed AND department <> ''";
+        listed_values(&self.pool, sql, domain_id).await
+    }
+
+    async fn sites(&self, domain_id: Uuid) -> Result<Vec<String>> {
+        let sql = "SELECT DISTINCT site FROM users WHERE domain_id = $1 AND listed AND site <> ''";
+        listed_values(&self.pool, sql, domain_id).await
+    }
+
+    async fn set_favorite(&self, user_id: Uuid, entry_id: Uuid, favorite: bool) -> Result<()> {
+        let sql = if favorite {
+            "INSERT INTO favorites (user_id, entry_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+        } else {
+            "DELETE FROM favorites WHERE user_id = $1 AND entry_id = $2"
+        };
+        let mut tx = begin_write(&self.pool).await?;
+        let changed = sqlx::query(sql).bind(user_id).bind(entry_id).execute(&mut *tx).await?.rows_affected();
+        if changed > 0 {
+            // A device bound to this user shows its favorites.
+            let domain_id: Option<Uuid> = sqlx::query_scalar("SELECT domain_id FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            mark_changed(&mut tx, &self.changes, domain_id).await?;
+        }
+        Ok(tx.commit().await?)
+    }
+
+    async fn set_presence(&self, user_id: Uuid, presence: &Presence) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO presence (user_id, state, chat, message, updated_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (user_id) DO UPDATE SET state = excluded.state, chat = excluded.chat, \
+             message = excluded.message, updated_at = excluded.updated_at",
+        )
+        .bind(user_id)
+        .bind(presence.state.as_str())
+        .bind(presence.chat)
+        .bind(&presence.message)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn presence(&self, user_id: Uuid) -> Result<Presence> {
+        let row = sqlx::query("SELECT state, chat, message FROM presence WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(Presence::default()) };
+        Ok(Presence {
+            state: presence_state(row.try_get("state")?),
+            chat: row.try_get("chat")?,
+            message: row.try_get("message")?,
+        })
+    }
+
+    async fn favorites_among(&self, user_id: Uuid, entry_ids: &[Uuid]) -> Result<HashSet<Uuid>> {
+        if entry_ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let mut qb = Builder::new("SELECT entry_id FROM favorites WHERE user_id = ");
+        qb.push_bind(user_id).push(" AND entry_id IN (");
+        push_ids(&mut qb, entry_ids);
+        let ids: Vec<Uuid> = qb.build_query_scalar().fetch_all(&self.pool).await?;
+        Ok(ids.into_iter().collect())
+    }
+
+    async fn presences(&self, user_ids: &[Uuid]) -> Result<HashMap<Uuid, Presence>> {
+        if user_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut qb = Builder::new("SELECT user_id, state, chat, message FROM presence WHERE user_id IN (");
+        push_ids(&mut qb, user_ids);
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                let presence = Presence {
+                    state: presence_state(row.try_get("state")?),
+                    chat: row.try_get("chat")?,
+                    message: row.try_get("message")?,
+                };
+                Ok((row.try_get("user_id")?, presence))
+            })
+            .collect()
+    }
+}
+
+/// Each branch of the union reads one index in the list's order and stops after a page,
+/// so the merged first page costs three short index scans, however big the books are.
+/// `walk` as for [`push_page`].
+async fn directory_rows<'c>(
+    db: impl Executor<'c, Database = Db>,
+    query: &DirectoryQuery,
+    only: Option<Uuid>,
+    walk: bool,
+) -> Result<Vec<Row>> {
+    let kinds = directory_kinds(query);
+    if kinds.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut qb = Builder::new("SELECT * FROM (");
+    for (i, kind) in kinds.into_iter().enumerate() {
+        if i > 0 {
+            qb.push(" UNION ALL ");
+        }
+        qb.push("SELECT * FROM (");
+        push_branch(&mut qb, query, kind, only, walk);
+        qb.push(format_args!(") AS branch{i}"));
+    }
+    qb.push(") AS entries");
+    push_order_limit(&mut qb, &query.list, &ENTRY_KEYS);
+    Ok(qb.build().fetch_all(db).await?)
+}
+
+fn directory_kinds(query: &DirectoryQuery) -> Vec<EntryKind> {
+    let kinds: &[EntryKind] = match query.group {
+        Group::Favorites | Group::Mine if !query.include_own => &[],
+        Group::All | Group::Favorites => &[EntryKind::Coworker, EntryKind::Shared, EntryKind::Personal],
+        Group::Shared => &[EntryKind::Shared],
+        Group::Mine => &[EntryKind::Personal],
+        Group::Coworkers | Group::Department(_) | Group::Site(_) | Group::Presence(_) => &[EntryKind::Coworker],
+    };
+    kinds
+        .iter()
+        .copied()
+        .filter(|kind| *kind != EntryKind::Shared || query.include_shared)
+        .filter(|kind| *kind != EntryKind::Personal || query.include_own)
+        .collect()
+}
+
+fn push_branch(qb: &mut Builder, query: &DirectoryQuery, kind: EntryKind, only: Option<Uuid>, walk: bool) {
+    let (table, keys) = match kind {
+        EntryKind::Coworker => {
+            push_coworkers(qb, query);
+            ("users", &USER_KEYS)
+        }
+        EntryKind::Shared => {
+            push_contact_entries(qb, query, "shared", Book::Shared { domain_id: query.domain_id });
+            ("contacts", &CONTACT_KEYS)
+        }
+        EntryKind::Personal => {
+            let book = Book::Personal { domain_id: query.domain_id, owner_id: query.viewer_id };
+            push_contact_entries(qb, query, "personal", book);
+            ("contacts", &CONTACT_KEYS)
+        }
+    };
+    if let Some(id) = only {
+        qb.push(format_args!(" AND {table}.id = ")).push_bind(id);
+    }
+    if query.group == Group::Favorites {
+        qb.push(format_args!(" AND {table}.id IN (SELECT entry_id FROM favorites WHERE user_id = "));
+        qb.push_bind(query.viewer_id).push(")");
+    }
+    if let Some(term) = &query.list.search {
+        push_search(qb, table, term);
+    }
+    push_page(qb, &query.list, keys, walk);
+}
+
+pub(super) fn push_coworkers(qb: &mut Builder, query: &DirectoryQuery) {
+    qb.push(
+        "SELECT users.id AS id, 'coworker' AS kind, users.first_name AS first_name, users.last_name AS last_name, \
+         '' AS company, '' AS title, users.extension AS extension, \
+         CAST(NULL AS TEXT) AS work_phone, CAST(NULL AS TEXT) AS work_phone_e164, \
+         CAST(NULL AS TEXT) AS mobile_phone, CAST(NULL AS TEXT) AS mobile_phone_e164, \
+         CAST(NULL AS TEXT) AS home_phone, CAST(NULL AS TEXT) AS home_phone_e164, \
+         CAST(NULL AS TEXT) AS fax, CAST(NULL AS TEXT) AS fax_e164, \
+         users.email AS email, users.department AS department, users.site AS site, \
+         COALESCE(presence.state, 'offline') AS presence_state, COALESCE(presence.chat, FALSE) AS presence_chat, \
+         COALESCE(presence.message, '') AS presence_message, \
+         users.sort_key AS sort_key, users.updated_at AS updated_at, ",
+    );
+    push_favorite_flag(qb, "users", query.viewer_id);
+    qb.push(" FROM users LEFT JOIN presence ON presence.user_id = users.id WHERE users.domain_id = ");
+    qb.push_bind(query.domain_id).push(" AND users.listed AND users.id <> ").push_bind(query.viewer_id);
+    match &query.group {
+        Group::Department(department) => qb.push(" AND users.department = ").push_bind(department.clone()),
+        Group::Site(site) => qb.push(" AND users.site = ").push_bind(site.clone()),
+        Group::Presence(state) => qb.push(" AND COALESCE(presence.state, 'offline') = ").push_bind(state.as_str()),
+        _ => qb,
+    };
+}
+
+pub(super) fn push_contact_entries(qb: &mut Builder, query: &DirectoryQuery, kind: &str, book: Book) {
+    qb.push(format_args!(
+        "SELECT contacts.id AS id, '{kind}' AS kind, contacts.first_name AS first_name, \
+         contacts.last_name AS last_name, contacts.company AS company, contacts.title AS title, \
+         CAST(NULL AS TEXT) AS extension, \
+         contacts.work_phone AS work_phone, contacts.work_phone_e164 AS work_phone_e164, \
+         contacts.mobile_phone AS mobile_phone, contacts.mobile_phone_e164 AS mobile_phone_e164, \
+         contacts.home_phone AS home_phone, contacts.home_phone_e164 AS home_phone_e164, \
+         contacts.fax AS fax, contacts.fax_e164 AS fax_e164, \
+         contacts.email AS email, '' AS department, '' AS site, \
+         CAST(NULL AS TEXT) AS presence_state, CAST(NULL AS BOOLEAN) AS presence_chat, \
+         CAST(NULL AS TEXT) AS presence_message, \
+         contacts.sort_key AS sort_key, contacts.updated_at AS updated_at, "
+    ));
+    push_favorite_flag(qb, "contacts", query.viewer_id);
+    qb.push(" FROM contacts WHERE ");
+    push_book(qb, book);
+    qb.push(" AND contacts.deleted_at IS NULL");
+    push_visible(qb, "contacts", None);
+}
+
+fn push_favorite_flag(qb: &mut Builder, table: &str, viewer_id: Uuid) {
+    qb.push("EXISTS (SELECT 1 FROM favorites WHERE favorites.user_id = ").push_bind(viewer_id);
+    qb.push(format_args!(" AND favorites.entry_id = {table}.id) AS favorite"));
+}
+
+pub(super) fn directory_entry(row: &Row) -> Result<DirectoryEntry> {
+    let kind = match row.try_get::<String, _>("kind")?.as_str() {
+        "coworker" => EntryKind::Coworker,
+        "shared" => EntryKind::Shared,
+        _ => EntryKind::Personal,
+    };
+    let extension: Option<String> = row.try_get("extension")?;
+    let numbers = match &extension {
+        Some(extension) => vec![NumberView { kind: NumberKind::Extension, typed: extension.clone(), e164: None }],
+        None => phones(row)?
+            .into_iter()
+            .filter_map(|(kind, number)| number.map(|n| NumberView { kind, typed: n.typed, e164: n.e164 }))
+            .collect(),
+    };
+    let presence = match kind {
+        EntryKind::Coworker => Some(Presence {
+            state: presence_state(row.try_get("presence_state")?),
+            chat: row.try_get("presence_chat")?,
+            message: row.try_get("presence_message")?,
+        }),
+        _ => None,
+    };
+    Ok(DirectoryEntry {
+        id: row.try_get("id")?,
+        kind,
+        first_name: row.try_get("first_name")?,
+        last_name: row.try_get("last_name")?,
+        company: row.try_get("company")?,
+        title: row.try_get("title")?,
+        extension,
+        numbers,
+        email: row.try_get("email")?,
+        department: row.try_get("department")?,
+        site: row.try_get("site")?,
+        presence,
+        favorite: row.try_get("favorite")?,
+        editable: false,
+    })
+}
+
+fn presence_state(value: String) -> PresenceState {
+    PresenceState::parse(&value).unwrap_or_default()
+}
+
+/// Distinct values of the listed users of a domain, in a case- and accent-blind order
+/// that is the same on both back-ends (their collations differ).
+async fn listed_values<'c>(
+    db: impl Executor<'c, Database = Db>,
+    sql: &'static str,
+    domain_id: Uuid,
+) -> Result<Vec<String>> {
+    let mut values: Vec<String> = sqlx::query_scalar(sql).bind(domain_id).fetch_all(db).await?;
+    values.sort_by_cached_key(|value| (text::fold(value), value.clone()));
+    Ok(values)
+}
