@@ -2,11 +2,19 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Errors, Invalid};
+use crate::details::{
+    Address, DateEntry, Email, ExtraProperty, Labeled, MAX_ENTRIES, MAX_LABEL_LEN, MAX_VALUE_LEN, NameParts, Phone,
+    PhoneInput, PhoneKind, MAX_EXTRA_NAME_LEN, MAX_EXTRA_VALUE_LEN,
+};
+use crate::error::{Errors, FieldError, Invalid};
 use crate::phone::{Country, PhoneNumber};
 use crate::text::fold;
 
 /// A contact as a client sends it: every field optional, unknown fields refused.
+///
+/// Numbers and emails are lists (`phones`, `emails`). The single fields `work_phone`,
+/// `mobile_phone`, `home_phone`, `fax` and `email` are a shorthand for the first entry
+/// of their kind: when given, they replace that entry's number (or add one).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ContactInput {
@@ -18,13 +26,13 @@ pub struct ContactInput {
     pub company: String,
     #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub title: String,
-    #[schema(max_length = 40, pattern = r"^([ +\-().,/#*xX]*[0-9][0-9 +\-().,/#*xX]*)?$")]
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub work_phone: String,
-    #[schema(max_length = 40, pattern = r"^([ +\-().,/#*xX]*[0-9][0-9 +\-().,/#*xX]*)?$")]
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub mobile_phone: String,
-    #[schema(max_length = 40, pattern = r"^([ +\-().,/#*xX]*[0-9][0-9 +\-().,/#*xX]*)?$")]
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub home_phone: String,
-    #[schema(max_length = 40, pattern = r"^([ +\-().,/#*xX]*[0-9][0-9 +\-().,/#*xX]*)?$")]
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub fax: String,
     #[schema(
         max_length = 254,
@@ -33,9 +41,41 @@ pub struct ContactInput {
     pub email: String,
     #[schema(max_length = 4000, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")]
     pub notes: String,
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    pub name_prefix: String,
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    pub middle_name: String,
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    pub name_suffix: String,
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    pub nickname: String,
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    pub phonetic_first_name: String,
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    pub phonetic_last_name: String,
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    pub department: String,
+    /// Every number, in order; see the type's description for the single fields.
+    #[schema(max_items = 50)]
+    pub phones: Vec<PhoneInput>,
+    #[schema(max_items = 50)]
+    pub emails: Vec<Email>,
+    #[schema(max_items = 50)]
+    pub addresses: Vec<Address>,
+    /// Web addresses; `kind` is `work`, `home`, `other` or a custom word.
+    #[schema(max_items = 50)]
+    pub urls: Vec<Labeled>,
+    #[schema(max_items = 50)]
+    pub dates: Vec<DateEntry>,
+    /// Messaging handles; `kind` is the service (`skype`, `xmpp`…).
+    #[schema(max_items = 50)]
+    pub ims: Vec<Labeled>,
+    /// Properties of a file that no field holds, written back to the same kind of file.
+    #[schema(max_items = 50)]
+    pub extra: Vec<ExtraProperty>,
 }
 
-/// A partial update: only the fields present change.
+/// A partial update: only the fields present change. A list given replaces the whole list.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactPatch {
@@ -47,14 +87,16 @@ pub struct ContactPatch {
     pub company: Option<String>,
     #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub title: Option<String>,
-    #[schema(max_length = 40, pattern = r"^([ +\-().,/#*xX]*[0-9][0-9 +\-().,/#*xX]*)?$")]
+    /// Replaces the first work number; empty removes it.
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub work_phone: Option<String>,
-    #[schema(max_length = 40, pattern = r"^([ +\-().,/#*xX]*[0-9][0-9 +\-().,/#*xX]*)?$")]
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub mobile_phone: Option<String>,
-    #[schema(max_length = 40, pattern = r"^([ +\-().,/#*xX]*[0-9][0-9 +\-().,/#*xX]*)?$")]
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub home_phone: Option<String>,
-    #[schema(max_length = 40, pattern = r"^([ +\-().,/#*xX]*[0-9][0-9 +\-().,/#*xX]*)?$")]
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub fax: Option<String>,
+    /// Replaces the first email; empty removes it.
     #[schema(
         max_length = 254,
         pattern = r"^([^@\s\u0000-\u001f\u007f-\u009f]+@[^@\s\u0000-\u001f\u007f-\u009f.][^@\s\u0000-\u001f\u007f-\u009f]*\.[^@\s\u0000-\u001f\u007f-\u009f]*[^@\s\u0000-\u001f\u007f-\u009f.])?$"
@@ -62,27 +104,126 @@ pub struct ContactPatch {
     pub email: Option<String>,
     #[schema(max_length = 4000, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")]
     pub notes: Option<String>,
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    pub name_prefix: Option<String>,
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    pub middle_name: Option<String>,
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    pub name_suffix: Option<String>,
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    pub nickname: Option<String>,
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    pub phonetic_first_name: Option<String>,
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    pub phonetic_last_name: Option<String>,
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    pub department: Option<String>,
+    #[schema(max_items = 50)]
+    pub phones: Option<Vec<PhoneInput>>,
+    #[schema(max_items = 50)]
+    pub emails: Option<Vec<Email>>,
+    #[schema(max_items = 50)]
+    pub addresses: Option<Vec<Address>>,
+    #[schema(max_items = 50)]
+    pub urls: Option<Vec<Labeled>>,
+    #[schema(max_items = 50)]
+    pub dates: Option<Vec<DateEntry>>,
+    #[schema(max_items = 50)]
+    pub ims: Option<Vec<Labeled>>,
+    #[schema(max_items = 50)]
+    pub extra: Option<Vec<ExtraProperty>>,
 }
 
 /// A whole form's worth of fields replaces every field.
 impl From<ContactInput> for ContactPatch {
     fn from(input: ContactInput) -> ContactPatch {
+        let phones = phones_with_shorthands(&input);
+        let emails = emails_with_shorthand(&input);
         ContactPatch {
             first_name: Some(input.first_name),
             last_name: Some(input.last_name),
             company: Some(input.company),
             title: Some(input.title),
-            work_phone: Some(input.work_phone),
-            mobile_phone: Some(input.mobile_phone),
-            home_phone: Some(input.home_phone),
-            fax: Some(input.fax),
-            email: Some(input.email),
+            work_phone: None,
+            mobile_phone: None,
+            home_phone: None,
+            fax: None,
+            email: None,
             notes: Some(input.notes),
+            name_prefix: Some(input.name_prefix),
+            middle_name: Some(input.middle_name),
+            name_suffix: Some(input.name_suffix),
+            nickname: Some(input.nickname),
+            phonetic_first_name: Some(input.phonetic_first_name),
+            phonetic_last_name: Some(input.phonetic_last_name),
+            department: Some(input.department),
+            phones: Some(phones),
+            emails: Some(emails),
+            addresses: Some(input.addresses),
+            urls: Some(input.urls),
+            dates: Some(input.dates),
+            ims: Some(input.ims),
+            extra: Some(input.extra),
         }
     }
 }
 
-/// The kinds of number a contact has, in the order phones list them.
+/// The input's numbers with its single number fields applied (see [`ContactInput`]).
+fn phones_with_shorthands(input: &ContactInput) -> Vec<PhoneInput> {
+    let mut phones = input.phones.clone();
+    for (kind, value) in input.phone_shorthands() {
+        if !value.trim().is_empty() {
+            set_first_phone(&mut phones, kind, value);
+        }
+    }
+    phones
+}
+
+fn emails_with_shorthand(input: &ContactInput) -> Vec<Email> {
+    let mut emails = input.emails.clone();
+    if !input.email.trim().is_empty() {
+        set_first_email(&mut emails, &input.email);
+    }
+    emails
+}
+
+/// Gives the first number of `kind` a new value, adds one when there is none, or removes
+/// it when the value is empty.
+fn set_first_phone(phones: &mut Vec<PhoneInput>, kind: PhoneKind, value: &str) {
+    let position = phones.iter().position(|p| p.kind == kind);
+    match (position, value.trim().is_empty()) {
+        (Some(i), true) => {
+            phones.remove(i);
+        }
+        (Some(i), false) => phones[i].number = value.to_string(),
+        (None, true) => {}
+        (None, false) => phones.push(PhoneInput { kind, label: String::new(), number: value.to_string() }),
+    }
+}
+
+fn set_first_email(emails: &mut Vec<Email>, value: &str) {
+    match (emails.is_empty(), value.trim().is_empty()) {
+        (false, true) => {
+            emails.remove(0);
+        }
+        (false, false) => emails[0].address = value.to_string(),
+        (true, true) => {}
+        (true, false) => emails.push(Email { address: value.to_string(), ..Email::default() }),
+    }
+}
+
+impl ContactInput {
+    fn phone_shorthands(&self) -> [(PhoneKind, &str); 4] {
+        [
+            (PhoneKind::Work, self.work_phone.as_str()),
+            (PhoneKind::Mobile, self.mobile_phone.as_str()),
+            (PhoneKind::Home, self.home_phone.as_str()),
+            (PhoneKind::Fax, self.fax.as_str()),
+        ]
+    }
+}
+
+/// The kinds of number the directory lists, in the order phones list them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum NumberKind {
@@ -94,18 +235,24 @@ pub enum NumberKind {
 }
 
 /// A valid contact. Strings are trimmed; empty means "not given".
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContactFields {
     pub first_name: String,
     pub last_name: String,
     pub company: String,
     pub title: String,
-    pub work_phone: Option<PhoneNumber>,
-    pub mobile_phone: Option<PhoneNumber>,
-    pub home_phone: Option<PhoneNumber>,
-    pub fax: Option<PhoneNumber>,
-    pub email: String,
+    pub department: String,
+    pub name: NameParts,
+    /// Every number in the order given; the first of each kind is the one phones list.
+    pub phones: Vec<Phone>,
+    /// Every email; the first is the contact's email in lists.
+    pub emails: Vec<Email>,
+    pub addresses: Vec<Address>,
+    pub urls: Vec<Labeled>,
+    pub dates: Vec<DateEntry>,
+    pub ims: Vec<Labeled>,
     pub notes: String,
+    pub extra: Vec<ExtraProperty>,
 }
 
 pub const MAX_NAME_LEN: usize = 100;
@@ -142,10 +289,11 @@ pub fn email(value: &str) -> Result<String, String> {
     if valid { Ok(value) } else { Err(format!("`{value}` is not an email address")) }
 }
 
-fn notes(value: &str) -> Result<String, String> {
+/// Checks a text that may have several lines (notes, a street).
+fn multi_line(value: &str, max: usize) -> Result<String, String> {
     let value = value.trim();
-    if value.chars().count() > MAX_NOTES_LEN {
-        return Err(format!("at most {MAX_NOTES_LEN} characters"));
+    if value.chars().count() > max {
+        return Err(format!("at most {max} characters"));
     }
     if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
         return Err("control characters are not allowed".into());
@@ -153,96 +301,294 @@ fn notes(value: &str) -> Result<String, String> {
     Ok(value.to_string())
 }
 
+/// Reads one list of entries, naming a bad entry's field as `list[index].field`.
+fn read_list<I, T>(
+    errors: &mut Errors,
+    list: &str,
+    entries: &[I],
+    read: impl Fn(&I) -> Result<Option<T>, (&'static str, String)>,
+) -> Vec<T> {
+    if entries.len() > MAX_ENTRIES {
+        errors.push(list, format!("at most {MAX_ENTRIES} entries"));
+        return Vec::new();
+    }
+    let mut kept = Vec::with_capacity(entries.len());
+    for (index, entry) in entries.iter().enumerate() {
+        match read(entry) {
+            Ok(Some(value)) => kept.push(value),
+            Ok(None) => {}
+            Err((field, message)) => errors.push(&format!("{list}[{index}].{field}"), message),
+        }
+    }
+    kept
+}
+
+fn label(value: &str) -> Result<String, (&'static str, String)> {
+    single_line(value, MAX_LABEL_LEN).map_err(|m| ("label", m))
+}
+
+fn read_phone(entry: &PhoneInput, country: Country) -> Result<Option<Phone>, (&'static str, String)> {
+    let label = label(&entry.label)?;
+    let number = PhoneNumber::parse(&entry.number, country).map_err(|m| ("number", m))?;
+    Ok(number.map(|number| Phone { kind: entry.kind, label, number }))
+}
+
+fn read_email(entry: &Email) -> Result<Option<Email>, (&'static str, String)> {
+    let address = email(&entry.address).map_err(|m| ("address", m))?;
+    let label = label(&entry.label)?;
+    Ok((!address.is_empty()).then(|| Email { kind: entry.kind, label, address }))
+}
+
+fn read_address(entry: &Address) -> Result<Option<Address>, (&'static str, String)> {
+    let line = |field: &'static str, value: &str| single_line(value, MAX_NAME_LEN).map_err(|m| (field, m));
+    let address = Address {
+        kind: entry.kind,
+        label: label(&entry.label)?,
+        po_box: line("po_box", &entry.po_box)?,
+        street: multi_line(&entry.street, MAX_VALUE_LEN).map_err(|m| ("street", m))?,
+        city: line("city", &entry.city)?,
+        region: line("region", &entry.region)?,
+        postal_code: line("postal_code", &entry.postal_code)?,
+        country: line("country", &entry.country)?,
+    };
+    Ok((!address.is_empty()).then_some(address))
+}
+
+fn read_labeled(entry: &Labeled) -> Result<Option<Labeled>, (&'static str, String)> {
+    let value = single_line(&entry.value, MAX_VALUE_LEN).map_err(|m| ("value", m))?;
+    let kind = single_line(&entry.kind, MAX_LABEL_LEN).map_err(|m| ("kind", m))?;
+    let label = label(&entry.label)?;
+    Ok((!value.is_empty()).then_some(Labeled { kind, label, value }))
+}
+
+fn read_date(entry: &DateEntry) -> Result<Option<DateEntry>, (&'static str, String)> {
+    if entry.date.trim().is_empty() {
+        return Ok(None);
+    }
+    let date = crate::details::date(&entry.date).map_err(|m| ("date", m))?;
+    Ok(Some(DateEntry { kind: entry.kind, label: label(&entry.label)?, date }))
+}
+
+fn read_extra(entry: &ExtraProperty) -> Result<Option<ExtraProperty>, (&'static str, String)> {
+    let name = single_line(&entry.name, MAX_EXTRA_NAME_LEN).map_err(|m| ("name", m))?;
+    if name.is_empty() {
+        return Err(("name", "a property needs a name".into()));
+    }
+    let value = multi_line(&entry.value, MAX_EXTRA_VALUE_LEN).map_err(|m| ("value", m))?;
+    Ok(Some(ExtraProperty { format: entry.format, name, value }))
+}
+
 impl ContactFields {
     /// Validates every field and reports all problems at once.
     pub fn parse(input: &ContactInput, country: Country) -> Result<ContactFields, Invalid> {
-        let mut errors = Errors::default();
-        let first_name = errors.take("first_name", single_line(&input.first_name, MAX_NAME_LEN));
-        let last_name = errors.take("last_name", single_line(&input.last_name, MAX_NAME_LEN));
-        let company = errors.take("company", single_line(&input.company, MAX_COMPANY_LEN));
-        let title = errors.take("title", single_line(&input.title, MAX_NAME_LEN));
-        let work_phone = errors.take("work_phone", PhoneNumber::parse(&input.work_phone, country));
-        let mobile_phone = errors.take("mobile_phone", PhoneNumber::parse(&input.mobile_phone, country));
-        let home_phone = errors.take("home_phone", PhoneNumber::parse(&input.home_phone, country));
-        let fax = errors.take("fax", PhoneNumber::parse(&input.fax, country));
-        let email = errors.take("email", email(&input.email));
-        let notes = errors.take("notes", notes(&input.notes));
-        let has_name = [&first_name, &last_name, &company].iter().any(|v| v.as_ref().is_some_and(|s| !s.is_empty()));
-        if !has_name && first_name.is_some() && last_name.is_some() && company.is_some() {
-            errors.push("first_name", "give a first name, a last name or a company");
-        }
-        errors.finish()?;
-        Ok(ContactFields {
-            first_name: first_name.unwrap_or_default(),
-            last_name: last_name.unwrap_or_default(),
-            company: company.unwrap_or_default(),
-            title: title.unwrap_or_default(),
-            work_phone: work_phone.flatten(),
-            mobile_phone: mobile_phone.flatten(),
-            home_phone: home_phone.flatten(),
-            fax: fax.flatten(),
-            email: email.unwrap_or_default(),
-            notes: notes.unwrap_or_default(),
-        })
+        let (fields, problems) = Self::read(input, country)?;
+        if problems.is_empty() { Ok(fields) } else { Err(Invalid(problems)) }
     }
 
-    /// The fields back in input form (numbers as typed), e.g. to apply a patch.
+    /// Reads what can be read, as an import does: a field that is wrong is left out and
+    /// reported, and only a contact left with nothing to keep (no name, company, number
+    /// or email) is refused.
+    pub fn read(input: &ContactInput, country: Country) -> Result<(ContactFields, Vec<FieldError>), Invalid> {
+        let mut errors = Errors::default();
+        let mut line = |field: &str, value: &str, max: usize| errors.take(field, single_line(value, max)).unwrap_or_default();
+        let first_name = line("first_name", &input.first_name, MAX_NAME_LEN);
+        let last_name = line("last_name", &input.last_name, MAX_NAME_LEN);
+        let company = line("company", &input.company, MAX_COMPANY_LEN);
+        let title = line("title", &input.title, MAX_NAME_LEN);
+        let department = line("department", &input.department, MAX_NAME_LEN);
+        let name = NameParts {
+            prefix: line("name_prefix", &input.name_prefix, MAX_NAME_LEN),
+            middle: line("middle_name", &input.middle_name, MAX_NAME_LEN),
+            suffix: line("name_suffix", &input.name_suffix, MAX_NAME_LEN),
+            nickname: line("nickname", &input.nickname, MAX_NAME_LEN),
+            phonetic_first: line("phonetic_first_name", &input.phonetic_first_name, MAX_NAME_LEN),
+            phonetic_last: line("phonetic_last_name", &input.phonetic_last_name, MAX_NAME_LEN),
+        };
+        let mut phones = read_list(&mut errors, "phones", &input.phones, |p| read_phone(p, country));
+        for (kind, typed) in input.phone_shorthands() {
+            let field = shorthand_field(kind);
+            if let Some(Some(number)) = errors.take(field, PhoneNumber::parse(typed, country)) {
+                match phones.iter_mut().find(|p| p.kind == kind) {
+                    Some(first) => first.number = number,
+                    None => phones.push(Phone { kind, label: String::new(), number }),
+                }
+            }
+        }
+        let mut emails = read_list(&mut errors, "emails", &input.emails, read_email);
+        if let Some(address) = errors.take("email", email(&input.email)).filter(|a| !a.is_empty()) {
+            match emails.first_mut() {
+                Some(first) => first.address = address,
+                None => emails.push(Email { address, ..Email::default() }),
+            }
+        }
+        let fields = ContactFields {
+            first_name,
+            last_name,
+            company,
+            title,
+            department,
+            name,
+            phones,
+            emails,
+            addresses: read_list(&mut errors, "addresses", &input.addresses, read_address),
+            urls: read_list(&mut errors, "urls", &input.urls, read_labeled),
+            dates: read_list(&mut errors, "dates", &input.dates, read_date),
+            ims: read_list(&mut errors, "ims", &input.ims, read_labeled),
+            notes: errors.take("notes", multi_line(&input.notes, MAX_NOTES_LEN)).unwrap_or_default(),
+            extra: read_list(&mut errors, "extra", &input.extra, read_extra),
+        };
+        let problems = errors.into_vec();
+        if !fields.has_something_to_keep() {
+            let mut refused = problems;
+            refused.push(FieldError {
+                field: "first_name".into(),
+                message: "give a name, a company, a number or an email".into(),
+            });
+            return Err(Invalid(refused));
+        }
+        Ok((fields, problems))
+    }
+
+    fn has_something_to_keep(&self) -> bool {
+        [&self.first_name, &self.last_name, &self.company].iter().any(|s| !s.is_empty())
+            || !self.phones.is_empty()
+            || !self.emails.is_empty()
+    }
+
+    /// The fields back in input form (numbers as typed, in the lists), e.g. to apply a patch.
     pub fn to_input(&self) -> ContactInput {
-        let typed = |n: &Option<PhoneNumber>| n.as_ref().map(|n| n.typed.clone()).unwrap_or_default();
         ContactInput {
             first_name: self.first_name.clone(),
             last_name: self.last_name.clone(),
             company: self.company.clone(),
             title: self.title.clone(),
-            work_phone: typed(&self.work_phone),
-            mobile_phone: typed(&self.mobile_phone),
-            home_phone: typed(&self.home_phone),
-            fax: typed(&self.fax),
-            email: self.email.clone(),
             notes: self.notes.clone(),
+            name_prefix: self.name.prefix.clone(),
+            middle_name: self.name.middle.clone(),
+            name_suffix: self.name.suffix.clone(),
+            nickname: self.name.nickname.clone(),
+            phonetic_first_name: self.name.phonetic_first.clone(),
+            phonetic_last_name: self.name.phonetic_last.clone(),
+            department: self.department.clone(),
+            phones: self
+                .phones
+                .iter()
+                .map(|p| PhoneInput { kind: p.kind, label: p.label.clone(), number: p.number.typed.clone() })
+                .collect(),
+            emails: self.emails.clone(),
+            addresses: self.addresses.clone(),
+            urls: self.urls.clone(),
+            dates: self.dates.clone(),
+            ims: self.ims.clone(),
+            extra: self.extra.clone(),
+            ..ContactInput::default()
         }
     }
 
     /// Applies a partial update and validates the result as a whole.
     pub fn patched(&self, patch: &ContactPatch, country: Country) -> Result<ContactFields, Invalid> {
         let mut input = self.to_input();
-        let pairs: [(&mut String, &Option<String>); 10] = [
+        let texts: [(&mut String, &Option<String>); 12] = [
             (&mut input.first_name, &patch.first_name),
             (&mut input.last_name, &patch.last_name),
             (&mut input.company, &patch.company),
             (&mut input.title, &patch.title),
-            (&mut input.work_phone, &patch.work_phone),
-            (&mut input.mobile_phone, &patch.mobile_phone),
-            (&mut input.home_phone, &patch.home_phone),
-            (&mut input.fax, &patch.fax),
-            (&mut input.email, &patch.email),
             (&mut input.notes, &patch.notes),
+            (&mut input.name_prefix, &patch.name_prefix),
+            (&mut input.middle_name, &patch.middle_name),
+            (&mut input.name_suffix, &patch.name_suffix),
+            (&mut input.nickname, &patch.nickname),
+            (&mut input.phonetic_first_name, &patch.phonetic_first_name),
+            (&mut input.phonetic_last_name, &patch.phonetic_last_name),
+            (&mut input.department, &patch.department),
         ];
-        for (field, new_value) in pairs {
+        for (field, new_value) in texts {
             if let Some(value) = new_value {
                 *field = value.clone();
             }
         }
+        replace_if_given(&mut input.phones, &patch.phones);
+        replace_if_given(&mut input.emails, &patch.emails);
+        replace_if_given(&mut input.addresses, &patch.addresses);
+        replace_if_given(&mut input.urls, &patch.urls);
+        replace_if_given(&mut input.dates, &patch.dates);
+        replace_if_given(&mut input.ims, &patch.ims);
+        replace_if_given(&mut input.extra, &patch.extra);
+        // A shorthand stays a shorthand, so its errors name the field the client sent.
+        let shorthands = [
+            (PhoneKind::Work, &patch.work_phone, &mut input.work_phone),
+            (PhoneKind::Mobile, &patch.mobile_phone, &mut input.mobile_phone),
+            (PhoneKind::Home, &patch.home_phone, &mut input.home_phone),
+            (PhoneKind::Fax, &patch.fax, &mut input.fax),
+        ];
+        for (kind, value, field) in shorthands {
+            match value.as_deref() {
+                Some(v) if v.trim().is_empty() => set_first_phone(&mut input.phones, kind, ""),
+                Some(v) => *field = v.to_string(),
+                None => {}
+            }
+        }
+        match patch.email.as_deref() {
+            Some(v) if v.trim().is_empty() => set_first_email(&mut input.emails, ""),
+            Some(v) => input.email = v.to_string(),
+            None => {}
+        }
         ContactFields::parse(&input, country)
     }
 
-    /// The contact's numbers with their kinds, in phone order.
+    /// The first number of a kind (`Main` stands in for a missing `Work`, a home fax for
+    /// a missing fax): what phones and lists show in their four number columns.
+    pub fn first_phone(&self, kind: NumberKind) -> Option<&PhoneNumber> {
+        let (kind, stand_in) = match kind {
+            NumberKind::Work => (PhoneKind::Work, Some(PhoneKind::Main)),
+            NumberKind::Mobile => (PhoneKind::Mobile, None),
+            NumberKind::Home => (PhoneKind::Home, None),
+            NumberKind::Fax => (PhoneKind::Fax, Some(PhoneKind::HomeFax)),
+            NumberKind::Extension => return None,
+        };
+        let find = |kind| self.phones.iter().find(|p| p.kind == kind).map(|p| &p.number);
+        find(kind).or_else(|| stand_in.and_then(find))
+    }
+
+    pub fn work_phone(&self) -> Option<&PhoneNumber> {
+        self.first_phone(NumberKind::Work)
+    }
+
+    pub fn mobile_phone(&self) -> Option<&PhoneNumber> {
+        self.first_phone(NumberKind::Mobile)
+    }
+
+    pub fn home_phone(&self) -> Option<&PhoneNumber> {
+        self.first_phone(NumberKind::Home)
+    }
+
+    pub fn fax(&self) -> Option<&PhoneNumber> {
+        self.first_phone(NumberKind::Fax)
+    }
+
+    /// The first email, or empty.
+    pub fn email(&self) -> &str {
+        self.emails.first().map_or("", |e| e.address.as_str())
+    }
+
+    /// The four numbers phones list, with their kinds, in phone order.
     pub fn numbers(&self) -> Vec<(NumberKind, &PhoneNumber)> {
-        [
-            (NumberKind::Work, &self.work_phone),
-            (NumberKind::Mobile, &self.mobile_phone),
-            (NumberKind::Home, &self.home_phone),
-            (NumberKind::Fax, &self.fax),
-        ]
-        .into_iter()
-        .filter_map(|(kind, number)| number.as_ref().map(|n| (kind, n)))
-        .collect()
+        [NumberKind::Work, NumberKind::Mobile, NumberKind::Home, NumberKind::Fax]
+            .into_iter()
+            .filter_map(|kind| self.first_phone(kind).map(|n| (kind, n)))
+            .collect()
+    }
+
+    /// The numbers beyond those [`numbers`](Self::numbers) lists, with their place in `phones`.
+    pub fn more_phones(&self) -> impl Iterator<Item = (usize, &Phone)> {
+        let listed: Vec<*const PhoneNumber> = self.numbers().into_iter().map(|(_, n)| n as *const _).collect();
+        self.phones.iter().enumerate().filter(move |(_, p)| !listed.contains(&(&p.number as *const _)))
     }
 
     /// Two contacts with the same key are exact duplicates: same names, same numbers.
     pub fn duplicate_key(&self) -> String {
         let mut numbers: Vec<String> =
-            self.numbers().iter().map(|(_, n)| n.e164.clone().unwrap_or_else(|| n.typed.clone())).collect();
+            self.phones.iter().map(|p| p.number.e164.clone().unwrap_or_else(|| p.number.typed.clone())).collect();
         numbers.sort();
         format!(
             "{}\u{1}{}\u{1}{}\u{1}{}",
@@ -253,21 +599,79 @@ impl ContactFields {
         )
     }
 
+    /// What a search finds the contact by: its names, company, department, every email
+    /// and the digits of every number.
     pub fn search_text(&self) -> String {
+        let full_name = format!("{} {}", self.first_name, self.last_name);
+        let reversed = format!("{} {}", self.last_name, self.first_name);
+        let words = [full_name.trim(), reversed.trim(), &self.company, &self.department, &self.name.nickname];
         crate::text::search_text(
-            [
-                format!("{} {}", self.first_name, self.last_name).trim(),
-                format!("{} {}", self.last_name, self.first_name).trim(),
-                &self.company,
-                &self.email,
-            ],
-            self.numbers().into_iter().map(|(_, n)| n.search_digits()),
+            words.into_iter().chain(self.emails.iter().map(|e| e.address.as_str())),
+            self.phones.iter().map(|p| p.number.search_digits()),
         )
     }
 
     pub fn sort_key(&self) -> String {
         crate::text::name_sort_key(&self.first_name, &self.last_name, &self.company)
     }
+
+    /// The details the store keeps beside the columns it indexes (one JSON document).
+    pub fn details(&self) -> ContactDetails {
+        ContactDetails {
+            name: self.name.clone(),
+            department: self.department.clone(),
+            phones: self.phones.clone(),
+            emails: self.emails.clone(),
+            addresses: self.addresses.clone(),
+            urls: self.urls.clone(),
+            dates: self.dates.clone(),
+            ims: self.ims.clone(),
+            extra: self.extra.clone(),
+        }
+    }
+}
+
+fn shorthand_field(kind: PhoneKind) -> &'static str {
+    match kind {
+        PhoneKind::Mobile => "mobile_phone",
+        PhoneKind::Home => "home_phone",
+        PhoneKind::Fax => "fax",
+        _ => "work_phone",
+    }
+}
+
+fn replace_if_given<T: Clone>(list: &mut Vec<T>, given: &Option<Vec<T>>) {
+    if let Some(new) = given {
+        list.clone_from(new);
+    }
+}
+
+/// What a contact keeps besides its names, company, title and notes, as the store writes
+/// it. A contact written before these existed has none: its four numbers and email are
+/// read from their columns.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ContactDetails {
+    #[serde(skip_serializing_if = "is_default")]
+    pub name: NameParts,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub department: String,
+    pub phones: Vec<Phone>,
+    pub emails: Vec<Email>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<Address>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub urls: Vec<Labeled>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dates: Vec<DateEntry>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ims: Vec<Labeled>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extra: Vec<ExtraProperty>,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 #[cfg(test)]
@@ -290,7 +694,7 @@ mod tests {
         let bad = ContactInput {
             first_name: "x".repeat(101),
             email: "not-an-email".into(),
-            work_phone: "call me".into(),
+            work_phone: "206\u{7}555".into(),
             ..input("", "Doe", "")
         };
         let err = ContactFields::parse(&bad, Country::default()).unwrap_err();
@@ -303,7 +707,7 @@ mod tests {
         let contact = ContactFields::parse(&input("Ann", "Lee", ""), Country::default()).unwrap();
         let patch = ContactPatch { mobile_phone: Some("206 555 0100".into()), ..Default::default() };
         let patched = contact.patched(&patch, Country::default()).unwrap();
-        assert_eq!(patched.mobile_phone.unwrap().e164.as_deref(), Some("+12065550100"));
+        assert_eq!(patched.mobile_phone().unwrap().e164.as_deref(), Some("+12065550100"));
         let clear_names =
             ContactPatch { first_name: Some(String::new()), last_name: Some(String::new()), ..Default::default() };
         assert!(contact.patched(&clear_names, Country::default()).is_err());
@@ -315,6 +719,80 @@ mod tests {
         let b = ContactInput { work_phone: "+1 206 555 0100".into(), ..input("ann", "LEE", "") };
         let key = |i| ContactFields::parse(&i, Country::default()).unwrap().duplicate_key();
         assert_eq!(key(a), key(b));
+    }
+
+    fn phone(kind: PhoneKind, label: &str, number: &str) -> PhoneInput {
+        PhoneInput { kind, label: label.into(), number: number.into() }
+    }
+
+    #[test]
+    fn a_contact_keeps_every_number_and_the_first_of_a_kind_is_the_listed_one() {
+        let given = ContactInput {
+            phones: vec![
+                phone(PhoneKind::Mobile, "", "206 555 0101"),
+                phone(PhoneKind::Mobile, "Second", "206 555 0102"),
+                phone(PhoneKind::Main, "", "206 555 0103"),
+                phone(PhoneKind::Other, "Car", "206 555 0104"),
+            ],
+            ..input("Ann", "Lee", "")
+        };
+        let fields = ContactFields::parse(&given, Country::default()).unwrap();
+        assert_eq!(fields.phones.len(), 4);
+        assert_eq!(fields.mobile_phone().unwrap().typed, "206 555 0101");
+        assert_eq!(fields.work_phone().unwrap().typed, "206 555 0103", "a main number stands in for work");
+        let more: Vec<&str> = fields.more_phones().map(|(_, p)| p.number.typed.as_str()).collect();
+        assert_eq!(more, ["206 555 0102", "206 555 0104"]);
+        assert!(fields.search_text().contains("2065550104"), "every number is searchable");
+        assert_eq!(ContactFields::parse(&fields.to_input(), Country::default()).unwrap(), fields);
+    }
+
+    #[test]
+    fn single_fields_set_the_first_entry_of_their_kind() {
+        let given = ContactInput {
+            work_phone: "206 555 0199".into(),
+            email: "new@example.com".into(),
+            phones: vec![phone(PhoneKind::Work, "Desk", "206 555 0100"), phone(PhoneKind::Work, "", "206 555 0101")],
+            emails: vec![Email { address: "old@example.com".into(), ..Email::default() }],
+            ..input("Ann", "Lee", "")
+        };
+        let fields = ContactFields::parse(&given, Country::default()).unwrap();
+        assert_eq!(fields.phones[0].number.typed, "206 555 0199");
+        assert_eq!(fields.phones[0].label, "Desk", "the label stays");
+        assert_eq!(fields.phones[1].number.typed, "206 555 0101");
+        assert_eq!(fields.email(), "new@example.com");
+
+        let remove_work = ContactPatch { work_phone: Some(String::new()), email: Some(String::new()), ..Default::default() };
+        let patched = fields.patched(&remove_work, Country::default()).unwrap();
+        assert_eq!(patched.phones.len(), 1);
+        assert_eq!(patched.work_phone().unwrap().typed, "206 555 0101");
+        assert_eq!(patched.email(), "");
+    }
+
+    #[test]
+    fn errors_in_lists_name_the_entry() {
+        let given = ContactInput {
+            emails: vec![Email { address: "ok@example.com".into(), ..Email::default() }, Email {
+                address: "nope".into(),
+                ..Email::default()
+            }],
+            dates: vec![DateEntry { date: "1985-02-30".into(), ..DateEntry::default() }],
+            ..input("Ann", "Lee", "")
+        };
+        let err = ContactFields::parse(&given, Country::default()).unwrap_err();
+        let fields: Vec<&str> = err.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["emails[1].address", "dates[0].date"]);
+    }
+
+    #[test]
+    fn an_import_keeps_what_it_can_and_refuses_only_what_has_nothing_to_keep() {
+        let given = ContactInput { email: "not an email".into(), title: "x".repeat(101), ..input("Ann", "", "") };
+        let (fields, warnings) = ContactFields::read(&given, Country::default()).unwrap();
+        assert_eq!((fields.first_name.as_str(), fields.email(), fields.title.as_str()), ("Ann", "", ""));
+        assert_eq!(warnings.iter().map(|w| w.field.as_str()).collect::<Vec<_>>(), ["title", "email"]);
+        let only_a_number = ContactInput { mobile_phone: "206 555 0100".into(), ..ContactInput::default() };
+        assert!(ContactFields::parse(&only_a_number, Country::default()).is_ok());
+        let nothing = ContactInput { email: "broken".into(), title: "CEO".into(), ..ContactInput::default() };
+        assert!(ContactFields::read(&nothing, Country::default()).is_err());
     }
 
     #[test]

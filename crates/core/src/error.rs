@@ -39,6 +39,10 @@ impl Errors {
         }
     }
 
+    pub fn into_vec(self) -> Vec<FieldError> {
+        self.0
+    }
+
     pub fn finish(self) -> Result<(), Invalid> {
         if self.0.is_empty() { Ok(()) } else { Err(Invalid(self.0)) }
     }

@@ -4,6 +4,7 @@
 //! layers above never re-check a domain name, an extension or a phone number.
 
 pub mod contact;
+pub mod details;
 pub mod error;
 pub mod event;
 pub mod model;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::contact::{ContactFields, NumberKind};
+use crate::details::{Address, DateEntry, Email, ExtraProperty, Labeled, Phone, PhoneKind};
 use crate::names::{DomainName, Extension};
 use crate::phone::PhoneNumber;
 use crate::scope::Scope;
@@ -86,6 +87,9 @@ pub struct Contact {
 }
 
 /// A contact as the API shows it: the input fields plus E.164 forms and metadata.
+///
+/// `work_phone`, `mobile_phone`, `home_phone`, `fax` and `email` repeat the first entry
+/// of their kind in `phones` and `emails` (what desk phones show).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ContactView {
     pub id: Uuid,
@@ -94,6 +98,13 @@ pub struct ContactView {
     pub last_name: String,
     pub company: String,
     pub title: String,
+    pub department: String,
+    pub name_prefix: String,
+    pub middle_name: String,
+    pub name_suffix: String,
+    pub nickname: String,
+    pub phonetic_first_name: String,
+    pub phonetic_last_name: String,
     pub work_phone: String,
     pub work_phone_e164: Option<String>,
     pub mobile_phone: String,
@@ -103,6 +114,13 @@ pub struct ContactView {
     pub fax: String,
     pub fax_e164: Option<String>,
     pub email: String,
+    pub phones: Vec<PhoneView>,
+    pub emails: Vec<Email>,
+    pub addresses: Vec<Address>,
+    pub urls: Vec<Labeled>,
+    pub dates: Vec<DateEntry>,
+    pub ims: Vec<Labeled>,
+    pub extra: Vec<ExtraProperty>,
     pub notes: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -110,11 +128,36 @@ pub struct ContactView {
     pub deleted_at: Option<DateTime<Utc>>,
 }
 
+/// One of a contact's numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct PhoneView {
+    pub kind: PhoneKind,
+    pub label: String,
+    /// As typed.
+    pub number: String,
+    /// The main number in E.164, when it is a valid number.
+    pub e164: Option<String>,
+    /// The extension's digits, kept apart from the main number.
+    pub extension: Option<String>,
+}
+
+impl PhoneView {
+    pub fn of(phone: &Phone) -> PhoneView {
+        PhoneView {
+            kind: phone.kind,
+            label: phone.label.clone(),
+            number: phone.number.typed.clone(),
+            e164: phone.number.e164.clone(),
+            extension: phone.number.extension.clone(),
+        }
+    }
+}
+
 impl Contact {
     pub fn view(&self) -> ContactView {
         let f = &self.fields;
-        let typed = |n: &Option<PhoneNumber>| n.as_ref().map(|n| n.typed.clone()).unwrap_or_default();
-        let e164 = |n: &Option<PhoneNumber>| n.as_ref().and_then(|n| n.e164.clone());
+        let typed = |n: Option<&PhoneNumber>| n.map(|n| n.typed.clone()).unwrap_or_default();
+        let e164 = |n: Option<&PhoneNumber>| n.and_then(|n| n.e164.clone());
         ContactView {
             id: self.id,
             version: self.version,
@@ -122,15 +165,29 @@ impl Contact {
             last_name: f.last_name.clone(),
             company: f.company.clone(),
             title: f.title.clone(),
-            work_phone: typed(&f.work_phone),
-            work_phone_e164: e164(&f.work_phone),
-            mobile_phone: typed(&f.mobile_phone),
-            mobile_phone_e164: e164(&f.mobile_phone),
-            home_phone: typed(&f.home_phone),
-            home_phone_e164: e164(&f.home_phone),
-            fax: typed(&f.fax),
-            fax_e164: e164(&f.fax),
-            email: f.email.clone(),
+            department: f.department.clone(),
+            name_prefix: f.name.prefix.clone(),
+            middle_name: f.name.middle.clone(),
+            name_suffix: f.name.suffix.clone(),
+            nickname: f.name.nickname.clone(),
+            phonetic_first_name: f.name.phonetic_first.clone(),
+            phonetic_last_name: f.name.phonetic_last.clone(),
+            work_phone: typed(f.work_phone()),
+            work_phone_e164: e164(f.work_phone()),
+            mobile_phone: typed(f.mobile_phone()),
+            mobile_phone_e164: e164(f.mobile_phone()),
+            home_phone: typed(f.home_phone()),
+            home_phone_e164: e164(f.home_phone()),
+            fax: typed(f.fax()),
+            fax_e164: e164(f.fax()),
+            email: f.email().to_string(),
+            phones: f.phones.iter().map(PhoneView::of).collect(),
+            emails: f.emails.clone(),
+            addresses: f.addresses.clone(),
+            urls: f.urls.clone(),
+            dates: f.dates.clone(),
+            ims: f.ims.clone(),
+            extra: f.extra.clone(),
             notes: f.notes.clone(),
             created_at: self.created_at,
             updated_at: self.updated_at,

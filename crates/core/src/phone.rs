@@ -15,6 +15,9 @@ pub struct PhoneNumber {
     pub typed: String,
     /// `+12065550100`, or `null` for extensions and short codes.
     pub e164: Option<String>,
+    /// The extension's digits, kept apart from the main number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension: Option<String>,
 }
 
 /// A region (ISO 3166 alpha-2 code) used to read numbers written without `+`.
@@ -92,7 +95,7 @@ impl PhoneNumber {
             return Err(format!("`{typed}` is not a phone number: it has no digits"));
         }
         if !typed.starts_with('+') && digits.len() <= MAX_SHORT_CODE_DIGITS && digits == typed {
-            return Ok(Some(PhoneNumber { typed: typed.to_string(), e164: None }));
+            return Ok(Some(PhoneNumber { typed: typed.to_string(), e164: None, extension: None }));
         }
         if digits.len() > MAX_E164_DIGITS + 3 {
             return Err(format!("`{typed}` has too many digits for a phone number"));
@@ -102,7 +105,7 @@ impl PhoneNumber {
         // A number that does not exist in its region's numbering plan (a typo, or a
         // local number without area code) is kept as typed, without a made-up E.164.
         let e164 = phonenumber::is_valid(&parsed).then(|| parsed.format().mode(phonenumber::Mode::E164).to_string());
-        Ok(Some(PhoneNumber { typed: typed.to_string(), e164 }))
+        Ok(Some(PhoneNumber { typed: typed.to_string(), e164, extension: None }))
     }
 
     /// Digits a search should find this number by: as typed and in E.164.
