@@ -82,7 +82,7 @@ async fn rows_match_their_own_contacts(store: Arc<dyn Store>) {
     for input in &people {
         contacts.push(create(&app, HOME, input).await);
     }
-    assert!(contacts[0].fields.work_phone.as_ref().unwrap().e164.is_some(), "the numbers have an E.164 form");
+    assert!(contacts[0].fields.work_phone().unwrap().e164.is_some(), "the numbers have an E.164 form");
     // Same names, different numbers: a row sharing the second one's number is the second's.
     let twin_a = create(&app, HOME, &person("Twin", "Pair", number(1, 1))).await;
     let twin_b = create(&app, HOME, &person("Twin", "Pair", number(1, 2))).await;
@@ -192,7 +192,7 @@ async fn rows_after_an_applied_batch_see_it(store: Arc<dyn Store>) {
     assert_eq!(book_size(&app).await, 10, "nothing created");
     for (contact, want) in contacts.iter().zip(&latest) {
         let now = app.get_contact(&Caller::System, &book(HOME), contact.id).await.unwrap();
-        assert_eq!(now.fields.work_phone.unwrap().typed, want.work_phone);
+        assert_eq!(now.fields.work_phone().unwrap().typed, want.work_phone);
     }
 }
 

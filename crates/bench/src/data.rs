@@ -900,6 +900,7 @@ impl Generator {
             fax,
             email,
             notes,
+            ..ContactInput::default()
         }
     }
 

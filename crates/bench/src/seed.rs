@@ -320,9 +320,9 @@ pub fn contact_row(
     at: i64,
     deleted_at: Option<i64>,
 ) -> Row {
-    let typed = |n: &Option<switchboard_core::PhoneNumber>| n.as_ref().map(|n| n.typed.clone());
-    let e164 = |n: &Option<switchboard_core::PhoneNumber>| n.as_ref().and_then(|n| n.e164.clone());
-    let key = |n: &Option<switchboard_core::PhoneNumber>| n.as_ref().map(switchboard_core::PhoneNumber::lookup_key);
+    let typed = |n: Option<&switchboard_core::PhoneNumber>| n.map(|n| n.typed.clone());
+    let e164 = |n: Option<&switchboard_core::PhoneNumber>| n.and_then(|n| n.e164.clone());
+    let key = |n: Option<&switchboard_core::PhoneNumber>| n.map(switchboard_core::PhoneNumber::lookup_key);
     object(json!({
         "id": id.to_string(),
         "domain_id": domain_id.to_string(),
@@ -331,19 +331,19 @@ pub fn contact_row(
         "last_name": fields.last_name,
         "company": fields.company,
         "title": fields.title,
-        "work_phone": typed(&fields.work_phone),
-        "work_phone_e164": e164(&fields.work_phone),
-        "work_phone_key": key(&fields.work_phone),
-        "mobile_phone": typed(&fields.mobile_phone),
-        "mobile_phone_e164": e164(&fields.mobile_phone),
-        "mobile_phone_key": key(&fields.mobile_phone),
-        "home_phone": typed(&fields.home_phone),
-        "home_phone_e164": e164(&fields.home_phone),
-        "home_phone_key": key(&fields.home_phone),
-        "fax": typed(&fields.fax),
-        "fax_e164": e164(&fields.fax),
-        "fax_key": key(&fields.fax),
-        "email": fields.email,
+        "work_phone": typed(fields.work_phone()),
+        "work_phone_e164": e164(fields.work_phone()),
+        "work_phone_key": key(fields.work_phone()),
+        "mobile_phone": typed(fields.mobile_phone()),
+        "mobile_phone_e164": e164(fields.mobile_phone()),
+        "mobile_phone_key": key(fields.mobile_phone()),
+        "home_phone": typed(fields.home_phone()),
+        "home_phone_e164": e164(fields.home_phone()),
+        "home_phone_key": key(fields.home_phone()),
+        "fax": typed(fields.fax()),
+        "fax_e164": e164(fields.fax()),
+        "fax_key": key(fields.fax()),
+        "email": fields.email(),
         "notes": fields.notes,
         "duplicate_key": fields.duplicate_key(),
         "sort_key": fields.sort_key(),

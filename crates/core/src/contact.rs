@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::details::{
-    Address, DateEntry, Email, ExtraProperty, Labeled, MAX_ENTRIES, MAX_LABEL_LEN, MAX_VALUE_LEN, NameParts, Phone,
-    PhoneInput, PhoneKind, MAX_EXTRA_NAME_LEN, MAX_EXTRA_VALUE_LEN,
+    Address, DateEntry, Email, ExtraProperty, Labeled, MAX_ENTRIES, MAX_EXTRA_NAME_LEN, MAX_EXTRA_VALUE_LEN,
+    MAX_LABEL_LEN, MAX_VALUE_LEN, NameParts, Phone, PhoneInput, PhoneKind,
 };
 use crate::error::{Errors, FieldError, Invalid};
 use crate::phone::{Country, PhoneNumber};
@@ -390,7 +390,8 @@ impl ContactFields {
     /// or email) is refused.
     pub fn read(input: &ContactInput, country: Country) -> Result<(ContactFields, Vec<FieldError>), Invalid> {
         let mut errors = Errors::default();
-        let mut line = |field: &str, value: &str, max: usize| errors.take(field, single_line(value, max)).unwrap_or_default();
+        let mut line =
+            |field: &str, value: &str, max: usize| errors.take(field, single_line(value, max)).unwrap_or_default();
         let first_name = line("first_name", &input.first_name, MAX_NAME_LEN);
         let last_name = line("last_name", &input.last_name, MAX_NAME_LEN);
         let company = line("company", &input.company, MAX_COMPANY_LEN);
@@ -455,9 +456,17 @@ impl ContactFields {
             || !self.emails.is_empty()
     }
 
-    /// The fields back in input form (numbers as typed, in the lists), e.g. to apply a patch.
+    /// The fields back in input form, numbers as typed. The single fields repeat the first
+    /// entry of exactly their kind, so reading the input back gives the same contact.
     pub fn to_input(&self) -> ContactInput {
+        let first =
+            |kind| self.phones.iter().find(|p| p.kind == kind).map(|p| p.number.typed.clone()).unwrap_or_default();
         ContactInput {
+            work_phone: first(PhoneKind::Work),
+            mobile_phone: first(PhoneKind::Mobile),
+            home_phone: first(PhoneKind::Home),
+            fax: first(PhoneKind::Fax),
+            email: self.email().to_string(),
             first_name: self.first_name.clone(),
             last_name: self.last_name.clone(),
             company: self.company.clone(),
@@ -481,13 +490,20 @@ impl ContactFields {
             dates: self.dates.clone(),
             ims: self.ims.clone(),
             extra: self.extra.clone(),
-            ..ContactInput::default()
         }
     }
 
     /// Applies a partial update and validates the result as a whole.
     pub fn patched(&self, patch: &ContactPatch, country: Country) -> Result<ContactFields, Invalid> {
-        let mut input = self.to_input();
+        // The lists hold every number and email; a single field is set only by the patch.
+        let mut input = ContactInput {
+            work_phone: String::new(),
+            mobile_phone: String::new(),
+            home_phone: String::new(),
+            fax: String::new(),
+            email: String::new(),
+            ..self.to_input()
+        };
         let texts: [(&mut String, &Option<String>); 12] = [
             (&mut input.first_name, &patch.first_name),
             (&mut input.last_name, &patch.last_name),
@@ -761,7 +777,8 @@ mod tests {
         assert_eq!(fields.phones[1].number.typed, "206 555 0101");
         assert_eq!(fields.email(), "new@example.com");
 
-        let remove_work = ContactPatch { work_phone: Some(String::new()), email: Some(String::new()), ..Default::default() };
+        let remove_work =
+            ContactPatch { work_phone: Some(String::new()), email: Some(String::new()), ..Default::default() };
         let patched = fields.patched(&remove_work, Country::default()).unwrap();
         assert_eq!(patched.phones.len(), 1);
         assert_eq!(patched.work_phone().unwrap().typed, "206 555 0101");
@@ -771,10 +788,10 @@ mod tests {
     #[test]
     fn errors_in_lists_name_the_entry() {
         let given = ContactInput {
-            emails: vec![Email { address: "ok@example.com".into(), ..Email::default() }, Email {
-                address: "nope".into(),
-                ..Email::default()
-            }],
+            emails: vec![
+                Email { address: "ok@example.com".into(), ..Email::default() },
+                Email { address: "nope".into(), ..Email::default() },
+            ],
             dates: vec![DateEntry { date: "1985-02-30".into(), ..DateEntry::default() }],
             ..input("Ann", "Lee", "")
         };

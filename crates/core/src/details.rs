@@ -241,7 +241,8 @@ pub fn date(value: &str) -> Result<String, String> {
     if !shape_ok {
         return Err(bad());
     }
-    let (year, rest) = if no_year { (2000, digits.as_str()) } else { (digits[..4].parse().map_err(|_| bad())?, &digits[4..]) };
+    let (year, rest) =
+        if no_year { (2000, digits.as_str()) } else { (digits[..4].parse().map_err(|_| bad())?, &digits[4..]) };
     let month: u32 = rest[..2].parse().map_err(|_| bad())?;
     let day: u32 = rest[2..].parse().map_err(|_| bad())?;
     chrono::NaiveDate::from_ymd_opt(year, month, day).ok_or_else(bad)?;

@@ -48,6 +48,7 @@ fn a_contact() -> impl Strategy<Value = ExportContact> {
                 fax,
                 email,
                 notes,
+                ..ContactInput::default()
             };
             ExportContact { uid, contact, extension, starred }
         })

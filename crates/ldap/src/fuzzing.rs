@@ -159,7 +159,7 @@ fn sample_people() -> Vec<Person> {
                 title: fields.title.clone(),
                 extension: None,
                 numbers,
-                email: fields.email.clone(),
+                email: fields.email().to_string(),
                 department: String::new(),
                 site: String::new(),
                 presence: None,

@@ -8,14 +8,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row as _;
 use switchboard_core::PhoneNumber;
-use switchboard_core::contact::{ContactFields, NumberKind};
+use switchboard_core::contact::{ContactDetails, ContactFields, NumberKind};
+use switchboard_core::details::{Email, Phone, PhoneKind};
 use switchboard_core::model::{Book, Contact};
 use switchboard_core::paging::Page;
 use uuid::Uuid;
 
 use super::{
-    Backend, Builder, CONTACT_KEYS, Conn, NO_OWNER, Row, STAGED_IMPORTS, Tx, begin_write, conflict, insert_audits_of,
-    now, page, push_in, push_page, push_search, push_wanted, time, walk_sort_index, write_audit,
+    Backend, Builder, CONTACT_KEYS, Conn, NO_OWNER, Row, STAGED_IMPORTS, Tx, begin_write, conflict, decode_error,
+    insert_audits_of, now, page, push_in, push_page, push_search, push_wanted, time, walk_sort_index, write_audit,
 };
 use crate::changes::ChangeCache;
 use crate::{AuditRecord, ContactStore, ImportChange, ImportWriter, ListQuery, Result, RowKeys, StoreError};
@@ -122,7 +123,7 @@ impl ContactStore for Backend {
 pub(super) const DUPLICATE_CONTACT: &str = "an identical contact (same names and numbers) is already in this book";
 
 /// The columns a contact's fields are stored in, in the order of [`contact_values`].
-pub(super) const CONTACT_VALUE_COLUMNS: [&str; 21] = [
+pub(super) const CONTACT_VALUE_COLUMNS: [&str; 22] = [
     "first_name",
     "last_name",
     "company",
@@ -144,38 +145,116 @@ pub(super) const CONTACT_VALUE_COLUMNS: [&str; 21] = [
     "mobile_phone_key",
     "home_phone_key",
     "fax_key",
+    "details",
 ];
 
 /// The columns a contact's fields are stored in, with their values.
-pub(super) fn contact_values(fields: &ContactFields) -> [(&'static str, Option<String>); 21] {
-    let typed = |number: &Option<PhoneNumber>| number.as_ref().map(|n| n.typed.clone());
-    let e164 = |number: &Option<PhoneNumber>| number.as_ref().and_then(|n| n.e164.clone());
-    let key = |number: &Option<PhoneNumber>| number.as_ref().map(PhoneNumber::lookup_key);
+pub(super) fn contact_values(fields: &ContactFields) -> [(&'static str, Option<String>); 22] {
+    let [work, mobile, home, fax] =
+        [NumberKind::Work, NumberKind::Mobile, NumberKind::Home, NumberKind::Fax].map(|kind| fields.first_phone(kind));
+    let typed = |number: Option<&PhoneNumber>| number.map(|n| n.typed.clone());
+    let e164 = |number: Option<&PhoneNumber>| number.and_then(|n| n.e164.clone());
+    let key = |number: Option<&PhoneNumber>| number.map(PhoneNumber::lookup_key);
     let values = [
         Some(fields.first_name.clone()),
         Some(fields.last_name.clone()),
         Some(fields.company.clone()),
         Some(fields.title.clone()),
-        typed(&fields.work_phone),
-        e164(&fields.work_phone),
-        typed(&fields.mobile_phone),
-        e164(&fields.mobile_phone),
-        typed(&fields.home_phone),
-        e164(&fields.home_phone),
-        typed(&fields.fax),
-        e164(&fields.fax),
-        Some(fields.email.clone()),
+        typed(work),
+        e164(work),
+        typed(mobile),
+        e164(mobile),
+        typed(home),
+        e164(home),
+        typed(fax),
+        e164(fax),
+        Some(fields.email().to_string()),
         Some(fields.notes.clone()),
         Some(fields.duplicate_key()),
         Some(fields.sort_key()),
         Some(fields.search_text()),
-        key(&fields.work_phone),
-        key(&fields.mobile_phone),
-        key(&fields.home_phone),
-        key(&fields.fax),
+        key(work),
+        key(mobile),
+        key(home),
+        key(fax),
+        Some(details_json(fields)),
     ];
     let mut values = values.into_iter();
     CONTACT_VALUE_COLUMNS.map(|column| (column, values.next().flatten()))
+}
+
+/// The `details` column: `{}` when the columns say everything (see migration 0010), so
+/// plain contacts cost nothing more to write or read.
+fn details_json(fields: &ContactFields) -> String {
+    let details = fields.details();
+    let plain = ContactDetails {
+        phones: phones_of_columns(
+            &fields.numbers().into_iter().map(|(kind, n)| (kind, Some(column_number(n)))).collect::<Vec<_>>(),
+        ),
+        emails: emails_of_column(fields.email()),
+        ..ContactDetails::default()
+    };
+    if details == plain { "{}".to_string() } else { serde_json::to_string(&details).unwrap_or_else(|_| "{}".into()) }
+}
+
+/// A number as its columns keep it: as typed and E.164 (the extension is in `details`).
+fn column_number(number: &PhoneNumber) -> PhoneNumber {
+    PhoneNumber { typed: number.typed.clone(), e164: number.e164.clone(), extension: None }
+}
+
+/// The numbers of a contact that has no details: one per column, without labels.
+fn phones_of_columns(numbers: &[(NumberKind, Option<PhoneNumber>)]) -> Vec<Phone> {
+    let kind_of = |kind| match kind {
+        NumberKind::Mobile => PhoneKind::Mobile,
+        NumberKind::Home => PhoneKind::Home,
+        NumberKind::Fax => PhoneKind::Fax,
+        NumberKind::Work | NumberKind::Extension => PhoneKind::Work,
+    };
+    numbers
+        .iter()
+        .filter_map(|(kind, number)| {
+            number.clone().map(|number| Phone { kind: kind_of(*kind), label: String::new(), number })
+        })
+        .collect()
+}
+
+fn emails_of_column(email: &str) -> Vec<Email> {
+    if email.is_empty() { Vec::new() } else { vec![Email { address: email.to_string(), ..Email::default() }] }
+}
+
+/// The numbers beyond the four columns, for the caller-ID keys in `contact_numbers`.
+pub(super) async fn insert_more_numbers<'a>(
+    conn: &mut Conn,
+    book: Book,
+    contacts: impl IntoIterator<Item = (Uuid, &'a ContactFields)>,
+) -> Result<()> {
+    let rows: Vec<(Uuid, i64, String)> = contacts
+        .into_iter()
+        .flat_map(|(id, fields)| {
+            fields
+                .more_phones()
+                .map(move |(position, phone)| (id, position as i64, phone.number.lookup_key()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let mut qb =
+            Builder::new("INSERT INTO contact_numbers (contact_id, domain_id, owner_user_id, position, lookup_key) ");
+        qb.push_values(chunk, |mut row, (id, position, key)| {
+            row.push_bind(*id)
+                .push_bind(book.domain_id())
+                .push_bind(book.owner_id())
+                .push_bind(*position)
+                .push_bind(key);
+        });
+        qb.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn replace_more_numbers(conn: &mut Conn, book: Book, id: Uuid, fields: &ContactFields) -> Result<()> {
+    sqlx::query("DELETE FROM contact_numbers WHERE contact_id = $1").bind(id).execute(&mut *conn).await?;
+    insert_more_numbers(conn, book, [(id, fields)]).await
 }
 
 /// An import in one transaction, and the book it writes to: PostgreSQL's way (see
@@ -458,7 +537,7 @@ async fn insert_contact(tx: &mut Tx, book: Book, fields: &ContactFields) -> Resu
 }
 
 /// Rows per multi-row INSERT: well under both databases' limits on bound parameters
-/// (SQLite 32,766; PostgreSQL 65,535) at 27 per contact and 7 per audit record.
+/// (SQLite 32,766; PostgreSQL 65,535) at 28 per contact and 7 per audit record.
 pub(super) const INSERT_CHUNK: usize = 500;
 
 /// Inserts contacts with the given ids into a book in one statement.
@@ -468,7 +547,8 @@ async fn insert_contacts<'a>(
     import_id: Option<Uuid>,
     contacts: impl IntoIterator<Item = (Uuid, &'a ContactFields)>,
 ) -> Result<()> {
-    let rows: Vec<_> = contacts.into_iter().map(|(id, fields)| (id, contact_values(fields))).collect();
+    let contacts: Vec<(Uuid, &ContactFields)> = contacts.into_iter().collect();
+    let rows: Vec<_> = contacts.iter().map(|(id, fields)| (*id, contact_values(fields))).collect();
     let Some((_, first)) = rows.first() else { return Ok(()) };
     let mut qb =
         Builder::new("INSERT INTO contacts (id, domain_id, owner_user_id, import_id, version, created_at, updated_at");
@@ -485,7 +565,7 @@ async fn insert_contacts<'a>(
         }
     });
     qb.build().execute(&mut *conn).await.map_err(conflict(DUPLICATE_CONTACT))?;
-    Ok(())
+    insert_more_numbers(conn, book, contacts).await
 }
 
 /// Updates a live contact (at `expected_version`, when given); `None` when nothing matched.
@@ -506,7 +586,11 @@ async fn update_live_contact(
         qb.push(" AND version = ").push_bind(expected);
     }
     qb.push(concat!(" RETURNING ", contact_columns!()));
-    qb.build().fetch_optional(&mut **tx).await.map_err(conflict(DUPLICATE_CONTACT))
+    let row = qb.build().fetch_optional(&mut **tx).await.map_err(conflict(DUPLICATE_CONTACT))?;
+    if row.is_some() {
+        replace_more_numbers(tx, book, id, fields).await?;
+    }
+    Ok(row)
 }
 
 async fn trash_live_contact(tx: &mut Tx, book: Book, id: Uuid) -> Result<Option<Row>> {
@@ -573,18 +657,30 @@ pub(super) fn contact(row: &Row) -> Result<Contact> {
         None => Book::Shared { domain_id },
         Some(owner_id) => Book::Personal { domain_id, owner_id },
     };
-    let [work_phone, mobile_phone, home_phone, fax] = phones(row)?.map(|(_, number)| number);
+    let details: String = row.try_get("details")?;
+    let mut details: ContactDetails =
+        serde_json::from_str(&details).map_err(|e| decode_error(format!("contact details: {e}")))?;
+    if details.phones.is_empty() {
+        details.phones = phones_of_columns(&phones(row)?);
+    }
+    if details.emails.is_empty() {
+        details.emails = emails_of_column(row.try_get("email")?);
+    }
     let fields = ContactFields {
         first_name: row.try_get("first_name")?,
         last_name: row.try_get("last_name")?,
         company: row.try_get("company")?,
         title: row.try_get("title")?,
-        work_phone,
-        mobile_phone,
-        home_phone,
-        fax,
-        email: row.try_get("email")?,
+        department: details.department,
+        name: details.name,
+        phones: details.phones,
+        emails: details.emails,
+        addresses: details.addresses,
+        urls: details.urls,
+        dates: details.dates,
+        ims: details.ims,
         notes: row.try_get("notes")?,
+        extra: details.extra,
     };
     let deleted_at: Option<i64> = row.try_get("deleted_at")?;
     Ok(Contact {
@@ -603,7 +699,7 @@ pub(super) fn phones(row: &Row) -> Result<[(NumberKind, Option<PhoneNumber>); 4]
     for ((_, typed, e164), (_, number)) in PHONE_COLUMNS.iter().zip(numbers.iter_mut()) {
         let typed: Option<String> = row.try_get(*typed)?;
         if let Some(typed) = typed {
-            *number = Some(PhoneNumber { typed, e164: row.try_get(*e164)? });
+            *number = Some(PhoneNumber { typed, e164: row.try_get(*e164)?, extension: None });
         }
     }
     Ok(numbers)

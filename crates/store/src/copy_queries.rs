@@ -116,6 +116,7 @@ const CONTACT_COPY_COLUMNS: &[(&str, Kind)] = &[
     ("mobile_phone_key", Kind::Text),
     ("home_phone_key", Kind::Text),
     ("fax_key", Kind::Text),
+    ("details", Kind::Text),
 ];
 
 const USER_COPY_COLUMNS: &[(&str, Kind)] = &[

@@ -17,8 +17,8 @@ use uuid::Uuid;
 
 use self::contacts::{
     CONTACT_VALUE_COLUMNS, DUPLICATE_CONTACT, INSERT_CHUNK, PHONE_COLUMNS, contact, contact_values, insert_created,
-    insert_favorites, live_contact_ids, live_contact_of_import, matching_contacts, phones, push_book, push_visible,
-    split_changes,
+    insert_favorites, insert_more_numbers, live_contact_ids, live_contact_of_import, matching_contacts, phones,
+    push_book, push_visible, split_changes,
 };
 use self::copy::{copy_table, insert_copy_rows};
 use self::devices::device_with;
@@ -55,7 +55,7 @@ macro_rules! contact_columns {
     () => {
         "id, domain_id, owner_user_id, first_name, last_name, company, title, work_phone, work_phone_e164, \
          mobile_phone, mobile_phone_e164, home_phone, home_phone_e164, fax, fax_e164, email, notes, sort_key, \
-         version, created_at, updated_at, deleted_at"
+         version, created_at, updated_at, deleted_at, details"
     };
 }
 

@@ -94,6 +94,24 @@ impl ContactForm {
             fax: self.fax.clone(),
             email: self.email.clone(),
             notes: self.notes.clone(),
+            ..ContactInput::default()
+        }
+    }
+
+    /// An edit changes what the form shows and keeps the rest (more numbers, addresses…).
+    fn patch(&self) -> ContactPatch {
+        ContactPatch {
+            first_name: Some(self.first_name.clone()),
+            last_name: Some(self.last_name.clone()),
+            company: Some(self.company.clone()),
+            title: Some(self.title.clone()),
+            work_phone: Some(self.work_phone.clone()),
+            mobile_phone: Some(self.mobile_phone.clone()),
+            home_phone: Some(self.home_phone.clone()),
+            fax: Some(self.fax.clone()),
+            email: Some(self.email.clone()),
+            notes: Some(self.notes.clone()),
+            ..ContactPatch::default()
         }
     }
 }
@@ -225,7 +243,7 @@ async fn update(
     Form(form): Form<ContactForm>,
 ) -> PortalResult<Response> {
     let input = form.input();
-    let patch = ContactPatch::from(input.clone());
+    let patch = form.patch();
     match state.app.update_contact(&viewer.caller, &which.book(&viewer), id, form.version, patch).await {
         Ok(contact) => Ok(saved(format!("Saved {}.", display_name(&contact.fields.to_input())))),
         Err(error) => refused(which, Some(id), &input, form.version, error),

@@ -91,12 +91,12 @@ impl From<&Contact> for ContactRow {
             .collect::<Vec<_>>()
             .join(", ");
         let labels = ["Work", "Mobile", "Home", "Fax"];
-        let numbers = [&fields.work_phone, &fields.mobile_phone, &fields.home_phone, &fields.fax]
+        let numbers = [fields.work_phone(), fields.mobile_phone(), fields.home_phone(), fields.fax()]
             .into_iter()
             .zip(labels)
-            .filter_map(|(number, label)| number.as_ref().map(|n| NumberLine::new(label, &n.typed, n.e164.as_deref())))
+            .filter_map(|(number, label)| number.map(|n| NumberLine::new(label, &n.typed, n.e164.as_deref())))
             .collect();
-        ContactRow { id: contact.id.to_string(), name, detail, numbers, email: fields.email.clone() }
+        ContactRow { id: contact.id.to_string(), name, detail, numbers, email: fields.email().to_string() }
     }
 }
 
