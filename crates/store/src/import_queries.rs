@@ -14,8 +14,8 @@ use uuid::Uuid;
 
 use super::{
     Builder, CONTACT_VALUE_COLUMNS, Conn, DUPLICATE_CONTACT, INSERT_CHUNK, Pool, begin_write, conflict, contact,
-    contact_values, insert_created, insert_favorites, live_contact_ids, live_contact_of_import, matching_contacts, now,
-    push_book, push_ids, push_in, push_visible, split_changes, write_audit,
+    contact_values, insert_created, insert_favorites, insert_more_numbers, live_contact_ids, live_contact_of_import,
+    matching_contacts, now, push_book, push_ids, push_in, push_visible, split_changes, write_audit,
 };
 use crate::changes::ChangeCache;
 use crate::{AuditRecord, ImportChange, ImportWriter, Result, RowKeys, StoreError};
@@ -305,7 +305,29 @@ async fn apply_staged_updates(conn: &mut Conn, book: Book, import_id: Uuid) -> R
     push_book(&mut qb, book);
     qb.push(" AND contacts.deleted_at IS NULL");
     qb.build().execute(&mut *conn).await.map_err(conflict(DUPLICATE_CONTACT))?;
-    Ok(())
+    renumber_updated(conn, book, import_id).await
+}
+
+/// The caller-ID keys of the numbers beyond the four columns, for the contacts the
+/// import's waiting updates just changed (only contacts with details can have any).
+async fn renumber_updated(conn: &mut Conn, book: Book, import_id: Uuid) -> Result<()> {
+    sqlx::query(
+        "DELETE FROM contact_numbers WHERE contact_id IN \
+         (SELECT contact_id FROM import_changes WHERE import_id = $1 AND NOT trash)",
+    )
+    .bind(import_id)
+    .execute(&mut *conn)
+    .await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {} FROM contacts WHERE details <> '{{}}' AND id IN \
+         (SELECT contact_id FROM import_changes WHERE import_id = $1 AND NOT trash)",
+        contact_columns!()
+    )))
+    .bind(import_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let updated = rows.iter().map(contact).collect::<Result<Vec<_>>>()?;
+    insert_more_numbers(conn, book, updated.iter().map(|c| (c.id, &c.fields))).await
 }
 
 /// Runs `sql` (with the import's id as `$1` and a chunk size as `$2`) in short

@@ -21,3 +21,6 @@ CREATE TABLE contact_numbers (
 );
 CREATE INDEX contact_numbers_by_key ON contact_numbers (domain_id, owner_user_id, lookup_key);
 CREATE INDEX contact_numbers_of_owner ON contact_numbers (owner_user_id);
+
+-- An import's waiting updates carry the new details too (see 0008_pending_imports).
+ALTER TABLE import_changes ADD COLUMN details TEXT;
