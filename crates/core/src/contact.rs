@@ -336,7 +336,7 @@ fn read_phone(entry: &PhoneInput, country: Country) -> Result<Option<Phone>, (&'
 fn read_email(entry: &Email) -> Result<Option<Email>, (&'static str, String)> {
     let address = email(&entry.address).map_err(|m| ("address", m))?;
     let label = label(&entry.label)?;
-    Ok((!address.is_empty()).then(|| Email { kind: entry.kind, label, address }))
+    Ok((!address.is_empty()).then_some(Email { kind: entry.kind, label, address }))
 }
 
 fn read_address(entry: &Address) -> Result<Option<Address>, (&'static str, String)> {
