@@ -42,36 +42,50 @@ pub struct ContactInput {
     #[schema(max_length = 4000, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")]
     pub notes: String,
     #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub name_prefix: String,
     #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub middle_name: String,
     #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub name_suffix: String,
     #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub nickname: String,
     #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub phonetic_first_name: String,
     #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub phonetic_last_name: String,
     #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub department: String,
     /// Every number, in order; see the type's description for the single fields.
     #[schema(max_items = 50)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub phones: Vec<PhoneInput>,
     #[schema(max_items = 50)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub emails: Vec<Email>,
     #[schema(max_items = 50)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub addresses: Vec<Address>,
     /// Web addresses; `kind` is `work`, `home`, `other` or a custom word.
     #[schema(max_items = 50)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub urls: Vec<Labeled>,
     #[schema(max_items = 50)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dates: Vec<DateEntry>,
     /// Messaging handles; `kind` is the service (`skype`, `xmpp`…).
     #[schema(max_items = 50)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ims: Vec<Labeled>,
     /// Properties of a file that no field holds, written back to the same kind of file.
     #[schema(max_items = 50)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub extra: Vec<ExtraProperty>,
 }
 
@@ -440,12 +454,11 @@ impl ContactFields {
         };
         let problems = errors.into_vec();
         if !fields.has_something_to_keep() {
-            let mut refused = problems;
-            refused.push(FieldError {
-                field: "first_name".into(),
-                message: "give a name, a company, a number or an email".into(),
-            });
-            return Err(Invalid(refused));
+            // Fields left out for their errors may be why nothing is left: those say more.
+            if problems.is_empty() {
+                return Err(Invalid::field("first_name", "give a name, a company, a number or an email"));
+            }
+            return Err(Invalid(problems));
         }
         Ok((fields, problems))
     }

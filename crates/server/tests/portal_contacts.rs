@@ -432,7 +432,7 @@ async fn invalid_input_is_answered_next_to_its_field_and_writes_nothing(backend:
     let token = server.token("200").await;
     let long_notes = "n".repeat(5000);
     let cases = [
-        ("no name", vec![("email", "ann@lee.example")], "first_name", "Give a first name, a last name or a company"),
+        ("nothing to keep", vec![("title", "Buyer")], "first_name", "Give a name, a company, a number or an email"),
         ("a bad email", vec![("first_name", "Ann"), ("email", "not-an-email")], "email", "is not an email address"),
         ("long notes", vec![("first_name", "Ann"), ("notes", &long_notes)], "notes", "At most 4000 characters"),
     ];
