@@ -205,7 +205,7 @@ impl BookIndex {
 
 /// A directory entry's number as the phone-number rules read it.
 pub(crate) fn phone_number(number: &NumberView) -> PhoneNumber {
-    PhoneNumber { typed: number.typed.clone(), e164: number.e164.clone(), extension: None }
+    PhoneNumber::stored(number.typed.clone(), number.e164.clone())
 }
 
 /// The positions in every one of these ascending lists, smallest lists first: what

@@ -110,6 +110,8 @@ impl Calling {
     fn read(text: &str, country: Country) -> Result<Calling, Invalid> {
         let number = PhoneNumber::parse(text, country)
             .map_err(|message| Invalid::field("number", message))?
+            // Text without digits (`call me`) is a contact's note, never a caller's number.
+            .filter(PhoneNumber::has_number)
             .ok_or_else(|| Invalid::field("number", "give the calling number"))?;
         let national = number.national(country);
         let digits = trailing_digits(&number);

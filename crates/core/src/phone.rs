@@ -1,9 +1,34 @@
 //! Phone numbers: kept as the user typed them and, when they can be read, as E.164.
+//!
+//! People write numbers many ways: `(418) 656-9254 ext. 102`, `tel:+1-418-656-9254;ext=102`,
+//! `1-800-FLOWERS`, `+44 (0)20 7946 0958`, `206 555 0100 (cell)`, `0011 44 20 7946 0958`.
+//! [`PhoneNumber::parse`] first reads the text on its own (a [`Reading`]: the main number
+//! with vanity letters turned into keypad digits and a trunk `(0)` after the country code
+//! dropped, the extension kept apart, labels skipped), then hands the main number alone to
+//! libphonenumber, which knows each country's trunk and international call prefixes.
+//!
+//! - `typed` is what the user wrote (trimmed) and is never rewritten: edit forms and
+//!   exports that copy a number as is (CSV, the API) use it.
+//! - `e164` is the main number's E.164 form, only when it is a valid number: a typo or a
+//!   local number without its area code gets none rather than a made-up one.
+//! - `extension` holds the extension's digits (`102`), never part of `e164` nor of the
+//!   digits a number is matched or searched by.
+//! - Text that holds no number (`ask reception`) is kept as typed, without E.164:
+//!   [`PhoneNumber::has_number`] tells it apart. Only control characters and text over
+//!   [`MAX_TYPED_LEN`] characters are refused.
+//! - An extension written alone (`200`, `Ext 4410`, `x200`) is a short code: the main number
+//!   is its digits, so caller ID finds the coworker calling from it and phones dial it.
+//! - German direct-dial numbers (`030/1234567-12`) are one number: the digits after the
+//!   dash are dialled straight through, so they stay in `e164` (as libphonenumber reads
+//!   them) and are not an extension.
+//! - Readers see [`PhoneNumber::display`]: the national format for numbers of the domain's
+//!   country, the international one otherwise, then ` ext. 102`; what has no E.164 is
+//!   shown as typed. Writers that reformat (vCard) use [`PhoneNumber::with_extension`].
 
 use serde::{Deserialize, Serialize};
 
-/// Longest number text we accept; real numbers with extensions stay well below.
-const MAX_TYPED_LEN: usize = 40;
+/// Longest number text we accept: room for a number, an extension and a label.
+pub const MAX_TYPED_LEN: usize = 100;
 /// Digit strings this short without a `+` are extensions or short codes: kept as they are.
 const MAX_SHORT_CODE_DIGITS: usize = 6;
 /// E.164 numbers have at most 15 digits; a typed number may add a trunk or exit prefix.
@@ -13,9 +38,9 @@ const MAX_E164_DIGITS: usize = 15;
 pub struct PhoneNumber {
     /// Exactly as typed (trimmed).
     pub typed: String,
-    /// `+12065550100`, or `null` for extensions and short codes.
+    /// `+12065550100`, or `null` for extensions, short codes and what is no valid number.
     pub e164: Option<String>,
-    /// The extension's digits, kept apart from the main number.
+    /// The extension's digits (`102` in `(418) 656-9254 ext. 102`), kept apart from `e164`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extension: Option<String>,
 }
@@ -77,7 +102,9 @@ impl Default for Country {
 }
 
 impl PhoneNumber {
-    /// Reads a number as typed. Empty input is `Ok(None)`.
+    /// Reads a number as typed. Empty input is `Ok(None)`; text without digits is kept as
+    /// typed (see [`has_number`](Self::has_number)). Refuses only control characters and
+    /// text over [`MAX_TYPED_LEN`] characters.
     pub fn parse(typed: &str, country: Country) -> Result<Option<PhoneNumber>, String> {
         let typed = typed.trim();
         if typed.is_empty() {
@@ -86,31 +113,29 @@ impl PhoneNumber {
         if typed.chars().count() > MAX_TYPED_LEN {
             return Err(format!("a phone number has at most {MAX_TYPED_LEN} characters"));
         }
-        let allowed = |c: char| c.is_ascii_digit() || " +-().,/#*x".contains(c);
-        if let Some(bad) = typed.chars().find(|c| !allowed(c.to_ascii_lowercase())) {
-            return Err(format!("`{typed}` is not a phone number: unexpected `{bad}`"));
+        if typed.chars().any(char::is_control) {
+            return Err("a phone number cannot hold control characters (line breaks, tabs)".to_string());
         }
-        let digits = digits_of(typed);
-        if digits.is_empty() {
-            return Err(format!("`{typed}` is not a phone number: it has no digits"));
-        }
-        if !typed.starts_with('+') && digits.len() <= MAX_SHORT_CODE_DIGITS && digits == typed {
-            return Ok(Some(PhoneNumber { typed: typed.to_string(), e164: None, extension: None }));
-        }
-        if digits.len() > MAX_E164_DIGITS + 3 {
-            return Err(format!("`{typed}` has too many digits for a phone number"));
-        }
-        let parsed = phonenumber::parse(Some(country.0), typed)
-            .map_err(|_| format!("`{typed}` is not a phone number that can be dialled"))?;
-        // A number that does not exist in its region's numbering plan (a typo, or a
-        // local number without area code) is kept as typed, without a made-up E.164.
-        let e164 = phonenumber::is_valid(&parsed).then(|| parsed.format().mode(phonenumber::Mode::E164).to_string());
-        Ok(Some(PhoneNumber { typed: typed.to_string(), e164, extension: None }))
+        let reading = Reading::of(typed);
+        let e164 = reading.parsed(country).filter(phonenumber::is_valid).map(|parsed| e164_of(&parsed));
+        Ok(Some(PhoneNumber { typed: typed.to_string(), e164, extension: reading.extension }))
     }
 
-    /// Digits a search should find this number by: as typed and in E.164.
+    /// A number as stored (typed and E.164): the extension is read again from `typed`.
+    pub fn stored(typed: String, e164: Option<String>) -> PhoneNumber {
+        let extension = Reading::of(&typed).extension;
+        PhoneNumber { typed, e164, extension }
+    }
+
+    /// Whether digits of a main number were read (`false` for `ask reception`).
+    pub fn has_number(&self) -> bool {
+        self.e164.is_some() || !Reading::of(&self.typed).main_digits().is_empty()
+    }
+
+    /// Digits a search should find this number by: the main number as typed (vanity
+    /// letters as keypad digits) and in E.164; never the extension.
     pub fn search_digits(&self) -> String {
-        let mut digits = digits_of(&self.typed);
+        let mut digits = Reading::of(&self.typed).main_digits().to_string();
         if let Some(e164) = &self.e164 {
             digits.push(' ');
             digits.push_str(&digits_of(e164));
@@ -119,21 +144,26 @@ impl PhoneNumber {
     }
 }
 
+fn e164_of(parsed: &phonenumber::PhoneNumber) -> String {
+    parsed.format().mode(phonenumber::Mode::E164).to_string()
+}
+
 /// Digits of the last part of a number a caller-ID look-up goes by.
 const LOOKUP_KEY_DIGITS: usize = 7;
 
 impl PhoneNumber {
-    /// An extension or short code (`200`): kept as typed, never read as a phone number.
+    /// An extension or short code (`200`, `Ext 4410`): kept as typed, never read as a phone number.
     pub fn is_short_code(&self) -> bool {
-        self.e164.is_none() && !self.typed.starts_with('+') && self.typed.len() <= MAX_SHORT_CODE_DIGITS && {
-            let digits = digits_of(&self.typed);
-            !digits.is_empty() && digits == self.typed
-        }
+        self.e164.is_none() && Reading::of(&self.typed).is_short_code()
     }
 
-    /// The digits this number is compared by: those of its E.164 form, else those typed.
+    /// The digits this number is compared by: those of its E.164 form, else those of the
+    /// main number typed (vanity letters as keypad digits, without the extension).
     pub fn match_digits(&self) -> String {
-        digits_of(self.e164.as_deref().unwrap_or(&self.typed))
+        match &self.e164 {
+            Some(e164) => digits_of(e164),
+            None => Reading::of(&self.typed).main_digits().to_string(),
+        }
     }
 
     /// What a caller-ID look-up finds this number by, however it was written: the last
@@ -153,7 +183,10 @@ impl PhoneNumber {
         if self.is_short_code() {
             return None;
         }
-        let parsed = phonenumber::parse(Some(country.0), self.e164.as_deref().unwrap_or(&self.typed)).ok()?;
+        let parsed = match &self.e164 {
+            Some(e164) => phonenumber::parse(Some(country.0), e164).ok()?,
+            None => Reading::of(&self.typed).parsed(country)?,
+        };
         let code = parsed.code().value();
         // The stored E.164 is what the number was read as: take its digits after the code.
         let national = match &self.e164 {
@@ -162,6 +195,247 @@ impl PhoneNumber {
         };
         Some((code, national))
     }
+}
+
+/// What the text of a number says before any numbering plan is consulted.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Reading {
+    /// The main number: digits, after a `+` when written internationally; vanity letters
+    /// as keypad digits, a trunk `(0)` after the country code dropped.
+    main: String,
+    /// The extension's digits.
+    extension: Option<String>,
+    /// Only an extension marker and digits (`Ext 4410`, `x200`).
+    marked_extension_only: bool,
+    /// Digits alone, nothing else typed (`200`).
+    digits_only: bool,
+}
+
+impl Reading {
+    fn of(typed: &str) -> Reading {
+        let typed = typed.trim();
+        let mut reading = match strip_prefix_ignore_case(typed, "tel:") {
+            Some(uri) => Reading::of_uri(uri),
+            None => Reading::of_text(typed),
+        };
+        reading.digits_only = !typed.is_empty() && typed.bytes().all(|b| b.is_ascii_digit());
+        reading
+    }
+
+    /// An RFC 3966 `tel:` URI: `+1-418-656-9254;ext=102`, `656-9254;phone-context=+1-418`.
+    fn of_uri(uri: &str) -> Reading {
+        let mut parts = uri.split(';');
+        let mut reading = Reading::of_text(parts.next().unwrap_or_default());
+        for parameter in parts {
+            let (name, value) = parameter.split_once('=').unwrap_or((parameter, ""));
+            if name.eq_ignore_ascii_case("ext") && !digits_of(value).is_empty() {
+                reading.extension = Some(digits_of(value));
+            } else if name.eq_ignore_ascii_case("phone-context")
+                && value.starts_with('+')
+                && !reading.main.starts_with('+')
+            {
+                // A local number whose context is a global number prefix: prefix + local.
+                reading.main = format!("+{}{}", digits_of(value), reading.main);
+            }
+        }
+        reading
+    }
+
+    /// Free text, read token by token.
+    fn of_text(text: &str) -> Reading {
+        let tokens = tokens(text);
+        let mut reading = Reading::default();
+        // Parentheses open, and whether a label ended the main number.
+        let (mut depth, mut ended) = (0usize, false);
+        // Where the last vanity letters were: more may follow after a dash.
+        let mut last_vanity = None;
+        for (at, token) in tokens.iter().enumerate() {
+            match token {
+                Token::Plus if reading.main.is_empty() => reading.main.push('+'),
+                Token::Open => depth += 1,
+                Token::Close => depth = depth.saturating_sub(1),
+                Token::Word(_) | Token::Pause if extension_starts(&tokens, at, !reading.main_digits().is_empty()) => {
+                    let digits = next_digits(&tokens, at + 1);
+                    if reading.main_digits().is_empty() {
+                        // `Ext 4410` alone: the extension is the number to dial.
+                        reading.main = digits;
+                        reading.marked_extension_only = true;
+                    } else {
+                        reading.extension = Some(digits);
+                    }
+                    break;
+                }
+                Token::Digits(digits) if !ended && !is_trunk_in_parentheses(&tokens, at, &reading.main) => {
+                    reading.main.push_str(digits)
+                }
+                Token::Word(word) if depth == 0 && !ended && is_vanity(&tokens, at, last_vanity, &reading) => {
+                    reading.main.extend(word.chars().filter_map(keypad_digit));
+                    last_vanity = Some(at);
+                }
+                // A label after the number (`mobile`, `(cell)`) ends it.
+                Token::Word(_) => ended |= !reading.main_digits().is_empty(),
+                _ => {}
+            }
+        }
+        reading
+    }
+
+    fn main_digits(&self) -> &str {
+        self.main.trim_start_matches('+')
+    }
+
+    fn is_short_code(&self) -> bool {
+        let digits = self.main_digits();
+        (self.digits_only || self.marked_extension_only)
+            && !self.main.starts_with('+')
+            && self.extension.is_none()
+            && (1..=MAX_SHORT_CODE_DIGITS).contains(&digits.len())
+    }
+
+    /// The main number as libphonenumber reads it in `country`, valid or not.
+    fn parsed(&self, country: Country) -> Option<phonenumber::PhoneNumber> {
+        let digits = self.main_digits();
+        if self.is_short_code() || digits.is_empty() || digits.len() > MAX_E164_DIGITS + 3 {
+            return None;
+        }
+        phonenumber::parse(Some(country.0), &self.main).ok()
+    }
+}
+
+/// Text cut into what matters for reading a number.
+#[derive(Debug, PartialEq, Eq)]
+enum Token {
+    Digits(String),
+    /// Letters, lowercased.
+    Word(String),
+    Plus,
+    Open,
+    Close,
+    /// `,` `;` `#`: a dialling pause or an extension mark when digits follow.
+    Pause,
+    /// A separator inside a number: `-` `.` `/` and unicode dashes.
+    Joiner,
+    /// Spaces of any kind.
+    Space,
+    /// Anything else (`:` `=` `*`…): skipped.
+    Other,
+}
+
+fn tokens(text: &str) -> Vec<Token> {
+    let mut tokens: Vec<Token> = Vec::new();
+    for c in text.chars() {
+        let token = if let Some(digit) = ascii_digit(c) {
+            Token::Digits(digit.to_string())
+        } else if c.is_alphabetic() {
+            Token::Word(c.to_lowercase().collect())
+        } else {
+            match c {
+                '+' | '\u{FF0B}' => Token::Plus,
+                '(' | '[' => Token::Open,
+                ')' | ']' => Token::Close,
+                ',' | ';' | '#' => Token::Pause,
+                '-' | '.' | '/' | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FF0D}' => Token::Joiner,
+                c if c.is_whitespace() => Token::Space,
+                _ => Token::Other,
+            }
+        };
+        match (tokens.last_mut(), token) {
+            (Some(Token::Digits(run)), Token::Digits(more)) | (Some(Token::Word(run)), Token::Word(more)) => {
+                run.push_str(&more)
+            }
+            (_, token) => tokens.push(token),
+        }
+    }
+    tokens
+}
+
+/// ASCII and full-width digits.
+fn ascii_digit(c: char) -> Option<char> {
+    match c {
+        '0'..='9' => Some(c),
+        '\u{FF10}'..='\u{FF19}' => char::from_u32(c as u32 - 0xFF10 + '0' as u32),
+        _ => None,
+    }
+}
+
+/// Whether the token at `at` marks an extension whose digits follow: `x`, `ext`, `extn`,
+/// `extension` (then `.`, `:`, `=` or spaces), or after a main number a pause (`,`, `;`,
+/// `#`, `w`, `p`).
+fn extension_starts(tokens: &[Token], at: usize, after_number: bool) -> bool {
+    let marker = match &tokens[at] {
+        Token::Word(word) => match word.as_str() {
+            "x" | "ext" | "extn" | "extension" => true,
+            "w" | "p" => after_number,
+            _ => false,
+        },
+        Token::Pause => after_number,
+        _ => false,
+    };
+    marker && !next_digits(tokens, at + 1).is_empty()
+}
+
+/// The digits after an extension marker, past `.`, `:`, `=`, spaces and more pauses.
+fn next_digits(tokens: &[Token], from: usize) -> String {
+    let skipped = |t: &&Token| matches!(t, Token::Joiner | Token::Space | Token::Other | Token::Pause);
+    match tokens[from.min(tokens.len())..].iter().find(|t| !skipped(t)) {
+        Some(Token::Digits(digits)) => digits.clone(),
+        _ => String::new(),
+    }
+}
+
+/// `(0)` after a country code (`+44 (0)20`, `0044 (0)20`): the trunk prefix dialled
+/// inside the country, not part of the international number.
+fn is_trunk_in_parentheses(tokens: &[Token], at: usize, main: &str) -> bool {
+    tokens[at] == Token::Digits("0".into())
+        && at > 0
+        && tokens[at - 1] == Token::Open
+        && tokens.get(at + 1) == Some(&Token::Close)
+        && !main.is_empty()
+}
+
+/// Words that label a number rather than spell it.
+const LABELS: [&str; 14] = [
+    "cell", "mobile", "home", "work", "office", "fax", "main", "direct", "tel", "phone", "voice", "pager", "private",
+    "business",
+];
+
+/// Letters are part of the number (`1-800-FLOWERS`) when they follow its digits, or other
+/// vanity letters, with at most a dash or dot between; a word after a space or in
+/// parentheses is a label.
+fn is_vanity(tokens: &[Token], at: usize, last_vanity: Option<usize>, reading: &Reading) -> bool {
+    let Token::Word(word) = &tokens[at] else { return false };
+    if !word.chars().all(|c| c.is_ascii_alphabetic()) || LABELS.contains(&word.as_str()) {
+        return false;
+    }
+    if reading.main_digits().is_empty() {
+        return false;
+    }
+    match at.checked_sub(1).map(|i| &tokens[i]) {
+        Some(Token::Digits(_)) => true,
+        Some(Token::Joiner) if at >= 2 => matches!(tokens[at - 2], Token::Digits(_)) || last_vanity == Some(at - 2),
+        _ => false,
+    }
+}
+
+/// The telephone keypad's digit for a letter (ITU E.161).
+fn keypad_digit(letter: char) -> Option<char> {
+    let digit = match letter.to_ascii_lowercase() {
+        'a'..='c' => '2',
+        'd'..='f' => '3',
+        'g'..='i' => '4',
+        'j'..='l' => '5',
+        'm'..='o' => '6',
+        'p'..='s' => '7',
+        't'..='v' => '8',
+        'w'..='z' => '9',
+        _ => return None,
+    };
+    Some(digit)
+}
+
+fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix).then(|| &text[prefix.len()..])
 }
 
 pub fn digits_of(text: &str) -> String {
@@ -210,15 +484,138 @@ mod tests {
     #[test]
     fn extensions_stay_as_typed() {
         let ext = us("200").unwrap().unwrap();
-        assert_eq!((ext.typed.as_str(), ext.e164), ("200", None));
+        assert_eq!((ext.typed.as_str(), ext.e164, ext.extension), ("200", None, None));
         assert_eq!(us("  ").unwrap(), None);
     }
 
     #[test]
-    fn garbage_is_refused_with_a_reason() {
-        for bad in ["call me", "555-CALL", "+", "=1+2", &"1".repeat(41), "123456789012345678901"] {
+    fn only_control_characters_and_overlong_text_are_refused() {
+        for bad in ["206 555\n0100", "206\t555 0100", "\u{7}", &"1".repeat(MAX_TYPED_LEN + 1)] {
             assert!(us(bad).is_err(), "{bad:?} accepted");
         }
+        assert!(us(&"1".repeat(MAX_TYPED_LEN)).unwrap().is_some());
+    }
+
+    #[test]
+    fn text_without_a_number_is_kept_as_typed() {
+        for typed in ["ask reception", "n/a", "+", "call me", "-"] {
+            let number = us(typed).unwrap().unwrap();
+            assert_eq!(number, PhoneNumber { typed: typed.into(), e164: None, extension: None }, "{typed}");
+            assert!(!number.has_number(), "{typed}");
+            assert!(!number.is_short_code(), "{typed}");
+            assert_eq!((number.match_digits(), number.national(Country::default())), (String::new(), None));
+        }
+        assert!(us("200").unwrap().unwrap().has_number());
+        assert!(us("555-CALL").unwrap().unwrap().has_number());
+    }
+
+    /// Country, as typed, E.164, extension.
+    const READINGS: &[(&str, &str, Option<&str>, Option<&str>)] = &[
+        // Extensions in every usual spelling.
+        ("US", "(418) 656-9254 ext. 102", Some("+14186569254"), Some("102")),
+        ("US", "418-656-9254 Ext 102", Some("+14186569254"), Some("102")),
+        ("US", "418.656.9254 x102", Some("+14186569254"), Some("102")),
+        ("US", "418.656.9254 X. 102", Some("+14186569254"), Some("102")),
+        ("US", "418 656 9254 extn 102", Some("+14186569254"), Some("102")),
+        ("US", "418 656 9254 extension 102", Some("+14186569254"), Some("102")),
+        ("US", "418 656 9254 ext: 102", Some("+14186569254"), Some("102")),
+        ("US", "418 656 9254 #102", Some("+14186569254"), Some("102")),
+        ("US", "+1-418-656-9254;ext=102", Some("+14186569254"), Some("102")),
+        ("US", "+1 418 656 9254,,102", Some("+14186569254"), Some("102")),
+        ("US", "+1 418 656 9254, 102", Some("+14186569254"), Some("102")),
+        ("US", "4186569254;102", Some("+14186569254"), Some("102")),
+        ("US", "4186569254w102", Some("+14186569254"), Some("102")),
+        ("US", "4186569254p102", Some("+14186569254"), Some("102")),
+        ("US", "418 656 9254 x", Some("+14186569254"), None),
+        // RFC 3966 URIs.
+        ("US", "tel:+1-418-656-9254", Some("+14186569254"), None),
+        ("US", "TEL:+1.418.656.9254;ext=102", Some("+14186569254"), Some("102")),
+        ("US", "tel:656-9254;phone-context=+1-418", Some("+14186569254"), None),
+        ("US", "tel:(418)656-9254;phone-context=example.com", Some("+14186569254"), None),
+        ("NZ", "tel:03-331-6005;phone-context=+64", Some("+6433316005"), None),
+        // Vanity letters, and labels that are not.
+        ("US", "1-800-FLOWERS", Some("+18003569377"), None),
+        ("US", "1-800-Flowers x12", Some("+18003569377"), Some("12")),
+        ("US", "1-800-GOT-JUNK", Some("+18004685865"), None),
+        ("US", "555-CALL", None, None),
+        ("US", "206 555 0100 (cell)", Some("+12065550100"), None),
+        ("US", "+1 206 555 0100 mobile", Some("+12065550100"), None),
+        ("US", "Mobile: 206 555 0100", Some("+12065550100"), None),
+        ("US", "206-555-0100 home", Some("+12065550100"), None),
+        ("US", "206 555 0100 (office) ext 7", Some("+12065550100"), Some("7")),
+        // Mixed separators.
+        ("US", "206/555/0100", Some("+12065550100"), None),
+        ("US", "206\u{a0}555\u{2013}0100", Some("+12065550100"), None),
+        ("US", "(206)\u{202f}555\u{2011}0100", Some("+12065550100"), None),
+        ("US", "[206] 555.0100", Some("+12065550100"), None),
+        ("US", "\u{ff12}\u{ff10}\u{ff16} 555 0100", Some("+12065550100"), None),
+        // International call prefixes of the domain's country.
+        ("US", "011 44 20 7946 0958", Some("+442079460958"), None),
+        ("CA", "011 49 30 1234567", Some("+49301234567"), None),
+        ("US", "+44 (0)20 7946 0958", Some("+442079460958"), None),
+        // GB.
+        ("GB", "020 7946 0958", Some("+442079460958"), None),
+        ("GB", "+44 (0)20 7946 0958", Some("+442079460958"), None),
+        ("GB", "+44 020 7946 0958", Some("+442079460958"), None),
+        ("GB", "0044 20 7946 0958", Some("+442079460958"), None),
+        ("GB", "+44 (0)7400 123456", Some("+447400123456"), None),
+        // 07700 900xxx is Ofcom's range for drama: libphonenumber knows it is no number.
+        ("GB", "+44 (0)7700 900123", None, None),
+        ("GB", "020 7946 0958 ext 12", Some("+442079460958"), Some("12")),
+        // DE: digits after a dash are a direct-dial extension, dialled as part of the number.
+        ("DE", "030 1234567", Some("+49301234567"), None),
+        ("DE", "+49 (0)30 1234567", Some("+49301234567"), None),
+        ("DE", "0049 30 1234567", Some("+49301234567"), None),
+        ("DE", "030/1234567", Some("+49301234567"), None),
+        ("DE", "030/1234567-12", Some("+4930123456712"), None),
+        ("DE", "+49 (0)30 1234567-12", Some("+4930123456712"), None),
+        ("DE", "0151 23456789", Some("+4915123456789"), None),
+        // FR.
+        ("FR", "01 23 45 67 89", Some("+33123456789"), None),
+        ("FR", "01.23.45.67.89", Some("+33123456789"), None),
+        ("FR", "+33 (0)1 23 45 67 89", Some("+33123456789"), None),
+        ("FR", "0033 1 23 45 67 89", Some("+33123456789"), None),
+        ("FR", "06 12 34 56 78", Some("+33612345678"), None),
+        // AU.
+        ("AU", "(02) 9876 5432", Some("+61298765432"), None),
+        ("AU", "+61 (0)2 9876 5432", Some("+61298765432"), None),
+        ("AU", "0011 44 20 7946 0958", Some("+442079460958"), None),
+        ("AU", "0011 61 2 9876 5432", Some("+61298765432"), None),
+        ("AU", "0412 345 678", Some("+61412345678"), None),
+        // Short codes and extensions alone: the extension is the number to dial.
+        ("US", "200", None, None),
+        ("US", "Ext 4410", None, None),
+        ("US", "x200", None, None),
+    ];
+
+    #[test]
+    fn numbers_are_read_as_people_write_them() {
+        for &(country, typed, e164, extension) in READINGS {
+            let number = PhoneNumber::parse(typed, Country::parse(country).unwrap()).unwrap().unwrap();
+            let expected =
+                PhoneNumber { typed: typed.into(), e164: e164.map(Into::into), extension: extension.map(Into::into) };
+            assert_eq!(number, expected, "{country} {typed:?}");
+            assert!(number.has_number(), "{country} {typed:?}");
+            let stored = PhoneNumber::stored(number.typed.clone(), number.e164.clone());
+            assert_eq!(stored, number, "the extension is read again from what is stored");
+        }
+    }
+
+    #[test]
+    fn matching_and_search_use_the_main_number_only() {
+        let number = us("(418) 656-9254 ext. 102").unwrap().unwrap();
+        assert_eq!(number.match_digits(), "14186569254");
+        assert_eq!(number.lookup_key(), "6569254");
+        assert_eq!(number.search_digits(), "4186569254 14186569254");
+        assert_eq!(number.national(Country::default()), Some((1, "4186569254".into())));
+        let invalid = us("555-0100 ext 12").unwrap().unwrap();
+        assert_eq!((invalid.e164.as_deref(), invalid.extension.as_deref()), (None, Some("12")));
+        assert_eq!((invalid.match_digits().as_str(), invalid.lookup_key().as_str()), ("5550100", "5550100"));
+        assert_eq!(invalid.national(Country::default()), Some((1, "5550100".into())));
+        let vanity = us("555-CALL").unwrap().unwrap();
+        assert_eq!((vanity.match_digits().as_str(), vanity.search_digits().as_str()), ("5552255", "5552255"));
+        let labelled = us("206 555 0100 (cell)").unwrap().unwrap();
+        assert_eq!(labelled.search_digits(), "2065550100 12065550100");
     }
 
     #[test]
@@ -249,7 +646,9 @@ mod tests {
     #[test]
     fn short_codes_are_told_apart() {
         assert!(us("200").unwrap().unwrap().is_short_code());
-        for longer in ["20-0", "5550100", "+12065550100"] {
+        assert!(us("Ext 4410").unwrap().unwrap().is_short_code(), "an extension alone is dialled as one");
+        assert_eq!(us("Ext 4410").unwrap().unwrap().lookup_key(), "4410", "caller ID finds the coworker");
+        for longer in ["20-0", "5550100", "+12065550100", "+200", "200 ext 1", "call 200"] {
             assert!(!us(longer).unwrap().unwrap().is_short_code(), "{longer}");
         }
     }

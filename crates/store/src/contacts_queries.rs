@@ -699,7 +699,7 @@ pub(super) fn phones(row: &Row) -> Result<[(NumberKind, Option<PhoneNumber>); 4]
     for ((_, typed, e164), (_, number)) in PHONE_COLUMNS.iter().zip(numbers.iter_mut()) {
         let typed: Option<String> = row.try_get(*typed)?;
         if let Some(typed) = typed {
-            *number = Some(PhoneNumber { typed, e164: row.try_get(*e164)?, extension: None });
+            *number = Some(PhoneNumber::stored(typed, row.try_get(*e164)?));
         }
     }
     Ok(numbers)
