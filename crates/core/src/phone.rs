@@ -197,6 +197,57 @@ impl PhoneNumber {
     }
 }
 
+/// How a writer puts an extension after the main number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtensionStyle {
+    /// An RFC 3966 URI, as vCard 4 writes numbers: `tel:+1-418-656-9254;ext=102`.
+    Uri,
+    /// The international format then ` x102`, as CSV files and vCard 3 carry it:
+    /// `+1 418-656-9254 x102`.
+    Text,
+}
+
+impl PhoneNumber {
+    /// The number as a reader sees it in a domain of `country`: the national format for
+    /// that country's numbers (`(206) 555-0100`, `020 7946 0958`), the international one
+    /// for others (`+44 20 7946 0958`), then ` ext. 102`. Without E.164, as typed.
+    pub fn display(&self, country: Country) -> String {
+        let Some(parsed) = self.parsed_e164() else {
+            return self.typed.clone();
+        };
+        let mode = match parsed.country().id() == Some(country.0) {
+            true => phonenumber::Mode::National,
+            false => phonenumber::Mode::International,
+        };
+        let mut shown = parsed.format().mode(mode).to_string();
+        if let Some(extension) = &self.extension {
+            shown.push_str(" ext. ");
+            shown.push_str(extension);
+        }
+        shown
+    }
+
+    /// The main number and its extension written in `style`, for writers that reformat
+    /// numbers; `None` without E.164, where writers keep [`typed`](Self::typed).
+    pub fn with_extension(&self, style: ExtensionStyle) -> Option<String> {
+        let parsed = self.parsed_e164()?;
+        let (mode, mark) = match style {
+            ExtensionStyle::Uri => (phonenumber::Mode::Rfc3966, ";ext="),
+            ExtensionStyle::Text => (phonenumber::Mode::International, " x"),
+        };
+        let mut written = parsed.format().mode(mode).to_string();
+        if let Some(extension) = &self.extension {
+            written.push_str(mark);
+            written.push_str(extension);
+        }
+        Some(written)
+    }
+
+    fn parsed_e164(&self) -> Option<phonenumber::PhoneNumber> {
+        phonenumber::parse(None, self.e164.as_deref()?).ok()
+    }
+}
+
 /// What the text of a number says before any numbering plan is consulted.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Reading {
@@ -509,95 +560,126 @@ mod tests {
         assert!(us("555-CALL").unwrap().unwrap().has_number());
     }
 
-    /// Country, as typed, E.164, extension.
-    const READINGS: &[(&str, &str, Option<&str>, Option<&str>)] = &[
-        // Extensions in every usual spelling.
-        ("US", "(418) 656-9254 ext. 102", Some("+14186569254"), Some("102")),
-        ("US", "418-656-9254 Ext 102", Some("+14186569254"), Some("102")),
-        ("US", "418.656.9254 x102", Some("+14186569254"), Some("102")),
-        ("US", "418.656.9254 X. 102", Some("+14186569254"), Some("102")),
-        ("US", "418 656 9254 extn 102", Some("+14186569254"), Some("102")),
-        ("US", "418 656 9254 extension 102", Some("+14186569254"), Some("102")),
-        ("US", "418 656 9254 ext: 102", Some("+14186569254"), Some("102")),
-        ("US", "418 656 9254 #102", Some("+14186569254"), Some("102")),
-        ("US", "+1-418-656-9254;ext=102", Some("+14186569254"), Some("102")),
-        ("US", "+1 418 656 9254,,102", Some("+14186569254"), Some("102")),
-        ("US", "+1 418 656 9254, 102", Some("+14186569254"), Some("102")),
-        ("US", "4186569254;102", Some("+14186569254"), Some("102")),
-        ("US", "4186569254w102", Some("+14186569254"), Some("102")),
-        ("US", "4186569254p102", Some("+14186569254"), Some("102")),
-        ("US", "418 656 9254 x", Some("+14186569254"), None),
+    /// Country (the domain's, for reading and display), as typed, E.164, extension, display.
+    type Reads = (&'static str, &'static str, Option<&'static str>, Option<&'static str>, &'static str);
+
+    const READINGS: &[Reads] = &[
+        // Extensions in every usual spelling. 418 is Québec: shown as a number from abroad in the US.
+        ("US", "(206) 555-0100 ext. 102", Some("+12065550100"), Some("102"), "(206) 555-0100 ext. 102"),
+        ("US", "(418) 656-9254 ext. 102", Some("+14186569254"), Some("102"), "+1 418-656-9254 ext. 102"),
+        ("US", "418-656-9254 Ext 102", Some("+14186569254"), Some("102"), "+1 418-656-9254 ext. 102"),
+        ("US", "418.656.9254 x102", Some("+14186569254"), Some("102"), "+1 418-656-9254 ext. 102"),
+        ("US", "418.656.9254 X. 102", Some("+14186569254"), Some("102"), "+1 418-656-9254 ext. 102"),
+        ("US", "418 656 9254 extn 102", Some("+14186569254"), Some("102"), "+1 418-656-9254 ext. 102"),
+        ("US", "418 656 9254 extension 102", Some("+14186569254"), Some("102"), "+1 418-656-9254 ext. 102"),
+        ("US", "418 656 9254 ext: 102", Some("+14186569254"), Some("102"), "+1 418-656-9254 ext. 102"),
+        ("US", "418 656 9254 #102", Some("+14186569254"), Some("102"), "+1 418-656-9254 ext. 102"),
+        ("US", "+1-418-656-9254;ext=102", Some("+14186569254"), Some("102"), "+1 418-656-9254 ext. 102"),
+        ("US", "+1 418 656 9254,,102", Some("+14186569254"), Some("102"), "+1 418-656-9254 ext. 102"),
+        ("US", "+1 418 656 9254, 102", Some("+14186569254"), Some("102"), "+1 418-656-9254 ext. 102"),
+        ("US", "4186569254;102", Some("+14186569254"), Some("102"), "+1 418-656-9254 ext. 102"),
+        ("US", "4186569254w102", Some("+14186569254"), Some("102"), "+1 418-656-9254 ext. 102"),
+        ("US", "4186569254p102", Some("+14186569254"), Some("102"), "+1 418-656-9254 ext. 102"),
+        ("US", "418 656 9254 x", Some("+14186569254"), None, "+1 418-656-9254"),
         // RFC 3966 URIs.
-        ("US", "tel:+1-418-656-9254", Some("+14186569254"), None),
-        ("US", "TEL:+1.418.656.9254;ext=102", Some("+14186569254"), Some("102")),
-        ("US", "tel:656-9254;phone-context=+1-418", Some("+14186569254"), None),
-        ("US", "tel:(418)656-9254;phone-context=example.com", Some("+14186569254"), None),
-        ("NZ", "tel:03-331-6005;phone-context=+64", Some("+6433316005"), None),
+        ("US", "tel:+1-418-656-9254", Some("+14186569254"), None, "+1 418-656-9254"),
+        ("US", "TEL:+1.418.656.9254;ext=102", Some("+14186569254"), Some("102"), "+1 418-656-9254 ext. 102"),
+        ("US", "tel:656-9254;phone-context=+1-418", Some("+14186569254"), None, "+1 418-656-9254"),
+        ("US", "tel:(418)656-9254;phone-context=example.com", Some("+14186569254"), None, "+1 418-656-9254"),
+        ("NZ", "tel:03-331-6005;phone-context=+64", Some("+6433316005"), None, "03 331 6005"),
         // Vanity letters, and labels that are not.
-        ("US", "1-800-FLOWERS", Some("+18003569377"), None),
-        ("US", "1-800-Flowers x12", Some("+18003569377"), Some("12")),
-        ("US", "1-800-GOT-JUNK", Some("+18004685865"), None),
-        ("US", "555-CALL", None, None),
-        ("US", "206 555 0100 (cell)", Some("+12065550100"), None),
-        ("US", "+1 206 555 0100 mobile", Some("+12065550100"), None),
-        ("US", "Mobile: 206 555 0100", Some("+12065550100"), None),
-        ("US", "206-555-0100 home", Some("+12065550100"), None),
-        ("US", "206 555 0100 (office) ext 7", Some("+12065550100"), Some("7")),
+        ("US", "1-800-FLOWERS", Some("+18003569377"), None, "(800) 356-9377"),
+        ("US", "1-800-Flowers x12", Some("+18003569377"), Some("12"), "(800) 356-9377 ext. 12"),
+        ("US", "1-800-GOT-JUNK", Some("+18004685865"), None, "(800) 468-5865"),
+        ("US", "555-CALL", None, None, "555-CALL"),
+        ("US", "206 555 0100 (cell)", Some("+12065550100"), None, "(206) 555-0100"),
+        ("US", "+1 206 555 0100 mobile", Some("+12065550100"), None, "(206) 555-0100"),
+        ("US", "Mobile: 206 555 0100", Some("+12065550100"), None, "(206) 555-0100"),
+        ("US", "206-555-0100 home", Some("+12065550100"), None, "(206) 555-0100"),
+        ("US", "206 555 0100 (office) ext 7", Some("+12065550100"), Some("7"), "(206) 555-0100 ext. 7"),
         // Mixed separators.
-        ("US", "206/555/0100", Some("+12065550100"), None),
-        ("US", "206\u{a0}555\u{2013}0100", Some("+12065550100"), None),
-        ("US", "(206)\u{202f}555\u{2011}0100", Some("+12065550100"), None),
-        ("US", "[206] 555.0100", Some("+12065550100"), None),
-        ("US", "\u{ff12}\u{ff10}\u{ff16} 555 0100", Some("+12065550100"), None),
+        ("US", "206/555/0100", Some("+12065550100"), None, "(206) 555-0100"),
+        ("US", "206\u{a0}555\u{2013}0100", Some("+12065550100"), None, "(206) 555-0100"),
+        ("US", "(206)\u{202f}555\u{2011}0100", Some("+12065550100"), None, "(206) 555-0100"),
+        ("US", "[206] 555.0100", Some("+12065550100"), None, "(206) 555-0100"),
+        ("US", "\u{ff12}\u{ff10}\u{ff16} 555 0100", Some("+12065550100"), None, "(206) 555-0100"),
         // International call prefixes of the domain's country.
-        ("US", "011 44 20 7946 0958", Some("+442079460958"), None),
-        ("CA", "011 49 30 1234567", Some("+49301234567"), None),
-        ("US", "+44 (0)20 7946 0958", Some("+442079460958"), None),
+        ("US", "011 44 20 7946 0958", Some("+442079460958"), None, "+44 20 7946 0958"),
+        ("CA", "011 49 30 1234567", Some("+49301234567"), None, "+49 30 1234567"),
+        ("US", "+44 (0)20 7946 0958", Some("+442079460958"), None, "+44 20 7946 0958"),
         // GB.
-        ("GB", "020 7946 0958", Some("+442079460958"), None),
-        ("GB", "+44 (0)20 7946 0958", Some("+442079460958"), None),
-        ("GB", "+44 020 7946 0958", Some("+442079460958"), None),
-        ("GB", "0044 20 7946 0958", Some("+442079460958"), None),
-        ("GB", "+44 (0)7400 123456", Some("+447400123456"), None),
+        ("GB", "020 7946 0958", Some("+442079460958"), None, "020 7946 0958"),
+        ("GB", "+44 (0)20 7946 0958", Some("+442079460958"), None, "020 7946 0958"),
+        ("GB", "+44 020 7946 0958", Some("+442079460958"), None, "020 7946 0958"),
+        ("GB", "0044 20 7946 0958", Some("+442079460958"), None, "020 7946 0958"),
+        ("GB", "+44 (0)7400 123456", Some("+447400123456"), None, "07400 123456"),
         // 07700 900xxx is Ofcom's range for drama: libphonenumber knows it is no number.
-        ("GB", "+44 (0)7700 900123", None, None),
-        ("GB", "020 7946 0958 ext 12", Some("+442079460958"), Some("12")),
+        ("GB", "+44 (0)7700 900123", None, None, "+44 (0)7700 900123"),
+        ("GB", "020 7946 0958 ext 12", Some("+442079460958"), Some("12"), "020 7946 0958 ext. 12"),
         // DE: digits after a dash are a direct-dial extension, dialled as part of the number.
-        ("DE", "030 1234567", Some("+49301234567"), None),
-        ("DE", "+49 (0)30 1234567", Some("+49301234567"), None),
-        ("DE", "0049 30 1234567", Some("+49301234567"), None),
-        ("DE", "030/1234567", Some("+49301234567"), None),
-        ("DE", "030/1234567-12", Some("+4930123456712"), None),
-        ("DE", "+49 (0)30 1234567-12", Some("+4930123456712"), None),
-        ("DE", "0151 23456789", Some("+4915123456789"), None),
+        ("DE", "030 1234567", Some("+49301234567"), None, "030 1234567"),
+        ("DE", "+49 (0)30 1234567", Some("+49301234567"), None, "030 1234567"),
+        ("DE", "0049 30 1234567", Some("+49301234567"), None, "030 1234567"),
+        ("DE", "030/1234567", Some("+49301234567"), None, "030 1234567"),
+        ("DE", "030/1234567-12", Some("+4930123456712"), None, "030 123456712"),
+        ("DE", "+49 (0)30 1234567-12", Some("+4930123456712"), None, "030 123456712"),
+        ("DE", "0151 23456789", Some("+4915123456789"), None, "01512 3456789"),
         // FR.
-        ("FR", "01 23 45 67 89", Some("+33123456789"), None),
-        ("FR", "01.23.45.67.89", Some("+33123456789"), None),
-        ("FR", "+33 (0)1 23 45 67 89", Some("+33123456789"), None),
-        ("FR", "0033 1 23 45 67 89", Some("+33123456789"), None),
-        ("FR", "06 12 34 56 78", Some("+33612345678"), None),
+        ("FR", "01 23 45 67 89", Some("+33123456789"), None, "01 23 45 67 89"),
+        ("FR", "01.23.45.67.89", Some("+33123456789"), None, "01 23 45 67 89"),
+        ("FR", "+33 (0)1 23 45 67 89", Some("+33123456789"), None, "01 23 45 67 89"),
+        ("FR", "0033 1 23 45 67 89", Some("+33123456789"), None, "01 23 45 67 89"),
+        ("FR", "06 12 34 56 78", Some("+33612345678"), None, "06 12 34 56 78"),
         // AU.
-        ("AU", "(02) 9876 5432", Some("+61298765432"), None),
-        ("AU", "+61 (0)2 9876 5432", Some("+61298765432"), None),
-        ("AU", "0011 44 20 7946 0958", Some("+442079460958"), None),
-        ("AU", "0011 61 2 9876 5432", Some("+61298765432"), None),
-        ("AU", "0412 345 678", Some("+61412345678"), None),
+        ("AU", "(02) 9876 5432", Some("+61298765432"), None, "(02) 9876 5432"),
+        ("AU", "+61 (0)2 9876 5432", Some("+61298765432"), None, "(02) 9876 5432"),
+        ("AU", "0011 44 20 7946 0958", Some("+442079460958"), None, "+44 20 7946 0958"),
+        ("AU", "0011 61 2 9876 5432", Some("+61298765432"), None, "(02) 9876 5432"),
+        ("AU", "0412 345 678", Some("+61412345678"), None, "0412 345 678"),
         // Short codes and extensions alone: the extension is the number to dial.
-        ("US", "200", None, None),
-        ("US", "Ext 4410", None, None),
-        ("US", "x200", None, None),
+        ("US", "200", None, None, "200"),
+        ("US", "Ext 4410", None, None, "Ext 4410"),
+        ("US", "x200", None, None, "x200"),
     ];
 
     #[test]
     fn numbers_are_read_as_people_write_them() {
-        for &(country, typed, e164, extension) in READINGS {
-            let number = PhoneNumber::parse(typed, Country::parse(country).unwrap()).unwrap().unwrap();
+        for &(country, typed, e164, extension, display) in READINGS {
+            let country = Country::parse(country).unwrap();
+            let number = PhoneNumber::parse(typed, country).unwrap().unwrap();
             let expected =
                 PhoneNumber { typed: typed.into(), e164: e164.map(Into::into), extension: extension.map(Into::into) };
-            assert_eq!(number, expected, "{country} {typed:?}");
-            assert!(number.has_number(), "{country} {typed:?}");
+            assert_eq!(number, expected, "{country:?} {typed:?}");
+            assert_eq!(number.display(country), display, "{country:?} {typed:?}");
+            assert!(number.has_number(), "{country:?} {typed:?}");
             let stored = PhoneNumber::stored(number.typed.clone(), number.e164.clone());
             assert_eq!(stored, number, "the extension is read again from what is stored");
+        }
+    }
+
+    #[test]
+    fn numbers_of_the_domains_country_are_shown_nationally_others_internationally() {
+        let london = PhoneNumber::parse("+44 (0)20 7946 0958 x 3", Country::default()).unwrap().unwrap();
+        assert_eq!(london.display(Country::default()), "+44 20 7946 0958 ext. 3");
+        assert_eq!(london.display(Country::parse("GB").unwrap()), "020 7946 0958 ext. 3");
+        let seattle = us("206.555.0100").unwrap().unwrap();
+        assert_eq!(seattle.display(Country::parse("DE").unwrap()), "+1 206-555-0100");
+        assert_eq!(seattle.display(Country::parse("CA").unwrap()), "+1 206-555-0100");
+    }
+
+    #[test]
+    fn writers_get_the_extension_in_their_syntax() {
+        let number = us("(418) 656-9254 ext. 102").unwrap().unwrap();
+        assert_eq!(number.with_extension(ExtensionStyle::Uri).as_deref(), Some("tel:+1-418-656-9254;ext=102"));
+        assert_eq!(number.with_extension(ExtensionStyle::Text).as_deref(), Some("+1 418-656-9254 x102"));
+        let plain = PhoneNumber::parse("020 7946 0958", Country::parse("GB").unwrap()).unwrap().unwrap();
+        assert_eq!(plain.with_extension(ExtensionStyle::Uri).as_deref(), Some("tel:+44-20-7946-0958"));
+        assert_eq!(plain.with_extension(ExtensionStyle::Text).as_deref(), Some("+44 20 7946 0958"));
+        for kept_as_typed in ["555-0100 ext 12", "200", "ask reception"] {
+            let number = us(kept_as_typed).unwrap().unwrap();
+            assert_eq!(number.with_extension(ExtensionStyle::Uri), None, "{kept_as_typed}");
+            assert_eq!(number.with_extension(ExtensionStyle::Text), None, "{kept_as_typed}");
+            assert_eq!(number.display(Country::default()), kept_as_typed);
         }
     }
 
