@@ -301,21 +301,21 @@ impl Reading {
         // Where the last vanity letters were: more may follow after a dash.
         let mut last_vanity = None;
         for (at, token) in tokens.iter().enumerate() {
+            let after_number = !reading.main_digits().is_empty();
+            if let Some(digits) = extension_after(&tokens, at, after_number) {
+                if after_number {
+                    reading.extension = Some(digits.to_string());
+                } else {
+                    // `Ext 4410` alone: the extension is the number to dial.
+                    reading.main = digits.to_string();
+                    reading.marked_extension_only = true;
+                }
+                break;
+            }
             match token {
                 Token::Plus if reading.main.is_empty() => reading.main.push('+'),
                 Token::Open => depth += 1,
                 Token::Close => depth = depth.saturating_sub(1),
-                Token::Word(_) | Token::Pause if extension_starts(&tokens, at, !reading.main_digits().is_empty()) => {
-                    let digits = next_digits(&tokens, at + 1);
-                    if reading.main_digits().is_empty() {
-                        // `Ext 4410` alone: the extension is the number to dial.
-                        reading.main = digits;
-                        reading.marked_extension_only = true;
-                    } else {
-                        reading.extension = Some(digits);
-                    }
-                    break;
-                }
                 Token::Digits(digits) if !ended && !is_trunk_in_parentheses(&tokens, at, &reading.main) => {
                     reading.main.push_str(digits)
                 }
@@ -323,8 +323,9 @@ impl Reading {
                     reading.main.extend(word.chars().filter_map(keypad_digit));
                     last_vanity = Some(at);
                 }
-                // A label after the number (`mobile`, `(cell)`) ends it.
-                Token::Word(_) => ended |= !reading.main_digits().is_empty(),
+                // A label after the number (`mobile`, `(cell)`) or a pause without an
+                // extension (`206 555 0100, 206 555 0101`) ends it.
+                Token::Word(_) | Token::Pause => ended |= !reading.main_digits().is_empty(),
                 _ => {}
             }
         }
@@ -409,29 +410,32 @@ fn ascii_digit(c: char) -> Option<char> {
     }
 }
 
-/// Whether the token at `at` marks an extension whose digits follow: `x`, `ext`, `extn`,
+/// The extension's digits when the token at `at` marks one: `x`, `ext`, `extn`,
 /// `extension` (then `.`, `:`, `=` or spaces), or after a main number a pause (`,`, `;`,
 /// `#`, `w`, `p`).
-fn extension_starts(tokens: &[Token], at: usize, after_number: bool) -> bool {
-    let marker = match &tokens[at] {
+fn extension_after(tokens: &[Token], at: usize, after_number: bool) -> Option<&str> {
+    let (marker, pause) = match &tokens[at] {
         Token::Word(word) => match word.as_str() {
-            "x" | "ext" | "extn" | "extension" => true,
-            "w" | "p" => after_number,
-            _ => false,
+            "x" | "ext" | "extn" | "extension" => (true, false),
+            "w" | "p" => (after_number, true),
+            _ => (false, false),
         },
-        Token::Pause => after_number,
-        _ => false,
+        Token::Pause => (after_number, true),
+        _ => (false, false),
     };
-    marker && !next_digits(tokens, at + 1).is_empty()
-}
-
-/// The digits after an extension marker, past `.`, `:`, `=`, spaces and more pauses.
-fn next_digits(tokens: &[Token], from: usize) -> String {
-    let skipped = |t: &&Token| matches!(t, Token::Joiner | Token::Space | Token::Other | Token::Pause);
-    match tokens[from.min(tokens.len())..].iter().find(|t| !skipped(t)) {
-        Some(Token::Digits(digits)) => digits.clone(),
-        _ => String::new(),
+    if !marker {
+        return None;
     }
+    // The digits come past `.`, `:`, `=`, spaces and more pauses.
+    let skipped = |t: &Token| matches!(t, Token::Joiner | Token::Space | Token::Other | Token::Pause);
+    let from = at + 1 + tokens.get(at + 1..)?.iter().position(|t| !skipped(t))?;
+    let Token::Digits(digits) = &tokens[from] else {
+        return None;
+    };
+    // After a pause only the extension's digits may follow: `206 555 0100, 206 555 0101`
+    // is two numbers, not an extension.
+    let more = tokens[from + 1..].iter().any(|t| matches!(t, Token::Digits(_) | Token::Word(_)));
+    (!pause || !more).then_some(digits.as_str())
 }
 
 /// `(0)` after a country code (`+44 (0)20`, `0044 (0)20`): the trunk prefix dialled
@@ -597,6 +601,9 @@ mod tests {
         ("US", "Mobile: 206 555 0100", Some("+12065550100"), None, "(206) 555-0100"),
         ("US", "206-555-0100 home", Some("+12065550100"), None, "(206) 555-0100"),
         ("US", "206 555 0100 (office) ext 7", Some("+12065550100"), Some("7"), "(206) 555-0100 ext. 7"),
+        ("US", "206 555 0100, 206 555 0101", Some("+12065550100"), None, "(206) 555-0100"),
+        ("US", "206 555 0100; fax 206 555 0101", Some("+12065550100"), None, "(206) 555-0100"),
+        ("US", "206 555 0100, ext. 7", Some("+12065550100"), Some("7"), "(206) 555-0100 ext. 7"),
         // Mixed separators.
         ("US", "206/555/0100", Some("+12065550100"), None, "(206) 555-0100"),
         ("US", "206\u{a0}555\u{2013}0100", Some("+12065550100"), None, "(206) 555-0100"),
