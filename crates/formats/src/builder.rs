@@ -1,60 +1,41 @@
-//! Gathers what a record says and maps it onto the ten fields of a contact.
+//! Gathers what a record says into a contact: every value in its list, the file's own
+//! notes in `notes`, and what no field holds in `extra`.
 //!
-//! Readers feed values in file order; the first number of each kind wins its field,
-//! everything else that would be lost becomes a readable line in the notes.
+//! Readers feed values in the order the contact should list them. Each list keeps at most
+//! [`MAX_ENTRIES`] entries (what the app accepts); labels are cut to what it accepts, and a
+//! property too long to keep is left out, so that a lenient `ContactFields::read` keeps
+//! every entry the reader gives it.
 
 use switchboard_core::ContactInput;
+use switchboard_core::details::{
+    Address, DateEntry, DateKind, Email, ExtraFormat, ExtraProperty, Labeled, MAX_ENTRIES, MAX_EXTRA_NAME_LEN,
+    MAX_EXTRA_VALUE_LEN, MAX_LABEL_LEN, PhoneInput, PhoneKind, PlaceKind,
+};
 
-/// The contact field a number may fill.
+/// A one-value field of the contact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Slot {
-    Work,
-    Mobile,
-    Home,
-    Fax,
+pub(crate) enum Field {
+    Prefix,
+    First,
+    Middle,
+    Last,
+    Suffix,
+    Nickname,
+    PhoneticFirst,
+    PhoneticLast,
+    Company,
+    Department,
+    Title,
 }
 
-/// How a number is filed: a slot it may fill (and how strongly), or only a notes line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum PhoneKind {
-    /// Fills the slot; the first of its kind wins.
-    Is(Slot),
-    /// Fills the slot only when no `Is` number does ("main", untyped numbers).
-    Fallback(Slot),
-    /// Never fills a slot: pager, "other", custom labels.
-    Other,
-}
-
-struct Phone {
-    kind: PhoneKind,
-    label: String,
-    value: String,
-    preferred: bool,
-}
-
-/// Sections of the notes lines, in the order they are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Section {
-    Name,
-    Organization,
-    Phone,
-    Email,
-    Address,
-    Web,
-    Other,
-}
-
-#[derive(Default)]
 pub(crate) struct Builder {
-    first: Vec<String>,
-    last: String,
-    company: String,
-    title: String,
+    contact: ContactInput,
     notes: Vec<String>,
-    phones: Vec<Phone>,
-    emails: Vec<(Option<String>, String)>,
-    extras: Vec<(Section, String)>,
-    preferred_email_seen: bool,
+    /// Parallel to `contact.phones`: marked preferred in the file.
+    preferred_phones: Vec<bool>,
+    preferred_email: Option<usize>,
+    full_name: String,
+    format: ExtraFormat,
     pub uid: Option<String>,
     pub starred: bool,
 }
@@ -64,90 +45,142 @@ pub(crate) fn present(value: &str) -> bool {
     !value.trim().is_empty()
 }
 
-fn set_once(field: &mut String, value: &str) -> bool {
-    if present(value) && !present(field) {
-        *field = value.to_string();
-        return true;
+/// A label or kind as the app keeps it: one line, at most [`MAX_LABEL_LEN`] characters.
+pub(crate) fn clean_label(label: &str) -> String {
+    label.trim().chars().filter(|c| !c.is_control()).take(MAX_LABEL_LEN).collect::<String>().trim().to_string()
+}
+
+fn push<T>(list: &mut Vec<T>, value: T) -> bool {
+    let room = list.len() < MAX_ENTRIES;
+    if room {
+        list.push(value);
     }
-    false
+    room
 }
 
 impl Builder {
-    /// Given names; a middle name comes as a second call and is joined with a space.
-    pub fn first_name(&mut self, value: &str) {
-        if present(value) {
-            self.first.push(value.to_string());
+    /// `format`: the family the file's unmodelled properties are kept for.
+    pub fn new(format: ExtraFormat) -> Builder {
+        Builder {
+            contact: ContactInput::default(),
+            notes: Vec::new(),
+            preferred_phones: Vec::new(),
+            preferred_email: None,
+            full_name: String::new(),
+            format,
+            uid: None,
+            starred: false,
         }
     }
 
-    pub fn last_name(&mut self, value: &str) {
-        set_once(&mut self.last, value);
+    fn field(&mut self, field: Field) -> &mut String {
+        let c = &mut self.contact;
+        match field {
+            Field::Prefix => &mut c.name_prefix,
+            Field::First => &mut c.first_name,
+            Field::Middle => &mut c.middle_name,
+            Field::Last => &mut c.last_name,
+            Field::Suffix => &mut c.name_suffix,
+            Field::Nickname => &mut c.nickname,
+            Field::PhoneticFirst => &mut c.phonetic_first_name,
+            Field::PhoneticLast => &mut c.phonetic_last_name,
+            Field::Company => &mut c.company,
+            Field::Department => &mut c.department,
+            Field::Title => &mut c.title,
+        }
     }
 
-    /// A whole name (vCard `FN`, Google legacy `Name`), split at its last space into first
-    /// and last name; used only when no first or last name was given and it is not just
-    /// the company's name (company-only contacts repeat the company there).
-    pub fn full_name(&mut self, value: &str) {
-        let value = value.trim();
-        if self.has_name() || value.is_empty() || value == self.company.trim() {
-            return;
+    /// Sets a field the first time it is given. `false` when it already held another
+    /// value (the caller may keep the second one as an extra).
+    pub fn set(&mut self, field: Field, value: &str) -> bool {
+        let current = self.field(field);
+        if !present(value) || current == value {
+            return true;
         }
-        match value.rsplit_once(char::is_whitespace) {
-            Some((first, last)) => {
-                self.first_name(first.trim_end());
-                self.last_name(last);
-            }
-            None => self.first_name(value),
+        if present(current) {
+            return false;
         }
+        *current = value.to_string();
+        true
+    }
+
+    /// What was gathered so far.
+    pub fn contact(&self) -> &ContactInput {
+        &self.contact
     }
 
     pub fn has_name(&self) -> bool {
-        !self.first.is_empty() || present(&self.last)
+        [&self.contact.first_name, &self.contact.middle_name, &self.contact.last_name].iter().any(|n| present(n))
     }
 
-    pub fn company(&mut self, value: &str) {
-        if !set_once(&mut self.company, value) && present(value) && value != self.company {
-            self.extra(Section::Organization, "Company", value);
+    /// A whole name (vCard `FN`, Google legacy `Name`), split at its last space into first
+    /// and last name when the record gives neither and it is not just the company's name.
+    pub fn full_name(&mut self, value: &str) {
+        if present(value) && !present(&self.full_name) {
+            self.full_name = value.trim().to_string();
         }
     }
 
-    pub fn company_name(&self) -> &str {
-        &self.company
-    }
-
-    pub fn title(&mut self, value: &str) {
-        if !set_once(&mut self.title, value) && present(value) && value != self.title {
-            self.extra(Section::Organization, "Job title", value);
+    /// A number marked `preferred` (vCard `type=pref`, Google's `* `) is listed first.
+    pub fn phone(&mut self, kind: PhoneKind, label: &str, number: &str, preferred: bool) {
+        let phone = PhoneInput { kind, label: clean_label(label), number: number.trim().to_string() };
+        if present(number) && push(&mut self.contact.phones, phone) {
+            self.preferred_phones.push(preferred);
         }
     }
 
-    pub fn phone(&mut self, kind: PhoneKind, label: &str, value: &str) {
-        self.phone_with(kind, label, value, false);
+    /// The first preferred email becomes the contact's email, wherever it is in the file.
+    pub fn email(&mut self, kind: PlaceKind, label: &str, address: &str, preferred: bool) {
+        let email = Email { kind, label: clean_label(label), address: address.trim().to_string() };
+        if present(address) && push(&mut self.contact.emails, email) && preferred && self.preferred_email.is_none() {
+            self.preferred_email = Some(self.contact.emails.len() - 1);
+        }
     }
 
-    /// A number marked preferred (vCard `type=pref`, `PREF=1`) wins its slot over file order.
-    pub fn phone_with(&mut self, kind: PhoneKind, label: &str, value: &str, preferred: bool) {
+    pub fn address(&mut self, mut address: Address) {
+        address.label = clean_label(&address.label);
+        if !address.is_empty() {
+            push(&mut self.contact.addresses, address);
+        }
+    }
+
+    pub fn url(&mut self, kind: &str, label: &str, value: &str) {
         if present(value) {
-            self.phones.push(Phone { kind, label: label.to_string(), value: value.to_string(), preferred });
+            let url = Labeled { kind: clean_label(kind), label: clean_label(label), value: value.trim().to_string() };
+            push(&mut self.contact.urls, url);
         }
     }
 
-    /// An email address; `label` (e.g. "home") shows in the notes line if it is not the first.
-    pub fn email(&mut self, label: Option<&str>, value: &str) {
+    /// A messaging handle; `service` is lowercased (`Skype` and `skype` are one service).
+    pub fn im(&mut self, service: &str, label: &str, value: &str) {
         if present(value) {
-            let label = label.filter(|l| present(l)).map(|l| l.trim().to_lowercase());
-            self.emails.push((label, value.to_string()));
+            let kind = clean_label(&service.to_lowercase());
+            push(&mut self.contact.ims, Labeled { kind, label: clean_label(label), value: value.trim().to_string() });
         }
     }
 
-    /// A preferred email address becomes the contact's email, whatever its place in the file.
-    pub fn preferred_email(&mut self, label: Option<&str>, value: &str) {
-        let before = self.emails.len();
-        self.email(label, value);
-        if self.emails.len() > before && !self.preferred_email_seen {
-            self.preferred_email_seen = true;
-            let email = self.emails.pop().expect("just pushed");
-            self.emails.insert(0, email);
+    /// A date, in the extended form (`1985-04-12`, `--04-12`) when it is one; anything
+    /// else as given, for the app to report.
+    pub fn date(&mut self, kind: DateKind, label: &str, date: &str) {
+        if present(date) {
+            let date = switchboard_core::details::date(date).unwrap_or_else(|_| date.trim().to_string());
+            push(&mut self.contact.dates, DateEntry { kind, label: clean_label(label), date });
+        }
+    }
+
+    /// A property or column no field holds, kept verbatim for the file's family. One too
+    /// long to keep, or with characters the app refuses, is left out.
+    pub fn extra(&mut self, name: &str, value: &str) {
+        let name = name.trim();
+        let fits = present(name)
+            && present(value)
+            && name.chars().count() <= MAX_EXTRA_NAME_LEN
+            && value.chars().count() <= MAX_EXTRA_VALUE_LEN
+            && !name.chars().any(char::is_control)
+            && !value.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'));
+        if fits {
+            let extra = ExtraProperty { format: self.format, name: name.to_string(), value: value.to_string() };
+            push(&mut self.contact.extra, extra);
         }
     }
 
@@ -158,114 +191,58 @@ impl Builder {
         }
     }
 
-    /// A line `label: value` for the notes.
-    pub fn extra(&mut self, section: Section, label: &str, value: &str) {
-        if present(value) {
-            let value = one_line(value);
-            let line = if label.is_empty() { value } else { format!("{label}: {value}") };
-            self.extras.push((section, line));
-        }
-    }
-
     pub fn uid(&mut self, value: &str) {
         if present(value) && self.uid.is_none() {
             self.uid = Some(value.to_string());
         }
     }
 
-    /// Whether nothing at all was given (a blank CSV row).
+    /// Whether nothing at all was given (a blank CSV row; kept columns alone do not count).
     pub fn is_blank(&self) -> bool {
-        self.first.is_empty()
-            && !present(&self.last)
-            && !present(&self.company)
-            && !present(&self.title)
-            && self.notes.is_empty()
-            && self.phones.is_empty()
-            && self.emails.is_empty()
-            && self.extras.is_empty()
-            && self.uid.is_none()
+        let without_extra = ContactInput { extra: Vec::new(), ..self.contact.clone() };
+        without_extra == ContactInput::default() && self.notes.is_empty() && self.uid.is_none() && !self.starred
     }
 
     /// The contact, or why it cannot be one.
     pub fn finish(mut self) -> Result<ContactInput, String> {
-        let mut contact = ContactInput {
-            first_name: self.first.join(" "),
-            last_name: std::mem::take(&mut self.last),
-            company: std::mem::take(&mut self.company),
-            title: std::mem::take(&mut self.title),
-            ..ContactInput::default()
-        };
-        self.fill_phones(&mut contact);
-        self.fill_emails(&mut contact);
-        let useful =
-            [&contact.first_name, &contact.last_name, &contact.company, &contact.email].iter().any(|v| present(v))
-                || [&contact.work_phone, &contact.mobile_phone, &contact.home_phone, &contact.fax]
-                    .iter()
-                    .any(|v| present(v));
+        self.name_from_full_name();
+        self.preferred_first();
+        let c = &mut self.contact;
+        let useful = [&c.first_name, &c.middle_name, &c.last_name, &c.company].iter().any(|v| present(v))
+            || !c.phones.is_empty()
+            || !c.emails.is_empty();
         if !useful {
             return Err("no name, company, number or email".into());
         }
-        contact.notes = self.notes_text();
-        Ok(contact)
+        c.notes = self.notes.join("\n");
+        Ok(self.contact)
     }
 
-    fn fill_phones(&mut self, contact: &mut ContactInput) {
-        let mut used = vec![false; self.phones.len()];
-        for slot in [Slot::Work, Slot::Mobile, Slot::Home, Slot::Fax] {
-            let is = |p: &Phone| p.kind == PhoneKind::Is(slot);
-            let preferred = self.phones.iter().position(|p| is(p) && p.preferred);
-            let strong = preferred.or_else(|| self.phones.iter().position(is));
-            let chosen = strong.or_else(|| self.phones.iter().position(|p| p.kind == PhoneKind::Fallback(slot)));
-            if let Some(index) = chosen {
-                used[index] = true;
-                *slot_field(contact, slot) = self.phones[index].value.clone();
+    fn name_from_full_name(&mut self) {
+        let full = std::mem::take(&mut self.full_name);
+        if self.has_name() || !present(&full) || full == self.contact.company.trim() {
+            return;
+        }
+        match full.rsplit_once(char::is_whitespace) {
+            Some((first, last)) => {
+                self.contact.first_name = first.trim_end().to_string();
+                self.contact.last_name = last.to_string();
             }
-        }
-        let rest: Vec<(String, String)> = self
-            .phones
-            .iter()
-            .zip(used)
-            .filter(|(_, used)| !used)
-            .map(|(p, _)| (p.label.clone(), p.value.clone()))
-            .collect();
-        for (label, value) in rest {
-            self.extra(Section::Phone, &label, &value);
+            None => self.contact.first_name = full,
         }
     }
 
-    fn fill_emails(&mut self, contact: &mut ContactInput) {
-        let mut emails = std::mem::take(&mut self.emails).into_iter();
-        if let Some((_, first)) = emails.next() {
-            contact.email = first;
+    /// Preferred numbers go before the others (in file order), the preferred email first.
+    fn preferred_first(&mut self) {
+        let phones = std::mem::take(&mut self.contact.phones);
+        let mut marked: Vec<(bool, PhoneInput)> = self.preferred_phones.iter().copied().zip(phones).collect();
+        marked.sort_by_key(|(preferred, _)| !preferred);
+        self.contact.phones = marked.into_iter().map(|(_, p)| p).collect();
+        if let Some(index) = self.preferred_email {
+            let email = self.contact.emails.remove(index);
+            self.contact.emails.insert(0, email);
         }
-        for (label, value) in emails {
-            let label = label.map(|l| format!("Email ({l})")).unwrap_or_else(|| "Email".into());
-            self.extra(Section::Email, &label, &value);
-        }
     }
-
-    fn notes_text(&mut self) -> String {
-        // Sections order the lines; within one, the file's order is kept (stable sort).
-        self.extras.sort_by_key(|(section, _)| *section);
-        let mut lines = std::mem::take(&mut self.notes);
-        lines.extend(self.extras.drain(..).map(|(_, line)| line));
-        lines.join("\n")
-    }
-}
-
-fn slot_field(contact: &mut ContactInput, slot: Slot) -> &mut String {
-    match slot {
-        Slot::Work => &mut contact.work_phone,
-        Slot::Mobile => &mut contact.mobile_phone,
-        Slot::Home => &mut contact.home_phone,
-        Slot::Fax => &mut contact.fax,
-    }
-}
-
-/// Multi-line values (street addresses) become one readable line.
-fn one_line(value: &str) -> String {
-    let parts: Vec<&str> = value.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    parts.join(", ")
 }
 
 /// Line breaks as the app stores them: `\r\n` becomes `\n` (a lone `\r` is kept).
@@ -277,40 +254,54 @@ pub(crate) fn normalize_newlines(value: String) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn first_number_of_a_kind_wins_and_the_rest_go_to_notes() {
-        let mut b = Builder::default();
-        b.first_name("Ann");
-        b.phone(PhoneKind::Fallback(Slot::Work), "Main phone", "100");
-        b.phone(PhoneKind::Is(Slot::Work), "Work phone", "200");
-        b.phone(PhoneKind::Is(Slot::Work), "Work phone", "300");
-        b.phone(PhoneKind::Other, "Pager", "400");
-        b.email(Some("WORK"), "a@x.co");
-        b.email(Some("home"), "b@x.co");
-        b.note("hello");
-        let c = b.finish().unwrap();
-        assert_eq!(c.work_phone, "200");
-        assert_eq!(c.email, "a@x.co");
-        assert_eq!(c.notes, "hello\nMain phone: 100\nWork phone: 300\nPager: 400\nEmail (home): b@x.co");
+    fn kinds(c: &ContactInput) -> Vec<(PhoneKind, &str)> {
+        c.phones.iter().map(|p| (p.kind, p.number.as_str())).collect()
     }
 
     #[test]
-    fn preferred_numbers_and_emails_win() {
-        let mut b = Builder::default();
-        b.first_name("Ann");
-        b.phone(PhoneKind::Is(Slot::Mobile), "Mobile phone", "1");
-        b.phone_with(PhoneKind::Is(Slot::Mobile), "Mobile phone", "2", true);
-        b.email(None, "a@x.co");
-        b.preferred_email(None, "b@x.co");
-        b.preferred_email(None, "c@x.co");
+    fn every_number_is_kept_and_preferred_ones_come_first() {
+        let mut b = Builder::new(ExtraFormat::Vcard);
+        b.set(Field::First, "Ann");
+        b.phone(PhoneKind::Mobile, "", "1", false);
+        b.phone(PhoneKind::Mobile, "", "2", true);
+        b.phone(PhoneKind::Other, "Car", "3", false);
+        b.email(PlaceKind::Home, "", "a@x.co", false);
+        b.email(PlaceKind::Work, "", "b@x.co", true);
+        b.note("hello");
         let c = b.finish().unwrap();
-        assert_eq!((c.mobile_phone.as_str(), c.email.as_str()), ("2", "b@x.co"));
-        assert_eq!(c.notes, "Mobile phone: 1\nEmail: a@x.co\nEmail: c@x.co");
+        assert_eq!(kinds(&c), [(PhoneKind::Mobile, "2"), (PhoneKind::Mobile, "1"), (PhoneKind::Other, "3")]);
+        assert_eq!(c.phones[2].label, "Car");
+        assert_eq!(c.emails.iter().map(|e| e.address.as_str()).collect::<Vec<_>>(), ["b@x.co", "a@x.co"]);
+        assert_eq!(c.notes, "hello");
+    }
+
+    #[test]
+    fn lists_and_labels_stay_within_what_the_app_keeps() {
+        let mut b = Builder::new(ExtraFormat::Outlook);
+        b.set(Field::First, "Ann");
+        for i in 0..60 {
+            b.phone(PhoneKind::Other, &"L".repeat(80), &i.to_string(), false);
+            b.extra(&format!("X-{i}"), "v");
+        }
+        b.extra("X-LONG", &"v".repeat(MAX_EXTRA_VALUE_LEN + 1));
+        let c = b.finish().unwrap();
+        assert_eq!((c.phones.len(), c.extra.len()), (MAX_ENTRIES, MAX_ENTRIES));
+        assert_eq!(c.phones[0].label.chars().count(), MAX_LABEL_LEN);
+    }
+
+    #[test]
+    fn a_second_value_of_a_field_is_refused_and_a_full_name_splits() {
+        let mut b = Builder::new(ExtraFormat::Vcard);
+        assert!(b.set(Field::Title, "CEO"));
+        assert!(!b.set(Field::Title, "CTO"));
+        b.full_name("Ada King Lovelace");
+        let c = b.finish().unwrap();
+        assert_eq!((c.first_name.as_str(), c.last_name.as_str(), c.title.as_str()), ("Ada King", "Lovelace", "CEO"));
     }
 
     #[test]
     fn a_record_with_only_notes_is_rejected() {
-        let mut b = Builder::default();
+        let mut b = Builder::new(ExtraFormat::Google);
         b.note("just a note");
         assert_eq!(b.finish().unwrap_err(), "no name, company, number or email");
     }

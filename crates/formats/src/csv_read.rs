@@ -9,11 +9,19 @@ use std::io::{self, Read};
 use encoding_rs::{UTF_16BE, UTF_16LE, WINDOWS_1252};
 use encoding_rs_io::DecodeReaderBytesBuilder;
 
-use crate::builder::{Builder, Section, normalize_newlines, present};
+use std::collections::BTreeMap;
+
+use switchboard_core::details::{Address, DateKind, ExtraFormat, PhoneKind, PlaceKind};
+
+use crate::builder::{Builder, Field, normalize_newlines, present};
 use crate::charset::Charset;
 use crate::detect::dialect_of;
 use crate::guard::unguard;
-use crate::tables::{Col, Dialect, GOOGLE_UID_LABEL, Group, GroupPart, Part, phone_label};
+use crate::tables::{
+    Col, Dialect, GOOGLE_UID_LABEL, Group, GroupPart, OUTLOOK_PHONES, Part, date_label, is_outlook_default,
+    phone_label, place_label, url_label,
+};
+use crate::values::{is_zero_date, locale_date};
 use crate::{Detected, FileError, ImportedRow, Input, ReadOptions, RowError, TextEncoding};
 
 /// Bytes the CSV parser may read ahead of the record it is on.
@@ -148,6 +156,7 @@ pub(crate) struct CsvRows<'a> {
     charset: Charset,
     headers: Vec<String>,
     columns: Vec<Col>,
+    dialect: Dialect,
     ignored: Vec<String>,
     options: ReadOptions,
     record: csv::ByteRecord,
@@ -185,6 +194,7 @@ impl<'a> CsvRows<'a> {
             charset,
             headers: Vec::new(),
             columns: Vec::new(),
+            dialect: dialect_of(detected.variant),
             ignored: Vec::new(),
             options,
             record: csv::ByteRecord::new(),
@@ -193,11 +203,12 @@ impl<'a> CsvRows<'a> {
             done: false,
             stopped: None,
         };
-        rows.read_header(dialect_of(detected.variant))?;
+        rows.read_header()?;
         Ok(rows)
     }
 
-    fn read_header(&mut self, dialect: Dialect) -> Result<(), FileError> {
+    fn read_header(&mut self) -> Result<(), FileError> {
+        let dialect = self.dialect;
         self.reader.get_mut().allow(self.options.max_record_len);
         match self.reader.read_byte_record(&mut self.record) {
             Ok(true) => {}
@@ -297,7 +308,7 @@ impl<'a> CsvRows<'a> {
             // In a bare-`\r` file, a line break in a cell is a bare `\r` too.
             values.push(if self.cr_lines.is_some() { text.replace('\r', "\n") } else { text });
         }
-        let builder = map_row(&self.columns, values);
+        let builder = map_row(&self.columns, &self.headers, values, self.dialect);
         if builder.is_blank() {
             return Ok(None);
         }
@@ -358,87 +369,142 @@ impl Iterator for CsvRows<'_> {
     }
 }
 
-/// Google's numbered group: label and value, or address / organization parts.
-#[derive(Default)]
-struct GroupCells {
-    label: String,
-    value: String,
-    address: Vec<(Part, String)>,
-    org: [String; 3],
-}
+/// One cell of a Google group: its part, header and value.
+type GroupCell = (GroupPart, String, String);
 
-/// Everything one row says, gathered before it is filed (groups and addresses span columns).
+/// What one row says about its lists, gathered before they are filed: a contact lists
+/// them in a fixed order (Outlook's phone columns by [`OUTLOOK_PHONES`], Google's groups
+/// by number), whatever the order of the file's columns, so a written file reads back alike.
 #[derive(Default)]
 struct RowParts {
-    first: String,
-    middle: String,
-    full_name: String,
-    addresses: Vec<(&'static str, Vec<(Part, String)>)>,
-    groups: std::collections::BTreeMap<(Group, u32), GroupCells>,
+    phones: Vec<(usize, String)>,
+    emails: Vec<(usize, String)>,
+    addresses: Vec<(PlaceKind, Part, String)>,
+    dates: Vec<(DateKind, String)>,
+    urls: Vec<(&'static str, String)>,
+    groups: BTreeMap<(Group, u32), Vec<GroupCell>>,
 }
 
-fn map_row(columns: &[Col], cells: Vec<String>) -> Builder {
-    let mut b = Builder::default();
+fn map_row(columns: &[Col], headers: &[String], cells: Vec<String>, dialect: Dialect) -> Builder {
+    let format = if dialect == Dialect::Google { ExtraFormat::Google } else { ExtraFormat::Outlook };
+    let mut b = Builder::new(format);
     let mut parts = RowParts::default();
-    for (col, value) in columns.iter().zip(cells) {
+    for ((col, header), value) in columns.iter().zip(headers).zip(cells) {
         if present(&value) {
-            map_cell(&mut b, &mut parts, *col, value);
+            map_cell(&mut b, &mut parts, (*col, header), value, dialect);
         }
     }
-    b.first_name(&parts.first);
-    b.first_name(&parts.middle);
-    for (label, address) in parts.addresses {
-        b.extra(Section::Address, label, &one_line_address(address));
-    }
-    for ((group, _), cells) in parts.groups {
-        map_group(&mut b, group, cells);
-    }
-    b.full_name(&parts.full_name);
+    file_parts(&mut b, parts);
     b
 }
 
-fn map_cell(b: &mut Builder, parts: &mut RowParts, col: Col, value: String) {
+fn name_field(col: Col) -> Option<Field> {
+    Some(match col {
+        Col::NamePrefix => Field::Prefix,
+        Col::First => Field::First,
+        Col::Middle => Field::Middle,
+        Col::Last => Field::Last,
+        Col::NameSuffix => Field::Suffix,
+        Col::Nickname => Field::Nickname,
+        Col::PhoneticFirst => Field::PhoneticFirst,
+        Col::PhoneticLast => Field::PhoneticLast,
+        Col::Company => Field::Company,
+        Col::Department => Field::Department,
+        Col::JobTitle => Field::Title,
+        _ => return None,
+    })
+}
+
+fn map_cell(b: &mut Builder, parts: &mut RowParts, (col, header): (Col, &str), value: String, dialect: Dialect) {
+    if let Some(field) = name_field(col) {
+        if !b.set(field, &value) {
+            b.extra(header, &value);
+        }
+        return;
+    }
     match col {
         Col::Ignored => {}
-        Col::NamePrefix => b.extra(Section::Name, "Name prefix", &value),
-        Col::First => parts.first = value,
-        Col::Middle => parts.middle = value,
-        Col::Last => b.last_name(&value),
-        Col::FullName => parts.full_name = value,
-        Col::NameSuffix => b.extra(Section::Name, "Name suffix", &value),
-        Col::Company => b.company(&value),
-        Col::Department => b.extra(Section::Organization, "Department", &value),
-        Col::JobTitle => b.title(&value),
-        Col::Phone(kind, label) => b.phone(kind, label, &value),
-        Col::Email => b.email(None, &value),
-        Col::Notes => b.note(&value),
-        Col::Uid => b.uid(&value),
-        // Outlook writes an all-zero date (`0/0/00`, German `0.0.00`) in every empty date column.
-        Col::Extra(_, _) if is_zero_date(&value) => {}
-        Col::Extra(section, label) => b.extra(section, label, &value),
-        Col::Address(label, part) => match parts.addresses.iter_mut().find(|(l, _)| *l == label) {
-            Some((_, address)) => address.push((part, value)),
-            None => parts.addresses.push((label, vec![(part, value)])),
-        },
-        Col::Labels => map_labels(b, &value),
-        Col::Group(group, number, part) => {
-            let cells = parts.groups.entry((group, number)).or_default();
-            match part {
-                GroupPart::Label => cells.label = value,
-                GroupPart::Value => cells.value = value,
-                GroupPart::Address(part) => cells.address.push((part, value)),
-                GroupPart::OrgName => cells.org[0] = value,
-                GroupPart::OrgTitle => cells.org[1] = value,
-                GroupPart::OrgDepartment => cells.org[2] = value,
-                GroupPart::Ignored => {}
+        Col::Unknown | Col::Extra(_) => {
+            let name = if let Col::Extra(english) = col { english } else { header };
+            if !is_outlook_default(name, &value) {
+                b.extra(name, &value);
             }
         }
+        Col::FullName => b.full_name(&value),
+        Col::Phone(column) => {
+            let rank = OUTLOOK_PHONES.iter().position(|(name, _, _)| *name == column).unwrap_or(usize::MAX);
+            parts.phones.push((rank, value));
+        }
+        Col::Email(index) => parts.emails.push((index, value)),
+        Col::Notes => b.note(&value),
+        Col::Uid => b.uid(&value),
+        Col::Date(_) if is_zero_date(&value) => {}
+        Col::Date(kind) => parts.dates.push((kind, locale_date(&value, dialect.day_first()))),
+        Col::Url(kind) => parts.urls.push((kind, value)),
+        Col::Im => b.im("", "", &value),
+        Col::Address(kind, part) => parts.addresses.push((kind, part, value)),
+        Col::Labels => map_labels(b, &value),
+        Col::Group(group, number, part) => {
+            parts.groups.entry((group, number)).or_default().push((part, header.to_string(), value));
+        }
+        _ => {}
     }
 }
 
-fn is_zero_date(value: &str) -> bool {
-    let value = value.trim();
-    value.contains('0') && value.chars().all(|c| matches!(c, '0' | '/' | '.' | '-'))
+/// Files the lists of a row in their fixed order.
+fn file_parts(b: &mut Builder, mut parts: RowParts) {
+    parts.phones.sort_by_key(|(rank, _)| *rank);
+    for (rank, number) in parts.phones {
+        let (_, kind, label) = OUTLOOK_PHONES.get(rank).copied().unwrap_or(("", PhoneKind::Other, ""));
+        b.phone(kind, label, &number, false);
+    }
+    parts.emails.sort_by_key(|(index, _)| *index);
+    for (_, address) in parts.emails {
+        b.email(PlaceKind::Work, "", &address, false);
+    }
+    for kind in [PlaceKind::Work, PlaceKind::Home, PlaceKind::Other] {
+        let cells: Vec<(Part, String)> =
+            parts.addresses.iter().filter(|(k, _, _)| *k == kind).map(|(_, p, v)| (*p, v.clone())).collect();
+        b.address(address_of(kind, "", cells));
+    }
+    parts.dates.sort_by_key(|(kind, _)| *kind != DateKind::Birthday);
+    for (kind, date) in parts.dates {
+        b.date(kind, "", &date);
+    }
+    parts.urls.sort_by_key(|(kind, _)| *kind != "work");
+    for (kind, url) in parts.urls {
+        b.url(kind, "", &url);
+    }
+    for ((group, number), cells) in parts.groups {
+        map_group(b, group, number, cells);
+    }
+}
+
+/// An address from its parts: the street's lines (Outlook's `Street 2` and `3`, the
+/// extended address) joined by line breaks; a formatted address alone becomes the street.
+pub(crate) fn address_of(kind: PlaceKind, label: &str, mut parts: Vec<(Part, String)>) -> Address {
+    parts.sort_by_key(|(part, _)| *part);
+    let get = |wanted: Part| {
+        let values: Vec<&str> =
+            parts.iter().filter(|(p, v)| *p == wanted && present(v)).map(|(_, v)| v.as_str()).collect();
+        values.join("\n")
+    };
+    let street_parts = [Part::Street, Part::Street2, Part::Street3, Part::Extended];
+    let lines: Vec<String> = street_parts.into_iter().map(get).filter(|l| present(l)).collect();
+    let mut address = Address {
+        kind,
+        label: label.to_string(),
+        po_box: get(Part::PoBox),
+        street: lines.join("\n"),
+        city: get(Part::City),
+        region: get(Part::Region),
+        postal_code: get(Part::PostalCode),
+        country: get(Part::Country),
+    };
+    if address.is_empty() {
+        address.street = get(Part::Formatted);
+    }
+    address
 }
 
 /// Google joins several values of one cell with ` ::: `.
@@ -446,7 +512,8 @@ fn split_multi(value: &str) -> impl Iterator<Item = &str> {
     value.split(" ::: ").filter(|v| present(v))
 }
 
-/// Google's `Labels`: `* starred` is a favorite, other `* ` groups are Google's own.
+/// Google's `Labels`: `* starred` is a favorite, `* myContacts` and other `* ` groups are
+/// Google's own; the person's own labels are kept.
 fn map_labels(b: &mut Builder, value: &str) {
     let mut own = Vec::new();
     for label in split_multi(value) {
@@ -457,56 +524,75 @@ fn map_labels(b: &mut Builder, value: &str) {
             own.push(label);
         }
     }
-    b.extra(Section::Other, "Labels", &own.join(", "));
+    b.extra("Labels", &own.join(" ::: "));
 }
 
-fn labelled(kind: &str, label: &str) -> String {
-    let label = label.trim().trim_start_matches("* ").trim();
-    if label.is_empty() { kind.to_string() } else { format!("{kind} ({})", label.to_lowercase()) }
+/// The cells of a group by part.
+fn part_of(cells: &[GroupCell], wanted: GroupPart) -> &str {
+    cells.iter().find(|(part, _, _)| *part == wanted).map_or("", |(_, _, v)| v.as_str())
 }
 
-fn map_group(b: &mut Builder, group: Group, cells: GroupCells) {
-    let GroupCells { label, value, address, org } = cells;
+fn keep_all(b: &mut Builder, cells: &[GroupCell]) {
+    for (_, header, value) in cells {
+        b.extra(header, value);
+    }
+}
+
+fn map_group(b: &mut Builder, group: Group, number: u32, cells: Vec<GroupCell>) {
+    // Google marks the primary value's label with `* `.
+    let raw_label = part_of(&cells, GroupPart::Label).trim();
+    let preferred = raw_label.starts_with("* ");
+    let label = raw_label.trim_start_matches("* ").trim();
+    let value = part_of(&cells, GroupPart::Value);
     match group {
         Group::Phone => {
-            let (kind, notes_label) = phone_label(&label);
-            split_multi(&value).for_each(|v| b.phone(kind, &notes_label, v));
+            let (kind, label) = phone_label(label);
+            split_multi(value).for_each(|v| b.phone(kind, &label, v, preferred));
         }
         Group::Email => {
-            let label = label.trim().trim_start_matches("* ");
-            split_multi(&value).for_each(|v| b.email(Some(label), v));
+            let (kind, label) = place_label(label);
+            split_multi(value).for_each(|v| b.email(kind, &label, v, preferred));
         }
         Group::Address => {
-            let text = if present(&value) { value } else { one_line_address(address) };
-            let label = labelled("Address", &label);
-            split_multi(&text).for_each(|v| b.extra(Section::Address, &label, v));
+            let (kind, label) = place_label(label);
+            let parts = cells.iter().filter_map(|(part, _, v)| match part {
+                GroupPart::Address(p) => Some((*p, v.clone())),
+                _ => None,
+            });
+            b.address(address_of(kind, &label, parts.collect()));
         }
-        Group::Organization => {
-            b.company(&org[0]);
-            b.title(&org[1]);
-            b.extra(Section::Organization, "Department", &org[2]);
+        Group::Organization if number == 1 => map_organization(b, &cells),
+        Group::Website => {
+            let (kind, label) = url_label(label);
+            split_multi(value).for_each(|v| b.url(&kind, &label, v));
         }
-        Group::Website => split_multi(&value).for_each(|v| b.extra(Section::Web, &labelled("Website", &label), v)),
-        Group::Custom if label.trim().eq_ignore_ascii_case(GOOGLE_UID_LABEL) => b.uid(&value),
-        Group::Custom | Group::Event | Group::Relation => {
-            let fallback = match group {
-                Group::Event => "Date",
-                Group::Relation => "Relation",
-                _ => "Custom field",
-            };
-            let label = label.trim().trim_start_matches("* ").trim();
-            b.extra(Section::Other, if label.is_empty() { fallback } else { label }, &value);
+        Group::Event => {
+            let (kind, label) = date_label(label);
+            b.date(kind, &label, value);
         }
-        Group::Im => split_multi(&value).for_each(|v| b.extra(Section::Other, &labelled("IM", &label), v)),
+        Group::Im => {
+            let service = part_of(&cells, GroupPart::Service);
+            split_multi(value).for_each(|v| b.im(service, label, v));
+        }
+        Group::Custom if label.eq_ignore_ascii_case(GOOGLE_UID_LABEL) => b.uid(value),
+        Group::Organization | Group::Relation | Group::Custom => keep_all(b, &cells),
     }
 }
 
-/// Address parts in reading order: "1 Main St, Springfield, IL, 62701, USA".
-fn one_line_address(mut parts: Vec<(Part, String)>) -> String {
-    parts.sort_by_key(|(part, _)| *part);
-    if let Some((_, formatted)) = parts.iter().find(|(p, _)| *p == Part::Formatted) {
-        return formatted.clone();
+/// Google's first organization: company, title and department; its other parts are kept.
+fn map_organization(b: &mut Builder, cells: &[GroupCell]) {
+    for (part, header, value) in cells {
+        let field = match part {
+            GroupPart::OrgName => Field::Company,
+            GroupPart::OrgTitle => Field::Title,
+            GroupPart::OrgDepartment => Field::Department,
+            _ => {
+                b.extra(header, value);
+                continue;
+            }
+        };
+        if !b.set(field, value) {
+            b.extra(header, value);
+        }
     }
-    let lines: Vec<&str> = parts.iter().map(|(_, v)| v.as_str()).filter(|v| present(v)).collect();
-    lines.join(", ")
 }

@@ -205,7 +205,14 @@ fn best_dialect(header: &[String], allowed: &[Dialect]) -> Option<Dialect> {
 fn identifies(col: Col) -> bool {
     matches!(
         col,
-        Col::First | Col::Last | Col::Company | Col::Phone(..) | Col::Email | Col::Uid | Col::JobTitle | Col::Group(..)
+        Col::First
+            | Col::Last
+            | Col::Company
+            | Col::Phone(..)
+            | Col::Email(..)
+            | Col::Uid
+            | Col::JobTitle
+            | Col::Group(..)
     )
 }
 

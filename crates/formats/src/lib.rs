@@ -4,11 +4,11 @@
 //! Readers stream, so memory stays bounded whatever the size of the file.
 //!
 //! ```
-//! use switchboard_formats::{read, write_all, ExportContact, ExportFormat, ReadOptions};
+//! use switchboard_formats::{read, write_all, ContactFields, ExportContact, ExportFormat, ReadOptions};
 //!
 //! let contact = ExportContact {
 //!     uid: "4f1c".into(),
-//!     contact: switchboard_core::ContactInput { first_name: "Ann".into(), ..Default::default() },
+//!     fields: ContactFields { first_name: "Ann".into(), ..Default::default() },
 //!     extension: Some("201".into()),
 //!     starred: false,
 //! };
@@ -17,7 +17,7 @@
 //! assert_eq!(reader.detected().to_string(), "Google CSV, UTF-8");
 //! let rows: Vec<_> = reader.collect::<Result<_, _>>().unwrap();
 //! assert_eq!(rows[0].uid.as_deref(), Some("4f1c"));
-//! assert_eq!(rows[0].contact.work_phone, "201"); // the extension, as there was no work number
+//! assert_eq!(rows[0].contact.phones[0].number, "201"); // the extension, as there was no work number
 //! ```
 //!
 //! # Choices
@@ -57,17 +57,60 @@
 //!   quotes every cell and writes notes with CRLF line breaks, as Outlook does.
 //! - **Favorites** travel in Google CSV (`* starred` in `Labels`) and in vCard as
 //!   `CATEGORIES:starred` (Google's name for the group); Outlook CSV has no place for them.
-//! - **Mapping**: the first number of each kind (work, mobile, home, fax) fills its field
-//!   (a vCard `pref` one first); a "main"/untyped number fills the work field when there is
-//!   no work number; every other number, extra email, labelled value (Apple `itemN.X-ABLabel`,
-//!   Google custom labels), address, birthday or website becomes a readable line in `notes`
-//!   (`Other phone: …`, `Email (home): …`), after the file's own notes. Google cells holding
-//!   several values joined by ` ::: ` are split. Names come from vCard `N`, else `FN` split
-//!   at its last space; a company card (`X-ABShowAs:COMPANY`, 4.0 `KIND:org`) gives only
-//!   the company. Numbers stay as typed: the app normalises them. Line breaks read as `\n`.
-//! - **Writers**: a coworker's extension is written as the work number when there is none
-//!   (and is not written otherwise). vCard 4.0 numbers are free text (`TEL;TYPE=work,voice:…`),
-//!   not `tel:` URIs, so they stay as typed.
+//! - **Mapping**: a contact keeps everything its file gives. Every number, email, postal
+//!   address, web address, date and messaging handle goes into its list in
+//!   [`ContactInput`] with its kind and label: vCard `TYPE`s and Apple's
+//!   `itemN.X-ABLabel` (Apple's own words such as `_$!<Main>!$_` give a kind, other text
+//!   is a custom label), Google's `Phone 2 - Label` words (`Work Fax`; other text is a
+//!   custom label), and Outlook's named columns (each phone column is a kind and a label,
+//!   such as `Car Phone` = other + "Car", see `tables::OUTLOOK_PHONES`). A `pref` number is
+//!   listed first, the `pref` email becomes the first; the first number of each kind is the
+//!   one phones list. Names come from vCard `N` (all five parts), `NICKNAME`,
+//!   `X-PHONETIC-FIRST-NAME`/`LAST-NAME`, and the Outlook and Google name columns; the
+//!   department is `ORG`'s second part (further units are joined with `, `); `FN` gives
+//!   the name only when `N` does not (split at its last space), the company on a company
+//!   card (`X-ABShowAs:COMPANY`, 4.0 `KIND:org`). A vCard `ADR`'s extended address, and
+//!   Outlook's `Street 2` and `3`, are further lines of the street. Dates are `YYYY-MM-DD`
+//!   or `--MM-DD`: vCard `BDAY`, `ANNIVERSARY`, `X-ANNIVERSARY`, Apple's `X-ABDATE` (and its
+//!   `X-APPLE-OMIT-YEAR`), Google's `Birthday` and `Event N`, Outlook's `Birthday` and
+//!   `Anniversary` in the file's locale (`4/12/1985` English, `12.04.1985` German,
+//!   `12/04/1985` French). Handles: `IMPP` (service from `X-SERVICE-TYPE`, else the URI's
+//!   scheme; the URI is kept whole), `X-SKYPE`, `X-AIM`…, Google's `IM N - Service`.
+//!   CSV lists come in a fixed order (Outlook's phone columns by the table, Google's
+//!   groups by number) whatever the file's column order. `notes` holds only the file's
+//!   own notes. Numbers stay as typed (a 4.0 `tel:` URI too): the app reads them.
+//!   Google cells holding several values joined by ` ::: ` are split. Line breaks read as `\n`.
+//! - **Kept as they came**: what no field holds is kept in the contact's `extra`, with
+//!   its family ([`ExtraFormat`](switchboard_core::details::ExtraFormat)): for vCard (any
+//!   version) each other property with its group and parameters as written and its value
+//!   still escaped (`item5.X-SOCIALPROFILE;type=twitter` / `https://…`), an `X-ABLabel` of
+//!   such a property's group, a second `TITLE` or `ORG`, `FN` when it is not the name the
+//!   writer makes, and the person's own `CATEGORIES`; for Outlook and Google each other
+//!   non-empty column under its header name (Outlook German and French columns under their
+//!   English names, so that the English writer gives them back; Outlook's "not set"
+//!   values such as `Normal` or `Unspecified` are not kept), and Google's own `Labels`.
+//!   Only properties the writer makes anew are dropped (`VERSION`, `PRODID`, `REV`, `UID`,
+//!   `N`, `KIND`, `X-ABShowAs`, `CLIENTPIDMAP`), and pictures: `PHOTO`, `LOGO`, `SOUND`,
+//!   `KEY` and Outlook's `X-MS-CARDPICTURE` are read past without being kept (a photo will
+//!   be stored apart), like Google's `Photo` link. At most 50 entries of each list are
+//!   kept (what the app accepts), a property too long for the app is left out, labels are
+//!   cut to 60 characters.
+//! - **Writers** write every field in each format's own syntax, lists in their order,
+//!   and the kept properties of their own family only (vCard ones in any vCard version,
+//!   never in CSV; Outlook's and Google's in their CSV columns when the header has them).
+//!   A label is Apple's `itemN.X-ABLabel` in vCard (groups not used by kept properties),
+//!   Google's label cell, or Outlook's column. Numbers are as typed, except the extension
+//!   syntax: vCard 4.0 writes `TEL;VALUE=uri;TYPE=…:tel:+14186569254;ext=102` when the
+//!   number has an E.164 form (a typed `tel:` URI as it is, else the typed text), CSV and
+//!   vCard 3.0 write a `tel:` URI or `;ext=` as `<number> x<extension>`. What a CSV format
+//!   has no column for (a fourth email, a second car phone, a date without year in
+//!   Outlook) becomes a readable line after the notes (`Phone (car): …`), so an export
+//!   loses nothing. The Outlook header is Outlook's own 92 columns followed by
+//!   Outlook.com's `Nickname`, `Given Yomi`, `Surname Yomi`, `Personal Web Page` and
+//!   `IMAddress`; the Google header has Google's current columns with up to 10 phones, 5
+//!   emails, 3 addresses, 4 relations, websites, events and handles and 5 custom fields.
+//!   A coworker's extension is written as the work number when there is none (and is not
+//!   written otherwise).
 //! - **vCard parsing** is our own small line-based parser rather than the `calcard` crate:
 //!   calcard parses a whole file held in memory as `&str` (we stream, and frame cards
 //!   ourselves anyway), wants valid UTF-8 up front (we must report a card with invalid
@@ -77,6 +120,7 @@
 mod builder;
 mod charset;
 mod csv_read;
+mod csv_write;
 mod detect;
 mod error;
 #[doc(hidden)]
@@ -84,6 +128,7 @@ pub mod fuzzing;
 mod guard;
 pub mod phonebook;
 mod tables;
+mod values;
 mod vcard;
 mod write;
 
@@ -92,7 +137,7 @@ use std::io::Read;
 
 pub use detect::{SNIFF_LEN, detect};
 pub use error::{FileError, RowError};
-pub use switchboard_core::ContactInput;
+pub use switchboard_core::{ContactFields, ContactInput};
 pub use write::{Writer, write_all};
 
 /// A kind of contacts file, as read.
@@ -310,11 +355,32 @@ pub struct ImportedRow {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ExportContact {
     pub uid: String,
-    pub contact: ContactInput,
+    /// Everything the contact keeps; numbers carry their E.164 form and extension for
+    /// vCard 4.0 `tel:` URIs.
+    pub fields: ContactFields,
     /// A coworker's extension: written as the work number when there is none.
     pub extension: Option<String>,
     /// A favorite: Google's `* starred` label, vCard `CATEGORIES:starred` (not in Outlook CSV).
     pub starred: bool,
+}
+
+impl ExportContact {
+    /// The numbers to write: a coworker's extension first, as the work number, when the
+    /// contact has none.
+    pub(crate) fn phones(&self) -> Vec<switchboard_core::details::Phone> {
+        let mut phones = Vec::with_capacity(self.fields.phones.len() + 1);
+        let extension = self.extension.as_deref().map(str::trim).filter(|e| !e.is_empty());
+        if let Some(extension) = extension.filter(|_| self.fields.work_phone().is_none()) {
+            let number = switchboard_core::PhoneNumber { typed: extension.to_string(), e164: None, extension: None };
+            phones.push(switchboard_core::details::Phone {
+                kind: switchboard_core::details::PhoneKind::Work,
+                label: String::new(),
+                number,
+            });
+        }
+        phones.extend(self.fields.phones.iter().cloned());
+        phones
+    }
 }
 
 /// Reads contacts from a file, streaming, one [`ImportedRow`] or [`RowError`] per record.

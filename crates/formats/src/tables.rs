@@ -1,15 +1,20 @@
-//! What each CSV header column means, per dialect, and how labelled numbers are filed.
+//! What each CSV header column means, per dialect, and the label words of each format.
 //!
-//! Columns are matched by name (case-insensitive, trimmed), never by position.
+//! Columns are matched by name (case-insensitive, trimmed), never by position. A column
+//! that no table knows is kept verbatim in the contact's `extra` under its header name.
 
-use crate::builder::{PhoneKind, Section, Slot};
+use switchboard_core::details::{DateKind, PhoneKind, PlaceKind};
 
-/// A part of a postal address, in the order a one-line address shows them.
+/// A part of a postal address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Part {
     Formatted,
     PoBox,
     Street,
+    /// Outlook's `Business Street 2` and `3`: more lines of the street.
+    Street2,
+    Street3,
+    /// vCard's and Google's extended address: read as another line of the street.
     Extended,
     City,
     Region,
@@ -26,8 +31,9 @@ pub(crate) enum Group {
     Organization,
     Website,
     Event,
-    Relation,
     Im,
+    /// Relations and the other groups no field holds: kept column by column.
+    Relation,
     Custom,
 }
 
@@ -35,16 +41,22 @@ pub(crate) enum Group {
 pub(crate) enum GroupPart {
     Label,
     Value,
+    /// `IM 1 - Service`.
+    Service,
     Address(Part),
     OrgName,
     OrgTitle,
     OrgDepartment,
-    Ignored,
+    /// A part no field holds (`Organization 1 - Symbol`): kept verbatim.
+    Other,
 }
 
 /// The meaning of one column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Col {
+    /// Not in the dialect's table: kept verbatim in `extra` under its header name.
+    Unknown,
+    /// Known and deliberately not kept (Google's `Photo`, a link to Google's copy).
     Ignored,
     NamePrefix,
     First,
@@ -53,19 +65,29 @@ pub(crate) enum Col {
     /// A whole name (Google legacy `Name`): used only when there is no first or last name.
     FullName,
     NameSuffix,
+    Nickname,
+    PhoneticFirst,
+    PhoneticLast,
     Company,
     Department,
     JobTitle,
-    Phone(PhoneKind, &'static str),
-    Email,
+    /// One of [`OUTLOOK_PHONES`], by its English column name.
+    Phone(&'static str),
+    /// Outlook's first, second or third email (0, 1, 2).
+    Email(usize),
     Notes,
     Uid,
-    /// A value kept as a notes line with this label; `0/0/00` (Outlook's empty date) is skipped.
-    Extra(Section, &'static str),
-    /// Part of the address labelled so (Outlook's Business/Home/Other address columns).
-    Address(&'static str, Part),
+    /// A date in the dialect's order (`4/12/1985`, `12.04.1985`, ISO).
+    Date(DateKind),
+    /// A web address of this kind.
+    Url(&'static str),
+    Im,
+    Address(PlaceKind, Part),
     /// Google `Labels` / legacy `Group Membership`.
     Labels,
+    /// A column no field holds, kept in `extra` under this (English Outlook) name so that
+    /// the English writer gives it back in the same column.
+    Extra(&'static str),
     Group(Group, u32, GroupPart),
 }
 
@@ -83,13 +105,22 @@ impl Dialect {
 
     pub fn column(self, header: &str) -> Col {
         let header = header.trim();
-        let table: &[(&str, Col)] = match self {
-            Dialect::OutlookEn => OUTLOOK_EN,
-            Dialect::OutlookDe => OUTLOOK_DE,
-            Dialect::OutlookFr => OUTLOOK_FR,
+        let tables: &[&[(&str, Col)]] = match self {
+            Dialect::OutlookEn => &[OUTLOOK_EN],
+            Dialect::OutlookDe => &[OUTLOOK_DE, OUTLOOK_DE_KEPT],
+            Dialect::OutlookFr => &[OUTLOOK_FR, OUTLOOK_FR_KEPT],
             Dialect::Google => return google_column(header),
         };
-        table.iter().find(|(name, _)| name.eq_ignore_ascii_case(header)).map_or(Col::Ignored, |c| c.1)
+        tables
+            .iter()
+            .flat_map(|t| t.iter())
+            .find(|(name, _)| name.eq_ignore_ascii_case(header))
+            .map_or(Col::Unknown, |c| c.1)
+    }
+
+    /// Whether dates are written day first (`12.04.1985`) rather than month first (`4/12/1985`).
+    pub fn day_first(self) -> bool {
+        matches!(self, Dialect::OutlookDe | Dialect::OutlookFr)
     }
 
     /// A few of the columns, to say what was expected.
@@ -105,87 +136,122 @@ impl Dialect {
     }
 }
 
-const WORK: PhoneKind = PhoneKind::Is(Slot::Work);
-const MOBILE: PhoneKind = PhoneKind::Is(Slot::Mobile);
-const HOME: PhoneKind = PhoneKind::Is(Slot::Home);
-const FAX: PhoneKind = PhoneKind::Is(Slot::Fax);
-const MAIN: PhoneKind = PhoneKind::Fallback(Slot::Work);
-const OTHER_FAX: PhoneKind = PhoneKind::Fallback(Slot::Fax);
-const OTHER: PhoneKind = PhoneKind::Other;
+/// Outlook's phone columns (English names) with the kind and label a number there gets,
+/// in the order a contact lists them. Writing puts a number back in the column of its
+/// kind and label, so every number returns to the column it came from.
+pub(crate) const OUTLOOK_PHONES: [(&str, PhoneKind, &str); 20] = [
+    ("Business Phone", PhoneKind::Work, ""),
+    ("Business Phone 2", PhoneKind::Work, ""),
+    ("Mobile Phone", PhoneKind::Mobile, ""),
+    // German Outlook only; the English header has no second mobile.
+    ("Mobile Phone 2", PhoneKind::Mobile, ""),
+    ("Home Phone", PhoneKind::Home, ""),
+    ("Home Phone 2", PhoneKind::Home, ""),
+    ("Company Main Phone", PhoneKind::Main, ""),
+    ("Primary Phone", PhoneKind::Other, "Primary"),
+    ("Business Fax", PhoneKind::Fax, ""),
+    ("Home Fax", PhoneKind::HomeFax, ""),
+    ("Other Fax", PhoneKind::Fax, "Other"),
+    ("Pager", PhoneKind::Pager, ""),
+    ("Other Phone", PhoneKind::Other, ""),
+    ("Assistant's Phone", PhoneKind::Other, "Assistant"),
+    ("Car Phone", PhoneKind::Other, "Car"),
+    ("Callback", PhoneKind::Other, "Callback"),
+    ("ISDN", PhoneKind::Other, "ISDN"),
+    ("Radio Phone", PhoneKind::Other, "Radio"),
+    ("Telex", PhoneKind::Other, "Telex"),
+    ("TTY/TDD Phone", PhoneKind::Other, "TTY/TDD"),
+];
 
-const WORK_ADDRESS: &str = "Work address";
-const HOME_ADDRESS: &str = "Home address";
-const OTHER_ADDRESS: &str = "Other address";
+/// Outlook's three addresses: the column prefix of each kind.
+pub(crate) const OUTLOOK_ADDRESSES: [(PlaceKind, &str); 3] =
+    [(PlaceKind::Work, "Business"), (PlaceKind::Home, "Home"), (PlaceKind::Other, "Other")];
 
-/// Outlook for Windows and Outlook.com, English. Unlisted columns are ignored.
+/// Outlook's email columns, in order.
+pub(crate) const OUTLOOK_EMAILS: [&str; 3] = ["E-mail Address", "E-mail 2 Address", "E-mail 3 Address"];
+
+/// What Outlook writes in every row for "not set": not worth keeping.
+pub(crate) fn is_outlook_default(column: &str, value: &str) -> bool {
+    let value = value.trim();
+    let defaults: &[&str] = match column {
+        "Gender" => &["Unspecified", "Nicht angegeben", "Non spécifié"],
+        "Priority" | "Sensitivity" => &["Normal", "Normale"],
+        "Private" => &["False", "Aus", "Faux"],
+        "E-mail Type" | "E-mail 2 Type" | "E-mail 3 Type" => &["SMTP"],
+        _ => &[],
+    };
+    defaults.iter().any(|d| d.eq_ignore_ascii_case(value))
+}
+
+use Col::Address as Adr;
+use PlaceKind::{Home as H, Other as O, Work as W};
+
+/// Outlook for Windows and Outlook.com, English. Other columns are kept verbatim.
 const OUTLOOK_EN: &[(&str, Col)] = &[
     ("Title", Col::NamePrefix),
     ("First Name", Col::First),
     ("Middle Name", Col::Middle),
     ("Last Name", Col::Last),
     ("Suffix", Col::NameSuffix),
-    ("Nickname", Col::Extra(Section::Name, "Nickname")),
+    ("Nickname", Col::Nickname),
+    ("Given Yomi", Col::PhoneticFirst),
+    ("Surname Yomi", Col::PhoneticLast),
     ("Company", Col::Company),
     ("Department", Col::Department),
     ("Job Title", Col::JobTitle),
-    ("Business Street", Col::Address(WORK_ADDRESS, Part::Street)),
-    ("Business Street 2", Col::Address(WORK_ADDRESS, Part::Street)),
-    ("Business Street 3", Col::Address(WORK_ADDRESS, Part::Street)),
-    ("Business Address PO Box", Col::Address(WORK_ADDRESS, Part::PoBox)),
-    ("Business City", Col::Address(WORK_ADDRESS, Part::City)),
-    ("Business State", Col::Address(WORK_ADDRESS, Part::Region)),
-    ("Business Postal Code", Col::Address(WORK_ADDRESS, Part::PostalCode)),
-    ("Business Country/Region", Col::Address(WORK_ADDRESS, Part::Country)),
-    ("Home Street", Col::Address(HOME_ADDRESS, Part::Street)),
-    ("Home Street 2", Col::Address(HOME_ADDRESS, Part::Street)),
-    ("Home Street 3", Col::Address(HOME_ADDRESS, Part::Street)),
-    ("Home Address PO Box", Col::Address(HOME_ADDRESS, Part::PoBox)),
-    ("Home City", Col::Address(HOME_ADDRESS, Part::City)),
-    ("Home State", Col::Address(HOME_ADDRESS, Part::Region)),
-    ("Home Postal Code", Col::Address(HOME_ADDRESS, Part::PostalCode)),
-    ("Home Country/Region", Col::Address(HOME_ADDRESS, Part::Country)),
-    ("Other Street", Col::Address(OTHER_ADDRESS, Part::Street)),
-    ("Other Street 2", Col::Address(OTHER_ADDRESS, Part::Street)),
-    ("Other Street 3", Col::Address(OTHER_ADDRESS, Part::Street)),
-    ("Other Address PO Box", Col::Address(OTHER_ADDRESS, Part::PoBox)),
-    ("Other City", Col::Address(OTHER_ADDRESS, Part::City)),
-    ("Other State", Col::Address(OTHER_ADDRESS, Part::Region)),
-    ("Other Postal Code", Col::Address(OTHER_ADDRESS, Part::PostalCode)),
-    ("Other Country/Region", Col::Address(OTHER_ADDRESS, Part::Country)),
-    ("Assistant's Phone", Col::Phone(OTHER, "Assistant's phone")),
-    ("Business Fax", Col::Phone(FAX, "Fax")),
-    ("Business Phone", Col::Phone(WORK, "Work phone")),
-    ("Business Phone 2", Col::Phone(WORK, "Work phone")),
-    ("Callback", Col::Phone(OTHER, "Callback")),
-    ("Car Phone", Col::Phone(OTHER, "Car phone")),
-    ("Company Main Phone", Col::Phone(MAIN, "Company main phone")),
-    ("Home Fax", Col::Phone(FAX, "Home fax")),
-    ("Home Phone", Col::Phone(HOME, "Home phone")),
-    ("Home Phone 2", Col::Phone(HOME, "Home phone")),
-    ("ISDN", Col::Phone(OTHER, "ISDN")),
-    ("Mobile Phone", Col::Phone(MOBILE, "Mobile phone")),
-    ("Other Fax", Col::Phone(OTHER_FAX, "Other fax")),
-    ("Other Phone", Col::Phone(OTHER, "Other phone")),
-    ("Pager", Col::Phone(OTHER, "Pager")),
-    ("Primary Phone", Col::Phone(OTHER, "Primary phone")),
-    ("Radio Phone", Col::Phone(OTHER, "Radio phone")),
-    ("TTY/TDD Phone", Col::Phone(OTHER, "TTY/TDD phone")),
-    ("Telex", Col::Phone(OTHER, "Telex")),
-    ("Anniversary", Col::Extra(Section::Other, "Anniversary")),
-    ("Assistant's Name", Col::Extra(Section::Other, "Assistant")),
-    ("Birthday", Col::Extra(Section::Other, "Birthday")),
-    ("Categories", Col::Extra(Section::Other, "Categories")),
-    ("E-mail Address", Col::Email),
-    ("E-mail 2 Address", Col::Email),
-    ("E-mail 3 Address", Col::Email),
-    ("Manager's Name", Col::Extra(Section::Other, "Manager")),
+    ("Business Street", Adr(W, Part::Street)),
+    ("Business Street 2", Adr(W, Part::Street2)),
+    ("Business Street 3", Adr(W, Part::Street3)),
+    ("Business Address PO Box", Adr(W, Part::PoBox)),
+    ("Business City", Adr(W, Part::City)),
+    ("Business State", Adr(W, Part::Region)),
+    ("Business Postal Code", Adr(W, Part::PostalCode)),
+    ("Business Country/Region", Adr(W, Part::Country)),
+    ("Home Street", Adr(H, Part::Street)),
+    ("Home Street 2", Adr(H, Part::Street2)),
+    ("Home Street 3", Adr(H, Part::Street3)),
+    ("Home Address PO Box", Adr(H, Part::PoBox)),
+    ("Home City", Adr(H, Part::City)),
+    ("Home State", Adr(H, Part::Region)),
+    ("Home Postal Code", Adr(H, Part::PostalCode)),
+    ("Home Country/Region", Adr(H, Part::Country)),
+    ("Other Street", Adr(O, Part::Street)),
+    ("Other Street 2", Adr(O, Part::Street2)),
+    ("Other Street 3", Adr(O, Part::Street3)),
+    ("Other Address PO Box", Adr(O, Part::PoBox)),
+    ("Other City", Adr(O, Part::City)),
+    ("Other State", Adr(O, Part::Region)),
+    ("Other Postal Code", Adr(O, Part::PostalCode)),
+    ("Other Country/Region", Adr(O, Part::Country)),
+    ("Business Phone", Col::Phone("Business Phone")),
+    ("Business Phone 2", Col::Phone("Business Phone 2")),
+    ("Mobile Phone", Col::Phone("Mobile Phone")),
+    ("Home Phone", Col::Phone("Home Phone")),
+    ("Home Phone 2", Col::Phone("Home Phone 2")),
+    ("Company Main Phone", Col::Phone("Company Main Phone")),
+    ("Primary Phone", Col::Phone("Primary Phone")),
+    ("Business Fax", Col::Phone("Business Fax")),
+    ("Home Fax", Col::Phone("Home Fax")),
+    ("Other Fax", Col::Phone("Other Fax")),
+    ("Pager", Col::Phone("Pager")),
+    ("Other Phone", Col::Phone("Other Phone")),
+    ("Assistant's Phone", Col::Phone("Assistant's Phone")),
+    ("Car Phone", Col::Phone("Car Phone")),
+    ("Callback", Col::Phone("Callback")),
+    ("ISDN", Col::Phone("ISDN")),
+    ("Radio Phone", Col::Phone("Radio Phone")),
+    ("Telex", Col::Phone("Telex")),
+    ("TTY/TDD Phone", Col::Phone("TTY/TDD Phone")),
+    ("Birthday", Col::Date(DateKind::Birthday)),
+    ("Anniversary", Col::Date(DateKind::Anniversary)),
+    ("E-mail Address", Col::Email(0)),
+    ("E-mail 2 Address", Col::Email(1)),
+    ("E-mail 3 Address", Col::Email(2)),
     ("Notes", Col::Notes),
-    ("Office Location", Col::Extra(Section::Organization, "Office")),
-    ("Spouse", Col::Extra(Section::Other, "Spouse")),
     ("User 1", Col::Uid),
-    ("Web Page", Col::Extra(Section::Web, "Website")),
-    ("Personal Web Page", Col::Extra(Section::Web, "Personal website")),
-    ("IMAddress", Col::Extra(Section::Other, "IM")),
+    ("Web Page", Col::Url("work")),
+    ("Personal Web Page", Col::Url("home")),
+    ("IMAddress", Col::Im),
 ];
 
 /// Outlook for Windows, German.
@@ -195,59 +261,92 @@ const OUTLOOK_DE: &[(&str, Col)] = &[
     ("Weitere Vornamen", Col::Middle),
     ("Nachname", Col::Last),
     ("Suffix", Col::NameSuffix),
-    ("Spitzname", Col::Extra(Section::Name, "Nickname")),
+    ("Spitzname", Col::Nickname),
     ("Firma", Col::Company),
     ("Abteilung", Col::Department),
     ("Position", Col::JobTitle),
-    ("Straße geschäftlich", Col::Address(WORK_ADDRESS, Part::Street)),
-    ("Straße geschäftlich 2", Col::Address(WORK_ADDRESS, Part::Street)),
-    ("Straße geschäftlich 3", Col::Address(WORK_ADDRESS, Part::Street)),
-    ("Postfach geschäftlich", Col::Address(WORK_ADDRESS, Part::PoBox)),
-    ("Ort geschäftlich", Col::Address(WORK_ADDRESS, Part::City)),
-    ("Region geschäftlich", Col::Address(WORK_ADDRESS, Part::Region)),
-    ("Postleitzahl geschäftlich", Col::Address(WORK_ADDRESS, Part::PostalCode)),
-    ("Land/Region geschäftlich", Col::Address(WORK_ADDRESS, Part::Country)),
-    ("Straße privat", Col::Address(HOME_ADDRESS, Part::Street)),
-    ("Straße privat 2", Col::Address(HOME_ADDRESS, Part::Street)),
-    ("Straße privat 3", Col::Address(HOME_ADDRESS, Part::Street)),
-    ("Postfach privat", Col::Address(HOME_ADDRESS, Part::PoBox)),
-    ("Ort privat", Col::Address(HOME_ADDRESS, Part::City)),
-    ("Region privat", Col::Address(HOME_ADDRESS, Part::Region)),
-    ("Postleitzahl privat", Col::Address(HOME_ADDRESS, Part::PostalCode)),
-    ("Land/Region privat", Col::Address(HOME_ADDRESS, Part::Country)),
-    ("Telefon Assistent", Col::Phone(OTHER, "Assistant's phone")),
-    ("Fax geschäftlich", Col::Phone(FAX, "Fax")),
-    ("Telefon geschäftlich", Col::Phone(WORK, "Work phone")),
-    ("Telefon geschäftlich 2", Col::Phone(WORK, "Work phone")),
-    ("Rückmeldung", Col::Phone(OTHER, "Callback")),
-    ("Autotelefon", Col::Phone(OTHER, "Car phone")),
-    ("Telefon Firma", Col::Phone(MAIN, "Company main phone")),
-    ("Fax privat", Col::Phone(FAX, "Home fax")),
-    ("Telefon privat", Col::Phone(HOME, "Home phone")),
-    ("Telefon privat 2", Col::Phone(HOME, "Home phone")),
-    ("ISDN", Col::Phone(OTHER, "ISDN")),
-    ("Mobiltelefon", Col::Phone(MOBILE, "Mobile phone")),
-    ("Mobiltelefon 2", Col::Phone(MOBILE, "Mobile phone")),
-    ("Weiteres Fax", Col::Phone(OTHER_FAX, "Other fax")),
-    ("Weiteres Telefon", Col::Phone(OTHER, "Other phone")),
-    ("Pager", Col::Phone(OTHER, "Pager")),
-    ("Haupttelefon", Col::Phone(OTHER, "Primary phone")),
-    ("Funktelefon", Col::Phone(OTHER, "Radio phone")),
-    ("Telefon für Hörbehinderte", Col::Phone(OTHER, "TTY/TDD phone")),
-    ("Telex", Col::Phone(OTHER, "Telex")),
-    ("Jahrestag", Col::Extra(Section::Other, "Anniversary")),
-    ("Name des Assistenten", Col::Extra(Section::Other, "Assistant")),
-    ("Geburtstag", Col::Extra(Section::Other, "Birthday")),
-    ("Kategorien", Col::Extra(Section::Other, "Categories")),
-    ("E-Mail-Adresse", Col::Email),
-    ("E-Mail 2: Adresse", Col::Email),
-    ("E-Mail 3: Adresse", Col::Email),
-    ("Name des Vorgesetzten", Col::Extra(Section::Other, "Manager")),
+    ("Straße geschäftlich", Adr(W, Part::Street)),
+    ("Straße geschäftlich 2", Adr(W, Part::Street2)),
+    ("Straße geschäftlich 3", Adr(W, Part::Street3)),
+    ("Postfach geschäftlich", Adr(W, Part::PoBox)),
+    ("Ort geschäftlich", Adr(W, Part::City)),
+    ("Region geschäftlich", Adr(W, Part::Region)),
+    ("Postleitzahl geschäftlich", Adr(W, Part::PostalCode)),
+    ("Land/Region geschäftlich", Adr(W, Part::Country)),
+    ("Straße privat", Adr(H, Part::Street)),
+    ("Straße privat 2", Adr(H, Part::Street2)),
+    ("Straße privat 3", Adr(H, Part::Street3)),
+    ("Postfach privat", Adr(H, Part::PoBox)),
+    ("Ort privat", Adr(H, Part::City)),
+    ("Region privat", Adr(H, Part::Region)),
+    ("Postleitzahl privat", Adr(H, Part::PostalCode)),
+    ("Land/Region privat", Adr(H, Part::Country)),
+    ("Weitere Straße", Adr(O, Part::Street)),
+    ("Weitere Straße 2", Adr(O, Part::Street2)),
+    ("Weitere Straße 3", Adr(O, Part::Street3)),
+    ("Weiteres Postfach", Adr(O, Part::PoBox)),
+    ("Weiterer Ort", Adr(O, Part::City)),
+    ("Weitere Region", Adr(O, Part::Region)),
+    ("Weitere Postleitzahl", Adr(O, Part::PostalCode)),
+    ("Weiteres/r Land/Region", Adr(O, Part::Country)),
+    ("Telefon geschäftlich", Col::Phone("Business Phone")),
+    ("Telefon geschäftlich 2", Col::Phone("Business Phone 2")),
+    ("Mobiltelefon", Col::Phone("Mobile Phone")),
+    ("Mobiltelefon 2", Col::Phone("Mobile Phone 2")),
+    ("Telefon privat", Col::Phone("Home Phone")),
+    ("Telefon privat 2", Col::Phone("Home Phone 2")),
+    ("Telefon Firma", Col::Phone("Company Main Phone")),
+    ("Haupttelefon", Col::Phone("Primary Phone")),
+    ("Fax geschäftlich", Col::Phone("Business Fax")),
+    ("Fax privat", Col::Phone("Home Fax")),
+    ("Weiteres Fax", Col::Phone("Other Fax")),
+    ("Pager", Col::Phone("Pager")),
+    ("Weiteres Telefon", Col::Phone("Other Phone")),
+    ("Telefon Assistent", Col::Phone("Assistant's Phone")),
+    ("Autotelefon", Col::Phone("Car Phone")),
+    ("Rückmeldung", Col::Phone("Callback")),
+    ("ISDN", Col::Phone("ISDN")),
+    ("Funktelefon", Col::Phone("Radio Phone")),
+    ("Telex", Col::Phone("Telex")),
+    ("Telefon für Hörbehinderte", Col::Phone("TTY/TDD Phone")),
+    ("Geburtstag", Col::Date(DateKind::Birthday)),
+    ("Jahrestag", Col::Date(DateKind::Anniversary)),
+    ("E-Mail-Adresse", Col::Email(0)),
+    ("E-Mail 2: Adresse", Col::Email(1)),
+    ("E-Mail 3: Adresse", Col::Email(2)),
     ("Notizen", Col::Notes),
-    ("Büro", Col::Extra(Section::Organization, "Office")),
-    ("Partner", Col::Extra(Section::Other, "Spouse")),
     ("Benutzer 1", Col::Uid),
-    ("Webseite", Col::Extra(Section::Web, "Website")),
+    ("Webseite", Col::Url("work")),
+];
+
+/// German columns no field holds, by their English names.
+const OUTLOOK_DE_KEPT: &[(&str, Col)] = &[
+    ("Kategorien", Col::Extra("Categories")),
+    ("Name des Assistenten", Col::Extra("Assistant's Name")),
+    ("Name des Vorgesetzten", Col::Extra("Manager's Name")),
+    ("Büro", Col::Extra("Office Location")),
+    ("Partner", Col::Extra("Spouse")),
+    ("Kinder", Col::Extra("Children")),
+    ("Hobby", Col::Extra("Hobby")),
+    ("Beruf", Col::Extra("Profession")),
+    ("Initialen", Col::Extra("Initials")),
+    ("Sprache", Col::Extra("Language")),
+    ("Stichwörter", Col::Extra("Keywords")),
+    ("Ort", Col::Extra("Location")),
+    ("Konto", Col::Extra("Account")),
+    ("Geschlecht", Col::Extra("Gender")),
+    ("Priorität", Col::Extra("Priority")),
+    ("Vertraulichkeit", Col::Extra("Sensitivity")),
+    ("Privat", Col::Extra("Private")),
+    ("E-Mail-Typ", Col::Extra("E-mail Type")),
+    ("E-Mail: angezeigter Name", Col::Extra("E-mail Display Name")),
+    ("E-Mail 2: Typ", Col::Extra("E-mail 2 Type")),
+    ("E-Mail 2: angezeigter Name", Col::Extra("E-mail 2 Display Name")),
+    ("E-Mail 3: Typ", Col::Extra("E-mail 3 Type")),
+    ("E-Mail 3: angezeigter Name", Col::Extra("E-mail 3 Display Name")),
+    ("Benutzer 2", Col::Extra("User 2")),
+    ("Benutzer 3", Col::Extra("User 3")),
+    ("Benutzer 4", Col::Extra("User 4")),
 ];
 
 /// Outlook for Windows, French.
@@ -257,58 +356,90 @@ const OUTLOOK_FR: &[(&str, Col)] = &[
     ("Deuxième prénom", Col::Middle),
     ("Nom", Col::Last),
     ("Suffixe", Col::NameSuffix),
-    ("Surnom", Col::Extra(Section::Name, "Nickname")),
+    ("Surnom", Col::Nickname),
     ("Société", Col::Company),
     ("Service", Col::Department),
     ("Fonction", Col::JobTitle),
-    ("Rue (bureau)", Col::Address(WORK_ADDRESS, Part::Street)),
-    ("Rue (bureau) 2", Col::Address(WORK_ADDRESS, Part::Street)),
-    ("Rue (bureau) 3", Col::Address(WORK_ADDRESS, Part::Street)),
-    ("B.P. professionnelle", Col::Address(WORK_ADDRESS, Part::PoBox)),
-    ("Ville (bureau)", Col::Address(WORK_ADDRESS, Part::City)),
-    ("Dép/Région (bureau)", Col::Address(WORK_ADDRESS, Part::Region)),
-    ("Code postal (bureau)", Col::Address(WORK_ADDRESS, Part::PostalCode)),
-    ("Pays/Région (bureau)", Col::Address(WORK_ADDRESS, Part::Country)),
-    ("Rue (domicile)", Col::Address(HOME_ADDRESS, Part::Street)),
-    ("Rue (domicile) 2", Col::Address(HOME_ADDRESS, Part::Street)),
-    ("Rue (domicile) 3", Col::Address(HOME_ADDRESS, Part::Street)),
-    ("B.P. domicile", Col::Address(HOME_ADDRESS, Part::PoBox)),
-    ("Ville (domicile)", Col::Address(HOME_ADDRESS, Part::City)),
-    ("Dép/Région (domicile)", Col::Address(HOME_ADDRESS, Part::Region)),
-    ("Code postal (domicile)", Col::Address(HOME_ADDRESS, Part::PostalCode)),
-    ("Pays/Région (domicile)", Col::Address(HOME_ADDRESS, Part::Country)),
-    ("Téléphone de l'assistant(e)", Col::Phone(OTHER, "Assistant's phone")),
-    ("Télécopie (bureau)", Col::Phone(FAX, "Fax")),
-    ("Téléphone (bureau)", Col::Phone(WORK, "Work phone")),
-    ("Téléphone 2 (bureau)", Col::Phone(WORK, "Work phone")),
-    ("Rappel", Col::Phone(OTHER, "Callback")),
-    ("Téléphone (voiture)", Col::Phone(OTHER, "Car phone")),
-    ("Téléphone société", Col::Phone(MAIN, "Company main phone")),
-    ("Télécopie (domicile)", Col::Phone(FAX, "Home fax")),
-    ("Téléphone (domicile)", Col::Phone(HOME, "Home phone")),
-    ("Téléphone 2 (domicile)", Col::Phone(HOME, "Home phone")),
-    ("RNIS", Col::Phone(OTHER, "ISDN")),
-    ("Tél. mobile", Col::Phone(MOBILE, "Mobile phone")),
-    ("Autre télécopie", Col::Phone(OTHER_FAX, "Other fax")),
-    ("Autre téléphone", Col::Phone(OTHER, "Other phone")),
-    ("Récepteur de radiomessagerie", Col::Phone(OTHER, "Pager")),
-    ("Téléphone principal", Col::Phone(OTHER, "Primary phone")),
-    ("Radio téléphone", Col::Phone(OTHER, "Radio phone")),
-    ("Téléphone TDD/TTY", Col::Phone(OTHER, "TTY/TDD phone")),
-    ("Télex", Col::Phone(OTHER, "Telex")),
-    ("Anniversaire de mariage ou fête", Col::Extra(Section::Other, "Anniversary")),
-    ("Nom de l'assistant(e)", Col::Extra(Section::Other, "Assistant")),
-    ("Anniversaire", Col::Extra(Section::Other, "Birthday")),
-    ("Catégories", Col::Extra(Section::Other, "Categories")),
-    ("Adresse de messagerie", Col::Email),
-    ("Adresse de messagerie 2", Col::Email),
-    ("Adresse de messagerie 3", Col::Email),
-    ("Nom du manager", Col::Extra(Section::Other, "Manager")),
+    ("Rue (bureau)", Adr(W, Part::Street)),
+    ("Rue (bureau) 2", Adr(W, Part::Street2)),
+    ("Rue (bureau) 3", Adr(W, Part::Street3)),
+    ("B.P. professionnelle", Adr(W, Part::PoBox)),
+    ("Ville (bureau)", Adr(W, Part::City)),
+    ("Dép/Région (bureau)", Adr(W, Part::Region)),
+    ("Code postal (bureau)", Adr(W, Part::PostalCode)),
+    ("Pays/Région (bureau)", Adr(W, Part::Country)),
+    ("Rue (domicile)", Adr(H, Part::Street)),
+    ("Rue (domicile) 2", Adr(H, Part::Street2)),
+    ("Rue (domicile) 3", Adr(H, Part::Street3)),
+    ("B.P. domicile", Adr(H, Part::PoBox)),
+    ("Ville (domicile)", Adr(H, Part::City)),
+    ("Dép/Région (domicile)", Adr(H, Part::Region)),
+    ("Code postal (domicile)", Adr(H, Part::PostalCode)),
+    ("Pays/Région (domicile)", Adr(H, Part::Country)),
+    ("Rue (autre)", Adr(O, Part::Street)),
+    ("Rue (autre) 2", Adr(O, Part::Street2)),
+    ("Rue (autre) 3", Adr(O, Part::Street3)),
+    ("B.P. autre", Adr(O, Part::PoBox)),
+    ("Ville (autre)", Adr(O, Part::City)),
+    ("Dép/Région (autre)", Adr(O, Part::Region)),
+    ("Code postal (autre)", Adr(O, Part::PostalCode)),
+    ("Pays/Région (autre)", Adr(O, Part::Country)),
+    ("Téléphone (bureau)", Col::Phone("Business Phone")),
+    ("Téléphone 2 (bureau)", Col::Phone("Business Phone 2")),
+    ("Tél. mobile", Col::Phone("Mobile Phone")),
+    ("Téléphone (domicile)", Col::Phone("Home Phone")),
+    ("Téléphone 2 (domicile)", Col::Phone("Home Phone 2")),
+    ("Téléphone société", Col::Phone("Company Main Phone")),
+    ("Téléphone principal", Col::Phone("Primary Phone")),
+    ("Télécopie (bureau)", Col::Phone("Business Fax")),
+    ("Télécopie (domicile)", Col::Phone("Home Fax")),
+    ("Autre télécopie", Col::Phone("Other Fax")),
+    ("Récepteur de radiomessagerie", Col::Phone("Pager")),
+    ("Autre téléphone", Col::Phone("Other Phone")),
+    ("Téléphone de l'assistant(e)", Col::Phone("Assistant's Phone")),
+    ("Téléphone (voiture)", Col::Phone("Car Phone")),
+    ("Rappel", Col::Phone("Callback")),
+    ("RNIS", Col::Phone("ISDN")),
+    ("Radio téléphone", Col::Phone("Radio Phone")),
+    ("Télex", Col::Phone("Telex")),
+    ("Téléphone TDD/TTY", Col::Phone("TTY/TDD Phone")),
+    ("Anniversaire", Col::Date(DateKind::Birthday)),
+    ("Anniversaire de mariage ou fête", Col::Date(DateKind::Anniversary)),
+    ("Adresse de messagerie", Col::Email(0)),
+    ("Adresse de messagerie 2", Col::Email(1)),
+    ("Adresse de messagerie 3", Col::Email(2)),
     ("Notes", Col::Notes),
-    ("Bureau", Col::Extra(Section::Organization, "Office")),
-    ("Conjoint(e)", Col::Extra(Section::Other, "Spouse")),
     ("Utilisateur 1", Col::Uid),
-    ("Page Web", Col::Extra(Section::Web, "Website")),
+    ("Page Web", Col::Url("work")),
+];
+
+/// French columns no field holds, by their English names.
+const OUTLOOK_FR_KEPT: &[(&str, Col)] = &[
+    ("Catégories", Col::Extra("Categories")),
+    ("Nom de l'assistant(e)", Col::Extra("Assistant's Name")),
+    ("Nom du manager", Col::Extra("Manager's Name")),
+    ("Bureau", Col::Extra("Office Location")),
+    ("Conjoint(e)", Col::Extra("Spouse")),
+    ("Enfants", Col::Extra("Children")),
+    ("Passe-temps", Col::Extra("Hobby")),
+    ("Profession", Col::Extra("Profession")),
+    ("Initiales", Col::Extra("Initials")),
+    ("Langue", Col::Extra("Language")),
+    ("Mots clés", Col::Extra("Keywords")),
+    ("Compte", Col::Extra("Account")),
+    ("Sexe", Col::Extra("Gender")),
+    ("Priorité", Col::Extra("Priority")),
+    ("Critère de diffusion", Col::Extra("Sensitivity")),
+    ("Privé", Col::Extra("Private")),
+    ("Type de messagerie", Col::Extra("E-mail Type")),
+    ("Nom complet de l'adresse de messagerie", Col::Extra("E-mail Display Name")),
+    ("Type de messagerie 2", Col::Extra("E-mail 2 Type")),
+    ("Nom complet de l'adresse de messagerie 2", Col::Extra("E-mail 2 Display Name")),
+    ("Type de messagerie 3", Col::Extra("E-mail 3 Type")),
+    ("Nom complet de l'adresse de messagerie 3", Col::Extra("E-mail 3 Display Name")),
+    ("Utilisateur 2", Col::Extra("User 2")),
+    ("Utilisateur 3", Col::Extra("User 3")),
+    ("Utilisateur 4", Col::Extra("User 4")),
 ];
 
 /// Google's fixed columns, current and legacy names together.
@@ -322,22 +453,26 @@ const GOOGLE_FIXED: &[(&str, Col)] = &[
     ("Last Name", Col::Last),
     ("Family Name", Col::Last),
     ("Name Suffix", Col::NameSuffix),
-    ("Nickname", Col::Extra(Section::Name, "Nickname")),
+    ("Nickname", Col::Nickname),
+    ("Phonetic First Name", Col::PhoneticFirst),
+    ("Given Name Yomi", Col::PhoneticFirst),
+    ("Phonetic Last Name", Col::PhoneticLast),
+    ("Family Name Yomi", Col::PhoneticLast),
     ("Organization Name", Col::Company),
     ("Organization Title", Col::JobTitle),
     ("Organization Department", Col::Department),
-    ("Birthday", Col::Extra(Section::Other, "Birthday")),
+    ("Birthday", Col::Date(DateKind::Birthday)),
     ("Notes", Col::Notes),
     ("Labels", Col::Labels),
     ("Group Membership", Col::Labels),
-    ("Occupation", Col::Extra(Section::Organization, "Occupation")),
+    ("Photo", Col::Ignored),
 ];
 
 fn google_column(header: &str) -> Col {
     if let Some((_, col)) = GOOGLE_FIXED.iter().find(|(name, _)| name.eq_ignore_ascii_case(header)) {
         return *col;
     }
-    google_group(header).map_or(Col::Ignored, |(group, n, part)| Col::Group(group, n, part))
+    google_group(header).map_or(Col::Unknown, |(group, n, part)| Col::Group(group, n, part))
 }
 
 /// Parses `Phone 2 - Value` into its group, number and part.
@@ -352,14 +487,15 @@ fn google_group(header: &str) -> Option<(Group, u32, GroupPart)> {
         "organization" => Group::Organization,
         "website" => Group::Website,
         "event" => Group::Event,
-        "relation" => Group::Relation,
         "im" => Group::Im,
+        "relation" | "external id" | "jot" | "location" => Group::Relation,
         "custom field" => Group::Custom,
         _ => return None,
     };
     let part = match part.trim().to_ascii_lowercase().as_str() {
         "label" | "type" => GroupPart::Label,
         "value" => GroupPart::Value,
+        "service" => GroupPart::Service,
         "formatted" => GroupPart::Address(Part::Formatted),
         "street" => GroupPart::Address(Part::Street),
         "extended address" => GroupPart::Address(Part::Extended),
@@ -371,33 +507,129 @@ fn google_group(header: &str) -> Option<(Group, u32, GroupPart)> {
         "name" => GroupPart::OrgName,
         "title" => GroupPart::OrgTitle,
         "department" => GroupPart::OrgDepartment,
-        _ => GroupPart::Ignored,
+        _ => GroupPart::Other,
     };
     Some((group, number, part))
 }
 
-/// Files a number by its label (Google's phone labels, Apple's `X-ABLabel`, vCard types).
-/// Returns the kind and the label for a notes line.
-pub(crate) fn phone_label(label: &str) -> (PhoneKind, String) {
-    let clean = label.trim().trim_start_matches("* ").trim();
-    let kind = match clean.to_lowercase().as_str() {
-        "" => return (MAIN, "Phone".into()),
-        "mobile" | "cell" | "iphone" => (MOBILE, "Mobile phone"),
-        "work" => (WORK, "Work phone"),
-        "home" => (HOME, "Home phone"),
-        "work fax" | "workfax" | "fax" => (FAX, "Fax"),
-        "home fax" | "homefax" => (FAX, "Home fax"),
-        "other fax" | "otherfax" => (OTHER_FAX, "Other fax"),
-        "main" | "company main" => (MAIN, "Main phone"),
-        "pager" => (OTHER, "Pager"),
-        "other" => (OTHER, "Other phone"),
-        _ => return (OTHER, clean.to_string()),
-    };
-    (kind.0, kind.1.to_string())
+/// Built-in phone labels of Google and Apple (`Work Fax`, Apple's `_$!<WorkFAX>!$_` read as
+/// `WorkFAX`), with the kind and label they stand for. Google writes the first.
+const PHONE_WORDS: &[(&str, PhoneKind, &str)] = &[
+    ("Work", PhoneKind::Work, ""),
+    ("Mobile", PhoneKind::Mobile, ""),
+    ("Home", PhoneKind::Home, ""),
+    ("Main", PhoneKind::Main, ""),
+    ("Work Fax", PhoneKind::Fax, ""),
+    ("Home Fax", PhoneKind::HomeFax, ""),
+    ("Other Fax", PhoneKind::Fax, "Other"),
+    ("Pager", PhoneKind::Pager, ""),
+    ("Other", PhoneKind::Other, ""),
+    ("Cell", PhoneKind::Mobile, ""),
+    ("Company Main", PhoneKind::Main, ""),
+    ("Fax", PhoneKind::Fax, ""),
+];
+
+fn squash(word: &str) -> String {
+    word.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_lowercase).collect()
 }
 
-/// The English Outlook for Windows header, as Outlook itself writes it (92 columns).
-pub(crate) const OUTLOOK_EXPORT_HEADER: [&str; 92] = [
+/// A phone label's kind and custom label: a built-in word, else `other` with the label.
+/// An empty label is a work number (Google's unlabelled numbers).
+pub(crate) fn phone_label(label: &str) -> (PhoneKind, String) {
+    let clean = label.trim();
+    if clean.is_empty() {
+        return (PhoneKind::Work, String::new());
+    }
+    match PHONE_WORDS.iter().find(|(word, _, _)| squash(word) == squash(clean)) {
+        Some((_, kind, label)) => (*kind, label.to_string()),
+        None => (PhoneKind::Other, clean.to_string()),
+    }
+}
+
+/// The Google label for a number of `kind` with `label`.
+pub(crate) fn phone_word(kind: PhoneKind, label: &str) -> String {
+    let builtin = PHONE_WORDS.iter().find(|(_, k, l)| *k == kind && l.eq_ignore_ascii_case(label));
+    match builtin {
+        Some((word, _, _)) => word.to_string(),
+        None if !label.is_empty() => label.to_string(),
+        None => phone_word(kind, ""),
+    }
+}
+
+const PLACE_WORDS: [(&str, PlaceKind); 3] =
+    [("Work", PlaceKind::Work), ("Home", PlaceKind::Home), ("Other", PlaceKind::Other)];
+
+/// An email or address label: `Work`, `Home`, `Other`, else `other` with the label.
+pub(crate) fn place_label(label: &str) -> (PlaceKind, String) {
+    let clean = label.trim();
+    match PLACE_WORDS.iter().find(|(word, _)| word.eq_ignore_ascii_case(clean)) {
+        Some((_, kind)) => (*kind, String::new()),
+        None if clean.is_empty() => (PlaceKind::Work, String::new()),
+        None => (PlaceKind::Other, clean.to_string()),
+    }
+}
+
+pub(crate) fn place_word(kind: PlaceKind, label: &str) -> String {
+    if !label.is_empty() {
+        return label.to_string();
+    }
+    PLACE_WORDS.iter().find(|(_, k)| *k == kind).map_or("Other", |(word, _)| word).to_string()
+}
+
+/// Web address kinds and the words Google and Apple (`_$!<HomePage>!$_`) use for them.
+const URL_WORDS: [(&str, &str); 7] = [
+    ("homepage", "Home Page"),
+    ("work", "Work"),
+    ("home", "Home"),
+    ("other", "Other"),
+    ("blog", "Blog"),
+    ("profile", "Profile"),
+    ("ftp", "FTP"),
+];
+
+/// A web address label: a known word gives the kind, anything else is `other` with the label.
+pub(crate) fn url_label(label: &str) -> (String, String) {
+    let clean = label.trim();
+    match URL_WORDS.iter().find(|(_, word)| squash(word) == squash(clean)) {
+        Some((kind, _)) => (kind.to_string(), String::new()),
+        None if clean.is_empty() => (String::new(), String::new()),
+        None => ("other".into(), clean.to_string()),
+    }
+}
+
+pub(crate) fn url_word(kind: &str, label: &str) -> String {
+    if !label.is_empty() {
+        return label.to_string();
+    }
+    URL_WORDS.iter().find(|(k, _)| k.eq_ignore_ascii_case(kind)).map_or(kind, |(_, word)| word).to_string()
+}
+
+/// A date label: `Birthday`, `Anniversary`, else `other` with the label (`Other` has none).
+pub(crate) fn date_label(label: &str) -> (DateKind, String) {
+    let clean = label.trim();
+    match squash(clean).as_str() {
+        "birthday" => (DateKind::Birthday, String::new()),
+        "anniversary" => (DateKind::Anniversary, String::new()),
+        "other" | "" => (DateKind::Other, String::new()),
+        _ => (DateKind::Other, clean.to_string()),
+    }
+}
+
+pub(crate) fn date_word(kind: DateKind, label: &str) -> String {
+    if !label.is_empty() {
+        return label.to_string();
+    }
+    match kind {
+        DateKind::Birthday => "Birthday",
+        DateKind::Anniversary => "Anniversary",
+        DateKind::Other => "Other",
+    }
+    .to_string()
+}
+
+/// The English Outlook for Windows header, as Outlook itself writes it (92 columns), then
+/// the Outlook.com columns for what the desktop header has no place for.
+pub(crate) const OUTLOOK_EXPORT_HEADER: [&str; 97] = [
     "Title",
     "First Name",
     "Middle Name",
@@ -490,11 +722,31 @@ pub(crate) const OUTLOOK_EXPORT_HEADER: [&str; 92] = [
     "User 3",
     "User 4",
     "Web Page",
+    "Nickname",
+    "Given Yomi",
+    "Surname Yomi",
+    "Personal Web Page",
+    "IMAddress",
 ];
 
-/// The Google header our writer uses: the current format's fixed columns, then the groups
-/// it fills (Google accepts any subset of groups).
-pub(crate) const GOOGLE_EXPORT_HEADER: [&str; 29] = [
+/// How many of each Google group our writer's header has (Google accepts any subset).
+pub(crate) const GOOGLE_GROUPS: [(&str, usize, &[&str]); 8] = [
+    ("E-mail", 5, &["Label", "Value"]),
+    ("Phone", 10, &["Label", "Value"]),
+    (
+        "Address",
+        3,
+        &["Label", "Formatted", "Street", "City", "PO Box", "Region", "Postal Code", "Country", "Extended Address"],
+    ),
+    ("Relation", 4, &["Label", "Value"]),
+    ("Website", 4, &["Label", "Value"]),
+    ("Event", 4, &["Label", "Value"]),
+    ("IM", 4, &["Label", "Service", "Value"]),
+    ("Custom Field", 5, &["Label", "Value"]),
+];
+
+/// Google's fixed columns our writer uses, before the groups.
+pub(crate) const GOOGLE_EXPORT_FIXED: [&str; 17] = [
     "First Name",
     "Middle Name",
     "Last Name",
@@ -512,19 +764,18 @@ pub(crate) const GOOGLE_EXPORT_HEADER: [&str; 29] = [
     "Notes",
     "Photo",
     "Labels",
-    "E-mail 1 - Label",
-    "E-mail 1 - Value",
-    "Phone 1 - Label",
-    "Phone 1 - Value",
-    "Phone 2 - Label",
-    "Phone 2 - Value",
-    "Phone 3 - Label",
-    "Phone 3 - Value",
-    "Phone 4 - Label",
-    "Phone 4 - Value",
-    "Custom Field 1 - Label",
-    "Custom Field 1 - Value",
 ];
+
+/// The Google header our writer uses: Google's current fixed columns, then the groups.
+pub(crate) fn google_export_header() -> Vec<String> {
+    let mut header: Vec<String> = GOOGLE_EXPORT_FIXED.iter().map(|c| c.to_string()).collect();
+    for (group, count, parts) in GOOGLE_GROUPS {
+        for n in 1..=count {
+            header.extend(parts.iter().map(|part| format!("{group} {n} - {part}")));
+        }
+    }
+    header
+}
 
 /// Google custom field label that carries our stable id.
 pub(crate) const GOOGLE_UID_LABEL: &str = "Switchboard UID";
@@ -537,8 +788,9 @@ mod tests {
     fn google_groups_parse() {
         assert_eq!(google_column("Phone 12 - Value"), Col::Group(Group::Phone, 12, GroupPart::Value));
         assert_eq!(google_column("E-mail 1 - Type"), Col::Group(Group::Email, 1, GroupPart::Label));
+        assert_eq!(google_column("IM 2 - Service"), Col::Group(Group::Im, 2, GroupPart::Service));
         assert_eq!(google_column("Given Name"), Col::First);
-        assert_eq!(google_column("Phone - Value"), Col::Ignored);
+        assert_eq!(google_column("Phone - Value"), Col::Unknown);
     }
 
     #[test]
@@ -546,7 +798,35 @@ mod tests {
         for name in OUTLOOK_EXPORT_HEADER {
             assert_eq!(OUTLOOK_EXPORT_HEADER.iter().filter(|n| **n == name).count(), 1, "{name}");
         }
+        for (name, _, _) in OUTLOOK_PHONES.iter().filter(|(name, _, _)| *name != "Mobile Phone 2") {
+            assert!(OUTLOOK_EXPORT_HEADER.contains(name), "{name}");
+            assert_eq!(Dialect::OutlookEn.column(name), Col::Phone(name));
+        }
+        for table in [OUTLOOK_DE_KEPT, OUTLOOK_FR_KEPT] {
+            for (name, col) in table {
+                let Col::Extra(english) = col else { panic!("{name}") };
+                assert!(OUTLOOK_EXPORT_HEADER.contains(english), "{english}");
+            }
+        }
         assert_eq!(Dialect::OutlookEn.column("user 1"), Col::Uid);
-        assert_eq!(Dialect::OutlookDe.column("Telefon geschäftlich"), Col::Phone(WORK, "Work phone"));
+        assert_eq!(Dialect::OutlookDe.column("Telefon geschäftlich"), Col::Phone("Business Phone"));
+        let google = google_export_header();
+        assert!(
+            google
+                .iter()
+                .all(|h| Dialect::Google.column(h) != Col::Unknown || h.contains("Phonetic Middle") || h == "File As")
+        );
+    }
+
+    #[test]
+    fn labels_read_back_what_they_write() {
+        for (_, kind, label) in PHONE_WORDS {
+            assert_eq!(phone_label(&phone_word(*kind, label)), (*kind, label.to_string()));
+        }
+        assert_eq!(phone_label("Car"), (PhoneKind::Other, "Car".into()));
+        assert_eq!(phone_label("workfax"), (PhoneKind::Fax, String::new()), "Apple's _$!<WorkFAX>!$_");
+        assert_eq!(url_label(&url_word("homepage", "")), ("homepage".into(), String::new()));
+        assert_eq!(date_label(&date_word(DateKind::Anniversary, "")), (DateKind::Anniversary, String::new()));
+        assert_eq!(place_label("Lake house"), (PlaceKind::Other, "Lake house".into()));
     }
 }

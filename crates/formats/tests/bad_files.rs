@@ -291,9 +291,14 @@ fn a_windows_1252_file_decodes_umlauts() {
 }
 
 #[test]
-fn ignored_columns_are_listed_for_the_report() {
-    let reader = open(b"First Name,Last Name,Gender,Hobby\nAnn,Lee,,\n").unwrap();
-    assert_eq!(reader.ignored_columns(), ["Gender", "Hobby"]);
+fn unknown_columns_are_kept_and_only_dropped_ones_are_listed_for_the_report() {
+    let reader = open(b"First Name,Last Name,Gender,Hobby\nAnn,Lee,Unspecified,Chess\n").unwrap();
+    assert!(reader.ignored_columns().is_empty());
+    let row = reader.into_iter().next().unwrap().unwrap();
+    let kept: Vec<(&str, &str)> = row.contact.extra.iter().map(|e| (e.name.as_str(), e.value.as_str())).collect();
+    assert_eq!(kept, [("Hobby", "Chess")], "Outlook's \"not set\" gender is not kept");
+    let google = open(b"First Name,Photo,Phone 1 - Value\nAnn,https://photo.example/1,200\n").unwrap();
+    assert_eq!(google.ignored_columns(), ["Photo"]);
 }
 
 #[test]

@@ -1,9 +1,11 @@
-//! Property: any contact (with a first name, last name or company) survives write → read
-//! in every format, including awkward text: unicode, quotes, commas, semicolons, line
+//! Property: any contact (with a first name, last name or company; every name part, a
+//! number of each kind, an email) survives write → read in every format, including awkward text: unicode, quotes, commas, semicolons, line
 //! breaks, backslashes, leading `=` `+` `-` `@` `'`, empty fields.
 
 use proptest::prelude::*;
-use switchboard_formats::{ContactInput, ExportContact, ExportFormat, ReadOptions, read, write_all};
+use switchboard_core::PhoneNumber;
+use switchboard_core::details::{Email, NameParts, Phone, PhoneInput, PhoneKind};
+use switchboard_formats::{ContactFields, ContactInput, ExportContact, ExportFormat, ReadOptions, read, write_all};
 
 /// One character a person might type, weighted towards the troublesome ones.
 fn a_char() -> impl Strategy<Value = char> {
@@ -26,39 +28,63 @@ fn a_value_field() -> impl Strategy<Value = String> {
     a_field().prop_map(|s| s.replace(" ::: ", " :: "))
 }
 
+fn number(kind: PhoneKind, typed: String) -> Option<Phone> {
+    let number = PhoneNumber { typed, e164: None, extension: None };
+    (!number.typed.is_empty()).then_some(Phone { kind, label: String::new(), number })
+}
+
+/// Fields are trimmed, as the app keeps them.
+fn trimmed(fields: Vec<String>) -> Vec<String> {
+    fields.into_iter().map(|f| f.trim().to_string()).collect()
+}
+
 fn a_contact() -> impl Strategy<Value = ExportContact> {
-    let names = (a_field(), a_field(), a_field(), a_field());
-    let numbers = (a_value_field(), a_value_field(), a_value_field(), a_value_field(), a_value_field());
+    let names = prop::collection::vec(a_field(), 11).prop_map(trimmed);
+    let numbers = prop::collection::vec(a_value_field(), 5).prop_map(trimmed);
     let rest = (a_field(), a_field(), proptest::option::of(a_value_field()), any::<bool>());
     (names, numbers, rest)
-        .prop_filter("a first name, last name or company", |((first, last, company, _), _, _)| {
-            !(first.is_empty() && last.is_empty() && company.is_empty())
-        })
-        .prop_map(|((first_name, last_name, company, title), numbers, (notes, uid, extension, starred))| {
-            let (work_phone, mobile_phone, home_phone, fax, email) = numbers;
-            let uid = if uid.is_empty() { "uid-0".into() } else { uid };
-            let contact = ContactInput {
+        .prop_filter("a first name, last name or company", |(names, _, _)| names[..3].iter().any(|n| !n.is_empty()))
+        .prop_map(|(names, numbers, (notes, uid, extension, starred))| {
+            let [
                 first_name,
                 last_name,
                 company,
                 title,
-                work_phone,
-                mobile_phone,
-                home_phone,
-                fax,
-                email,
-                notes,
-                ..ContactInput::default()
+                prefix,
+                middle,
+                suffix,
+                nickname,
+                phonetic_first,
+                phonetic_last,
+                department,
+            ] = <[String; 11]>::try_from(names).unwrap();
+            let [work, mobile, home, fax, email] = <[String; 5]>::try_from(numbers).unwrap();
+            let kinds = [PhoneKind::Work, PhoneKind::Mobile, PhoneKind::Home, PhoneKind::Fax];
+            let phones = kinds.into_iter().zip([work, mobile, home, fax]).filter_map(|(k, n)| number(k, n)).collect();
+            let emails = if email.is_empty() { vec![] } else { vec![Email { address: email, ..Email::default() }] };
+            let fields = ContactFields {
+                first_name,
+                last_name,
+                company,
+                title,
+                department,
+                name: NameParts { prefix, middle, suffix, nickname, phonetic_first, phonetic_last },
+                phones,
+                emails,
+                notes: notes.trim().to_string(),
+                ..ContactFields::default()
             };
-            ExportContact { uid, contact, extension, starred }
+            let uid = if uid.is_empty() { "uid-0".into() } else { uid };
+            ExportContact { uid, fields, extension, starred }
         })
 }
 
 /// What a reader should give back for `export` in `format`.
 fn expected(export: &ExportContact, format: ExportFormat) -> (ContactInput, Option<String>, bool) {
-    let mut contact = export.contact.clone();
-    if contact.work_phone.is_empty() {
-        contact.work_phone = export.extension.clone().filter(|e| !e.trim().is_empty()).unwrap_or_default();
+    let mut contact = export.fields.to_input();
+    let extension = export.extension.as_deref().map(str::trim).filter(|e| !e.is_empty());
+    if let Some(extension) = extension.filter(|_| export.fields.work_phone().is_none()) {
+        contact.phones.insert(0, PhoneInput { kind: PhoneKind::Work, label: String::new(), number: extension.into() });
     }
     (contact, Some(export.uid.clone()), export.starred && format != ExportFormat::OutlookCsv)
 }

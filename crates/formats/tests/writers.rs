@@ -5,63 +5,146 @@
 use std::fs;
 use std::path::Path;
 
-use switchboard_formats::{ContactInput, ExportContact, ExportFormat, ImportedRow, ReadOptions, read, write_all};
+use switchboard_core::PhoneNumber;
+use switchboard_core::details::{
+    Address, DateEntry, DateKind, Email, ExtraFormat, ExtraProperty, Labeled, NameParts, Phone, PhoneKind, PlaceKind,
+};
+use switchboard_formats::{ContactFields, ExportContact, ExportFormat, ImportedRow, ReadOptions, read, write_all};
 
-fn contact(uid: &str, fields: ContactInput) -> ExportContact {
-    ExportContact { uid: uid.into(), contact: fields, extension: None, starred: false }
+fn contact(uid: &str, fields: ContactFields) -> ExportContact {
+    ExportContact { uid: uid.into(), fields, extension: None, starred: false }
 }
 
-/// A colleague, a shared supplier, a company with awkward text, a favorite.
+fn phone(kind: PhoneKind, label: &str, typed: &str) -> Phone {
+    Phone { kind, label: label.into(), number: PhoneNumber { typed: typed.into(), e164: None, extension: None } }
+}
+
+fn email(kind: PlaceKind, label: &str, address: &str) -> Email {
+    Email { kind, label: label.into(), address: address.into() }
+}
+
+fn labeled(kind: &str, label: &str, value: &str) -> Labeled {
+    Labeled { kind: kind.into(), label: label.into(), value: value.into() }
+}
+
+fn extra(format: ExtraFormat, name: &str, value: &str) -> ExtraProperty {
+    ExtraProperty { format, name: name.into(), value: value.into() }
+}
+
+/// A contact with every kind of value, and properties kept for each family.
+fn grace() -> ContactFields {
+    ContactFields {
+        first_name: "Grace".into(),
+        last_name: "Hopper".into(),
+        company: "Navy Labs".into(),
+        title: "Rear Admiral".into(),
+        department: "Computing".into(),
+        name: NameParts {
+            prefix: "Rear Adm.".into(),
+            middle: "Brewster".into(),
+            suffix: "PhD".into(),
+            nickname: "Amazing Grace".into(),
+            phonetic_first: "GRAY-s".into(),
+            phonetic_last: "HOP-er".into(),
+        },
+        phones: vec![
+            phone(PhoneKind::Work, "", "+1 202 555 0100"),
+            phone(PhoneKind::Work, "", "+1 202 555 0101"),
+            phone(PhoneKind::Mobile, "", "+1 202 555 0102"),
+            phone(PhoneKind::Main, "", "+1 202 555 0103"),
+            phone(PhoneKind::HomeFax, "", "+1 202 555 0104"),
+            phone(PhoneKind::Pager, "", "+1 202 555 0105"),
+            phone(PhoneKind::Other, "Car", "+1 202 555 0106"),
+            phone(PhoneKind::Work, "", "tel:+1-202-555-0107;ext=12"),
+        ],
+        emails: vec![
+            email(PlaceKind::Work, "", "grace@navy.example"),
+            email(PlaceKind::Home, "", "grace@home.example"),
+            email(PlaceKind::Other, "Club", "grace@club.example"),
+        ],
+        addresses: vec![
+            Address {
+                kind: PlaceKind::Work,
+                street: "1 Navy Way\nBuilding 4".into(),
+                city: "Arlington".into(),
+                region: "VA".into(),
+                postal_code: "22202".into(),
+                country: "USA".into(),
+                ..Address::default()
+            },
+            Address { kind: PlaceKind::Home, po_box: "PO 7".into(), city: "New York".into(), ..Address::default() },
+        ],
+        urls: vec![labeled("homepage", "", "https://grace.example"), labeled("work", "", "https://navy.example/gh")],
+        dates: vec![
+            DateEntry { kind: DateKind::Birthday, label: String::new(), date: "1906-12-09".into() },
+            DateEntry { kind: DateKind::Anniversary, label: String::new(), date: "1930-06-15".into() },
+            DateEntry { kind: DateKind::Other, label: "Name day".into(), date: "--07-26".into() },
+        ],
+        ims: vec![labeled("skype", "", "grace.h"), labeled("xmpp", "work", "xmpp:grace@navy.example")],
+        notes: "Found the first bug.".into(),
+        extra: vec![
+            extra(ExtraFormat::Vcard, "X-SOCIALPROFILE;type=twitter", "https://twitter.example/grace"),
+            extra(ExtraFormat::Outlook, "Spouse", "Vincent"),
+            extra(ExtraFormat::Google, "Relation 1 - Label", "Spouse"),
+            extra(ExtraFormat::Google, "Relation 1 - Value", "Vincent"),
+        ],
+    }
+}
+
+/// A colleague, a shared supplier, a company with awkward text, a favorite, a contact with everything.
 fn sample() -> Vec<ExportContact> {
     vec![
         ExportContact {
             extension: Some("201".into()),
             ..contact(
                 "0195e0a2-0000-7000-8000-000000000201",
-                ContactInput {
+                ContactFields {
                     first_name: "Ann".into(),
                     last_name: "Lee".into(),
                     title: "Sales".into(),
-                    mobile_phone: "+1 206 555 0102".into(),
-                    email: "ann@switchboard.example".into(),
-                    ..ContactInput::default()
+                    phones: vec![phone(PhoneKind::Mobile, "", "+1 206 555 0102")],
+                    emails: vec![email(PlaceKind::Work, "", "ann@switchboard.example")],
+                    ..ContactFields::default()
                 },
             )
         },
         contact(
             "0195e0a2-0000-7000-8000-000000000002",
-            ContactInput {
+            ContactFields {
                 first_name: "Jürgen".into(),
                 last_name: "Müller".into(),
                 company: "Bäckerei Müller & Söhne".into(),
-                work_phone: "+49 89 1234567".into(),
-                home_phone: "089 7654321".into(),
-                fax: "+49 89 1234568".into(),
+                phones: vec![
+                    phone(PhoneKind::Work, "", "+49 89 1234567"),
+                    phone(PhoneKind::Home, "", "089 7654321"),
+                    phone(PhoneKind::Fax, "", "+49 89 1234568"),
+                ],
                 notes: "Liefert donnerstags.\nTor 3; klingeln, \"bitte\".".into(),
-                ..ContactInput::default()
+                ..ContactFields::default()
             },
         ),
         contact(
             "0195e0a2-0000-7000-8000-000000000003",
-            ContactInput {
+            ContactFields {
                 company: "=cmd|' /C calc'!A0, Inc.".into(),
-                work_phone: "+1 (800) 555-0199".into(),
+                phones: vec![phone(PhoneKind::Work, "", "+1 (800) 555-0199")],
                 notes: format!("@risk {}", "a long note that must be folded in a vCard, with ünïcödé ".repeat(2)),
-                ..ContactInput::default()
+                ..ContactFields::default()
             },
         ),
         ExportContact {
             starred: true,
             ..contact(
                 "0195e0a2-0000-7000-8000-000000000004",
-                ContactInput {
+                ContactFields {
                     first_name: "'Quoted".into(),
                     last_name: "Smith\\Jones".into(),
-                    mobile_phone: "-5".into(),
-                    ..ContactInput::default()
+                    phones: vec![phone(PhoneKind::Mobile, "", "-5")],
+                    ..ContactFields::default()
                 },
             )
         },
+        contact("0195e0a2-0000-7000-8000-000000000005", grace()),
     ]
 }
 
@@ -96,8 +179,8 @@ fn an_empty_export_is_the_header_or_nothing() {
     let outlook = write_all(Vec::new(), ExportFormat::OutlookCsv, []).unwrap();
     let header = String::from_utf8(outlook).unwrap();
     assert!(header.starts_with("\u{feff}\"Title\",\"First Name\",\"Middle Name\",\"Last Name\","), "{header}");
-    assert!(header.ends_with("\"User 4\",\"Web Page\"\r\n"));
-    assert_eq!(header.matches(',').count(), 91);
+    assert!(header.contains("\"User 4\",\"Web Page\",\"Nickname\","));
+    assert_eq!(header.matches(',').count(), 96);
     assert!(write_all(Vec::new(), ExportFormat::VCard3, []).unwrap().is_empty());
 }
 
@@ -114,16 +197,68 @@ fn every_format_reads_back_what_it_wrote() {
     for (format, _) in FORMATS {
         let rows = read_back(format, &contacts);
         assert_eq!(rows.len(), contacts.len(), "{format:?}");
-        for (row, original) in rows.iter().zip(&contacts) {
-            let mut expected = original.contact.clone();
-            if expected.work_phone.is_empty() {
-                expected.work_phone = original.extension.clone().unwrap_or_default();
+        for (row, original) in rows.iter().zip(&contacts[..4]) {
+            let mut expected = original.fields.to_input();
+            if let Some(extension) = &original.extension {
+                let number = extension.clone();
+                expected.phones.insert(0, switchboard_core::details::PhoneInput { number, ..Default::default() });
             }
             assert_eq!(row.contact, expected, "{format:?}");
             assert_eq!(row.uid.as_deref(), Some(original.uid.as_str()), "{format:?}");
             // Outlook has no place for favorites.
             assert_eq!(row.starred, original.starred && format != ExportFormat::OutlookCsv, "{format:?}");
         }
+    }
+}
+
+/// What a file of `format` gives back of [`grace`]: everything, but the kept properties of
+/// its own family only, and numbers in the syntax of the format.
+fn grace_as(format: ExportFormat) -> switchboard_core::ContactInput {
+    let family = match format {
+        ExportFormat::OutlookCsv => ExtraFormat::Outlook,
+        ExportFormat::GoogleCsv => ExtraFormat::Google,
+        _ => ExtraFormat::Vcard,
+    };
+    let mut fields = grace();
+    fields.extra.retain(|e| e.format == family);
+    if format != ExportFormat::VCard4 {
+        fields.phones[7].number.typed = "+1-202-555-0107 x12".into();
+    }
+    fields.to_input()
+}
+
+#[test]
+fn every_value_reads_back_in_vcard_and_each_family_keeps_its_own_properties() {
+    for format in [ExportFormat::VCard3, ExportFormat::VCard4] {
+        let rows = read_back(format, &sample());
+        assert_eq!(rows[4].contact, grace_as(format), "{format:?}");
+    }
+    // CSV has no labels for most values: the kinds, numbers and kept columns come back.
+    for format in [ExportFormat::OutlookCsv, ExportFormat::GoogleCsv] {
+        let got = &read_back(format, &sample())[4].contact;
+        let mut want = grace_as(format);
+        if format == ExportFormat::OutlookCsv {
+            // Outlook has two business phone columns: a third work number goes to the notes.
+            want.phones.pop();
+            // Outlook's date columns are the birthday and anniversary, with a year.
+            want.dates.pop();
+            assert!(got.notes.contains("\nName day: --07-26"), "{}", got.notes);
+            assert!(got.notes.contains("\nPhone (work): +1-202-555-0107 x12"), "{}", got.notes);
+        }
+        let numbers =
+            |c: &switchboard_core::ContactInput| c.phones.iter().map(|p| p.number.clone()).collect::<Vec<_>>();
+        let mut sorted = (numbers(got), numbers(&want));
+        sorted.0.sort();
+        sorted.1.sort();
+        assert_eq!(sorted.0, sorted.1, "{format:?}");
+        assert_eq!(got.extra, want.extra, "{format:?}");
+        assert_eq!(
+            (&got.dates, &got.name_prefix, &got.department),
+            (&want.dates, &want.name_prefix, &want.department),
+            "{format:?}"
+        );
+        assert_eq!(got.addresses.len(), 2, "{format:?}");
+        assert!(got.notes.starts_with("Found the first bug."), "{format:?}");
     }
 }
 

@@ -29,7 +29,8 @@ pub(crate) struct LineReader<R> {
     peeked: Option<Physical>,
 }
 
-const SKIPPED: [&[u8]; 4] = [b"PHOTO", b"LOGO", b"SOUND", b"KEY"];
+/// Pictures, sounds and keys: large, and not kept (a photo will be stored apart).
+const SKIPPED: [&[u8]; 5] = [b"PHOTO", b"LOGO", b"SOUND", b"KEY", b"X-MS-CARDPICTURE"];
 
 impl<R: BufRead> LineReader<R> {
     pub fn new(inner: R, max: usize) -> Self {

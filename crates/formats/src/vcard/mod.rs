@@ -1,21 +1,20 @@
 //! vCard 2.1, 3.0 and 4.0: a streaming reader (card by card) and the writer.
 
 mod lines;
+mod map;
 mod parse;
 pub(crate) mod write;
 
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 
 use encoding_rs::{UTF_16BE, UTF_16LE, WINDOWS_1252};
 
-use crate::builder::{Builder, PhoneKind, Section, Slot, normalize_newlines, present};
 use crate::charset::Charset;
 use crate::csv_read::transcode;
-use crate::tables::phone_label;
 use crate::{Detected, FileError, ImportedRow, Input, ReadOptions, RowError, TextEncoding};
 use lines::{Line, LineReader};
-use parse::{Property, structured, unescape};
+use map::map_card;
+use parse::Property;
 
 /// A card being read: its raw lines until `END:VCARD`.
 struct Card {
@@ -147,217 +146,4 @@ impl Iterator for CardRows<'_> {
         }
         None
     }
-}
-
-/// Apple's labels: `_$!<Mobile>!$_` is a built-in one, anything else is the user's text.
-fn apple_label(label: &str) -> String {
-    let label = label.trim();
-    label.strip_prefix("_$!<").and_then(|l| l.strip_suffix(">!$_")).unwrap_or(label).to_string()
-}
-
-/// The properties [`map_property`] reads (and `FN`).
-const USED: [&str; 19] = [
-    "FN",
-    "N",
-    "ORG",
-    "TITLE",
-    "ROLE",
-    "TEL",
-    "EMAIL",
-    "ADR",
-    "URL",
-    "BDAY",
-    "ANNIVERSARY",
-    "X-ABDATE",
-    "NICKNAME",
-    "IMPP",
-    "X-ABRELATEDNAMES",
-    "RELATED",
-    "CATEGORIES",
-    "NOTE",
-    "UID",
-];
-
-/// What a card says, property by property. An error names the property at fault.
-fn map_card(properties: &[Property], file_charset: Charset) -> Result<Builder, (String, String)> {
-    let version4 = properties
-        .iter()
-        .any(|p| p.name == "VERSION" && p.raw_text(false, Charset::Utf8).is_ok_and(|v| v.trim() == "4.0"));
-    let text =
-        |p: &Property| p.raw_text(version4, file_charset).map(normalize_newlines).map_err(|m| (p.name.clone(), m));
-    let mut labels = HashMap::new();
-    let mut company_card = false;
-    for p in properties {
-        match p.name.as_str() {
-            "X-ABLABEL" => {
-                if let Some(group) = &p.group {
-                    labels.insert(group.clone(), apple_label(&unescape(&text(p)?)));
-                }
-            }
-            "X-ABSHOWAS" | "KIND" => {
-                let value = text(p)?.trim().to_lowercase();
-                company_card |= value == "company" || value == "org" || value == "organization";
-            }
-            _ => {}
-        }
-    }
-    let mut b = Builder::default();
-    let mut full_name = String::new();
-    // Only properties we use are decoded: a bad CHARSET on `X-SOMETHING` does not matter.
-    for p in properties.iter().filter(|p| USED.contains(&p.name.as_str())) {
-        let label = p.group.as_ref().and_then(|g| labels.get(g)).map(String::as_str);
-        let value = text(p)?;
-        if p.name == "FN" {
-            full_name = unescape(&value);
-        } else {
-            map_property(&mut b, p, &value, label, company_card);
-        }
-    }
-    if company_card && !present(b.company_name()) {
-        b.company(&full_name);
-    } else if !company_card {
-        b.full_name(&full_name);
-    }
-    Ok(b)
-}
-
-fn map_property(b: &mut Builder, p: &Property, value: &str, label: Option<&str>, company_card: bool) {
-    match p.name.as_str() {
-        // On a company card, a name in N is the contact person there.
-        "N" if company_card => {
-            let parts = structured(value);
-            let names: Vec<&str> =
-                [1, 2, 0].iter().filter_map(|i| parts.get(*i)).map(|s| s.trim()).filter(|s| !s.is_empty()).collect();
-            b.extra(Section::Name, "Contact person", &names.join(" "));
-        }
-        "N" => {
-            let parts = structured(value);
-            let part = |i: usize| parts.get(i).map_or("", String::as_str);
-            b.last_name(part(0));
-            b.first_name(part(1));
-            b.first_name(part(2));
-            b.extra(Section::Name, "Name prefix", part(3));
-            b.extra(Section::Name, "Name suffix", part(4));
-        }
-        "ORG" => {
-            let parts = structured(value);
-            b.company(parts.first().map_or("", String::as_str));
-            let units: Vec<&str> = parts[1..].iter().map(String::as_str).filter(|u| present(u)).collect();
-            b.extra(Section::Organization, "Department", &units.join(", "));
-        }
-        "TITLE" => b.title(&unescape(value)),
-        "ROLE" => b.extra(Section::Organization, "Role", &unescape(value)),
-        "TEL" => map_tel(b, p, &unescape(value), label),
-        "EMAIL" => {
-            let types = p.types();
-            let kind =
-                types.iter().find(|t| !matches!(t.as_str(), "internet" | "pref" | "x400") && !t.starts_with("x-"));
-            let label = label.or(kind.map(String::as_str));
-            if is_preferred(p) {
-                b.preferred_email(label, &unescape(value));
-            } else {
-                b.email(label, &unescape(value));
-            }
-        }
-        "ADR" => {
-            let parts = structured(value);
-            // PO box, extended, street, city, region, postal code, country: already reading order.
-            let line: Vec<&str> = parts.iter().map(String::as_str).filter(|s| present(s)).collect();
-            let kind = label.map(str::to_lowercase).or_else(|| first_type(p, &["home", "work"]));
-            b.extra(Section::Address, &with_kind("Address", kind), &line.join(", "));
-        }
-        "URL" => b.extra(Section::Web, &with_kind("Website", label.map(str::to_lowercase)), &unescape(value)),
-        "BDAY" => b.extra(Section::Other, "Birthday", &unescape(value)),
-        "ANNIVERSARY" => b.extra(Section::Other, "Anniversary", &unescape(value)),
-        "X-ABDATE" => b.extra(Section::Other, label.unwrap_or("Date"), &unescape(value)),
-        "NICKNAME" => b.extra(Section::Name, "Nickname", &unescape(value)),
-        "IMPP" => b.extra(Section::Other, "IM", &unescape(value)),
-        "X-ABRELATEDNAMES" | "RELATED" => b.extra(Section::Other, label.unwrap_or("Related"), &unescape(value)),
-        "CATEGORIES" => map_categories(b, value),
-        "NOTE" => b.note(&unescape(value)),
-        "UID" => b.uid(&unescape(value)),
-        _ => {}
-    }
-}
-
-fn with_kind(what: &str, kind: Option<String>) -> String {
-    match kind {
-        Some(kind) => format!("{what} ({kind})"),
-        None => what.to_string(),
-    }
-}
-
-fn first_type(p: &Property, wanted: &[&str]) -> Option<String> {
-    p.types().into_iter().find(|t| wanted.contains(&t.as_str()))
-}
-
-/// `starred` (Google's name for favorites) marks a favorite; `myContacts` is Google's own.
-fn map_categories(b: &mut Builder, value: &str) {
-    let mut own = Vec::new();
-    for category in split_list(value) {
-        if category.eq_ignore_ascii_case("starred") {
-            b.starred = true;
-        } else if !category.eq_ignore_ascii_case("myContacts") && present(&category) {
-            own.push(category);
-        }
-    }
-    b.extra(Section::Other, "Categories", &own.join(", "));
-}
-
-/// A list value: split at unescaped commas.
-fn split_list(value: &str) -> Vec<String> {
-    let mut items = Vec::new();
-    let mut start = 0;
-    let mut escaped = false;
-    for (i, c) in value.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' => escaped = true,
-            ',' => {
-                items.push(unescape(&value[start..i]));
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    items.push(unescape(&value[start..]));
-    items
-}
-
-fn map_tel(b: &mut Builder, p: &Property, value: &str, label: Option<&str>) {
-    // vCard 4.0 numbers may be `tel:` URIs; the app reads the number itself.
-    let number = value.strip_prefix("tel:").or_else(|| value.strip_prefix("TEL:")).unwrap_or(value);
-    let (kind, notes_label) = match label {
-        Some(label) => phone_label(label),
-        None => tel_kind(&p.types()),
-    };
-    b.phone_with(kind, &notes_label, number, is_preferred(p));
-}
-
-/// 3.0 `type=pref`, 2.1 `PREF`, 4.0 `PREF=1`.
-fn is_preferred(p: &Property) -> bool {
-    p.types().iter().any(|t| t == "pref") || p.param("PREF").is_some_and(|v| v.trim() == "1")
-}
-
-/// Files a number by its vCard types (2.1 `WORK;FAX`, 3.0 `type=CELL`, 4.0 `TYPE=work,voice`).
-fn tel_kind(types: &[String]) -> (PhoneKind, String) {
-    let has = |t: &str| types.iter().any(|x| x == t);
-    let (kind, label) = if has("fax") {
-        (PhoneKind::Is(Slot::Fax), if has("home") { "Home fax" } else { "Fax" })
-    } else if has("cell") || has("mobile") || has("iphone") {
-        (PhoneKind::Is(Slot::Mobile), "Mobile phone")
-    } else if has("pager") {
-        (PhoneKind::Other, "Pager")
-    } else if has("work") {
-        (PhoneKind::Is(Slot::Work), "Work phone")
-    } else if has("home") {
-        (PhoneKind::Is(Slot::Home), "Home phone")
-    } else if has("main") {
-        (PhoneKind::Fallback(Slot::Work), "Main phone")
-    } else if has("other") {
-        (PhoneKind::Other, "Other phone")
-    } else {
-        (PhoneKind::Fallback(Slot::Work), "Phone")
-    };
-    (kind, label.to_string())
 }

@@ -11,6 +11,9 @@ pub(crate) struct Property {
     pub name: String,
     /// Uppercased names; a vCard 2.1 bare parameter (`TEL;WORK;VOICE`) is a `TYPE`.
     pub params: Vec<(String, String)>,
+    /// The name with its group and each parameter as written, to keep the property verbatim.
+    raw_name: String,
+    raw_params: Vec<String>,
     value: Vec<u8>,
 }
 
@@ -51,6 +54,7 @@ impl Property {
             Some((group, name)) => (Some(group.to_lowercase()), name.to_uppercase()),
             None => (None, full_name.to_uppercase()),
         };
+        let raw_params = head[1..].iter().filter(|p| !p.is_empty()).map(|p| text_of(p)).collect();
         let params = head[1..]
             .iter()
             .filter(|p| !p.is_empty())
@@ -59,7 +63,22 @@ impl Property {
                 None => ("TYPE".to_string(), text_of(p)),
             })
             .collect();
-        Some(Property { group, name, params, value: line[colon + 1..].to_vec() })
+        Some(Property { group, name, params, raw_name: full_name, raw_params, value: line[colon + 1..].to_vec() })
+    }
+
+    /// The name, group and parameters as written, without those about the value's bytes
+    /// (`ENCODING`, `CHARSET`: a kept value is decoded, and written back as UTF-8).
+    pub fn verbatim_head(&self) -> String {
+        let about_bytes = |p: &str| {
+            let name = p.split('=').next().unwrap_or("").trim();
+            ["ENCODING", "CHARSET", "QUOTED-PRINTABLE", "8BIT"].iter().any(|n| n.eq_ignore_ascii_case(name))
+        };
+        let mut head = self.raw_name.clone();
+        for param in self.raw_params.iter().filter(|p| !about_bytes(p)) {
+            head.push(';');
+            head.push_str(param);
+        }
+        head
     }
 
     pub fn param(&self, name: &str) -> Option<&str> {
@@ -178,6 +197,8 @@ mod tests {
         assert_eq!(p.types(), ["work", "voice"]);
         assert_eq!(p.raw_text(true, UTF8).unwrap(), "tel:+1-555");
         assert!(Property::parse(b"no colon here").is_none());
+        let p = Property::parse(b"item5.X-SocialProfile;type=twitter;CHARSET=UTF-8:x").unwrap();
+        assert_eq!(p.verbatim_head(), "item5.X-SocialProfile;type=twitter");
     }
 
     #[test]
