@@ -184,6 +184,11 @@ impl Builder {
         }
     }
 
+    /// Orders the kept properties by `rank` (file order among equals).
+    pub fn sort_extra(&mut self, rank: impl Fn(&str) -> usize) {
+        self.contact.extra.sort_by_key(|e| rank(&e.name));
+    }
+
     /// The file's own notes; several are joined by a line break.
     pub fn note(&mut self, value: &str) {
         if present(value) {

@@ -18,8 +18,8 @@ use crate::charset::Charset;
 use crate::detect::dialect_of;
 use crate::guard::unguard;
 use crate::tables::{
-    Col, Dialect, GOOGLE_UID_LABEL, Group, GroupPart, OUTLOOK_PHONES, Part, date_label, is_outlook_default,
-    phone_label, place_label, url_label,
+    Col, Dialect, GOOGLE_UID_LABEL, Group, GroupPart, OUTLOOK_EXPORT_HEADER, OUTLOOK_PHONES, Part, date_label,
+    google_export_header, is_outlook_default, phone_label, place_label, url_label,
 };
 use crate::values::{is_zero_date, locale_date};
 use crate::{Detected, FileError, ImportedRow, Input, ReadOptions, RowError, TextEncoding};
@@ -157,6 +157,8 @@ pub(crate) struct CsvRows<'a> {
     headers: Vec<String>,
     columns: Vec<Col>,
     dialect: Dialect,
+    /// The columns of the writer's header for this dialect: the order of kept columns.
+    export_order: Vec<String>,
     ignored: Vec<String>,
     options: ReadOptions,
     record: csv::ByteRecord,
@@ -195,6 +197,7 @@ impl<'a> CsvRows<'a> {
             headers: Vec::new(),
             columns: Vec::new(),
             dialect: dialect_of(detected.variant),
+            export_order: export_order(dialect_of(detected.variant)),
             ignored: Vec::new(),
             options,
             record: csv::ByteRecord::new(),
@@ -308,13 +311,24 @@ impl<'a> CsvRows<'a> {
             // In a bare-`\r` file, a line break in a cell is a bare `\r` too.
             values.push(if self.cr_lines.is_some() { text.replace('\r', "\n") } else { text });
         }
-        let builder = map_row(&self.columns, &self.headers, values, self.dialect);
+        let mut builder = map_row(&self.columns, &self.headers, values, self.dialect);
+        builder.sort_extra(|name| self.export_order.iter().position(|h| h == name).unwrap_or(usize::MAX));
         if builder.is_blank() {
             return Ok(None);
         }
         let (uid, starred) = (builder.uid.clone(), builder.starred);
         let contact = builder.finish().map_err(|m| RowError::new(row, None, m))?;
         Ok(Some(ImportedRow { row, uid, starred, contact }))
+    }
+}
+
+/// Kept columns are listed in the order our writer's header has them, so that a file
+/// written from a contact reads back with them in the same order whatever the original
+/// file's column order.
+fn export_order(dialect: Dialect) -> Vec<String> {
+    match dialect {
+        Dialect::Google => google_export_header(),
+        _ => OUTLOOK_EXPORT_HEADER.iter().map(|h| h.to_string()).collect(),
     }
 }
 

@@ -11,10 +11,15 @@ fn needs_guard(value: &str) -> bool {
     value.trim_start_matches('\'').starts_with(TRIGGERS)
 }
 
-/// A phone number stays dialable: digits, `+ ( ) - .` and spaces, with at least one digit.
+/// A phone number stays dialable: digits, `+ ( ) - .` and spaces, with at least one digit,
+/// and maybe an extension ` x102` (no letter else, so no function can be called).
 pub(crate) fn is_phone_like(value: &str) -> bool {
-    value.chars().any(|c| c.is_ascii_digit())
-        && value.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '(' | ')' | '-' | '.' | ' '))
+    let main = match value.rsplit_once(" x") {
+        Some((main, ext)) if !ext.is_empty() && ext.chars().all(|c| c.is_ascii_digit()) => main,
+        _ => value,
+    };
+    main.chars().any(|c| c.is_ascii_digit())
+        && main.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '(' | ')' | '-' | '.' | ' '))
 }
 
 /// The cell text for `value`; `phone` marks a phone column.
@@ -45,6 +50,9 @@ mod tests {
         assert_eq!(guard("-5", true), "-5");
         assert_eq!(guard("=HYPERLINK(\"x\")", true), "'=HYPERLINK(\"x\")");
         assert_eq!(guard("+", true), "'+");
+        assert_eq!(guard("+1-418-656-9254 x102", true), "+1-418-656-9254 x102");
+        assert_eq!(guard("+1 x", true), "'+1 x");
+        assert_eq!(guard("+1 xA1", true), "'+1 xA1");
         assert_eq!(guard("Ann", false), "Ann");
     }
 
