@@ -11,11 +11,11 @@ use switchboard_formats::fuzzing;
 type Body = fn(&[u8]);
 const BODIES: [Body; 5] = [fuzzing::detect, fuzzing::outlook, fuzzing::google, fuzzing::vcard, fuzzing::any];
 
-/// Every fixture file, readers' and writers'.
+/// Every fixture file, readers', writers' and the rich ones of the fidelity tests.
 fn seeds() -> Vec<Vec<u8>> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
     let mut seeds = Vec::new();
-    for dir in [root.clone(), root.join("export")] {
+    for dir in [root.join("fixtures"), root.join("fixtures/export"), root.join("fidelity")] {
         for entry in fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             if path.is_file() && path.extension().is_some_and(|e| e != "json") {
@@ -23,7 +23,7 @@ fn seeds() -> Vec<Vec<u8>> {
             }
         }
     }
-    assert!(seeds.len() >= 15, "{} seeds", seeds.len());
+    assert!(seeds.len() >= 21, "{} seeds", seeds.len());
     seeds
 }
 
@@ -96,7 +96,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
-    fn bodies_survive_mutated_fixtures(seed in 0..17usize, edits in prop::collection::vec(an_edit(), 1..12)) {
+    fn bodies_survive_mutated_fixtures(seed in 0..32usize, edits in prop::collection::vec(an_edit(), 1..12)) {
         let seeds = seeds();
         let data = apply(seeds[seed % seeds.len()].clone(), &edits);
         run_all(&data);

@@ -9,7 +9,21 @@ use switchboard_core::PhoneNumber;
 use switchboard_core::details::{
     Address, DateEntry, DateKind, Email, ExtraFormat, ExtraProperty, Labeled, NameParts, Phone, PhoneKind, PlaceKind,
 };
-use switchboard_formats::{ContactFields, ExportContact, ExportFormat, ImportedRow, ReadOptions, read, write_all};
+use switchboard_formats::{
+    ContactFields, ContactInput, ExportContact, ExportFormat, ImportedRow, ReadOptions, read, write_all,
+};
+
+/// The contact in input form as readers give it: in the lists, without the single fields.
+fn lists_only(fields: &ContactFields) -> ContactInput {
+    ContactInput {
+        work_phone: String::new(),
+        mobile_phone: String::new(),
+        home_phone: String::new(),
+        fax: String::new(),
+        email: String::new(),
+        ..fields.to_input()
+    }
+}
 
 fn contact(uid: &str, fields: ContactFields) -> ExportContact {
     ExportContact { uid: uid.into(), fields, extension: None, starred: false }
@@ -198,7 +212,7 @@ fn every_format_reads_back_what_it_wrote() {
         let rows = read_back(format, &contacts);
         assert_eq!(rows.len(), contacts.len(), "{format:?}");
         for (row, original) in rows.iter().zip(&contacts[..4]) {
-            let mut expected = original.fields.to_input();
+            let mut expected = lists_only(&original.fields);
             if let Some(extension) = &original.extension {
                 let number = extension.clone();
                 expected.phones.insert(0, switchboard_core::details::PhoneInput { number, ..Default::default() });
@@ -213,7 +227,7 @@ fn every_format_reads_back_what_it_wrote() {
 
 /// What a file of `format` gives back of [`grace`]: everything, but the kept properties of
 /// its own family only, and numbers in the syntax of the format.
-fn grace_as(format: ExportFormat) -> switchboard_core::ContactInput {
+fn grace_as(format: ExportFormat) -> ContactInput {
     let family = match format {
         ExportFormat::OutlookCsv => ExtraFormat::Outlook,
         ExportFormat::GoogleCsv => ExtraFormat::Google,
@@ -224,7 +238,7 @@ fn grace_as(format: ExportFormat) -> switchboard_core::ContactInput {
     if format != ExportFormat::VCard4 {
         fields.phones[7].number.typed = "+1-202-555-0107 x12".into();
     }
-    fields.to_input()
+    lists_only(&fields)
 }
 
 #[test]
