@@ -98,7 +98,9 @@ fn grace() -> ContactFields {
         notes: "Found the first bug.".into(),
         extra: vec![
             extra(ExtraFormat::Vcard, "X-SOCIALPROFILE;type=twitter", "https://twitter.example/grace"),
+            extra(ExtraFormat::Outlook, "Hobby", "=HYPERLINK(\"x\")"),
             extra(ExtraFormat::Outlook, "Spouse", "Vincent"),
+            extra(ExtraFormat::Outlook, "Business Phone", "kept columns never overwrite a field"),
             extra(ExtraFormat::Google, "Relation 1 - Label", "Spouse"),
             extra(ExtraFormat::Google, "Relation 1 - Value", "Vincent"),
         ],
@@ -234,7 +236,7 @@ fn grace_as(format: ExportFormat) -> ContactInput {
         _ => ExtraFormat::Vcard,
     };
     let mut fields = grace();
-    fields.extra.retain(|e| e.format == family);
+    fields.extra.retain(|e| e.format == family && e.name != "Business Phone");
     if format != ExportFormat::VCard4 {
         fields.phones[7].number.typed = "+1-202-555-0107 x12".into();
     }
@@ -285,6 +287,9 @@ fn formula_cells_are_guarded_but_numbers_stay_dialable() {
     assert!(text.contains(",+1 (800) 555-0199,"), "{text}");
     assert!(text.contains(",-5,"), "{text}");
     assert!(text.contains("\n'Quoted,"), "a quote not followed by a formula character is left alone: {text}");
+    let outlook = String::from_utf8(write_all(Vec::new(), ExportFormat::OutlookCsv, &sample()).unwrap()).unwrap();
+    assert!(outlook.contains("\"'=HYPERLINK(\"\"x\"\")\""), "a kept column is guarded too: {outlook}");
+    assert!(!outlook.contains("never overwrite"), "{outlook}");
 }
 
 #[test]

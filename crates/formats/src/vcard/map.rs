@@ -381,3 +381,65 @@ fn split_list(value: &str) -> Vec<String> {
     items.push(unescape(&value[start..]));
     items
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn card(lines: &[&str]) -> switchboard_core::ContactInput {
+        let properties: Vec<Property> = lines.iter().filter_map(|l| Property::parse(l.as_bytes())).collect();
+        map_card(&properties, Charset::Utf8).unwrap().finish().unwrap()
+    }
+
+    fn kept(c: &switchboard_core::ContactInput) -> Vec<(&str, &str)> {
+        c.extra.iter().map(|e| (e.name.as_str(), e.value.as_str())).collect()
+    }
+
+    #[test]
+    fn older_properties_and_second_values() {
+        let c = card(&[
+            "VERSION:3.0",
+            "N:Lee;Ann;;;",
+            "FN:Annie L.",
+            "TITLE:CEO",
+            "TITLE:Founder",
+            "X-ANNIVERSARY:2001-05-06",
+            "X-SKYPE-USERNAME:ann.lee",
+            "item1.X-ABRELATEDNAMES:Bob",
+            "item1.X-ABLabel:_$!<Friend>!$_",
+            "X-EVOLUTION-FILE-AS:Lee\\, Ann",
+        ]);
+        assert_eq!(c.title, "CEO");
+        assert_eq!((c.dates[0].kind, c.dates[0].date.as_str()), (DateKind::Anniversary, "2001-05-06"));
+        assert_eq!((c.ims[0].kind.as_str(), c.ims[0].value.as_str()), ("skype", "ann.lee"));
+        assert_eq!(
+            kept(&c),
+            [
+                ("TITLE", "Founder"),
+                ("item1.X-ABRELATEDNAMES", "Bob"),
+                ("item1.X-ABLabel", "_$!<Friend>!$_"),
+                ("X-EVOLUTION-FILE-AS", "Lee\\, Ann"),
+                ("FN", "Annie L."),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_name_the_writer_would_make_is_not_kept() {
+        let c = card(&["VERSION:3.0", "N:Lee;Ann;Marie;Dr.;", "FN:Dr. Ann  Marie Lee", "REV:2024", "PRODID:x"]);
+        assert!(c.extra.is_empty(), "{:?}", c.extra);
+        let from_fn = card(&["VERSION:3.0", "FN:Ada King Lovelace"]);
+        assert_eq!((from_fn.first_name.as_str(), from_fn.last_name.as_str()), ("Ada King", "Lovelace"));
+        assert!(from_fn.extra.is_empty());
+    }
+
+    #[test]
+    fn quoted_printable_values_are_kept_decoded_and_escaped() {
+        let c = card(&[
+            "VERSION:2.1",
+            "N:Lee;Ann",
+            "LABEL;WORK;ENCODING=QUOTED-PRINTABLE;CHARSET=UTF-8:1 Main St=0D=0AT=C3=BCbingen",
+        ]);
+        assert_eq!(kept(&c), [("LABEL;WORK", "1 Main St\\nTübingen")]);
+    }
+}
