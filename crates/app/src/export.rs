@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use futures::stream::{self, BoxStream, StreamExt};
 use switchboard_core::Invalid;
-use switchboard_core::contact::{ContactInput, NumberKind};
+use switchboard_core::PhoneNumber;
+use switchboard_core::contact::{ContactFields, NumberKind};
+use switchboard_core::details::{Email, Phone, PhoneKind};
 use switchboard_core::model::{Book, Contact, DirectoryEntry, EntryKind};
 use switchboard_core::paging::{Cursor, Limit, Page};
 use switchboard_formats::{ExportContact, ExportFormat, Writer};
@@ -175,29 +177,40 @@ async fn next_chunk(state: &mut State) -> Result<Vec<u8>> {
 }
 
 fn from_contact(contact: &Contact) -> ExportContact {
-    ExportContact { uid: contact.id.to_string(), contact: contact.fields.to_input(), extension: None, starred: false }
+    ExportContact { uid: contact.id.to_string(), fields: contact.fields.clone(), extension: None, starred: false }
 }
 
 fn from_entry(entry: &DirectoryEntry) -> ExportContact {
-    let mut contact = ContactInput {
+    let phones = entry
+        .numbers
+        .iter()
+        .filter_map(|number| {
+            let kind = match number.kind {
+                NumberKind::Work => PhoneKind::Work,
+                NumberKind::Mobile => PhoneKind::Mobile,
+                NumberKind::Home => PhoneKind::Home,
+                NumberKind::Fax => PhoneKind::Fax,
+                NumberKind::Extension => return None,
+            };
+            let number = PhoneNumber { typed: number.typed.clone(), e164: number.e164.clone(), extension: None };
+            Some(Phone { kind, label: String::new(), number })
+        })
+        .collect();
+    let emails = [&entry.email]
+        .into_iter()
+        .filter(|e| !e.is_empty())
+        .map(|address| Email { address: address.clone(), ..Email::default() })
+        .collect();
+    let fields = ContactFields {
         first_name: entry.first_name.clone(),
         last_name: entry.last_name.clone(),
         company: entry.company.clone(),
-        email: entry.email.clone(),
-        ..Default::default()
+        phones,
+        emails,
+        ..ContactFields::default()
     };
-    for number in &entry.numbers {
-        let field = match number.kind {
-            NumberKind::Work => &mut contact.work_phone,
-            NumberKind::Mobile => &mut contact.mobile_phone,
-            NumberKind::Home => &mut contact.home_phone,
-            NumberKind::Fax => &mut contact.fax,
-            NumberKind::Extension => continue,
-        };
-        field.clone_from(&number.typed);
-    }
     let extension = (entry.kind == EntryKind::Coworker).then(|| entry.extension.clone()).flatten();
-    ExportContact { uid: entry.id.to_string(), contact, extension, starred: entry.favorite }
+    ExportContact { uid: entry.id.to_string(), fields, extension, starred: entry.favorite }
 }
 
 /// Keeps a file name to letters, digits, `.`, `-` and `_`.

@@ -10,8 +10,10 @@ use switchboard_app::{
     App, AppConfig, BookRef, Caller, ContactInput, DomainInput, ExportFormat, ImportOptions, ImportReport, ListParams,
     RowAction,
 };
+use switchboard_core::PhoneNumber;
+use switchboard_core::details::{Phone, PhoneKind};
 use switchboard_core::model::Contact;
-use switchboard_formats::{ExportContact, Writer};
+use switchboard_formats::{ContactFields, ExportContact, Writer};
 use switchboard_store::{PostgresStore, SqliteStore, Store};
 use uuid::Uuid;
 
@@ -35,10 +37,34 @@ fn person(first: &str, last: &str, work_phone: String) -> ContactInput {
     ContactInput { first_name: first.into(), last_name: last.into(), work_phone, ..Default::default() }
 }
 
+/// The contact as the file gives it, not validated: some rows test one without a name.
+fn as_written(contact: &ContactInput) -> ContactFields {
+    let numbers = [
+        (PhoneKind::Work, &contact.work_phone),
+        (PhoneKind::Mobile, &contact.mobile_phone),
+        (PhoneKind::Home, &contact.home_phone),
+    ];
+    let phones = numbers
+        .into_iter()
+        .filter(|(_, typed)| !typed.is_empty())
+        .map(|(kind, typed)| {
+            let number = PhoneNumber { typed: typed.clone(), e164: None, extension: None };
+            Phone { kind, label: String::new(), number }
+        })
+        .collect();
+    ContactFields {
+        first_name: contact.first_name.clone(),
+        last_name: contact.last_name.clone(),
+        title: contact.title.clone(),
+        phones,
+        ..ContactFields::default()
+    }
+}
+
 fn vcards(rows: &[(String, ContactInput)]) -> Vec<u8> {
     let mut writer = Writer::new(Vec::new(), ExportFormat::VCard3).unwrap();
     for (uid, contact) in rows {
-        let row = ExportContact { uid: uid.clone(), contact: contact.clone(), extension: None, starred: false };
+        let row = ExportContact { uid: uid.clone(), fields: as_written(contact), extension: None, starred: false };
         writer.write(&row).unwrap();
     }
     writer.finish().unwrap()
