@@ -249,7 +249,6 @@ fn apple_vcard_3() {
 }
 
 #[test]
-#[ignore = "needs PhoneNumber to read tel: URIs (the phone parsing work in core)"]
 fn vcard_4_with_the_rfc_6350_example() {
     let read = round_trip("rfc6350.vcf", ExportFormat::VCard4, "US");
     let simon = &read[0];
@@ -277,7 +276,6 @@ fn vcard_4_with_the_rfc_6350_example() {
 }
 
 #[test]
-#[ignore = "needs PhoneNumber to read tel: URIs (the phone parsing work in core)"]
 fn vcard_4_writes_uris_and_older_formats_the_extension_after_an_x() {
     let read = contacts(&fixture("rfc6350.vcf"), "US");
     let text = |format| String::from_utf8(write_all(Vec::new(), format, &exports(&read)).unwrap()).unwrap();
@@ -288,7 +286,6 @@ fn vcard_4_writes_uris_and_older_formats_the_extension_after_an_x() {
 }
 
 #[test]
-#[ignore = "needs PhoneNumber to read tel: URIs (the phone parsing work in core)"]
 fn vcard_properties_go_to_vcard_only() {
     let read = contacts(&fixture("apple.vcf"), "US");
     let social = "https://twitter.com/kenji_n";
