@@ -100,7 +100,7 @@
 //!   never in CSV; Outlook's and Google's in their CSV columns when the header has them).
 //!   A label is Apple's `itemN.X-ABLabel` in vCard (groups not used by kept properties),
 //!   Google's label cell, or Outlook's column. Numbers are as typed, except the extension
-//!   syntax: vCard 4.0 writes `TEL;VALUE=uri;TYPE=…:tel:+14186569254;ext=102` when the
+//!   syntax: vCard 4.0 writes `TEL;VALUE=uri;TYPE=…:tel:+1-418-656-9254;ext=102` when the
 //!   number has an E.164 form (a typed `tel:` URI as it is, else the typed text), CSV and
 //!   vCard 3.0 write a `tel:` URI or `;ext=` as `<number> x<extension>`. What a CSV format
 //!   has no column for (a fourth email, a second car phone, a date without year in

@@ -1,6 +1,7 @@
 //! Dates and numbers in each format's own syntax.
 
 use switchboard_core::PhoneNumber;
+use switchboard_core::phone::ExtensionStyle;
 
 /// A date as a CSV cell holds it, in ISO form (`1985-04-12`) when it can be read:
 /// ISO itself, or three numbers in the dialect's order (`4/12/1985` month first,
@@ -90,22 +91,17 @@ pub(crate) fn typed_text(typed: &str) -> String {
     }
 }
 
-/// A number for vCard 4.0: a `tel:` URI (`tel:+14186569254;ext=102`) when it has an E.164
-/// form, else the typed text. A `tel:` URI typed as such is kept as it is. `true` for a URI.
+/// A number for vCard 4.0: an RFC 3966 `tel:` URI (`tel:+1-418-656-9254;ext=102`) when
+/// it has an E.164 form, else the typed text. A `tel:` URI typed as such is kept as it is.
+/// `true` for a URI.
 pub(crate) fn v4_number(number: &PhoneNumber) -> (String, bool) {
     let typed = number.typed.as_str();
     if typed.get(..4).is_some_and(|s| s.eq_ignore_ascii_case("tel:")) {
         return (typed.to_string(), true);
     }
-    // An extension the number's reading did not take apart would be lost in the URI.
-    let unread_extension =
-        number.extension.is_none() && typed.chars().any(|c| c.is_ascii_alphabetic() || matches!(c, '#' | ',' | ';'));
-    match &number.e164 {
-        Some(e164) if !unread_extension => {
-            let ext = number.extension.as_ref().map(|e| format!(";ext={e}")).unwrap_or_default();
-            (format!("tel:{e164}{ext}"), true)
-        }
-        _ => (typed_text(typed), false),
+    match number.with_extension(ExtensionStyle::Uri) {
+        Some(uri) => (uri, true),
+        None => (typed_text(typed), false),
     }
 }
 
@@ -142,21 +138,12 @@ mod tests {
         assert_eq!(typed_text("tel:+1-418-656-9254;ext=102"), "+1-418-656-9254 x102");
         assert_eq!(typed_text("+1 418 656 9254;ext=102"), "+1 418 656 9254 x102");
         assert_eq!(typed_text("tel:+1-418-656-9254"), "+1-418-656-9254");
-        let number = |typed: &str, e164: Option<&str>, ext: Option<&str>| PhoneNumber {
-            typed: typed.into(),
-            e164: e164.map(str::to_string),
-            extension: ext.map(str::to_string),
-        };
-        let uri = |n: PhoneNumber| v4_number(&n);
-        assert_eq!(uri(number("+1 206 555 0100", Some("+12065550100"), None)), ("tel:+12065550100".into(), true));
-        assert_eq!(
-            uri(number("+1 418 656 9254 ext. 102", Some("+14186569254"), Some("102"))),
-            ("tel:+14186569254;ext=102".into(), true)
-        );
-        assert_eq!(uri(number("200", None, None)), ("200".into(), false));
-        let unread = number("+1 418 656 9254 x102", Some("+14186569254"), None);
-        assert_eq!(uri(unread), ("+1 418 656 9254 x102".into(), false), "the extension is not lost");
-        let typed_uri = number("tel:+1-418-656-9254;ext=102", Some("+14186569254"), Some("102"));
-        assert_eq!(uri(typed_uri), ("tel:+1-418-656-9254;ext=102".into(), true));
+        let us = switchboard_core::phone::Country::default();
+        let uri = |typed: &str| v4_number(&PhoneNumber::parse(typed, us).unwrap().unwrap());
+        assert_eq!(uri("+1 206 555 0100"), ("tel:+1-206-555-0100".into(), true));
+        assert_eq!(uri("(418) 656-9254 ext. 102"), ("tel:+1-418-656-9254;ext=102".into(), true));
+        assert_eq!(uri("200"), ("200".into(), false));
+        assert_eq!(uri("ask reception"), ("ask reception".into(), false));
+        assert_eq!(uri("tel:+1-418-656-9254;ext=102"), ("tel:+1-418-656-9254;ext=102".into(), true), "as typed");
     }
 }
