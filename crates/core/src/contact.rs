@@ -465,7 +465,8 @@ impl ContactFields {
 
     fn has_something_to_keep(&self) -> bool {
         [&self.first_name, &self.last_name, &self.company].iter().any(|s| !s.is_empty())
-            || !self.phones.is_empty()
+            // A note in a number's place (`ask reception`) is kept, but names nobody.
+            || self.phones.iter().any(|phone| phone.number.has_number())
             || !self.emails.is_empty()
     }
 
@@ -821,6 +822,8 @@ mod tests {
         assert_eq!(warnings.iter().map(|w| w.field.as_str()).collect::<Vec<_>>(), ["title", "email"]);
         let only_a_number = ContactInput { mobile_phone: "206 555 0100".into(), ..ContactInput::default() };
         assert!(ContactFields::parse(&only_a_number, Country::default()).is_ok());
+        let only_a_note = ContactInput { mobile_phone: "ask reception".into(), ..ContactInput::default() };
+        assert!(ContactFields::read(&only_a_note, Country::default()).is_err(), "a note names nobody");
         let nothing = ContactInput { email: "broken".into(), title: "CEO".into(), ..ContactInput::default() };
         assert!(ContactFields::read(&nothing, Country::default()).is_err());
     }
