@@ -58,6 +58,9 @@ macro_rules! conformance_tests {
             tokens,
             token_owners,
             login_failures,
+            duplicates_are_found_by_number_email_and_name,
+            not_duplicates_are_left_out,
+            merges_lead_everything_to_the_survivor,
             counted_login_failures,
             purges_of_expired_logins,
             password_changes,
@@ -86,7 +89,11 @@ mod callerid;
 pub use callerid::{block_and_allow_lists, lookup_keys};
 mod logins;
 pub use logins::{counted_login_failures, password_changes, purges_of_expired_logins};
+mod duplicates;
 mod imports;
+pub use duplicates::{
+    duplicates_are_found_by_number_email_and_name, merges_lead_everything_to_the_survivor, not_duplicates_are_left_out,
+};
 pub use imports::{cut_off_import_is_discarded, imports_show_nothing_until_committed};
 
 // Helpers.

@@ -16,7 +16,8 @@ use uuid::Uuid;
 
 use super::{
     Backend, Builder, CONTACT_KEYS, Conn, NO_OWNER, Row, STAGED_IMPORTS, Tx, begin_write, conflict, decode_error,
-    insert_audits_of, now, page, push_in, push_page, push_search, push_wanted, time, walk_sort_index, write_audit,
+    insert_audits_of, now, page, push_in, push_page, push_search, push_wanted, survivors, time, walk_sort_index,
+    write_audit,
 };
 use crate::changes::ChangeCache;
 use crate::{AuditRecord, ContactStore, ImportChange, ImportWriter, ListQuery, Result, RowKeys, StoreError};
@@ -94,6 +95,8 @@ impl ContactStore for Backend {
             .await
             .map_err(conflict(DUPLICATE_CONTACT))?
             .ok_or(StoreError::NotFound)?;
+        // A merged contact back from the trash stands for itself again (see `merge_contacts`).
+        sqlx::query("DELETE FROM merged_contacts WHERE id = $1").bind(id).execute(&mut *tx).await?;
         finish_contact(tx, &self.changes, &row, &audit).await
     }
 
@@ -442,10 +445,13 @@ async fn live_contacts_by_id(
     own: Option<Uuid>,
     ids: impl Iterator<Item = Uuid>,
 ) -> Result<HashMap<Uuid, Contact>> {
-    let ids: HashSet<Uuid> = ids.collect();
-    if ids.is_empty() {
+    let asked: Vec<Uuid> = ids.collect::<HashSet<_>>().into_iter().collect();
+    if asked.is_empty() {
         return Ok(HashMap::new());
     }
+    // An id merged into another contact stands for it (see `DuplicateStore::merge_contacts`).
+    let survivors = survivors(conn, book, &asked).await?;
+    let ids: HashSet<Uuid> = asked.iter().map(|id| survivors.get(id).copied().unwrap_or(*id)).collect();
     let mut qb = Builder::new(concat!("SELECT ", contact_columns!(), " FROM "));
     push_wanted(&mut qb, ids);
     // CROSS JOIN: SQLite keeps the list outside (it never reorders one); PostgreSQL plans it as any join.
@@ -454,7 +460,13 @@ async fn live_contacts_by_id(
     qb.push(" AND contacts.deleted_at IS NULL");
     push_visible(&mut qb, "contacts", own);
     let rows = qb.build().fetch_all(&mut *conn).await?;
-    rows.iter().map(|row| contact(row).map(|contact| (contact.id, contact))).collect()
+    let found: HashMap<Uuid, Contact> =
+        rows.iter().map(|row| contact(row).map(|contact| (contact.id, contact))).collect::<Result<_>>()?;
+    let by_asked = asked.into_iter().filter_map(|id| {
+        let live = found.get(survivors.get(&id).unwrap_or(&id))?;
+        Some((id, live.clone()))
+    });
+    Ok(by_asked.collect())
 }
 
 /// One probe of `live_contacts_unique` per key, from a `VALUES` list. Not `duplicate_key
@@ -569,7 +581,7 @@ async fn insert_contacts<'a>(
 }
 
 /// Updates a live contact (at `expected_version`, when given); `None` when nothing matched.
-async fn update_live_contact(
+pub(super) async fn update_live_contact(
     tx: &mut Tx,
     book: Book,
     id: Uuid,
@@ -594,10 +606,22 @@ async fn update_live_contact(
 }
 
 async fn trash_live_contact(tx: &mut Tx, book: Book, id: Uuid) -> Result<Option<Row>> {
+    trash_live_contact_of(tx, book, id, None).await
+}
+
+/// Trashes a live contact if it is still at `version` (a merge's); `None` when nothing matched.
+pub(super) async fn trash_live_contact_at(tx: &mut Tx, book: Book, id: Uuid, version: i64) -> Result<Option<Row>> {
+    trash_live_contact_of(tx, book, id, Some(version)).await
+}
+
+async fn trash_live_contact_of(tx: &mut Tx, book: Book, id: Uuid, version: Option<i64>) -> Result<Option<Row>> {
     let now = now();
     let mut qb = Builder::new("UPDATE contacts SET version = version + 1, updated_at = ");
     qb.push_bind(now).push(", deleted_at = ").push_bind(now);
     push_live_contact(&mut qb, book, id);
+    if let Some(version) = version {
+        qb.push(" AND version = ").push_bind(version);
+    }
     qb.push(concat!(" RETURNING ", contact_columns!()));
     Ok(qb.build().fetch_optional(&mut **tx).await?)
 }
@@ -637,7 +661,7 @@ pub(super) fn push_visible(qb: &mut Builder, table: &str, own: Option<Uuid>) {
 }
 
 /// After an update matched nothing: the contact is absent (or trashed), or at another version.
-async fn why_not_updated(tx: &mut Tx, book: Book, id: Uuid) -> Result<StoreError> {
+pub(super) async fn why_not_updated(tx: &mut Tx, book: Book, id: Uuid) -> Result<StoreError> {
     let mut qb = Builder::new("SELECT version FROM contacts");
     push_live_contact(&mut qb, book, id);
     let version: Option<i64> = qb.build_query_scalar().fetch_optional(&mut **tx).await?;

@@ -275,6 +275,28 @@ const COPY: &[CopyTable] = &[
             ("snapshot", Kind::Text),
         ],
     },
+    CopyTable {
+        name: "not_duplicates",
+        key: "id_a, id_b",
+        columns: &[
+            ("id_a", Kind::Id),
+            ("id_b", Kind::Id),
+            ("domain_id", Kind::Id),
+            ("owner_user_id", Kind::Id),
+            ("created_at", Kind::Int),
+        ],
+    },
+    CopyTable {
+        name: "merged_contacts",
+        key: "id",
+        columns: &[
+            ("id", Kind::Id),
+            ("survivor_id", Kind::Id),
+            ("domain_id", Kind::Id),
+            ("owner_user_id", Kind::Id),
+            ("merged_at", Kind::Int),
+        ],
+    },
 ];
 
 /// Inserts rows in `db copy`'s JSON form into `table`.

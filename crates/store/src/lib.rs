@@ -22,6 +22,7 @@ use uuid::Uuid;
 mod callerid;
 pub mod changes;
 pub mod conformance;
+mod duplicates;
 mod events;
 mod phones;
 mod postgres;
@@ -30,6 +31,7 @@ pub mod testing;
 mod user_trash;
 
 pub use callerid::{AllowedNumber, BlockedNumber, CallerIdStore, NewAllowedNumber, NewBlockedNumber};
+pub use duplicates::{DuplicateGroup, DuplicatePage, DuplicateStore, MAX_GROUP_MEMBERS, Merge};
 pub use events::EventBus;
 pub use phones::{BookPart, BookRow, DeviceAccess, DeviceKey, PhoneStore};
 pub use postgres::PostgresStore;
@@ -357,6 +359,7 @@ pub trait Store:
     + CallerIdStore
     + PhoneStore
     + UserTrashStore
+    + DuplicateStore
     + Send
     + Sync
     + 'static
@@ -603,4 +606,6 @@ pub const COPY_TABLES: &[&str] = &[
     "login_failures",
     "devices",
     "deleted_users",
+    "not_duplicates",
+    "merged_contacts",
 ];

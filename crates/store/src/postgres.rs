@@ -23,6 +23,8 @@ mod queries;
 
 /// The owner standing for "no owner" (shared contacts) in `live_contacts_unique`.
 const NO_OWNER: &str = "'00000000-0000-0000-0000-000000000000'::uuid";
+/// Compares text byte by byte (as sort keys are), whatever collation a column has.
+const BYTE_ORDER: &str = " COLLATE \"C\"";
 type Db = sqlx::Postgres;
 type Pool = PgPool;
 type Backend = PostgresStore;

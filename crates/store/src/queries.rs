@@ -18,14 +18,15 @@ use uuid::Uuid;
 use self::contacts::{
     CONTACT_VALUE_COLUMNS, DUPLICATE_CONTACT, INSERT_CHUNK, PHONE_COLUMNS, contact, contact_values, insert_created,
     insert_favorites, insert_more_numbers, live_contact_ids, live_contact_of_import, matching_contacts, phones,
-    push_book, push_visible, split_changes,
+    push_book, push_visible, split_changes, trash_live_contact_at, update_live_contact, why_not_updated,
 };
 use self::copy::{copy_table, insert_copy_rows};
 use self::devices::device_with;
 use self::directory::{directory_entry, push_contact_entries, push_coworkers};
 use self::domains::domain;
+use self::duplicates::survivors;
 use self::users::{fetch_user, user, user_with};
-use super::{Backend, Db, NO_OWNER, Pool, STAGED_IMPORTS, begin_write, push_search, search_is_broad};
+use super::{BYTE_ORDER, Backend, Db, NO_OWNER, Pool, STAGED_IMPORTS, begin_write, push_search, search_is_broad};
 use crate::changes::ChangeCache;
 use crate::{AuditRecord, ChangeStamp, Layer, ListQuery, Result, Store, StoreError};
 
@@ -344,6 +345,8 @@ mod devices;
 mod directory;
 #[path = "domains_queries.rs"]
 mod domains;
+#[path = "duplicates_queries.rs"]
+mod duplicates;
 #[path = "import_queries.rs"]
 mod imports;
 #[path = "phones_queries.rs"]

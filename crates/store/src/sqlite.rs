@@ -21,6 +21,8 @@ mod queries;
 
 /// The owner standing for "no owner" (shared contacts) in `live_contacts_unique`.
 const NO_OWNER: &str = "x''";
+/// Compares text byte by byte (as sort keys are), whatever collation a column has.
+const BYTE_ORDER: &str = " COLLATE BINARY";
 type Db = sqlx::Sqlite;
 type Pool = SqlitePool;
 type Backend = SqliteStore;

@@ -26,6 +26,8 @@ const KEPT: &[(&str, &str)] = &[
     ("presence", "user_id"),
     ("settings", "user_id"),
     ("devices", "user_id"),
+    ("not_duplicates", "owner_user_id"),
+    ("merged_contacts", "owner_user_id"),
 ];
 
 const DELETED_USER_COLUMNS: &str =
