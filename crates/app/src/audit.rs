@@ -15,11 +15,13 @@ use crate::error::{AppError, Result, forbidden};
 
 /// Every action the audit log records. Keep it in step with the use cases that write
 /// entries: a family filter (`user.*`) finds the actions listed here.
-pub const AUDIT_ACTIONS: [&str; 21] = [
+pub const AUDIT_ACTIONS: [&str; 23] = [
     "contact.create",
     "contact.update",
     "contact.delete",
     "contact.restore",
+    "contact.merge",
+    "contact.not_duplicates",
     "contacts.import",
     "user.create",
     "user.update",

@@ -68,7 +68,7 @@ impl App {
         }
     }
 
-    async fn writable_book(&self, caller: &Caller, book: &BookRef) -> Result<OpenBook> {
+    pub(crate) async fn writable_book(&self, caller: &Caller, book: &BookRef) -> Result<OpenBook> {
         let open = self.open_book(caller, book).await?;
         if !open.can_write {
             return Err(forbidden("change these contacts"));
@@ -87,7 +87,7 @@ impl App {
         self.live_contact(open.book, id).await
     }
 
-    async fn live_contact(&self, book: Book, id: Uuid) -> Result<Contact> {
+    pub(crate) async fn live_contact(&self, book: Book, id: Uuid) -> Result<Contact> {
         match self.store.contact(book, id).await? {
             Some(contact) if contact.deleted_at.is_none() => Ok(contact),
             _ => Err(AppError::NotFound),
@@ -157,7 +157,7 @@ impl App {
     }
 
     /// The audit record of a change in an open book (see [`contact_audit_details`]).
-    fn contact_audit(
+    pub(crate) fn contact_audit(
         &self,
         caller: &Caller,
         open: &OpenBook,
@@ -193,14 +193,14 @@ impl App {
     }
 }
 
-fn book_name(book: Book) -> &'static str {
+pub(crate) fn book_name(book: Book) -> &'static str {
     match book {
         Book::Shared { .. } => "shared",
         Book::Personal { .. } => "personal",
     }
 }
 
-fn duplicate_message(error: switchboard_store::StoreError) -> AppError {
+pub(crate) fn duplicate_message(error: switchboard_store::StoreError) -> AppError {
     match AppError::from(error) {
         AppError::Conflict(_) => {
             AppError::Conflict("an identical contact (same names and numbers) already exists".into())

@@ -13,6 +13,7 @@ mod contacts;
 pub mod devices;
 mod directory;
 mod domains;
+mod duplicates;
 mod error;
 mod events;
 mod export;
@@ -42,6 +43,7 @@ pub use devices::{
     PhonebookReader,
 };
 pub use domains::DomainView;
+pub use duplicates::{DuplicateParams, MergeInput, MergePreview, NotDuplicatesInput};
 pub use error::{AppError, Result};
 pub use events::{Notice, Subscription};
 pub use export::{Export, ExportSource, parse_export_format};

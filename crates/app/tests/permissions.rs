@@ -3,14 +3,15 @@
 //! users allowed to edit shared contacts, and with shared contacts hidden — on SQLite and
 //! on PostgreSQL. The actions cover shared and personal contacts, exports, users and
 //! deleted users, settings, the audit log, the trash, devices, caller-ID look-ups, API
-//! tokens and phone sharing, each aimed at a basic user of the domain where they need one.
+//! tokens, phone sharing, and finding and merging duplicates, each aimed at a basic user
+//! of the domain where they need one.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use switchboard_app::{
     App, AppConfig, AppError, AuditParams, BookRef, Caller, ContactInput, DeviceInput, DomainInput, ExportFormat,
-    ExportSource, ListParams, PhoneSharing, UserInput,
+    ExportSource, ListParams, MergeInput, PhoneSharing, UserInput,
 };
 use switchboard_core::Scope;
 use switchboard_store::{PostgresStore, SqliteStore, Store};
@@ -46,8 +47,13 @@ enum Action {
     SharePersonalWithPhones,
     ListDeletedUsers,
     RestoreUser,
+    /// The shared book's possible duplicates.
+    ListSharedDuplicates,
+    MergeShared,
+    /// Two of the target user's own contacts.
+    MergePersonal,
 }
-const ACTIONS: [Action; 17] = [
+const ACTIONS: [Action; 20] = [
     Action::ReadShared,
     Action::CreateShared,
     Action::EditShared,
@@ -65,6 +71,9 @@ const ACTIONS: [Action; 17] = [
     Action::SharePersonalWithPhones,
     Action::ListDeletedUsers,
     Action::RestoreUser,
+    Action::ListSharedDuplicates,
+    Action::MergeShared,
+    Action::MergePersonal,
 ];
 
 /// Where the acted-on domain stands to the caller's own.
@@ -112,7 +121,13 @@ fn expected(scope: Scope, action: Action, place: Place, variant: Variant) -> Out
     }
     let shared_action = matches!(
         action,
-        Action::ReadShared | Action::CreateShared | Action::EditShared | Action::DeleteShared | Action::ExportShared
+        Action::ReadShared
+            | Action::CreateShared
+            | Action::EditShared
+            | Action::DeleteShared
+            | Action::ExportShared
+            | Action::ListSharedDuplicates
+            | Action::MergeShared
     );
     if variant == Variant::SharedHidden && shared_action && !provider {
         return NotFound;
@@ -121,7 +136,11 @@ fn expected(scope: Scope, action: Action, place: Place, variant: Variant) -> Out
     let manages_target = provider || office || scope == Scope::SiteManager;
     let allowed = match action {
         Action::ReadShared | Action::ExportShared | Action::ReadTrash => true,
-        Action::CreateShared | Action::EditShared | Action::DeleteShared => {
+        Action::CreateShared
+        | Action::EditShared
+        | Action::DeleteShared
+        | Action::ListSharedDuplicates
+        | Action::MergeShared => {
             provider
                 || matches!(scope, Scope::OfficeManager | Scope::SiteManager | Scope::CallCenterSupervisor)
                 || (variant == Variant::BasicUsersEdit && scope == Scope::BasicUser)
@@ -129,7 +148,9 @@ fn expected(scope: Scope, action: Action, place: Place, variant: Variant) -> Out
         Action::ManageUsers | Action::RestoreUser => manages_target,
         Action::ChangeSettings | Action::ReadAudit | Action::CreateDevice | Action::ListDevices => provider || office,
         // A person's own things are theirs alone: to everyone else they do not exist.
-        Action::ReadPersonal | Action::CreateTokenFor | Action::SharePersonalWithPhones => return NotFound,
+        Action::ReadPersonal | Action::CreateTokenFor | Action::SharePersonalWithPhones | Action::MergePersonal => {
+            return NotFound;
+        }
         Action::LookUpForUser if !manages_target => return NotFound,
         Action::LookUpForUser => true,
         Action::ListDeletedUsers => manages_target || scope == Scope::CallCenterSupervisor,
@@ -253,7 +274,29 @@ async fn attempt(world: &World, caller: &Caller, action: Action, domain: &str, s
             app.delete_user(&Caller::System, domain, &extension).await.unwrap();
             outcome(app.restore_user(caller, domain, gone.id).await)
         }
+        Action::ListSharedDuplicates => {
+            outcome(app.duplicates(caller, &book, &switchboard_app::DuplicateParams::default()).await)
+        }
+        Action::MergeShared => {
+            let ids = twins(app, &book, serial).await;
+            outcome(app.merge_contacts(caller, &book, MergeInput { ids, ..Default::default() }).await)
+        }
+        Action::MergePersonal => {
+            let theirs = BookRef::Personal { domain: domain.into(), extension: TARGET.into() };
+            let ids = twins(app, &theirs, serial).await;
+            outcome(app.merge_contacts(caller, &theirs, MergeInput { ids, ..Default::default() }).await)
+        }
     }
+}
+
+/// Two contacts made by the operator to be merged.
+async fn twins(app: &App, book: &BookRef, serial: usize) -> Vec<uuid::Uuid> {
+    let mut ids = Vec::new();
+    for name in ["Twin", "Twain"] {
+        let contact = ContactInput { first_name: format!("{name} {serial}"), ..Default::default() };
+        ids.push(app.create_contact(&Caller::System, book, contact).await.unwrap().id);
+    }
+    ids
 }
 
 async fn run_matrix(open: impl AsyncFn() -> Arc<dyn Store>) {

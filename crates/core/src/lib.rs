@@ -7,6 +7,7 @@ pub mod contact;
 pub mod details;
 pub mod error;
 pub mod event;
+pub mod merge;
 pub mod model;
 pub mod names;
 pub mod paging;
