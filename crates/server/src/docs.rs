@@ -275,6 +275,8 @@ macro_rules! page_schema {
 page_schema! {
     /// A page of contacts.
     ContactPage of switchboard_core::model::ContactView;
+    /// A page of groups of possible duplicates, in the order of what they share.
+    DuplicatePage of crate::api::contacts::DuplicateGroupView;
     /// A page of users.
     UserPage of switchboard_core::model::User;
     /// A page of domains.

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde::de::DeserializeOwned;
 use switchboard_app::{
     AllowedNumberInput, AppError, BlockedNumberInput, ContactPatch, DeviceInput, DomainInput, DomainPatchInput,
-    PresenceInput, UserInput, UserPatchInput,
+    MergeInput, NotDuplicatesInput, PresenceInput, UserInput, UserPatchInput,
 };
 use switchboard_core::contact::{ContactFields, ContactInput};
 use switchboard_core::phone::Country;
@@ -40,6 +40,8 @@ pub fn json_bodies(data: &[u8]) {
     read::<DeviceInput>(data);
     read::<BlockedNumberInput>(data);
     read::<AllowedNumberInput>(data);
+    read::<MergeInput>(data);
+    read::<NotDuplicatesInput>(data);
     if let Some(settings) = read::<BTreeMap<String, Option<String>>>(data) {
         for (key, value) in settings {
             if let Some(value) = value {
@@ -77,6 +79,7 @@ pub fn seeds() -> Vec<Vec<u8>> {
         r#"{"name":"Lobby phone","user":"200","allowed_networks":["10.0.0.0/8","2001:db8::/32"]}"#,
         r#"{"number":"+1206555","kind":"prefix","note":"spam"}"#,
         r#"{"DEFAULT_COUNTRY":"DE","PORTAL_SHOW_SHARED_CONTACTS":null}"#,
+        r#"{"ids":["0190a0b0-0000-7000-8000-000000000001","0190a0b0-0000-7000-8000-000000000002"],"keep":{"first_name":"0190a0b0-0000-7000-8000-000000000002"}}"#,
         r#"{"first_name":1}"#,
         r#"[]"#,
     ]

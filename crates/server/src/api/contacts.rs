@@ -5,8 +5,13 @@
 use axum::Json;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use switchboard_app::{BookRef, Caller, ContactInput, ContactPatch, ListParams};
+use serde::Serialize;
+use switchboard_app::{
+    BookRef, Caller, ContactInput, ContactPatch, DuplicateParams, ListParams, MergeInput, MergePreview,
+    NotDuplicatesInput,
+};
 use switchboard_core::model::{Contact, ContactView};
+use switchboard_store::DuplicateGroup;
 use uuid::Uuid;
 
 use super::{ListPage, etag_header, location, segment};
@@ -68,20 +73,82 @@ async fn restore(state: &AppState, caller: &Caller, book: BookRef, id: Uuid) -> 
     Ok(tagged(&state.app.restore_contact(caller, &book, id).await?).into_response())
 }
 
+/// Contacts of one book that may be the same person.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DuplicateGroupView {
+    /// What they share: `phone` (an E.164 number), `email`, or `name` (folded names and company).
+    #[schema(example = "email")]
+    pub reason: String,
+    /// The number or email they share; for `name`, the folded names and company.
+    pub shared: String,
+    /// How many live contacts share it; at most 20 are listed.
+    pub size: i64,
+    pub contacts: Vec<ContactView>,
+}
+
+impl DuplicateGroupView {
+    pub fn of(group: DuplicateGroup) -> DuplicateGroupView {
+        let (reason, shared) = group.key.split_once(':').unwrap_or(("name", group.key.as_str()));
+        DuplicateGroupView {
+            reason: reason.to_string(),
+            shared: shared.split('\u{1}').filter(|part| !part.is_empty()).collect::<Vec<_>>().join(", "),
+            size: group.size,
+            contacts: group.contacts.iter().map(Contact::view).collect(),
+        }
+    }
+}
+
+async fn duplicates(
+    state: &AppState,
+    caller: &Caller,
+    book: BookRef,
+    params: &DuplicateParams,
+) -> ApiResult<Json<ListPage<DuplicateGroupView>>> {
+    let page = state.app.duplicates(caller, &book, params).await?;
+    Ok(Json(ListPage::of(page, DuplicateGroupView::of)))
+}
+
+async fn merge_preview(
+    state: &AppState,
+    caller: &Caller,
+    book: BookRef,
+    input: &MergeInput,
+) -> ApiResult<Json<MergePreview>> {
+    Ok(Json(state.app.merge_preview(caller, &book, input).await?))
+}
+
+async fn merge(state: &AppState, caller: &Caller, book: BookRef, input: MergeInput) -> ApiResult<Response> {
+    Ok(tagged(&state.app.merge_contacts(caller, &book, input).await?).into_response())
+}
+
+async fn not_duplicates(
+    state: &AppState,
+    caller: &Caller,
+    book: BookRef,
+    input: &NotDuplicatesInput,
+) -> ApiResult<StatusCode> {
+    state.app.mark_not_duplicates(caller, &book, input).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// The domain's shared address book: everyone in the domain reads it; the scopes in
 /// `SHARED_CONTACTS_EDITOR_SCOPES` (and providers) change it.
 pub mod shared {
     use axum::Json;
     use axum::extract::State;
+    use axum::http::StatusCode;
     use axum::response::Response;
-    use switchboard_app::{BookRef, ContactInput, ContactPatch, ListParams};
+    use switchboard_app::{
+        BookRef, ContactInput, ContactPatch, DuplicateParams, ListParams, MergeInput, MergePreview, NotDuplicatesInput,
+    };
     use switchboard_core::model::ContactView;
     use uuid::Uuid;
 
+    use super::DuplicateGroupView;
     use crate::AppState;
     use crate::api::ListPage;
     use crate::auth::Auth;
-    use crate::docs::ContactPage;
+    use crate::docs::{ContactPage, DuplicatePage};
     use crate::extract::{ApiJson, ApiPath, ApiQuery, IfMatch};
     use crate::problem::{ActionErrors, ApiResult, ListErrors, PatchErrors, ReadErrors, WriteErrors};
 
@@ -166,21 +233,81 @@ pub mod shared {
     ) -> ApiResult<Response> {
         super::restore(&state, &caller, book(domain), id).await
     }
+
+    /// Groups of shared contacts that share a number, an email, or names and company (for
+    /// those who may change shared contacts). Pairs marked not duplicates are left out.
+    #[utoipa::path(get, path = "/api/v1/domains/{domain}/shared-contacts/duplicates", operation_id = "listSharedDuplicates", tag = "shared contacts",
+        params(("domain" = String, Path, description = "Domain name"), DuplicateParams),
+        responses((status = 200, description = "A page of groups of possible duplicates", body = DuplicatePage), ListErrors))]
+    pub async fn duplicates(
+        State(state): State<AppState>,
+        Auth(caller): Auth,
+        ApiPath(domain): ApiPath<String>,
+        ApiQuery(params): ApiQuery<DuplicateParams>,
+    ) -> ApiResult<Json<ListPage<DuplicateGroupView>>> {
+        super::duplicates(&state, &caller, book(domain), &params).await
+    }
+
+    /// What merging these contacts would make, and the fields they disagree on; changes nothing.
+    #[utoipa::path(post, path = "/api/v1/domains/{domain}/shared-contacts/merge/preview", operation_id = "previewSharedMerge", tag = "shared contacts", request_body = MergeInput,
+        params(("domain" = String, Path, description = "Domain name")),
+        responses((status = 200, description = "The merged contact and the conflicts", body = MergePreview), ReadErrors))]
+    pub async fn merge_preview(
+        State(state): State<AppState>,
+        Auth(caller): Auth,
+        ApiPath(domain): ApiPath<String>,
+        ApiJson(input): ApiJson<MergeInput>,
+    ) -> ApiResult<Json<MergePreview>> {
+        super::merge_preview(&state, &caller, book(domain), &input).await
+    }
+
+    /// Merges contacts into the first, which keeps its id and gets every number, email and
+    /// field; the others go to the trash (restoring one undoes its part), and their ids,
+    /// favorites and UIDs lead to the survivor.
+    #[utoipa::path(post, path = "/api/v1/domains/{domain}/shared-contacts/merge", operation_id = "mergeSharedContacts", tag = "shared contacts", request_body = MergeInput,
+        params(("domain" = String, Path, description = "Domain name")),
+        responses((status = 200, description = "The merged contact", body = ContactView,
+            headers(("ETag" = String, description = "Its version"))), PatchErrors))]
+    pub async fn merge(
+        State(state): State<AppState>,
+        Auth(caller): Auth,
+        ApiPath(domain): ApiPath<String>,
+        ApiJson(input): ApiJson<MergeInput>,
+    ) -> ApiResult<Response> {
+        super::merge(&state, &caller, book(domain), input).await
+    }
+
+    /// Records that two contacts are different people: they are not offered as duplicates again.
+    #[utoipa::path(post, path = "/api/v1/domains/{domain}/shared-contacts/not-duplicates", operation_id = "markSharedNotDuplicates", tag = "shared contacts", request_body = NotDuplicatesInput,
+        params(("domain" = String, Path, description = "Domain name")),
+        responses((status = 204, description = "Recorded"), ActionErrors))]
+    pub async fn not_duplicates(
+        State(state): State<AppState>,
+        Auth(caller): Auth,
+        ApiPath(domain): ApiPath<String>,
+        ApiJson(input): ApiJson<NotDuplicatesInput>,
+    ) -> ApiResult<StatusCode> {
+        super::not_duplicates(&state, &caller, book(domain), &input).await
+    }
 }
 
 /// A user's own address book, seen by that user alone.
 pub mod personal {
     use axum::Json;
     use axum::extract::State;
+    use axum::http::StatusCode;
     use axum::response::Response;
-    use switchboard_app::{BookRef, ContactInput, ContactPatch, ListParams};
+    use switchboard_app::{
+        BookRef, ContactInput, ContactPatch, DuplicateParams, ListParams, MergeInput, MergePreview, NotDuplicatesInput,
+    };
     use switchboard_core::model::ContactView;
     use uuid::Uuid;
 
+    use super::DuplicateGroupView;
     use crate::AppState;
     use crate::api::ListPage;
     use crate::auth::Auth;
-    use crate::docs::ContactPage;
+    use crate::docs::{ContactPage, DuplicatePage};
     use crate::extract::{ApiJson, ApiPath, ApiQuery, IfMatch};
     use crate::problem::{ActionErrors, ApiResult, ListErrors, PatchErrors, ReadErrors, WriteErrors};
 
@@ -268,5 +395,59 @@ pub mod personal {
         ApiPath((domain, ext, id)): ApiPath<(String, String, Uuid)>,
     ) -> ApiResult<Response> {
         super::restore(&state, &caller, book(domain, ext), id).await
+    }
+
+    /// Groups of the user's contacts that share a number, an email, or names and company
+    /// (for the owner). Pairs marked not duplicates are left out.
+    #[utoipa::path(get, path = "/api/v1/domains/{domain}/users/{ext}/contacts/duplicates", operation_id = "listPersonalDuplicates", tag = "personal contacts",
+        params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "The owner's extension"), DuplicateParams),
+        responses((status = 200, description = "A page of groups of possible duplicates", body = DuplicatePage), ListErrors))]
+    pub async fn duplicates(
+        State(state): State<AppState>,
+        Auth(caller): Auth,
+        ApiPath((domain, ext)): ApiPath<(String, String)>,
+        ApiQuery(params): ApiQuery<DuplicateParams>,
+    ) -> ApiResult<Json<ListPage<DuplicateGroupView>>> {
+        super::duplicates(&state, &caller, book(domain, ext), &params).await
+    }
+
+    /// What merging these contacts would make, and the fields they disagree on; changes nothing.
+    #[utoipa::path(post, path = "/api/v1/domains/{domain}/users/{ext}/contacts/merge/preview", operation_id = "previewPersonalMerge", tag = "personal contacts", request_body = MergeInput,
+        params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "The owner's extension")),
+        responses((status = 200, description = "The merged contact and the conflicts", body = MergePreview), ReadErrors))]
+    pub async fn merge_preview(
+        State(state): State<AppState>,
+        Auth(caller): Auth,
+        ApiPath((domain, ext)): ApiPath<(String, String)>,
+        ApiJson(input): ApiJson<MergeInput>,
+    ) -> ApiResult<Json<MergePreview>> {
+        super::merge_preview(&state, &caller, book(domain, ext), &input).await
+    }
+
+    /// Merges contacts into the first (see `mergeSharedContacts`).
+    #[utoipa::path(post, path = "/api/v1/domains/{domain}/users/{ext}/contacts/merge", operation_id = "mergePersonalContacts", tag = "personal contacts", request_body = MergeInput,
+        params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "The owner's extension")),
+        responses((status = 200, description = "The merged contact", body = ContactView,
+            headers(("ETag" = String, description = "Its version"))), PatchErrors))]
+    pub async fn merge(
+        State(state): State<AppState>,
+        Auth(caller): Auth,
+        ApiPath((domain, ext)): ApiPath<(String, String)>,
+        ApiJson(input): ApiJson<MergeInput>,
+    ) -> ApiResult<Response> {
+        super::merge(&state, &caller, book(domain, ext), input).await
+    }
+
+    /// Records that two contacts are different people: they are not offered as duplicates again.
+    #[utoipa::path(post, path = "/api/v1/domains/{domain}/users/{ext}/contacts/not-duplicates", operation_id = "markPersonalNotDuplicates", tag = "personal contacts", request_body = NotDuplicatesInput,
+        params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "The owner's extension")),
+        responses((status = 204, description = "Recorded"), ActionErrors))]
+    pub async fn not_duplicates(
+        State(state): State<AppState>,
+        Auth(caller): Auth,
+        ApiPath((domain, ext)): ApiPath<(String, String)>,
+        ApiJson(input): ApiJson<NotDuplicatesInput>,
+    ) -> ApiResult<StatusCode> {
+        super::not_duplicates(&state, &caller, book(domain, ext), &input).await
     }
 }

@@ -2,7 +2,7 @@
 
 mod audit;
 mod blocking;
-mod contacts;
+pub(crate) mod contacts;
 mod devices;
 mod directory;
 mod domains;
@@ -41,6 +41,10 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(contacts::shared::list, contacts::shared::create))
         .routes(routes!(contacts::shared::get, contacts::shared::update, contacts::shared::delete))
         .routes(routes!(contacts::shared::restore))
+        .routes(routes!(contacts::shared::duplicates))
+        .routes(routes!(contacts::shared::merge_preview))
+        .routes(routes!(contacts::shared::merge))
+        .routes(routes!(contacts::shared::not_duplicates))
         .routes(routes!(export::shared))
         .routes(routes!(import::shared))
         .routes(routes!(import::personal))
@@ -48,6 +52,10 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(contacts::personal::list, contacts::personal::create))
         .routes(routes!(contacts::personal::get, contacts::personal::update, contacts::personal::delete))
         .routes(routes!(contacts::personal::restore))
+        .routes(routes!(contacts::personal::duplicates))
+        .routes(routes!(contacts::personal::merge_preview))
+        .routes(routes!(contacts::personal::merge))
+        .routes(routes!(contacts::personal::not_duplicates))
         .routes(routes!(directory::list))
         .routes(routes!(directory::departments))
         .routes(routes!(directory::sites))
