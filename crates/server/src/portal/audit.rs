@@ -21,11 +21,12 @@ pub(super) fn routes() -> Router<AppState> {
 }
 
 /// The action filter's choices: single actions and families of them.
-const ACTION_CHOICES: [(&str, &str); 7] = [
+const ACTION_CHOICES: [(&str, &str); 8] = [
     ("contact.create", "Contact created"),
     ("contact.update", "Contact changed"),
     ("contact.delete", "Contact deleted"),
     ("contact.restore", "Contact restored"),
+    ("contact.merge", "Contacts merged"),
     ("contacts.import", "Contacts imported"),
     ("user.*", "Users: any change"),
     ("settings.*", "Settings: any change"),

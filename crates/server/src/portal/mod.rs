@@ -22,6 +22,7 @@ mod audit;
 mod contact_form;
 mod contacts;
 mod deleted_users;
+mod duplicates;
 mod login;
 mod phones;
 mod settings;
@@ -58,6 +59,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(settings::routes())
         .merge(audit::routes())
         .merge(shared::routes())
+        .merge(duplicates::routes(contact_form::Which::Shared))
+        .merge(duplicates::routes(contact_form::Which::Mine))
         .merge(contacts::routes())
         .merge(allowed::routes())
         .merge(sharing::routes())
