@@ -11,6 +11,8 @@ use switchboard_app::{
     App, AppConfig, AppError, AuditParams, BookRef, Caller, ContactInput, DomainInput, DuplicateParams, ExportFormat,
     ImportOptions, ListParams, MergeInput, NotDuplicatesInput, UserInput,
 };
+use switchboard_core::contact::ContactFields;
+use switchboard_core::phone::Country;
 use switchboard_formats::{ExportContact, Writer};
 use switchboard_store::{PostgresStore, SqliteStore, Store};
 use uuid::Uuid;
@@ -72,7 +74,8 @@ async fn groups(app: &App, caller: &Caller, book: &BookRef) -> Vec<Vec<Uuid>> {
 
 fn vcard(uid: Uuid, contact: ContactInput) -> Vec<u8> {
     let mut writer = Writer::new(Vec::new(), ExportFormat::VCard3).unwrap();
-    writer.write(&ExportContact { uid: uid.to_string(), contact, extension: None, starred: false }).unwrap();
+    let fields = ContactFields::parse(&contact, Country::default()).unwrap();
+    writer.write(&ExportContact { uid: uid.to_string(), fields, extension: None, starred: false }).unwrap();
     writer.finish().unwrap()
 }
 
