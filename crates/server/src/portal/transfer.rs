@@ -532,9 +532,15 @@ fn action_names(action: RowAction) -> (&'static str, &'static str) {
     }
 }
 
-/// `work_phone` → "Work phone"; a column name from the file stays as it is.
+/// `work_phone` → "Work phone", `emails[0].address` → "Email", `phones[2].number` →
+/// "Phone 3" (imports fill the lists); a column name from the file stays as it is.
 fn field_label(field: &str) -> String {
-    capitalize(&field.replace('_', " "))
+    let entry =
+        field.split_once('[').and_then(|(list, rest)| Some((list, rest.split_once(']')?.0.parse::<usize>().ok()?)));
+    let Some((list, index)) = entry else { return capitalize(&field.replace('_', " ")) };
+    let one = if list == "addresses" { "address" } else { list.strip_suffix('s').unwrap_or(list) };
+    let name = capitalize(one);
+    if index == 0 { name } else { format!("{name} {}", index + 1) }
 }
 
 fn plural(count: usize, one: &str, many: &str) -> String {
@@ -599,6 +605,15 @@ async fn directory_export_modal(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fields_read_as_labels() {
+        assert_eq!(field_label("work_phone"), "Work phone");
+        assert_eq!(field_label("emails[0].address"), "Email");
+        assert_eq!(field_label("phones[2].number"), "Phone 3");
+        assert_eq!(field_label("addresses[1].city"), "Address 2");
+        assert_eq!(field_label("Business Phone"), "Business Phone");
+    }
 
     #[test]
     fn sizes_read_as_megabytes_or_kilobytes() {
