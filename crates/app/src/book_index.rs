@@ -89,8 +89,10 @@ impl BookIndex {
                     by_extension.insert(extension.clone(), position);
                 }
                 None => {
-                    for number in &row.entry.numbers {
-                        let list = by_lookup_key.entry(phone_number(number).lookup_key()).or_default();
+                    let listed = row.entry.numbers.iter().map(|number| phone_number(number).lookup_key());
+                    let more = row.more_numbers.iter().map(|phone| phone.number.lookup_key());
+                    for key in listed.chain(more) {
+                        let list = by_lookup_key.entry(key).or_default();
                         if list.last() != Some(&position) {
                             list.push(position);
                         }
@@ -192,14 +194,14 @@ impl BookIndex {
     }
 
     /// Shared contacts with a number of this look-up key.
-    pub fn shared_with_key(&self, key: &str) -> impl Iterator<Item = &DirectoryEntry> {
+    pub fn shared_with_key(&self, key: &str) -> impl Iterator<Item = &BookRow> {
         let positions = self.by_lookup_key.get(key).map(Vec::as_slice).unwrap_or_default();
-        positions.iter().map(|&p| &self.rows[p as usize].entry)
+        positions.iter().map(|&p| &self.rows[p as usize])
     }
 
     /// The listed coworker with this extension.
-    pub fn coworker(&self, extension: &str) -> Option<&DirectoryEntry> {
-        self.by_extension.get(extension).map(|&p| &self.rows[p as usize].entry)
+    pub fn coworker_row(&self, extension: &str) -> Option<&BookRow> {
+        self.by_extension.get(extension).map(|&p| &self.rows[p as usize])
     }
 }
 

@@ -190,6 +190,7 @@ fn from_entry(entry: &DirectoryEntry) -> ExportContact {
                 NumberKind::Mobile => PhoneKind::Mobile,
                 NumberKind::Home => PhoneKind::Home,
                 NumberKind::Fax => PhoneKind::Fax,
+                NumberKind::Other => PhoneKind::Other,
                 NumberKind::Extension => return None,
             };
             let number = PhoneNumber { typed: number.typed.clone(), e164: number.e164.clone(), extension: None };

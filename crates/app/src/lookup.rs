@@ -21,10 +21,11 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use switchboard_core::contact::NumberKind;
-use switchboard_core::model::{Book, Contact, DirectoryEntry, Domain, EntryKind, User};
+use switchboard_core::details::Phone;
+use switchboard_core::model::{Book, Contact, Domain, EntryKind, User};
 use switchboard_core::phone::Country;
 use switchboard_core::{Extension, Invalid, PhoneNumber};
-use switchboard_store::BlockedNumber;
+use switchboard_store::{BlockedNumber, BookRow};
 use uuid::Uuid;
 
 use crate::auth::Caller;
@@ -64,6 +65,8 @@ pub struct MatchedEntry {
     pub number_kind: NumberKind,
     /// That number as it was typed.
     pub number: String,
+    /// The number's own label ("Assistant"), else its kind in words ("Mobile", "Pager").
+    pub label: String,
 }
 
 /// What a phone system shows and does for an incoming call.
@@ -302,18 +305,18 @@ impl App {
         let key = calling.number.lookup_key();
         if let Some(user) = callee.user.filter(|_| callee.reads_personal) {
             let own = self.indexed_personal(index, callee.domain.id, user.id).await?;
-            let candidates = own.iter().filter_map(|row| entry_candidate(&row.entry, calling)).collect();
+            let candidates = own.iter().filter_map(|row| entry_candidate(row, calling)).collect();
             if let Some(decision) = decision(candidates, false) {
                 return Ok(Some(decision));
             }
         }
         if shows_shared {
-            let candidates = index.shared_with_key(&key).filter_map(|entry| entry_candidate(entry, calling)).collect();
+            let candidates = index.shared_with_key(&key).filter_map(|row| entry_candidate(row, calling)).collect();
             if let Some(decision) = decision(candidates, false) {
                 return Ok(Some(decision));
             }
         }
-        let coworker = calling.number.is_short_code().then(|| index.coworker(&calling.number.typed)).flatten();
+        let coworker = calling.number.is_short_code().then(|| index.coworker_row(&calling.number.typed)).flatten();
         Ok(coworker.and_then(|entry| entry_candidate(entry, calling)).map(|coworker| Decision {
             rule: MatchRule::Extension,
             winner: Some(coworker),
@@ -350,6 +353,7 @@ impl App {
                 id: user.id,
                 number_kind: NumberKind::Extension,
                 number: user.extension.to_string(),
+                label: "Extension".into(),
             },
             rule: MatchRule::Extension,
         }))
@@ -408,28 +412,42 @@ fn decision(candidates: Vec<Candidate>, overflowed: bool) -> Option<Decision> {
     Some(Decision { rule, winner, candidates: if unsure { count.max(2) } else { count } })
 }
 
+/// One number an entry may be matched by: its kind, label and the number.
+struct Dialled<'a> {
+    kind: NumberKind,
+    label: &'a str,
+    number: PhoneNumber,
+}
+
+/// The best-matching of an entry's numbers (the first of them on a tie), and how it matched.
+fn best_match<'a>(numbers: impl Iterator<Item = Dialled<'a>>, calling: &Calling) -> Option<(MatchRule, Dialled<'a>)> {
+    numbers.filter_map(|n| calling.rule_for(&n.number).map(|rule| (rule, n))).min_by_key(|(rule, _)| *rule)
+}
+
+fn matched_entry(kind: EntryKind, id: Uuid, dialled: Dialled<'_>) -> MatchedEntry {
+    MatchedEntry { kind, id, number_kind: dialled.kind, number: dialled.number.typed, label: dialled.label.to_string() }
+}
+
 /// A directory entry of the in-memory copy as a candidate, by its best-matching number.
-fn entry_candidate(entry: &DirectoryEntry, calling: &Calling) -> Option<Candidate> {
-    let numbers = entry.numbers.iter().map(|view| (view.kind, phone_number(view)));
-    let (rule, kind, number) = numbers
-        .filter_map(|(kind, number)| calling.rule_for(&number).map(|rule| (rule, kind, number)))
-        .min_by_key(|(rule, ..)| *rule)?;
+fn entry_candidate(row: &BookRow, calling: &Calling) -> Option<Candidate> {
+    let entry = &row.entry;
+    let listed = entry.numbers.iter().map(|view| Dialled {
+        kind: view.kind,
+        label: kind_word(view.kind),
+        number: phone_number(view),
+    });
+    let (rule, dialled) = best_match(listed.chain(row.more_numbers.iter().map(dialled)), calling)?;
     let fallback = entry.extension.as_deref().unwrap_or(&entry.company);
     Some(Candidate {
         name: display_name(&entry.first_name, &entry.last_name, fallback),
-        entry: MatchedEntry { kind: entry.kind, id: entry.id, number_kind: kind, number: number.typed },
+        entry: matched_entry(entry.kind, entry.id, dialled),
         rule,
     })
 }
 
 /// The contact as a candidate, by its best-matching number; `None` when none matches.
 fn contact_candidate(contact: &Contact, calling: &Calling) -> Option<Candidate> {
-    let (rule, kind, number) = contact
-        .fields
-        .numbers()
-        .into_iter()
-        .filter_map(|(kind, number)| calling.rule_for(number).map(|rule| (rule, kind, number)))
-        .min_by_key(|(rule, ..)| *rule)?;
+    let (rule, dialled) = best_match(contact.fields.phones.iter().map(dialled), calling)?;
     let kind_of_book = match contact.book {
         Book::Shared { .. } => EntryKind::Shared,
         Book::Personal { .. } => EntryKind::Personal,
@@ -437,9 +455,25 @@ fn contact_candidate(contact: &Contact, calling: &Calling) -> Option<Candidate> 
     let fields = &contact.fields;
     Some(Candidate {
         name: display_name(&fields.first_name, &fields.last_name, &fields.company),
-        entry: MatchedEntry { kind: kind_of_book, id: contact.id, number_kind: kind, number: number.typed.clone() },
+        entry: matched_entry(kind_of_book, contact.id, dialled),
         rule,
     })
+}
+
+fn dialled(phone: &Phone) -> Dialled<'_> {
+    let label = if phone.label.is_empty() { phone.kind.word() } else { phone.label.as_str() };
+    Dialled { kind: phone.kind.number_kind(), label, number: phone.number.clone() }
+}
+
+fn kind_word(kind: NumberKind) -> &'static str {
+    match kind {
+        NumberKind::Work => "Work",
+        NumberKind::Mobile => "Mobile",
+        NumberKind::Home => "Home",
+        NumberKind::Fax => "Fax",
+        NumberKind::Extension => "Extension",
+        NumberKind::Other => "Other",
+    }
 }
 
 /// "First Last", or the fallback (a company, an extension) when there is no name.

@@ -13,6 +13,8 @@ use switchboard_app::{
     AllowedNumberInput, App, AppConfig, AppError, AuditParams, BlockedNumberInput, BookRef, Caller, ContactInput,
     DomainInput, LookupAnswer, MatchRule, PhonebookReader, SettingsLayer, UserInput,
 };
+use switchboard_core::contact::{ContactPatch, NumberKind};
+use switchboard_core::details::{PhoneInput, PhoneKind};
 use switchboard_core::model::EntryKind;
 use switchboard_store::Store;
 
@@ -127,6 +129,54 @@ async fn every_format_of_a_number_finds_its_contact(store: Arc<dyn Store>) {
     // Stored without its area code, a number is still found by its last seven digits.
     o.add(shared(), "Local", "555-0100").await;
     assert_eq!(o.shown(&o.ben, "+1 206 555 0100").await, named("Local Contact", MatchRule::TrailingDigits));
+}
+
+fn phone(kind: PhoneKind, label: &str, number: &str) -> PhoneInput {
+    PhoneInput { kind, label: label.into(), number: number.into() }
+}
+
+/// Every number of a contact finds it, not only the first of each kind, and the answer
+/// says which number matched and how it is labelled.
+async fn every_number_of_a_contact_is_looked_up_with_its_label(store: Arc<dyn Store>) {
+    let o = office(store).await;
+    let numbers = vec![
+        phone(PhoneKind::Mobile, "", "206 555 0101"),
+        phone(PhoneKind::Mobile, "Second", "206 555 0102"),
+        phone(PhoneKind::Pager, "", "206 555 0103"),
+        phone(PhoneKind::Work, "", "206 555 0104"),
+        phone(PhoneKind::Work, "Assistant", "206 555 0105"),
+    ];
+    let maya = ContactInput {
+        first_name: "Maya".into(),
+        last_name: "Many".into(),
+        phones: numbers.clone(),
+        ..Default::default()
+    };
+    let id = o.app.create_contact(&Caller::System, &shared(), maya).await.unwrap().id;
+    let expected = [
+        ("+12065550101", NumberKind::Mobile, "Mobile"),
+        ("+12065550102", NumberKind::Mobile, "Second"),
+        ("+12065550103", NumberKind::Other, "Pager"),
+        ("+12065550104", NumberKind::Work, "Work"),
+        ("+12065550105", NumberKind::Work, "Assistant"),
+    ];
+    for (calling, kind, label) in expected {
+        let answer = o.look_up(&o.ben, calling).await;
+        assert_eq!(answer.name.as_deref(), Some("Maya Many"), "{calling}");
+        let entry = answer.entry.unwrap();
+        assert_eq!((entry.id, entry.number_kind, entry.label.as_str()), (id, kind, label), "{calling}");
+    }
+    // A number taken off the contact no longer finds it.
+    let fewer = ContactPatch { phones: Some(numbers[..2].to_vec()), ..Default::default() };
+    o.app.update_contact(&Caller::System, &shared(), id, None, fewer).await.unwrap();
+    assert_eq!(o.shown(&o.ben, "+12065550105").await, (None, MatchRule::None));
+    assert_eq!(o.shown(&o.ben, "+12065550102").await, named("Maya Many", MatchRule::ExactE164));
+
+    // The same in one's own book.
+    let own = ContactInput { first_name: "Pat".into(), phones: numbers[2..].to_vec(), ..Default::default() };
+    o.app.create_contact(&o.ben, &personal("201"), own).await.unwrap();
+    let answer = o.look_up(&o.ben, "206-555-0105").await;
+    assert_eq!((answer.name.as_deref(), answer.entry.unwrap().label.as_str()), (Some("Pat"), "Assistant"));
 }
 
 async fn shared_trailing_digits_are_ambiguous(store: Arc<dyn Store>) {
@@ -303,6 +353,7 @@ async fn bad_block_and_allow_input_is_refused_field_by_field(store: Arc<dyn Stor
 
 on_both_backends!(
     every_format_of_a_number_finds_its_contact,
+    every_number_of_a_contact_is_looked_up_with_its_label,
     shared_trailing_digits_are_ambiguous,
     own_contacts_beat_shared_ones_which_beat_coworkers,
     hidden_unlisted_and_foreign_entries_never_match,

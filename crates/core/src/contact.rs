@@ -246,6 +246,8 @@ pub enum NumberKind {
     Home,
     Fax,
     Extension,
+    /// A pager or another number (caller-ID answers only).
+    Other,
 }
 
 /// A valid contact. Strings are trimmed; empty means "not given".
@@ -574,7 +576,7 @@ impl ContactFields {
             NumberKind::Mobile => (PhoneKind::Mobile, None),
             NumberKind::Home => (PhoneKind::Home, None),
             NumberKind::Fax => (PhoneKind::Fax, Some(PhoneKind::HomeFax)),
-            NumberKind::Extension => return None,
+            NumberKind::Extension | NumberKind::Other => return None,
         };
         let find = |kind| self.phones.iter().find(|p| p.kind == kind).map(|p| &p.number);
         find(kind).or_else(|| stand_in.and_then(find))

@@ -66,6 +66,32 @@ impl PhoneKind {
     pub fn parse(value: &str) -> Option<PhoneKind> {
         PhoneKind::ALL.into_iter().find(|k| k.as_str() == value)
     }
+
+    /// The column of the directory this kind of number belongs to.
+    pub fn number_kind(self) -> crate::contact::NumberKind {
+        use crate::contact::NumberKind;
+        match self {
+            PhoneKind::Work | PhoneKind::Main => NumberKind::Work,
+            PhoneKind::Mobile => NumberKind::Mobile,
+            PhoneKind::Home => NumberKind::Home,
+            PhoneKind::Fax | PhoneKind::HomeFax => NumberKind::Fax,
+            PhoneKind::Pager | PhoneKind::Other => NumberKind::Other,
+        }
+    }
+
+    /// How the portal and caller-ID name the kind when the number has no label of its own.
+    pub fn word(self) -> &'static str {
+        match self {
+            PhoneKind::Work => "Work",
+            PhoneKind::Mobile => "Mobile",
+            PhoneKind::Home => "Home",
+            PhoneKind::Main => "Main",
+            PhoneKind::Fax => "Fax",
+            PhoneKind::HomeFax => "Home fax",
+            PhoneKind::Pager => "Pager",
+            PhoneKind::Other => "Other",
+        }
+    }
 }
 
 /// What an email, address, web address or date is for.

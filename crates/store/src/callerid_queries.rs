@@ -38,6 +38,17 @@ impl CallerIdStore for Backend {
             qb.push(format_args!(" AND contacts.deleted_at IS NULL AND contacts.{column}_key = ")).push_bind(key);
             push_visible(&mut qb, "contacts", None);
         }
+        // And the numbers beyond the four columns, by their key index.
+        qb.push(concat!(" UNION ALL SELECT ", contact_columns!(), ", 1 AS exact_rank FROM contacts WHERE "));
+        push_book(&mut qb, book);
+        qb.push(" AND contacts.deleted_at IS NULL AND contacts.id IN (SELECT contact_id FROM contact_numbers WHERE ");
+        qb.push("contact_numbers.domain_id = ").push_bind(book.domain_id());
+        match book.owner_id() {
+            None => qb.push(" AND contact_numbers.owner_user_id IS NULL"),
+            Some(owner_id) => qb.push(" AND contact_numbers.owner_user_id = ").push_bind(owner_id),
+        };
+        qb.push(" AND contact_numbers.lookup_key = ").push_bind(key).push(")");
+        push_visible(&mut qb, "contacts", None);
         qb.push(") AS candidates ORDER BY exact_rank, id LIMIT ").push_bind(i64::from(limit));
         let rows = qb.build().fetch_all(&self.pool).await?;
         rows.iter().map(contact).collect()

@@ -212,6 +212,7 @@ fn phones_of_columns(numbers: &[(NumberKind, Option<PhoneNumber>)]) -> Vec<Phone
         NumberKind::Home => PhoneKind::Home,
         NumberKind::Fax => PhoneKind::Fax,
         NumberKind::Work | NumberKind::Extension => PhoneKind::Work,
+        NumberKind::Other => PhoneKind::Other,
     };
     numbers
         .iter()

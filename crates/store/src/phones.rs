@@ -6,6 +6,7 @@
 
 use async_trait::async_trait;
 use switchboard_core::DomainName;
+use switchboard_core::details::Phone;
 use switchboard_core::model::{DirectoryEntry, Domain, User};
 use uuid::Uuid;
 
@@ -54,6 +55,8 @@ pub struct BookRow {
     pub sort_key: String,
     /// What a search term must be a substring of.
     pub search_text: String,
+    /// A contact's numbers beyond the four `entry.numbers` lists, for caller-ID.
+    pub more_numbers: Vec<Phone>,
 }
 
 #[async_trait]

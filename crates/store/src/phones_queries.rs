@@ -2,11 +2,14 @@
 
 use async_trait::async_trait;
 use sqlx::Row as _;
+use switchboard_core::contact::{ContactDetails, ContactFields};
+use switchboard_core::details::Phone;
 use switchboard_core::model::Book;
 use uuid::Uuid;
 
 use super::{
-    Backend, Builder, Row, device_with, directory_entry, domain, push_contact_entries, push_coworkers, time, user_with,
+    Backend, Builder, Row, decode_error, device_with, directory_entry, domain, push_contact_entries, push_coworkers,
+    time, user_with,
 };
 use crate::phones::{BookPart, BookRow, DeviceAccess, DeviceKey, PhoneStore};
 use crate::{ChangeStamp, DirectoryQuery, Group, ListQuery, Result};
@@ -57,7 +60,9 @@ impl PhoneStore for Backend {
             group: Group::All,
             list: ListQuery::default(),
         };
-        let mut qb = Builder::new("SELECT entry.*, keys.search_text AS search_text FROM (");
+        let details = if part == BookPart::Coworkers { "'{}'" } else { "keys.details" };
+        let mut qb = Builder::new("SELECT entry.*, keys.search_text AS search_text, ");
+        qb.push(details).push(" AS details FROM (");
         let table = match part {
             BookPart::Coworkers => {
                 push_coworkers(&mut qb, &query);
@@ -95,5 +100,17 @@ fn book_row(row: &Row) -> Result<BookRow> {
         entry: directory_entry(row)?,
         sort_key: row.try_get("sort_key")?,
         search_text: row.try_get("search_text")?,
+        more_numbers: more_numbers(row.try_get("details")?)?,
     })
+}
+
+/// The numbers beyond the four columns, from a contact's details (none when it has none).
+fn more_numbers(details: &str) -> Result<Vec<Phone>> {
+    if details == "{}" {
+        return Ok(Vec::new());
+    }
+    let details: ContactDetails =
+        serde_json::from_str(details).map_err(|e| decode_error(format!("contact details: {e}")))?;
+    let fields = ContactFields { phones: details.phones, ..ContactFields::default() };
+    Ok(fields.more_phones().map(|(_, phone)| phone.clone()).collect())
 }

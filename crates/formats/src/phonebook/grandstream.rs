@@ -37,7 +37,7 @@ pub(super) fn address_book(writer: &mut Writer<Vec<u8>>, book: &Book<'_>) -> io:
 /// Grandstream's types are Work, Home, Mobile and Fax: an extension is a work number.
 fn phone_type(kind: NumberKind) -> &'static str {
     match kind {
-        NumberKind::Work | NumberKind::Extension => "Work",
+        NumberKind::Work | NumberKind::Extension | NumberKind::Other => "Work",
         NumberKind::Home => "Home",
         NumberKind::Mobile => "Mobile",
         NumberKind::Fax => "Fax",

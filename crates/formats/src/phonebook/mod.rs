@@ -109,6 +109,7 @@ impl DialNumber {
             NumberKind::Home => "Home",
             NumberKind::Fax => "Fax",
             NumberKind::Extension => "Extension",
+            NumberKind::Other => "Other",
         }
     }
 }
@@ -160,6 +161,7 @@ fn kind_order(kind: NumberKind) -> u8 {
         NumberKind::Mobile => 2,
         NumberKind::Home => 3,
         NumberKind::Fax => 4,
+        NumberKind::Other => 5,
     }
 }
 

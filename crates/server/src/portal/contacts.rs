@@ -114,6 +114,7 @@ fn number_label(kind: NumberKind) -> &'static str {
         NumberKind::Home => "Home",
         NumberKind::Fax => "Fax",
         NumberKind::Extension => "Ext.",
+        NumberKind::Other => "Other",
     }
 }
 
