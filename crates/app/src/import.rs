@@ -130,11 +130,17 @@ pub struct ImportReport {
     /// with rejected rows (a replace import would otherwise trash what they stand for).
     pub held_back: Option<String>,
     pub errors: Vec<RowProblem>,
+    /// Rows kept without a field that could not be read (a number of 200 characters, an
+    /// email without `@`…); the rest of the row was imported.
+    pub warned: usize,
+    /// What was left out, field by field (the first 1,000).
+    pub warnings: Vec<RowProblem>,
     /// Dry runs only: every row's fate, in file order (the first 10,000).
     pub previews: Vec<RowPreview>,
 }
 
 const MAX_PREVIEWS: usize = 10_000;
+const MAX_WARNINGS: usize = 1_000;
 
 /// Rows travel from the blocking file reader to the planner through this.
 enum Message {
@@ -300,6 +306,8 @@ impl App {
             committed: false,
             held_back: None,
             errors: vec![],
+            warned: 0,
+            warnings: vec![],
             previews: vec![],
         };
         let mut plan = Plan {
@@ -365,6 +373,8 @@ struct ValidRow {
     fields: ContactFields,
     /// Its duplicate key, to spot a contact listed twice in the file.
     key: String,
+    /// Fields left out because they could not be read.
+    left_out: Vec<RowProblem>,
 }
 
 impl CheckedRow {
@@ -379,22 +389,18 @@ impl CheckedRow {
             }
         };
         let name = display_name(&row);
-        match ContactFields::parse(&row.contact, country) {
-            Ok(fields) => CheckedRow::Valid(Box::new(ValidRow {
+        let problem = |FieldError { field, message }| RowProblem { row: row.row, field: Some(field), message };
+        match ContactFields::read(&row.contact, country) {
+            Ok((fields, left_out)) => CheckedRow::Valid(Box::new(ValidRow {
                 row: row.row,
                 uid: row.uid.as_deref().and_then(|uid| uid.trim().parse().ok()),
                 starred: row.starred,
                 name,
                 key: fields.duplicate_key(),
                 fields,
+                left_out: left_out.into_iter().map(problem).collect(),
             })),
-            Err(Invalid(problems)) => {
-                let problems = problems
-                    .into_iter()
-                    .map(|FieldError { field, message }| RowProblem { row: row.row, field: Some(field), message })
-                    .collect();
-                CheckedRow::Rejected { name, problems }
-            }
+            Err(Invalid(problems)) => CheckedRow::Rejected { name, problems: problems.into_iter().map(problem).collect() },
         }
     }
 }
@@ -413,7 +419,11 @@ impl Plan {
                 Message::Detected(..) => continue,
             };
             self.report.rows += 1;
-            read_ahead.push(CheckedRow::new(*row, self.open.country));
+            let checked = CheckedRow::new(*row, self.open.country);
+            if let CheckedRow::Valid(valid) = &checked {
+                self.warn(&valid.left_out);
+            }
+            read_ahead.push(checked);
             if read_ahead.len() >= LOOKUP_BATCH {
                 self.check_time()?;
                 self.plan_rows(writer, std::mem::take(&mut read_ahead)).await?;
@@ -591,6 +601,15 @@ impl Plan {
             target_id,
             details: crate::records::contact_audit_details(self.open.book, details),
         }
+    }
+
+    fn warn(&mut self, left_out: &[RowProblem]) {
+        if left_out.is_empty() {
+            return;
+        }
+        self.report.warned += 1;
+        let room = MAX_WARNINGS.saturating_sub(self.report.warnings.len());
+        self.report.warnings.extend(left_out.iter().take(room).cloned());
     }
 
     fn reject(&mut self, row: usize, field: Option<String>, message: String, name: &str) {

@@ -47,7 +47,7 @@ pub use duplicates::{DuplicateParams, MergeInput, MergePreview, NotDuplicatesInp
 pub use error::{AppError, Result};
 pub use events::{Notice, Subscription};
 pub use export::{Export, ExportSource, parse_export_format};
-pub use import::{ImportMode, ImportOptions, ImportPermit, ImportReport, RowAction, parse_import_options};
+pub use import::{ImportMode, ImportOptions, ImportPermit, ImportReport, RowAction, RowProblem, parse_import_options};
 pub use inputs::*;
 pub use limits::PresenceLimit;
 pub use lookup::{LookupAnswer, MatchRule, MatchedEntry};

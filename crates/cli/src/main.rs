@@ -542,22 +542,22 @@ async fn import(args: ImportArgs, app: &App) -> Result<()> {
         let reason = preview.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
         say!("row {:>6}  {:<9} {}{reason}", preview.row, format!("{:?}", preview.action).to_lowercase(), preview.name)?;
     }
+    let field = |problem: &switchboard_app::RowProblem| problem.field.as_deref().map(|f| format!("{f}: ")).unwrap_or_default();
     for problem in &report.errors {
-        say!(
-            "row {:>6}  rejected: {}{}",
-            problem.row,
-            problem.field.as_deref().map(|f| format!("{f}: ")).unwrap_or_default(),
-            problem.message
-        )?;
+        say!("row {:>6}  rejected: {}{}", problem.row, field(problem), problem.message)?;
+    }
+    for problem in &report.warnings {
+        say!("row {:>6}  kept without {}{}", problem.row, field(problem), problem.message)?;
     }
     say!("{} ({}): {} rows", report.format, report.encoding, report.rows)?;
     say!(
-        "created {}, updated {}, unchanged {}, rejected {}, moved to trash {}",
+        "created {}, updated {}, unchanged {}, rejected {}, moved to trash {}, kept without a field {}",
         report.created,
         report.updated,
         report.unchanged,
         report.rejected,
-        report.trashed
+        report.trashed,
+        report.warned
     )?;
     match (&report.held_back, report.committed) {
         (_, true) => say!("committed")?,

@@ -604,11 +604,11 @@ async fn ended_session_keeps_the_form(portal: &Portal) {
     page.assert_no_console_errors(&["401"]).await;
 }
 
-/// An Outlook CSV file of three contacts, the second of which has neither a name nor a
-/// company.
+/// An Outlook CSV file of three contacts, the second of which has nothing to keep: no
+/// name, company or number, and an email that is not one.
 const IMPORT_FILE: &str = "First Name,Last Name,Company,Business Phone,E-mail Address\r\n\
 Carl,Diaz,Diaz Build,+1 206 555 0111,carl@diaz.example\r\n\
-,,,,nobody@example.com\r\n\
+,,,,nobody-at-example.com\r\n\
 Erin,Fox,Fox Ltd,206-555-0122,\r\n";
 
 async fn office_manager_imports_and_exports(portal: &Portal) {

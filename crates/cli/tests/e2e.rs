@@ -357,7 +357,7 @@ async fn bad_input_is_refused_and_writes_nothing(backend: Backend) {
     assert_eq!(send_large_body(&server, &manager.token, SHARED, 10 * 1024 * 1024).await, 413);
 
     let cases = [
-        (json!({ "first_name": "A", "nickname": "x" }), "nickname"),
+        (json!({ "first_name": "A", "nick": "x" }), "nick"),
         (json!({ "first_name": "x".repeat(101) }), "first_name"),
         (json!({ "first_name": "A", "email": "not-an-email" }), "email"),
         (json!({ "first_name": "A", "work_phone": "206 555 0100\nor 0101" }), "work_phone"),

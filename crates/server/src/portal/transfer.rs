@@ -444,6 +444,7 @@ fn totals(report: &ImportReport, choices: Choices) -> Vec<Total> {
         Total { key: "updated", label: "updated", count: report.updated },
         Total { key: "unchanged", label: "unchanged", count: report.unchanged },
         Total { key: "rejected", label: "rejected", count: report.rejected },
+        Total { key: "warned", label: "kept without a field", count: report.warned },
     ];
     if choices.mode == ImportMode::Replace {
         let label = if choices.dry_run { "to trash" } else { "moved to trash" };
@@ -483,8 +484,16 @@ fn row_views(report: &ImportReport, dry_run: bool) -> (Vec<RowView>, usize) {
             reason: preview.reason.as_deref().map(capitalize).unwrap_or_default(),
         }
     });
-    let listed: Vec<RowView> = rejected.into_iter().chain(others).take(ROWS_SHOWN).collect();
-    let in_table = if dry_run { report.rows } else { report.rejected };
+    let warned = report.warnings.iter().map(|problem| RowView {
+        number: problem.row,
+        action: "warned",
+        action_label: "Kept",
+        name: names.get(&problem.row).map(|name| name.to_string()).unwrap_or_default(),
+        fields: problem.field.as_deref().map(field_label).unwrap_or_default(),
+        reason: format!("{} (this field was left out)", capitalize(&problem.message)),
+    });
+    let listed: Vec<RowView> = rejected.into_iter().chain(warned).chain(others).take(ROWS_SHOWN).collect();
+    let in_table = if dry_run { report.rows + report.warnings.len() } else { report.rejected + report.warnings.len() };
     let unlisted = in_table.saturating_sub(listed.len());
     (listed, unlisted)
 }

@@ -1,0 +1,119 @@
+//! A database made by the previous release (its migrations, up to 0009) and holding the
+//! contacts that release wrote reads the same after this release's migrations, on SQLite
+//! and on PostgreSQL: the numbers and email come back from their columns, caller-ID still
+//! finds them, and a contact changed afterwards keeps everything it is given.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use sqlx::migrate::Migrator;
+use switchboard_core::PhoneNumber;
+use switchboard_core::contact::ContactFields;
+use switchboard_core::details::{Email, Phone, PhoneInput, PhoneKind};
+use switchboard_core::model::Book;
+use switchboard_core::phone::Country;
+use switchboard_store::{AuditRecord, PostgresStore, SqliteStore, Store};
+use uuid::Uuid;
+
+/// The last schema version of the previous release.
+const PREVIOUS_RELEASE: i64 = 9;
+
+fn previous_release(mut migrator: Migrator) -> Migrator {
+    let kept: Vec<_> = migrator.migrations.iter().filter(|m| m.version <= PREVIOUS_RELEASE).cloned().collect();
+    assert_eq!(kept.len() as i64, PREVIOUS_RELEASE - 1, "0002 was never released; 0001 and 0003–0009 were");
+    migrator.migrations = Cow::Owned(kept);
+    migrator
+}
+
+const DOMAIN: &str = "INSERT INTO domains (id, name, description, created_at, updated_at) VALUES ($1, 'acme.example', '', 0, 0)";
+
+/// A contact as the previous release wrote it: four number columns with their E.164
+/// forms and look-up keys, one email, no details.
+const CONTACT: &str = "INSERT INTO contacts (id, domain_id, owner_user_id, first_name, last_name, company, title, \
+     work_phone, work_phone_e164, mobile_phone, mobile_phone_e164, home_phone, home_phone_e164, fax, fax_e164, \
+     email, notes, duplicate_key, sort_key, search_text, version, created_at, updated_at, deleted_at, \
+     work_phone_key, mobile_phone_key, home_phone_key, fax_key) VALUES ($1, $2, NULL, 'Ann', 'Lee', 'Acme', 'Buyer', \
+     '(206) 555-0100 x12', '+12065550100', '206.555.0101', '+12065550101', NULL, NULL, '555-0199', NULL, \
+     'ann@acme.example', 'Met at the fair.', 'ann\u{1}lee\u{1}acme\u{1}+12065550100,+12065550101,555-0199', \
+     'lee\u{1}ann\u{1}acme', 'ann lee', 3, 10, 20, NULL, '5550100', '5550101', NULL, '5550199')";
+
+fn number(typed: &str, e164: Option<&str>) -> PhoneNumber {
+    PhoneNumber { typed: typed.into(), e164: e164.map(str::to_string), extension: None }
+}
+
+/// What the contact above must read as after the upgrade.
+fn as_written_before() -> ContactFields {
+    let phone = |kind, number| Phone { kind, label: String::new(), number };
+    ContactFields {
+        first_name: "Ann".into(),
+        last_name: "Lee".into(),
+        company: "Acme".into(),
+        title: "Buyer".into(),
+        phones: vec![
+            phone(PhoneKind::Work, number("(206) 555-0100 x12", Some("+12065550100"))),
+            phone(PhoneKind::Mobile, number("206.555.0101", Some("+12065550101"))),
+            phone(PhoneKind::Fax, number("555-0199", None)),
+        ],
+        emails: vec![Email { address: "ann@acme.example".into(), ..Email::default() }],
+        notes: "Met at the fair.".into(),
+        ..ContactFields::default()
+    }
+}
+
+async fn reads_the_same_after_the_upgrade(store: Arc<dyn Store>, domain_id: Uuid, contact_id: Uuid) {
+    let book = Book::Shared { domain_id };
+    let contact = store.contact(book, contact_id).await.unwrap().expect("the contact survived");
+    assert_eq!(contact.fields, as_written_before());
+    assert_eq!((contact.version, contact.updated_at.timestamp_micros()), (3, 20));
+    let found = store.contacts_by_lookup_key(book, "5550101", Some("+12065550101"), 10).await.unwrap();
+    assert_eq!(found.iter().map(|c| c.id).collect::<Vec<_>>(), [contact_id], "caller-ID still finds it");
+
+    // Changed now, it keeps a second mobile with its label, and caller-ID finds that too.
+    let mut input = contact.fields.to_input();
+    input.phones.push(PhoneInput { kind: PhoneKind::Mobile, label: "Second".into(), number: "206 555 0102".into() });
+    let fields = ContactFields::parse(&input, Country::default()).unwrap();
+    let audit = AuditRecord {
+        domain_id: Some(domain_id),
+        actor: "test".into(),
+        action: "contact.update".into(),
+        target_id: Some(contact_id),
+        details: serde_json::Value::Null,
+    };
+    let updated = store.update_contact(book, contact_id, Some(3), fields.clone(), audit).await.unwrap();
+    assert_eq!(updated.fields, fields);
+    assert_eq!(store.contact(book, contact_id).await.unwrap().unwrap().fields, fields);
+    let found = store.contacts_by_lookup_key(book, "5550102", None, 10).await.unwrap();
+    assert_eq!(found.iter().map(|c| c.id).collect::<Vec<_>>(), [contact_id]);
+}
+
+#[tokio::test]
+async fn a_sqlite_database_of_the_previous_release_reads_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("previous.db");
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let (domain_id, contact_id) = (Uuid::now_v7(), Uuid::now_v7());
+    {
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        previous_release(sqlx::migrate!("migrations/sqlite")).run(&pool).await.unwrap();
+        sqlx::query(DOMAIN).bind(domain_id).execute(&pool).await.unwrap();
+        sqlx::query(CONTACT).bind(contact_id).bind(domain_id).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+    let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+    reads_the_same_after_the_upgrade(Arc::new(store), domain_id, contact_id).await;
+}
+
+#[tokio::test]
+async fn a_postgres_database_of_the_previous_release_reads_the_same() {
+    let url = switchboard_store::testing::fresh_postgres_database().await;
+    let (domain_id, contact_id) = (Uuid::now_v7(), Uuid::now_v7());
+    {
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        previous_release(sqlx::migrate!("migrations/postgres")).run(&pool).await.unwrap();
+        sqlx::query(DOMAIN).bind(domain_id).execute(&pool).await.unwrap();
+        sqlx::query(CONTACT).bind(contact_id).bind(domain_id).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+    let store = PostgresStore::connect(&url).await.unwrap();
+    reads_the_same_after_the_upgrade(Arc::new(store), domain_id, contact_id).await;
+}
