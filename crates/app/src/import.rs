@@ -400,7 +400,9 @@ impl CheckedRow {
                 fields,
                 left_out: left_out.into_iter().map(problem).collect(),
             })),
-            Err(Invalid(problems)) => CheckedRow::Rejected { name, problems: problems.into_iter().map(problem).collect() },
+            Err(Invalid(problems)) => {
+                CheckedRow::Rejected { name, problems: problems.into_iter().map(problem).collect() }
+            }
         }
     }
 }

@@ -542,7 +542,8 @@ async fn import(args: ImportArgs, app: &App) -> Result<()> {
         let reason = preview.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
         say!("row {:>6}  {:<9} {}{reason}", preview.row, format!("{:?}", preview.action).to_lowercase(), preview.name)?;
     }
-    let field = |problem: &switchboard_app::RowProblem| problem.field.as_deref().map(|f| format!("{f}: ")).unwrap_or_default();
+    let field =
+        |problem: &switchboard_app::RowProblem| problem.field.as_deref().map(|f| format!("{f}: ")).unwrap_or_default();
     for problem in &report.errors {
         say!("row {:>6}  rejected: {}{}", problem.row, field(problem), problem.message)?;
     }

@@ -200,9 +200,10 @@ fn details_json(fields: &ContactFields) -> String {
     if details == plain { "{}".to_string() } else { serde_json::to_string(&details).unwrap_or_else(|_| "{}".into()) }
 }
 
-/// A number as its columns keep it: as typed and E.164 (the extension is in `details`).
+/// A number as its columns give it back: as typed and E.164, the extension read again
+/// from the typed text.
 fn column_number(number: &PhoneNumber) -> PhoneNumber {
-    PhoneNumber { typed: number.typed.clone(), e164: number.e164.clone(), extension: None }
+    PhoneNumber::stored(number.typed.clone(), number.e164.clone())
 }
 
 /// The numbers of a contact that has no details: one per column, without labels.

@@ -25,7 +25,8 @@ fn previous_release(mut migrator: Migrator) -> Migrator {
     migrator
 }
 
-const DOMAIN: &str = "INSERT INTO domains (id, name, description, created_at, updated_at) VALUES ($1, 'acme.example', '', 0, 0)";
+const DOMAIN: &str =
+    "INSERT INTO domains (id, name, description, created_at, updated_at) VALUES ($1, 'acme.example', '', 0, 0)";
 
 /// A contact as the previous release wrote it: four number columns with their E.164
 /// forms and look-up keys, one email, no details.
@@ -37,8 +38,8 @@ const CONTACT: &str = "INSERT INTO contacts (id, domain_id, owner_user_id, first
      'ann@acme.example', 'Met at the fair.', 'ann\u{1}lee\u{1}acme\u{1}+12065550100,+12065550101,555-0199', \
      'lee\u{1}ann\u{1}acme', 'ann lee', 3, 10, 20, NULL, '5550100', '5550101', NULL, '5550199')";
 
-fn number(typed: &str, e164: Option<&str>) -> PhoneNumber {
-    PhoneNumber { typed: typed.into(), e164: e164.map(str::to_string), extension: None }
+fn number(typed: &str, e164: Option<&str>, extension: Option<&str>) -> PhoneNumber {
+    PhoneNumber { typed: typed.into(), e164: e164.map(str::to_string), extension: extension.map(str::to_string) }
 }
 
 /// What the contact above must read as after the upgrade.
@@ -50,9 +51,10 @@ fn as_written_before() -> ContactFields {
         company: "Acme".into(),
         title: "Buyer".into(),
         phones: vec![
-            phone(PhoneKind::Work, number("(206) 555-0100 x12", Some("+12065550100"))),
-            phone(PhoneKind::Mobile, number("206.555.0101", Some("+12065550101"))),
-            phone(PhoneKind::Fax, number("555-0199", None)),
+            // Typed and E.164 as before; the extension the typed text holds is now read apart.
+            phone(PhoneKind::Work, number("(206) 555-0100 x12", Some("+12065550100"), Some("12"))),
+            phone(PhoneKind::Mobile, number("206.555.0101", Some("+12065550101"), None)),
+            phone(PhoneKind::Fax, number("555-0199", None, None)),
         ],
         emails: vec![Email { address: "ann@acme.example".into(), ..Email::default() }],
         notes: "Met at the fair.".into(),
