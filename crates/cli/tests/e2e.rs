@@ -710,21 +710,26 @@ async fn import_round_trips(backend: Backend) {
         "re-imports changed no number"
     );
 
-    // An edited row updates its contact; a bad row is rejected with its row and field.
-    let csv = "First Name,Last Name,Company,Business Phone,E-mail Address\r\n,,Globex,(206) 555-0111,info@globex.example\r\nBad,Number,,\"206 555 0100\nor 0101\",\r\n";
+    // An edited row updates its contact; a row with a number that cannot be read is kept
+    // without it (a warning names row and field); a row with nothing to keep is rejected.
+    let csv = "First Name,Last Name,Company,Business Phone,E-mail Address\r\n,,Globex,(206) 555-0111,info@globex.example\r\nBad,Number,,\"206 555 0100\nor 0101\",\r\n,,,,not-an-email\r\n";
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("edits.csv");
     std::fs::write(&file, csv).unwrap();
     let strict = cli(&db, &["import", "--domain", ACME, "--strict", file.to_str().unwrap()], None);
     assert!(
-        strict.contains("row      3  rejected: phones[0].number") && strict.contains("nothing was written"),
+        strict.contains("row      5  rejected: emails[0].address") && strict.contains("nothing was written"),
         "{strict}"
     );
     let report = cli(&db, &["import", "--domain", ACME, file.to_str().unwrap()], None);
+    assert!(report.contains("row      3  kept without phones[0].number: "), "{report}");
     assert!(
-        report.contains("created 0, updated 1, unchanged 0, rejected 1") && report.contains("committed"),
+        report.contains("created 1, updated 1, unchanged 0, rejected 1, moved to trash 0, kept without a field 1")
+            && report.contains("committed"),
         "{report}"
     );
+    let bad_number = manager.get(&format!("{SHARED}?q=number")).await;
+    assert_eq!(bad_number.body["items"][0]["work_phone"], "", "the row is kept, without its unreadable number");
     let globex = manager.get(&format!("{SHARED}?q=globex")).await;
     assert_eq!(globex.body["items"].as_array().unwrap().len(), 1, "matched by name and number, not created again");
     assert_eq!(globex.body["items"][0]["email"], "info@globex.example");
@@ -746,7 +751,7 @@ async fn import_round_trips(backend: Backend) {
 async fn import_over_http(backend: Backend) {
     let (db, server) = acme(backend).await;
     let manager = server.login("100@acme.example", PASSWORD).await;
-    let vcard = "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Lee;Ann;;;\r\nFN:Ann Lee\r\nORG:Lee & Partners\r\nTEL;TYPE=WORK:+1 (206) 555-0100\r\nEND:VCARD\r\nBEGIN:VCARD\r\nVERSION:3.0\r\nN:;;;;\r\nFN:\r\nTEL:not a number\r\nEND:VCARD\r\n";
+    let vcard = "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Lee;Ann;;;\r\nFN:Ann Lee\r\nORG:Lee & Partners\r\nTEL;TYPE=WORK:+1 (206) 555-0100\r\nEND:VCARD\r\nBEGIN:VCARD\r\nVERSION:3.0\r\nN:;;;;\r\nFN:\r\nEMAIL:not an address\r\nEND:VCARD\r\n";
     let post = |path: String, body: reqwest::Body, content_type: &'static str| {
         server
             .http

@@ -121,7 +121,10 @@ async fn lookups_answer_in_json(server: Server) {
             let answer = server.lookup(&ben, calling).await;
             assert_eq!(answer["name"], "Sam Contact", "{calling} calling, {stored} stored");
             assert_eq!(answer["rule"], "exact_e164");
-            assert_eq!(answer["entry"], json!({ "kind": "shared", "id": id, "number_type": "work", "number": stored }));
+            assert_eq!(
+                answer["entry"],
+                json!({ "kind": "shared", "id": id, "number_type": "work", "number": stored, "label": "Work" })
+            );
             assert_eq!(answer["number"]["e164"], "+12065550100");
         }
         assert_eq!(server.lookup(&ben, "5550100").await["rule"], "trailing_digits");

@@ -77,11 +77,14 @@ fn total(report: &str, key: &str) -> usize {
 const OUTLOOK_HEADER: &str = "First Name,Last Name,Company,Business Phone,E-mail Address\r\n";
 
 /// Three rows; row 3 (the second contact) has an email that is none.
+/// Row 3 has nothing to keep (no name or number, an email that is none): rejected.
+/// Row 5 is kept without its email, with a warning.
 fn csv_with_a_bad_row() -> String {
     format!(
         "{OUTLOOK_HEADER}Ann,Lee,Lee & Partners,+1 206 555 0100,ann@lee.example\r\n\
-         Bob,Stone,,+1 206 555 0101,bob-at-nowhere\r\n\
-         Cleo,Park,,+1 206 555 0102,cleo@park.example\r\n"
+         ,,,,bob-at-nowhere\r\n\
+         Cleo,Park,,+1 206 555 0102,cleo@park.example\r\n\
+         Dan,Moss,,+1 206 555 0103,dan-at-nowhere\r\n"
     )
 }
 
@@ -108,11 +111,18 @@ async fn a_preview_shows_the_rejected_row_and_writes_nothing(backend: Backend) {
     assert!(report.contains(r#"data-outcome="preview""#), "{report}");
     assert!(report.contains(r#"data-ready="true""#), "the rest may be imported: {report}");
     assert!(report.contains("Outlook CSV"), "the detected format: {report}");
-    assert_eq!((total(&report, "created"), total(&report, "rejected")), (2, 1), "{report}");
+    assert_eq!(
+        (total(&report, "created"), total(&report, "rejected"), total(&report, "warned")),
+        (3, 1, 1),
+        "{report}"
+    );
     let (action, field, reason) = table_row(&report, 3);
     assert_eq!(action, "reject");
     assert_eq!(field, "Email");
     assert!(reason.contains("bob-at-nowhere"), "the reason names the value: {reason}");
+    let (action, field, reason) = table_row(&report, 5);
+    assert_eq!((action.as_str(), field.as_str()), ("warned", "Email"));
+    assert!(reason.contains("dan-at-nowhere") && reason.contains("left out"), "{reason}");
     // Rejected rows come first.
     assert!(report.find(r#"data-row="3""#) < report.find(r#"data-row="2""#), "{report}");
     assert_eq!(table_row(&report, 2).0, "create");
@@ -128,11 +138,12 @@ async fn an_import_commits_and_reports_its_counts(backend: Backend) {
 
     let report = browser.import("/shared-contacts/import", "dry_run=false&mode=upsert", csv_with_a_bad_row()).await;
     assert!(report.contains(r#"data-outcome="imported""#) && report.contains(r#"data-committed="true""#), "{report}");
-    assert!(report.contains(r#"data-toast="Import finished: 2 new, 1 rejected.""#), "{report}");
-    assert_eq!((total(&report, "created"), total(&report, "updated"), total(&report, "rejected")), (2, 0, 1));
+    assert!(report.contains(r#"data-toast="Import finished: 3 new, 1 rejected, 1 kept without a field.""#), "{report}");
+    assert_eq!((total(&report, "created"), total(&report, "updated"), total(&report, "rejected")), (3, 0, 1));
     assert_eq!(table_row(&report, 3).0, "reject", "the report lists the rejected row");
-    assert!(!report.contains(r#"data-row="2""#), "the report lists only rejected rows");
-    assert_eq!(server.count(&token, SHARED_API).await, 2);
+    assert_eq!(table_row(&report, 5).0, "warned", "and the row kept without a field");
+    assert!(!report.contains(r#"data-row="2""#), "the report lists only rejected and warned rows");
+    assert_eq!(server.count(&token, SHARED_API).await, 3);
 
     // The same file again changes nothing; strict with its bad row writes nothing.
     let again = browser.import("/shared-contacts/import", "dry_run=false", csv_with_a_bad_row()).await;
@@ -254,7 +265,7 @@ async fn a_basic_user_may_not_import_shared_contacts(backend: Backend) {
     let own = basic.import("/contacts/mine/import", "dry_run=false", csv_with_a_bad_row()).await;
     assert!(own.contains(r#"data-committed="true""#), "{}", own);
     let token = server.token("201").await;
-    assert_eq!(server.count(&token, "/api/v1/domains/acme.example/users/201/contacts").await, 2);
+    assert_eq!(server.count(&token, "/api/v1/domains/acme.example/users/201/contacts").await, 3);
 }
 
 async fn files_that_are_no_contacts_are_explained(backend: Backend) {
@@ -326,5 +337,5 @@ async fn the_export_form_downloads_a_named_file(backend: Backend) {
     let shared = browser.get("/api/v1/domains/acme.example/shared-contacts/export?format=vcard").await;
     assert_eq!(shared.headers()[CONTENT_DISPOSITION], r#"attachment; filename="acme.example-shared-contacts.vcf""#);
     let cards = shared.text().await.unwrap();
-    assert_eq!(cards.matches("BEGIN:VCARD").count(), 2, "{cards}");
+    assert_eq!(cards.matches("BEGIN:VCARD").count(), 3, "{cards}");
 }

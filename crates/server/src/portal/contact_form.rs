@@ -9,12 +9,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use serde::Deserialize;
 use serde_json::json;
 use switchboard_app::{AppError, BookRef};
-use switchboard_core::contact::{ContactInput, ContactPatch};
+use switchboard_core::Invalid;
+use switchboard_core::contact::{ContactFields, ContactInput, ContactPatch};
 use uuid::Uuid;
 
+use super::contact_more::{MoreFields, MoreView, address_and_birthday, form_field};
 use super::{PortalError, PortalResult, Viewer, capitalize, html, triggers};
 use crate::AppState;
 
@@ -62,8 +63,7 @@ pub(crate) fn routes(which: Which) -> Router<AppState> {
 }
 
 /// What the form posts; every field may be missing (empty).
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Default)]
 pub(crate) struct ContactForm {
     first_name: String,
     last_name: String,
@@ -79,10 +79,51 @@ pub(crate) struct ContactForm {
     version: Option<i64>,
     /// `another` keeps the modal open for the next contact.
     save: String,
+    /// More numbers and emails, the first address and the birthday.
+    more: MoreFields,
 }
 
 impl ContactForm {
+    /// Reads the posted pairs (the rows of more numbers repeat their names).
+    fn read(pairs: Vec<(String, String)>) -> Result<ContactForm, AppError> {
+        let mut form = ContactForm::default();
+        for (name, value) in pairs {
+            let field = match name.as_str() {
+                "first_name" => &mut form.first_name,
+                "last_name" => &mut form.last_name,
+                "company" => &mut form.company,
+                "title" => &mut form.title,
+                "work_phone" => &mut form.work_phone,
+                "mobile_phone" => &mut form.mobile_phone,
+                "home_phone" => &mut form.home_phone,
+                "fax" => &mut form.fax,
+                "email" => &mut form.email,
+                "notes" => &mut form.notes,
+                "save" => &mut form.save,
+                "version" => {
+                    let version =
+                        value.trim().parse().map_err(|_| Invalid::field("version", "not a version number"))?;
+                    form.version = Some(version);
+                    continue;
+                }
+                _ => {
+                    form.more.take(&name, value);
+                    continue;
+                }
+            };
+            *field = value;
+        }
+        Ok(form)
+    }
+
+    /// A new contact: the single fields, then the rows.
     fn input(&self) -> ContactInput {
+        let mut input = self.single_fields();
+        self.more.add_to(&mut input);
+        input
+    }
+
+    fn single_fields(&self) -> ContactInput {
         ContactInput {
             first_name: self.first_name.clone(),
             last_name: self.last_name.clone(),
@@ -98,19 +139,21 @@ impl ContactForm {
         }
     }
 
-    /// An edit changes what the form shows and keeps the rest (more numbers, addresses…).
-    fn patch(&self) -> ContactPatch {
+    /// An edit: what the form shows replaces what it showed, and the rest (a second
+    /// address, an anniversary, properties of a file) stays as it is.
+    fn patch(&self, current: &ContactFields) -> ContactPatch {
+        let single = self.single_fields();
+        let (phones, emails) = self.more.numbers_and_emails(current, &single);
         ContactPatch {
-            first_name: Some(self.first_name.clone()),
-            last_name: Some(self.last_name.clone()),
-            company: Some(self.company.clone()),
-            title: Some(self.title.clone()),
-            work_phone: Some(self.work_phone.clone()),
-            mobile_phone: Some(self.mobile_phone.clone()),
-            home_phone: Some(self.home_phone.clone()),
-            fax: Some(self.fax.clone()),
-            email: Some(self.email.clone()),
-            notes: Some(self.notes.clone()),
+            first_name: Some(single.first_name),
+            last_name: Some(single.last_name),
+            company: Some(single.company),
+            title: Some(single.title),
+            notes: Some(single.notes),
+            phones: Some(phones),
+            emails: Some(emails),
+            addresses: Some(self.more.addresses(current)),
+            dates: Some(self.more.dates(&current.dates)),
             ..ContactPatch::default()
         }
     }
@@ -135,6 +178,9 @@ struct FormModal {
     heading: String,
     action: String,
     fields: Vec<FieldView>,
+    more: MoreView,
+    /// The first address and the birthday.
+    details: Vec<FieldView>,
     version: Option<i64>,
     editing: bool,
     /// A message above the fields: what was just saved, or why saving failed.
@@ -154,6 +200,8 @@ impl FormModal {
             heading: format!("{verb} {}", which.noun()),
             action,
             fields: field_views(input, &BTreeMap::new()),
+            more: MoreView::of(input),
+            details: detail_views(input, &BTreeMap::new()),
             version: None,
             editing: id.is_some(),
             notice: None,
@@ -186,6 +234,22 @@ fn field_views(input: &ContactInput, errors: &BTreeMap<String, String>) -> Vec<F
     ]
 }
 
+/// The first address and the birthday, after the rows of more numbers and emails.
+fn detail_views(input: &ContactInput, errors: &BTreeMap<String, String>) -> Vec<FieldView> {
+    address_and_birthday(input)
+        .into_iter()
+        .map(|(name, label, value)| FieldView {
+            name,
+            label,
+            kind: "text",
+            autocomplete: "off",
+            value,
+            error: errors.get(name).map(|message| capitalize(message)),
+            wide: name == "street",
+        })
+        .collect()
+}
+
 async fn new_form(viewer: Viewer, which: Which) -> PortalResult<Response> {
     may_write(&viewer, which)?;
     html(&FormModal::new(which, None, &ContactInput::default()))
@@ -216,8 +280,9 @@ async fn create(
     State(state): State<AppState>,
     viewer: Viewer,
     which: Which,
-    Form(form): Form<ContactForm>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> PortalResult<Response> {
+    let form = ContactForm::read(pairs)?;
     let input = form.input();
     match state.app.create_contact(&viewer.caller, &which.book(&viewer), input.clone()).await {
         Ok(contact) => {
@@ -240,10 +305,12 @@ async fn update(
     viewer: Viewer,
     which: Which,
     Path(id): Path<Uuid>,
-    Form(form): Form<ContactForm>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> PortalResult<Response> {
+    let form = ContactForm::read(pairs)?;
     let input = form.input();
-    let patch = form.patch();
+    let current = state.app.get_contact(&viewer.caller, &which.book(&viewer), id).await?;
+    let patch = form.patch(&current.fields);
     match state.app.update_contact(&viewer.caller, &which.book(&viewer), id, form.version, patch).await {
         Ok(contact) => Ok(saved(format!("Saved {}.", display_name(&contact.fields.to_input())))),
         Err(error) => refused(which, Some(id), &input, form.version, error),
@@ -269,9 +336,12 @@ fn refused(
     modal.version = version;
     match error {
         AppError::Invalid(invalid) => {
-            let errors = invalid.0.into_iter().map(|e| (e.field, e.message)).collect::<BTreeMap<_, _>>();
+            let errors =
+                invalid.0.into_iter().map(|e| (form_field(&e.field).to_string(), e.message)).collect::<BTreeMap<_, _>>();
             modal.fields = field_views(input, &errors);
-            if errors.contains_key("name") || !errors.keys().any(|k| modal.fields.iter().any(|f| f.name == k)) {
+            modal.details = detail_views(input, &errors);
+            let shown = |k: &String| modal.fields.iter().chain(&modal.details).any(|f| f.name == k);
+            if errors.contains_key("name") || !errors.keys().any(shown) {
                 modal.failure = errors.values().next().cloned().map(|m| capitalize(&m));
             }
         }

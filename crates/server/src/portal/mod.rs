@@ -20,6 +20,7 @@ mod allowed;
 mod assets;
 mod audit;
 mod contact_form;
+mod contact_more;
 mod contacts;
 mod deleted_users;
 mod duplicates;

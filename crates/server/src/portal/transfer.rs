@@ -461,6 +461,7 @@ fn summary(report: &ImportReport) -> String {
         (report.unchanged, "unchanged"),
         (report.rejected, "rejected"),
         (report.trashed, "moved to trash"),
+        (report.warned, "kept without a field"),
     ];
     let said: Vec<String> =
         parts.iter().filter(|(count, _)| *count > 0).map(|(count, label)| format!("{count} {label}")).collect();
