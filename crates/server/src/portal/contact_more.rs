@@ -175,7 +175,7 @@ impl MoreView {
             .filter(|phone| {
                 // The first number of a single field's kind is in that field.
                 let slot = SINGLE_KINDS.iter().position(|kind| *kind == phone.kind);
-                !slot.is_some_and(|slot| !std::mem::replace(&mut shown[slot], true))
+                slot.is_none_or(|slot| std::mem::replace(&mut shown[slot], true))
             })
             .map(|phone| PhoneRow {
                 kind: phone.kind.as_str(),
