@@ -433,7 +433,7 @@ fn entry_candidate(row: &BookRow, calling: &Calling) -> Option<Candidate> {
     let entry = &row.entry;
     let listed = entry.numbers.iter().map(|view| Dialled {
         kind: view.kind,
-        label: kind_word(view.kind),
+        label: view.kind.word(),
         number: phone_number(view),
     });
     let (rule, dialled) = best_match(listed.chain(row.more_numbers.iter().map(dialled)), calling)?;
@@ -463,17 +463,6 @@ fn contact_candidate(contact: &Contact, calling: &Calling) -> Option<Candidate> 
 fn dialled(phone: &Phone) -> Dialled<'_> {
     let label = if phone.label.is_empty() { phone.kind.word() } else { phone.label.as_str() };
     Dialled { kind: phone.kind.number_kind(), label, number: phone.number.clone() }
-}
-
-fn kind_word(kind: NumberKind) -> &'static str {
-    match kind {
-        NumberKind::Work => "Work",
-        NumberKind::Mobile => "Mobile",
-        NumberKind::Home => "Home",
-        NumberKind::Fax => "Fax",
-        NumberKind::Extension => "Extension",
-        NumberKind::Other => "Other",
-    }
 }
 
 /// "First Last", or the fallback (a company, an extension) when there is no name.

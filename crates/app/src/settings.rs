@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::json;
 use switchboard_core::event::EventKind;
 use switchboard_core::model::{Domain, User};
+use switchboard_core::phone::Country;
 use switchboard_core::settings::{self, Effective};
 use switchboard_core::{Extension, FieldError, Invalid, Scope};
 use switchboard_store::Layer;
@@ -210,6 +211,15 @@ impl App {
             return Err(AppError::NotFound);
         }
         Ok(self.user_settings(&domain, &user).await?.as_map().clone())
+    }
+
+    /// The country a caller reads numbers in (a user's `DEFAULT_COUNTRY`), so that lists
+    /// show numbers of that country nationally and the others internationally.
+    pub async fn reading_country(&self, caller: &Caller) -> Result<Country> {
+        match caller {
+            Caller::User { user, domain, .. } => Ok(self.user_settings(domain, user).await?.country()),
+            _ => Ok(Country::default()),
+        }
     }
 
     /// A user of the domain by extension; a malformed extension cannot exist.

@@ -250,6 +250,20 @@ pub enum NumberKind {
     Other,
 }
 
+impl NumberKind {
+    /// The kind in words, as phones and caller-ID label a number.
+    pub fn word(self) -> &'static str {
+        match self {
+            NumberKind::Work => "Work",
+            NumberKind::Mobile => "Mobile",
+            NumberKind::Home => "Home",
+            NumberKind::Fax => "Fax",
+            NumberKind::Extension => "Extension",
+            NumberKind::Other => "Other",
+        }
+    }
+}
+
 /// A valid contact. Strings are trimmed; empty means "not given".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContactFields {

@@ -103,14 +103,7 @@ pub struct DialNumber {
 impl DialNumber {
     /// How the number is labelled on the phone.
     pub fn label(&self) -> &'static str {
-        match self.kind {
-            NumberKind::Work => "Work",
-            NumberKind::Mobile => "Mobile",
-            NumberKind::Home => "Home",
-            NumberKind::Fax => "Fax",
-            NumberKind::Extension => "Extension",
-            NumberKind::Other => "Other",
-        }
+        self.kind.word()
     }
 }
 

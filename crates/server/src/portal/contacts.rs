@@ -9,6 +9,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use switchboard_core::contact::NumberKind;
 use switchboard_core::model::{DirectoryEntry, EntryKind, PresenceState};
+use switchboard_core::phone::Country;
 use uuid::Uuid;
 
 use super::contact_form::{self, Which};
@@ -63,8 +64,8 @@ struct EntryRow {
     delete: Option<String>,
 }
 
-impl From<&DirectoryEntry> for EntryRow {
-    fn from(entry: &DirectoryEntry) -> EntryRow {
+impl EntryRow {
+    fn new(entry: &DirectoryEntry, country: Country) -> EntryRow {
         let name = format!("{} {}", entry.first_name, entry.last_name).trim().to_string();
         let (name, company) =
             if name.is_empty() { (entry.company.clone(), String::new()) } else { (name, entry.company.clone()) };
@@ -93,7 +94,7 @@ impl From<&DirectoryEntry> for EntryRow {
             numbers: entry
                 .numbers
                 .iter()
-                .map(|n| NumberLine::new(number_label(n.kind), &n.typed, n.e164.as_deref()))
+                .map(|n| NumberLine::new(number_label(n.kind), &n.typed, n.e164.as_deref(), country))
                 .collect(),
             presence: presence.map_or("", |p| p.state.as_str()),
             chat: presence.is_some_and(|p| p.chat && p.state != PresenceState::Offline),
@@ -182,8 +183,9 @@ async fn entries(
         .app
         .directory(&viewer.caller, &viewer.domain_name(), &viewer.extension(), &query.group, &query.list.params())
         .await?;
+    let country = state.app.reading_country(&viewer.caller).await?;
     Ok(EntryRows {
-        rows: page.items.iter().map(EntryRow::from).collect(),
+        rows: page.items.iter().map(|entry| EntryRow::new(entry, country)).collect(),
         next: page.next_cursor.map(|cursor| query.next(&cursor)),
         searching: !query.list.q.trim().is_empty() || !matches!(query.group.as_str(), "" | "all"),
         place,

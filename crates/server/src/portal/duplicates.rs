@@ -86,6 +86,7 @@ async fn page(
     let cursor = (!query.cursor.trim().is_empty()).then(|| query.cursor.clone());
     let params = DuplicateParams { limit: Some("20".into()), cursor };
     let page = state.app.duplicates(&viewer.caller, &which.book(&viewer), &params).await?;
+    let country = state.app.reading_country(&viewer.caller).await?;
     let groups = page.items.iter().map(|group| {
         let api = crate::api::contacts::DuplicateGroupView::of(group.clone());
         let reason = match api.reason.as_str() {
@@ -95,7 +96,7 @@ async fn page(
         };
         GroupView {
             heading: format!("{reason}: {}", api.shared),
-            rows: group.contacts.iter().map(ContactRow::from).collect(),
+            rows: group.contacts.iter().map(|contact| ContactRow::new(contact, country)).collect(),
             ids: joined(group.contacts.iter().map(|c| c.id)),
         }
     });

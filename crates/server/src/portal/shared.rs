@@ -8,7 +8,9 @@ use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 use switchboard_app::ListParams;
+use switchboard_core::PhoneNumber;
 use switchboard_core::model::Contact;
+use switchboard_core::phone::Country;
 
 use super::contact_form::{self, Which, display_name};
 use super::{Frame, PortalResult, Viewer, html};
@@ -65,21 +67,25 @@ pub(crate) struct ContactRow {
 /// A number with its label and the `tel:` target.
 pub(crate) struct NumberLine {
     pub label: &'static str,
+    /// Formatted for the reader: nationally for their country, else internationally.
+    pub shown: String,
+    /// As typed, for the tooltip.
     pub typed: String,
     pub dial: String,
 }
 
 impl NumberLine {
-    pub fn new(label: &'static str, typed: &str, e164: Option<&str>) -> NumberLine {
+    pub fn new(label: &'static str, typed: &str, e164: Option<&str>, country: Country) -> NumberLine {
         let dial = e164
             .map(str::to_string)
             .unwrap_or_else(|| typed.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect());
-        NumberLine { label, typed: typed.to_string(), dial }
+        let shown = PhoneNumber::stored(typed.to_string(), e164.map(str::to_string)).display(country);
+        NumberLine { label, shown, typed: typed.to_string(), dial }
     }
 }
 
-impl From<&Contact> for ContactRow {
-    fn from(contact: &Contact) -> ContactRow {
+impl ContactRow {
+    pub fn new(contact: &Contact, country: Country) -> ContactRow {
         let fields = &contact.fields;
         let input = fields.to_input();
         let name = display_name(&input);
@@ -94,7 +100,7 @@ impl From<&Contact> for ContactRow {
         let numbers = [fields.work_phone(), fields.mobile_phone(), fields.home_phone(), fields.fax()]
             .into_iter()
             .zip(labels)
-            .filter_map(|(number, label)| number.map(|n| NumberLine::new(label, &n.typed, n.e164.as_deref())))
+            .filter_map(|(number, label)| number.map(|n| NumberLine::new(label, &n.typed, n.e164.as_deref(), country)))
             .collect();
         ContactRow { id: contact.id.to_string(), name, detail, numbers, email: fields.email().to_string() }
     }
@@ -130,8 +136,9 @@ async fn rows(State(state): State<AppState>, viewer: Viewer, Query(query): Query
 
 async fn fragment(state: &AppState, viewer: &Viewer, query: &ListQuery) -> PortalResult<RowsFragment> {
     let page = state.app.list_contacts(&viewer.caller, &Which::Shared.book(viewer), &query.params()).await?;
+    let country = state.app.reading_country(&viewer.caller).await?;
     Ok(RowsFragment {
-        rows: page.items.iter().map(ContactRow::from).collect(),
+        rows: page.items.iter().map(|contact| ContactRow::new(contact, country)).collect(),
         can_edit: viewer.caps.edit_shared,
         next: page.next_cursor.map(|cursor| query.next(&cursor)),
         searching: !query.q.trim().is_empty(),
@@ -166,8 +173,9 @@ async fn trash_rows(
 /// The deleted shared contacts (the trash also holds personal ones: those stay on their owner's page).
 async fn trash_fragment(state: &AppState, viewer: &Viewer, query: &ListQuery) -> PortalResult<RowsFragment> {
     let page = state.app.trash(&viewer.caller, &viewer.domain_name(), &query.params()).await?;
+    let country = state.app.reading_country(&viewer.caller).await?;
     Ok(RowsFragment {
-        rows: page.items.iter().filter(|c| c.book.owner_id().is_none()).map(ContactRow::from).collect(),
+        rows: page.items.iter().filter(|c| c.book.owner_id().is_none()).map(|c| ContactRow::new(c, country)).collect(),
         can_edit: viewer.caps.edit_shared,
         next: page.next_cursor.map(|cursor| query.next(&cursor)),
         searching: !query.q.trim().is_empty(),

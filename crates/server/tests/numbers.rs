@@ -1,0 +1,146 @@
+//! Numbers as people write them, per the domain's country, through the REST API and
+//! through an import of an Outlook CSV file, on SQLite and PostgreSQL: each is kept as
+//! typed, with the E.164 form of its main number when it is a valid one and its extension
+//! apart; text that holds no number is kept too, and never refuses a contact. Lists show
+//! them formatted for the reader.
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::{Backend, Person, Server};
+use switchboard_app::{Caller, SettingsLayer};
+use switchboard_server::ServerConfig;
+
+const PEOPLE: [Person; 1] =
+    [Person { ext: "200", scope: "office-manager", first_name: "Olivia", department: "", site: "" }];
+const SHARED: &str = "/api/v1/domains/acme.example/shared-contacts";
+
+/// The domain's country, the number as typed, its E.164 form and its extension.
+type Form = (&'static str, &'static str, Option<&'static str>, Option<&'static str>);
+
+const FORMS: &[Form] = &[
+    ("US", "(418) 656-9254 ext. 102", Some("+14186569254"), Some("102")),
+    ("US", "418-656-9254 Ext 102", Some("+14186569254"), Some("102")),
+    ("US", "+1-418-656-9254;ext=102", Some("+14186569254"), Some("102")),
+    ("US", "418 656 9254 #102", Some("+14186569254"), Some("102")),
+    ("US", "+1 418 656 9254,,102", Some("+14186569254"), Some("102")),
+    ("US", "tel:+1-418-656-9254", Some("+14186569254"), None),
+    ("US", "tel:656-9254;phone-context=+1-418", Some("+14186569254"), None),
+    ("US", "1-800-FLOWERS", Some("+18003569377"), None),
+    ("US", "206 555 0100 (cell)", Some("+12065550100"), None),
+    ("US", "011 44 20 7946 0958", Some("+442079460958"), None),
+    ("US", "Ext 4410", None, None),
+    ("US", "ask reception", None, None),
+    ("GB", "+44 (0)20 7946 0958", Some("+442079460958"), None),
+    ("GB", "020 7946 0958", Some("+442079460958"), None),
+    ("GB", "0044 20 7946 0958", Some("+442079460958"), None),
+    ("GB", "020 7946 0958 ext 12", Some("+442079460958"), Some("12")),
+    ("DE", "+49 (0)30 1234567", Some("+49301234567"), None),
+    ("DE", "030/1234567", Some("+49301234567"), None),
+    ("DE", "0049 30 1234567", Some("+49301234567"), None),
+    ("FR", "01 23 45 67 89", Some("+33123456789"), None),
+    ("FR", "+33 (0)1 23 45 67 89", Some("+33123456789"), None),
+    ("FR", "0033 1 23 45 67 89", Some("+33123456789"), None),
+    ("AU", "(02) 9876 5432", Some("+61298765432"), None),
+    ("AU", "+61 (0)2 9876 5432", Some("+61298765432"), None),
+    ("AU", "0011 44 20 7946 0958", Some("+442079460958"), None),
+    ("AU", "0412 345 678", Some("+61412345678"), None),
+];
+
+async fn set_country(server: &Server, country: &str) {
+    let layer = SettingsLayer::Domain("acme.example".into());
+    let setting = BTreeMap::from([("DEFAULT_COUNTRY".to_string(), Some(country.to_string()))]);
+    server.app.put_settings(&Caller::System, &layer, setting).await.unwrap();
+}
+
+/// The contact's first number as the API shows it: as typed, E.164 and extension.
+fn first_number(contact: &Value) -> (String, Option<String>, Option<String>) {
+    let phone = &contact["phones"][0];
+    let text = |v: &Value| v.as_str().map(str::to_string);
+    (phone["number"].as_str().unwrap_or_default().to_string(), text(&phone["e164"]), text(&phone["extension"]))
+}
+
+fn expected(form: &Form) -> (String, Option<String>, Option<String>) {
+    (form.1.to_string(), form.2.map(str::to_string), form.3.map(str::to_string))
+}
+
+async fn every_form_reads_alike_through_the_api_and_an_import(backend: Backend) {
+    let server = support::spawn(backend, &PEOPLE, ServerConfig::default()).await;
+    let token = server.token("200").await;
+    for country in ["US", "GB", "DE", "FR", "AU"] {
+        set_country(&server, country).await;
+        let forms: Vec<&Form> = FORMS.iter().filter(|form| form.0 == country).collect();
+        for (i, form) in forms.iter().enumerate() {
+            let body = json!({ "first_name": format!("Api{country}{i}"), "work_phone": form.1 });
+            let reply = server.client.post(server.url(SHARED)).bearer_auth(&token).json(&body).send().await.unwrap();
+            assert_eq!(reply.status(), StatusCode::CREATED, "{country} {}", form.1);
+            let contact: Value = reply.json().await.unwrap();
+            assert_eq!(first_number(&contact), expected(form), "{country}: {} through the API", form.1);
+            assert_eq!(contact["work_phone"], form.1, "the single field repeats it as typed");
+        }
+
+        let mut csv = String::from("First Name,Business Phone\r\n");
+        for (i, form) in forms.iter().enumerate() {
+            csv.push_str(&format!("File{country}{i},\"{}\"\r\n", form.1));
+        }
+        let reply = server
+            .client
+            .post(server.url(&format!("{SHARED}/import?mode=add")))
+            .bearer_auth(&token)
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+            .await
+            .unwrap();
+        let report: Value = reply.json().await.unwrap();
+        assert_eq!(report["created"].as_u64(), Some(forms.len() as u64), "{report}");
+        assert_eq!((report["rejected"].as_u64(), report["warned"].as_u64()), (Some(0), Some(0)), "{report}");
+        for (i, form) in forms.iter().enumerate() {
+            let found: Value = server
+                .client
+                .get(server.url(&format!("{SHARED}?q=File{country}{i}")))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let items = found["items"].as_array().unwrap();
+            let contact = items.iter().find(|c| c["first_name"] == format!("File{country}{i}")).unwrap();
+            assert_eq!(first_number(contact), expected(form), "{country}: {} through an import", form.1);
+        }
+    }
+}
+
+/// Lists show every number one way for the reader: nationally when it is of the domain's
+/// country, internationally otherwise, the extension after it; the typed text stays in
+/// the tooltip and the edit form.
+async fn lists_show_numbers_formatted_for_the_reader(backend: Backend) {
+    let server = support::spawn(backend, &PEOPLE, ServerConfig::default()).await;
+    let token = server.token("200").await;
+    set_country(&server, "GB").await;
+    let phones = json!([
+        { "kind": "work", "number": "+44 (0)20 7946 0958 ext 12" },
+        { "kind": "mobile", "number": "206.555.0100" },
+        { "kind": "home", "number": "+1 206 555 0101" },
+    ]);
+    let body = json!({ "first_name": "Gwen", "phones": phones });
+    let reply = server.client.post(server.url(SHARED)).bearer_auth(&token).json(&body).send().await.unwrap();
+    assert_eq!(reply.status(), StatusCode::CREATED);
+    let browser = server.log_in("200").await;
+    for page in ["/shared-contacts/rows", "/contacts/rows"] {
+        let html = browser.get(page).await.text().await.unwrap();
+        assert!(html.contains(">020 7946 0958 ext. 12<"), "{page}: a British number, nationally: {html}");
+        assert!(html.contains(">+1 206-555-0101<"), "{page}: an American one, internationally: {html}");
+        assert!(html.contains(r#"+44 (0)20 7946 0958 ext 12""#), "{page}: as typed in the tooltip: {html}");
+    }
+}
+
+support::on_both_backends!(
+    every_form_reads_alike_through_the_api_and_an_import,
+    lists_show_numbers_formatted_for_the_reader
+);
