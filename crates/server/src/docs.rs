@@ -104,7 +104,9 @@ pub(crate) fn complete(openapi: &mut utoipa::openapi::OpenApi) {
 /// since `additionalProperties: false` does not combine with a rule beside it).
 fn refine_schemas(openapi: &mut utoipa::openapi::OpenApi) {
     let schemas = &mut openapi.components.as_mut().expect("components").schemas;
-    // `ContactFields::parse`: a contact needs a first name, a last name or a company.
+    // `ContactFields::parse`: a contact needs a name, a company, a number or an email. The
+    // document asks for one of the names, which every client can follow; a contact with
+    // only a number or an email is accepted too (an import's rows often are).
     let contact = object(schemas, "ContactInput");
     let named = |field: &str| with_field(&contact, field, |text| text.pattern = Some(NONBLANK_LINE.into()));
     let a_name = AnyOfBuilder::new().item(named("first_name")).item(named("last_name")).item(named("company"));
