@@ -140,7 +140,94 @@ async fn lists_show_numbers_formatted_for_the_reader(backend: Backend) {
     }
 }
 
+/// The portal's form edits more numbers and emails (with labels), the first address and
+/// the birthday; saving it keeps what it does not show.
+async fn the_contact_form_edits_more_and_keeps_the_rest(backend: Backend) {
+    let server = support::spawn(backend, &PEOPLE, ServerConfig::default()).await;
+    let token = server.token("200").await;
+    let body = json!({
+        "first_name": "Rita",
+        "phones": [
+            { "kind": "work", "label": "Desk", "number": "206 555 0100" },
+            { "kind": "mobile", "number": "206 555 0101" },
+            { "kind": "mobile", "label": "Second", "number": "206 555 0102" },
+        ],
+        "emails": [{ "address": "rita@example.com" }, { "label": "Club", "address": "rita@club.example" }],
+        "addresses": [{ "city": "Seattle" }, { "kind": "home", "city": "Tacoma" }],
+        "dates": [{ "kind": "birthday", "date": "1980-05-17" }, { "kind": "anniversary", "date": "2010-06-01" }],
+        "extra": [{ "format": "vcard", "name": "X-SOCIALPROFILE;TYPE=x", "value": "rita" }],
+    });
+    let reply = server.client.post(server.url(SHARED)).bearer_auth(&token).json(&body).send().await.unwrap();
+    let contact: Value = reply.json().await.unwrap();
+    let id = contact["id"].as_str().unwrap().to_string();
+
+    let browser = server.log_in("200").await;
+    let form = browser.get(&format!("/shared-contacts/{id}/edit")).await.text().await.unwrap();
+    assert!(form.contains(r#"value="206 555 0102""#) && form.contains(r#"value="Second""#), "a row per more number");
+    assert!(form.contains(r#"value="rita@club.example""#) && form.contains(r#"value="Seattle""#), "{form}");
+    let version = contact["version"].to_string();
+    let edit = [
+        ("version", version.as_str()),
+        ("first_name", "Rita"),
+        ("work_phone", "206 555 0199"),
+        ("mobile_phone", "206 555 0101"),
+        ("email", "rita@example.com"),
+        ("more_phone_kind", "mobile"),
+        ("more_phone_label", "Second"),
+        ("more_phone_number", "206 555 0102"),
+        ("more_phone_kind", "pager"),
+        ("more_phone_label", ""),
+        ("more_phone_number", "206 555 0103"),
+        ("more_phone_kind", "other"),
+        ("more_phone_label", ""),
+        ("more_phone_number", ""),
+        ("more_email_label", "Club"),
+        ("more_email_address", "rita@club.example"),
+        ("city", "Portland"),
+        ("birthday", "--05-17"),
+        ("save", "close"),
+    ];
+    let saved = browser.post(&format!("/shared-contacts/{id}"), &edit).await;
+    assert_eq!(saved.status(), StatusCode::OK, "{}", saved.text().await.unwrap());
+    let after: Value = server
+        .client
+        .get(server.url(&format!("{SHARED}/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let numbers: Vec<(&str, &str, &str)> = after["phones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["kind"].as_str().unwrap(), p["label"].as_str().unwrap(), p["number"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        numbers,
+        [
+            ("work", "Desk", "206 555 0199"),
+            ("mobile", "", "206 555 0101"),
+            ("mobile", "Second", "206 555 0102"),
+            ("pager", "", "206 555 0103")
+        ]
+    );
+    assert_eq!(after["emails"][1]["label"], "Club");
+    assert_eq!(
+        (after["addresses"][0]["city"].as_str(), after["addresses"][1]["city"].as_str()),
+        (Some("Portland"), Some("Tacoma"))
+    );
+    assert_eq!(
+        after["dates"],
+        json!([{ "kind": "birthday", "date": "--05-17" }, { "kind": "anniversary", "date": "2010-06-01" }])
+    );
+    assert_eq!(after["extra"][0]["value"], "rita", "a property kept from a file stays");
+}
+
 support::on_both_backends!(
     every_form_reads_alike_through_the_api_and_an_import,
-    lists_show_numbers_formatted_for_the_reader
+    lists_show_numbers_formatted_for_the_reader,
+    the_contact_form_edits_more_and_keeps_the_rest
 );
