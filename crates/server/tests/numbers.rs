@@ -56,6 +56,10 @@ async fn set_country(server: &Server, country: &str) {
     server.app.put_settings(&Caller::System, &layer, setting).await.unwrap();
 }
 
+async fn get_json(server: &Server, token: &str, path: &str) -> Value {
+    server.client.get(server.url(path)).bearer_auth(token).send().await.unwrap().json().await.unwrap()
+}
+
 /// The contact's first number as the API shows it: as typed, E.164 and extension.
 fn first_number(contact: &Value) -> (String, Option<String>, Option<String>) {
     let phone = &contact["phones"][0];
@@ -99,16 +103,7 @@ async fn every_form_reads_alike_through_the_api_and_an_import(backend: Backend) 
         assert_eq!(report["created"].as_u64(), Some(forms.len() as u64), "{report}");
         assert_eq!((report["rejected"].as_u64(), report["warned"].as_u64()), (Some(0), Some(0)), "{report}");
         for (i, form) in forms.iter().enumerate() {
-            let found: Value = server
-                .client
-                .get(server.url(&format!("{SHARED}?q=File{country}{i}")))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let found = get_json(&server, &token, &format!("{SHARED}?q=File{country}{i}")).await;
             let items = found["items"].as_array().unwrap();
             let contact = items.iter().find(|c| c["first_name"] == format!("File{country}{i}")).unwrap();
             assert_eq!(first_number(contact), expected(form), "{country}: {} through an import", form.1);
@@ -189,16 +184,7 @@ async fn the_contact_form_edits_more_and_keeps_the_rest(backend: Backend) {
     ];
     let saved = browser.post(&format!("/shared-contacts/{id}"), &edit).await;
     assert_eq!(saved.status(), StatusCode::OK, "{}", saved.text().await.unwrap());
-    let after: Value = server
-        .client
-        .get(server.url(&format!("{SHARED}/{id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let after = get_json(&server, &token, &format!("{SHARED}/{id}")).await;
     let numbers: Vec<(&str, &str, &str)> = after["phones"]
         .as_array()
         .unwrap()
