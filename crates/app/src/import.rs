@@ -548,7 +548,8 @@ impl Plan {
         }
     }
 
-    fn plan_update(&mut self, row: ValidRow, contact: Contact) {
+    fn plan_update(&mut self, mut row: ValidRow, contact: Contact) {
+        row.fields.keep_typed_spelling(&contact.fields);
         self.kept.insert(contact.id);
         if row.starred {
             self.favorites.push(contact.id);

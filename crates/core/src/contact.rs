@@ -631,6 +631,20 @@ impl ContactFields {
         self.phones.iter().enumerate().filter(move |(_, p)| !listed.contains(&(&p.number as *const _)))
     }
 
+    /// Takes back the typed spelling of `existing`'s numbers where this contact holds the
+    /// same number (E.164 and extension) in the same place, spelled otherwise — as a
+    /// vCard 4.0 export writes it (`tel:+1-418-656-9254;ext=102`), say: re-importing an
+    /// export of the book then finds every contact unchanged, and what people typed
+    /// survives the round trip. A file changes a number, not how it is written.
+    pub fn keep_typed_spelling(&mut self, existing: &ContactFields) {
+        for (phone, before) in self.phones.iter_mut().zip(&existing.phones) {
+            let (now, was) = (&phone.number, &before.number);
+            if now.e164.is_some() && now.e164 == was.e164 && now.extension == was.extension {
+                phone.number.typed = was.typed.clone();
+            }
+        }
+    }
+
     /// Two contacts with the same key are exact duplicates: same names, same numbers.
     pub fn duplicate_key(&self) -> String {
         let mut numbers: Vec<String> =

@@ -144,7 +144,7 @@ pub(crate) fn outlook_row(export: &ExportContact) -> Vec<String> {
 /// Each number goes to the column of its kind and label, else a free one of its kind.
 fn outlook_phones(row: &mut Row, phones: &[Phone]) {
     for phone in phones {
-        let text = typed_text(&phone.number.typed);
+        let text = typed_text(&phone.number);
         let exact = |(_, kind, label): &&(&str, PhoneKind, &str)| {
             *kind == phone.kind && label.eq_ignore_ascii_case(&phone.label)
         };
@@ -258,7 +258,7 @@ fn google_labels(export: &ExportContact) -> String {
 fn google_lists(row: &mut Row, export: &ExportContact) {
     let f = &export.fields;
     for phone in export.phones() {
-        let text = typed_text(&phone.number.typed);
+        let text = typed_text(&phone.number);
         let label = phone_word(phone.kind, &phone.label);
         if !set_group(row, "Phone", &[("Label", &label), ("Value", &text)], true) {
             phone_overflow(row, &phone, &text);

@@ -71,12 +71,18 @@ pub(crate) fn v3_date(date: &str) -> (&'static str, String) {
 }
 
 /// A number for CSV and vCard 3.0: as typed, except that a `tel:` URI or a `;ext=`
-/// extension becomes `<number> x<extension>`, which every program reads.
-pub(crate) fn typed_text(typed: &str) -> String {
+/// extension becomes `<number> x<extension>`, which every program reads: the
+/// international form when the number has one (a `;phone-context=` is part of its
+/// meaning), else the URI's text.
+pub(crate) fn typed_text(number: &PhoneNumber) -> String {
+    let typed = number.typed.as_str();
     let lower = typed.to_ascii_lowercase();
     let uri = lower.starts_with("tel:");
     if !uri && !lower.contains(";ext=") {
         return typed.to_string();
+    }
+    if let Some(text) = number.with_extension(ExtensionStyle::Text) {
+        return text;
     }
     let body = if uri { &typed[4..] } else { typed };
     let mut parts = body.split(';');
@@ -101,7 +107,7 @@ pub(crate) fn v4_number(number: &PhoneNumber) -> (String, bool) {
     }
     match number.with_extension(ExtensionStyle::Uri) {
         Some(uri) => (uri, true),
-        None => (typed_text(typed), false),
+        None => (typed_text(number), false),
     }
 }
 
@@ -134,11 +140,14 @@ mod tests {
 
     #[test]
     fn numbers_keep_their_text_but_not_uri_syntax_outside_vcard_4() {
-        assert_eq!(typed_text("+1 206 555 0100"), "+1 206 555 0100");
-        assert_eq!(typed_text("tel:+1-418-656-9254;ext=102"), "+1-418-656-9254 x102");
-        assert_eq!(typed_text("+1 418 656 9254;ext=102"), "+1 418 656 9254 x102");
-        assert_eq!(typed_text("tel:+1-418-656-9254"), "+1-418-656-9254");
         let us = switchboard_core::phone::Country::default();
+        let text = |typed: &str| typed_text(&PhoneNumber::parse(typed, us).unwrap().unwrap());
+        assert_eq!(text("+1 206 555 0100"), "+1 206 555 0100");
+        assert_eq!(text("tel:+1-418-656-9254;ext=102"), "+1 418-656-9254 x102");
+        assert_eq!(text("+1 418 656 9254;ext=102"), "+1 418-656-9254 x102");
+        assert_eq!(text("tel:+1-418-656-9254"), "+1 418-656-9254");
+        assert_eq!(text("tel:656-9254;phone-context=+1-418"), "+1 418-656-9254", "the context is kept");
+        assert_eq!(text("tel:1234;ext=5"), "1234 x5", "no E.164: the URI's text");
         let uri = |typed: &str| v4_number(&PhoneNumber::parse(typed, us).unwrap().unwrap());
         assert_eq!(uri("+1 206 555 0100"), ("tel:+1-206-555-0100".into(), true));
         assert_eq!(uri("(418) 656-9254 ext. 102"), ("tel:+1-418-656-9254;ext=102".into(), true));

@@ -280,9 +280,9 @@ fn vcard_4_writes_uris_and_older_formats_the_extension_after_an_x() {
     let read = contacts(&fixture("rfc6350.vcf"), "US");
     let text = |format| String::from_utf8(write_all(Vec::new(), format, &exports(&read)).unwrap()).unwrap();
     assert!(text(ExportFormat::VCard4).contains("\r\nTEL;VALUE=uri;TYPE=work,voice:tel:+1-418-656-9254;ext=102\r\n"));
-    assert!(text(ExportFormat::VCard3).contains("\r\nTEL;TYPE=WORK,VOICE:+1-418-656-9254 x102\r\n"));
-    assert!(text(ExportFormat::GoogleCsv).contains(",+1-418-656-9254 x102,"));
-    assert!(text(ExportFormat::OutlookCsv).contains("\"+1-418-656-9254 x102\""));
+    assert!(text(ExportFormat::VCard3).contains("\r\nTEL;TYPE=WORK,VOICE:+1 418-656-9254 x102\r\n"));
+    assert!(text(ExportFormat::GoogleCsv).contains(",+1 418-656-9254 x102,"));
+    assert!(text(ExportFormat::OutlookCsv).contains("\"+1 418-656-9254 x102\""));
 }
 
 #[test]

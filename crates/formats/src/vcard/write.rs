@@ -207,7 +207,7 @@ impl<'e> Card<'e> {
                     (text, false) => format!("TEL;TYPE={types}:{}", escape(&text)),
                 }
             } else {
-                format!("TEL;TYPE={types}:{}", escape(&typed_text(&phone.number.typed)))
+                format!("TEL;TYPE={types}:{}", escape(&typed_text(&phone.number)))
             };
             self.labelled(&phone.label, line);
         }
