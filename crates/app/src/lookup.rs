@@ -74,6 +74,10 @@ pub struct MatchedEntry {
 pub struct LookupAnswer {
     /// The calling number as read (`e164` is null for extensions and numbers outside the numbering plan).
     pub number: PhoneNumber,
+    /// The calling number as the callee reads numbers: nationally when it is of the
+    /// domain's country (`(206) 555-0100`), else internationally (`+44 20 7946 0958`);
+    /// as given when it is no valid number. What to show beside the name, or instead of it.
+    pub display: String,
     /// The name to show; null when nothing matched or the match was ambiguous.
     pub name: Option<String>,
     pub entry: Option<MatchedEntry>,
@@ -260,6 +264,7 @@ impl App {
         let (rule, candidates) = decision.as_ref().map_or((MatchRule::None, 0), |d| (d.rule, d.candidates));
         let winner = decision.and_then(|d| d.winner);
         Ok(LookupAnswer {
+            display: calling.number.display(calling.country),
             number: calling.number,
             name: winner.as_ref().map(|w| w.name.clone()),
             entry: winner.map(|w| w.entry),

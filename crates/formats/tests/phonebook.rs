@@ -13,7 +13,7 @@ use switchboard_core::contact::NumberKind;
 use switchboard_formats::phonebook::{Book, BookEntry, CISCO_MAX_LINES, DialNumber, Vendor, cisco_fit, render};
 
 fn number(kind: NumberKind, dial: &str) -> DialNumber {
-    DialNumber { kind, dial: dial.into() }
+    DialNumber { kind, dial: dial.into(), extension: None }
 }
 
 fn person(first: &str, last: &str, dial: &str) -> BookEntry {
@@ -94,6 +94,30 @@ fn cases() -> Vec<(&'static str, Vec<BookEntry>)> {
                     ],
                 },
                 person("Single", "Line", "+12065550405"),
+            ],
+        ),
+        (
+            "extensions",
+            vec![
+                // The phone dials the main number; the extension is named beside it.
+                BookEntry {
+                    first_name: "Ext".into(),
+                    last_name: "Single".into(),
+                    numbers: vec![DialNumber {
+                        extension: Some("102".into()),
+                        ..number(NumberKind::Work, "+14186569254")
+                    }],
+                    ..Default::default()
+                },
+                BookEntry {
+                    first_name: "Ext".into(),
+                    last_name: "Two".into(),
+                    numbers: vec![
+                        DialNumber { extension: Some("12".into()), ..number(NumberKind::Work, "+442079460958") },
+                        number(NumberKind::Mobile, "+447700900123"),
+                    ],
+                    ..Default::default()
+                },
             ],
         ),
         ("empty", vec![]),
@@ -185,7 +209,7 @@ fn every_output_passes_xmllint() {
         .output()
         .expect("xmllint is needed for this test (Debian package libxml2-utils; scripts/test installs it)");
     assert!(output.status.success(), "xmllint refused: {}", String::from_utf8_lossy(&output.stderr));
-    assert_eq!(files.len(), 7 * 6 + 1 + 2 + 2);
+    assert_eq!(files.len(), 7 * 7 + 1 + 2 + 2);
 }
 
 /// Every text and attribute value of a document, unescaped by a real parser.

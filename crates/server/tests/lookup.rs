@@ -126,6 +126,7 @@ async fn lookups_answer_in_json(server: Server) {
                 json!({ "kind": "shared", "id": id, "number_type": "work", "number": stored, "label": "Work" })
             );
             assert_eq!(answer["number"]["e164"], "+12065550100");
+            assert_eq!(answer["display"], "(206) 555-0100", "shown nationally in an American domain");
         }
         assert_eq!(server.lookup(&ben, "5550100").await["rule"], "trailing_digits");
         server.app.delete_contact(&Caller::System, &shared(), id.parse().unwrap()).await.unwrap();
@@ -142,7 +143,10 @@ async fn lookups_answer_in_json(server: Server) {
     server.add(personal, "Mom", "(206) 555-0100").await;
     let answer = server.lookup(&ben, "+12065550100").await;
     assert_eq!((&answer["name"], &answer["entry"]["kind"]), (&json!("Mom Contact"), &json!("personal")));
+    let abroad = server.lookup(&ben, "+44 (0)20 7946 0958 x12").await;
+    assert_eq!(abroad["display"], "+44 20 7946 0958 ext. 12", "internationally, the extension after it");
     let coworker = server.lookup(&ben, "202").await;
+    assert_eq!(coworker["display"], "202", "an extension as it is");
     assert_eq!((&coworker["name"], &coworker["rule"]), (&json!("Rita Tester"), &json!("extension")));
     assert_eq!(coworker["entry"]["kind"], "coworker");
     let unlisted = server.lookup(&ben, "203").await;

@@ -85,6 +85,7 @@ async fn body(response: reqwest::Response) -> String {
 async fn every_vendor_serves_the_domains_book(backend: Backend) {
     let server = spawn(backend).await;
     shared(&server, "Smith & Sons <Plumbing>", "+1 (206) 555-0100", "206.555.0101").await;
+    shared(&server, "Quebec Office", "(418) 656-9254 ext. 102", "").await;
     let created = lobby(&server).await;
     for vendor in VENDORS {
         let xml = body(server.phonebook(&created.token, vendor, "").await).await;
@@ -94,6 +95,10 @@ async fn every_vendor_serves_the_domains_book(backend: Backend) {
     }
     let yealink = body(server.phonebook(&created.token, "yealink", "").await).await;
     assert!(yealink.contains(r#"<Telephone label="Mobile">+12065550101</Telephone>"#), "{yealink}");
+    let expected = r#"<Telephone label="Work ext. 102">+14186569254</Telephone>"#;
+    assert!(yealink.contains(expected), "the main number is dialled, the extension named: {yealink}");
+    let snom = body(server.phonebook(&created.token, "snom", "").await).await;
+    assert!(snom.contains("<Name>Quebec Office (Work ext. 102)</Name>"), "{snom}");
     // Grandstream phones add `phonebook.xml` to the path they are given.
     let grandstream = body(server.phonebook(&created.token, "phonebook", "").await).await;
     assert!(grandstream.contains("<AddressBook>"), "{grandstream}");

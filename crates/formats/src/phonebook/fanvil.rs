@@ -61,7 +61,7 @@ mod tests {
     use super::*;
 
     fn number(kind: NumberKind, dial: &str) -> DialNumber {
-        DialNumber { kind, dial: dial.into() }
+        DialNumber { kind, dial: dial.into(), extension: None }
     }
 
     fn dials(entry: &BookEntry) -> Option<(String, Option<String>, Option<String>)> {

@@ -11,7 +11,11 @@
 //! - **Numbers** are dialled as their E.164 form when the number has one (it dials the same
 //!   from every phone of the platform, whatever the country), else as typed with only the
 //!   dialable characters kept (`+`, digits, `*`, `#`); an extension as it is. Work, mobile,
-//!   home, fax, in that order. Entries with nothing to dial are left out.
+//!   home, fax, in that order. Entries with nothing to dial are left out. The number
+//!   element is shown and dialled alike, so it stays a dial string rather than the
+//!   reader's display form (`(206) 555-0100` does not dial on every phone); a number's
+//!   extension, which no phone dials from a directory, is named in its label
+//!   (`Ann Smith (Work ext. 102)`).
 //! - **One number per line** where the vendor's entry holds one number (Cisco, Snom,
 //!   Polycom): a contact with several numbers gets a line per number, named with a label
 //!   (`Ann Smith (Mobile)`); Polycom's `ct` must be unique, so a number already listed is
@@ -35,6 +39,7 @@ use std::io;
 
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
+use switchboard_core::PhoneNumber;
 use switchboard_core::contact::NumberKind;
 use switchboard_core::model::DirectoryEntry;
 
@@ -98,12 +103,18 @@ impl Vendor {
 pub struct DialNumber {
     pub kind: NumberKind,
     pub dial: String,
+    /// The extension to key in once the call is answered: a phone dials the main number.
+    pub extension: Option<String>,
 }
 
 impl DialNumber {
-    /// How the number is labelled on the phone.
-    pub fn label(&self) -> &'static str {
-        self.kind.word()
+    /// How the number is labelled on the phone: its kind, and the extension after it
+    /// (`Work ext. 102`), which the phone cannot dial but the person must know.
+    pub fn label(&self) -> String {
+        match &self.extension {
+            Some(extension) => format!("{} ext. {extension}", self.kind.word()),
+            None => self.kind.word().to_string(),
+        }
     }
 }
 
@@ -118,6 +129,12 @@ pub struct BookEntry {
 }
 
 impl BookEntry {
+    /// Whether a line of this entry names the number's label beside the name: when the
+    /// entry has several numbers, or the number an extension to key in.
+    fn labels(&self, number: &DialNumber) -> bool {
+        self.numbers.len() > 1 || number.extension.is_some()
+    }
+
     /// "First Last", or the company when there are no names (uncut).
     pub fn display_name(&self) -> String {
         let names = format!("{} {}", self.first_name.trim(), self.last_name.trim());
@@ -131,9 +148,13 @@ impl From<&DirectoryEntry> for BookEntry {
         let mut numbers: Vec<DialNumber> = entry
             .numbers
             .iter()
-            .map(|number| DialNumber {
-                kind: number.kind,
-                dial: number.e164.clone().unwrap_or_else(|| text::dialable(&number.typed)),
+            .map(|number| match &number.e164 {
+                Some(e164) => DialNumber {
+                    kind: number.kind,
+                    dial: e164.clone(),
+                    extension: PhoneNumber::stored(number.typed.clone(), None).extension,
+                },
+                None => DialNumber { kind: number.kind, dial: text::dialable(&number.typed), extension: None },
             })
             .filter(|number| !number.dial.is_empty())
             .collect();
@@ -199,16 +220,18 @@ fn text_element(writer: &mut Writer<Vec<u8>>, name: &str, value: &str) -> io::Re
 }
 
 /// The lines of vendors with one number per entry: each number with the name to show
-/// beside it (labelled when the contact has several), the name cut to `max_chars`.
+/// beside it (labelled when the contact has several, or it has an extension), the name
+/// cut to `max_chars`.
 fn labelled_lines(entry: &BookEntry, max_chars: usize) -> Vec<(String, &DialNumber)> {
     let name = entry.display_name();
-    let several = entry.numbers.len() > 1;
     entry
         .numbers
         .iter()
         .map(|number| {
-            let shown =
-                if several { text::with_label(&name, number.label(), max_chars) } else { cut_chars(&name, max_chars) };
+            let shown = match entry.labels(number) {
+                true => text::with_label(&name, &number.label(), max_chars),
+                false => cut_chars(&name, max_chars),
+            };
             (shown, number)
         })
         .collect()

@@ -37,14 +37,14 @@ pub(super) fn directory(writer: &mut Writer<Vec<u8>>, book: &Book<'_>) -> io::Re
 }
 
 /// First and last name fields: the company stands in for a missing last name, and the
-/// label follows the last name when the contact has several numbers.
+/// label follows the last name when the contact has several numbers or an extension.
 fn names(entry: &BookEntry, number: &DialNumber) -> (String, String) {
     let mut last = entry.last_name.trim().to_string();
     if last.is_empty() && entry.first_name.trim().is_empty() {
         last = entry.company.trim().to_string();
     }
-    if entry.numbers.len() > 1 {
-        last = label_within_bytes(&last, number.label());
+    if entry.labels(number) {
+        last = label_within_bytes(&last, &number.label());
     }
     (cut_bytes(&entry.first_name, NAME_BYTES), cut_bytes(&last, NAME_BYTES))
 }

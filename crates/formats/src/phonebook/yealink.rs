@@ -21,7 +21,7 @@ pub(super) fn directory(writer: &mut Writer<Vec<u8>>, book: &Book<'_>) -> io::Re
                     let dial = xml_chars(&number.dial);
                     writer
                         .create_element("Telephone")
-                        .with_attribute(("label", number.label()))
+                        .with_attribute(("label", number.label().as_str()))
                         .write_text_content(quick_xml::events::BytesText::new(&dial))?;
                 }
                 Ok(())
