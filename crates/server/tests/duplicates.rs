@@ -79,6 +79,20 @@ async fn shared_duplicates_are_listed_merged_and_undone(backend: Backend) {
     assert_eq!(status, StatusCode::OK, "undo");
     assert_eq!(server.count(&olivia, SHARED).await, 2);
 
+    // A number beyond the first of its kind counts too.
+    let phones = json!([
+        { "kind": "mobile", "number": "206 555 0300" },
+        { "kind": "mobile", "label": "Second", "number": "+1 206-555-0101" },
+    ]);
+    let c = create(&server, &olivia, SHARED, json!({ "first_name": "Carla", "phones": phones })).await;
+    let (_, page) = call(&server, Method::GET, &olivia, &duplicates, None).await;
+    let by_phone: Vec<_> = page["items"].as_array().unwrap().iter().filter(|g| g["reason"] == "phone").collect();
+    assert_eq!(by_phone.len(), 1, "{page}");
+    assert_eq!(by_phone[0]["shared"], "+12065550101");
+    let ids: Vec<&str> =
+        by_phone[0]["contacts"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [b.as_str(), r.as_str(), c.as_str()], "Bob kept Robert's mobile from the merge");
+
     for bad in [json!({ "ids": [b] }), json!({ "ids": [b, b] }), json!({ "ids": [b, r], "keep": { "notes": b } })] {
         let (status, body) = call(&server, Method::POST, &olivia, &format!("{SHARED}/merge"), Some(bad)).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");

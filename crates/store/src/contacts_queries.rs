@@ -227,30 +227,30 @@ fn emails_of_column(email: &str) -> Vec<Email> {
     if email.is_empty() { Vec::new() } else { vec![Email { address: email.to_string(), ..Email::default() }] }
 }
 
-/// The numbers beyond the four columns, for the caller-ID keys in `contact_numbers`.
+/// The numbers beyond the four columns in `contact_numbers`: their caller-ID keys, and
+/// their E.164 forms for finding duplicates.
 pub(super) async fn insert_more_numbers<'a>(
     conn: &mut Conn,
     book: Book,
     contacts: impl IntoIterator<Item = (Uuid, &'a ContactFields)>,
 ) -> Result<()> {
-    let rows: Vec<(Uuid, i64, String)> = contacts
+    let rows: Vec<(Uuid, i64, &PhoneNumber)> = contacts
         .into_iter()
         .flat_map(|(id, fields)| {
-            fields
-                .more_phones()
-                .map(move |(position, phone)| (id, position as i64, phone.number.lookup_key()))
-                .collect::<Vec<_>>()
+            fields.more_phones().map(move |(position, phone)| (id, position as i64, &phone.number)).collect::<Vec<_>>()
         })
         .collect();
     for chunk in rows.chunks(INSERT_CHUNK) {
-        let mut qb =
-            Builder::new("INSERT INTO contact_numbers (contact_id, domain_id, owner_user_id, position, lookup_key) ");
-        qb.push_values(chunk, |mut row, (id, position, key)| {
+        let mut qb = Builder::new(
+            "INSERT INTO contact_numbers (contact_id, domain_id, owner_user_id, position, lookup_key, e164) ",
+        );
+        qb.push_values(chunk, |mut row, (id, position, number)| {
             row.push_bind(*id)
                 .push_bind(book.domain_id())
                 .push_bind(book.owner_id())
                 .push_bind(*position)
-                .push_bind(key);
+                .push_bind(number.lookup_key())
+                .push_bind(number.e164.clone());
         });
         qb.build().execute(&mut *conn).await?;
     }

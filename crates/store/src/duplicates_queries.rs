@@ -15,20 +15,47 @@ use super::{
 use crate::duplicates::{DuplicateGroup, DuplicatePage, DuplicateStore, MAX_GROUP_MEMBERS, Merge};
 use crate::{AuditRecord, Result, StoreError};
 
-/// The ways contacts can share a key: its prefix, the column (or expression) holding it,
-/// and what a contact needs to have one. In key order of their prefixes.
-const KEYS: [(&str, &str, &str); 6] = [
-    ("email:", "lower(contacts.email)", "contacts.email <> ''"),
-    (
-        "name:",
-        "contacts.sort_key",
-        "contacts.company <> '' AND (contacts.first_name <> '' OR contacts.last_name <> '')",
-    ),
-    ("phone:", "contacts.work_phone_e164", "contacts.work_phone_e164 IS NOT NULL"),
-    ("phone:", "contacts.mobile_phone_e164", "contacts.mobile_phone_e164 IS NOT NULL"),
-    ("phone:", "contacts.home_phone_e164", "contacts.home_phone_e164 IS NOT NULL"),
-    ("phone:", "contacts.fax_e164", "contacts.fax_e164 IS NOT NULL"),
+/// A way contacts can share a key.
+struct Key {
+    /// Starts the key's text, and orders the kinds of keys.
+    prefix: &'static str,
+    /// Where the key is: `contacts`, or a table joined to it.
+    from: &'static str,
+    /// The column (or expression) holding the key.
+    column: &'static str,
+    /// What a contact needs to have the key.
+    has_key: &'static str,
+}
+
+const CONTACTS: &str = "contacts";
+/// The numbers beyond the four columns.
+const MORE_NUMBERS: &str = "contacts JOIN contact_numbers ON contact_numbers.contact_id = contacts.id";
+
+/// Every way contacts can share a key, in key order of their prefixes.
+const KEYS: [Key; 7] = [
+    Key { prefix: "email:", from: CONTACTS, column: "lower(contacts.email)", has_key: "contacts.email <> ''" },
+    Key {
+        prefix: "name:",
+        from: CONTACTS,
+        column: "contacts.sort_key",
+        has_key: "contacts.company <> '' AND (contacts.first_name <> '' OR contacts.last_name <> '')",
+    },
+    number_key("contacts.work_phone_e164", "contacts.work_phone_e164 IS NOT NULL"),
+    number_key("contacts.mobile_phone_e164", "contacts.mobile_phone_e164 IS NOT NULL"),
+    number_key("contacts.home_phone_e164", "contacts.home_phone_e164 IS NOT NULL"),
+    number_key("contacts.fax_e164", "contacts.fax_e164 IS NOT NULL"),
+    Key {
+        prefix: "phone:",
+        from: MORE_NUMBERS,
+        column: "contact_numbers.e164",
+        has_key: "contact_numbers.e164 IS NOT NULL",
+    },
 ];
+
+/// A number column's key.
+const fn number_key(column: &'static str, has_key: &'static str) -> Key {
+    Key { prefix: "phone:", from: CONTACTS, column, has_key }
+}
 
 /// Groups per page at most, whatever the limit asked: each brings up to
 /// [`MAX_GROUP_MEMBERS`] contacts, and every id is a bound parameter.
@@ -129,7 +156,7 @@ async fn shared_keys(conn: &mut Conn, book: Book, after: Option<&str>, limit: u3
 /// book once per key it has, among the keys wanted. False when no key can be wanted.
 fn push_keyed(qb: &mut Builder, book: Book, wanted: Wanted) -> bool {
     let mut first = true;
-    for (prefix, column, has_key) in KEYS {
+    for Key { prefix, from, column, has_key } in KEYS {
         let condition = match &wanted {
             Wanted::After(None) => Some(Condition::None),
             Wanted::After(Some(after)) => after_condition(prefix, after),
@@ -138,9 +165,7 @@ fn push_keyed(qb: &mut Builder, book: Book, wanted: Wanted) -> bool {
         let Some(condition) = condition else { continue };
         qb.push(if first { "(" } else { " UNION ALL " });
         first = false;
-        qb.push(format_args!(
-            "SELECT ('{prefix}' || {column}){BYTE_ORDER} AS k, contacts.id AS id FROM contacts WHERE "
-        ));
+        qb.push(format_args!("SELECT ('{prefix}' || {column}){BYTE_ORDER} AS k, contacts.id AS id FROM {from} WHERE "));
         push_book(qb, book);
         qb.push(format_args!(" AND contacts.deleted_at IS NULL AND {has_key}"));
         push_visible(qb, "contacts", None);

@@ -1,7 +1,8 @@
 //! A database made by the previous release (its migrations, up to 0009) and holding the
 //! contacts that release wrote reads the same after this release's migrations, on SQLite
 //! and on PostgreSQL: the numbers and email come back from their columns, caller-ID still
-//! finds them, and a contact changed afterwards keeps everything it is given.
+//! finds them, and a contact changed afterwards keeps everything it is given. A database
+//! from before 0013 finds duplicates by numbers beyond the four columns.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -18,12 +19,29 @@ use uuid::Uuid;
 /// The last schema version of the previous release.
 const PREVIOUS_RELEASE: i64 = 9;
 
-fn previous_release(mut migrator: Migrator) -> Migrator {
-    let kept: Vec<_> = migrator.migrations.iter().filter(|m| m.version <= PREVIOUS_RELEASE).cloned().collect();
-    assert_eq!(kept.len() as i64, PREVIOUS_RELEASE - 1, "0002 was never released; 0001 and 0003–0009 were");
+fn previous_release(migrator: Migrator) -> Migrator {
+    let migrator = up_to(migrator, PREVIOUS_RELEASE);
+    assert_eq!(
+        migrator.migrations.len() as i64,
+        PREVIOUS_RELEASE - 1,
+        "0002 was never released; 0001 and 0003–0009 were"
+    );
+    migrator
+}
+
+/// The migrations up to `last`.
+fn up_to(mut migrator: Migrator, last: i64) -> Migrator {
+    let kept: Vec<_> = migrator.migrations.iter().filter(|m| m.version <= last).cloned().collect();
     migrator.migrations = Cow::Owned(kept);
     migrator
 }
+
+/// Before 0013, `contact_numbers` held only caller-ID keys; 0013 adds each number's E.164
+/// form, read from the contact's details, for finding duplicates by any number.
+const BEFORE_NUMBERS_E164: i64 = 12;
+const DETAILS: &str = r#"{"phones":[{"kind":"work","number":{"typed":"(206) 555-0100 x12","e164":"+12065550100","extension":"12"}},{"kind":"mobile","number":{"typed":"206.555.0101","e164":"+12065550101"}},{"kind":"mobile","label":"Second","number":{"typed":"206 555 0102","e164":"+12065550102"}},{"kind":"fax","number":{"typed":"555-0199","e164":null}}],"emails":[{"address":"ann@acme.example"}]}"#;
+const MORE_NUMBER: &str = "INSERT INTO contact_numbers (contact_id, domain_id, owner_user_id, position, lookup_key) \
+     VALUES ($1, $2, NULL, 2, '5550102')";
 
 const DOMAIN: &str =
     "INSERT INTO domains (id, name, description, created_at, updated_at) VALUES ($1, 'acme.example', '', 0, 0)";
@@ -88,6 +106,34 @@ async fn reads_the_same_after_the_upgrade(store: Arc<dyn Store>, domain_id: Uuid
     assert_eq!(found.iter().map(|c| c.id).collect::<Vec<_>>(), [contact_id]);
 }
 
+/// The second mobile (only in `contact_numbers` and the details) makes its contact a
+/// possible duplicate of another with that number, once migrated.
+async fn finds_duplicates_by_a_second_mobile(store: Arc<dyn Store>, domain_id: Uuid, contact_id: Uuid) {
+    let book = Book::Shared { domain_id };
+    let mut other = as_written_before();
+    other.first_name = "Annie".into();
+    other.phones = vec![Phone {
+        kind: PhoneKind::Work,
+        label: String::new(),
+        number: number("206 555 0102", Some("+12065550102"), None),
+    }];
+    other.emails.clear();
+    let audit = AuditRecord {
+        domain_id: Some(domain_id),
+        actor: "test".into(),
+        action: "contact.create".into(),
+        target_id: None,
+        details: serde_json::Value::Null,
+    };
+    let other = store.create_contact(book, other, audit).await.unwrap();
+    let page = store.duplicate_groups(book, 10, None).await.unwrap();
+    let groups: Vec<(String, Vec<Uuid>)> =
+        page.groups.iter().map(|g| (g.key.clone(), g.contacts.iter().map(|c| c.id).collect())).collect();
+    let mut both = vec![contact_id, other.id];
+    both.sort();
+    assert_eq!(groups, [("phone:+12065550102".to_string(), both)]);
+}
+
 #[tokio::test]
 async fn a_sqlite_database_of_the_previous_release_reads_the_same() {
     let dir = tempfile::tempdir().unwrap();
@@ -118,4 +164,40 @@ async fn a_postgres_database_of_the_previous_release_reads_the_same() {
     }
     let store = PostgresStore::connect(&url).await.unwrap();
     reads_the_same_after_the_upgrade(Arc::new(store), domain_id, contact_id).await;
+}
+
+#[tokio::test]
+async fn a_sqlite_database_before_numbers_e164_finds_duplicates_by_every_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("before.db");
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let (domain_id, contact_id) = (Uuid::now_v7(), Uuid::now_v7());
+    {
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        up_to(sqlx::migrate!("migrations/sqlite"), BEFORE_NUMBERS_E164).run(&pool).await.unwrap();
+        sqlx::query(DOMAIN).bind(domain_id).execute(&pool).await.unwrap();
+        sqlx::query(CONTACT).bind(contact_id).bind(domain_id).execute(&pool).await.unwrap();
+        sqlx::query("UPDATE contacts SET details = $1").bind(DETAILS).execute(&pool).await.unwrap();
+        sqlx::query(MORE_NUMBER).bind(contact_id).bind(domain_id).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+    let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+    finds_duplicates_by_a_second_mobile(Arc::new(store), domain_id, contact_id).await;
+}
+
+#[tokio::test]
+async fn a_postgres_database_before_numbers_e164_finds_duplicates_by_every_number() {
+    let url = switchboard_store::testing::fresh_postgres_database().await;
+    let (domain_id, contact_id) = (Uuid::now_v7(), Uuid::now_v7());
+    {
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        up_to(sqlx::migrate!("migrations/postgres"), BEFORE_NUMBERS_E164).run(&pool).await.unwrap();
+        sqlx::query(DOMAIN).bind(domain_id).execute(&pool).await.unwrap();
+        sqlx::query(CONTACT).bind(contact_id).bind(domain_id).execute(&pool).await.unwrap();
+        sqlx::query("UPDATE contacts SET details = $1").bind(DETAILS).execute(&pool).await.unwrap();
+        sqlx::query(MORE_NUMBER).bind(contact_id).bind(domain_id).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+    let store = PostgresStore::connect(&url).await.unwrap();
+    finds_duplicates_by_a_second_mobile(Arc::new(store), domain_id, contact_id).await;
 }
