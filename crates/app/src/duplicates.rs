@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use switchboard_core::contact::{ContactFields, ContactInput};
+use switchboard_core::contact::{ContactFields, ContactInput, MAX_NOTES_LEN};
 use switchboard_core::event::ContactAction;
 use switchboard_core::merge::{MergeConflict, is_single_field, merge};
 use switchboard_core::model::Contact;
@@ -84,7 +84,7 @@ impl App {
     pub async fn merge_preview(&self, caller: &Caller, book: &BookRef, input: &MergeInput) -> Result<MergePreview> {
         let open = self.writable_book(caller, book).await?;
         let contacts = self.merged_contacts(&open, input).await?;
-        let (contact, conflicts) = merged(&contacts, &input.keep);
+        let (contact, conflicts) = merged(&contacts, &input.keep)?;
         Ok(MergePreview { contact, conflicts })
     }
 
@@ -94,7 +94,7 @@ impl App {
         let contacts = self.merged_contacts(&open, &input).await?;
         let wanted = match input.contact {
             Some(contact) => contact,
-            None => merged(&contacts, &input.keep).0,
+            None => merged(&contacts, &input.keep)?.0,
         };
         let fields = ContactFields::parse(&wanted, open.country)?;
         let Some((survivor, others)) = contacts.split_first() else {
@@ -147,9 +147,21 @@ impl App {
     }
 }
 
-fn merged(contacts: &[Contact], keep: &BTreeMap<String, Uuid>) -> (ContactInput, Vec<MergeConflict>) {
+/// The merged contact and the conflicts, or why the contacts cannot become one as they
+/// are: their notes and the values not chosen would not fit in one contact's notes.
+/// Nothing is cut: the editor shortens a contact's notes first.
+fn merged(contacts: &[Contact], keep: &BTreeMap<String, Uuid>) -> Result<(ContactInput, Vec<MergeConflict>), Invalid> {
     let fields: Vec<(Uuid, &ContactFields)> = contacts.iter().map(|c| (c.id, &c.fields)).collect();
-    merge(&fields, keep)
+    let (contact, conflicts) = merge(&fields, keep);
+    let length = contact.notes.trim().chars().count();
+    if length > MAX_NOTES_LEN {
+        let message = format!(
+            "together, the contacts' notes and the values not kept come to {length} characters, more than \
+             the {MAX_NOTES_LEN} one contact's notes hold: shorten the notes of one of them, then merge"
+        );
+        return Err(Invalid::field("notes", message));
+    }
+    Ok((contact, conflicts))
 }
 
 fn check_merge(input: &MergeInput) -> Result<(), Invalid> {

@@ -99,6 +99,34 @@ async fn shared_duplicates_are_listed_merged_and_undone(backend: Backend) {
     }
 }
 
+/// Notes that would not fit in one contact stop the merge with a message, and nothing
+/// changes; shortened, the same contacts merge with both notes.
+async fn notes_too_long_for_one_contact_stop_the_merge(backend: Backend) {
+    let server = support::spawn(backend, &PEOPLE, ServerConfig::default()).await;
+    let olivia = server.token("200").await;
+    let long = |word: &str| format!("{word} ").repeat(2500 / (word.len() + 1));
+    let (mut bob, mut robert) = (bob(), robert());
+    (bob["notes"], robert["notes"]) = (json!(long("alpha")), json!(long("beta")));
+    let b = create(&server, &olivia, SHARED, bob).await;
+    let r = create(&server, &olivia, SHARED, robert).await;
+    let ids = json!({ "ids": [b, r] });
+    for step in ["merge/preview", "merge"] {
+        let (status, problem) =
+            call(&server, Method::POST, &olivia, &format!("{SHARED}/{step}"), Some(ids.clone())).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{step}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], "notes");
+        assert!(problem["errors"][0]["message"].as_str().unwrap().contains("shorten the notes"), "{problem}");
+    }
+    assert_eq!(server.count(&olivia, SHARED).await, 2, "nothing merged");
+    let shorter = json!({ "notes": "beta" });
+    let (status, _) = call(&server, Method::PATCH, &olivia, &format!("{SHARED}/{r}"), Some(shorter)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, merged) = call(&server, Method::POST, &olivia, &format!("{SHARED}/merge"), Some(ids)).await;
+    assert_eq!(status, StatusCode::OK, "{merged}");
+    let notes = merged["notes"].as_str().unwrap();
+    assert!(notes.starts_with("alpha alpha") && notes.contains("\n\nbeta"), "{notes}");
+}
+
 async fn not_duplicates_and_other_books(backend: Backend) {
     let server = support::spawn(backend, &PEOPLE, ServerConfig::default()).await;
     let other = DomainInput { name: "other.example".into(), ..Default::default() };
@@ -162,6 +190,7 @@ async fn the_portal_lists_merges_and_undoes(backend: Backend) {
 
 support::on_both_backends!(
     shared_duplicates_are_listed_merged_and_undone,
+    notes_too_long_for_one_contact_stop_the_merge,
     not_duplicates_and_other_books,
     the_portal_lists_merges_and_undoes
 );
