@@ -134,7 +134,8 @@ impl BookIndex {
             return None;
         }
         let term = query.list.search.as_ref().map(|term| term.as_str());
-        let wanted = |row: &&BookRow| in_group(row, query) && term.is_none_or(|t| row.search_text.contains(t));
+        let kinds = query.kinds();
+        let wanted = |row: &&BookRow| in_group(row, query, &kinds) && term.is_none_or(|t| row.search_text.contains(t));
         let after = query.list.after.as_ref().map(|cursor| (cursor.key.clone().unwrap_or_default(), cursor.id));
         let past = |row: &BookRow| match &after {
             None => true,
@@ -233,22 +234,13 @@ fn intersection(mut lists: Vec<&Vec<u32>>) -> Vec<u32> {
     common
 }
 
-/// Whether a row belongs to the query's group, as the viewer sees it.
-fn in_group(row: &BookRow, query: &DirectoryQuery) -> bool {
+/// Whether a row belongs to the query's group, as the viewer sees it: by the rule of
+/// [`DirectoryQuery::kinds`] (given as `kinds`) and [`DirectoryQuery::has_coworker`].
+fn in_group(row: &BookRow, query: &DirectoryQuery, kinds: &[EntryKind]) -> bool {
     let entry = &row.entry;
-    match entry.kind {
-        EntryKind::Coworker => {
-            entry.id != query.viewer_id
-                && match &query.group {
-                    Group::All | Group::Coworkers => true,
-                    Group::Department(department) => &entry.department == department,
-                    Group::Site(site) => &entry.site == site,
-                    Group::Shared | Group::Mine | Group::Favorites | Group::Presence(_) => false,
-                }
-        }
-        EntryKind::Shared => query.include_shared && matches!(query.group, Group::All | Group::Shared),
-        EntryKind::Personal => query.include_own && matches!(query.group, Group::All | Group::Mine),
-    }
+    kinds.contains(&entry.kind)
+        && (entry.kind != EntryKind::Coworker
+            || query.has_coworker(entry.id, &entry.department, &entry.site).unwrap_or(false))
 }
 
 /// Two ordered runs of rows as one.

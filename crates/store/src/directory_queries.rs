@@ -137,7 +137,7 @@ async fn directory_rows<'c>(
     only: Option<Uuid>,
     walk: bool,
 ) -> Result<Vec<Row>> {
-    let kinds = directory_kinds(query);
+    let kinds = query.kinds();
     if kinds.is_empty() {
         return Ok(Vec::new());
     }
@@ -153,22 +153,6 @@ async fn directory_rows<'c>(
     qb.push(") AS entries");
     push_order_limit(&mut qb, &query.list, &ENTRY_KEYS);
     Ok(qb.build().fetch_all(db).await?)
-}
-
-fn directory_kinds(query: &DirectoryQuery) -> Vec<EntryKind> {
-    let kinds: &[EntryKind] = match query.group {
-        Group::Favorites | Group::Mine if !query.include_own => &[],
-        Group::All | Group::Favorites => &[EntryKind::Coworker, EntryKind::Shared, EntryKind::Personal],
-        Group::Shared => &[EntryKind::Shared],
-        Group::Mine => &[EntryKind::Personal],
-        Group::Coworkers | Group::Department(_) | Group::Site(_) | Group::Presence(_) => &[EntryKind::Coworker],
-    };
-    kinds
-        .iter()
-        .copied()
-        .filter(|kind| *kind != EntryKind::Shared || query.include_shared)
-        .filter(|kind| *kind != EntryKind::Personal || query.include_own)
-        .collect()
 }
 
 fn push_branch(qb: &mut Builder, query: &DirectoryQuery, kind: EntryKind, only: Option<Uuid>, walk: bool) {

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use switchboard_core::contact::ContactFields;
 use switchboard_core::model::{
-    AuditEntry, Book, Contact, DirectoryEntry, Domain, Presence, Reseller, Token, TokenKind, User,
+    AuditEntry, Book, Contact, DirectoryEntry, Domain, EntryKind, Presence, Reseller, Token, TokenKind, User,
 };
 use switchboard_core::paging::{Cursor, Limit, Page, Sort};
 use switchboard_core::settings::LayerKind;
@@ -186,6 +186,42 @@ pub struct DirectoryQuery {
     pub include_own: bool,
     pub group: Group,
     pub list: ListQuery,
+}
+
+/// What a reader sees of the merged directory: the one rule both the database query
+/// (`directory_queries.rs`) and the in-memory books (`app::book_index`) follow.
+impl DirectoryQuery {
+    /// The kinds of entries the group holds for this viewer.
+    pub fn kinds(&self) -> Vec<EntryKind> {
+        let kinds: &[EntryKind] = match self.group {
+            Group::Favorites | Group::Mine if !self.include_own => &[],
+            Group::All | Group::Favorites => &[EntryKind::Coworker, EntryKind::Shared, EntryKind::Personal],
+            Group::Shared => &[EntryKind::Shared],
+            Group::Mine => &[EntryKind::Personal],
+            Group::Coworkers | Group::Department(_) | Group::Site(_) | Group::Presence(_) => &[EntryKind::Coworker],
+        };
+        kinds
+            .iter()
+            .copied()
+            .filter(|kind| *kind != EntryKind::Shared || self.include_shared)
+            .filter(|kind| *kind != EntryKind::Personal || self.include_own)
+            .collect()
+    }
+
+    /// Whether a listed coworker belongs to the group (the SQL of `push_coworkers` says
+    /// the same): never the viewer, and of the group's department or site. Presence
+    /// groups need the presence table: `None`.
+    pub fn has_coworker(&self, id: Uuid, department: &str, site: &str) -> Option<bool> {
+        if id == self.viewer_id {
+            return Some(false);
+        }
+        match &self.group {
+            Group::Department(wanted) => Some(department == wanted),
+            Group::Site(wanted) => Some(site == wanted),
+            Group::Presence(_) => None,
+            _ => Some(true),
+        }
+    }
 }
 
 /// A settings layer, identified by its kind and owner.
