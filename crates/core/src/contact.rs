@@ -289,6 +289,10 @@ pub const MAX_NAME_LEN: usize = 100;
 pub const MAX_COMPANY_LEN: usize = 200;
 pub const MAX_EMAIL_LEN: usize = 254;
 pub const MAX_NOTES_LEN: usize = 4000;
+/// All of one contact's text together, in bytes: each list is bounded on its own
+/// ([`crate::details::MAX_ENTRIES`]), but together they could make a contact of
+/// hundreds of kilobytes that every export, sync and copy would carry.
+pub const MAX_CONTACT_BYTES: usize = 64 * 1024;
 
 /// Checks a one-line text field: length and no control characters.
 pub fn single_line(value: &str, max: usize) -> Result<String, String> {
@@ -468,6 +472,16 @@ impl ContactFields {
             notes: errors.take("notes", multi_line(&input.notes, MAX_NOTES_LEN)).unwrap_or_default(),
             extra: read_list(&mut errors, "extra", &input.extra, read_extra),
         };
+        let size = fields.text_bytes();
+        if size > MAX_CONTACT_BYTES {
+            let message = format!(
+                "the contact's text comes to {} KB, more than the {} KB one contact may hold: keep fewer \
+                 addresses, web addresses, handles or properties from the file",
+                size.div_ceil(1024),
+                MAX_CONTACT_BYTES / 1024
+            );
+            return Err(Invalid::field("contact", message));
+        }
         let problems = errors.into_vec();
         if !fields.has_something_to_keep() {
             // Fields left out for their errors may be why nothing is left: those say more.
@@ -477,6 +491,28 @@ impl ContactFields {
             return Err(Invalid(problems));
         }
         Ok((fields, problems))
+    }
+
+    /// The bytes of all the contact's text: what bounds its size in the store and in
+    /// memory, whatever mix of lists it has.
+    fn text_bytes(&self) -> usize {
+        let names = [&self.first_name, &self.last_name, &self.company, &self.title, &self.department, &self.notes];
+        let name_parts = [
+            &self.name.prefix,
+            &self.name.middle,
+            &self.name.suffix,
+            &self.name.nickname,
+            &self.name.phonetic_first,
+            &self.name.phonetic_last,
+        ];
+        let phones = self.phones.iter().map(|p| p.label.len() + p.number.typed.len());
+        let emails = self.emails.iter().map(|e| e.label.len() + e.address.len());
+        let addresses = self.addresses.iter().map(|a| a.label.len() + a.parts().iter().map(|p| p.len()).sum::<usize>());
+        let labeled = self.urls.iter().chain(&self.ims).map(|l| l.kind.len() + l.label.len() + l.value.len());
+        let dates = self.dates.iter().map(|d| d.label.len() + d.date.len());
+        let extra = self.extra.iter().map(|e| e.name.len() + e.value.len());
+        names.iter().chain(&name_parts).map(|s| s.len()).sum::<usize>()
+            + phones.chain(emails).chain(addresses).chain(labeled).chain(dates).chain(extra).sum::<usize>()
     }
 
     fn has_something_to_keep(&self) -> bool {
@@ -737,6 +773,7 @@ fn is_default<T: Default + PartialEq>(value: &T) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::details::ExtraFormat;
 
     fn input(first: &str, last: &str, company: &str) -> ContactInput {
         ContactInput { first_name: first.into(), last_name: last.into(), company: company.into(), ..Default::default() }
@@ -747,6 +784,22 @@ mod tests {
         assert!(ContactFields::parse(&input("", "", "Acme"), Country::default()).is_ok());
         let err = ContactFields::parse(&input(" ", "", ""), Country::default()).unwrap_err();
         assert_eq!(err.0[0].field, "first_name");
+    }
+
+    #[test]
+    fn a_contact_holds_at_most_64_kb_of_text() {
+        let property = |i: usize, size: usize| ExtraProperty {
+            format: ExtraFormat::Vcard,
+            name: format!("X-NOTE-{i}"),
+            value: "x".repeat(size),
+        };
+        let mut given = input("Ann", "Lee", "");
+        given.extra = (0..16).map(|i| property(i, 3900)).collect();
+        assert!(ContactFields::parse(&given, Country::default()).is_ok(), "62 KB fit");
+        given.extra = (0..20).map(|i| property(i, 3900)).collect();
+        let error = ContactFields::read(&given, Country::default()).unwrap_err();
+        assert_eq!(error.0[0].field, "contact");
+        assert!(error.0[0].message.starts_with("the contact's text comes to 77 KB"), "{}", error.0[0].message);
     }
 
     #[test]
