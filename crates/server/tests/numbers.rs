@@ -2,7 +2,8 @@
 //! through an import of an Outlook CSV file, on SQLite and PostgreSQL: each is kept as
 //! typed, with the E.164 form of its main number when it is a valid one and its extension
 //! apart; text that holds no number is kept too, and never refuses a contact. Lists show
-//! them formatted for the reader.
+//! them formatted for the reader. Whole files rich in every property come back from an
+//! export as they went in.
 
 mod support;
 
@@ -12,6 +13,10 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{Backend, Person, Server};
 use switchboard_app::{Caller, SettingsLayer};
+use switchboard_core::contact::ContactFields;
+use switchboard_core::model::Book;
+use switchboard_core::phone::Country;
+use switchboard_formats::ReadOptions;
 use switchboard_server::ServerConfig;
 
 const PEOPLE: [Person; 1] =
@@ -143,6 +148,68 @@ async fn an_export_imports_back_unchanged(backend: Backend) {
     }
 }
 
+/// A file rich in every property imports, exports to its format and imports again with
+/// every contact unchanged and every field equal, through the store: Outlook (English,
+/// German, French), Google, Apple's vCard 3.0 and the RFC 6350 vCard 4.0 card.
+async fn rich_files_come_back_whole(backend: Backend) {
+    let files = [
+        ("outlook_en.csv", "outlook", "US"),
+        ("outlook_de.csv", "outlook", "DE"),
+        ("outlook_fr.csv", "outlook", "FR"),
+        ("google.csv", "google", "US"),
+        ("apple.vcf", "vcard", "US"),
+        ("rfc6350.vcf", "vcard4", "US"),
+    ];
+    for (name, format, country) in files {
+        let server = support::spawn(backend, &PEOPLE, ServerConfig::default()).await;
+        let token = server.token("200").await;
+        set_country(&server, country).await;
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../formats/tests/fidelity").join(name);
+        let original = std::fs::read(path).unwrap();
+        let report = import(&server, &token, original.clone()).await;
+        assert_eq!((report["rejected"].as_u64(), report["warned"].as_u64()), (Some(0), Some(0)), "{name}: {report}");
+        let rows = report["created"].as_u64().unwrap();
+        let before = get_json(&server, &token, &format!("{SHARED}?limit=100")).await;
+        assert_eq!(stored(&server, &before).await, as_read(&original, country), "{name}: the store keeps every field");
+        let export = server.client.get(server.url(&format!("{SHARED}/export?format={format}"))).bearer_auth(&token);
+        let file = export.send().await.unwrap().bytes().await.unwrap().to_vec();
+        let again = import(&server, &token, file).await;
+        let counts = ["created", "updated", "unchanged", "rejected"].map(|count| again[count].as_u64());
+        assert_eq!(counts, [Some(0), Some(0), Some(rows), Some(0)], "{name}: {again}");
+        let after = get_json(&server, &token, &format!("{SHARED}?limit=100")).await;
+        assert_eq!(after["items"], before["items"], "{name}: every field as it was");
+    }
+}
+
+/// The listed contacts as the store keeps them, in a stable order.
+async fn stored(server: &Server, list: &Value) -> Vec<ContactFields> {
+    let book = Book::Shared {
+        domain_id: server.app.store().domain_by_name(&"acme.example".parse().unwrap()).await.unwrap().unwrap().id,
+    };
+    let mut contacts = Vec::new();
+    for item in list["items"].as_array().unwrap() {
+        let id = item["id"].as_str().unwrap().parse().unwrap();
+        contacts.push(server.app.store().contact(book, id).await.unwrap().unwrap().fields);
+    }
+    contacts.sort_by_key(ContactFields::sort_key);
+    contacts
+}
+
+/// A file's contacts as its reader gives them, in the same order.
+fn as_read(file: &[u8], country: &str) -> Vec<ContactFields> {
+    let country = Country::parse(country).unwrap();
+    let reader = switchboard_formats::read(file, ReadOptions::default()).unwrap();
+    let mut contacts: Vec<ContactFields> =
+        reader.map(|row| ContactFields::parse(&row.unwrap().contact, country).unwrap()).collect();
+    contacts.sort_by_key(ContactFields::sort_key);
+    contacts
+}
+
+async fn import(server: &Server, token: &str, file: Vec<u8>) -> Value {
+    let url = server.url(&format!("{SHARED}/import?mode=upsert"));
+    server.client.post(url).bearer_auth(token).body(file).send().await.unwrap().json().await.unwrap()
+}
+
 /// Lists show every number one way for the reader: nationally when it is of the domain's
 /// country, internationally otherwise, the extension after it; the typed text stays in
 /// the tooltip and the edit form.
@@ -247,6 +314,7 @@ async fn the_contact_form_edits_more_and_keeps_the_rest(backend: Backend) {
 support::on_both_backends!(
     every_form_reads_alike_through_the_api_and_an_import,
     an_export_imports_back_unchanged,
+    rich_files_come_back_whole,
     lists_show_numbers_formatted_for_the_reader,
     the_contact_form_edits_more_and_keeps_the_rest
 );
