@@ -259,6 +259,10 @@ async fn the_contact_form_edits_more_and_keeps_the_rest(backend: Backend) {
     let form = browser.get(&format!("/shared-contacts/{id}/edit")).await.text().await.unwrap();
     assert!(form.contains(r#"value="206 555 0102""#) && form.contains(r#"value="Second""#), "a row per more number");
     assert!(form.contains(r#"value="rita@club.example""#) && form.contains(r#"value="Seattle""#), "{form}");
+    for kept in ["<li>Address: Tacoma</li>", "<li>Anniversary: 2010-06-01</li>", "<li>1 property kept from a file</li>"]
+    {
+        assert!(form.contains(kept), "the form names what it does not show: {kept}\n{form}");
+    }
     let version = contact["version"].to_string();
     let edit = [
         ("version", version.as_str()),

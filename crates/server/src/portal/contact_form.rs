@@ -15,7 +15,7 @@ use switchboard_core::Invalid;
 use switchboard_core::contact::{ContactFields, ContactInput, ContactPatch};
 use uuid::Uuid;
 
-use super::contact_more::{MoreFields, MoreView, address_and_birthday, form_field};
+use super::contact_more::{MoreFields, MoreView, address_and_birthday, form_field, kept_beyond_the_form};
 use super::{PortalError, PortalResult, Viewer, capitalize, html, triggers};
 use crate::AppState;
 
@@ -181,6 +181,8 @@ struct FormModal {
     more: MoreView,
     /// The first address and the birthday.
     details: Vec<FieldView>,
+    /// What the contact keeps beyond the form, one line each.
+    kept: Vec<String>,
     version: Option<i64>,
     editing: bool,
     /// A message above the fields: what was just saved, or why saving failed.
@@ -202,6 +204,7 @@ impl FormModal {
             fields: field_views(input, &BTreeMap::new()),
             more: MoreView::of(input),
             details: detail_views(input, &BTreeMap::new()),
+            kept: kept_beyond_the_form(input),
             version: None,
             editing: id.is_some(),
             notice: None,

@@ -215,6 +215,49 @@ pub(crate) fn address_and_birthday(input: &ContactInput) -> [(&'static str, &'st
     ]
 }
 
+/// What the contact keeps that the form does not show, one line each, so that whoever
+/// edits it knows it is there (and that saving the form keeps it).
+pub(crate) fn kept_beyond_the_form(input: &ContactInput) -> Vec<String> {
+    let named = [
+        ("Name prefix", &input.name_prefix),
+        ("Middle name", &input.middle_name),
+        ("Name suffix", &input.name_suffix),
+        ("Nickname", &input.nickname),
+        ("Phonetic first name", &input.phonetic_first_name),
+        ("Phonetic last name", &input.phonetic_last_name),
+        ("Department", &input.department),
+    ];
+    let mut kept: Vec<String> =
+        named.iter().filter(|(_, value)| !value.is_empty()).map(|(label, value)| format!("{label}: {value}")).collect();
+    if let Some(po_box) = input.addresses.first().map(|a| &a.po_box).filter(|p| !p.is_empty()) {
+        kept.push(format!("PO box: {po_box}"));
+    }
+    kept.extend(input.addresses.iter().skip(1).map(|a| {
+        let parts: Vec<&str> = a.parts().into_iter().filter(|p| !p.is_empty()).collect();
+        format!("Address: {}", parts.join(", ").replace('\n', ", "))
+    }));
+    let birthday = input.dates.iter().position(|d| d.kind == DateKind::Birthday);
+    kept.extend(input.dates.iter().enumerate().filter(|(i, _)| Some(*i) != birthday).map(|(_, d)| {
+        let label = match (d.label.as_str(), d.kind) {
+            ("", DateKind::Birthday) => "Birthday",
+            ("", DateKind::Anniversary) => "Anniversary",
+            ("", DateKind::Other) => "Date",
+            (label, _) => label,
+        };
+        format!("{label}: {}", d.date)
+    }));
+    kept.extend(input.urls.iter().map(|u| format!("Web: {}", u.value)));
+    kept.extend(
+        input.ims.iter().map(|im| format!("{}: {}", if im.kind.is_empty() { "Chat" } else { &im.kind }, im.value)),
+    );
+    match input.extra.len() {
+        0 => {}
+        1 => kept.push("1 property kept from a file".into()),
+        n => kept.push(format!("{n} properties kept from files")),
+    }
+    kept
+}
+
 /// The form field an error of the app names (`addresses[0].city` → `city`).
 pub(crate) fn form_field(field: &str) -> &str {
     if let Some(part) = field.strip_prefix("addresses[0].") {
