@@ -15,7 +15,7 @@ use crate::error::{AppError, Result, forbidden};
 
 /// Every action the audit log records. Keep it in step with the use cases that write
 /// entries: a family filter (`user.*`) finds the actions listed here.
-pub const AUDIT_ACTIONS: [&str; 23] = [
+pub const AUDIT_ACTIONS: [&str; 25] = [
     "contact.create",
     "contact.update",
     "contact.delete",
@@ -39,6 +39,8 @@ pub const AUDIT_ACTIONS: [&str; 23] = [
     "blocked_number.remove",
     "allowed_number.add",
     "allowed_number.remove",
+    "chat.send",
+    "chat.delete",
 ];
 
 /// What a client asks of the audit log, as text so each bad part gets its own message.

@@ -128,6 +128,7 @@ impl EventAudience {
                 self.user_id.is_none_or(|me| me == *owner_id)
             }
             EventKind::PresenceChanged { .. } | EventKind::UserChanged { .. } | EventKind::SettingsChanged => true,
+            EventKind::ChatChanged { between } => self.user_id.is_none_or(|me| between.contains(&me)),
         }
     }
 
@@ -288,6 +289,12 @@ impl Access<'_> {
     pub fn can_set_presence(&self, user: &User) -> bool {
         self.is_user(user) || self.can_manage_user(user.scope, &user.site)
     }
+}
+
+/// Whether `sender` may write to `recipient`, another user of their domain: someone
+/// listed in the directory, or anyone who has written to them (or they to them) before.
+pub fn may_write_chat(sender: &User, recipient: &User, have_chatted: bool) -> bool {
+    sender.domain_id == recipient.domain_id && sender.id != recipient.id && (recipient.listed || have_chatted)
 }
 
 /// What a phone book reader sees.

@@ -172,7 +172,8 @@ impl App {
         let message = single_line(&input.message, MAX_STATUS_LEN).map_err(|m| Invalid::field("message", m))?;
         let presence = Presence { state, chat: input.chat && state != PresenceState::Offline, message };
         // Every change is an event each of the domain's open pages hears: bounded per user.
-        self.presence_updates.take(user.id, self.config.presence_limit)?;
+        let refusal = "this user's presence changes too often; send the latest state after the wait";
+        self.presence_updates.take(user.id, self.config.presence_limit, refusal)?;
         self.store.set_presence(user.id, &presence).await?;
         tracing::debug!(user = %user.id, state = state.as_str(), "presence changed");
         self.publish(domain.id, EventKind::PresenceChanged { user_id: user.id }).await;

@@ -8,6 +8,7 @@ pub mod authz;
 mod blocking;
 mod book_index;
 pub mod capabilities;
+mod chat;
 mod connections;
 mod contacts;
 pub mod devices;
@@ -36,6 +37,7 @@ pub use audit::{AUDIT_ACTIONS, AuditParams};
 pub use auth::{Caller, Login, NewApiToken, PasswordHashStats};
 pub use blocking::{AllowedNumberInput, AllowedNumberView, BlockKind, BlockedNumberInput, BlockedNumberView};
 pub use capabilities::Capabilities;
+pub use chat::{ChatPageParams, ConversationList, MessageList};
 pub use connections::{BoundReader, binds_as_user};
 pub use contacts::BookRef;
 pub use devices::{
@@ -49,7 +51,7 @@ pub use events::{Notice, Subscription};
 pub use export::{Export, ExportSource, parse_export_format};
 pub use import::{ImportMode, ImportOptions, ImportPermit, ImportReport, RowAction, RowProblem, parse_import_options};
 pub use inputs::*;
-pub use limits::PresenceLimit;
+pub use limits::RateLimit;
 pub use lookup::{LookupAnswer, MatchRule, MatchedEntry};
 pub use settings::{LayeredSettings, SettingsLayer, SettingsView};
 pub use switchboard_formats::ExportFormat;
@@ -88,7 +90,9 @@ pub struct AppConfig {
     /// Event streams one user may have open at once (each browser tab has one).
     pub max_event_streams_per_user: usize,
     /// How often one user's presence may change.
-    pub presence_limit: PresenceLimit,
+    pub presence_limit: RateLimit,
+    /// How often one user may send a chat message.
+    pub chat_limit: RateLimit,
 }
 
 /// Failed logins per account and per client address: after `slow_after` failures
@@ -124,7 +128,9 @@ impl Default for AppConfig {
             password_hashes_at_once: std::thread::available_parallelism().map_or(2, usize::from),
             password_hash_queue: 64,
             max_event_streams_per_user: 16,
-            presence_limit: PresenceLimit { burst: 10, refill_every: Duration::from_secs(1) },
+            presence_limit: RateLimit { burst: 10, refill_every: Duration::from_secs(1) },
+            // Typing fast in bursts, but not a script: 20 at once, then one every 2 s.
+            chat_limit: RateLimit { burst: 20, refill_every: Duration::from_secs(2) },
         }
     }
 }
@@ -138,7 +144,8 @@ pub struct App {
     book_indexes: Arc<book_index::BookIndexes>,
     password_hashing: Arc<auth::PasswordHashing>,
     event_streams: Arc<limits::StreamCounts>,
-    presence_updates: Arc<limits::PresenceLimiter>,
+    presence_updates: Arc<limits::RateLimiter>,
+    chat_messages: Arc<limits::RateLimiter>,
     import_slots: Arc<import::ImportSlots>,
 }
 
@@ -154,6 +161,7 @@ impl App {
             password_hashing,
             event_streams: Arc::default(),
             presence_updates: Arc::default(),
+            chat_messages: Arc::default(),
             import_slots: Arc::default(),
         }
     }

@@ -1,6 +1,6 @@
-//! Limits one user's use of what costs every user something: open event streams, and
-//! presence updates (each one an event every subscriber of the domain hears). Kept in
-//! memory, per server.
+//! Limits one user's use of what costs every user something: open event streams,
+//! presence updates (each one an event every subscriber of the domain hears) and chat
+//! messages. Kept in memory, per server.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -10,10 +10,10 @@ use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 
-/// How often a user's presence may change: `burst` updates at once, then one more every
-/// `refill_every`. Beyond it the update is refused (429) with the wait in `Retry-After`.
+/// How often a user may do something: `burst` times at once, then once more every
+/// `refill_every`. Beyond it the request is refused (429) with the wait in `Retry-After`.
 #[derive(Debug, Clone, Copy)]
-pub struct PresenceLimit {
+pub struct RateLimit {
     pub burst: u32,
     pub refill_every: Duration,
 }
@@ -59,9 +59,9 @@ impl Drop for StreamSlot {
     }
 }
 
-/// A token bucket per user.
+/// A token bucket per user, for one kind of request.
 #[derive(Default)]
-pub(crate) struct PresenceLimiter {
+pub(crate) struct RateLimiter {
     buckets: Mutex<HashMap<Uuid, Bucket>>,
 }
 
@@ -72,13 +72,14 @@ struct Bucket {
     at: Instant,
 }
 
-impl PresenceLimiter {
-    /// Takes one update of `user_id`'s allowance, or says how long until there is one.
-    pub(crate) fn take(&self, user_id: Uuid, limit: PresenceLimit) -> Result<()> {
-        self.take_at(user_id, limit, Instant::now())
+impl RateLimiter {
+    /// Takes one request of `user_id`'s allowance, or says (with `refusal`) how long
+    /// until there is one.
+    pub(crate) fn take(&self, user_id: Uuid, limit: RateLimit, refusal: &str) -> Result<()> {
+        self.take_at(user_id, limit, refusal, Instant::now())
     }
 
-    fn take_at(&self, user_id: Uuid, limit: PresenceLimit, now: Instant) -> Result<()> {
+    fn take_at(&self, user_id: Uuid, limit: RateLimit, refusal: &str, now: Instant) -> Result<()> {
         let burst = f64::from(limit.burst.max(1));
         let per_second = 1.0 / limit.refill_every.as_secs_f64().max(1e-3);
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
@@ -90,10 +91,7 @@ impl PresenceLimiter {
         let tokens = (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * per_second).min(burst);
         if tokens < 1.0 {
             let wait = Duration::from_secs_f64((1.0 - tokens) / per_second);
-            return Err(AppError::TooManyRequests {
-                message: "this user's presence changes too often; send the latest state after the wait".into(),
-                retry_after: wait,
-            });
+            return Err(AppError::TooManyRequests { message: refusal.to_string(), retry_after: wait });
         }
         *bucket = Bucket { tokens: tokens - 1.0, at: now };
         Ok(())
@@ -118,20 +116,20 @@ mod tests {
 
     #[test]
     fn presence_updates_refill_over_time() {
-        let limiter = PresenceLimiter::default();
-        let limit = PresenceLimit { burst: 3, refill_every: Duration::from_secs(2) };
+        let limiter = RateLimiter::default();
+        let limit = RateLimit { burst: 3, refill_every: Duration::from_secs(2) };
         let (ann, bob) = (Uuid::now_v7(), Uuid::now_v7());
         let start = Instant::now();
         for _ in 0..3 {
-            limiter.take_at(ann, limit, start).unwrap();
+            limiter.take_at(ann, limit, "slow down", start).unwrap();
         }
-        match limiter.take_at(ann, limit, start) {
+        match limiter.take_at(ann, limit, "slow down", start) {
             Err(AppError::TooManyRequests { retry_after, .. }) => assert_eq!(retry_after, Duration::from_secs(2)),
             other => panic!("{other:?}"),
         }
-        assert!(limiter.take_at(bob, limit, start).is_ok(), "another user is not affected");
+        assert!(limiter.take_at(bob, limit, "slow down", start).is_ok(), "another user is not affected");
         let later = start + Duration::from_secs(3);
-        assert!(limiter.take_at(ann, limit, later).is_ok(), "one more after a refill");
-        assert!(limiter.take_at(ann, limit, later).is_err(), "and only one");
+        assert!(limiter.take_at(ann, limit, "slow down", later).is_ok(), "one more after a refill");
+        assert!(limiter.take_at(ann, limit, "slow down", later).is_err(), "and only one");
     }
 }

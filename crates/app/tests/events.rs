@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use switchboard_app::{
     App, AppConfig, AppError, BookRef, Caller, ContactInput, ContactPatch, DomainInput, ImportOptions, Notice,
-    PresenceInput, PresenceLimit, SettingsLayer, Subscription, UserInput, UserPatchInput,
+    PresenceInput, RateLimit, SettingsLayer, Subscription, UserInput, UserPatchInput,
 };
 use switchboard_core::event::{ContactAction, Event, EventBook, EventKind};
 use switchboard_store::{PostgresStore, SqliteStore, Store};
@@ -325,7 +325,7 @@ async fn event_streams_are_capped_per_user(w: World) {
 /// beyond that the change is refused (and nothing published) with the wait.
 async fn presence_updates_are_rate_limited_per_user(w: World) {
     // A refill slower than any test run, so what is refused does not depend on timing.
-    let limit = PresenceLimit { burst: 3, refill_every: Duration::from_secs(3600) };
+    let limit = RateLimit { burst: 3, refill_every: Duration::from_secs(3600) };
     let app = App::new(w.app.store().clone(), AppConfig { presence_limit: limit, ..AppConfig::default() });
     let mut heard = app.subscribe(&w.manager).await.unwrap();
     let state = |state: &str| PresenceInput { state: state.into(), ..Default::default() };

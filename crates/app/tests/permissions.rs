@@ -3,17 +3,18 @@
 //! users allowed to edit shared contacts, and with shared contacts hidden — on SQLite and
 //! on PostgreSQL. The actions cover shared and personal contacts, exports, users and
 //! deleted users, settings, the audit log, the trash, devices, caller-ID look-ups, API
-//! tokens, phone sharing, and finding and merging duplicates, each aimed at a basic user
-//! of the domain where they need one.
+//! tokens, phone sharing, finding and merging duplicates, and chat, each aimed at a basic
+//! user of the domain where they need one.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use switchboard_app::{
-    App, AppConfig, AppError, AuditParams, BookRef, Caller, ContactInput, DeviceInput, DomainInput, ExportFormat,
-    ExportSource, ListParams, MergeInput, PhoneSharing, UserInput,
+    App, AppConfig, AppError, AuditParams, BookRef, Caller, ChatPageParams, ContactInput, DeviceInput, DomainInput,
+    ExportFormat, ExportSource, ListParams, MergeInput, PhoneSharing, UserInput,
 };
 use switchboard_core::Scope;
+use switchboard_core::chat::ChatInput;
 use switchboard_store::{PostgresStore, SqliteStore, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,8 +53,14 @@ enum Action {
     MergeShared,
     /// Two of the target user's own contacts.
     MergePersonal,
+    /// The target user's conversations.
+    ReadChatsOf,
+    /// A message in the target user's name.
+    WriteChatAs,
+    /// A message of the caller's own to the target user.
+    ChatWithTarget,
 }
-const ACTIONS: [Action; 20] = [
+const ACTIONS: [Action; 23] = [
     Action::ReadShared,
     Action::CreateShared,
     Action::EditShared,
@@ -74,6 +81,9 @@ const ACTIONS: [Action; 20] = [
     Action::ListSharedDuplicates,
     Action::MergeShared,
     Action::MergePersonal,
+    Action::ReadChatsOf,
+    Action::WriteChatAs,
+    Action::ChatWithTarget,
 ];
 
 /// Where the acted-on domain stands to the caller's own.
@@ -148,9 +158,17 @@ fn expected(scope: Scope, action: Action, place: Place, variant: Variant) -> Out
         Action::ManageUsers | Action::RestoreUser => manages_target,
         Action::ChangeSettings | Action::ReadAudit | Action::CreateDevice | Action::ListDevices => provider || office,
         // A person's own things are theirs alone: to everyone else they do not exist.
-        Action::ReadPersonal | Action::CreateTokenFor | Action::SharePersonalWithPhones | Action::MergePersonal => {
+        Action::ReadPersonal
+        | Action::CreateTokenFor
+        | Action::SharePersonalWithPhones
+        | Action::MergePersonal
+        | Action::ReadChatsOf
+        | Action::WriteChatAs => {
             return NotFound;
         }
+        // One writes as oneself, in one's own domain, where providers have no extension.
+        Action::ChatWithTarget if place != Place::Home => return NotFound,
+        Action::ChatWithTarget => true,
         Action::LookUpForUser if !manages_target => return NotFound,
         Action::LookUpForUser => true,
         Action::ListDeletedUsers => manages_target || scope == Scope::CallCenterSupervisor,
@@ -286,7 +304,21 @@ async fn attempt(world: &World, caller: &Caller, action: Action, domain: &str, s
             let ids = twins(app, &theirs, serial).await;
             outcome(app.merge_contacts(caller, &theirs, MergeInput { ids, ..Default::default() }).await)
         }
+        Action::ReadChatsOf => outcome(app.conversations(caller, domain, TARGET, &ChatPageParams::default()).await),
+        Action::WriteChatAs => outcome(app.send_chat(caller, domain, TARGET, &own_extension(caller), hello()).await),
+        Action::ChatWithTarget => outcome(app.send_chat(caller, domain, &own_extension(caller), TARGET, hello()).await),
     }
+}
+
+fn own_extension(caller: &Caller) -> String {
+    match caller {
+        Caller::User { user, .. } => user.extension.to_string(),
+        Caller::System => unreachable!("the matrix's callers are users"),
+    }
+}
+
+fn hello() -> ChatInput {
+    ChatInput { text: "Hello".into() }
 }
 
 /// Two contacts made by the operator to be merged.

@@ -17,7 +17,7 @@ pub struct Event {
     pub kind: EventKind,
 }
 
-/// What changed. Serialized with a `kind` tag: `contact`, `presence`, `user` or `settings`.
+/// What changed. Serialized with a `kind` tag: `contact`, `presence`, `user`, `settings` or `chat`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum EventKind {
@@ -41,6 +41,10 @@ pub enum EventKind {
     /// A settings layer of the domain (domain, scope or user) changed.
     #[serde(rename = "settings")]
     SettingsChanged,
+    /// The conversation of two people changed: a message sent or deleted, read or
+    /// received. Only those two are told.
+    #[serde(rename = "chat")]
+    ChatChanged { between: [Uuid; 2] },
 }
 
 /// The book of a changed contact. Personal books are named by their owner, whose
@@ -70,6 +74,7 @@ impl EventKind {
             EventKind::PresenceChanged { .. } => "presence",
             EventKind::UserChanged { .. } => "user",
             EventKind::SettingsChanged => "settings",
+            EventKind::ChatChanged { .. } => "chat",
         }
     }
 }

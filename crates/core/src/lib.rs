@@ -3,6 +3,7 @@
 //! "Parse, don't validate": a value of these types is always valid, so the
 //! layers above never re-check a domain name, an extension or a phone number.
 
+pub mod chat;
 pub mod contact;
 pub mod details;
 pub mod error;

@@ -1724,6 +1724,8 @@ pub async fn copy(source: &dyn Store, target: &dyn Store) {
         .await
         .unwrap();
     source.record_login_failure("100@office.example", micros_now()).await.unwrap();
+    let sent = source.send_chat(&o.vera, &o.alice, "See you at 3", audit_in(o.domain.id, "chat.send")).await.unwrap();
+    source.mark_chat_read(&o.alice, &o.vera, sent.id).await.unwrap();
 
     let counts = source.table_counts().await.unwrap();
     copy_fails_half_way(source, target).await;
@@ -1737,6 +1739,7 @@ pub async fn copy(source: &dyn Store, target: &dyn Store) {
     copy.commit().await.unwrap();
     assert_eq!(target.table_counts().await.unwrap(), counts);
     assert_eq!((counts["users"], counts["contacts"], counts["favorites"], counts["tokens"]), (6, 5, 7, 1));
+    assert_eq!((counts["chat_messages"], counts["chat_conversations"]), (1, 2));
     for table in COPY_TABLES {
         assert_eq!(
             target.export_rows(table, 0, 1000).await.unwrap(),

@@ -287,6 +287,34 @@ const COPY: &[CopyTable] = &[
         ],
     },
     CopyTable {
+        name: "chat_messages",
+        key: "id",
+        columns: &[
+            ("id", Kind::Id),
+            ("domain_id", Kind::Id),
+            ("sender_id", Kind::Id),
+            ("recipient_id", Kind::Id),
+            ("low_id", Kind::Id),
+            ("high_id", Kind::Id),
+            ("text", Kind::Text),
+            ("sent_at", Kind::Int),
+            ("deleted", Kind::Bool),
+        ],
+    },
+    CopyTable {
+        name: "chat_conversations",
+        key: "user_id, peer_id",
+        columns: &[
+            ("user_id", Kind::Id),
+            ("peer_id", Kind::Id),
+            ("domain_id", Kind::Id),
+            ("last_message_id", Kind::Id),
+            ("read_up_to", Kind::Id),
+            ("delivered_up_to", Kind::Id),
+            ("unread", Kind::Int),
+        ],
+    },
+    CopyTable {
         name: "merged_contacts",
         key: "id",
         columns: &[

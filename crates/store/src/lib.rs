@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 mod callerid;
 pub mod changes;
+mod chat;
 pub mod conformance;
 mod duplicates;
 mod events;
@@ -31,6 +32,7 @@ pub mod testing;
 mod user_trash;
 
 pub use callerid::{AllowedNumber, BlockedNumber, CallerIdStore, NewAllowedNumber, NewBlockedNumber};
+pub use chat::{ChatStore, ConversationPage};
 pub use duplicates::{DuplicateGroup, DuplicatePage, DuplicateStore, MAX_GROUP_MEMBERS, Merge};
 pub use events::EventBus;
 pub use phones::{BookPart, BookRow, DeviceAccess, DeviceKey, PhoneStore};
@@ -396,6 +398,7 @@ pub trait Store:
     + PhoneStore
     + UserTrashStore
     + DuplicateStore
+    + ChatStore
     + Send
     + Sync
     + 'static
@@ -644,4 +647,6 @@ pub const COPY_TABLES: &[&str] = &[
     "deleted_users",
     "not_duplicates",
     "merged_contacts",
+    "chat_messages",
+    "chat_conversations",
 ];

@@ -150,9 +150,10 @@ async fn write_audits(tx: &mut Tx, changes: &ChangeCache, audits: &[AuditRecord]
 
 /// Whether a change of this audited kind can change what a book shows. A device
 /// credential is in no book (each request checks its own), so adding or revoking one
-/// leaves every phone's cached book and the in-memory copy as they are.
+/// leaves every phone's cached book and the in-memory copy as they are; nor is a chat
+/// message.
 fn changes_books(action: &str) -> bool {
-    !action.starts_with("device.")
+    !action.starts_with("device.") && !action.starts_with("chat.")
 }
 
 /// Bumps a domain's change counter (see [`ChangeStamp`]); the time never goes backwards.
@@ -335,6 +336,8 @@ mod audit;
 mod auth;
 #[path = "callerid_queries.rs"]
 mod callerid;
+#[path = "chat_queries.rs"]
+mod chat;
 #[path = "contacts_queries.rs"]
 mod contacts;
 #[path = "copy_queries.rs"]

@@ -2,6 +2,7 @@
 
 mod audit;
 mod blocking;
+mod chat;
 pub(crate) mod contacts;
 mod devices;
 mod directory;
@@ -61,6 +62,10 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(directory::sites))
         .routes(routes!(directory::favorite, directory::unfavorite))
         .routes(routes!(directory::presence))
+        .routes(routes!(chat::conversations))
+        .routes(routes!(chat::messages, chat::send))
+        .routes(routes!(chat::read))
+        .routes(routes!(chat::delete))
         .routes(routes!(lookup::lookup))
         .routes(routes!(lookup::phonebook))
         .routes(routes!(blocking::list_blocked, blocking::add_blocked))
