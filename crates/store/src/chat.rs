@@ -1,5 +1,5 @@
 //! Chat between coworkers: part of [`Store`](crate::Store); the SQL is in
-//! `chat_queries.rs`, the tables in migration 0014. The store keeps messages and each
+//! `chat_queries.rs`, the tables in migration 0015. The store keeps messages and each
 //! person's side of a conversation consistent; who may write to whom is the app's to decide.
 
 use async_trait::async_trait;

@@ -1,4 +1,4 @@
-//! Chat between coworkers (see `chat.rs` and migration 0014): part of `queries.rs`,
+//! Chat between coworkers (see `chat.rs` and migration 0015): part of `queries.rs`,
 //! compiled once per back-end with it.
 
 use async_trait::async_trait;
