@@ -24,19 +24,8 @@ fn messages(ext: &str, peer: &str) -> String {
     format!("{}/{peer}/messages", chats(ext))
 }
 
-async fn call(server: &Server, method: Method, token: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let mut request = server.client.request(method, server.url(path)).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
 async fn send(server: &Server, token: &str, from: &str, to: &str, text: &str) -> (StatusCode, Value) {
-    call(server, Method::POST, token, &messages(from, to), Some(json!({ "text": text }))).await
+    server.call(Method::POST, token, &messages(from, to), Some(json!({ "text": text }))).await
 }
 
 async fn a_conversation_with_unread_counts_and_marks(backend: Backend) {
@@ -47,29 +36,29 @@ async fn a_conversation_with_unread_counts_and_marks(backend: Backend) {
     assert_eq!(sent["text"], "Lunch at <b>noon</b>?\nhttps://example.com", "kept as text, trimmed");
     assert_eq!((&sent["from"], &sent["to"], &sent["delivered"]), (&json!("200"), &json!("201"), &json!(false)));
 
-    let (_, list) = call(&server, Method::GET, &ben, &chats("201"), None).await;
+    let (_, list) = server.call(Method::GET, &ben, &chats("201"), None).await;
     assert_eq!(list["unread_total"], 1, "{list}");
     assert_eq!((&list["items"][0]["peer"], &list["items"][0]["peer_name"]), (&json!("200"), &json!("Olivia Tester")));
     assert_eq!(list["items"][0]["unread"], 1);
-    let (_, theirs) = call(&server, Method::GET, &olivia, &messages("200", "201"), None).await;
+    let (_, theirs) = server.call(Method::GET, &olivia, &messages("200", "201"), None).await;
     assert_eq!((&theirs["items"][0]["delivered"], &theirs["items"][0]["read"]), (&json!(true), &json!(false)));
 
     let mark = json!({ "up_to": sent["id"] });
-    let (status, _) = call(&server, Method::PUT, &ben, &format!("{}/200/read", chats("201")), Some(mark)).await;
+    let (status, _) = server.call(Method::PUT, &ben, &format!("{}/200/read", chats("201")), Some(mark)).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (_, list) = call(&server, Method::GET, &ben, &chats("201"), None).await;
+    let (_, list) = server.call(Method::GET, &ben, &chats("201"), None).await;
     assert_eq!(
         (&list["unread_total"], &list["items"][0]["unread"]),
         (&json!(0), &json!(0)),
         "the same on every device"
     );
-    let (_, theirs) = call(&server, Method::GET, &olivia, &messages("200", "201"), None).await;
+    let (_, theirs) = server.call(Method::GET, &olivia, &messages("200", "201"), None).await;
     assert_eq!(theirs["items"][0]["read"], true, "the sender sees it read");
 
     // An answer: Olivia has one unread, Ben none (he answered, so he has read it all).
     let (status, _) = send(&server, &ben, "201", "200", "Yes!").await;
     assert_eq!(status, StatusCode::CREATED);
-    let (_, list) = call(&server, Method::GET, &olivia, &chats("200"), None).await;
+    let (_, list) = server.call(Method::GET, &olivia, &chats("200"), None).await;
     assert_eq!((&list["unread_total"], &list["items"][0]["last_message"]["text"]), (&json!(1), &json!("Yes!")));
 }
 
@@ -82,7 +71,7 @@ async fn pages_newest_first_without_gaps(backend: Backend) {
     let mut seen = Vec::new();
     let mut path = format!("{}?limit=2", messages("200", "201"));
     loop {
-        let (status, page) = call(&server, Method::GET, &olivia, &path, None).await;
+        let (status, page) = server.call(Method::GET, &olivia, &path, None).await;
         assert_eq!(status, StatusCode::OK, "{page}");
         seen.extend(page["items"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap().to_string()));
         match page["next_before"].as_str() {
@@ -92,7 +81,7 @@ async fn pages_newest_first_without_gaps(backend: Backend) {
     }
     assert_eq!(seen, ["message 4", "message 3", "message 2", "message 1", "message 0"]);
     for bad in ["limit=0", "limit=101", "limit=x", "before=yesterday"] {
-        let (status, problem) = call(&server, Method::GET, &olivia, &format!("{}?{bad}", chats("200")), None).await;
+        let (status, problem) = server.call(Method::GET, &olivia, &format!("{}?{bad}", chats("200")), None).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {problem}");
     }
 }
@@ -102,15 +91,15 @@ async fn senders_delete_within_five_minutes(backend: Backend) {
     let (olivia, ben) = (server.token("200").await, server.token("201").await);
     let (_, sent) = send(&server, &olivia, "200", "201", "Oops, wrong person").await;
     let id = sent["id"].as_str().unwrap();
-    let (status, _) = call(&server, Method::DELETE, &ben, &format!("{}/{id}", messages("201", "200")), None).await;
+    let (status, _) = server.call(Method::DELETE, &ben, &format!("{}/{id}", messages("201", "200")), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "only its sender deletes it");
-    let (status, _) = call(&server, Method::DELETE, &olivia, &format!("{}/{id}", messages("200", "201")), None).await;
+    let (status, _) = server.call(Method::DELETE, &olivia, &format!("{}/{id}", messages("200", "201")), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (_, page) = call(&server, Method::GET, &ben, &messages("201", "200"), None).await;
+    let (_, page) = server.call(Method::GET, &ben, &messages("201", "200"), None).await;
     assert_eq!((&page["items"][0]["text"], &page["items"][0]["deleted"]), (&json!(""), &json!(true)), "{page}");
-    let (_, list) = call(&server, Method::GET, &ben, &chats("201"), None).await;
+    let (_, list) = server.call(Method::GET, &ben, &chats("201"), None).await;
     assert_eq!(list["unread_total"], 0, "a deleted message is not unread");
-    let (status, _) = call(&server, Method::DELETE, &olivia, &format!("{}/{id}", messages("200", "201")), None).await;
+    let (status, _) = server.call(Method::DELETE, &olivia, &format!("{}/{id}", messages("200", "201")), None).await;
     assert_eq!(status, StatusCode::CONFLICT, "deleted already");
 }
 
@@ -127,9 +116,9 @@ async fn who_may_write_and_read(backend: Backend) {
 
     // Nobody else reads or writes Ben's conversations: not his manager, not a coworker.
     for (token, who) in [(&olivia, "his manager"), (&hana, "a coworker")] {
-        let (status, _) = call(&server, Method::GET, token, &chats("201"), None).await;
+        let (status, _) = server.call(Method::GET, token, &chats("201"), None).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{who} reads his conversations");
-        let (status, _) = call(&server, Method::GET, token, &messages("201", "202"), None).await;
+        let (status, _) = server.call(Method::GET, token, &messages("201", "202"), None).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{who} reads his messages");
         let (status, _) = send(&server, token, "201", "200", "in his name").await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{who} writes in his name");
@@ -146,13 +135,13 @@ async fn who_may_write_and_read(backend: Backend) {
     };
     server.app.create_user(&Caller::System, "other.example", stranger).await.unwrap();
     let body = json!({ "username": "300@other.example", "password": support::PASSWORD });
-    let (status, login) = call(&server, Method::POST, "", "/api/v1/session", Some(body)).await;
+    let (status, login) = server.call(Method::POST, "", "/api/v1/session", Some(body)).await;
     assert_eq!(status, StatusCode::OK, "{login}");
     let sam = login["token"].as_str().unwrap().to_string();
-    let (status, _) = call(&server, Method::GET, &sam, &chats("201"), None).await;
+    let (status, _) = server.call(Method::GET, &sam, &chats("201"), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let path = "/api/v1/domains/other.example/users/300/chats/201/messages";
-    let (status, _) = call(&server, Method::POST, &sam, path, Some(json!({ "text": "hi" }))).await;
+    let (status, _) = server.call(Method::POST, &sam, path, Some(json!({ "text": "hi" }))).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "201 is nobody in other.example");
 }
 
@@ -174,14 +163,14 @@ async fn bad_messages_and_marks_are_refused(backend: Backend) {
     assert_eq!(send(&server, &olivia, "200", "299", "anyone?").await.0, StatusCode::NOT_FOUND, "no such extension");
     assert_eq!(send(&server, &olivia, "200", "200", "me").await.0, StatusCode::UNPROCESSABLE_ENTITY, "oneself");
     let unknown = Some(json!({ "text": "a", "html": 1 }));
-    let (status, _) = call(&server, Method::POST, &olivia, &messages("200", "201"), unknown).await;
+    let (status, _) = server.call(Method::POST, &olivia, &messages("200", "201"), unknown).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "unknown fields");
 
     // Read marks: only a message of the conversation.
     let (_, other) = send(&server, &ben, "201", "202", "not yours").await;
     let read = format!("{}/201/read", chats("200"));
     for forged in [json!({ "up_to": other["id"] }), json!({ "up_to": uuid::Uuid::now_v7() })] {
-        let (status, problem) = call(&server, Method::PUT, &olivia, &read, Some(forged)).await;
+        let (status, problem) = server.call(Method::PUT, &olivia, &read, Some(forged)).await;
         assert_eq!((status, &problem["errors"][0]["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("up_to")));
     }
 }
@@ -209,7 +198,7 @@ async fn a_flood_is_slowed_and_the_audit_keeps_no_text(backend: Backend) {
     assert!(at >= 20, "a burst of 20 goes through, refused at {at}");
     assert!(retry_after.is_some(), "with Retry-After");
 
-    let (_, log) = call(&server, Method::GET, &olivia, "/api/v1/domains/acme.example/audit?action=chat.*", None).await;
+    let (_, log) = server.call(Method::GET, &olivia, "/api/v1/domains/acme.example/audit?action=chat.*", None).await;
     let entries = log["items"].as_array().unwrap();
     assert!(entries.len() >= 20, "{log}");
     assert_eq!(entries[0]["details"]["to"], "201");

@@ -18,18 +18,8 @@ const PEOPLE: [Person; 2] = [
 const SHARED: &str = "/api/v1/domains/acme.example/shared-contacts";
 const BENS: &str = "/api/v1/domains/acme.example/users/201/contacts";
 
-async fn call(server: &Server, method: Method, token: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let mut request = server.client.request(method, server.url(path)).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 async fn create(server: &Server, token: &str, book: &str, contact: Value) -> String {
-    let (status, body) = call(server, Method::POST, token, book, Some(contact)).await;
+    let (status, body) = server.call(Method::POST, token, book, Some(contact)).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     body["id"].as_str().unwrap().to_string()
 }
@@ -49,33 +39,33 @@ async fn shared_duplicates_are_listed_merged_and_undone(backend: Backend) {
     let r = create(&server, &olivia, SHARED, robert()).await;
     let duplicates = format!("{SHARED}/duplicates");
 
-    let (status, page) = call(&server, Method::GET, &olivia, &duplicates, None).await;
+    let (status, page) = server.call(Method::GET, &olivia, &duplicates, None).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(page["items"][0]["reason"], "email");
     assert_eq!(page["items"][0]["shared"], "bob@example.com");
     assert_eq!(page["items"][0]["contacts"].as_array().unwrap().len(), 2);
     assert_eq!(page["next_cursor"], Value::Null);
-    let (status, _) = call(&server, Method::GET, &ben, &duplicates, None).await;
+    let (status, _) = server.call(Method::GET, &ben, &duplicates, None).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "a basic user does not edit shared contacts");
-    let (status, _) = call(&server, Method::GET, &olivia, &format!("{duplicates}?cursor=nonsense"), None).await;
+    let (status, _) = server.call(Method::GET, &olivia, &format!("{duplicates}?cursor=nonsense"), None).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
     let ids = json!({ "ids": [b, r], "keep": { "first_name": r } });
     let (status, preview) =
-        call(&server, Method::POST, &olivia, &format!("{SHARED}/merge/preview"), Some(ids.clone())).await;
+        server.call(Method::POST, &olivia, &format!("{SHARED}/merge/preview"), Some(ids.clone())).await;
     assert_eq!(status, StatusCode::OK, "{preview}");
     assert_eq!(preview["contact"]["first_name"], "Robert");
     assert_eq!(preview["conflicts"][0]["field"], "first_name");
-    let (status, _) = call(&server, Method::POST, &ben, &format!("{SHARED}/merge"), Some(ids.clone())).await;
+    let (status, _) = server.call(Method::POST, &ben, &format!("{SHARED}/merge"), Some(ids.clone())).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, merged) = call(&server, Method::POST, &olivia, &format!("{SHARED}/merge"), Some(ids)).await;
+    let (status, merged) = server.call(Method::POST, &olivia, &format!("{SHARED}/merge"), Some(ids)).await;
     assert_eq!(status, StatusCode::OK, "{merged}");
     assert_eq!(merged["id"], b.as_str());
     assert_eq!(merged["phones"].as_array().map(Vec::len), Some(2), "{merged}");
-    let (_, page) = call(&server, Method::GET, &olivia, &duplicates, None).await;
+    let (_, page) = server.call(Method::GET, &olivia, &duplicates, None).await;
     assert_eq!(page["items"], json!([]));
 
-    let (status, _) = call(&server, Method::POST, &olivia, &format!("{SHARED}/{r}/restore"), None).await;
+    let (status, _) = server.call(Method::POST, &olivia, &format!("{SHARED}/{r}/restore"), None).await;
     assert_eq!(status, StatusCode::OK, "undo");
     assert_eq!(server.count(&olivia, SHARED).await, 2);
 
@@ -85,7 +75,7 @@ async fn shared_duplicates_are_listed_merged_and_undone(backend: Backend) {
         { "kind": "mobile", "label": "Second", "number": "+1 206-555-0101" },
     ]);
     let c = create(&server, &olivia, SHARED, json!({ "first_name": "Carla", "phones": phones })).await;
-    let (_, page) = call(&server, Method::GET, &olivia, &duplicates, None).await;
+    let (_, page) = server.call(Method::GET, &olivia, &duplicates, None).await;
     let by_phone: Vec<_> = page["items"].as_array().unwrap().iter().filter(|g| g["reason"] == "phone").collect();
     assert_eq!(by_phone.len(), 1, "{page}");
     assert_eq!(by_phone[0]["shared"], "+12065550101");
@@ -94,7 +84,7 @@ async fn shared_duplicates_are_listed_merged_and_undone(backend: Backend) {
     assert_eq!(ids, [b.as_str(), r.as_str(), c.as_str()], "Bob kept Robert's mobile from the merge");
 
     for bad in [json!({ "ids": [b] }), json!({ "ids": [b, b] }), json!({ "ids": [b, r], "keep": { "notes": b } })] {
-        let (status, body) = call(&server, Method::POST, &olivia, &format!("{SHARED}/merge"), Some(bad)).await;
+        let (status, body) = server.call(Method::POST, &olivia, &format!("{SHARED}/merge"), Some(bad)).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     }
 }
@@ -112,16 +102,16 @@ async fn notes_too_long_for_one_contact_stop_the_merge(backend: Backend) {
     let ids = json!({ "ids": [b, r] });
     for step in ["merge/preview", "merge"] {
         let (status, problem) =
-            call(&server, Method::POST, &olivia, &format!("{SHARED}/{step}"), Some(ids.clone())).await;
+            server.call(Method::POST, &olivia, &format!("{SHARED}/{step}"), Some(ids.clone())).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{step}: {problem}");
         assert_eq!(problem["errors"][0]["field"], "notes");
         assert!(problem["errors"][0]["message"].as_str().unwrap().contains("shorten the notes"), "{problem}");
     }
     assert_eq!(server.count(&olivia, SHARED).await, 2, "nothing merged");
     let shorter = json!({ "notes": "beta" });
-    let (status, _) = call(&server, Method::PATCH, &olivia, &format!("{SHARED}/{r}"), Some(shorter)).await;
+    let (status, _) = server.call(Method::PATCH, &olivia, &format!("{SHARED}/{r}"), Some(shorter)).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, merged) = call(&server, Method::POST, &olivia, &format!("{SHARED}/merge"), Some(ids)).await;
+    let (status, merged) = server.call(Method::POST, &olivia, &format!("{SHARED}/merge"), Some(ids)).await;
     assert_eq!(status, StatusCode::OK, "{merged}");
     let notes = merged["notes"].as_str().unwrap();
     assert!(notes.starts_with("alpha alpha") && notes.contains("\n\nbeta"), "{notes}");
@@ -139,18 +129,18 @@ async fn not_duplicates_and_other_books(backend: Backend) {
     let b = create(&server, &ben, BENS, bob()).await;
     let r = create(&server, &ben, BENS, robert()).await;
     assert_eq!(server.count(&ben, &format!("{BENS}/duplicates")).await, 1);
-    let (status, _) = call(&server, Method::GET, &olivia, &format!("{BENS}/duplicates"), None).await;
+    let (status, _) = server.call(Method::GET, &olivia, &format!("{BENS}/duplicates"), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "someone else's book");
     let pair = json!({ "ids": [r, b] });
-    let (status, body) = call(&server, Method::POST, &ben, &format!("{BENS}/not-duplicates"), Some(pair)).await;
+    let (status, body) = server.call(Method::POST, &ben, &format!("{BENS}/not-duplicates"), Some(pair)).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     assert_eq!(server.count(&ben, &format!("{BENS}/duplicates")).await, 0);
 
     let s = create(&server, &olivia, SHARED, bob()).await;
     let across = json!({ "ids": [s, theirs] });
-    let (status, _) = call(&server, Method::POST, &olivia, &format!("{SHARED}/merge"), Some(across.clone())).await;
+    let (status, _) = server.call(Method::POST, &olivia, &format!("{SHARED}/merge"), Some(across.clone())).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "another domain's contact");
-    let (status, _) = call(&server, Method::POST, &olivia, &format!("{SHARED}/not-duplicates"), Some(across)).await;
+    let (status, _) = server.call(Method::POST, &olivia, &format!("{SHARED}/not-duplicates"), Some(across)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 

@@ -6,8 +6,8 @@
 mod support;
 
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
-use support::{Backend, Person, Server, attribute_values, toast};
+use serde_json::json;
+use support::{Backend, Person, attribute_values, toast};
 use switchboard_app::{Caller, DomainInput, UserInput};
 use switchboard_server::ServerConfig;
 
@@ -19,29 +19,19 @@ const PEOPLE: [Person; 3] = [
 const DELETED: &str = "/api/v1/domains/acme.example/deleted-users";
 const BENS_CONTACTS: &str = "/api/v1/domains/acme.example/users/201/contacts";
 
-async fn call(server: &Server, method: Method, token: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let mut request = server.client.request(method, server.url(path)).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 async fn deleted_users_come_back_whole(backend: Backend) {
     let server = support::spawn(backend, &PEOPLE, ServerConfig::default()).await;
     let (olivia, ben, rita) = (server.token("200").await, server.token("201").await, server.token("202").await);
     let mum = json!({ "first_name": "Mum", "mobile_phone": "+1 206 555 0111" });
-    assert_eq!(call(&server, Method::POST, &ben, BENS_CONTACTS, Some(mum)).await.0, StatusCode::CREATED);
+    assert_eq!(server.call(Method::POST, &ben, BENS_CONTACTS, Some(mum)).await.0, StatusCode::CREATED);
     let sharing = "/api/v1/domains/acme.example/users/201/phone-sharing";
-    call(&server, Method::PUT, &ben, sharing, Some(json!({ "own_contacts": true }))).await;
+    server.call(Method::PUT, &ben, sharing, Some(json!({ "own_contacts": true }))).await;
 
     let ben_url = "/api/v1/domains/acme.example/users/201";
-    assert_eq!(call(&server, Method::DELETE, &olivia, ben_url, None).await.0, StatusCode::NO_CONTENT);
-    assert_eq!(call(&server, Method::GET, &ben, BENS_CONTACTS, None).await.0, StatusCode::UNAUTHORIZED, "signed out");
-    assert_eq!(call(&server, Method::GET, &olivia, ben_url, None).await.0, StatusCode::NOT_FOUND);
-    let (status, listed) = call(&server, Method::GET, &olivia, DELETED, None).await;
+    assert_eq!(server.call(Method::DELETE, &olivia, ben_url, None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(server.call(Method::GET, &ben, BENS_CONTACTS, None).await.0, StatusCode::UNAUTHORIZED, "signed out");
+    assert_eq!(server.call(Method::GET, &olivia, ben_url, None).await.0, StatusCode::NOT_FOUND);
+    let (status, listed) = server.call(Method::GET, &olivia, DELETED, None).await;
     assert_eq!(status, StatusCode::OK);
     let gone = &listed["items"][0];
     assert_eq!((gone["extension"].as_str(), gone["deleted_by"].as_str()), (Some("201"), Some("200@acme.example")));
@@ -50,9 +40,9 @@ async fn deleted_users_come_back_whole(backend: Backend) {
     let restore = format!("{DELETED}/{id}/restore");
 
     // Who else may not: a basic user, a bad id, another domain's manager.
-    assert_eq!(call(&server, Method::GET, &rita, DELETED, None).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(call(&server, Method::POST, &rita, &restore, None).await.0, StatusCode::FORBIDDEN);
-    let (status, problem) = call(&server, Method::GET, &olivia, &format!("{DELETED}?limit=0"), None).await;
+    assert_eq!(server.call(Method::GET, &rita, DELETED, None).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(server.call(Method::POST, &rita, &restore, None).await.0, StatusCode::FORBIDDEN);
+    let (status, problem) = server.call(Method::GET, &olivia, &format!("{DELETED}?limit=0"), None).await;
     assert_eq!((status, problem["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("limit")));
     let other = DomainInput { name: "other.example".into(), ..Default::default() };
     server.app.create_domain(&Caller::System, other).await.unwrap();
@@ -65,25 +55,25 @@ async fn deleted_users_come_back_whole(backend: Backend) {
     server.app.create_user(&Caller::System, "other.example", gus).await.unwrap();
     let gus = server.app.login("200@other.example", support::PASSWORD, None).await.unwrap().token;
     let foreign = format!("/api/v1/domains/other.example/deleted-users/{id}/restore");
-    assert_eq!(call(&server, Method::POST, &gus, &foreign, None).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(call(&server, Method::POST, &gus, &restore, None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(server.call(Method::POST, &gus, &foreign, None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(server.call(Method::POST, &gus, &restore, None).await.0, StatusCode::NOT_FOUND);
 
     // The extension was given to someone else meanwhile: a clear 409, nothing changes.
     let newcomer = json!({ "extension": "201", "first_name": "Nina", "password": support::PASSWORD });
     let users = "/api/v1/domains/acme.example/users";
-    assert_eq!(call(&server, Method::POST, &olivia, users, Some(newcomer)).await.0, StatusCode::CREATED);
-    let (status, problem) = call(&server, Method::POST, &olivia, &restore, None).await;
+    assert_eq!(server.call(Method::POST, &olivia, users, Some(newcomer)).await.0, StatusCode::CREATED);
+    let (status, problem) = server.call(Method::POST, &olivia, &restore, None).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(problem["detail"].as_str().unwrap().contains("extension 201"), "{problem}");
-    assert_eq!(call(&server, Method::DELETE, &olivia, ben_url, None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(server.call(Method::DELETE, &olivia, ben_url, None).await.0, StatusCode::NO_CONTENT);
 
-    let (status, restored) = call(&server, Method::POST, &olivia, &restore, None).await;
+    let (status, restored) = server.call(Method::POST, &olivia, &restore, None).await;
     assert_eq!((status, restored["first_name"].as_str()), (StatusCode::OK, Some("Ben")));
     let ben = server.token("201").await;
-    let (_, own) = call(&server, Method::GET, &ben, BENS_CONTACTS, None).await;
+    let (_, own) = server.call(Method::GET, &ben, BENS_CONTACTS, None).await;
     assert_eq!(own["items"][0]["first_name"], "Mum", "his own contacts are back");
-    assert_eq!(call(&server, Method::GET, &ben, sharing, None).await.1, json!({ "own_contacts": true }));
-    let (_, listed) = call(&server, Method::GET, &olivia, DELETED, None).await;
+    assert_eq!(server.call(Method::GET, &ben, sharing, None).await.1, json!({ "own_contacts": true }));
+    let (_, listed) = server.call(Method::GET, &olivia, DELETED, None).await;
     let left: Vec<&str> =
         listed["items"].as_array().unwrap().iter().map(|u| u["first_name"].as_str().unwrap()).collect();
     assert_eq!(left, ["Nina"]);

@@ -164,6 +164,18 @@ impl Server {
         login["token"].as_str().unwrap().to_string()
     }
 
+    /// A REST call with a bearer token and an optional JSON body: the status and the
+    /// JSON answer (null when there is none).
+    pub async fn call(&self, method: Method, token: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut request = self.client.request(method, self.url(path)).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     /// How many items the first page of a REST list holds.
     pub async fn count(&self, token: &str, path: &str) -> usize {
         let page: Value =
