@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use switchboard_core::chat::{ChatInput, ChatMessage, Conversation, DELETE_WINDOW_SECS, ReadMark, message_text};
 use switchboard_core::event::EventKind;
 use switchboard_core::model::{Domain, User};
+use switchboard_core::paging::{Cursor, Limit};
 use switchboard_core::{FieldError, Invalid};
-use switchboard_store::{AuditRecord, StoreError};
+use switchboard_store::{AuditRecord, ListQuery, StoreError};
 use uuid::Uuid;
 
 use crate::App;
@@ -143,6 +144,27 @@ impl App {
         self.store.delete_chat_message(&me, &peer, id, since, audit).await?;
         self.publish(domain.id, chat_event(&me, &peer)).await;
         Ok(())
+    }
+
+    /// Deletes the messages older than each domain's `CHAT_RETENTION_DAYS` (domains
+    /// without one keep theirs); returns how many went. Run every hour by `serve`.
+    pub async fn purge_old_chat(&self) -> Result<u64> {
+        let mut purged = 0;
+        let mut list =
+            ListQuery { limit: Limit::parse(Some(Limit::MAX)).expect("the largest page"), ..ListQuery::default() };
+        loop {
+            let page = self.store.list_domains(None, &list).await?;
+            for domain in &page.items {
+                if let Some(days) = self.domain_settings(domain).await?.chat_retention_days() {
+                    let cutoff = Utc::now() - Duration::days(i64::from(days));
+                    purged += self.store.purge_chat_before(domain.id, cutoff).await?;
+                }
+            }
+            match page.next_cursor.map(|text| Cursor::decode(&text, list.sort)) {
+                Some(Ok(next)) => list.after = Some(next),
+                _ => return Ok(purged),
+            }
+        }
     }
 
     /// The caller as `ext` of `domain` (nobody else reads or writes their chats) and the

@@ -661,6 +661,7 @@ async fn serve(args: ServeArgs, app: App) -> Result<()> {
     announce(format_args!("listening on http://{address}"));
     announce(format_args!("API docs: http://{address}/api/docs"));
     spawn_trash_purge(app.clone());
+    spawn_chat_purge(app.clone());
     spawn_login_purge(app.clone());
     let config = ServerConfig {
         trusted_proxies: args.trusted_proxies,
@@ -757,6 +758,21 @@ fn spawn_trash_purge(app: App) {
 
 /// Deletes expired sessions and tokens and old failed-login counters, hourly, so
 /// neither table grows without end.
+/// Deletes chat messages past their domain's retention, every hour.
+fn spawn_chat_purge(app: App) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match app.purge_old_chat().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "deleted chat messages past their domain's retention"),
+                Err(error) => tracing::warn!(%error, "could not delete old chat messages"),
+            }
+        }
+    });
+}
+
 fn spawn_login_purge(app: App) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));

@@ -8,6 +8,10 @@ use crate::scope::Scope;
 pub const SHOW_SHARED_CONTACTS: &str = "PORTAL_SHOW_SHARED_CONTACTS";
 pub const SHARED_CONTACTS_EDITOR_SCOPES: &str = "SHARED_CONTACTS_EDITOR_SCOPES";
 pub const DEFAULT_COUNTRY: &str = "DEFAULT_COUNTRY";
+/// Days a domain keeps chat messages; `0` (or nothing) keeps them.
+pub const CHAT_RETENTION_DAYS: &str = "CHAT_RETENTION_DAYS";
+/// The longest retention that can be set, in days (ten years).
+const MAX_RETENTION_DAYS: u32 = 3650;
 
 /// Known keys and their built-in defaults.
 pub const DEFAULTS: [(&str, &str); 3] = [
@@ -55,6 +59,10 @@ pub fn validate(key: &str, value: &str) -> Result<String, String> {
             Ok(scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","))
         }
         DEFAULT_COUNTRY => Country::parse(value).map(Country::code),
+        CHAT_RETENTION_DAYS => match value.parse::<u32>() {
+            Ok(days) if days <= MAX_RETENTION_DAYS => Ok(days.to_string()),
+            _ => Err(format!("use a number of days from 1 to {MAX_RETENTION_DAYS}, or 0 to keep messages")),
+        },
         _ => Ok(value.to_string()),
     }
 }
@@ -101,6 +109,11 @@ impl Effective {
     /// parses (it was validated when stored) counts as "nobody below provider".
     pub fn shared_contact_editors(&self) -> Vec<Scope> {
         parse_scope_list(self.get(SHARED_CONTACTS_EDITOR_SCOPES).unwrap_or_default()).unwrap_or_default()
+    }
+
+    /// How many days chat messages are kept; `None` to keep them.
+    pub fn chat_retention_days(&self) -> Option<u32> {
+        self.get(CHAT_RETENTION_DAYS).and_then(|days| days.parse().ok()).filter(|days| *days > 0)
     }
 
     pub fn country(&self) -> Country {

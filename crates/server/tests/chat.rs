@@ -1,6 +1,7 @@
 //! Chat between coworkers over the REST API, on SQLite and PostgreSQL: a conversation
 //! with unread counts and delivered/read marks, paging, deleting within five minutes,
-//! who may write to whom and read what, bad input, a flood, and the audit log.
+//! who may write to whom and read what, bad input, a flood, the audit log, and the
+//! domain's retention.
 
 mod support;
 
@@ -205,7 +206,41 @@ async fn a_flood_is_slowed_and_the_audit_keeps_no_text(backend: Backend) {
     assert!(!log.to_string().contains("secret"), "the audit log never holds a message's text");
 }
 
+/// Messages older than the domain's `CHAT_RETENTION_DAYS` go; newer ones and other
+/// domains' stay.
+async fn old_messages_go_after_the_domains_retention(backend: Backend) {
+    let server = support::spawn(backend, &PEOPLE, ServerConfig::default()).await;
+    let olivia = server.token("200").await;
+    let store = server.app.store();
+    let domain = store.domain_by_name(&"acme.example".parse().unwrap()).await.unwrap().unwrap();
+    let user = |ext: &'static str| async move {
+        store.user_by_extension(domain.id, &ext.parse().unwrap()).await.unwrap().unwrap().id
+    };
+    let (from, to) = (user("200").await, user("201").await);
+    let (low, high) = if from < to { (from, to) } else { (to, from) };
+    let three_days_ago = (chrono::Utc::now() - chrono::Duration::days(3)).timestamp_micros();
+    let old = json!({
+        "id": uuid::Uuid::now_v7().to_string(), "domain_id": domain.id.to_string(), "sender_id": from.to_string(),
+        "recipient_id": to.to_string(), "low_id": low.to_string(), "high_id": high.to_string(),
+        "text": "from three days ago", "sent_at": three_days_ago, "deleted": false,
+    });
+    store.import_rows("chat_messages", &[old.as_object().unwrap().clone()]).await.unwrap();
+    assert_eq!(send(&server, &olivia, "200", "201", "from today").await.0, StatusCode::CREATED);
+
+    assert_eq!(server.app.purge_old_chat().await.unwrap(), 0, "kept without a retention");
+    let layer = switchboard_app::SettingsLayer::Domain("acme.example".into());
+    let too_long = std::collections::BTreeMap::from([("CHAT_RETENTION_DAYS".to_string(), Some("99999".to_string()))]);
+    assert!(server.app.put_settings(&Caller::System, &layer, too_long).await.is_err());
+    let two_days = std::collections::BTreeMap::from([("CHAT_RETENTION_DAYS".to_string(), Some("2".to_string()))]);
+    server.app.put_settings(&Caller::System, &layer, two_days).await.unwrap();
+    assert_eq!(server.app.purge_old_chat().await.unwrap(), 1);
+    let (_, page) = server.call(Method::GET, &olivia, &messages("200", "201"), None).await;
+    let texts: Vec<&str> = page["items"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["from today"]);
+}
+
 support::on_both_backends!(
+    old_messages_go_after_the_domains_retention,
     a_conversation_with_unread_counts_and_marks,
     pages_newest_first_without_gaps,
     senders_delete_within_five_minutes,
