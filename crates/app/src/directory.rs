@@ -1,10 +1,11 @@
 //! The merged directory a user sees: coworkers, shared contacts and their own.
 
+use chrono::{DateTime, TimeDelta, Utc};
 use switchboard_core::event::EventKind;
 use switchboard_core::model::{DirectoryEntry, Domain, EntryKind, Presence, PresenceState, User};
 use switchboard_core::paging::Page;
-use switchboard_core::{Invalid, contact::single_line};
-use switchboard_store::{DirectoryQuery, Group};
+use switchboard_core::{FieldError, Invalid, contact::single_line};
+use switchboard_store::{DirectoryQuery, Group, PresenceTimers};
 use uuid::Uuid;
 
 use crate::App;
@@ -170,15 +171,55 @@ impl App {
         let state = PresenceState::parse(input.state.trim())
             .ok_or_else(|| Invalid::field("state", "use available, busy or offline"))?;
         let message = single_line(&input.message, MAX_STATUS_LEN).map_err(|m| Invalid::field("message", m))?;
+        let timers = presence_timers(&input, state, &message)?;
         let presence = Presence { state, chat: input.chat && state != PresenceState::Offline, message };
         // Every change is an event each of the domain's open pages hears: bounded per user.
         let refusal = "this user's presence changes too often; send the latest state after the wait";
         self.presence_updates.take(user.id, self.config.presence_limit, refusal)?;
-        self.store.set_presence(user.id, &presence).await?;
+        self.store.set_presence(user.id, &presence, timers).await?;
         tracing::debug!(user = %user.id, state = state.as_str(), "presence changed");
         self.publish(domain.id, EventKind::PresenceChanged { user_id: user.id }).await;
         Ok(presence)
     }
+}
+
+impl App {
+    /// Clears the status messages and ends the "busy" states whose time has come, and
+    /// tells each domain's open pages; returns how many people changed. `serve` runs it
+    /// every second.
+    pub async fn expire_presence(&self) -> Result<usize> {
+        let changed = self.store.expire_presence(Utc::now()).await?;
+        for (domain_id, user_id) in &changed {
+            self.publish(*domain_id, EventKind::PresenceChanged { user_id: *user_id }).await;
+        }
+        Ok(changed.len())
+    }
+}
+
+/// When the message and the "busy" state end: each in the future, within a year, and
+/// only with a message, or with `busy`.
+fn presence_timers(input: &PresenceInput, state: PresenceState, message: &str) -> Result<PresenceTimers, Invalid> {
+    let now = Utc::now();
+    let mut errors = Vec::new();
+    let mut check = |field: &str, at: Option<DateTime<Utc>>, applies: bool, what: &str| {
+        let Some(at) = at else { return };
+        let message = if !applies {
+            format!("give it only with {what}")
+        } else if at <= now {
+            "that time has passed".to_string()
+        } else if at > now + TimeDelta::days(366) {
+            "at most a year ahead".to_string()
+        } else {
+            return;
+        };
+        errors.push(FieldError { field: field.into(), message });
+    };
+    check("message_until", input.message_until, !message.is_empty(), "a message");
+    check("busy_until", input.busy_until, state == PresenceState::Busy, "the state busy");
+    if !errors.is_empty() {
+        return Err(Invalid(errors));
+    }
+    Ok(PresenceTimers { message_until: input.message_until, busy_until: input.busy_until })
 }
 
 fn editable(access: &Access<'_>, can_edit_shared: bool, entry: &DirectoryEntry) -> bool {

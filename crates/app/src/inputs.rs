@@ -130,4 +130,10 @@ pub struct PresenceInput {
     #[serde(default)]
     #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub message: String,
+    /// When the message clears by itself (RFC 3339, within a year); none: it stays.
+    #[serde(default)]
+    pub message_until: Option<chrono::DateTime<chrono::Utc>>,
+    /// With `busy`: when the state turns back to available by itself (RFC 3339, within a year).
+    #[serde(default)]
+    pub busy_until: Option<chrono::DateTime<chrono::Utc>>,
 }

@@ -504,7 +504,7 @@ async fn the_directory_from_the_copy_answers_like_the_database(store: Arc<dyn St
         let contact = ContactInput { first_name: "Ann".into(), last_name: "Own".into(), ..Default::default() };
         app.create_contact(caller, &mine, contact).await.unwrap();
     }
-    let busy = PresenceInput { state: "busy".into(), chat: false, message: "On a call".into() };
+    let busy = PresenceInput { state: "busy".into(), message: "On a call".into(), ..Default::default() };
     app.set_presence(&Caller::System, ACME, "300", busy).await.unwrap();
     let lobby = app.create_device(&manager, ACME, device("Lobby")).await.unwrap();
     let reader = app.device_by_token(&lobby.token, None).await.unwrap();
@@ -547,7 +547,7 @@ async fn the_directory_from_the_copy_answers_like_the_database(store: Arc<dyn St
     assert_eq!(database.book_index_answers(), 0);
 
     // Presence and stars change without changing the book: the next page shows them.
-    let available = PresenceInput { state: "available".into(), chat: true, message: String::new() };
+    let available = PresenceInput { state: "available".into(), chat: true, ..Default::default() };
     app.set_presence(&Caller::System, ACME, "300", available).await.unwrap();
     let zoe = app.directory(&manager, ACME, "200", "", &params(Some("zoë"), None, 50, None)).await.unwrap();
     let presence = zoe.items[0].presence.as_ref().expect("a coworker has a presence");

@@ -49,6 +49,8 @@ on_both_backends!(
     a_burst_in_one_domain_resyncs_no_other_domain,
     event_streams_are_capped_per_user,
     presence_updates_are_rate_limited_per_user,
+    status_messages_and_busy_end_by_themselves,
+    chat_events_reach_the_two_people_only,
 );
 
 async fn sqlite() -> Arc<dyn Store> {
@@ -350,4 +352,73 @@ async fn presence_updates_are_rate_limited_per_user(w: World) {
     }
     let zoe = EventKind::PresenceChanged { user_id: user_id(&w.zoe) };
     assert_eq!(next_event(&mut heard).await.kind, zoe, "the refused changes published nothing");
+}
+
+/// A status message set "until" a time clears at that time, and "busy until" turns back
+/// to available, each told to the domain's open pages once; times that have passed, are
+/// over a year ahead, or go with no message or no "busy", are refused.
+async fn status_messages_and_busy_end_by_themselves(w: World) {
+    let mut heard = w.app.subscribe(&w.manager).await.unwrap();
+    let soon = chrono::Utc::now() + chrono::TimeDelta::milliseconds(300);
+    let input = PresenceInput {
+        state: "busy".into(),
+        message: "In a meeting".into(),
+        message_until: Some(soon),
+        busy_until: Some(soon),
+        ..Default::default()
+    };
+    w.app.set_presence(&w.ben, HOME, "200", input).await.unwrap();
+    let ben = EventKind::PresenceChanged { user_id: user_id(&w.ben) };
+    assert_eq!(next_event(&mut heard).await.kind, ben);
+    assert_eq!(w.app.expire_presence().await.unwrap(), 0, "not yet");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(w.app.expire_presence().await.unwrap(), 1);
+    assert_eq!(next_event(&mut heard).await.kind, ben);
+    let now = w.app.store().presence(user_id(&w.ben)).await.unwrap();
+    assert_eq!((now.state.as_str(), now.message.as_str()), ("available", ""));
+    assert_eq!(w.app.expire_presence().await.unwrap(), 0, "once");
+
+    let later = chrono::Utc::now() + chrono::TimeDelta::hours(1);
+    let past = chrono::Utc::now() - chrono::TimeDelta::minutes(1);
+    let refused = [
+        (
+            PresenceInput {
+                state: "busy".into(),
+                message: "x".into(),
+                message_until: Some(past),
+                ..Default::default()
+            },
+            "message_until",
+        ),
+        (PresenceInput { state: "busy".into(), message_until: Some(later), ..Default::default() }, "message_until"),
+        (PresenceInput { state: "available".into(), busy_until: Some(later), ..Default::default() }, "busy_until"),
+        (
+            PresenceInput {
+                state: "busy".into(),
+                busy_until: Some(chrono::Utc::now() + chrono::TimeDelta::days(400)),
+                ..Default::default()
+            },
+            "busy_until",
+        ),
+    ];
+    for (input, field) in refused {
+        match w.app.set_presence(&w.ben, HOME, "200", input).await {
+            Err(AppError::Invalid(invalid)) => assert_eq!(invalid.0[0].field, field),
+            other => panic!("{field}: expected Invalid, got {other:?}"),
+        }
+    }
+}
+
+/// A chat message is an event for its two people, and nobody else in the domain.
+async fn chat_events_reach_the_two_people_only(w: World) {
+    let mut ben = w.app.subscribe(&w.ben).await.unwrap();
+    let mut zoe = w.app.subscribe(&w.zoe).await.unwrap();
+    let mut manager = w.app.subscribe(&w.manager).await.unwrap();
+    let text = switchboard_core::chat::ChatInput { text: "Hi Ben".into() };
+    w.app.send_chat(&w.manager, HOME, "100", "200", text).await.unwrap();
+    let chat = EventKind::ChatChanged { between: [user_id(&w.manager), user_id(&w.ben)] };
+    assert_eq!(next_event(&mut ben).await.kind, chat);
+    assert_eq!(next_event(&mut manager).await.kind, chat);
+    let mark = marker(&w.app, HOME, "201").await;
+    assert_eq!(next_event(&mut zoe).await, mark, "Zoe heard nothing before the marker");
 }

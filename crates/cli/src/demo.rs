@@ -65,8 +65,12 @@ async fn seed(app: &App, system: &Caller) -> Result<()> {
             password: Some(PASSWORD.into()),
         };
         app.create_user(system, DOMAIN, input).await?;
-        let presence =
-            PresenceInput { state: state.to_string(), chat: *state == "available", message: message.to_string() };
+        let presence = PresenceInput {
+            state: state.to_string(),
+            chat: *state == "available",
+            message: message.to_string(),
+            ..Default::default()
+        };
         app.set_presence(system, DOMAIN, ext, presence).await?;
     }
     let hidden = UserInput {

@@ -662,6 +662,7 @@ async fn serve(args: ServeArgs, app: App) -> Result<()> {
     announce(format_args!("API docs: http://{address}/api/docs"));
     spawn_trash_purge(app.clone());
     spawn_chat_purge(app.clone());
+    spawn_presence_expiry(app.clone());
     spawn_login_purge(app.clone());
     let config = ServerConfig {
         trusted_proxies: args.trusted_proxies,
@@ -768,6 +769,20 @@ fn spawn_chat_purge(app: App) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(purged = n, "deleted chat messages past their domain's retention"),
                 Err(error) => tracing::warn!(%error, "could not delete old chat messages"),
+            }
+        }
+    });
+}
+
+/// Clears status messages and "busy" states whose time has come, every second, so
+/// open pages see them go on time.
+fn spawn_presence_expiry(app: App) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if let Err(error) = app.expire_presence().await {
+                tracing::warn!(%error, "could not clear expired presence");
             }
         }
     });

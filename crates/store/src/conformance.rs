@@ -21,8 +21,8 @@ use uuid::Uuid;
 
 use crate::{
     AuditFilter, AuditRecord, BookPart, COPY_TABLES, DeviceKey, DirectoryQuery, DomainPatch, Group, ImportChange,
-    Layer, ListQuery, LoginFailures, NewAllowedNumber, NewDevice, NewDomain, NewToken, NewUser, Result, Store,
-    StoreError, TokenOwner, UserFilter, UserPatch,
+    Layer, ListQuery, LoginFailures, NewAllowedNumber, NewDevice, NewDomain, NewToken, NewUser, PresenceTimers, Result,
+    Store, StoreError, TokenOwner, UserFilter, UserPatch,
 };
 
 /// Generates one `#[tokio::test]` per single-store conformance function. `$run` is an
@@ -782,8 +782,9 @@ async fn office(store: &dyn Store) -> Office {
     let dan = staff("104", "Dan", "Dunn", "", "", true).await;
     let outsider = user(store, &elsewhere, "105", "Oscar", "Outsider").await;
     let available = Presence { state: PresenceState::Available, chat: true, message: "Around".into() };
-    store.set_presence(alice.id, &available).await.unwrap();
-    store.set_presence(bob.id, &Presence { state: PresenceState::Busy, ..Presence::default() }).await.unwrap();
+    store.set_presence(alice.id, &available, PresenceTimers::default()).await.unwrap();
+    let busy = Presence { state: PresenceState::Busy, ..Presence::default() };
+    store.set_presence(bob.id, &busy, PresenceTimers::default()).await.unwrap();
     let sam_input = ContactInput {
         work_phone: "+1 (206) 555-0100".into(),
         mobile_phone: "206 555 0199".into(),
@@ -1157,7 +1158,7 @@ pub async fn deleted_users(store: &dyn Store) {
     };
     store.add_allowed_number(allowed, audit_in(acme.id, "allowed_number.add")).await.unwrap();
     let busy = Presence { state: PresenceState::Busy, chat: true, message: "Out".into() };
-    store.set_presence(ann.id, &busy).await.unwrap();
+    store.set_presence(ann.id, &busy, PresenceTimers::default()).await.unwrap();
     let session = NewToken {
         user_id: ann.id,
         kind: TokenKind::Session,
@@ -1262,12 +1263,27 @@ pub async fn presence(store: &dyn Store) {
     let ann = user(store, &acme, "200", "Ann", "Lee").await;
     assert_eq!(store.presence(ann.id).await.unwrap(), Presence::default());
     let busy = Presence { state: PresenceState::Busy, chat: true, message: "In a meeting".into() };
-    store.set_presence(ann.id, &busy).await.unwrap();
+    store.set_presence(ann.id, &busy, PresenceTimers::default()).await.unwrap();
     assert_eq!(store.presence(ann.id).await.unwrap(), busy);
     let back = Presence { state: PresenceState::Available, chat: false, message: String::new() };
-    store.set_presence(ann.id, &back).await.unwrap();
+    store.set_presence(ann.id, &back, PresenceTimers::default()).await.unwrap();
     assert_eq!(store.presence(ann.id).await.unwrap(), back);
-    assert!(is_not_found(store.set_presence(Uuid::now_v7(), &busy).await));
+    assert!(is_not_found(store.set_presence(Uuid::now_v7(), &busy, PresenceTimers::default()).await));
+
+    // A message until 10:00 and busy until 11:00: each ends once, at its time.
+    let bob = user(store, &acme, "201", "Bob", "Ray").await;
+    let ten = micros_now() + TimeDelta::hours(1);
+    let timers = PresenceTimers { message_until: Some(ten), busy_until: Some(ten + TimeDelta::hours(1)) };
+    store.set_presence(ann.id, &busy, timers).await.unwrap();
+    store.set_presence(bob.id, &busy, PresenceTimers::default()).await.unwrap();
+    assert_eq!(store.expire_presence(ten - TimeDelta::seconds(1)).await.unwrap(), []);
+    assert_eq!(store.expire_presence(ten).await.unwrap(), [(acme.id, ann.id)]);
+    assert_eq!(store.presence(ann.id).await.unwrap(), Presence { message: String::new(), ..busy.clone() });
+    assert_eq!(store.expire_presence(ten).await.unwrap(), [], "once");
+    assert_eq!(store.expire_presence(ten + TimeDelta::hours(2)).await.unwrap(), [(acme.id, ann.id)]);
+    let available = Presence { state: PresenceState::Available, chat: true, message: String::new() };
+    assert_eq!(store.presence(ann.id).await.unwrap(), available);
+    assert_eq!(store.presence(bob.id).await.unwrap(), busy, "no timers: as set");
     store.delete_user(ann.id, audit("user.delete")).await.unwrap();
     assert_eq!(store.presence(ann.id).await.unwrap(), Presence::default());
 }

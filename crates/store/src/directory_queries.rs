@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sqlx::{Executor, Row as _};
 use switchboard_core::contact::NumberKind;
 use switchboard_core::model::{Book, DirectoryEntry, EntryKind, NumberView, Presence, PresenceState};
@@ -15,7 +16,7 @@ use super::{
     Backend, Builder, CONTACT_KEYS, Db, ENTRY_KEYS, Row, USER_KEYS, begin_write, mark_changed, now, page, phones,
     push_book, push_ids, push_order_limit, push_page, push_search, push_visible, walk_sort_index,
 };
-use crate::{DirectoryQuery, DirectoryStore, Group, ListQuery, Result};
+use crate::{DirectoryQuery, DirectoryStore, Group, ListQuery, PresenceTimers, Result};
 
 #[async_trait]
 impl DirectoryStore for Backend {
@@ -68,20 +69,51 @@ impl DirectoryStore for Backend {
         Ok(tx.commit().await?)
     }
 
-    async fn set_presence(&self, user_id: Uuid, presence: &Presence) -> Result<()> {
+    async fn set_presence(&self, user_id: Uuid, presence: &Presence, timers: PresenceTimers) -> Result<()> {
         sqlx::query(
-            "INSERT INTO presence (user_id, state, chat, message, updated_at) VALUES ($1, $2, $3, $4, $5) \
+            "INSERT INTO presence (user_id, state, chat, message, updated_at, message_until, busy_until) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (user_id) DO UPDATE SET state = excluded.state, chat = excluded.chat, \
-             message = excluded.message, updated_at = excluded.updated_at",
+             message = excluded.message, updated_at = excluded.updated_at, \
+             message_until = excluded.message_until, busy_until = excluded.busy_until",
         )
         .bind(user_id)
         .bind(presence.state.as_str())
         .bind(presence.chat)
         .bind(&presence.message)
         .bind(now())
+        .bind(timers.message_until.map(|at| at.timestamp_micros()))
+        .bind(timers.busy_until.map(|at| at.timestamp_micros()))
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn expire_presence(&self, at: DateTime<Utc>) -> Result<Vec<(Uuid, Uuid)>> {
+        let at = at.timestamp_micros();
+        let mut changed: Vec<Uuid> = sqlx::query_scalar(
+            "UPDATE presence SET message = '', message_until = NULL, updated_at = $1 \
+             WHERE message_until IS NOT NULL AND message_until <= $1 RETURNING user_id",
+        )
+        .bind(at)
+        .fetch_all(&self.pool)
+        .await?;
+        let busy_ended: Vec<Uuid> = sqlx::query_scalar(
+            "UPDATE presence SET state = 'available', busy_until = NULL, updated_at = $1 \
+             WHERE busy_until IS NOT NULL AND busy_until <= $1 RETURNING user_id",
+        )
+        .bind(at)
+        .fetch_all(&self.pool)
+        .await?;
+        changed.extend(busy_ended);
+        changed.sort_unstable();
+        changed.dedup();
+        if changed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = Builder::new("SELECT domain_id, id FROM users WHERE id IN (");
+        push_ids(&mut qb, &changed);
+        Ok(qb.build_query_as().fetch_all(&self.pool).await?)
     }
 
     async fn presence(&self, user_id: Uuid) -> Result<Presence> {

@@ -162,6 +162,15 @@ pub struct AuditFilter {
     pub until: Option<DateTime<Utc>>,
 }
 
+/// When a presence's parts end by themselves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PresenceTimers {
+    /// The status message is cleared then.
+    pub message_until: Option<DateTime<Utc>>,
+    /// A "busy" state turns back to available then.
+    pub busy_until: Option<DateTime<Utc>>,
+}
+
 /// Which part of the merged directory to list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Group {
@@ -512,7 +521,12 @@ pub trait DirectoryStore {
     async fn departments(&self, domain_id: Uuid) -> Result<Vec<String>>;
     async fn sites(&self, domain_id: Uuid) -> Result<Vec<String>>;
     async fn set_favorite(&self, user_id: Uuid, entry_id: Uuid, favorite: bool) -> Result<()>;
-    async fn set_presence(&self, user_id: Uuid, presence: &Presence) -> Result<()>;
+    /// Sets a user's presence, and when its message and its "busy" end (none: they last).
+    async fn set_presence(&self, user_id: Uuid, presence: &Presence, timers: PresenceTimers) -> Result<()>;
+    /// Clears the status messages and ends the "busy" states whose time has come by
+    /// `now`; returns each user changed, with their domain. Each change is made once,
+    /// whichever server asks first.
+    async fn expire_presence(&self, now: DateTime<Utc>) -> Result<Vec<(Uuid, Uuid)>>;
     async fn presence(&self, user_id: Uuid) -> Result<Presence>;
     /// Which of `entry_ids` the user has starred (for a page of the directory read elsewhere).
     async fn favorites_among(&self, user_id: Uuid, entry_ids: &[Uuid]) -> Result<HashSet<Uuid>>;
