@@ -251,6 +251,7 @@ pub fn swagger_ui() -> Router<AppState> {
         .route("/api/docs/init.js", get(|| async { asset("text/javascript; charset=utf-8", INIT_JS.as_bytes()) }))
         .route("/api/docs/swagger-ui-bundle.js", get(|| async { asset("text/javascript; charset=utf-8", BUNDLE_JS) }))
         .route("/api/docs/swagger-ui.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
+        .layer(crate::gzip_layer())
 }
 
 // --- Lists -----------------------------------------------------------------------

@@ -30,6 +30,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use switchboard_app::App;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
@@ -102,6 +103,15 @@ pub fn router(app: App, config: ServerConfig) -> Router {
         .merge(phonebook::routes())
         .fallback(|| async { problem::Problem::not_found() });
     with_layers(routes, limits, state.clone()).with_state(state)
+}
+
+/// Gzip, when the client accepts it, for what is the same for everyone (the portal's
+/// scripts and styles, the API documentation) and for desk phones' books. Portal pages
+/// and API answers are not compressed: they hold secrets (CSRF tokens, sessions,
+/// contacts) beside text a browser's request chooses (a search), which is what a
+/// compression side channel (BREACH) needs.
+pub(crate) fn gzip_layer() -> CompressionLayer {
+    CompressionLayer::new().gzip(true).no_br().no_deflate().no_zstd()
 }
 
 /// The middleware every route gets, innermost first: body limits, timeout, panics

@@ -28,7 +28,6 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use switchboard_app::{App, AppError, PhonebookPage, PhonebookQuery, PhonebookReader};
 use switchboard_formats::phonebook::{Book, BookEntry, Vendor, cisco_fit, render};
-use tower_http::compression::CompressionLayer;
 
 use crate::AppState;
 use crate::extract::ClientAddr;
@@ -43,7 +42,7 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/phonebook/{token}/{file}", get(by_token))
         .route("/phonebook/{file}", get(by_basic_auth))
-        .layer(CompressionLayer::new().gzip(true).no_br().no_deflate().no_zstd())
+        .layer(crate::gzip_layer())
 }
 
 /// What a phone asks for in the query string.

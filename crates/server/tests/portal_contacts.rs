@@ -19,6 +19,7 @@ use switchboard_server::ServerConfig;
 
 support::on_both_backends!(
     every_answer_carries_the_security_headers_and_no_inline_code,
+    scripts_and_styles_are_gzipped_and_pages_are_not,
     logging_in_checks_the_password_and_the_form_token,
     a_session_ends_with_logout_and_pages_send_strangers_to_login,
     a_shared_contact_is_added_edited_deleted_and_restored,
@@ -278,6 +279,27 @@ fn the_inline_code_scan_finds_what_it_looks_for() {
 }
 
 // --- Logging in and out -------------------------------------------------------------------
+
+/// What is the same for everyone is gzipped when asked; pages, which hold a CSRF token
+/// beside what a request chose, never are.
+async fn scripts_and_styles_are_gzipped_and_pages_are_not(backend: Backend) {
+    let server = spawn(backend).await;
+    let manager = server.log_in("200").await;
+    let encoding = |response: &reqwest::Response| {
+        response.headers().get("content-encoding").map(|v| v.to_str().unwrap().to_string())
+    };
+    for asset in ["/assets/app.css", "/assets/app.js", "/assets/htmx.min.js", "/api/docs/swagger-ui-bundle.js"] {
+        let zipped = server.anonymous(Method::GET, asset).header("accept-encoding", "gzip").send().await.unwrap();
+        assert_eq!(encoding(&zipped).as_deref(), Some("gzip"), "{asset}");
+        let plain = server.anonymous(Method::GET, asset).send().await.unwrap();
+        assert_eq!(encoding(&plain), None, "{asset} unasked");
+    }
+    let page = manager.request(Method::GET, "/contacts?q=secret").header("accept-encoding", "gzip").send().await;
+    assert_eq!(encoding(&page.unwrap()), None, "a page");
+    let token = server.token("200").await;
+    let api = server.client.get(server.url(SHARED_API)).bearer_auth(token).header("accept-encoding", "gzip");
+    assert_eq!(encoding(&api.send().await.unwrap()), None, "an API answer");
+}
 
 async fn logging_in_checks_the_password_and_the_form_token(backend: Backend) {
     let server = spawn(backend).await;

@@ -18,7 +18,7 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
 ];
 
 pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/assets/{name}", get(asset))
+    Router::new().route("/assets/{name}", get(asset)).layer(crate::gzip_layer())
 }
 
 async fn asset(Path(name): Path<String>) -> Response {
