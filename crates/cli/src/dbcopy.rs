@@ -2,9 +2,7 @@
 
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use switchboard_store::{COPY_TABLES, CopyWriter, Store, TableCounts};
-
-const BATCH: i64 = 1000;
+use switchboard_store::{COPY_TABLES, CopyWriter, Store, TableCounts, copy_batch};
 
 /// Copies every table in batches into one transaction of the target, checks both sides
 /// hold the same row counts, and only then commits: a copy that fails half-way (or is
@@ -37,7 +35,10 @@ async fn copy_all(from: &dyn Store, target: &mut dyn CopyWriter) -> Result<(i64,
         progress.set_message(*table);
         let mut offset = 0;
         loop {
-            let rows = from.export_rows(table, offset, BATCH).await.with_context(|| format!("cannot read {table}"))?;
+            let rows = from
+                .export_rows(table, offset, copy_batch(table))
+                .await
+                .with_context(|| format!("cannot read {table}"))?;
             if rows.is_empty() {
                 break;
             }

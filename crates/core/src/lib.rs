@@ -13,6 +13,7 @@ pub mod model;
 pub mod names;
 pub mod paging;
 pub mod phone;
+pub mod photo;
 pub mod scope;
 pub mod settings;
 pub mod text;

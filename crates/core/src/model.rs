@@ -84,6 +84,8 @@ pub struct Contact {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
+    /// Whether it has a photo (kept apart from the contact, and read at its own URL).
+    pub has_photo: bool,
 }
 
 /// A contact as the API shows it: the input fields plus E.164 forms and metadata.
@@ -126,6 +128,8 @@ pub struct ContactView {
     pub updated_at: DateTime<Utc>,
     /// Set while the contact is in the trash.
     pub deleted_at: Option<DateTime<Utc>>,
+    /// Whether the contact has a photo, read at the contact's URL followed by `/photo`.
+    pub has_photo: bool,
 }
 
 /// One of a contact's numbers.
@@ -192,6 +196,7 @@ impl Contact {
             created_at: self.created_at,
             updated_at: self.updated_at,
             deleted_at: self.deleted_at,
+            has_photo: self.has_photo,
         }
     }
 }

@@ -73,6 +73,9 @@ macro_rules! conformance_tests {
             events_by_domain,
             lookup_keys,
             block_and_allow_lists,
+            photos,
+            photos_follow_their_contacts,
+            imports_bring_photos,
         );
     };
     (@each $run:path; $($test:ident),* $(,)?) => {
@@ -95,6 +98,8 @@ pub use duplicates::{
     duplicates_are_found_by_number_email_and_name, merges_lead_everything_to_the_survivor, not_duplicates_are_left_out,
 };
 pub use imports::{cut_off_import_is_discarded, imports_show_nothing_until_committed};
+mod photos;
+pub use photos::{imports_bring_photos, photos, photos_follow_their_contacts};
 
 // Helpers.
 
@@ -1742,6 +1747,11 @@ pub async fn copy(source: &dyn Store, target: &dyn Store) {
     source.record_login_failure("100@office.example", micros_now()).await.unwrap();
     let sent = source.send_chat(&o.vera, &o.alice, "See you at 3", audit_in(o.domain.id, "chat.send")).await.unwrap();
     source.mark_chat_read(&o.alice, &o.vera, sent.id).await.unwrap();
+    let photo = photos::png(200);
+    source
+        .set_photo(shared(&o.domain), o.sam.id, photo.clone(), audit_in(o.domain.id, "contact.photo_set"))
+        .await
+        .unwrap();
 
     let counts = source.table_counts().await.unwrap();
     copy_fails_half_way(source, target).await;
@@ -1778,6 +1788,8 @@ pub async fn copy(source: &dyn Store, target: &dyn Store) {
         assert_eq!(store.domain_by_id(o.domain.id).await.unwrap().unwrap().reseller.as_deref(), Some("Northwind"));
         assert!(store.token_by_secret_hash("h1", Utc::now()).await.unwrap().is_some());
         assert_eq!(store.settings(Layer::User(o.vera.id)).await.unwrap()["DEFAULT_COUNTRY"], "DE");
+        let copied = store.photo(shared(&o.domain), o.sam.id).await.unwrap().expect("the photo came along");
+        assert_eq!((copied.bytes, copied.hash), (photo.bytes.clone(), photo.hash.clone()));
     }
     assert!(is_conflict(target.import_rows("users", &source.export_rows("users", 0, 1).await.unwrap()).await));
     assert!(is_not_found(target.import_rows("nope", &[]).await));

@@ -16,11 +16,11 @@ use uuid::Uuid;
 
 use super::{
     Backend, Builder, CONTACT_KEYS, Conn, NO_OWNER, Row, STAGED_IMPORTS, Tx, begin_write, conflict, decode_error,
-    insert_audits_of, now, page, push_in, push_page, push_search, push_wanted, survivors, time, walk_sort_index,
-    write_audit,
+    insert_audits_of, now, page, push_in, push_page, push_search, push_wanted, survivors, time, upsert_photo,
+    walk_sort_index, write_audit,
 };
 use crate::changes::ChangeCache;
-use crate::{AuditRecord, ContactStore, ImportChange, ImportWriter, ListQuery, Result, RowKeys, StoreError};
+use crate::{AuditRecord, ContactStore, ImportChange, ImportWriter, ListQuery, NewPhoto, Result, RowKeys, StoreError};
 
 #[async_trait]
 impl ContactStore for Backend {
@@ -306,6 +306,13 @@ impl ImportWriter for ImportTx {
         // a long import does not hold its row lock (and block the domain's other writers).
         insert_created(&mut self.tx, self.book, None, &created, audits).await?;
         Ok(created.into_iter().map(|(id, ..)| id).collect())
+    }
+
+    async fn set_photos(&mut self, photos: &[(Uuid, NewPhoto)]) -> Result<()> {
+        for (id, photo) in photos {
+            upsert_photo(&mut self.tx, *id, photo).await?;
+        }
+        Ok(())
     }
 
     async fn commit(mut self: Box<Self>, summary: AuditRecord, favorites: &[Uuid]) -> Result<()> {
@@ -717,6 +724,7 @@ pub(super) fn contact(row: &Row) -> Result<Contact> {
         created_at: time(row.try_get("created_at")?)?,
         updated_at: time(row.try_get("updated_at")?)?,
         deleted_at: deleted_at.map(time).transpose()?,
+        has_photo: row.try_get("has_photo")?,
     })
 }
 

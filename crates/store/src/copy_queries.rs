@@ -2,6 +2,8 @@
 //! part of `queries.rs`, compiled once per back-end with it.
 
 use async_trait::async_trait;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
 use sqlx::Row as _;
 use uuid::Uuid;
@@ -78,6 +80,8 @@ enum Kind {
     Text,
     Int,
     Bool,
+    /// Binary, as base64 text in JSON.
+    Bytes,
 }
 
 pub(super) struct CopyTable {
@@ -325,6 +329,17 @@ const COPY: &[CopyTable] = &[
             ("merged_at", Kind::Int),
         ],
     },
+    CopyTable {
+        name: "contact_photos",
+        key: "contact_id",
+        columns: &[
+            ("contact_id", Kind::Id),
+            ("media_type", Kind::Text),
+            ("bytes", Kind::Bytes),
+            ("hash", Kind::Text),
+            ("updated_at", Kind::Int),
+        ],
+    },
 ];
 
 /// Inserts rows in `db copy`'s JSON form into `table`.
@@ -349,6 +364,9 @@ pub(super) async fn insert_copy_rows(tx: &mut Tx, table: &CopyTable, rows: &[Jso
 fn copied_rows(table: &str) -> &'static str {
     match table {
         "contacts" | "audit_log" => " WHERE import_id IS NULL OR import_id NOT IN (SELECT id FROM pending_imports)",
+        "contact_photos" => {
+            " WHERE contact_id NOT IN (SELECT id FROM contacts WHERE import_id IN (SELECT id FROM pending_imports))"
+        }
         _ => "",
     }
 }
@@ -367,6 +385,7 @@ enum Cell {
     Text(Option<String>),
     Int(Option<i64>),
     Bool(Option<bool>),
+    Bytes(Option<Vec<u8>>),
 }
 
 impl Cell {
@@ -380,6 +399,8 @@ impl Cell {
             (Kind::Int, Value::Number(number)) => Cell::Int(Some(number.as_i64()?)),
             (Kind::Bool, Value::Null) => Cell::Bool(None),
             (Kind::Bool, Value::Bool(flag)) => Cell::Bool(Some(*flag)),
+            (Kind::Bytes, Value::Null) => Cell::Bytes(None),
+            (Kind::Bytes, Value::String(text)) => Cell::Bytes(Some(BASE64.decode(text).ok()?)),
             _ => return None,
         })
     }
@@ -390,6 +411,7 @@ impl Cell {
             Cell::Text(text) => values.push_bind(text.clone()),
             Cell::Int(number) => values.push_bind(*number),
             Cell::Bool(flag) => values.push_bind(*flag),
+            Cell::Bytes(bytes) => values.push_bind(bytes.clone()),
         };
     }
 }
@@ -424,6 +446,7 @@ fn json_value(row: &Row, column: &str, kind: Kind) -> Result<Value> {
         Kind::Text => row.try_get::<Option<String>, _>(column)?.map(Value::String),
         Kind::Int => row.try_get::<Option<i64>, _>(column)?.map(Value::from),
         Kind::Bool => row.try_get::<Option<bool>, _>(column)?.map(Value::Bool),
+        Kind::Bytes => row.try_get::<Option<Vec<u8>>, _>(column)?.map(|bytes| Value::String(BASE64.encode(bytes))),
     };
     Ok(value.unwrap_or(Value::Null))
 }

@@ -9,7 +9,7 @@ use switchboard_core::model::{Book, Contact};
 use uuid::Uuid;
 
 use super::{
-    BYTE_ORDER, Backend, Builder, Conn, Tx, begin_write, contact, now, push_book, push_ids, push_visible,
+    BYTE_ORDER, Backend, Builder, Conn, Tx, begin_write, carry_photo, contact, now, push_book, push_ids, push_visible,
     trash_live_contact_at, update_live_contact, why_not_updated, write_audit,
 };
 use crate::duplicates::{DuplicateGroup, DuplicatePage, DuplicateStore, MAX_GROUP_MEMBERS, Merge};
@@ -128,10 +128,12 @@ impl DuplicateStore for Backend {
             }
         }
         let (survivor, version) = merge.survivor;
+        let merged: Vec<Uuid> = merge.merged.iter().map(|(id, _)| *id).collect();
+        // Before the survivor's update, whose answer then says it has a photo.
+        carry_photo(&mut tx, survivor, &merged).await?;
         let Some(row) = update_live_contact(&mut tx, merge.book, survivor, Some(version), &merge.fields).await? else {
             return Err(why_not_updated(&mut tx, merge.book, survivor).await?);
         };
-        let merged: Vec<Uuid> = merge.merged.iter().map(|(id, _)| *id).collect();
         point_at_survivor(&mut tx, merge.book, survivor, &merged).await?;
         carry_favorites(&mut tx, survivor, &merged).await?;
         let contact = contact(&row)?;

@@ -18,7 +18,7 @@ use super::{
     matching_contacts, now, push_book, push_ids, push_in, push_visible, split_changes, write_audit,
 };
 use crate::changes::ChangeCache;
-use crate::{AuditRecord, ImportChange, ImportWriter, Result, RowKeys, StoreError};
+use crate::{AuditRecord, ImportChange, ImportWriter, NewPhoto, Result, RowKeys, StoreError};
 
 /// Rows deleted or cleared per short transaction when discarding or finishing an import.
 const TIDY_CHUNK: i64 = 5000;
@@ -116,6 +116,26 @@ impl ImportWriter for StagedImport {
         Ok(created.into_iter().map(|(id, ..)| id).collect())
     }
 
+    async fn set_photos(&mut self, photos: &[(Uuid, NewPhoto)]) -> Result<()> {
+        let mut tx = begin_write(&self.pool).await?;
+        self.still_pending(&mut tx).await?;
+        for (id, photo) in photos {
+            sqlx::query(
+                "INSERT INTO import_photos (import_id, contact_id, media_type, bytes, hash) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (import_id, contact_id) DO UPDATE SET \
+                 media_type = excluded.media_type, bytes = excluded.bytes, hash = excluded.hash",
+            )
+            .bind(self.id)
+            .bind(*id)
+            .bind(&photo.media_type)
+            .bind(&photo.bytes)
+            .bind(&photo.hash)
+            .execute(&mut *tx)
+            .await?;
+        }
+        Ok(tx.commit().await?)
+    }
+
     async fn commit(mut self: Box<Self>, summary: AuditRecord, favorites: &[Uuid]) -> Result<()> {
         let mut tx = begin_write(&self.pool).await?;
         let ended = sqlx::query("DELETE FROM pending_imports WHERE id = $1").bind(self.id).execute(&mut *tx).await?;
@@ -127,6 +147,7 @@ impl ImportWriter for StagedImport {
         // Trashing first: it may free a duplicate key an updated contact takes.
         apply_staged_trash(&mut tx, self.book, self.id).await?;
         apply_staged_updates(&mut tx, self.book, self.id).await?;
+        apply_staged_photos(&mut tx, self.id).await?;
         insert_favorites(&mut tx, self.book, favorites).await?;
         write_audit(&mut tx, &self.changes, &summary).await?;
         tx.commit().await?;
@@ -344,6 +365,24 @@ async fn in_chunks(pool: &Pool, sql: &'static str, import_id: Uuid) -> Result<()
 }
 
 /// Clears a committed import's marks and staged changes.
+/// The import's photos, for its contacts that still exist (one trashed meanwhile keeps
+/// its photo in the trash; one purged has no row left to take it).
+async fn apply_staged_photos(conn: &mut Conn, import_id: Uuid) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO contact_photos (contact_id, media_type, bytes, hash, updated_at) \
+         SELECT contact_id, media_type, bytes, hash, $2 FROM import_photos \
+         WHERE import_id = $1 AND contact_id IN (SELECT id FROM contacts) \
+         ON CONFLICT (contact_id) DO UPDATE SET media_type = excluded.media_type, bytes = excluded.bytes, \
+         hash = excluded.hash, updated_at = excluded.updated_at",
+    )
+    .bind(import_id)
+    .bind(now())
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM import_photos WHERE import_id = $1").bind(import_id).execute(&mut *conn).await?;
+    Ok(())
+}
+
 async fn tidy_committed(pool: &Pool, import_id: Uuid) -> Result<()> {
     in_chunks(
         pool,
@@ -388,6 +427,7 @@ pub(super) async fn discard(pool: &Pool, import_id: Uuid) -> Result<()> {
         "DELETE FROM contacts WHERE import_id = $1",
         "DELETE FROM audit_log WHERE import_id = $1",
         "DELETE FROM import_changes WHERE import_id = $1",
+        "DELETE FROM import_photos WHERE import_id = $1",
         "DELETE FROM pending_imports WHERE id = $1",
     ] {
         sqlx::query(sql).bind(import_id).execute(&mut *tx).await?;

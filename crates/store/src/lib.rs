@@ -26,6 +26,7 @@ pub mod conformance;
 mod duplicates;
 mod events;
 mod phones;
+mod photos;
 mod postgres;
 mod sqlite;
 pub mod testing;
@@ -36,6 +37,7 @@ pub use chat::{ChatStore, ConversationPage};
 pub use duplicates::{DuplicateGroup, DuplicatePage, DuplicateStore, MAX_GROUP_MEMBERS, Merge};
 pub use events::EventBus;
 pub use phones::{BookPart, BookRow, DeviceAccess, DeviceKey, PhoneStore};
+pub use photos::{NewPhoto, Photo, PhotoStore};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use user_trash::{DeletedUser, UserTrashStore};
@@ -311,6 +313,9 @@ pub trait ImportWriter: Send {
     /// Applies changes, each with its audit record; returns the ids of the created contacts in order.
     /// Nobody but this import sees them before [`Self::commit`].
     async fn apply(&mut self, changes: &[(ImportChange, AuditRecord)]) -> Result<Vec<Uuid>>;
+    /// Gives contacts this import created or updated their photos (in place of any they
+    /// had), shown with the rest at [`Self::commit`].
+    async fn set_photos(&mut self, photos: &[(Uuid, NewPhoto)]) -> Result<()>;
     /// Writes the summary audit record, stars `favorites` for the owner of a personal
     /// book, and makes everything visible at once.
     async fn commit(self: Box<Self>, summary: AuditRecord, favorites: &[Uuid]) -> Result<()>;
@@ -408,6 +413,7 @@ pub trait Store:
     + UserTrashStore
     + DuplicateStore
     + ChatStore
+    + PhotoStore
     + Send
     + Sync
     + 'static
@@ -663,4 +669,11 @@ pub const COPY_TABLES: &[&str] = &[
     "merged_contacts",
     "chat_messages",
     "chat_conversations",
+    "contact_photos",
 ];
+
+/// Rows of `table` that `db copy` reads and writes at a time: photos are large (up to
+/// 256 KiB each), so they go a few at a time.
+pub fn copy_batch(table: &str) -> i64 {
+    if table == "contact_photos" { 50 } else { 1000 }
+}

@@ -25,6 +25,7 @@ use self::devices::device_with;
 use self::directory::{directory_entry, push_contact_entries, push_coworkers};
 use self::domains::domain;
 use self::duplicates::survivors;
+use self::photos::{carry_photo, upsert_photo};
 use self::users::{fetch_user, user, user_with};
 use super::{BYTE_ORDER, Backend, Db, NO_OWNER, Pool, STAGED_IMPORTS, begin_write, push_search, search_is_broad};
 use crate::changes::ChangeCache;
@@ -56,7 +57,8 @@ macro_rules! contact_columns {
     () => {
         "id, domain_id, owner_user_id, first_name, last_name, company, title, work_phone, work_phone_e164, \
          mobile_phone, mobile_phone_e164, home_phone, home_phone_e164, fax, fax_e164, email, notes, sort_key, \
-         version, created_at, updated_at, deleted_at, details"
+         version, created_at, updated_at, deleted_at, details, \
+         EXISTS (SELECT 1 FROM contact_photos WHERE contact_photos.contact_id = contacts.id) AS has_photo"
     };
 }
 
@@ -354,6 +356,8 @@ mod duplicates;
 mod imports;
 #[path = "phones_queries.rs"]
 mod phones;
+#[path = "photos_queries.rs"]
+mod photos;
 #[path = "settings_queries.rs"]
 mod settings;
 #[path = "user_trash_queries.rs"]

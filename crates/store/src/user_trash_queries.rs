@@ -15,19 +15,20 @@ use super::{
 use crate::user_trash::{DeletedUser, UserTrashStore};
 use crate::{AuditRecord, Result, StoreError};
 
-/// The rows kept of a deleted user, table by table, parents first, and the column that
-/// names the user in each. Their columns are `db copy`'s, so every column a migration adds
-/// (and registers for the copy) is kept too.
+/// The rows kept of a deleted user, table by table, parents first, and what picks the
+/// user's rows in each (the user's id is `$1`). Their columns are `db copy`'s, so every
+/// column a migration adds (and registers for the copy) is kept too.
 const KEPT: &[(&str, &str)] = &[
-    ("users", "id"),
-    ("contacts", "owner_user_id"),
-    ("allowed_numbers", "user_id"),
-    ("favorites", "user_id"),
-    ("presence", "user_id"),
-    ("settings", "user_id"),
-    ("devices", "user_id"),
-    ("not_duplicates", "owner_user_id"),
-    ("merged_contacts", "owner_user_id"),
+    ("users", "id = $1"),
+    ("contacts", "owner_user_id = $1"),
+    ("contact_photos", "contact_id IN (SELECT id FROM contacts WHERE owner_user_id = $1)"),
+    ("allowed_numbers", "user_id = $1"),
+    ("favorites", "user_id = $1"),
+    ("presence", "user_id = $1"),
+    ("settings", "user_id = $1"),
+    ("devices", "user_id = $1"),
+    ("not_duplicates", "owner_user_id = $1"),
+    ("merged_contacts", "owner_user_id = $1"),
 ];
 
 const DELETED_USER_COLUMNS: &str =
@@ -114,10 +115,9 @@ impl UserTrashStore for Backend {
 /// Every row that names the user, by table, in `db copy`'s form.
 async fn snapshot(tx: &mut Tx, id: Uuid) -> Result<Map<String, Value>> {
     let mut parts = Map::new();
-    for (table, column) in KEPT {
+    for (table, mine) in KEPT {
         let table = copy_table(table)?;
-        let sql =
-            format!("SELECT {} FROM {} WHERE {column} = $1 ORDER BY {}", table.column_list(), table.name, table.key);
+        let sql = format!("SELECT {} FROM {} WHERE {mine} ORDER BY {}", table.column_list(), table.name, table.key);
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_all(&mut **tx).await?;
         let rows = rows.iter().map(|row| table.to_json(row).map(Value::Object)).collect::<Result<Vec<_>>>()?;
         parts.insert(table.name.to_string(), Value::Array(rows));
