@@ -18,6 +18,8 @@ use crate::error::{AppError, Result, forbidden};
 pub const AUDIT_ACTIONS: [&str; 25] = [
     "contact.create",
     "contact.update",
+    "contact.photo_set",
+    "contact.photo_remove",
     "contact.delete",
     "contact.restore",
     "contact.merge",

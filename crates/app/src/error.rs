@@ -28,6 +28,12 @@ pub enum AppError {
     /// One caller asks for more than their share (event streams, presence updates).
     #[error("{message}")]
     TooManyRequests { message: String, retry_after: Duration },
+    /// The request's body is larger than this resource takes (413).
+    #[error("{0}")]
+    TooLarge(String),
+    /// The body is not of a type this resource takes (415).
+    #[error("{0}")]
+    Unsupported(String),
     #[error("internal error")]
     Internal(#[source] StoreError),
 }

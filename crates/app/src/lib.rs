@@ -22,6 +22,7 @@ mod import;
 pub mod inputs;
 mod limits;
 mod lookup;
+mod photos;
 pub mod provisioning;
 mod records;
 mod settings;
@@ -53,6 +54,7 @@ pub use import::{ImportMode, ImportOptions, ImportPermit, ImportReport, RowActio
 pub use inputs::*;
 pub use limits::RateLimit;
 pub use lookup::{LookupAnswer, MatchRule, MatchedEntry};
+pub use photos::{StoredPhoto, new_photo, photo_too_large};
 pub use settings::{LayeredSettings, SettingsLayer, SettingsView};
 pub use switchboard_formats::ExportFormat;
 pub use user_trash::DeletedUserView;

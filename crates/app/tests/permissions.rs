@@ -59,8 +59,15 @@ enum Action {
     WriteChatAs,
     /// A message of the caller's own to the target user.
     ChatWithTarget,
+    /// A shared contact's photo.
+    ReadSharedPhoto,
+    SetSharedPhoto,
+    RemoveSharedPhoto,
+    /// The photo of one of the target user's own contacts.
+    ReadPersonalPhoto,
+    SetPersonalPhoto,
 }
-const ACTIONS: [Action; 23] = [
+const ACTIONS: [Action; 28] = [
     Action::ReadShared,
     Action::CreateShared,
     Action::EditShared,
@@ -84,7 +91,15 @@ const ACTIONS: [Action; 23] = [
     Action::ReadChatsOf,
     Action::WriteChatAs,
     Action::ChatWithTarget,
+    Action::ReadSharedPhoto,
+    Action::SetSharedPhoto,
+    Action::RemoveSharedPhoto,
+    Action::ReadPersonalPhoto,
+    Action::SetPersonalPhoto,
 ];
+
+/// The smallest PNG: its signature and header chunk.
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
 
 /// Where the acted-on domain stands to the caller's own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +153,9 @@ fn expected(scope: Scope, action: Action, place: Place, variant: Variant) -> Out
             | Action::ExportShared
             | Action::ListSharedDuplicates
             | Action::MergeShared
+            | Action::ReadSharedPhoto
+            | Action::SetSharedPhoto
+            | Action::RemoveSharedPhoto
     );
     if variant == Variant::SharedHidden && shared_action && !provider {
         return NotFound;
@@ -145,9 +163,11 @@ fn expected(scope: Scope, action: Action, place: Place, variant: Variant) -> Out
     let office = scope == Scope::OfficeManager;
     let manages_target = provider || office || scope == Scope::SiteManager;
     let allowed = match action {
-        Action::ReadShared | Action::ExportShared | Action::ReadTrash => true,
+        Action::ReadShared | Action::ExportShared | Action::ReadTrash | Action::ReadSharedPhoto => true,
         Action::CreateShared
         | Action::EditShared
+        | Action::SetSharedPhoto
+        | Action::RemoveSharedPhoto
         | Action::DeleteShared
         | Action::ListSharedDuplicates
         | Action::MergeShared => {
@@ -163,7 +183,9 @@ fn expected(scope: Scope, action: Action, place: Place, variant: Variant) -> Out
         | Action::SharePersonalWithPhones
         | Action::MergePersonal
         | Action::ReadChatsOf
-        | Action::WriteChatAs => {
+        | Action::WriteChatAs
+        | Action::ReadPersonalPhoto
+        | Action::SetPersonalPhoto => {
             return NotFound;
         }
         // One writes as oneself, in one's own domain, where providers have no extension.
@@ -307,6 +329,26 @@ async fn attempt(world: &World, caller: &Caller, action: Action, domain: &str, s
         Action::ReadChatsOf => outcome(app.conversations(caller, domain, TARGET, &ChatPageParams::default()).await),
         Action::WriteChatAs => outcome(app.send_chat(caller, domain, TARGET, &own_extension(caller), hello()).await),
         Action::ChatWithTarget => outcome(app.send_chat(caller, domain, &own_extension(caller), TARGET, hello()).await),
+        Action::ReadSharedPhoto | Action::SetSharedPhoto | Action::RemoveSharedPhoto => {
+            let id = target().await;
+            photo_attempt(app, caller, action, &book, id).await
+        }
+        Action::ReadPersonalPhoto | Action::SetPersonalPhoto => {
+            let theirs = BookRef::Personal { domain: domain.into(), extension: TARGET.into() };
+            let contact = ContactInput { first_name: format!("Pictured {serial}"), ..Default::default() };
+            let id = app.create_contact(&Caller::System, &theirs, contact).await.unwrap().id;
+            photo_attempt(app, caller, action, &theirs, id).await
+        }
+    }
+}
+
+/// Reads, sets or removes the photo of a contact the operator gave one.
+async fn photo_attempt(app: &App, caller: &Caller, action: Action, book: &BookRef, id: uuid::Uuid) -> Outcome {
+    app.set_contact_photo(&Caller::System, book, id, PNG.to_vec(), None).await.unwrap();
+    match action {
+        Action::ReadSharedPhoto | Action::ReadPersonalPhoto => outcome(app.contact_photo(caller, book, id).await),
+        Action::RemoveSharedPhoto => outcome(app.delete_contact_photo(caller, book, id).await),
+        _ => outcome(app.set_contact_photo(caller, book, id, PNG.to_vec(), Some("image/png")).await),
     }
 }
 

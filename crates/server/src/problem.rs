@@ -147,6 +147,15 @@ impl From<AppError> for Problem {
                 retry_after: Some(retry_after),
                 ..Problem::new(StatusCode::TOO_MANY_REQUESTS, "too-many-requests", "Too many requests", message)
             },
+            AppError::TooLarge(why) => {
+                Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Payload too large", why)
+            }
+            AppError::Unsupported(why) => Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+                why,
+            ),
             AppError::Internal(source) => {
                 // The cause stays in the log: it may name tables, queries or paths.
                 tracing::error!(error = %source, "internal error");
@@ -264,7 +273,11 @@ pub(crate) const ERROR_RESPONSES: &[(u16, &str, &str)] = &[
     (409, "Conflict", "Something identical already exists"),
     (412, "PreconditionFailed", "`If-Match` names an older version: someone else changed the record"),
     (413, "PayloadTooLarge", "The body is larger than the server accepts"),
-    (415, "UnsupportedMediaType", "The body is not `application/json`"),
+    (
+        415,
+        "UnsupportedMediaType",
+        "The body is not of the type the operation takes (`application/json`; an image for a photo)",
+    ),
     (
         422,
         "InvalidInput",
@@ -342,6 +355,8 @@ error_set! {
     ActionErrors = [409];
     /// Logging in: failures are throttled.
     LoginErrors = [401, 429];
+    /// Giving a contact a photo: an image of another type than ours answers 415.
+    PhotoErrors = [415];
     /// Anything throttled or capped (429 with `Retry-After`).
     Throttled = [429];
 }

@@ -12,6 +12,7 @@ mod export;
 mod health;
 mod import;
 mod lookup;
+pub(crate) mod photos;
 mod session;
 mod settings;
 mod tokens;
@@ -42,6 +43,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(contacts::shared::list, contacts::shared::create))
         .routes(routes!(contacts::shared::get, contacts::shared::update, contacts::shared::delete))
         .routes(routes!(contacts::shared::restore))
+        .routes(routes!(photos::shared::get, photos::shared::put, photos::shared::delete))
         .routes(routes!(contacts::shared::duplicates))
         .routes(routes!(contacts::shared::merge_preview))
         .routes(routes!(contacts::shared::merge))
@@ -53,6 +55,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(contacts::personal::list, contacts::personal::create))
         .routes(routes!(contacts::personal::get, contacts::personal::update, contacts::personal::delete))
         .routes(routes!(contacts::personal::restore))
+        .routes(routes!(photos::personal::get, photos::personal::put, photos::personal::delete))
         .routes(routes!(contacts::personal::duplicates))
         .routes(routes!(contacts::personal::merge_preview))
         .routes(routes!(contacts::personal::merge))
