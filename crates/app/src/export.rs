@@ -1,5 +1,6 @@
 //! Exporting contacts to files: shared contacts, or any group of a user's directory.
 
+use std::collections::{HashMap, VecDeque};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
@@ -10,8 +11,10 @@ use switchboard_core::contact::{ContactFields, NumberKind};
 use switchboard_core::details::{Email, Phone, PhoneKind};
 use switchboard_core::model::{Book, Contact, DirectoryEntry, EntryKind};
 use switchboard_core::paging::{Cursor, Limit, Page};
-use switchboard_formats::{ExportContact, ExportFormat, Writer};
+use switchboard_core::photo::PhotoType;
+use switchboard_formats::{ExportContact, ExportFormat, ExportPhoto, Writer};
 use switchboard_store::{DirectoryQuery, ListQuery, Store};
+use uuid::Uuid;
 
 use crate::App;
 use crate::auth::Caller;
@@ -123,12 +126,31 @@ struct State {
     after: Option<Cursor>,
     writer: Option<Writer<Chunk>>,
     chunk: Chunk,
+    /// A book's contacts read but not yet written, and whether more pages follow.
+    pending: VecDeque<Contact>,
+    more_pages: bool,
+    /// vCard files carry photos: they are read for a few contacts at a time.
+    with_photos: bool,
 }
+
+/// Contacts written per chunk of a vCard export, with their photos read together: at
+/// most this many photos (256 KiB each) are in memory at once.
+const PHOTO_BATCH: usize = 25;
 
 fn chunks(store: Arc<dyn Store>, pages: Pages, format: ExportFormat) -> BoxStream<'static, Result<Vec<u8>>> {
     let chunk = Chunk::default();
     let writer = Writer::new(chunk.clone(), format).expect(IN_MEMORY);
-    let state = State { store, pages, after: None, writer: Some(writer), chunk };
+    let with_photos = matches!(format, ExportFormat::VCard3 | ExportFormat::VCard4);
+    let state = State {
+        store,
+        pages,
+        after: None,
+        writer: Some(writer),
+        chunk,
+        pending: VecDeque::new(),
+        more_pages: true,
+        with_photos,
+    };
     stream::unfold(Some(state), |state| async move {
         let mut state = state?;
         match next_chunk(&mut state).await {
@@ -142,22 +164,23 @@ fn chunks(store: Arc<dyn Store>, pages: Pages, format: ExportFormat) -> BoxStrea
     .boxed()
 }
 
-/// Writes the next page; after the last one, finishes the file.
+fn page_query(after: Option<Cursor>) -> ListQuery {
+    ListQuery { limit: Limit::parse(Some(PAGE)).expect("within bounds"), after, ..Default::default() }
+}
+
+/// Writes the next page (of a book's vCard export, the next few contacts with their
+/// photos); after the last one, finishes the file.
 async fn next_chunk(state: &mut State) -> Result<Vec<u8>> {
-    let list = ListQuery {
-        limit: Limit::parse(Some(PAGE)).expect("within bounds"),
-        after: state.after.take(),
-        ..Default::default()
-    };
+    if let Pages::Book(book) = state.pages {
+        return next_book_chunk(state, book).await;
+    }
+    let list = page_query(state.after.take());
     let (contacts, next_cursor) = match &state.pages {
-        Pages::Book(book) => {
-            let Page { items, next_cursor } = state.store.list_contacts(*book, &list).await?;
-            (items.iter().map(from_contact).collect::<Vec<_>>(), next_cursor)
-        }
+        Pages::Book(_) => unreachable!("written by next_book_chunk"),
         Pages::Directory(query) => {
             let query = DirectoryQuery { list: list.clone(), ..(**query).clone() };
             let Page { items, next_cursor } = state.store.directory(&query).await?;
-            (items.iter().map(from_entry).collect(), next_cursor)
+            (items.iter().map(from_entry).collect::<Vec<_>>(), next_cursor)
         }
     };
     let writer = state.writer.as_mut().expect("only called while writing");
@@ -176,8 +199,48 @@ async fn next_chunk(state: &mut State) -> Result<Vec<u8>> {
     Ok(state.chunk.take())
 }
 
+async fn next_book_chunk(state: &mut State, book: Book) -> Result<Vec<u8>> {
+    if state.pending.is_empty() && state.more_pages {
+        let list = page_query(state.after.take());
+        let Page { items, next_cursor } = state.store.list_contacts(book, &list).await?;
+        state.pending = items.into();
+        state.after =
+            next_cursor.map(|text| Cursor::decode(&text, list.sort)).transpose().map_err(|_| AppError::NotFound)?;
+        state.more_pages = state.after.is_some();
+    }
+    let take = if state.with_photos { PHOTO_BATCH.min(state.pending.len()) } else { state.pending.len() };
+    let batch: Vec<Contact> = state.pending.drain(..take).collect();
+    let mut photos = if state.with_photos {
+        let ids: Vec<Uuid> = batch.iter().filter(|c| c.has_photo).map(|c| c.id).collect();
+        state.store.photos(book, &ids).await?
+    } else {
+        HashMap::new()
+    };
+    let writer = state.writer.as_mut().expect("only called while writing");
+    for contact in &batch {
+        let mut export = from_contact(contact);
+        export.photo = photos.remove(&contact.id).and_then(|photo| {
+            let kind = PhotoType::from_media_type(&photo.media_type)?;
+            Some(ExportPhoto { kind, bytes: photo.bytes })
+        });
+        writer.write(&export).expect(IN_MEMORY);
+    }
+    if state.pending.is_empty() && !state.more_pages {
+        state.writer.take().expect("still writing").finish().expect(IN_MEMORY);
+    } else {
+        writer.flush().expect(IN_MEMORY);
+    }
+    Ok(state.chunk.take())
+}
+
 fn from_contact(contact: &Contact) -> ExportContact {
-    ExportContact { uid: contact.id.to_string(), fields: contact.fields.clone(), extension: None, starred: false }
+    ExportContact {
+        uid: contact.id.to_string(),
+        fields: contact.fields.clone(),
+        extension: None,
+        starred: false,
+        photo: None,
+    }
 }
 
 fn from_entry(entry: &DirectoryEntry) -> ExportContact {
@@ -211,7 +274,7 @@ fn from_entry(entry: &DirectoryEntry) -> ExportContact {
         ..ContactFields::default()
     };
     let extension = (entry.kind == EntryKind::Coworker).then(|| entry.extension.clone()).flatten();
-    ExportContact { uid: entry.id.to_string(), fields, extension, starred: entry.favorite }
+    ExportContact { uid: entry.id.to_string(), fields, extension, starred: entry.favorite, photo: None }
 }
 
 /// Keeps a file name to letters, digits, `.`, `-` and `_`.

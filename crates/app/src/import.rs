@@ -12,14 +12,15 @@ use switchboard_core::event::ContactAction;
 use switchboard_core::model::Contact;
 use switchboard_core::phone::Country;
 use switchboard_core::{FieldError, Invalid};
-use switchboard_formats::{Format, ImportedRow, ReadOptions, RowError, read};
-use switchboard_store::{AuditRecord, ImportChange, ImportWriter, RowKeys};
+use switchboard_formats::{FilePhoto, Format, ImportedRow, ReadOptions, RowError, read};
+use switchboard_store::{AuditRecord, ImportChange, ImportWriter, NewPhoto, RowKeys};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::contacts::{BookRef, OpenBook};
 use crate::error::Result;
+use crate::photos::new_photo;
 use crate::{App, AppConfig, AppError};
 
 /// How an import treats the contacts already in the book.
@@ -170,7 +171,21 @@ struct Plan {
     created: HashMap<String, usize>,
     /// Personal imports: contacts to star (Google `* starred`, vCard `CATEGORIES:starred`).
     favorites: Vec<Uuid>,
+    /// Photos of the waiting changes, written after them, and their size in bytes.
+    photos: Vec<(PhotoOf, NewPhoto)>,
+    photo_bytes: usize,
 }
+
+/// The contact a waiting photo is for.
+enum PhotoOf {
+    Existing(Uuid),
+    /// The n-th contact the waiting changes create.
+    Created(usize),
+}
+
+/// Photos read ahead or waiting to be written, in bytes: past this, the rows so far are
+/// planned and written, so photos never pile up in memory.
+const PHOTO_BYTES_AT_ONCE: usize = 16 * 1024 * 1024;
 
 /// Changes are applied this many at a time, so memory stays bounded.
 const BATCH: usize = 1000;
@@ -323,6 +338,8 @@ impl App {
             kept: HashSet::new(),
             created: HashMap::new(),
             favorites: vec![],
+            photos: vec![],
+            photo_bytes: 0,
         };
         match plan.write(&mut *writer, &mut rows).await {
             Ok(()) if plan.report.held_back.is_none() && !plan.options.dry_run => {}
@@ -373,8 +390,10 @@ struct ValidRow {
     fields: ContactFields,
     /// Its duplicate key, to spot a contact listed twice in the file.
     key: String,
-    /// Fields left out because they could not be read.
+    /// Fields left out because they could not be read (a photo too).
     left_out: Vec<RowProblem>,
+    /// The row's photo, checked.
+    photo: Option<NewPhoto>,
 }
 
 impl CheckedRow {
@@ -390,6 +409,11 @@ impl CheckedRow {
         };
         let name = display_name(&row);
         let problem = |FieldError { field, message }| RowProblem { row: row.row, field: Some(field), message };
+        let (photo, photo_problem) = match row.photo.map(|read| read.and_then(checked_photo)) {
+            None => (None, None),
+            Some(Ok(photo)) => (Some(photo), None),
+            Some(Err(message)) => (None, Some(problem(FieldError { field: "photo".into(), message }))),
+        };
         match ContactFields::read(&row.contact, country) {
             Ok((fields, left_out)) => CheckedRow::Valid(Box::new(ValidRow {
                 row: row.row,
@@ -398,11 +422,27 @@ impl CheckedRow {
                 name,
                 key: fields.duplicate_key(),
                 fields,
-                left_out: left_out.into_iter().map(problem).collect(),
+                left_out: left_out.into_iter().map(problem).chain(photo_problem).collect(),
+                photo,
             })),
             Err(Invalid(problems)) => {
                 CheckedRow::Rejected { name, problems: problems.into_iter().map(problem).collect() }
             }
+        }
+    }
+}
+
+/// A file's photo as the app takes one; a refusal is the row's warning (the contact is
+/// imported without it).
+fn checked_photo(photo: FilePhoto) -> Result<NewPhoto, String> {
+    new_photo(photo.bytes, photo.declared.as_deref()).map_err(|error| error.to_string())
+}
+
+impl CheckedRow {
+    fn photo_len(&self) -> usize {
+        match self {
+            CheckedRow::Valid(row) => row.photo.as_ref().map_or(0, |photo| photo.bytes.len()),
+            CheckedRow::Rejected { .. } => 0,
         }
     }
 }
@@ -414,6 +454,7 @@ impl Plan {
         // Into an empty book nothing can match: skip the look-ups (the common first import).
         self.match_existing = self.options.mode != ImportMode::Add && !writer.live_contact_ids().await?.is_empty();
         let mut read_ahead = Vec::with_capacity(LOOKUP_BATCH);
+        let mut photos_ahead = 0;
         while let Some(message) = rows.recv().await {
             let row = match message {
                 Message::Row(row) => row,
@@ -425,8 +466,10 @@ impl Plan {
             if let CheckedRow::Valid(valid) = &checked {
                 self.warn(&valid.left_out);
             }
+            photos_ahead += checked.photo_len();
             read_ahead.push(checked);
-            if read_ahead.len() >= LOOKUP_BATCH {
+            if read_ahead.len() >= LOOKUP_BATCH || photos_ahead >= PHOTO_BYTES_AT_ONCE {
+                photos_ahead = 0;
                 self.check_time()?;
                 self.plan_rows(writer, std::mem::take(&mut read_ahead)).await?;
             }
@@ -488,7 +531,7 @@ impl Plan {
             let mut found = self.look_up(writer, &rows).await?.into_iter();
             while let Some(row) = rows.pop_front() {
                 self.plan_row(row, found.next().flatten());
-                if self.changes.len() >= BATCH {
+                if self.changes.len() >= BATCH || self.photo_bytes >= PHOTO_BYTES_AT_ONCE {
                     self.apply(writer).await?;
                     break;
                 }
@@ -548,7 +591,16 @@ impl Plan {
         }
     }
 
+    /// Keeps a row's photo to write after the changes waiting with it.
+    fn plan_photo(&mut self, photo: Option<NewPhoto>, of: PhotoOf) {
+        if let Some(photo) = photo {
+            self.photo_bytes += photo.bytes.len();
+            self.photos.push((of, photo));
+        }
+    }
+
     fn plan_update(&mut self, mut row: ValidRow, contact: Contact) {
+        self.plan_photo(row.photo.take(), PhotoOf::Existing(contact.id));
         row.fields.keep_typed_spelling(&contact.fields);
         self.kept.insert(contact.id);
         if row.starred {
@@ -568,7 +620,9 @@ impl Plan {
         self.report.updated += 1;
     }
 
-    fn plan_create(&mut self, row: ValidRow) {
+    fn plan_create(&mut self, mut row: ValidRow) {
+        // Each created contact has its `starred` entry: their count is its place.
+        self.plan_photo(row.photo.take(), PhotoOf::Created(self.starred.len()));
         let details = json!({ "import_row": row.row, "contact": row.fields.to_input() });
         let audit = self.audit("contact.create", None, details);
         self.created.insert(row.key, row.row);
@@ -582,11 +636,24 @@ impl Plan {
     async fn apply(&mut self, writer: &mut dyn ImportWriter) -> Result<()> {
         let changes = std::mem::take(&mut self.changes);
         let starred = std::mem::take(&mut self.starred);
-        if self.options.dry_run || changes.is_empty() {
+        let photos = std::mem::take(&mut self.photos);
+        self.photo_bytes = 0;
+        if self.options.dry_run || (changes.is_empty() && photos.is_empty()) {
             return Ok(());
         }
         self.check_time()?;
-        let created = writer.apply(&changes).await?;
+        let created = if changes.is_empty() { Vec::new() } else { writer.apply(&changes).await? };
+        // After the rows, in one go: the rows' writes stay as fast as without photos.
+        let photos: Vec<(Uuid, NewPhoto)> = photos
+            .into_iter()
+            .filter_map(|(of, photo)| match of {
+                PhotoOf::Existing(id) => Some((id, photo)),
+                PhotoOf::Created(n) => created.get(n).map(|id| (*id, photo)),
+            })
+            .collect();
+        if !photos.is_empty() {
+            writer.set_photos(&photos).await?;
+        }
         for (id, starred) in created.into_iter().zip(starred) {
             self.kept.insert(id);
             if starred {

@@ -75,7 +75,9 @@ async fn groups(app: &App, caller: &Caller, book: &BookRef) -> Vec<Vec<Uuid>> {
 fn vcard(uid: Uuid, contact: ContactInput) -> Vec<u8> {
     let mut writer = Writer::new(Vec::new(), ExportFormat::VCard3).unwrap();
     let fields = ContactFields::parse(&contact, Country::default()).unwrap();
-    writer.write(&ExportContact { uid: uid.to_string(), fields, extension: None, starred: false }).unwrap();
+    writer
+        .write(&ExportContact { uid: uid.to_string(), fields, extension: None, starred: false, photo: None })
+        .unwrap();
     writer.finish().unwrap()
 }
 

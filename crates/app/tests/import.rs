@@ -64,7 +64,13 @@ fn as_written(contact: &ContactInput) -> ContactFields {
 fn vcards(rows: &[(String, ContactInput)]) -> Vec<u8> {
     let mut writer = Writer::new(Vec::new(), ExportFormat::VCard3).unwrap();
     for (uid, contact) in rows {
-        let row = ExportContact { uid: uid.clone(), fields: as_written(contact), extension: None, starred: false };
+        let row = ExportContact {
+            uid: uid.clone(),
+            fields: as_written(contact),
+            extension: None,
+            starred: false,
+            photo: None,
+        };
         writer.write(&row).unwrap();
     }
     writer.finish().unwrap()

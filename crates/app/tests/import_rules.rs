@@ -46,7 +46,7 @@ fn vcards(rows: &[(ContactInput, bool)]) -> Vec<u8> {
             title: contact.title.clone(),
             ..ContactFields::default()
         };
-        let row = ExportContact { uid: String::new(), fields, extension: None, starred: *starred };
+        let row = ExportContact { uid: String::new(), fields, extension: None, starred: *starred, photo: None };
         writer.write(&row).unwrap();
     }
     writer.finish().unwrap()

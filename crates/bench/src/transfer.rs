@@ -100,7 +100,7 @@ pub fn generate(rows: usize, seed: u64, keep_in: Option<&Path>) -> Result<CsvFil
             String::new()
         };
         with_notes += usize::from(!contact.notes.is_empty());
-        writer.write(&ExportContact { uid, fields, extension: None, starred: false })?;
+        writer.write(&ExportContact { uid, fields, extension: None, starred: false, photo: None })?;
         written += 1;
     }
     writer.finish()?.flush()?;

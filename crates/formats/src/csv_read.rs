@@ -318,7 +318,7 @@ impl<'a> CsvRows<'a> {
         }
         let (uid, starred) = (builder.uid.clone(), builder.starred);
         let contact = builder.finish().map_err(|m| RowError::new(row, None, m))?;
-        Ok(Some(ImportedRow { row, uid, starred, contact }))
+        Ok(Some(ImportedRow { row, uid, starred, contact, photo: None }))
     }
 }
 

@@ -90,9 +90,15 @@
 //!   English names, so that the English writer gives them back; Outlook's "not set"
 //!   values such as `Normal` or `Unspecified` are not kept), and Google's own `Labels`.
 //!   Only properties the writer makes anew are dropped (`VERSION`, `PRODID`, `REV`, `UID`,
-//!   `N`, `KIND`, `X-ABShowAs`, `CLIENTPIDMAP`), and pictures: `PHOTO`, `LOGO`, `SOUND`,
-//!   `KEY` and Outlook's `X-MS-CARDPICTURE` are read past without being kept (a photo will
-//!   be stored apart), like Google's `Photo` link. At most 50 entries of each list are
+//!   `N`, `KIND`, `X-ABShowAs`, `CLIENTPIDMAP`), and binary properties: `LOGO`, `SOUND`,
+//!   `KEY` and Outlook's `X-MS-CARDPICTURE` are read past without being kept.
+//! - **Photos**: an inline vCard `PHOTO` (2.1 `PHOTO;ENCODING=BASE64;JPEG:`, 3.0
+//!   `PHOTO;ENCODING=b;TYPE=JPEG:`, 4.0 `PHOTO:data:image/jpeg;base64,…`) is decoded into
+//!   [`ImportedRow::photo`] (stored apart from the contact by the app), and written back
+//!   in each version's syntax from [`ExportContact::photo`]. A photo given by URL
+//!   (`PHOTO;VALUE=uri:https://…`, Google's `Photo` column) is never fetched — that would
+//!   let a file make the server call any address — and is kept as it came, like any other
+//!   property or column. At most 50 entries of each list are
 //!   kept (what the app accepts), a property too long for the app is left out, labels are
 //!   cut to 60 characters.
 //! - **Writers** write every field in each format's own syntax, lists in their order,
@@ -319,7 +325,8 @@ pub struct ReadOptions {
     pub max_rows: usize,
     /// Most cells in a CSV record, or properties in a vCard.
     pub max_columns: usize,
-    /// Longest cell or vCard property value, in bytes (a vCard `PHOTO` is skipped, not limited).
+    /// Longest cell or vCard property value, in bytes (a vCard `PHOTO` has a limit of its
+    /// own: [`MAX_PHOTO_LINE`]).
     pub max_field_len: usize,
     /// Longest CSV record in bytes; longer means an unclosed quote, and reading stops.
     pub max_record_len: usize,
@@ -337,6 +344,10 @@ impl Default for ReadOptions {
     }
 }
 
+/// Longest vCard `PHOTO` line kept, in bytes: base64 of a photo as large as the app takes,
+/// with room to spare. A longer one is reported as too large, and the card read without it.
+pub const MAX_PHOTO_LINE: usize = 2 * switchboard_core::photo::MAX_PHOTO_BYTES;
+
 /// One contact read from a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportedRow {
@@ -349,6 +360,25 @@ pub struct ImportedRow {
     pub starred: bool,
     /// Fields as typed in the file, not validated: the app runs `ContactFields::parse`.
     pub contact: ContactInput,
+    /// A vCard's inline `PHOTO`, decoded but not checked (the app checks its type and
+    /// size), or why it could not be read. A photo given by URL is never fetched: it is
+    /// kept in `contact.extra` like any other property.
+    pub photo: Option<Result<FilePhoto, String>>,
+}
+
+/// An image a file holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilePhoto {
+    /// The type the file names (`JPEG`, `image/png`), which only the image's bytes can confirm.
+    pub declared: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+/// A contact's photo, to write in a vCard (CSV files have no place for one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportPhoto {
+    pub kind: switchboard_core::photo::PhotoType,
+    pub bytes: Vec<u8>,
 }
 
 /// One contact to write.
@@ -362,6 +392,8 @@ pub struct ExportContact {
     pub extension: Option<String>,
     /// A favorite: Google's `* starred` label, vCard `CATEGORIES:starred` (not in Outlook CSV).
     pub starred: bool,
+    /// Written in vCard files, in each version's syntax.
+    pub photo: Option<ExportPhoto>,
 }
 
 impl ExportContact {

@@ -9,14 +9,18 @@ use std::path::Path;
 
 use switchboard_core::details::{DateKind, ExtraFormat, PhoneKind, PlaceKind};
 use switchboard_core::phone::Country;
-use switchboard_formats::{ContactFields, ExportContact, ExportFormat, ReadOptions, read, write_all};
+use switchboard_core::photo::PhotoType;
+use switchboard_formats::{ContactFields, ExportContact, ExportFormat, ExportPhoto, ReadOptions, read, write_all};
 
 fn fixture(name: &str) -> Vec<u8> {
     fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fidelity").join(name)).unwrap()
 }
 
-/// Every contact of a file as the app keeps it, with its uid and favorite mark.
-fn contacts(file: &[u8], country: &str) -> Vec<(ContactFields, Option<String>, bool)> {
+/// A contact as the app keeps it, with its uid, favorite mark and photo.
+type Kept = (ContactFields, Option<String>, bool, Option<Vec<u8>>);
+
+/// Every contact of a file as the app keeps it.
+fn contacts(file: &[u8], country: &str) -> Vec<Kept> {
     let country = Country::parse(country).unwrap();
     let reader = read(file, ReadOptions::default()).unwrap();
     reader
@@ -24,28 +28,37 @@ fn contacts(file: &[u8], country: &str) -> Vec<(ContactFields, Option<String>, b
             let row = row.unwrap();
             let fields = ContactFields::parse(&row.contact, country)
                 .unwrap_or_else(|err| panic!("row {}: {err:?}\n{:#?}", row.row, row.contact));
-            (fields, row.uid, row.starred)
+            let photo = row.photo.map(|photo| photo.unwrap_or_else(|err| panic!("row {}: {err}", row.row)).bytes);
+            (fields, row.uid, row.starred, photo)
         })
         .collect()
 }
 
-fn exports(contacts: &[(ContactFields, Option<String>, bool)]) -> Vec<ExportContact> {
+fn exports(contacts: &[Kept]) -> Vec<ExportContact> {
     let uid = |i: usize, uid: &Option<String>| uid.clone().unwrap_or_else(|| format!("generated-{i}"));
     contacts
         .iter()
         .enumerate()
-        .map(|(i, (fields, id, starred))| ExportContact {
+        .map(|(i, (fields, id, starred, photo))| ExportContact {
             uid: uid(i, id),
             fields: fields.clone(),
             extension: None,
             starred: *starred,
+            photo: photo.as_ref().map(|bytes| ExportPhoto {
+                kind: PhotoType::sniff(bytes).expect("the fixtures' photos are images"),
+                bytes: bytes.clone(),
+            }),
         })
         .collect()
 }
 
-/// Reads `name`, writes it as `format`, reads that back: both reads must be equal.
-/// Returns the first read.
+/// Reads `name`, writes it as `format`, reads that back: both reads must be equal (the
+/// photos too, in vCard). Returns the first read.
 fn round_trip(name: &str, format: ExportFormat, country: &str) -> Vec<ContactFields> {
+    round_trip_with_photos(name, format, country).into_iter().map(|c| c.0).collect()
+}
+
+fn round_trip_with_photos(name: &str, format: ExportFormat, country: &str) -> Vec<Kept> {
     let first = contacts(&fixture(name), country);
     assert!(!first.is_empty(), "{name}");
     let written = write_all(Vec::new(), format, &exports(&first)).unwrap();
@@ -55,8 +68,9 @@ fn round_trip(name: &str, format: ExportFormat, country: &str) -> Vec<ContactFie
         assert_eq!(after.0, before.0, "{name}, contact {i}:\n{}", String::from_utf8_lossy(&written));
         assert_eq!(after.1.as_deref(), Some(exports(&first)[i].uid.as_str()), "{name}, contact {i}");
         assert_eq!(after.2, before.2 && format != ExportFormat::OutlookCsv, "{name}, contact {i}");
+        assert_eq!(after.3, before.3, "{name}, contact {i}: the photo, byte for byte");
     }
-    first.into_iter().map(|c| c.0).collect()
+    first
 }
 
 fn numbers(fields: &ContactFields) -> Vec<(PhoneKind, &str, &str)> {
@@ -192,7 +206,13 @@ fn google() {
 
 #[test]
 fn apple_vcard_3() {
-    let read = round_trip("apple.vcf", ExportFormat::VCard3, "US");
+    let with_photos = round_trip_with_photos("apple.vcf", ExportFormat::VCard3, "US");
+    let photo = with_photos[0].3.as_deref().expect("the inline photo is read");
+    assert_eq!((photo.len(), &photo[..3], &photo[photo.len() - 2..]), (278, &b"\xff\xd8\xff"[..], &b"\xff\xd9"[..]));
+    assert_eq!(with_photos[1].3, None, "a linked photo is not fetched");
+    let link = (ExtraFormat::Vcard, "PHOTO;VALUE=uri", "https://photos.example/k.jpg");
+    assert!(kept(&with_photos[1].0).contains(&link), "but kept as it came");
+    let read: Vec<ContactFields> = with_photos.into_iter().map(|c| c.0).collect();
     let k = &read[0];
     assert_eq!((k.name.middle.as_str(), k.name.prefix.as_str(), k.name.suffix.as_str()), ("Taro", "Dr.", "PhD"));
     assert_eq!((k.name.phonetic_first.as_str(), k.department.as_str()), ("ケンジ", "Research"));
@@ -250,7 +270,14 @@ fn apple_vcard_3() {
 
 #[test]
 fn vcard_4_with_the_rfc_6350_example() {
-    let read = round_trip("rfc6350.vcf", ExportFormat::VCard4, "US");
+    let with_photos = round_trip_with_photos("rfc6350.vcf", ExportFormat::VCard4, "US");
+    let photo = with_photos[0].3.as_deref().expect("the data URI photo is read");
+    assert_eq!((photo.len(), PhotoType::sniff(photo)), (70, Some(PhotoType::Png)));
+    // The same photo written as 3.0 reads back the same.
+    let as_v3 = write_all(Vec::new(), ExportFormat::VCard3, &exports(&with_photos[..1])).unwrap();
+    assert!(String::from_utf8_lossy(&as_v3).contains("PHOTO;ENCODING=b;TYPE=PNG:iVBOR"));
+    assert_eq!(contacts(&as_v3, "US")[0].3.as_deref(), Some(photo));
+    let read: Vec<ContactFields> = with_photos.into_iter().map(|c| c.0).collect();
     let simon = &read[0];
     assert_eq!(simon.name.suffix, "ing. jr,M.Sc.");
     assert_eq!(
@@ -299,4 +326,21 @@ fn vcard_properties_go_to_vcard_only() {
         assert!(!String::from_utf8(file.clone()).unwrap().contains(social), "{format:?}");
         assert!(contacts(&file, "US")[0].0.extra.iter().all(|e| e.format != ExtraFormat::Vcard), "{format:?}");
     }
+}
+
+#[test]
+fn vcard_2_1_photos_are_read() {
+    let card = "BEGIN:VCARD\r\nVERSION:2.1\r\nN:Lee;Ann\r\nPHOTO;ENCODING=BASE64;JPEG:\r\n /9j/4AAQ\r\n SkZJRg==\r\n\r\nEND:VCARD\r\n";
+    let read = contacts(card.as_bytes(), "US");
+    assert_eq!(read[0].3.as_deref(), Some(&b"\xff\xd8\xff\xe0\x00\x10JFIF"[..]));
+    let reader = read_rows(card);
+    assert_eq!(reader[0].photo.as_ref().unwrap().as_ref().unwrap().declared.as_deref(), Some("jpeg"));
+    let broken = read_rows(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Lee;Ann\r\nPHOTO;ENCODING=b;TYPE=JPEG:#not base64#\r\nEND:VCARD\r\n",
+    );
+    assert_eq!(broken[0].photo, Some(Err("the photo is not valid base64".into())), "the contact is still read");
+}
+
+fn read_rows(file: &str) -> Vec<switchboard_formats::ImportedRow> {
+    read(file.as_bytes(), ReadOptions::default()).unwrap().map(Result::unwrap).collect()
 }

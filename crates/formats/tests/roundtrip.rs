@@ -75,7 +75,7 @@ fn a_contact() -> impl Strategy<Value = ExportContact> {
                 ..ContactFields::default()
             };
             let uid = if uid.is_empty() { "uid-0".into() } else { uid };
-            ExportContact { uid, fields, extension, starred }
+            ExportContact { uid, fields, extension, starred, photo: None }
         })
 }
 

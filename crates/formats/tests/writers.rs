@@ -26,7 +26,7 @@ fn lists_only(fields: &ContactFields) -> ContactInput {
 }
 
 fn contact(uid: &str, fields: ContactFields) -> ExportContact {
-    ExportContact { uid: uid.into(), fields, extension: None, starred: false }
+    ExportContact { uid: uid.into(), fields, extension: None, starred: false, photo: None }
 }
 
 fn phone(kind: PhoneKind, label: &str, typed: &str) -> Phone {

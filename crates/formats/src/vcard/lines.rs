@@ -2,7 +2,8 @@
 //!
 //! Folding: a line starting with a space or tab continues the previous one. vCard 2.1
 //! quoted-printable values also continue after a line ending in `=` (a soft line break).
-//! Binary properties (`PHOTO`, `LOGO`, `SOUND`, `KEY`) are skipped as they stream by.
+//! Binary properties (`LOGO`, `SOUND`, `KEY`) are skipped as they stream by; a `PHOTO`
+//! line has a larger limit of its own.
 
 use std::io::{self, BufRead};
 
@@ -15,6 +16,8 @@ pub(crate) struct Line {
     pub overlong: bool,
     /// A binary property that was not kept.
     pub skipped: bool,
+    /// A `PHOTO` (its limit is the photo's, and going past it is no fault of the card).
+    pub photo: bool,
 }
 
 struct Physical {
@@ -25,19 +28,22 @@ struct Physical {
 pub(crate) struct LineReader<R> {
     inner: R,
     max: usize,
+    /// The limit of a `PHOTO` line (at least `max`): physical lines are read up to it.
+    photo_max: usize,
     line_number: usize,
     peeked: Option<Physical>,
 }
 
-/// Pictures, sounds and keys: large, and not kept (a photo will be stored apart).
-const SKIPPED: [&[u8]; 5] = [b"PHOTO", b"LOGO", b"SOUND", b"KEY", b"X-MS-CARDPICTURE"];
+/// Logos, sounds and keys: large, and not kept.
+const SKIPPED: [&[u8]; 4] = [b"LOGO", b"SOUND", b"KEY", b"X-MS-CARDPICTURE"];
 
 impl<R: BufRead> LineReader<R> {
-    pub fn new(inner: R, max: usize) -> Self {
-        LineReader { inner, max, line_number: 0, peeked: None }
+    pub fn new(inner: R, max: usize, photo_max: usize) -> Self {
+        LineReader { inner, max, photo_max: photo_max.max(max), line_number: 0, peeked: None }
     }
 
-    /// Reads up to a line feed, keeping at most `max` bytes of it.
+    /// Reads up to a line feed, keeping at most `photo_max` bytes of it (the caller cuts
+    /// other lines to `max`).
     fn read_physical(&mut self) -> io::Result<Option<Physical>> {
         let mut bytes = Vec::new();
         let mut overlong = false;
@@ -50,7 +56,7 @@ impl<R: BufRead> LineReader<R> {
             any = true;
             let end = buf.iter().position(|b| *b == b'\n');
             let chunk = &buf[..end.map_or(buf.len(), |i| i + 1)];
-            let room = self.max.saturating_sub(bytes.len());
+            let room = self.photo_max.saturating_sub(bytes.len());
             overlong |= chunk.len() > room;
             bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
             let used = chunk.len();
@@ -91,10 +97,16 @@ impl<R: BufRead> LineReader<R> {
         let Some(first) = self.next_physical()? else { return Ok(None) };
         let number = self.line_number;
         let skipped = is_skipped(&first.bytes);
+        let photo = property_name(&first.bytes).eq_ignore_ascii_case(b"PHOTO");
+        let max = if photo { self.photo_max } else { self.max };
         let soft_breaks = !skipped && is_quoted_printable(&first.bytes);
-        let mut line = Line { bytes: first.bytes, number, overlong: first.overlong, skipped };
+        let mut line = Line { bytes: first.bytes, number, overlong: first.overlong, skipped, photo };
         if skipped {
             line.bytes.clear();
+        }
+        if line.bytes.len() > max {
+            line.bytes.truncate(max);
+            line.overlong = true;
         }
         while let Some(next) = self.peek_physical()? {
             let folded = next.bytes.first().is_some_and(|b| *b == b' ' || *b == b'\t');
@@ -110,7 +122,7 @@ impl<R: BufRead> LineReader<R> {
                 line.bytes.pop();
             }
             let rest = if folded && !soft { &next.bytes[1..] } else { &next.bytes[..] };
-            let room = self.max.saturating_sub(line.bytes.len());
+            let room = max.saturating_sub(line.bytes.len());
             line.overlong |= next.overlong || rest.len() > room;
             line.bytes.extend_from_slice(&rest[..rest.len().min(room)]);
         }
@@ -145,7 +157,7 @@ mod tests {
     use super::*;
 
     fn lines(text: &[u8], max: usize) -> Vec<(String, usize, bool, bool)> {
-        let mut reader = LineReader::new(text, max);
+        let mut reader = LineReader::new(text, max, max);
         let mut out = Vec::new();
         while let Some(line) = reader.next_line().unwrap() {
             out.push((String::from_utf8(line.bytes).unwrap(), line.number, line.overlong, line.skipped));
@@ -170,13 +182,28 @@ mod tests {
     }
 
     #[test]
-    fn photos_are_skipped_and_long_lines_cut() {
-        let mut text = b"PHOTO;ENCODING=b:".to_vec();
+    fn logos_are_skipped_and_long_lines_cut() {
+        let mut text = b"LOGO;ENCODING=b:".to_vec();
         text.extend(std::iter::repeat_n(b'A', 10_000));
         text.extend_from_slice(b"\r\n AAAA\r\nNOTE:");
         text.extend(std::iter::repeat_n(b'x', 50));
         let got = lines(&text, 20);
         assert_eq!(got[0], (String::new(), 1, true, true));
         assert_eq!(got[1], ("NOTE:xxxxxxxxxxxxxxx".into(), 3, true, false));
+    }
+
+    #[test]
+    fn photos_have_a_limit_of_their_own() {
+        let mut text = b"PHOTO;ENCODING=b:".to_vec();
+        text.extend(std::iter::repeat_n(b'A', 40));
+        text.extend_from_slice(b"\r\n AAAA\r\nNOTE:");
+        text.extend(std::iter::repeat_n(b'x', 50));
+        let mut reader = LineReader::new(&text[..], 20, 100);
+        let photo = reader.next_line().unwrap().unwrap();
+        assert_eq!((photo.bytes.len(), photo.overlong, photo.photo), (17 + 44, false, true));
+        let note = reader.next_line().unwrap().unwrap();
+        assert_eq!((note.bytes.len(), note.overlong, note.photo), (20, true, false));
+        let mut reader = LineReader::new(&text[..], 20, 30);
+        assert!(reader.next_line().unwrap().unwrap().overlong, "a photo past its own limit");
     }
 }

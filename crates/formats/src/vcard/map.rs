@@ -133,6 +133,13 @@ pub(crate) fn map_card(properties: &[Property], file_charset: Charset) -> Result
         if labelled_away {
             continue;
         }
+        if p.name == "PHOTO" {
+            // An inline image is the row's photo (`photo.rs`); a linked one is kept.
+            if super::photo::is_linked(p) {
+                keep(&mut b, p, &card);
+            }
+            continue;
+        }
         if !is_modelled(&p.name) || p.name == "X-ABLABEL" {
             keep(&mut b, p, &card);
             continue;

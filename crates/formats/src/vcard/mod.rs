@@ -3,6 +3,7 @@
 mod lines;
 mod map;
 mod parse;
+mod photo;
 pub(crate) mod write;
 
 use std::io::{BufRead, BufReader};
@@ -11,7 +12,7 @@ use encoding_rs::{UTF_16BE, UTF_16LE, WINDOWS_1252};
 
 use crate::charset::Charset;
 use crate::csv_read::transcode;
-use crate::{Detected, FileError, ImportedRow, Input, ReadOptions, RowError, TextEncoding};
+use crate::{Detected, FileError, FilePhoto, ImportedRow, Input, MAX_PHOTO_LINE, ReadOptions, RowError, TextEncoding};
 use lines::{Line, LineReader};
 use map::map_card;
 use parse::Property;
@@ -49,7 +50,7 @@ impl<'a> CardRows<'a> {
         let max_line = options.max_field_len.saturating_mul(3).saturating_add(256);
         let reader: Box<dyn BufRead + Send + 'a> = Box::new(BufReader::with_capacity(64 * 1024, input));
         Ok(CardRows {
-            lines: LineReader::new(reader, max_line),
+            lines: LineReader::new(reader, max_line, MAX_PHOTO_LINE),
             file_charset,
             options,
             card: None,
@@ -90,7 +91,7 @@ impl<'a> CardRows<'a> {
             let message = format!("has more than {} properties", self.options.max_columns);
             return Err(RowError::new(row, None, message));
         }
-        if let Some(line) = card.lines.iter().find(|l| l.overlong) {
+        if let Some(line) = card.lines.iter().find(|l| l.overlong && !l.photo) {
             let name = String::from_utf8_lossy(lines::property_name(&line.bytes)).to_uppercase();
             let message = format!("is longer than {} bytes (line {})", self.options.max_field_len, line.number);
             return Err(RowError::new(row, Some(&name), message));
@@ -100,8 +101,18 @@ impl<'a> CardRows<'a> {
             map_card(&properties, self.file_charset).map_err(|(field, m)| RowError::new(row, Some(&field), m))?;
         let (uid, starred) = (builder.uid.clone(), builder.starred);
         let contact = builder.finish().map_err(|m| RowError::new(row, None, m))?;
-        Ok(ImportedRow { row, uid, starred, contact })
+        Ok(ImportedRow { row, uid, starred, contact, photo: card_photo(&card, &properties) })
     }
+}
+
+/// The card's first inline photo; one cut at the photo line limit is too large.
+fn card_photo(card: &Card, properties: &[Property]) -> Option<Result<FilePhoto, String>> {
+    if card.lines.iter().any(|l| l.photo && l.overlong) {
+        let limit = switchboard_core::photo::MAX_PHOTO_BYTES / 1024;
+        return Some(Err(format!("the photo is larger than {limit} KiB")));
+    }
+    let p = properties.iter().find(|p| p.name == "PHOTO" && !photo::is_linked(p))?;
+    Some(photo::inline_photo(p))
 }
 
 fn is(line: &Line, text: &[u8]) -> bool {

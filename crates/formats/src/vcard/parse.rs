@@ -96,6 +96,24 @@ impl Property {
             .collect()
     }
 
+    /// The value's bytes as written (for binary values).
+    pub fn raw_value(&self) -> &[u8] {
+        self.value.trim_ascii()
+    }
+
+    pub fn value_starts_with(&self, start: &[u8]) -> bool {
+        self.raw_value().get(..start.len()).is_some_and(|head| head.eq_ignore_ascii_case(start))
+    }
+
+    /// Whether the value starts like a URI (`https:`, `cid:`…): a scheme, then `:`.
+    pub fn value_has_scheme(&self) -> bool {
+        let value = self.raw_value();
+        let Some(colon) = value.iter().position(|b| *b == b':') else { return false };
+        let scheme = &value[..colon];
+        scheme.first().is_some_and(u8::is_ascii_alphabetic)
+            && scheme.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+    }
+
     fn is_quoted_printable(&self) -> bool {
         let qp = |v: &str| v.eq_ignore_ascii_case("QUOTED-PRINTABLE");
         self.param("ENCODING").is_some_and(qp) || self.types().iter().any(|t| qp(t))

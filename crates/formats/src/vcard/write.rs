@@ -12,9 +12,9 @@ use switchboard_core::details::{
 };
 
 use super::map::{display_name, scheme};
-use crate::ExportContact;
 use crate::builder::present;
 use crate::values::{typed_text, v3_date, v4_date, v4_number};
+use crate::{ExportContact, ExportPhoto};
 
 /// Longest line in octets, without its CRLF (RFC 2426 and RFC 6350 both say 75).
 const LINE_OCTETS: usize = 75;
@@ -286,7 +286,23 @@ impl<'e> Card<'e> {
             // Google's group name for favorites; the reader maps it back.
             self.push("CATEGORIES:starred".into());
         }
+        if let Some(photo) = &export.photo {
+            self.photo(photo);
+        }
         self.push("END:VCARD".into());
+    }
+}
+
+impl Card<'_> {
+    /// 3.0 `PHOTO;ENCODING=b;TYPE=JPEG:…`, 4.0 `PHOTO:data:image/jpeg;base64,…` (folded
+    /// like any line).
+    fn photo(&mut self, photo: &ExportPhoto) {
+        let data = super::photo::encode(&photo.bytes);
+        if self.version4 {
+            self.push(format!("PHOTO:data:{};base64,{data}", photo.kind.media_type()));
+        } else {
+            self.push(format!("PHOTO;ENCODING=b;TYPE={}:{data}", photo.kind.vcard_name()));
+        }
     }
 }
 
