@@ -31,6 +31,7 @@ support::on_both_backends!(
     markup_in_a_contact_name_is_shown_as_text,
     lists_are_searched_and_paged,
     the_dock_filters_by_group_and_search,
+    a_contact_photo_is_shown_uploaded_and_removed,
 );
 
 const SHARED_API: &str = "/api/v1/domains/acme.example/shared-contacts";
@@ -795,4 +796,87 @@ async fn the_dock_filters_by_group_and_search(backend: Backend) {
     let (status, message) = ben.fragment("/dock/rows?group=bogus").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{message}");
     assert!(message.contains("is not a group"), "{message}");
+}
+
+// --- Photos ---------------------------------------------------------------------------------
+
+/// The smallest PNG's signature and header, then bytes of every value.
+fn png() -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    bytes.extend(0..=255u8);
+    bytes
+}
+
+/// The edit form shows the photo from a session-checked route, uploads it (raw, with
+/// the CSRF header, as the page script sends it) and removes it; the form's version
+/// follows, so saving afterwards works. Readers see it without the buttons; strangers
+/// and requests without the token get nothing.
+async fn a_contact_photo_is_shown_uploaded_and_removed(backend: Backend) {
+    let server = spawn(backend).await;
+    let manager = server.log_in("200").await;
+    let ann_id = add_contact(&server, &shared_book(), "Ann", "Lee", "").await;
+    let edit = ok_fragment(&manager, &format!("/shared-contacts/{ann_id}/edit")).await;
+    assert!(edit.contains("No photo") && edit.contains("Upload photo") && !edit.contains("Remove photo"), "{edit}");
+    let upload_path = format!("/shared-contacts/{ann_id}/photo");
+    assert_eq!(attribute_after(&edit, "data-photo-upload=\""), upload_path);
+
+    let upload = |csrf: Option<String>| {
+        let mut request = manager.request(Method::POST, &upload_path).header("hx-request", "true");
+        if let Some(token) = csrf {
+            request = request.header("x-csrf-token", token);
+        }
+        request.header("content-type", "image/png").body(png()).send()
+    };
+    assert_eq!(upload(None).await.unwrap().status(), StatusCode::FORBIDDEN, "the CSRF header is needed");
+    let uploaded = upload(Some(manager.csrf.clone())).await.unwrap();
+    assert_eq!(uploaded.status(), StatusCode::OK);
+    let panel = uploaded.text().await.unwrap();
+    assert!(panel.contains(&format!(r#"<img src="/shared-contacts/{ann_id}/photo?v=2""#)), "{panel}");
+    assert!(panel.contains("Remove photo"), "{panel}");
+    assert!(panel.contains(r#"name="version" value="2" id="contact-version" hx-swap-oob="true""#), "{panel}");
+    let image = manager.get(&upload_path).await;
+    assert_eq!(image.status(), StatusCode::OK);
+    assert_eq!(image.headers()["content-type"], "image/png");
+    assert_eq!(image.headers()[X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(image.bytes().await.unwrap().to_vec(), png());
+    let refused = manager
+        .request(Method::POST, &upload_path)
+        .header("x-csrf-token", manager.csrf.clone())
+        .header("content-type", "text/plain")
+        .body("not an image")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(refused.text().await.unwrap().contains("JPEG, PNG, GIF or WebP"));
+
+    // The form carries the new version: saving after the upload is not refused as stale.
+    let edit = ok_fragment(&manager, &format!("/shared-contacts/{ann_id}/edit")).await;
+    assert_eq!(input_value(&edit, "version"), "2");
+    let saved = manager
+        .post(&format!("/shared-contacts/{ann_id}"), &contact_form(&[("first_name", "Anne"), ("version", "2")]))
+        .await;
+    assert_eq!(saved.status(), StatusCode::OK);
+
+    // A basic user sees it, without the buttons; a stranger's session sees nothing.
+    let ben = server.log_in("203").await;
+    let seen = ok_fragment(&ben, &format!("/shared-contacts/{ann_id}/edit")).await;
+    assert!(seen.contains("<img") && !seen.contains("Upload photo"), "{seen}");
+    assert_eq!(ben.get(&upload_path).await.status(), StatusCode::OK);
+    let theirs = add_contact(&server, &personal_book("210"), "Private", "Person", "").await;
+    let png_bytes = png();
+    server
+        .app
+        .set_contact_photo(&Caller::System, &personal_book("210"), theirs.parse().unwrap(), png_bytes, None)
+        .await
+        .unwrap();
+    assert_eq!(ben.get(&format!("/contacts/mine/{theirs}/photo")).await.status(), StatusCode::NOT_FOUND);
+    let anonymous = server.anonymous(Method::GET, &upload_path).send().await.unwrap();
+    assert_ne!(anonymous.status(), StatusCode::OK, "no session, no photo");
+
+    let removed = manager.post(&format!("/shared-contacts/{ann_id}/photo/delete"), &[]).await;
+    assert_eq!(removed.status(), StatusCode::OK);
+    assert!(toast(&removed).contains("Photo removed"));
+    assert!(removed.text().await.unwrap().contains("No photo"));
+    assert_eq!(manager.get(&upload_path).await.status(), StatusCode::NOT_FOUND);
 }

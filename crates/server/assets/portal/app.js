@@ -386,3 +386,47 @@
     input.dispatchEvent(new Event("change", { bubbles: true }));
   });
 })();
+
+// --- A contact's photo: the chosen image is sent as it is (the server reads its type
+// from its bytes); the answer is the photo panel again, with the contact's new version
+// for the form out of band.
+(function () {
+  const body = document.body;
+
+  function csrfHeaders() {
+    try {
+      return JSON.parse(body.getAttribute("hx-headers") || "{}");
+    } catch (_) {
+      return {};
+    }
+  }
+
+  function problemText(html) {
+    const box = document.createElement("div");
+    box.innerHTML = html;
+    return box.textContent.trim().replace(/\s+/g, " ");
+  }
+
+  document.addEventListener("change", (event) => {
+    const input = event.target.closest("input[data-photo-upload]");
+    if (!input || !input.files.length) return;
+    const file = input.files[0];
+    const panel = input.closest("#contact-photo");
+    const headers = Object.assign({ "HX-Request": "true", "Content-Type": file.type || "application/octet-stream" }, csrfHeaders());
+    fetch(input.dataset.photoUpload, { method: "POST", headers: headers, body: file, credentials: "same-origin" })
+      .then((response) => response.text().then((text) => {
+        input.value = "";
+        if (!response.ok) {
+          const message = response.status === 413 ? "This image is too large: a photo may be at most 256 KiB." : problemText(text);
+          if (window.switchboardToast) window.switchboardToast(message || "The photo was not saved.", { error: true });
+          return;
+        }
+        htmx.swap(panel, text, { swapStyle: "outerHTML" });
+        if (window.switchboardToast) window.switchboardToast("Photo saved.");
+        body.dispatchEvent(new CustomEvent("contacts-changed"));
+      }))
+      .catch(() => {
+        if (window.switchboardToast) window.switchboardToast("The server cannot be reached. Check your connection.", { error: true });
+      });
+  });
+})();

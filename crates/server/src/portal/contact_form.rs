@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
+use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -13,11 +14,13 @@ use serde_json::json;
 use switchboard_app::{AppError, BookRef};
 use switchboard_core::Invalid;
 use switchboard_core::contact::{ContactFields, ContactInput, ContactPatch};
+use switchboard_core::model::Contact;
 use uuid::Uuid;
 
 use super::contact_more::{MoreFields, MoreView, address_and_birthday, form_field, kept_beyond_the_form};
 use super::{PortalError, PortalResult, Viewer, capitalize, html, triggers};
 use crate::AppState;
+use crate::api::photos::{content_type, photo_body, photo_response};
 
 /// Which address book a form writes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +60,15 @@ pub(crate) fn routes(which: Which) -> Router<AppState> {
         .route(&format!("{base}/new"), get(move |viewer: Viewer| new_form(viewer, which)))
         .route(base, post(move |state, viewer, form| create(state, viewer, which, form)))
         .route(&format!("{base}/{{id}}/edit"), get(move |state, viewer, id| edit_form(state, viewer, which, id)))
+        .route(
+            &format!("{base}/{{id}}/photo"),
+            get(move |state, viewer, id, headers| photo(state, viewer, which, id, headers))
+                .post(move |state, viewer, id, headers, body| upload_photo(state, viewer, which, id, headers, body)),
+        )
+        .route(
+            &format!("{base}/{{id}}/photo/delete"),
+            post(move |state, viewer, id| remove_photo(state, viewer, which, id)),
+        )
         .route(&format!("{base}/{{id}}"), post(move |state, viewer, id, form| update(state, viewer, which, id, form)))
         .route(&format!("{base}/{{id}}/delete"), post(move |state, viewer, id| delete(state, viewer, which, id)))
         .route(&format!("{base}/{{id}}/restore"), post(move |state, viewer, id| restore(state, viewer, which, id)))
@@ -188,6 +200,37 @@ struct FormModal {
     /// A message above the fields: what was just saved, or why saving failed.
     notice: Option<String>,
     failure: Option<String>,
+    /// The photo panel (`contact_photo.html`), when editing.
+    photo: Option<String>,
+}
+
+/// A contact's photo with "Upload photo" and "Remove photo" for those who may change it.
+#[derive(Template)]
+#[template(path = "contact_photo.html")]
+struct PhotoPanel {
+    base: &'static str,
+    id: Uuid,
+    name: String,
+    has_photo: bool,
+    /// Also in the image's URL, so a changed photo is fetched again.
+    version: i64,
+    can_write: bool,
+    /// Just changed: the form's version moves on with the contact's (out of band).
+    changed: bool,
+}
+
+impl PhotoPanel {
+    fn of(which: Which, viewer: &Viewer, contact: &Contact, changed: bool) -> PhotoPanel {
+        PhotoPanel {
+            base: which.path(),
+            id: contact.id,
+            name: display_name(&contact.fields.to_input()),
+            has_photo: contact.has_photo,
+            version: contact.version,
+            can_write: may_write(viewer, which).is_ok(),
+            changed,
+        }
+    }
 }
 
 impl FormModal {
@@ -209,6 +252,7 @@ impl FormModal {
             editing: id.is_some(),
             notice: None,
             failure: None,
+            photo: None,
         }
     }
 }
@@ -267,7 +311,50 @@ async fn edit_form(
     let contact = state.app.get_contact(&viewer.caller, &which.book(&viewer), id).await?;
     let mut modal = FormModal::new(which, Some(id), &contact.fields.to_input());
     modal.version = Some(contact.version);
+    modal.photo = Some(PhotoPanel::of(which, &viewer, &contact, false).render()?);
     html(&modal)
+}
+
+/// The photo itself, for the panel's `<img>` (the session decides, as for the contact).
+async fn photo(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    which: Which,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+) -> PortalResult<Response> {
+    let photo = state.app.contact_photo(&viewer.caller, &which.book(&viewer), id).await?;
+    Ok(photo_response(photo, &headers))
+}
+
+/// The chosen image, sent as it is by the page script; answers the panel again.
+async fn upload_photo(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    which: Which,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    body: Body,
+) -> PortalResult<Response> {
+    let bytes = photo_body(&headers, body).await?;
+    let declared = content_type(&headers);
+    let contact = state.app.set_contact_photo(&viewer.caller, &which.book(&viewer), id, bytes, declared).await?;
+    photo_changed(which, &viewer, &contact, "Photo saved.")
+}
+
+async fn remove_photo(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    which: Which,
+    Path(id): Path<Uuid>,
+) -> PortalResult<Response> {
+    let contact = state.app.delete_contact_photo(&viewer.caller, &which.book(&viewer), id).await?;
+    photo_changed(which, &viewer, &contact, "Photo removed.")
+}
+
+fn photo_changed(which: Which, viewer: &Viewer, contact: &Contact, message: &str) -> PortalResult<Response> {
+    let trigger = json!({ "toast": { "message": message }, "contacts-changed": true });
+    Ok(triggers(trigger, html(&PhotoPanel::of(which, viewer, contact, true))?))
 }
 
 /// The portal offers these forms only to those who may write; the app decides again on save.
