@@ -15,7 +15,7 @@ use crate::error::{AppError, Result, forbidden};
 
 /// Every action the audit log records. Keep it in step with the use cases that write
 /// entries: a family filter (`user.*`) finds the actions listed here.
-pub const AUDIT_ACTIONS: [&str; 25] = [
+pub const AUDIT_ACTIONS: [&str; 27] = [
     "contact.create",
     "contact.update",
     "contact.photo_set",
