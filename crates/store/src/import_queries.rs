@@ -228,7 +228,8 @@ async fn staged_versions(
 ) -> Result<Vec<(Contact, String)>> {
     let mut qb = Builder::new(
         "SELECT contacts.id, contacts.domain_id, contacts.owner_user_id, contacts.version, contacts.created_at, \
-         contacts.updated_at, contacts.deleted_at",
+         contacts.updated_at, contacts.deleted_at, \
+         EXISTS (SELECT 1 FROM contact_photos WHERE contact_photos.contact_id = contacts.id) AS has_photo",
     );
     for column in CONTACT_VALUE_COLUMNS {
         qb.push(format_args!(", staged.{column}"));
