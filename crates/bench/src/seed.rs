@@ -345,6 +345,9 @@ pub fn contact_row(
         "fax_key": key(fields.fax()),
         "email": fields.email(),
         "notes": fields.notes,
+        // Generated contacts are what the columns describe: the store writes `{}` for them
+        // (checked against normal creation, like every column).
+        "details": "{}",
         "duplicate_key": fields.duplicate_key(),
         "sort_key": fields.sort_key(),
         "search_text": fields.search_text(),
