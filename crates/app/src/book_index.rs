@@ -15,7 +15,8 @@
 //! page either way; the conformance and app tests compare them), a trigram index over
 //! those search texts, the numbers by caller-ID look-up key, the block list, and —
 //! filled on first use — the resolved settings of each reader and each reader's own
-//! contacts. Builds of one domain are spaced so that they take at most a fifth of the
+//! contacts. It is kept small, as it holds every entry of the books read (about 460
+//! bytes an entry, measured by the benchmark): see [`row`] and [`trigrams`]. Builds of one domain are spaced so that they take at most a fifth of the
 //! time; copies of the least recently used domains are dropped past a total number of
 //! entries (`AppConfig::book_index_max_entries`), and a book larger than that total is
 //! not kept at all.
@@ -25,8 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use switchboard_core::PhoneNumber;
-use switchboard_core::model::{DirectoryEntry, Domain, EntryKind, NumberView, User};
+use switchboard_core::model::{DirectoryEntry, Domain, EntryKind, User};
 use switchboard_core::paging::{Cursor, Page, Sort};
 use switchboard_core::settings::Effective;
 use switchboard_store::{BlockedNumber, BookPart, BookRow, DirectoryQuery, Group};
@@ -43,67 +43,63 @@ const RETRY_AFTER: Duration = Duration::from_secs(5);
 /// building it again (it may have shrunk, or the bound been raised).
 const TOO_BIG_RETRY_AFTER: Duration = Duration::from_secs(600);
 
+mod row;
+mod trigrams;
+
+pub(crate) use row::Row;
+use trigrams::Trigrams;
+
 /// One domain's book as of change `seq`.
 pub(crate) struct BookIndex {
     pub seq: i64,
     /// Listed coworkers and shared contacts, ordered by sort key then id.
-    rows: Vec<BookRow>,
-    /// Positions in `rows` of the entries whose search text holds each byte trigram.
-    trigrams: HashMap<[u8; 3], Vec<u32>>,
-    /// Positions of shared contacts by the look-up key of each of their numbers.
-    by_lookup_key: HashMap<String, Vec<u32>>,
+    rows: Vec<Row>,
+    /// The positions in `rows` of the entries whose search text holds each trigram.
+    trigrams: Trigrams,
+    /// The shared contacts' numbers by look-up key (see [`LookupKeys`]).
+    by_lookup_key: LookupKeys,
     /// Positions of coworkers by extension.
-    by_extension: HashMap<String, u32>,
+    by_extension: HashMap<Box<str>, u32>,
     pub blocked: Vec<BlockedNumber>,
     /// Resolved settings, by user (`None`: the domain's).
     settings: Mutex<HashMap<Option<Uuid>, Arc<Effective>>>,
     /// Each reader's own contacts, ordered like `rows`.
-    personal: Mutex<HashMap<Uuid, Arc<Vec<BookRow>>>>,
+    personal: Mutex<HashMap<Uuid, Arc<Vec<Row>>>>,
 }
 
-fn by_name(a: &BookRow, b: &BookRow) -> std::cmp::Ordering {
-    (a.sort_key.as_str(), a.entry.id).cmp(&(b.sort_key.as_str(), b.entry.id))
+fn by_name(a: &Row, b: &Row) -> std::cmp::Ordering {
+    (a.sort_key(), a.id()).cmp(&(b.sort_key(), b.id()))
 }
 
-fn trigrams_of(text: &str) -> impl Iterator<Item = [u8; 3]> + '_ {
-    text.as_bytes().windows(3).map(|w| [w[0], w[1], w[2]])
+/// Rows as a copy keeps them, ordered by sort key then id.
+fn sorted_rows(rows: Vec<BookRow>) -> Vec<Row> {
+    let mut rows: Vec<Row> = rows.into_iter().map(Row::from).collect();
+    // Collected in place, the rows would keep the larger allocation of the `BookRow`s.
+    rows.shrink_to_fit();
+    rows.sort_by(by_name);
+    rows
 }
 
 impl BookIndex {
-    pub fn new(seq: i64, mut rows: Vec<BookRow>, blocked: Vec<BlockedNumber>) -> BookIndex {
-        rows.sort_by(by_name);
-        let mut trigrams: HashMap<[u8; 3], Vec<u32>> = HashMap::new();
-        let mut by_lookup_key: HashMap<String, Vec<u32>> = HashMap::new();
+    pub fn new(seq: i64, rows: Vec<BookRow>, blocked: Vec<BlockedNumber>) -> BookIndex {
+        let rows = sorted_rows(rows);
+        let trigrams = Trigrams::new(rows.iter().map(Row::search_text));
+        let mut numbers = Vec::new();
         let mut by_extension = HashMap::new();
         for (position, row) in rows.iter().enumerate() {
             let position = position as u32;
-            for trigram in trigrams_of(&row.search_text) {
-                let list = trigrams.entry(trigram).or_default();
-                // Each entry once per trigram: positions only grow, so a repeat is the last one.
-                if list.last() != Some(&position) {
-                    list.push(position);
-                }
-            }
-            match &row.entry.extension {
+            match row.extension() {
                 Some(extension) => {
-                    by_extension.insert(extension.clone(), position);
+                    by_extension.insert(extension.into(), position);
                 }
                 None => {
-                    let listed = row.entry.numbers.iter().map(|number| phone_number(number).lookup_key());
-                    let more = row.more_numbers.iter().map(|phone| phone.number.lookup_key());
-                    for key in listed.chain(more) {
-                        let list = by_lookup_key.entry(key).or_default();
-                        if list.last() != Some(&position) {
-                            list.push(position);
-                        }
-                    }
+                    let listed = row.numbers().map(|number| number.phone_number().lookup_key());
+                    let more = row.more_numbers().iter().map(|phone| phone.number.lookup_key());
+                    numbers.extend(listed.chain(more).map(|key| (key_code(&key), position)));
                 }
             }
         }
-        // Lists grew by doubling: give back what they will never use.
-        trigrams.values_mut().for_each(Vec::shrink_to_fit);
-        trigrams.shrink_to_fit();
-        by_lookup_key.values_mut().for_each(Vec::shrink_to_fit);
+        let by_lookup_key = LookupKeys::new(numbers);
         BookIndex {
             seq,
             rows,
@@ -124,7 +120,7 @@ impl BookIndex {
     /// with `personal` as the viewer's own contacts; `None` for what the copy does not
     /// answer (favorites, presence groups, sorting by change time). Entries carry no
     /// viewer's favorite or edit flags.
-    pub fn page(&self, personal: &[BookRow], query: &DirectoryQuery) -> Option<Page<DirectoryEntry>> {
+    pub fn page(&self, personal: &[Row], query: &DirectoryQuery) -> Option<Page<DirectoryEntry>> {
         let descending = match query.list.sort {
             Sort::Name => false,
             Sort::NameDesc => true,
@@ -135,120 +131,122 @@ impl BookIndex {
         }
         let term = query.list.search.as_ref().map(|term| term.as_str());
         let kinds = query.kinds();
-        let wanted = |row: &&BookRow| in_group(row, query, &kinds) && term.is_none_or(|t| row.search_text.contains(t));
+        let wanted = |row: &&Row| in_group(row, query, &kinds) && term.is_none_or(|t| row.search_text().contains(t));
         let after = query.list.after.as_ref().map(|cursor| (cursor.key.clone().unwrap_or_default(), cursor.id));
-        let past = |row: &BookRow| match &after {
+        let past = |row: &Row| match &after {
             None => true,
             Some((key, id)) => {
-                let order = (row.sort_key.as_str(), row.entry.id).cmp(&(key.as_str(), *id));
+                let order = (row.sort_key(), row.id()).cmp(&(key.as_str(), *id));
                 if descending { order.is_lt() } else { order.is_gt() }
             }
         };
         let limit = query.list.limit.get() as usize;
-        let domain_wide: Box<dyn Iterator<Item = &BookRow>> = self.candidates(term, descending, &past);
+        let domain_wide: Box<dyn Iterator<Item = &Row>> = self.candidates(term, descending, &past);
         let start = personal.partition_point(|row| !past(row) ^ descending);
-        let own: Box<dyn Iterator<Item = &BookRow>> =
+        let own: Box<dyn Iterator<Item = &Row>> =
             if descending { Box::new(personal[..start].iter().rev()) } else { Box::new(personal[start..].iter()) };
         let merged = merge(domain_wide.filter(&wanted), own.filter(&wanted), descending);
-        let rows: Vec<&BookRow> = merged.take(limit + 1).collect();
+        let rows: Vec<&Row> = merged.take(limit + 1).collect();
         let next_cursor = (rows.len() > limit).then(|| {
             let last = rows[limit - 1];
-            Cursor { sort: query.list.sort, key: Some(last.sort_key.clone()), micros: None, id: last.entry.id }.encode()
+            let key = Some(last.sort_key().to_string());
+            Cursor { sort: query.list.sort, key, micros: None, id: last.id() }.encode()
         });
-        Some(Page { items: rows.into_iter().take(limit).map(|row| row.entry.clone()).collect(), next_cursor })
+        Some(Page { items: rows.into_iter().take(limit).map(Row::entry).collect(), next_cursor })
     }
 
     /// The domain-wide rows that may hold `term`, from where the page starts, in order:
-    /// the entries of the term's rarest trigram, or all entries for a term too short to
+    /// the entries of all the term's trigrams, or all entries for a term too short to
     /// have one.
     fn candidates<'a>(
         &'a self,
         term: Option<&str>,
         descending: bool,
-        past: &dyn Fn(&BookRow) -> bool,
-    ) -> Box<dyn Iterator<Item = &'a BookRow> + 'a> {
-        let positions: Option<Vec<u32>> = match term.filter(|t| t.len() >= 3) {
-            None => None,
-            Some(term) => match trigrams_of(term).map(|t| self.trigrams.get(&t)).collect::<Option<Vec<_>>>() {
-                Some(lists) => Some(intersection(lists)),
-                None => return Box::new(std::iter::empty()),
-            },
-        };
+        past: &dyn Fn(&Row) -> bool,
+    ) -> Box<dyn Iterator<Item = &'a Row> + 'a> {
         // Rows before the start are those not past the cursor, in either direction.
-        match positions {
-            None => {
-                let start = self.rows.partition_point(|row| !past(row) ^ descending);
-                if descending { Box::new(self.rows[..start].iter().rev()) } else { Box::new(self.rows[start..].iter()) }
-            }
-            Some(mut list) => {
-                let start = list.partition_point(|&p| !past(&self.rows[p as usize]) ^ descending);
-                if descending {
-                    list.truncate(start);
-                    list.reverse();
-                } else {
-                    list.drain(..start);
-                }
-                let rows = &self.rows;
-                Box::new(list.into_iter().map(move |p| &rows[p as usize]))
-            }
+        let Some(term) = term.filter(|t| t.len() >= 3) else {
+            let start = self.rows.partition_point(|row| !past(row) ^ descending);
+            return if descending {
+                Box::new(self.rows[..start].iter().rev())
+            } else {
+                Box::new(self.rows[start..].iter())
+            };
+        };
+        let mut list = self.trigrams.candidates(term);
+        let start = list.partition_point(|&p| !past(&self.rows[p as usize]) ^ descending);
+        if descending {
+            list.truncate(start);
+            list.reverse();
+        } else {
+            list.drain(..start);
         }
+        let rows = &self.rows;
+        Box::new(list.into_iter().map(move |p| &rows[p as usize]))
     }
 
-    /// Shared contacts with a number of this look-up key.
-    pub fn shared_with_key(&self, key: &str) -> impl Iterator<Item = &BookRow> {
-        let positions = self.by_lookup_key.get(key).map(Vec::as_slice).unwrap_or_default();
-        positions.iter().map(|&p| &self.rows[p as usize])
+    /// Shared contacts with a number of this look-up key (and perhaps a few more, which
+    /// the caller's match rules leave out: see [`key_code`]).
+    pub fn shared_with_key(&self, key: &str) -> impl Iterator<Item = &Row> {
+        self.by_lookup_key.positions(key_code(key)).iter().map(|&p| &self.rows[p as usize])
     }
 
     /// The listed coworker with this extension.
-    pub fn coworker_row(&self, extension: &str) -> Option<&BookRow> {
+    pub fn coworker_row(&self, extension: &str) -> Option<&Row> {
         self.by_extension.get(extension).map(|&p| &self.rows[p as usize])
     }
 }
 
-/// A directory entry's number as the phone-number rules read it.
-pub(crate) fn phone_number(number: &NumberView) -> PhoneNumber {
-    PhoneNumber::stored(number.typed.clone(), number.e164.clone())
+/// A caller-ID look-up key (at most seven digits) as a number: the digits after a
+/// leading 1, so that `0100` and `100` differ. Anything else (which
+/// `PhoneNumber::lookup_key` never gives) is hashed into the upper half; two keys may
+/// then share a code, which only adds candidates that the match rules, applied to every
+/// candidate as the database's candidates are, leave out.
+fn key_code(key: &str) -> u32 {
+    if key.len() <= 9 && key.bytes().all(|b| b.is_ascii_digit()) {
+        return key.bytes().fold(1, |code, digit| code * 10 + u32::from(digit - b'0'));
+    }
+    let hash = key.bytes().fold(0x811c_9dc5_u32, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193));
+    hash | 1 << 31
 }
 
-/// The positions in every one of these ascending lists, smallest lists first: what
-/// holds all of a term's trigrams (a superset of what holds the term).
-fn intersection(mut lists: Vec<&Vec<u32>>) -> Vec<u32> {
-    lists.sort_by_key(|list| list.len());
-    let Some((first, rest)) = lists.split_first() else { return Vec::new() };
-    let mut common: Vec<u32> = first.to_vec();
-    for list in rest {
-        if common.is_empty() {
-            break;
-        }
-        if common.len() * 16 < list.len() {
-            common.retain(|p| list.binary_search(p).is_ok());
-        } else {
-            let mut others = list.iter().peekable();
-            common.retain(|p| {
-                while others.next_if(|other| *other < p).is_some() {}
-                others.peek() == Some(&p)
-            });
-        }
+/// Positions of entries by the look-up key code of each of their numbers: two parallel
+/// arrays sorted by code then position, each entry once per code (eight bytes a
+/// number, where a map of lists took a hundred).
+struct LookupKeys {
+    codes: Box<[u32]>,
+    positions: Box<[u32]>,
+}
+
+impl LookupKeys {
+    fn new(mut numbers: Vec<(u32, u32)>) -> LookupKeys {
+        numbers.sort_unstable();
+        numbers.dedup();
+        let (codes, positions): (Vec<u32>, Vec<u32>) = numbers.into_iter().unzip();
+        LookupKeys { codes: codes.into(), positions: positions.into() }
     }
-    common
+
+    fn positions(&self, code: u32) -> &[u32] {
+        let start = self.codes.partition_point(|&c| c < code);
+        let end = start + self.codes[start..].partition_point(|&c| c == code);
+        &self.positions[start..end]
+    }
 }
 
 /// Whether a row belongs to the query's group, as the viewer sees it: by the rule of
 /// [`DirectoryQuery::kinds`] (given as `kinds`) and [`DirectoryQuery::has_coworker`].
-fn in_group(row: &BookRow, query: &DirectoryQuery, kinds: &[EntryKind]) -> bool {
-    let entry = &row.entry;
-    kinds.contains(&entry.kind)
-        && (entry.kind != EntryKind::Coworker
-            || query.has_coworker(entry.id, &entry.department, &entry.site).unwrap_or(false))
+fn in_group(row: &Row, query: &DirectoryQuery, kinds: &[EntryKind]) -> bool {
+    kinds.contains(&row.kind())
+        && (row.kind() != EntryKind::Coworker
+            || query.has_coworker(row.id(), row.department(), row.site()).unwrap_or(false))
 }
 
 /// Two ordered runs of rows as one.
 fn merge<'a>(
-    a: impl Iterator<Item = &'a BookRow>,
-    b: impl Iterator<Item = &'a BookRow>,
+    a: impl Iterator<Item = &'a Row>,
+    b: impl Iterator<Item = &'a Row>,
     descending: bool,
-) -> impl Iterator<Item = &'a BookRow> {
+) -> impl Iterator<Item = &'a Row> {
     let (mut a, mut b) = (a.peekable(), b.peekable());
     std::iter::from_fn(move || match (a.peek(), b.peek()) {
         (Some(x), Some(y)) => {
@@ -374,13 +372,11 @@ impl App {
         index: &BookIndex,
         domain_id: Uuid,
         user_id: Uuid,
-    ) -> Result<Arc<Vec<BookRow>>> {
+    ) -> Result<Arc<Vec<Row>>> {
         if let Some(rows) = index.personal.lock().expect("never poisoned").get(&user_id) {
             return Ok(rows.clone());
         }
-        let mut rows = self.store.book_rows(domain_id, BookPart::Personal(user_id)).await?;
-        rows.sort_by(by_name);
-        let rows = Arc::new(rows);
+        let rows = Arc::new(sorted_rows(self.store.book_rows(domain_id, BookPart::Personal(user_id)).await?));
         index.personal.lock().expect("never poisoned").insert(user_id, rows.clone());
         Ok(rows)
     }
@@ -425,11 +421,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn intersections_keep_what_every_list_holds() {
-        let (a, b, c) = (vec![1, 3, 5, 7, 9], vec![0, 3, 4, 5, 9, 10], (0..200).collect::<Vec<u32>>());
-        assert_eq!(intersection(vec![&a, &b, &c]), [3, 5, 9]);
-        assert_eq!(intersection(vec![&c, &a]), a, "a long list is probed, not walked");
-        assert_eq!(intersection(vec![&a, &vec![2, 4]]), Vec::<u32>::new());
-        assert_eq!(intersection(vec![]), Vec::<u32>::new());
+    fn key_codes_tell_keys_apart() {
+        let keys = ["", "0", "00", "100", "0100", "5550100", "9999999", "999999999", "1234567890", "12a", "x"];
+        let codes: std::collections::HashSet<u32> = keys.iter().map(|key| key_code(key)).collect();
+        assert_eq!(codes.len(), keys.len());
+        assert_eq!(key_code("5550100"), 15_550_100);
+        assert!(key_code("12a") >= 1 << 31 && key_code("999999999") < 1 << 31);
+    }
+
+    #[test]
+    fn look_up_keys_find_every_entry_with_the_code_once() {
+        let keys = LookupKeys::new(vec![(7, 3), (5, 1), (7, 0), (7, 3), (9, 2), (5, 4)]);
+        assert_eq!(keys.positions(7), [0, 3]);
+        assert_eq!(keys.positions(5), [1, 4]);
+        assert_eq!(keys.positions(9), [2]);
+        assert!(keys.positions(6).is_empty() && keys.positions(10).is_empty() && keys.positions(0).is_empty());
     }
 }

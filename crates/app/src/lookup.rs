@@ -25,13 +25,13 @@ use switchboard_core::details::Phone;
 use switchboard_core::model::{Book, Contact, Domain, EntryKind, User};
 use switchboard_core::phone::Country;
 use switchboard_core::{Extension, Invalid, PhoneNumber};
-use switchboard_store::{BlockedNumber, BookRow};
+use switchboard_store::BlockedNumber;
 use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::authz::access;
 use crate::blocking::{AllowedNumberView, BlockedNumberView, international_form};
-use crate::book_index::{BookIndex, phone_number};
+use crate::book_index::{BookIndex, Row};
 use crate::error::{AppError, Result};
 use crate::{App, PhonebookReader};
 
@@ -434,18 +434,17 @@ fn matched_entry(kind: EntryKind, id: Uuid, dialled: Dialled<'_>) -> MatchedEntr
 }
 
 /// A directory entry of the in-memory copy as a candidate, by its best-matching number.
-fn entry_candidate(row: &BookRow, calling: &Calling) -> Option<Candidate> {
-    let entry = &row.entry;
-    let listed = entry.numbers.iter().map(|view| Dialled {
-        kind: view.kind,
-        label: view.kind.word(),
-        number: phone_number(view),
+fn entry_candidate(row: &Row, calling: &Calling) -> Option<Candidate> {
+    let listed = row.numbers().map(|number| Dialled {
+        kind: number.kind,
+        label: number.kind.word(),
+        number: number.phone_number(),
     });
-    let (rule, dialled) = best_match(listed.chain(row.more_numbers.iter().map(dialled)), calling)?;
-    let fallback = entry.extension.as_deref().unwrap_or(&entry.company);
+    let (rule, dialled) = best_match(listed.chain(row.more_numbers().iter().map(dialled)), calling)?;
+    let fallback = row.extension().unwrap_or(row.company());
     Some(Candidate {
-        name: display_name(&entry.first_name, &entry.last_name, fallback),
-        entry: matched_entry(entry.kind, entry.id, dialled),
+        name: display_name(row.first_name(), row.last_name(), fallback),
+        entry: matched_entry(row.kind(), row.id(), dialled),
         rule,
     })
 }

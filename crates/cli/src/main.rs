@@ -106,7 +106,7 @@ struct ServeArgs {
     /// Longest one import may take, in seconds; a longer one is undone and refused.
     #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..), env = "SWITCHBOARD_IMPORT_TIME_LIMIT")]
     import_time_limit: u64,
-    /// Entries kept in memory for phones' and users' directory searches, over all domains (about 2–3 KB each); the least recently read domains are dropped first and read from the database.
+    /// Entries kept in memory for phones' and users' directory searches, over all domains (about 0.5 KB each); the least recently read domains are dropped first and read from the database.
     #[arg(long, default_value_t = 300_000, env = "SWITCHBOARD_MEMORY_BOOK_ENTRIES")]
     memory_book_entries: usize,
     /// Also serves the directory over LDAP (for desk phones) on this address, e.g. 127.0.0.1:3389; off unless given.
