@@ -16,10 +16,11 @@
 //! those search texts, the numbers by caller-ID look-up key, the block list, and —
 //! filled on first use — the resolved settings of each reader and each reader's own
 //! contacts. It is kept small, as it holds every entry of the books read (about 460
-//! bytes an entry, measured by the benchmark): see [`row`] and [`trigrams`]. Builds of one domain are spaced so that they take at most a fifth of the
-//! time; copies of the least recently used domains are dropped past a total number of
-//! entries (`AppConfig::book_index_max_entries`), and a book larger than that total is
-//! not kept at all.
+//! bytes an entry, measured by the benchmark): see [`row`] and [`trigrams`]. Builds of
+//! one domain are spaced so that they take at most a fifth of the time; copies of the
+//! least recently used domains are dropped past a total number of entries
+//! (`AppConfig::book_index_max_entries`), and a book larger than that total is not kept
+//! at all.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
