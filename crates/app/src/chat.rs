@@ -66,6 +66,12 @@ impl App {
         let page = self.store.chat_conversations(&me, before, limit + 1).await?;
         let mut items = page.conversations;
         let next_before = next_page(&mut items, limit, |c| c.last_message.id);
+        // Their senders see what has reached this person.
+        if items.iter().any(|c| c.unread > 0) {
+            for peer_id in self.store.mark_chat_delivered(&me, None).await? {
+                self.publish(me.domain_id, pair_event(me.id, peer_id)).await;
+            }
+        }
         Ok(ConversationList { items, unread_total: page.unread_total, next_before })
     }
 
@@ -81,8 +87,11 @@ impl App {
         let (domain, me, peer) = self.chat_pair(caller, domain, ext, peer).await?;
         let mut items = self.store.chat_messages(&me, &peer, before, limit + 1).await?;
         let next_before = next_page(&mut items, limit, |m| m.id);
-        if items.iter().any(|m| m.from == peer.extension.as_str()) {
-            // The sender's "delivered" marks just changed.
+        // The sender sees what has reached this person; told only when that moved, so
+        // that clients reading again on every event do not go round in circles.
+        if let Some(newest) = items.iter().filter(|m| m.from == peer.extension.as_str()).map(|m| m.id).max()
+            && !self.store.mark_chat_delivered(&me, Some((&peer, newest))).await?.is_empty()
+        {
             self.publish(domain.id, chat_event(&me, &peer)).await;
         }
         Ok(MessageList { items, next_before })
@@ -120,11 +129,13 @@ impl App {
         mark: ReadMark,
     ) -> Result<()> {
         let (domain, me, peer) = self.chat_pair(caller, domain, ext, peer).await?;
-        self.store.mark_chat_read(&me, &peer, mark.up_to).await.map_err(|error| match error {
+        let moved = self.store.mark_chat_read(&me, &peer, mark.up_to).await.map_err(|error| match error {
             StoreError::NotFound => Invalid::field("up_to", "not a message of this conversation").into(),
             other => AppError::from(other),
         })?;
-        self.publish(domain.id, chat_event(&me, &peer)).await;
+        if moved {
+            self.publish(domain.id, chat_event(&me, &peer)).await;
+        }
         Ok(())
     }
 
@@ -180,7 +191,12 @@ impl App {
 }
 
 fn chat_event(a: &User, b: &User) -> EventKind {
-    EventKind::ChatChanged { between: [a.id, b.id] }
+    pair_event(a.id, b.id)
+}
+
+/// The event of two people's conversation: the same whichever of them caused it.
+fn pair_event(a: Uuid, b: Uuid) -> EventKind {
+    EventKind::ChatChanged { between: if a < b { [a, b] } else { [b, a] } }
 }
 
 fn chat_audit(domain: &Domain, me: &User, action: &str, details: serde_json::Value) -> AuditRecord {

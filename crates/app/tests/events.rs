@@ -416,9 +416,20 @@ async fn chat_events_reach_the_two_people_only(w: World) {
     let mut manager = w.app.subscribe(&w.manager).await.unwrap();
     let text = switchboard_core::chat::ChatInput { text: "Hi Ben".into() };
     w.app.send_chat(&w.manager, HOME, "100", "200", text).await.unwrap();
-    let chat = EventKind::ChatChanged { between: [user_id(&w.manager), user_id(&w.ben)] };
+    let (a, b) = (user_id(&w.manager), user_id(&w.ben));
+    let chat = EventKind::ChatChanged { between: if a < b { [a, b] } else { [b, a] } };
     assert_eq!(next_event(&mut ben).await.kind, chat);
     assert_eq!(next_event(&mut manager).await.kind, chat);
     let mark = marker(&w.app, HOME, "201").await;
     assert_eq!(next_event(&mut zoe).await, mark, "Zoe heard nothing before the marker");
+    assert_eq!(next_event(&mut manager).await, mark);
+
+    // Ben's page reads the message: the sender hears it was delivered, once; reading it
+    // again (as a page does on every event) tells nobody anything.
+    let page = switchboard_app::ChatPageParams::default();
+    w.app.chat_messages(&w.ben, HOME, "200", "100", &page).await.unwrap();
+    assert_eq!(next_event(&mut manager).await.kind, chat, "delivered");
+    w.app.chat_messages(&w.ben, HOME, "200", "100", &page).await.unwrap();
+    let mark = marker(&w.app, HOME, "201").await;
+    assert_eq!(next_event(&mut manager).await, mark, "nothing moved, nothing told");
 }

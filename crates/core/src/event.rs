@@ -41,8 +41,8 @@ pub enum EventKind {
     /// A settings layer of the domain (domain, scope or user) changed.
     #[serde(rename = "settings")]
     SettingsChanged,
-    /// The conversation of two people changed: a message sent or deleted, read or
-    /// received. Only those two are told.
+    /// The conversation of two people (their ids in order) changed: a message sent or
+    /// deleted, read or received. Only those two are told.
     #[serde(rename = "chat")]
     ChatChanged { between: [Uuid; 2] },
 }

@@ -27,16 +27,20 @@ pub trait ChatStore {
     /// Whether either of the two has written to the other.
     async fn have_chatted(&self, a: Uuid, b: Uuid) -> Result<bool>;
     /// Messages between `me` and `peer` sent before the message `before` (all when
-    /// `None`), newest first, at most `limit`, with the marks `me` sees; those from `peer`
-    /// count as delivered to `me` from now on.
+    /// `None`), newest first, at most `limit`, with the marks `me` sees.
     async fn chat_messages(&self, me: &User, peer: &User, before: Option<Uuid>, limit: u32)
     -> Result<Vec<ChatMessage>>;
     /// `me`'s conversations whose latest message is older than the message `before`,
-    /// newest first, at most `limit`; every message of them counts as delivered to `me`.
+    /// newest first, at most `limit`.
     async fn chat_conversations(&self, me: &User, before: Option<Uuid>, limit: u32) -> Result<ConversationPage>;
+    /// Records that `me` received messages: `peer`'s up to `up_to`, or (`None`) every
+    /// message of every conversation. Returns the peers whose mark moved (a mark never
+    /// moves back): only they have something new to hear.
+    async fn mark_chat_delivered(&self, me: &User, up_to: Option<(&User, Uuid)>) -> Result<Vec<Uuid>>;
     /// Marks `me`'s conversation with `peer` read up to the message `up_to` (a read mark
-    /// never moves back). `NotFound` when `up_to` is no message between the two.
-    async fn mark_chat_read(&self, me: &User, peer: &User, up_to: Uuid) -> Result<()>;
+    /// never moves back); whether it moved. `NotFound` when `up_to` is no message
+    /// between the two.
+    async fn mark_chat_read(&self, me: &User, peer: &User, up_to: Uuid) -> Result<bool>;
     /// Deletes, for both, the text of a message `me` sent to `peer` no earlier than
     /// `sent_since`. `NotFound` when there is no such message of theirs; `Conflict` when
     /// it was sent earlier or is deleted already.

@@ -129,9 +129,6 @@ impl ChatStore for Backend {
             .iter()
             .map(|row| message(row, me, peer.extension.as_str(), mine, theirs))
             .collect::<Result<Vec<ChatMessage>>>()?;
-        if let Some(newest) = messages.iter().filter(|m| m.from != me.extension.as_str()).map(|m| m.id).max() {
-            self.mark_delivered(me.id, Some(peer.id), Some(newest)).await?;
-        }
         Ok(messages)
     }
 
@@ -158,13 +155,28 @@ impl ChatStore for Backend {
         .bind(me.id)
         .fetch_one(&self.pool)
         .await?;
-        if conversations.iter().any(|c| c.unread > 0) {
-            self.mark_delivered(me.id, None, None).await?;
-        }
         Ok(ConversationPage { conversations, unread_total: u32::try_from(unread_total).unwrap_or(u32::MAX) })
     }
 
-    async fn mark_chat_read(&self, me: &User, peer: &User, up_to: Uuid) -> Result<()> {
+    async fn mark_chat_delivered(&self, me: &User, up_to: Option<(&User, Uuid)>) -> Result<Vec<Uuid>> {
+        let query = match up_to {
+            Some((peer, up_to)) => sqlx::query_scalar(
+                "UPDATE chat_conversations SET delivered_up_to = $3 WHERE user_id = $1 AND peer_id = $2 \
+                 AND (delivered_up_to IS NULL OR delivered_up_to < $3) RETURNING peer_id",
+            )
+            .bind(me.id)
+            .bind(peer.id)
+            .bind(up_to),
+            None => sqlx::query_scalar(
+                "UPDATE chat_conversations SET delivered_up_to = last_message_id WHERE user_id = $1 AND unread > 0 \
+                 AND (delivered_up_to IS NULL OR delivered_up_to < last_message_id) RETURNING peer_id",
+            )
+            .bind(me.id),
+        };
+        Ok(query.fetch_all(&self.pool).await?)
+    }
+
+    async fn mark_chat_read(&self, me: &User, peer: &User, up_to: Uuid) -> Result<bool> {
         let (low, high) = pair(me.id, peer.id);
         let mut tx = begin_write(&self.pool).await?;
         let found: Option<i32> =
@@ -177,7 +189,7 @@ impl ChatStore for Backend {
         if found.is_none() {
             return Err(StoreError::NotFound);
         }
-        sqlx::query(
+        let moved = sqlx::query(
             "UPDATE chat_conversations SET read_up_to = $1, \
              delivered_up_to = CASE WHEN delivered_up_to IS NULL OR delivered_up_to < $1 THEN $1 \
              ELSE delivered_up_to END WHERE user_id = $2 AND peer_id = $3 \
@@ -187,9 +199,11 @@ impl ChatStore for Backend {
         .bind(me.id)
         .bind(peer.id)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
         recount_unread(&mut tx, me.id, peer.id).await?;
-        Ok(tx.commit().await?)
+        tx.commit().await?;
+        Ok(moved > 0)
     }
 
     async fn delete_chat_message(
@@ -268,27 +282,6 @@ impl Backend {
             })
         };
         Ok((marks_of(me), marks_of(peer)))
-    }
-
-    /// Records that `me` received messages: from `peer` up to `up_to`, or (both `None`)
-    /// every message of every conversation. A mark never moves back.
-    async fn mark_delivered(&self, me: Uuid, peer: Option<Uuid>, up_to: Option<Uuid>) -> Result<()> {
-        let query = match (peer, up_to) {
-            (Some(peer), Some(up_to)) => sqlx::query(
-                "UPDATE chat_conversations SET delivered_up_to = $3 WHERE user_id = $1 AND peer_id = $2 \
-                 AND (delivered_up_to IS NULL OR delivered_up_to < $3)",
-            )
-            .bind(me)
-            .bind(peer)
-            .bind(up_to),
-            _ => sqlx::query(
-                "UPDATE chat_conversations SET delivered_up_to = last_message_id WHERE user_id = $1 \
-                 AND unread > 0 AND (delivered_up_to IS NULL OR delivered_up_to < last_message_id)",
-            )
-            .bind(me),
-        };
-        query.execute(&self.pool).await?;
-        Ok(())
     }
 }
 
