@@ -148,8 +148,16 @@ enum Message {
     /// The file cannot be read at all (empty, binary, unknown header…).
     Unreadable(String),
     Detected(String, String),
-    Row(Box<Result<ImportedRow, RowError>>),
+    /// Rows read and checked (at most [`READ_CHUNK`]), in file order.
+    Rows(Vec<CheckedRow>),
 }
+
+/// Rows the reader sends at a time: one hand-over per this many rows, not per row.
+const READ_CHUNK: usize = 100;
+
+/// Chunks the reader may be ahead of the planner: a batch of changes, so the reader goes
+/// on reading and checking the next batch's rows (on another core) while one is written.
+const CHUNKS_AHEAD: usize = FRESH_BATCH / READ_CHUNK;
 
 /// The import under way: changes not yet applied and the report so far.
 struct Plan {
@@ -189,6 +197,12 @@ const PHOTO_BYTES_AT_ONCE: usize = 16 * 1024 * 1024;
 
 /// Changes are applied this many at a time, so memory stays bounded.
 const BATCH: usize = 1000;
+
+/// The same into an empty book, where no row is looked up (so the batches' size changes
+/// nothing a row sees): each batch is one short transaction on SQLite, whose commit costs
+/// about the same whatever its size (the search index's segment, the checkpoint), so a
+/// few thousand rows make it a small part of the work.
+const FRESH_BATCH: usize = 5000;
 
 /// Rows read ahead and looked up among the book's contacts together: a few round trips
 /// per this many rows instead of one or two per row.
@@ -302,7 +316,7 @@ impl App {
         let ImportPermit { open, _slot } = permit;
         let options = ImportOptions { max_rows: options.max_rows.min(self.config.max_import_rows), ..options };
         let deadline = Instant::now() + self.config.import_time_limit;
-        let mut rows = spawn_reader(input, &options);
+        let mut rows = spawn_reader(input, &options, open.country);
         let (format, encoding) = match rows.recv().await {
             Some(Message::Detected(format, encoding)) => (format, encoding),
             Some(Message::Unreadable(message)) => return Err(Invalid::field("file", message).into()),
@@ -456,22 +470,23 @@ impl Plan {
         let mut read_ahead = Vec::with_capacity(LOOKUP_BATCH);
         let mut photos_ahead = 0;
         while let Some(message) = rows.recv().await {
-            let row = match message {
-                Message::Row(row) => row,
+            let checked_rows = match message {
+                Message::Rows(rows) => rows,
                 Message::Unreadable(message) => return Err(Invalid::field("file", message).into()),
                 Message::Detected(..) => continue,
             };
-            self.report.rows += 1;
-            let checked = CheckedRow::new(*row, self.open.country);
-            if let CheckedRow::Valid(valid) = &checked {
-                self.warn(&valid.left_out);
-            }
-            photos_ahead += checked.photo_len();
-            read_ahead.push(checked);
-            if read_ahead.len() >= LOOKUP_BATCH || photos_ahead >= PHOTO_BYTES_AT_ONCE {
-                photos_ahead = 0;
-                self.check_time()?;
-                self.plan_rows(writer, std::mem::take(&mut read_ahead)).await?;
+            for checked in checked_rows {
+                self.report.rows += 1;
+                if let CheckedRow::Valid(valid) = &checked {
+                    self.warn(&valid.left_out);
+                }
+                photos_ahead += checked.photo_len();
+                read_ahead.push(checked);
+                if read_ahead.len() >= LOOKUP_BATCH || photos_ahead >= PHOTO_BYTES_AT_ONCE {
+                    photos_ahead = 0;
+                    self.check_time()?;
+                    self.plan_rows(writer, std::mem::take(&mut read_ahead)).await?;
+                }
             }
         }
         self.plan_rows(writer, read_ahead).await?;
@@ -522,6 +537,11 @@ impl Plan {
         .into())
     }
 
+    /// Changes applied at a time (see [`FRESH_BATCH`]).
+    fn batch(&self) -> usize {
+        if self.match_existing { BATCH } else { FRESH_BATCH }
+    }
+
     /// Plans rows in file order, looking the whole slice up at once. When a full batch of
     /// changes is applied part-way, the rows after it are looked up again: each row sees
     /// the book as written before it, exactly as a look-up per row would.
@@ -531,7 +551,7 @@ impl Plan {
             let mut found = self.look_up(writer, &rows).await?.into_iter();
             while let Some(row) = rows.pop_front() {
                 self.plan_row(row, found.next().flatten());
-                if self.changes.len() >= BATCH || self.photo_bytes >= PHOTO_BYTES_AT_ONCE {
+                if self.changes.len() >= self.batch() || self.photo_bytes >= PHOTO_BYTES_AT_ONCE {
                     self.apply(writer).await?;
                     break;
                 }
@@ -715,10 +735,11 @@ fn display_name(row: &ImportedRow) -> String {
     if name.is_empty() { c.company.trim().to_string() } else { name }
 }
 
-/// Reads the file on a blocking thread and sends its rows, a bounded number in flight,
-/// so memory stays bounded however large the file.
-fn spawn_reader(input: Box<dyn Read + Send>, options: &ImportOptions) -> mpsc::Receiver<Message> {
-    let (sender, receiver) = mpsc::channel(256);
+/// Reads the file on a blocking thread and sends its rows, checked (`ContactFields::read`:
+/// numbers parsed), a bounded number in flight: memory stays bounded however large the
+/// file, and reading overlaps the planner's writing.
+fn spawn_reader(input: Box<dyn Read + Send>, options: &ImportOptions, country: Country) -> mpsc::Receiver<Message> {
+    let (sender, receiver) = mpsc::channel(CHUNKS_AHEAD);
     let read_options = ReadOptions { format: options.format, max_rows: options.max_rows, ..ReadOptions::default() };
     tokio::task::spawn_blocking(move || {
         let reader = match read(input, read_options) {
@@ -731,10 +752,25 @@ fn spawn_reader(input: Box<dyn Read + Send>, options: &ImportOptions) -> mpsc::R
         let detected = reader.detected();
         let _ = sender.blocking_send(Message::Detected(detected.variant.to_string(), detected.encoding.to_string()));
         let mut reader = reader;
+        let mut chunk = Vec::with_capacity(READ_CHUNK);
+        let mut chunk_photos = 0;
         for row in reader.by_ref() {
-            if sender.blocking_send(Message::Row(Box::new(row))).is_err() {
+            let checked = CheckedRow::new(row, country);
+            chunk_photos += checked.photo_len();
+            chunk.push(checked);
+            // Photos in flight stay about `PHOTO_BYTES_AT_ONCE` whatever the chunks hold.
+            let full = chunk.len() == READ_CHUNK || chunk_photos >= PHOTO_BYTES_AT_ONCE / CHUNKS_AHEAD;
+            if !full {
+                continue;
+            }
+            chunk_photos = 0;
+            if sender.blocking_send(Message::Rows(std::mem::take(&mut chunk))).is_err() {
+                // The import ended (failed, or its request was dropped): read no further.
                 return;
             }
+        }
+        if !chunk.is_empty() && sender.blocking_send(Message::Rows(chunk)).is_err() {
+            return;
         }
         // A file that stops half-way (too many rows, an unclosed quote, a read error) is
         // refused whole: importing its first part would look like success.

@@ -258,3 +258,75 @@ async fn rows_after_an_applied_batch_see_it_on_sqlite() {
 async fn rows_after_an_applied_batch_see_it_on_postgres() {
     rows_after_an_applied_batch_see_it(postgres().await).await;
 }
+
+/// More rows than one batch of an import into an empty book (5,000), which is applied
+/// while the next rows are read.
+const FRESH_ROWS: usize = 5_300;
+
+fn fresh_people() -> Vec<ContactInput> {
+    (0..FRESH_ROWS).map(|k| person(&format!("F{k:04}"), "Fresh", number(1, k))).collect()
+}
+
+fn outlook_csv(people: &[ContactInput]) -> Vec<u8> {
+    let mut writer = Writer::new(Vec::new(), ExportFormat::OutlookCsv).unwrap();
+    for contact in people {
+        let row = ExportContact { uid: String::new(), fields: as_written(contact), extension: None, starred: false };
+        writer.write(&row).unwrap();
+    }
+    writer.finish().unwrap()
+}
+
+async fn count(app: &App, table: &str) -> i64 {
+    app.store().table_counts().await.unwrap()[table]
+}
+
+/// An empty book takes a file of more than one batch whole: every row created once, with
+/// its audit entry, and a second import finds each of them unchanged.
+async fn a_fresh_book_takes_every_batch(store: Arc<dyn Store>) {
+    let app = app_with_domains(store).await;
+    let audits_before = count(&app, "audit_log").await;
+    let file = outlook_csv(&fresh_people());
+    let report = import(&app, file.clone(), false).await;
+    assert!(report.committed, "{report:?}");
+    assert_eq!((report.rows, report.created, report.unchanged), (FRESH_ROWS, FRESH_ROWS, 0), "{report:?}");
+    assert_eq!(count(&app, "contacts").await, FRESH_ROWS as i64);
+    // One entry per contact, and the import's own.
+    assert_eq!(count(&app, "audit_log").await - audits_before, FRESH_ROWS as i64 + 1);
+    let again = import(&app, file, false).await;
+    assert_eq!((again.rows, again.created, again.unchanged), (FRESH_ROWS, 0, FRESH_ROWS), "{again:?}");
+    assert_eq!(count(&app, "contacts").await, FRESH_ROWS as i64);
+}
+
+/// A file refused after a first batch was written (here: more rows than allowed) leaves
+/// the book and the audit log as they were.
+async fn a_file_failing_after_a_batch_writes_nothing(store: Arc<dyn Store>) {
+    let app = app_with_domains(store).await;
+    let audits_before = count(&app, "audit_log").await;
+    let options = ImportOptions { max_rows: FRESH_ROWS - 100, ..ImportOptions::default() };
+    let file = Box::new(Cursor::new(outlook_csv(&fresh_people())));
+    let error = app.import(&Caller::System, &book(HOME), file, options).await.unwrap_err();
+    let refusal = format!("{error:?}");
+    assert!(refusal.contains(&format!("more than {} contacts", FRESH_ROWS - 100)), "{refusal}");
+    assert_eq!(count(&app, "contacts").await, 0);
+    assert_eq!(count(&app, "audit_log").await, audits_before);
+}
+
+#[tokio::test]
+async fn a_fresh_book_takes_every_batch_on_sqlite() {
+    a_fresh_book_takes_every_batch(sqlite().await).await;
+}
+
+#[tokio::test]
+async fn a_fresh_book_takes_every_batch_on_postgres() {
+    a_fresh_book_takes_every_batch(postgres().await).await;
+}
+
+#[tokio::test]
+async fn a_file_failing_after_a_batch_writes_nothing_on_sqlite() {
+    a_file_failing_after_a_batch_writes_nothing(sqlite().await).await;
+}
+
+#[tokio::test]
+async fn a_file_failing_after_a_batch_writes_nothing_on_postgres() {
+    a_file_failing_after_a_batch_writes_nothing(postgres().await).await;
+}

@@ -16,8 +16,8 @@ use uuid::Uuid;
 
 use super::{
     Backend, Builder, CONTACT_KEYS, Conn, NO_OWNER, Row, STAGED_IMPORTS, Tx, begin_write, conflict, decode_error,
-    insert_audits_of, now, page, push_in, push_page, push_search, push_wanted, survivors, time, upsert_photo,
-    walk_sort_index, write_audit,
+    insert_audit_rows, insert_contact_rows, now, page, push_in, push_page, push_search, push_wanted, survivors, time,
+    upsert_photo, walk_sort_index, write_audit,
 };
 use crate::changes::ChangeCache;
 use crate::{AuditRecord, ContactStore, ImportChange, ImportWriter, ListQuery, NewPhoto, Result, RowKeys, StoreError};
@@ -126,7 +126,7 @@ impl ContactStore for Backend {
 pub(super) const DUPLICATE_CONTACT: &str = "an identical contact (same names and numbers) is already in this book";
 
 /// The columns a contact's fields are stored in, in the order of [`contact_values`].
-pub(super) const CONTACT_VALUE_COLUMNS: [&str; 22] = [
+pub(in super::super) const CONTACT_VALUE_COLUMNS: [&str; 22] = [
     "first_name",
     "last_name",
     "company",
@@ -391,14 +391,11 @@ pub(super) async fn insert_created(
     created: &[Created<'_>],
     mut audits: Vec<AuditRecord>,
 ) -> Result<()> {
-    for chunk in created.chunks(INSERT_CHUNK) {
-        insert_contacts(conn, book, import_id, chunk.iter().map(|(id, fields, _)| (*id, *fields))).await?;
-    }
+    let rows = created.iter().map(|(id, fields, _)| (*id, contact_values(fields))).collect();
+    insert_contact_rows(conn, book, import_id, now(), rows).await.map_err(conflict(DUPLICATE_CONTACT))?;
+    insert_more_numbers(conn, book, created.iter().map(|(id, fields, _)| (*id, *fields))).await?;
     audits.extend(created.iter().map(|(id, _, audit)| AuditRecord { target_id: Some(*id), ..(*audit).clone() }));
-    for chunk in audits.chunks(INSERT_CHUNK) {
-        insert_audits_of(conn, chunk, import_id).await?;
-    }
-    Ok(())
+    Ok(insert_audit_rows(conn, &audits, import_id, now()).await?)
 }
 
 /// Stars contacts for a personal book's owner (an import's `* starred` rows).
@@ -559,7 +556,7 @@ async fn insert_contact(tx: &mut Tx, book: Book, fields: &ContactFields) -> Resu
 
 /// Rows per multi-row INSERT: well under both databases' limits on bound parameters
 /// (SQLite 32,766; PostgreSQL 65,535) at 28 per contact and 7 per audit record.
-pub(super) const INSERT_CHUNK: usize = 500;
+pub(in super::super) const INSERT_CHUNK: usize = 500;
 
 /// Inserts contacts with the given ids into a book in one statement.
 async fn insert_contacts<'a>(
@@ -569,15 +566,32 @@ async fn insert_contacts<'a>(
     contacts: impl IntoIterator<Item = (Uuid, &'a ContactFields)>,
 ) -> Result<()> {
     let contacts: Vec<(Uuid, &ContactFields)> = contacts.into_iter().collect();
-    let rows: Vec<_> = contacts.iter().map(|(id, fields)| (*id, contact_values(fields))).collect();
-    let Some((_, first)) = rows.first() else { return Ok(()) };
+    let rows = contacts.iter().map(|(id, fields)| (*id, contact_values(fields))).collect();
+    insert_contact_values(conn, book, import_id, now(), rows).await.map_err(conflict(DUPLICATE_CONTACT))?;
+    insert_more_numbers(conn, book, contacts).await
+}
+
+/// A contact to insert: its id and the values of its columns.
+pub(in super::super) type ContactRow = (Uuid, [(&'static str, Option<String>); 22]);
+
+/// Inserts contacts into a book with one multi-row `INSERT … VALUES` (at most
+/// [`INSERT_CHUNK`] rows), created and updated `now`.
+pub(in super::super) async fn insert_contact_values(
+    conn: &mut Conn,
+    book: Book,
+    import_id: Option<Uuid>,
+    now: i64,
+    rows: Vec<ContactRow>,
+) -> sqlx::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     let mut qb =
         Builder::new("INSERT INTO contacts (id, domain_id, owner_user_id, import_id, version, created_at, updated_at");
-    for (column, _) in first {
+    for column in CONTACT_VALUE_COLUMNS {
         qb.push(", ").push(column);
     }
     qb.push(") ");
-    let now = now();
     qb.push_values(rows, |mut row, (id, values)| {
         row.push_bind(id).push_bind(book.domain_id()).push_bind(book.owner_id()).push_bind(import_id).push("1");
         row.push_bind(now).push_bind(now);
@@ -585,8 +599,8 @@ async fn insert_contacts<'a>(
             row.push_bind(value);
         }
     });
-    qb.build().execute(&mut *conn).await.map_err(conflict(DUPLICATE_CONTACT))?;
-    insert_more_numbers(conn, book, contacts).await
+    qb.build().execute(&mut *conn).await?;
+    Ok(())
 }
 
 /// Updates a live contact (at `expected_version`, when given); `None` when nothing matched.

@@ -15,10 +15,12 @@ use switchboard_core::paging::{Cursor, Page};
 use switchboard_core::text::SearchTerm;
 use uuid::Uuid;
 
+#[allow(unused_imports, reason = "each back-end's insert_contact_rows takes what it needs")]
+pub(super) use self::contacts::{CONTACT_VALUE_COLUMNS, ContactRow, INSERT_CHUNK, insert_contact_values};
 use self::contacts::{
-    CONTACT_VALUE_COLUMNS, DUPLICATE_CONTACT, INSERT_CHUNK, PHONE_COLUMNS, contact, contact_values, insert_created,
-    insert_favorites, insert_more_numbers, live_contact_ids, live_contact_of_import, matching_contacts, phones,
-    push_book, push_visible, split_changes, trash_live_contact_at, update_live_contact, why_not_updated,
+    DUPLICATE_CONTACT, PHONE_COLUMNS, contact, contact_values, insert_created, insert_favorites, insert_more_numbers,
+    live_contact_ids, live_contact_of_import, matching_contacts, phones, push_book, push_visible, split_changes,
+    trash_live_contact_at, update_live_contact, why_not_updated,
 };
 use self::copy::{copy_table, insert_copy_rows};
 use self::devices::device_with;
@@ -27,7 +29,10 @@ use self::domains::domain;
 use self::duplicates::survivors;
 use self::photos::{carry_photo, upsert_photo};
 use self::users::{fetch_user, user, user_with};
-use super::{BYTE_ORDER, Backend, Db, NO_OWNER, Pool, STAGED_IMPORTS, begin_write, push_search, search_is_broad};
+use super::{
+    BYTE_ORDER, Backend, Db, NO_OWNER, Pool, STAGED_IMPORTS, begin_write, insert_audit_rows, insert_contact_rows,
+    push_search, search_is_broad,
+};
 use crate::changes::ChangeCache;
 use crate::{AuditRecord, ChangeStamp, Layer, ListQuery, Result, Store, StoreError};
 
@@ -202,7 +207,7 @@ async fn insert_audits(tx: &mut Tx, audits: &[AuditRecord]) -> Result<()> {
 }
 
 /// Writes audit records, marked with the import they belong to (see `push_visible`).
-async fn insert_audits_of(conn: &mut Conn, audits: &[AuditRecord], import_id: Option<Uuid>) -> Result<()> {
+pub(super) async fn insert_audits_of(conn: &mut Conn, audits: &[AuditRecord], import_id: Option<Uuid>) -> Result<()> {
     let mut qb =
         Builder::new("INSERT INTO audit_log (id, domain_id, at, actor, action, target_id, details, import_id) ");
     let at = now();

@@ -7,6 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use switchboard_core::event::Event;
+use switchboard_core::model::Book;
 use switchboard_core::text::SearchTerm;
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -100,6 +101,36 @@ impl EventBus for SqliteStore {
 /// fail at once with SQLITE_BUSY instead of waiting for the busy timeout.
 async fn begin_write(pool: &SqlitePool) -> Result<queries::Tx> {
     Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+}
+
+/// Inserts an import's contacts, [`queries::INSERT_CHUNK`] rows per statement (SQLite has
+/// no arrays to bind; its statements are prepared once and cached).
+async fn insert_contact_rows(
+    conn: &mut queries::Conn,
+    book: Book,
+    import_id: Option<Uuid>,
+    now: i64,
+    mut rows: Vec<queries::ContactRow>,
+) -> sqlx::Result<()> {
+    while !rows.is_empty() {
+        let rest = rows.split_off(rows.len().min(queries::INSERT_CHUNK));
+        queries::insert_contact_values(conn, book, import_id, now, rows).await?;
+        rows = rest;
+    }
+    Ok(())
+}
+
+/// Writes an import's audit records, [`queries::INSERT_CHUNK`] per statement.
+async fn insert_audit_rows(
+    conn: &mut queries::Conn,
+    audits: &[crate::AuditRecord],
+    import_id: Option<Uuid>,
+    _now: i64,
+) -> Result<()> {
+    for chunk in audits.chunks(queries::INSERT_CHUNK) {
+        queries::insert_audits_of(conn, chunk, import_id).await?;
+    }
+    Ok(())
 }
 
 /// Terms of three characters or more go through the trigram index; shorter ones have no trigram.
