@@ -270,7 +270,8 @@ fn fresh_people() -> Vec<ContactInput> {
 fn outlook_csv(people: &[ContactInput]) -> Vec<u8> {
     let mut writer = Writer::new(Vec::new(), ExportFormat::OutlookCsv).unwrap();
     for contact in people {
-        let row = ExportContact { uid: String::new(), fields: as_written(contact), extension: None, starred: false };
+        let fields = as_written(contact);
+        let row = ExportContact { uid: String::new(), fields, extension: None, starred: false, photo: None };
         writer.write(&row).unwrap();
     }
     writer.finish().unwrap()

@@ -395,7 +395,7 @@ pub(super) async fn insert_created(
     insert_contact_rows(conn, book, import_id, now(), rows).await.map_err(conflict(DUPLICATE_CONTACT))?;
     insert_more_numbers(conn, book, created.iter().map(|(id, fields, _)| (*id, *fields))).await?;
     audits.extend(created.iter().map(|(id, _, audit)| AuditRecord { target_id: Some(*id), ..(*audit).clone() }));
-    Ok(insert_audit_rows(conn, &audits, import_id, now()).await?)
+    insert_audit_rows(conn, &audits, import_id, now()).await
 }
 
 /// Stars contacts for a personal book's owner (an import's `* starred` rows).

@@ -1,6 +1,7 @@
 //! The store's SQL, written once and compiled once per back-end: `sqlite.rs` and
 //! `postgres.rs` each include this file as a module beside their `Db` type, their
-//! store type (`Backend`, which has a `pool`), `begin_write` and `push_search`.
+//! store type (`Backend`, which has a `pool`), `begin_write`, `push_search`, and how an
+//! import inserts a batch (`insert_contact_rows`, `insert_audit_rows`).
 //! Everything here must read the same to SQLite and PostgreSQL: `$n` placeholders,
 //! row-value comparisons, `ON CONFLICT`, `RETURNING`, ids bound as `Uuid`, times as
 //! microseconds.
