@@ -7,7 +7,7 @@ use crate::details::{
     MAX_LABEL_LEN, MAX_VALUE_LEN, NameParts, Phone, PhoneInput, PhoneKind,
 };
 use crate::error::{Errors, FieldError, Invalid};
-use crate::phone::{Country, PhoneNumber};
+use crate::phone::{Country, ExtensionStyle, PhoneNumber};
 use crate::text::fold;
 
 /// A contact as a client sends it: every field optional, unknown fields refused.
@@ -668,14 +668,19 @@ impl ContactFields {
     }
 
     /// Takes back the typed spelling of `existing`'s numbers where this contact holds the
-    /// same number (E.164 and extension) in the same place, spelled otherwise — as a
-    /// vCard 4.0 export writes it (`tel:+1-418-656-9254;ext=102`), say: re-importing an
-    /// export of the book then finds every contact unchanged, and what people typed
-    /// survives the round trip. A file changes a number, not how it is written.
+    /// same number (E.164 and extension) in the same place, in the spelling an export
+    /// writes for it (`tel:+1-418-656-9254;ext=102` in vCard 4.0, `+1 418-656-9254 x102`
+    /// for a number typed as a URI in CSV and vCard 3.0): re-importing an export of the
+    /// book then finds every contact unchanged, and what people typed survives the round
+    /// trip. Any other spelling is someone's edit, and is taken.
     pub fn keep_typed_spelling(&mut self, existing: &ContactFields) {
         for (phone, before) in self.phones.iter_mut().zip(&existing.phones) {
             let (now, was) = (&phone.number, &before.number);
-            if now.e164.is_some() && now.e164 == was.e164 && now.extension == was.extension {
+            let same_number = now.e164.is_some() && now.e164 == was.e164 && now.extension == was.extension;
+            let exported = [ExtensionStyle::Uri, ExtensionStyle::Text]
+                .into_iter()
+                .any(|style| was.with_extension(style).as_deref() == Some(now.typed.as_str()));
+            if same_number && exported {
                 phone.number.typed = was.typed.clone();
             }
         }
