@@ -69,6 +69,16 @@ async fn shared_duplicates_are_listed_merged_and_undone(backend: Backend) {
     assert_eq!(status, StatusCode::OK, "undo");
     assert_eq!(server.count(&olivia, SHARED).await, 2);
 
+    // An email beyond the first counts too, case aside.
+    let emails = json!([{ "address": "dana@home.example" }, { "address": "Bob@Example.com" }]);
+    let d = create(&server, &olivia, SHARED, json!({ "first_name": "Dana", "emails": emails })).await;
+    let (_, page) = server.call(Method::GET, &olivia, &duplicates, None).await;
+    let by_email: Vec<_> = page["items"].as_array().unwrap().iter().filter(|g| g["reason"] == "email").collect();
+    assert_eq!(by_email.len(), 1, "{page}");
+    let ids: Vec<&str> =
+        by_email[0]["contacts"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&d.as_str()) && ids.contains(&b.as_str()), "{page}");
+
     // A number beyond the first of its kind counts too.
     let phones = json!([
         { "kind": "mobile", "number": "206 555 0300" },

@@ -9,8 +9,8 @@ use switchboard_core::model::{Book, Contact};
 use uuid::Uuid;
 
 use super::{
-    BYTE_ORDER, Backend, Builder, Conn, Tx, begin_write, carry_photo, contact, now, push_book, push_ids, push_visible,
-    trash_live_contact_at, update_live_contact, why_not_updated, write_audit,
+    BYTE_ORDER, Backend, Builder, Conn, DETAIL_EMAIL, DETAIL_EMAILS, Tx, begin_write, carry_photo, contact, now,
+    push_book, push_ids, push_visible, trash_live_contact_at, update_live_contact, why_not_updated, write_audit,
 };
 use crate::duplicates::{DuplicateGroup, DuplicatePage, DuplicateStore, MAX_GROUP_MEMBERS, Merge};
 use crate::{AuditRecord, Result, StoreError};
@@ -32,8 +32,10 @@ const CONTACTS: &str = "contacts";
 const MORE_NUMBERS: &str = "contacts JOIN contact_numbers ON contact_numbers.contact_id = contacts.id";
 
 /// Every way contacts can share a key, in key order of their prefixes.
-const KEYS: [Key; 7] = [
+const KEYS: [Key; 8] = [
     Key { prefix: "email:", from: CONTACTS, column: "lower(contacts.email)", has_key: "contacts.email <> ''" },
+    // Every email, for contacts with more than the column holds.
+    Key { prefix: "email:", from: DETAIL_EMAILS, column: DETAIL_EMAIL, has_key: "contacts.details <> '{}'" },
     Key {
         prefix: "name:",
         from: CONTACTS,
@@ -169,7 +171,7 @@ fn push_keyed(qb: &mut Builder, book: Book, wanted: Wanted) -> bool {
         first = false;
         qb.push(format_args!("SELECT ('{prefix}' || {column}){BYTE_ORDER} AS k, contacts.id AS id FROM {from} WHERE "));
         push_book(qb, book);
-        qb.push(format_args!(" AND contacts.deleted_at IS NULL AND {has_key}"));
+        qb.push(format_args!(" AND contacts.deleted_at IS NULL AND {has_key} AND {column} <> ''"));
         push_visible(qb, "contacts", None);
         match condition {
             Condition::None => {}

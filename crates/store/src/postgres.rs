@@ -26,6 +26,10 @@ mod queries;
 const NO_OWNER: &str = "'00000000-0000-0000-0000-000000000000'::uuid";
 /// Compares text byte by byte (as sort keys are), whatever collation a column has.
 const BYTE_ORDER: &str = " COLLATE \"C\"";
+/// Contacts with every email their details list, each as `emails.value`.
+const DETAIL_EMAILS: &str = "contacts, jsonb_array_elements(contacts.details::jsonb -> 'emails') AS emails(value)";
+/// One of those emails' addresses, case folded.
+const DETAIL_EMAIL: &str = "lower(emails.value ->> 'address')";
 type Db = sqlx::Postgres;
 type Pool = PgPool;
 type Backend = PostgresStore;

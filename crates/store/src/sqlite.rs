@@ -24,6 +24,10 @@ mod queries;
 const NO_OWNER: &str = "x''";
 /// Compares text byte by byte (as sort keys are), whatever collation a column has.
 const BYTE_ORDER: &str = " COLLATE BINARY";
+/// Contacts with every email their details list, each as `emails.value`.
+const DETAIL_EMAILS: &str = "contacts, json_each(contacts.details, '$.emails') AS emails";
+/// One of those emails' addresses, case folded.
+const DETAIL_EMAIL: &str = "lower(json_extract(emails.value, '$.address'))";
 type Db = sqlx::Sqlite;
 type Pool = SqlitePool;
 type Backend = SqliteStore;
