@@ -34,6 +34,10 @@ BEYOND_THE_FORM = {
     "importPersonalContacts": {"file"},
 }
 
+# Bodies that must be an image: its first bytes say whether it is a JPEG, PNG, GIF or
+# WebP (415 when not, 422 when empty), which no schema of a byte string can state.
+IMAGES = {"putSharedContactPhoto", "putPersonalContactPhoto"}
+
 
 def operation_id(case):
     definition = getattr(case.operation, "definition", None)
@@ -56,6 +60,8 @@ def filter_failure(context, failure, case, response):
         return True
     # `If-Match` names a version; which one is current depends on what was stored.
     if response.status_code == 412:
+        return False
+    if response.status_code in (415, 422) and operation_id(case) in IMAGES:
         return False
     if response.status_code != 422:
         return True
