@@ -66,7 +66,8 @@ pub struct ReadMark {
 
 /// The text of a message, trimmed at its ends; why not when it cannot be sent.
 pub fn message_text(text: &str) -> Result<String, String> {
-    let text = text.trim();
+    // Line breaks as Windows writes them are line breaks.
+    let text = text.trim().replace("\r\n", "\n");
     if text.is_empty() {
         return Err("write something: a message cannot be empty".into());
     }
@@ -77,7 +78,7 @@ pub fn message_text(text: &str) -> Result<String, String> {
     if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
         return Err("control characters other than line breaks and tabs are not allowed".into());
     }
-    Ok(text.replace("\r\n", "\n"))
+    Ok(text)
 }
 
 #[cfg(test)]
