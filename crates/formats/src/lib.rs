@@ -11,6 +11,7 @@
 //!     fields: ContactFields { first_name: "Ann".into(), ..Default::default() },
 //!     extension: Some("201".into()),
 //!     starred: false,
+//!     photo: None,
 //! };
 //! let file = write_all(Vec::new(), ExportFormat::GoogleCsv, [&contact]).unwrap();
 //! let reader = read(file.as_slice(), ReadOptions::default()).unwrap();
