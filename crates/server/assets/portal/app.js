@@ -149,7 +149,7 @@
   const live = body.dataset.live;
   if (live && window.EventSource) {
     const source = new EventSource(live);
-    ["contact", "presence", "user", "settings", "resync"].forEach((kind) => {
+    ["contact", "presence", "user", "settings", "chat", "resync"].forEach((kind) => {
       source.addEventListener(kind, (event) => {
         let detail = {};
         try { detail = JSON.parse(event.data); } catch (_) { /* keep-alive or empty */ }

@@ -12,6 +12,7 @@ use crate::AppState;
 const ASSETS: &[(&str, &str, &[u8])] = &[
     ("htmx.min.js", "text/javascript", include_bytes!("../../assets/portal/htmx.min.js")),
     ("app.js", "text/javascript", include_bytes!("../../assets/portal/app.js")),
+    ("chat.js", "text/javascript", include_bytes!("../../assets/portal/chat.js")),
     ("app.css", "text/css", include_bytes!("../../assets/portal/app.css")),
     ("icons.svg", "image/svg+xml", include_bytes!("../../assets/portal/icons.svg")),
     ("favicon.svg", "image/svg+xml", include_bytes!("../../assets/portal/favicon.svg")),

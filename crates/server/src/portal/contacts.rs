@@ -54,6 +54,8 @@ struct EntryRow {
     /// `available`, `busy` or `offline` for coworkers; empty for contacts.
     presence: &'static str,
     chat: bool,
+    /// The coworker's extension, whose chat the row's chat button opens; empty for contacts.
+    chat_with: String,
     status: String,
     department: String,
     site: String,
@@ -98,6 +100,11 @@ impl EntryRow {
                 .collect(),
             presence: presence.map_or("", |p| p.state.as_str()),
             chat: presence.is_some_and(|p| p.chat && p.state != PresenceState::Offline),
+            // Coworkers in the directory are listed, so anyone who sees them may write to them.
+            chat_with: match (entry.kind, &entry.extension) {
+                (EntryKind::Coworker, Some(extension)) => extension.to_string(),
+                _ => String::new(),
+            },
             status: presence.map(|p| p.message.clone()).unwrap_or_default(),
             department: entry.department.clone(),
             site: entry.site.clone(),

@@ -146,6 +146,7 @@ impl Viewer {
             login: format!("{}@{}", user.extension, self.domain().name),
             csrf: self.csrf.clone(),
             caps: self.caps.clone(),
+            chats: format!("/api/v1/domains/{}/users/{}/chats", self.domain().name, user.extension),
         }
     }
 }
@@ -159,6 +160,8 @@ pub(crate) struct Frame {
     pub login: String,
     pub csrf: String,
     pub caps: Capabilities,
+    /// The REST path of the user's conversations, for the chat panel's script.
+    pub chats: String,
 }
 
 impl Frame {
