@@ -497,6 +497,33 @@ impl Page {
         );
     }
 
+    /// The tab this window's commands go to now.
+    pub async fn tab(&self) -> fantoccini::wd::WindowHandle {
+        self.client.window().await.expect("the current tab")
+    }
+
+    /// Opens `path` in a new tab of the same browser (its cookies, so the same session)
+    /// and stays there; [`Page::switch_to`] goes back.
+    pub async fn open_tab(&self, path: &str) -> fantoccini::wd::WindowHandle {
+        let tab = self.client.new_window(true).await.expect("a new tab").handle;
+        self.switch_to(&tab).await;
+        self.visit(path, "new-tab").await;
+        tab
+    }
+
+    /// Sends the following commands to `tab`, which comes to the front.
+    pub async fn switch_to(&self, tab: &fantoccini::wd::WindowHandle) {
+        self.client.switch_to_window(tab.clone()).await.expect("switching tabs");
+    }
+
+    /// The text of the first element matching `css` if it is shown (not hidden, not
+    /// inside something hidden), else an empty string: one round trip, for fast polls.
+    pub async fn shown_text(&self, css: &str) -> String {
+        let script = "const e = document.querySelector(arguments[0]); \
+            return e && !e.closest('[hidden]') && e.getClientRects().length ? e.textContent : ''";
+        self.js(script, vec![json!(css)]).await.as_str().unwrap_or_default().to_string()
+    }
+
     /// Closes the window (the driver's drop would end it anyway).
     pub async fn close(self) {
         let _ = self.client.close().await;
