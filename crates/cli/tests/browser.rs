@@ -837,31 +837,17 @@ async fn coworkers_chat_from_the_dock(portal: &Portal) {
     zoe.screenshot("chat-unread").await;
     ben.wait_for_text(MY_MESSAGES, "Lunch at").await;
     assert_eq!(ben.value("#chat-input").await, "", "a sent message leaves the field");
+    // Zoe's open page has received it, she has not read it yet.
+    ben.wait_for_text(&format!("{MY_MESSAGES} .chat-mark"), "Delivered").await;
     zoe.switch_to(&zoe_second).await;
     assert!(zoe.poll(async || zoe.shown_text(MENU_BADGE).await == "1").await, "the other tab counts it too");
     zoe.switch_to(&zoe_first).await;
 
-    // Zoe opens it from her dock: it is read; shown as text, its address a link.
+    // Zoe opens it from her dock, which reads it: her other tab and Ben see that.
     zoe.click("button#dock-toggle").await;
     zoe.wait_for_text("#dock-chats .unread-badge", "1").await;
     let read = Instant::now();
     zoe.click("#dock-rows button[data-chat-peer='200']").await;
-    let message = zoe.wait_for_text(THEIR_MESSAGES, "Lunch at <b>noon</b>?").await;
-    let text = message.text().await.unwrap();
-    assert!(text.contains("https://example.com/menu.\nSee you"), "the line break is kept: {text:?}");
-    assert_eq!(zoe.count("#chat-log b, #chat-log script").await, 0, "markup in a message is text");
-    let link = zoe
-        .js(
-            "const a = document.querySelector('#chat-log a'); return [a.getAttribute('href'), a.rel, a.textContent]",
-            vec![],
-        )
-        .await;
-    assert_eq!(link, json!(["https://example.com/menu", "noopener noreferrer", "https://example.com/menu"]));
-    live_within_a_second(&zoe, read, "the badge of the tab reading", async || {
-        zoe.shown_text(MENU_BADGE).await.is_empty()
-    })
-    .await;
-    zoe.screenshot("chat-read").await;
     zoe.switch_to(&zoe_second).await;
     let other_tab = async || zoe.shown_text(MENU_BADGE).await.is_empty();
     let read_mark = async || ben.shown_text(&format!("{MY_MESSAGES} .chat-mark")).await == "Read";
@@ -873,6 +859,21 @@ async fn coworkers_chat_from_the_dock(portal: &Portal) {
     assert_eq!(zoe.js("return document.title", vec![]).await, json!("Contacts · Switchboard"));
     zoe.switch_to(&zoe_first).await;
     ben.screenshot("chat-seen").await;
+
+    // Shown as text, its address a link.
+    let message = zoe.wait_for_text(THEIR_MESSAGES, "Lunch at <b>noon</b>?").await;
+    let text = message.text().await.unwrap();
+    assert!(text.contains("https://example.com/menu.\nSee you"), "the line break is kept: {text:?}");
+    assert_eq!(zoe.count("#chat-log b, #chat-log script").await, 0, "markup in a message is text");
+    let link = zoe
+        .js(
+            "const a = document.querySelector('#chat-log a'); return [a.getAttribute('href'), a.rel, a.textContent]",
+            vec![],
+        )
+        .await;
+    assert_eq!(link, json!(["https://example.com/menu", "noopener noreferrer", "https://example.com/menu"]));
+    assert!(zoe.poll(async || zoe.shown_text(MENU_BADGE).await.is_empty()).await, "read in this tab too");
+    zoe.screenshot("chat-read").await;
 
     // Zoe answers; Ben has the conversation open, so he reads it there and then.
     zoe.fill("#chat-input", "Yes, 12:30").await;
@@ -939,11 +940,17 @@ async fn chat_explains_refusals(portal: &Portal) {
     assert_eq!(zoe.value("#chat-input").await, "Hello?", "what was typed stays");
     zoe.screenshot("chat-unlisted").await;
     let raj = portal.api("202@acme.example").await;
-    let reply = raj
-        .post(&format!("/api/v1/domains/{DOMAIN}/users/202/chats/201/messages"), json!({ "text": "I'm here" }))
-        .await;
+    let text = "I'm here: javascript:alert(1) <img src=x onerror=alert(2)> (https://en.wikipedia.org/wiki/Foo_(bar)).";
+    let reply =
+        raj.post(&format!("/api/v1/domains/{DOMAIN}/users/202/chats/201/messages"), json!({ "text": text })).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
-    zoe.wait_for_text(THEIR_MESSAGES, "I'm here").await;
+    let message = zoe.wait_for_text(THEIR_MESSAGES, "I'm here").await;
+    assert!(message.text().await.unwrap().contains(&text[10..]), "shown as it was written");
+    let links =
+        zoe.js("return [...document.querySelectorAll('#chat-log a')].map(a => a.getAttribute('href'))", vec![]).await;
+    assert_eq!(links, json!(["https://en.wikipedia.org/wiki/Foo_(bar)"]), "only the web address is a link");
+    assert_eq!(zoe.count("#chat-log img").await, 0, "markup is text");
+    assert!(!zoe.alert_open().await, "no script ran");
     zoe.click("#chat-send").await;
     zoe.wait_for_text(MY_MESSAGES, "Hello?").await;
     zoe.wait_gone("#chat-error").await;

@@ -291,6 +291,10 @@
     updateCounter();
     ui.input.focus();
     const talk = current;
+    // Unread, as the list of conversations says: read at once, without waiting for the
+    // messages (the other tabs' badges go sooner).
+    const known = conversations.find((c) => c.peer === peer);
+    if (known && known.unread) sendRead(talk, known.last_message.id);
     loadNewest(talk, true).then(() => scrollToEnd()).catch((error) => {
       if (talk === current) showError(error.message);
     });
@@ -482,12 +486,15 @@
 
   // Read while shown: only when the conversation is on screen in a visible tab.
   function markRead(talk) {
-    if (talk !== current || panel.hidden || document.visibilityState !== "visible") return;
     const unread = [...talk.messages.values()].some((m) => m.from === talk.peer && !m.read);
-    const newest = newestId(talk);
-    if (!unread || !newest || talk.readUpTo === newest) return;
-    talk.readUpTo = newest;
-    api("PUT", chatsUrl + "/" + encodeURIComponent(talk.peer) + "/read", { up_to: newest }).catch((error) => {
+    if (unread) sendRead(talk, newestId(talk));
+  }
+
+  function sendRead(talk, upTo) {
+    if (talk !== current || panel.hidden || document.visibilityState !== "visible") return;
+    if (!upTo || talk.readUpTo === upTo) return;
+    talk.readUpTo = upTo;
+    api("PUT", chatsUrl + "/" + encodeURIComponent(talk.peer) + "/read", { up_to: upTo }).catch((error) => {
       talk.readUpTo = null;
       if (talk === current) showError(error.message);
     });
