@@ -277,6 +277,7 @@
   }
 
   function showConversation(peer, name) {
+    if (current && current.peer === peer && !panel.hidden) return ui.input.focus();
     leaveConversation();
     openPanel();
     current = { peer, name: name || peer, messages: new Map(), nodes: new Map(), nextBefore: null, readUpTo: null };
@@ -635,6 +636,7 @@
   body.addEventListener("sb:resync", refresh);
   // Rows rendered again (a search, a live update, the dock opened) get their badges.
   body.addEventListener("htmx:afterSettle", paintBadges);
+  // A conversation left open in a tab in the background is read when the tab comes back.
   document.addEventListener("visibilitychange", () => {
     if (current) markRead(current);
   });
