@@ -15,7 +15,7 @@ use crate::error::{AppError, Result, forbidden};
 
 /// Every action the audit log records. Keep it in step with the use cases that write
 /// entries: a family filter (`user.*`) finds the actions listed here.
-pub const AUDIT_ACTIONS: [&str; 27] = [
+pub const AUDIT_ACTIONS: [&str; 29] = [
     "contact.create",
     "contact.update",
     "contact.photo_set",
@@ -37,6 +37,8 @@ pub const AUDIT_ACTIONS: [&str; 27] = [
     "domain.delete",
     "device.create",
     "device.revoke",
+    "pbx.create",
+    "pbx.revoke",
     "blocked_number.add",
     "blocked_number.remove",
     "allowed_number.add",

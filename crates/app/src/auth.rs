@@ -29,6 +29,9 @@ pub enum Caller {
     User { user: Box<User>, domain: Box<Domain>, token_id: Uuid },
     /// The command line run by the operator on the server: may do everything.
     System,
+    /// A phone system's (or another integration's) credential: reports the line state of
+    /// its domain's users and may do nothing else (`authz::may_report_lines`).
+    Pbx { domain: Box<Domain>, credential_id: Uuid },
 }
 
 impl Caller {
@@ -37,6 +40,7 @@ impl Caller {
         match self {
             Caller::User { user, domain, .. } => format!("{}@{}", user.extension, domain.name),
             Caller::System => "cli".to_string(),
+            Caller::Pbx { credential_id, domain } => format!("pbx:{credential_id}@{}", domain.name),
         }
     }
 }
@@ -65,6 +69,8 @@ const WRONG_LOGIN: &str = "wrong username or password";
 pub const MIN_PASSWORD_LEN: usize = 8;
 pub const MAX_PASSWORD_LEN: usize = 256;
 const TOKEN_PREFIX: &str = "sb_";
+/// PBX credentials' secrets start apart, so a request names which table to look in.
+pub(crate) const PBX_TOKEN_PREFIX: &str = "sbp_";
 
 pub fn hash_password(password: &str) -> String {
     let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
@@ -95,9 +101,14 @@ pub fn generate_password() -> String {
 }
 
 fn new_secret() -> String {
+    new_secret_with(TOKEN_PREFIX)
+}
+
+/// 256 random bits after `prefix`.
+pub(crate) fn new_secret_with(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
 pub(crate) fn sha256_hex(text: &str) -> String {
@@ -280,6 +291,9 @@ impl App {
     /// is refused on the very next request, on every server sharing the database.
     pub async fn authenticate(&self, secret: &str) -> Result<Caller> {
         let invalid = || AppError::Unauthorized("the token is unknown or has expired; log in again".into());
+        if secret.starts_with(PBX_TOKEN_PREFIX) && secret.len() <= 100 {
+            return self.authenticate_pbx(secret).await?.ok_or_else(invalid);
+        }
         if !secret.starts_with(TOKEN_PREFIX) || secret.len() > 100 {
             return Err(invalid());
         }
@@ -333,7 +347,7 @@ impl App {
         match caller {
             Caller::System => Ok(()),
             Caller::User { user: me, .. } if me.id == user.id => Ok(()),
-            Caller::User { .. } => Err(AppError::NotFound),
+            Caller::User { .. } | Caller::Pbx { .. } => Err(AppError::NotFound),
         }
     }
 }

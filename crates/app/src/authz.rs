@@ -25,6 +25,12 @@
 //!   user's own contacts; a manager's look-up for someone else skips them.
 //! - Call blocking: everyone in the domain reads its blocked numbers; those who manage
 //!   its settings change them. A user's allow list: the user and those who manage them.
+//! - PBX credentials (phone systems and other integrations): office-managers and
+//!   providers create, list and revoke them. A PBX credential reports the line state of
+//!   its own domain's users and does nothing else: it reaches no domain (everything
+//!   else answers "not found"), and another domain's lines are "not found" too. Nobody
+//!   else reports line states ("forbidden" to those who reach the domain).
+//! - Presence set by hand: the user and those who manage them.
 //! - Change events: a user hears about their own domain only (providers too: not
 //!   about the domains they manage), about personal contacts only when they are
 //!   theirs, and about shared contacts only when those are shown to them.
@@ -60,8 +66,20 @@ pub fn access<'a>(caller: &'a Caller, domain: &'a Domain) -> Option<Access<'a>> 
     let reaches = match caller {
         Caller::System => true,
         Caller::User { domain: home, .. } => home.id == domain.id || access.is_provider(),
+        // A PBX has no standing anywhere: it only reports lines (`may_report_lines`).
+        Caller::Pbx { .. } => false,
     };
     reaches.then_some(access)
+}
+
+/// Whether the caller may report the line states of `domain`'s users: its own PBX
+/// credentials (and the operator's CLI).
+pub fn may_report_lines(caller: &Caller, domain: &Domain) -> bool {
+    match caller {
+        Caller::System => true,
+        Caller::Pbx { domain: home, .. } => home.id == domain.id,
+        Caller::User { .. } => false,
+    }
 }
 
 /// Whether the caller may create domains under `reseller_id` (`None` = no reseller).
@@ -73,6 +91,7 @@ pub fn can_create_domain(caller: &Caller, reseller_id: Option<uuid::Uuid>) -> bo
             Scope::Reseller => domain.reseller_id.is_some() && domain.reseller_id == reseller_id,
             _ => false,
         },
+        Caller::Pbx { .. } => false,
     }
 }
 
@@ -85,6 +104,7 @@ pub fn can_manage_reseller(caller: &Caller, reseller_id: uuid::Uuid) -> bool {
             Scope::Reseller => domain.reseller_id == Some(reseller_id),
             _ => false,
         },
+        Caller::Pbx { .. } => false,
     }
 }
 
@@ -93,6 +113,7 @@ pub fn can_manage_system(caller: &Caller) -> bool {
     match caller {
         Caller::System => true,
         Caller::User { user, .. } => user.scope == Scope::SuperUser,
+        Caller::Pbx { .. } => false,
     }
 }
 
@@ -112,6 +133,10 @@ pub fn event_audience(caller: &Caller, sees_shared: bool) -> EventAudience {
         Caller::System => EventAudience { domain_id: None, user_id: None, sees_shared: true },
         Caller::User { user, domain, .. } => {
             EventAudience { domain_id: Some(domain.id), user_id: Some(user.id), sees_shared }
+        }
+        // Never reached (`App::subscribe` refuses a PBX); hears nothing of anyone.
+        Caller::Pbx { .. } => {
+            EventAudience { domain_id: Some(Uuid::nil()), user_id: Some(Uuid::nil()), sees_shared: false }
         }
     }
 }
@@ -167,6 +192,7 @@ impl Access<'_> {
                 }
                 _ => false,
             },
+            Caller::Pbx { .. } => false,
         }
     }
 
@@ -179,6 +205,7 @@ impl Access<'_> {
         match self.caller {
             Caller::System => Scope::SuperUser.rank(),
             Caller::User { user, .. } => user.scope.rank(),
+            Caller::Pbx { .. } => 0,
         }
     }
 
@@ -259,6 +286,11 @@ impl Access<'_> {
         self.can_manage_settings()
     }
 
+    /// Creating, listing and revoking the domain's PBX credentials.
+    pub fn can_manage_pbx_credentials(&self) -> bool {
+        self.can_manage_settings()
+    }
+
     /// Caller-ID look-ups as `user` would see them (see the module's rules).
     pub fn can_look_up_for(&self, user: &User) -> bool {
         self.is_user(user) || self.is_provider() || self.can_manage_user(user.scope, &user.site)
@@ -285,7 +317,7 @@ impl Access<'_> {
         self.is_user(user)
     }
 
-    /// Reporting a user's presence: the user, their managers, or a provider (a PBX).
+    /// Setting a user's presence by hand: the user, their managers, or a provider.
     pub fn can_set_presence(&self, user: &User) -> bool {
         self.is_user(user) || self.can_manage_user(user.scope, &user.site)
     }

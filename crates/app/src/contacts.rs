@@ -55,7 +55,7 @@ impl App {
                 let can_write = match caller {
                     Caller::System => true,
                     Caller::User { .. } if access.is_user(&owner) => access.can_keep_own_contacts(),
-                    Caller::User { .. } => return Err(AppError::NotFound),
+                    Caller::User { .. } | Caller::Pbx { .. } => return Err(AppError::NotFound),
                 };
                 let country = self.user_settings(&domain, &owner).await?.country();
                 Ok(OpenBook {

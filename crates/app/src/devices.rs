@@ -97,7 +97,7 @@ impl PhonebookReader {
             Caller::User { user, domain, .. } => {
                 Some(PhonebookReader::User { user: user.clone(), domain: domain.clone() })
             }
-            Caller::System => None,
+            Caller::System | Caller::Pbx { .. } => None,
         }
     }
 
@@ -308,7 +308,7 @@ impl App {
             password_hash: sha256_hex(&password),
             created_by: match caller {
                 Caller::User { user, .. } => Some(user.id),
-                Caller::System => None,
+                Caller::System | Caller::Pbx { .. } => None,
             },
         };
         let details = json!({ "name": name, "user": user.as_ref().map(|u| u.extension.to_string()),

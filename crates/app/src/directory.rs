@@ -172,23 +172,28 @@ impl App {
             .ok_or_else(|| Invalid::field("state", "use available, busy or offline"))?;
         let message = single_line(&input.message, MAX_STATUS_LEN).map_err(|m| Invalid::field("message", m))?;
         let timers = presence_timers(&input, state, &message)?;
-        let presence = Presence { state, chat: input.chat && state != PresenceState::Offline, message };
+        let presence =
+            Presence { state, chat: input.chat && state != PresenceState::Offline, message, ..Default::default() };
         // Every change is an event each of the domain's open pages hears: bounded per user.
         let refusal = "this user's presence changes too often; send the latest state after the wait";
         self.presence_updates.take(user.id, self.config.presence_limit, refusal)?;
         self.store.set_presence(user.id, &presence, timers).await?;
-        tracing::debug!(user = %user.id, state = state.as_str(), "presence changed");
+        tracing::debug!(user = %user.id, state = state.as_str(), "presence set by hand");
         self.publish(domain.id, EventKind::PresenceChanged { user_id: user.id }).await;
-        Ok(presence)
+        Ok(self.store.presence(user.id).await?)
     }
 }
 
 impl App {
-    /// Clears the status messages and ends the "busy" states whose time has come, and
-    /// tells each domain's open pages; returns how many people changed. `serve` runs it
-    /// every second.
+    /// Clears the status messages and ends the "busy" states whose time has come, keeps
+    /// this server's open sessions connected and ends those of servers that stopped,
+    /// marks away who did nothing for `chat_away_after`, and tells each domain's open
+    /// pages; returns how many people changed. `serve` runs it every second.
     pub async fn expire_presence(&self) -> Result<usize> {
-        let changed = self.store.expire_presence(Utc::now()).await?;
+        self.renew_connections().await?;
+        let now = Utc::now();
+        let idle_before = now - crate::presence::delta(self.config.chat_away_after);
+        let changed = self.store.expire_presence(now, idle_before).await?;
         for (domain_id, user_id) in &changed {
             self.publish(*domain_id, EventKind::PresenceChanged { user_id: *user_id }).await;
         }

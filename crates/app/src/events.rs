@@ -71,6 +71,7 @@ impl App {
                 Some(self.event_streams.open(user.id, self.config.max_event_streams_per_user)?)
             }
             Caller::System => None,
+            Caller::Pbx { .. } => return Err(crate::error::AppError::NotFound),
         };
         // Subscribe first, so a change made while the audience is worked out is not missed.
         let events = self.events_of(caller);
@@ -84,7 +85,7 @@ impl App {
     /// The store's events of the caller's domain (every domain's for the operator).
     fn events_of(&self, caller: &Caller) -> broadcast::Receiver<Event> {
         match caller {
-            Caller::User { domain, .. } => self.store.subscribe_domain(domain.id),
+            Caller::User { domain, .. } | Caller::Pbx { domain, .. } => self.store.subscribe_domain(domain.id),
             Caller::System => self.store.subscribe(),
         }
     }
@@ -99,6 +100,7 @@ impl App {
         let sees_shared = match caller {
             Caller::User { domain, .. } => self.shows_shared(caller, domain).await?,
             Caller::System => true,
+            Caller::Pbx { .. } => false,
         };
         Ok(authz::event_audience(caller, sees_shared))
     }
@@ -106,8 +108,10 @@ impl App {
     /// The caller as the database knows them now, or `None` once their token, user or
     /// domain is gone.
     async fn current_caller(&self, caller: &Caller) -> Result<Option<Caller>> {
-        let Caller::User { user, token_id, .. } = caller else {
-            return Ok(Some(Caller::System));
+        let (user, token_id) = match caller {
+            Caller::User { user, token_id, .. } => (user, token_id),
+            Caller::System => return Ok(Some(Caller::System)),
+            Caller::Pbx { .. } => return Ok(None),
         };
         let now = Utc::now();
         let mut live = false;

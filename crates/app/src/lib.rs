@@ -23,6 +23,7 @@ pub mod inputs;
 mod limits;
 mod lookup;
 mod photos;
+mod presence;
 pub mod provisioning;
 mod records;
 mod settings;
@@ -55,6 +56,7 @@ pub use inputs::*;
 pub use limits::RateLimit;
 pub use lookup::{LookupAnswer, MatchRule, MatchedEntry};
 pub use photos::{StoredPhoto, new_photo, photo_too_large};
+pub use presence::{LineInput, LineResult, LinesInput, LinesReport, MAX_LINES, NewPbxToken, PresenceConnection};
 pub use settings::{LayeredSettings, SettingsLayer, SettingsView};
 pub use switchboard_formats::ExportFormat;
 pub use user_trash::DeletedUserView;
@@ -95,6 +97,14 @@ pub struct AppConfig {
     pub presence_limit: RateLimit,
     /// How often one user may send a chat message.
     pub chat_limit: RateLimit,
+    /// How often one domain's line states may be reported (calls, each up to 500 lines),
+    /// so a PBX flooding one domain slows no other.
+    pub line_limit: RateLimit,
+    /// How long someone connected may do nothing before they show as away from chat.
+    pub chat_away_after: Duration,
+    /// How long a server's record of an open session lasts unless renewed (a third of
+    /// it before its end): a crashed server's sessions end after at most this long.
+    pub presence_connection_ttl: Duration,
 }
 
 /// Failed logins per account and per client address: after `slow_after` failures
@@ -133,6 +143,10 @@ impl Default for AppConfig {
             presence_limit: RateLimit { burst: 10, refill_every: Duration::from_secs(1) },
             // Typing fast in bursts, but not a script: 20 at once, then one every 2 s.
             chat_limit: RateLimit { burst: 20, refill_every: Duration::from_secs(2) },
+            // A PBX reports as calls come and go: 20 batches at once, then 10 a second.
+            line_limit: RateLimit { burst: 20, refill_every: Duration::from_millis(100) },
+            chat_away_after: presence::AWAY_AFTER,
+            presence_connection_ttl: presence::CONNECTION_TTL,
         }
     }
 }
@@ -148,6 +162,8 @@ pub struct App {
     event_streams: Arc<limits::StreamCounts>,
     presence_updates: Arc<limits::RateLimiter>,
     chat_messages: Arc<limits::RateLimiter>,
+    line_reports: Arc<limits::RateLimiter>,
+    live_connections: presence::SharedLiveConnections,
     import_slots: Arc<import::ImportSlots>,
 }
 
@@ -164,6 +180,8 @@ impl App {
             event_streams: Arc::default(),
             presence_updates: Arc::default(),
             chat_messages: Arc::default(),
+            line_reports: Arc::default(),
+            live_connections: Arc::default(),
             import_slots: Arc::default(),
         }
     }

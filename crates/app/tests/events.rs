@@ -112,14 +112,14 @@ async fn signed_in(app: &App, domain: &str, ext: &str, scope: &str) -> Caller {
 fn user_id(caller: &Caller) -> Uuid {
     match caller {
         Caller::User { user, .. } => user.id,
-        Caller::System => panic!("the CLI has no user"),
+        Caller::System | Caller::Pbx { .. } => panic!("the CLI has no user"),
     }
 }
 
 fn domain_id(caller: &Caller) -> Uuid {
     match caller {
         Caller::User { domain, .. } => domain.id,
-        Caller::System => panic!("the CLI has no domain"),
+        Caller::System | Caller::Pbx { .. } => panic!("the CLI has no domain"),
     }
 }
 

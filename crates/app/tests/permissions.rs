@@ -3,15 +3,17 @@
 //! users allowed to edit shared contacts, and with shared contacts hidden — on SQLite and
 //! on PostgreSQL. The actions cover shared and personal contacts, exports, users and
 //! deleted users, settings, the audit log, the trash, devices, caller-ID look-ups, API
-//! tokens, phone sharing, finding and merging duplicates, and chat, each aimed at a basic
-//! user of the domain where they need one.
+//! tokens, phone sharing, finding and merging duplicates, chat, PBX credentials and line
+//! states, each aimed at a basic user of the domain where they need one. A PBX credential
+//! of the home domain is a caller of its own: it reports the home domain's lines and
+//! finds nothing else anywhere.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use switchboard_app::{
     App, AppConfig, AppError, AuditParams, BookRef, Caller, ChatPageParams, ContactInput, DeviceInput, DomainInput,
-    ExportFormat, ExportSource, ListParams, MergeInput, PhoneSharing, UserInput,
+    ExportFormat, ExportSource, LineInput, LinesInput, ListParams, MergeInput, PhoneSharing, UserInput,
 };
 use switchboard_core::Scope;
 use switchboard_core::chat::ChatInput;
@@ -66,8 +68,12 @@ enum Action {
     /// The photo of one of the target user's own contacts.
     ReadPersonalPhoto,
     SetPersonalPhoto,
+    /// The target user's line state, as a PBX reports it.
+    ReportLines,
+    CreatePbxCredential,
+    ListPbxCredentials,
 }
-const ACTIONS: [Action; 28] = [
+const ACTIONS: [Action; 31] = [
     Action::ReadShared,
     Action::CreateShared,
     Action::EditShared,
@@ -96,6 +102,9 @@ const ACTIONS: [Action; 28] = [
     Action::RemoveSharedPhoto,
     Action::ReadPersonalPhoto,
     Action::SetPersonalPhoto,
+    Action::ReportLines,
+    Action::CreatePbxCredential,
+    Action::ListPbxCredentials,
 ];
 
 /// The smallest PNG: its signature and header chunk.
@@ -176,7 +185,14 @@ fn expected(scope: Scope, action: Action, place: Place, variant: Variant) -> Out
                 || (variant == Variant::BasicUsersEdit && scope == Scope::BasicUser)
         }
         Action::ManageUsers | Action::RestoreUser => manages_target,
-        Action::ChangeSettings | Action::ReadAudit | Action::CreateDevice | Action::ListDevices => provider || office,
+        Action::ChangeSettings
+        | Action::ReadAudit
+        | Action::CreateDevice
+        | Action::ListDevices
+        | Action::CreatePbxCredential
+        | Action::ListPbxCredentials => provider || office,
+        // Only a PBX credential reports lines.
+        Action::ReportLines => false,
         // A person's own things are theirs alone: to everyone else they do not exist.
         Action::ReadPersonal
         | Action::CreateTokenFor
@@ -198,9 +214,15 @@ fn expected(scope: Scope, action: Action, place: Place, variant: Variant) -> Out
     if allowed { Allowed } else { Forbidden }
 }
 
+/// What a PBX credential of the home domain may do: report its lines, nothing else.
+fn expected_of_pbx(action: Action, place: Place) -> Outcome {
+    if action == Action::ReportLines && place == Place::Home { Allowed } else { NotFound }
+}
+
 struct World {
     app: App,
     callers: Vec<(Scope, Caller)>,
+    pbx: Caller,
 }
 
 async fn world(store: Arc<dyn Store>, variant: Variant) -> World {
@@ -239,7 +261,9 @@ async fn world(store: Arc<dyn Store>, variant: Variant) -> World {
         Variant::SharedHidden => BTreeMap::from([("PORTAL_SHOW_SHARED_CONTACTS".into(), Some("no".into()))]),
     };
     app.put_settings(&system, &switchboard_app::SettingsLayer::Domain(HOME.into()), settings).await.unwrap();
-    World { app, callers }
+    let secret = app.create_pbx_credential(&system, HOME, "PBX").await.unwrap().secret;
+    let pbx = app.authenticate(&secret).await.unwrap();
+    World { app, callers, pbx }
 }
 
 fn basic_user(extension: &str) -> UserInput {
@@ -339,6 +363,12 @@ async fn attempt(world: &World, caller: &Caller, action: Action, domain: &str, s
             let id = app.create_contact(&Caller::System, &theirs, contact).await.unwrap().id;
             photo_attempt(app, caller, action, &theirs, id).await
         }
+        Action::ReportLines => {
+            let lines = vec![LineInput { ext: TARGET.into(), state: "on_call".into() }];
+            outcome(app.report_lines(caller, domain, LinesInput { lines }).await)
+        }
+        Action::CreatePbxCredential => outcome(app.create_pbx_credential(caller, domain, "PBX").await),
+        Action::ListPbxCredentials => outcome(app.list_pbx_credentials(caller, domain).await),
     }
 }
 
@@ -355,6 +385,8 @@ async fn photo_attempt(app: &App, caller: &Caller, action: Action, book: &BookRe
 fn own_extension(caller: &Caller) -> String {
     match caller {
         Caller::User { user, .. } => user.extension.to_string(),
+        // Any extension: a PBX finds no one to write as.
+        Caller::Pbx { .. } => "100".into(),
         Caller::System => unreachable!("the matrix's callers are users"),
     }
 }
@@ -391,8 +423,18 @@ async fn run_matrix(open: impl AsyncFn() -> Arc<dyn Store>) {
                 }
             }
         }
+        for action in ACTIONS {
+            for (place, domain) in PLACES {
+                checked += 1;
+                let got = attempt(&world, &world.pbx, action, domain, checked).await;
+                let want = expected_of_pbx(action, place);
+                if got != want {
+                    mismatches.push(format!("{variant:?} PBX {action:?} on {domain}: got {got:?}, want {want:?}"));
+                }
+            }
+        }
     }
-    assert_eq!(checked, 3 * 8 * ACTIONS.len() * 3);
+    assert_eq!(checked, 3 * (8 + 1) * ACTIONS.len() * 3);
     assert!(mismatches.is_empty(), "permission mismatches:\n{}", mismatches.join("\n"));
 }
 

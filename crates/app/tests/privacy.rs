@@ -81,6 +81,6 @@ async fn the_audit_log_keeps_nothing_of_personal_contacts(store: Arc<dyn Store>)
 fn contact_owner(caller: &Caller) -> uuid::Uuid {
     match caller {
         Caller::User { user, .. } => user.id,
-        Caller::System => unreachable!("a user logged in"),
+        Caller::System | Caller::Pbx { .. } => unreachable!("a user logged in"),
     }
 }

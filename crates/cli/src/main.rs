@@ -260,26 +260,42 @@ enum UserCommand {
 
 #[derive(Subcommand)]
 enum TokenCommand {
-    /// Creates a named API token for a user and prints its secret once.
+    /// Creates a named API token for a user (or, with `--kind pbx`, a PBX credential for a
+    /// domain) and prints its secret once.
     Create {
-        /// `extension@domain`
-        user: String,
-        /// What the token is for, e.g. "PBX presence feed".
+        /// `extension@domain` (with `--kind pbx`: the domain)
+        owner: String,
+        /// What the token is for, e.g. "Reporting script" or "Main office PBX".
         #[arg(long)]
         name: String,
+        #[arg(long, value_enum, default_value_t = TokenKindArg::Api)]
+        kind: TokenKindArg,
     },
-    /// Lists a user's API tokens.
+    /// Lists a user's API tokens (or a domain's PBX credentials).
     List {
-        /// `extension@domain`
-        user: String,
+        /// `extension@domain` (with `--kind pbx`: the domain)
+        owner: String,
+        #[arg(long, value_enum, default_value_t = TokenKindArg::Api)]
+        kind: TokenKindArg,
     },
-    /// Revokes one of a user's API tokens.
+    /// Revokes one of a user's API tokens (or a domain's PBX credentials).
     Revoke {
-        /// `extension@domain`
-        user: String,
+        /// `extension@domain` (with `--kind pbx`: the domain)
+        owner: String,
         /// The token's id, as `token create` and `token list` print it.
         id: String,
+        #[arg(long, value_enum, default_value_t = TokenKindArg::Api)]
+        kind: TokenKindArg,
     },
+}
+
+/// What a token may do.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum TokenKindArg {
+    /// A user's API token: acts as that user.
+    Api,
+    /// A PBX credential of a domain: reports its users' line states, nothing else.
+    Pbx,
 }
 
 #[derive(Subcommand)]
@@ -497,8 +513,29 @@ async fn token(command: TokenCommand, app: &App) -> Result<()> {
         let (ext, domain) = parse_login(login).context("give the user as extension@domain")?;
         anyhow::Ok(app.get_user(&Caller::System, domain.as_str(), ext.as_str()).await?)
     };
+    let id_of = |id: &str| -> Result<uuid::Uuid> {
+        id.parse().context("a token id looks like 0192f0c4-…; see `switchboard token list`")
+    };
     match command {
-        TokenCommand::Create { user, name } => {
+        TokenCommand::Create { owner: domain, name, kind: TokenKindArg::Pbx } => {
+            let token = app.create_pbx_credential(&system, &domain, &name).await?;
+            say!(
+                "PBX credential {} ({name}) for {domain}:\n{}\n(shown once; the PBX sends it as `Authorization: Bearer …` to POST /api/v1/domains/{domain}/presence/lines)",
+                token.credential.id,
+                token.secret
+            )?;
+        }
+        TokenCommand::List { owner: domain, kind: TokenKindArg::Pbx } => {
+            for credential in app.list_pbx_credentials(&system, &domain).await? {
+                say!("{}\t{}\t{}", credential.id, credential.name, credential.created_at.format("%Y-%m-%d %H:%M"))?;
+            }
+        }
+        TokenCommand::Revoke { owner: domain, id, kind: TokenKindArg::Pbx } => {
+            let id = id_of(&id)?;
+            app.revoke_pbx_credential(&system, &domain, id).await?;
+            say!("PBX credential {id} revoked")?;
+        }
+        TokenCommand::Create { owner: user, name, kind: TokenKindArg::Api } => {
             let owner = user_of(&user).await?;
             let token = app.create_api_token(&system, &owner, &name).await?;
             say!(
@@ -507,15 +544,15 @@ async fn token(command: TokenCommand, app: &App) -> Result<()> {
                 token.secret
             )?;
         }
-        TokenCommand::List { user } => {
+        TokenCommand::List { owner: user, kind: TokenKindArg::Api } => {
             let owner = user_of(&user).await?;
             for token in app.list_api_tokens(&system, &owner).await? {
                 say!("{}\t{}\t{}", token.id, token.name, token.created_at.format("%Y-%m-%d %H:%M"))?;
             }
         }
-        TokenCommand::Revoke { user, id } => {
+        TokenCommand::Revoke { owner: user, id, kind: TokenKindArg::Api } => {
             let owner = user_of(&user).await?;
-            let id = id.parse().context("a token id looks like 0192f0c4-…; see `switchboard token list`")?;
+            let id = id_of(&id)?;
             app.revoke_api_token(&system, &owner, id).await?;
             say!("token {id} revoked")?;
         }

@@ -6,7 +6,7 @@ use switchboard_app::{App, AppError, Caller};
 use switchboard_core::names::parse_login;
 
 use crate::device::DeviceCommand;
-use crate::{Command, ExportArgs, ImportArgs, TokenCommand, UserCommand};
+use crate::{Command, ExportArgs, ImportArgs, TokenCommand, TokenKindArg, UserCommand};
 
 /// The names a command was given, from the widest (its domain) to the narrowest.
 #[derive(Default)]
@@ -27,10 +27,22 @@ impl Named {
         match command {
             Command::User(UserCommand::Add { domain, .. } | UserCommand::List { domain }) => Named::domain(domain),
             Command::User(UserCommand::Passwd { user, .. }) => Named::login(user),
-            Command::Token(TokenCommand::Create { user, .. } | TokenCommand::List { user }) => Named::login(user),
-            Command::Token(TokenCommand::Revoke { user, id }) => Named {
-                item: Some(format!("{user} has no API token {id} (see `switchboard token list {user}`)")),
-                ..Named::login(user)
+            Command::Token(
+                TokenCommand::Create { owner, kind: TokenKindArg::Pbx, .. }
+                | TokenCommand::List { owner, kind: TokenKindArg::Pbx },
+            ) => Named::domain(owner),
+            Command::Token(TokenCommand::Revoke { owner, id, kind: TokenKindArg::Pbx }) => Named {
+                item: Some(format!(
+                    "{owner} has no PBX credential {id} (see `switchboard token list {owner} --kind pbx`)"
+                )),
+                ..Named::domain(owner)
+            },
+            Command::Token(TokenCommand::Create { owner, .. } | TokenCommand::List { owner, .. }) => {
+                Named::login(owner)
+            }
+            Command::Token(TokenCommand::Revoke { owner, id, .. }) => Named {
+                item: Some(format!("{owner} has no API token {id} (see `switchboard token list {owner}`)")),
+                ..Named::login(owner)
             },
             Command::Device(command) => Named::of_device(command),
             Command::Import(ImportArgs { domain, user, .. }) => Named { user: user.clone(), ..Named::domain(domain) },

@@ -61,6 +61,8 @@ async fn every_command_names_what_is_missing(backend: Backend) {
     let no_domain = "there is no domain nope.example (see `switchboard domain list`)";
     let no_user = "acme.example has no user with extension 999 (see `switchboard user list acme.example`)";
     let no_token = format!("100@acme.example has no API token {NO_ID} (see `switchboard token list 100@acme.example`)");
+    let no_pbx =
+        format!("acme.example has no PBX credential {NO_ID} (see `switchboard token list acme.example --kind pbx`)");
     let no_device = format!("acme.example has no device {NO_ID} (see `switchboard device list acme.example`)");
     let user_add = ["user", "add", "nope.example", "300", "--first", "A", "--last", "B", "--scope", "basic-user"];
     let cases: Vec<(Vec<&str>, &str)> = vec![
@@ -76,6 +78,9 @@ async fn every_command_names_what_is_missing(backend: Backend) {
         (vec!["token", "list", "100@nope.example"], no_domain),
         (vec!["token", "revoke", "999@acme.example", NO_ID], no_user),
         (vec!["token", "revoke", "100@acme.example", NO_ID], &no_token),
+        (vec!["token", "create", "nope.example", "--kind", "pbx", "--name", "PBX"], no_domain),
+        (vec!["token", "list", "nope.example", "--kind", "pbx"], no_domain),
+        (vec!["token", "revoke", ACME, NO_ID, "--kind", "pbx"], &no_pbx),
         (vec!["device", "add", "nope.example", "--name", "Lobby"], no_domain),
         (vec!["device", "list", "nope.example"], no_domain),
         (vec!["device", "revoke", ACME, NO_ID], &no_device),

@@ -226,13 +226,68 @@ impl PresenceState {
     }
 }
 
+/// What a phone system reports of a user's line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LineState {
+    /// Registered, no call.
+    Idle,
+    Ringing,
+    OnCall,
+    OnHold,
+    /// Do-not-disturb set on the phone or the PBX.
+    Dnd,
+    /// Not registered: the line says nothing about the person.
+    Offline,
+}
+
+impl LineState {
+    pub const ALL: [LineState; 6] =
+        [LineState::Idle, LineState::Ringing, LineState::OnCall, LineState::OnHold, LineState::Dnd, LineState::Offline];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineState::Idle => "idle",
+            LineState::Ringing => "ringing",
+            LineState::OnCall => "on_call",
+            LineState::OnHold => "on_hold",
+            LineState::Dnd => "dnd",
+            LineState::Offline => "offline",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<LineState> {
+        LineState::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+}
+
+/// What a person's presence shows, and what it is made of.
+///
+/// `state` (the dot) is derived: a state set by hand as `busy` or `offline` wins;
+/// otherwise a line that is ringing, on a call, on hold or on do-not-disturb shows
+/// `busy`; otherwise a state set by hand as `available`, an idle line or an open portal
+/// or app session shows `available`; otherwise `offline`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Presence {
     pub state: PresenceState,
-    /// Available to chat in the portal.
+    /// Available to chat (the blue dot): a portal or app session of the person is open
+    /// and was active in the last minutes, or the person said so with their state.
     pub chat: bool,
     /// A status message such as "In a meeting".
     pub message: String,
+    /// A session is open but nothing was done in it for a while (10 minutes by default).
+    #[serde(default)]
+    #[schema(required = true)]
+    pub chat_away: bool,
+    /// The state the person (or their manager) set by hand; `null`: none, the state
+    /// follows the line and the sessions.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub manual_state: Option<PresenceState>,
+    /// The line state the phone system last reported; `null`: none reported.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub line: Option<LineState>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -295,6 +350,17 @@ pub enum TokenKind {
     Session,
     /// A named API token, lives until revoked.
     Api,
+}
+
+/// A credential a phone system (PBX) or another integration reports its domain's line
+/// states with, and nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct PbxCredential {
+    pub id: Uuid,
+    #[serde(skip)]
+    pub domain_id: Uuid,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]

@@ -37,6 +37,7 @@ pub fn json_bodies(data: &[u8]) {
     read::<DomainInput>(data);
     read::<DomainPatchInput>(data);
     read::<PresenceInput>(data);
+    read::<switchboard_app::LinesInput>(data);
     read::<DeviceInput>(data);
     read::<BlockedNumberInput>(data);
     read::<AllowedNumberInput>(data);

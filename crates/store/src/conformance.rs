@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use switchboard_core::contact::{ContactFields, ContactInput, NumberKind};
 use switchboard_core::event::{ContactAction, Event, EventBook, EventKind};
 use switchboard_core::model::{
-    Book, Contact, DirectoryEntry, Domain, EntryKind, NumberView, Presence, PresenceState, TokenKind, User,
+    Book, Contact, DirectoryEntry, Domain, EntryKind, LineState, NumberView, Presence, PresenceState, TokenKind, User,
 };
 use switchboard_core::paging::{Cursor, Limit, Page, Sort};
 use switchboard_core::phone::Country;
@@ -19,6 +19,7 @@ use switchboard_core::{DomainName, Scope};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
+use crate::presence::{LineUpdate, NewPbxCredential};
 use crate::{
     AuditFilter, AuditRecord, BookPart, COPY_TABLES, DeviceKey, DirectoryQuery, DomainPatch, Group, ImportChange,
     Layer, ListQuery, LoginFailures, NewAllowedNumber, NewDevice, NewDomain, NewToken, NewUser, PresenceTimers, Result,
@@ -51,6 +52,9 @@ macro_rules! conformance_tests {
             departments_and_sites,
             favorites,
             presence,
+            line_presence,
+            session_presence,
+            pbx_credentials,
             settings_layers,
             audit_with_every_change,
             audit_pages,
@@ -214,6 +218,11 @@ async fn audit_actions(store: &dyn Store, domain_id: Uuid) -> Vec<String> {
 
 fn is_conflict<T: std::fmt::Debug>(result: Result<T>) -> bool {
     matches!(result, Err(StoreError::Conflict(_)))
+}
+
+/// A presence as set by hand (and so shown as it is, with no line or session).
+fn by_hand(state: PresenceState, chat: bool, message: impl Into<String>) -> Presence {
+    Presence { state, chat, message: message.into(), manual_state: Some(state), ..Presence::default() }
 }
 
 fn is_not_found<T: std::fmt::Debug>(result: Result<T>) -> bool {
@@ -786,9 +795,9 @@ async fn office(store: &dyn Store) -> Office {
     let carol = staff("103", "Carol", "Cole", "Secret", "Hidden", false).await;
     let dan = staff("104", "Dan", "Dunn", "", "", true).await;
     let outsider = user(store, &elsewhere, "105", "Oscar", "Outsider").await;
-    let available = Presence { state: PresenceState::Available, chat: true, message: "Around".into() };
+    let available = by_hand(PresenceState::Available, true, "Around");
     store.set_presence(alice.id, &available, PresenceTimers::default()).await.unwrap();
-    let busy = Presence { state: PresenceState::Busy, ..Presence::default() };
+    let busy = by_hand(PresenceState::Busy, false, String::new());
     store.set_presence(bob.id, &busy, PresenceTimers::default()).await.unwrap();
     let sam_input = ContactInput {
         work_phone: "+1 (206) 555-0100".into(),
@@ -914,7 +923,7 @@ pub async fn directory_entries(store: &dyn Store) {
         email: "alice@office.example".into(),
         department: "Sales".into(),
         site: "North".into(),
-        presence: Some(Presence { state: PresenceState::Available, chat: true, message: "Around".into() }),
+        presence: Some(by_hand(PresenceState::Available, true, "Around")),
         favorite: false,
         editable: false,
     };
@@ -1162,7 +1171,7 @@ pub async fn deleted_users(store: &dyn Store) {
         created_by: "cli".into(),
     };
     store.add_allowed_number(allowed, audit_in(acme.id, "allowed_number.add")).await.unwrap();
-    let busy = Presence { state: PresenceState::Busy, chat: true, message: "Out".into() };
+    let busy = by_hand(PresenceState::Busy, true, "Out");
     store.set_presence(ann.id, &busy, PresenceTimers::default()).await.unwrap();
     let session = NewToken {
         user_id: ann.id,
@@ -1267,10 +1276,10 @@ pub async fn presence(store: &dyn Store) {
     let acme = domain(store, "acme.example").await;
     let ann = user(store, &acme, "200", "Ann", "Lee").await;
     assert_eq!(store.presence(ann.id).await.unwrap(), Presence::default());
-    let busy = Presence { state: PresenceState::Busy, chat: true, message: "In a meeting".into() };
+    let busy = by_hand(PresenceState::Busy, true, "In a meeting");
     store.set_presence(ann.id, &busy, PresenceTimers::default()).await.unwrap();
     assert_eq!(store.presence(ann.id).await.unwrap(), busy);
-    let back = Presence { state: PresenceState::Available, chat: false, message: String::new() };
+    let back = by_hand(PresenceState::Available, false, String::new());
     store.set_presence(ann.id, &back, PresenceTimers::default()).await.unwrap();
     assert_eq!(store.presence(ann.id).await.unwrap(), back);
     assert!(is_not_found(store.set_presence(Uuid::now_v7(), &busy, PresenceTimers::default()).await));
@@ -1281,16 +1290,145 @@ pub async fn presence(store: &dyn Store) {
     let timers = PresenceTimers { message_until: Some(ten), busy_until: Some(ten + TimeDelta::hours(1)) };
     store.set_presence(ann.id, &busy, timers).await.unwrap();
     store.set_presence(bob.id, &busy, PresenceTimers::default()).await.unwrap();
-    assert_eq!(store.expire_presence(ten - TimeDelta::seconds(1)).await.unwrap(), []);
-    assert_eq!(store.expire_presence(ten).await.unwrap(), [(acme.id, ann.id)]);
+    assert_eq!(store.expire_presence(ten - TimeDelta::seconds(1), ten - TimeDelta::days(1)).await.unwrap(), []);
+    assert_eq!(store.expire_presence(ten, ten - TimeDelta::days(1)).await.unwrap(), [(acme.id, ann.id)]);
     assert_eq!(store.presence(ann.id).await.unwrap(), Presence { message: String::new(), ..busy.clone() });
-    assert_eq!(store.expire_presence(ten).await.unwrap(), [], "once");
-    assert_eq!(store.expire_presence(ten + TimeDelta::hours(2)).await.unwrap(), [(acme.id, ann.id)]);
-    let available = Presence { state: PresenceState::Available, chat: true, message: String::new() };
+    assert_eq!(store.expire_presence(ten, ten - TimeDelta::days(1)).await.unwrap(), [], "once");
+    assert_eq!(
+        store.expire_presence(ten + TimeDelta::hours(2), ten - TimeDelta::days(1)).await.unwrap(),
+        [(acme.id, ann.id)]
+    );
+    let available = by_hand(PresenceState::Available, true, String::new());
     assert_eq!(store.presence(ann.id).await.unwrap(), available);
     assert_eq!(store.presence(bob.id).await.unwrap(), busy, "no timers: as set");
     store.delete_user(ann.id, audit("user.delete")).await.unwrap();
     assert_eq!(store.presence(ann.id).await.unwrap(), Presence::default());
+}
+
+/// Line states in batches: shown busy or available by the rule of `core::model::Presence`,
+/// a state set by hand that wins, unknown extensions, and only changes reported.
+pub async fn line_presence(store: &dyn Store) {
+    let acme = domain(store, "acme.example").await;
+    let globex = domain(store, "globex.example").await;
+    let ann = user(store, &acme, "200", "Ann", "Lee").await;
+    let bob = user(store, &acme, "201", "Bob", "Ray").await;
+    let gus = user(store, &globex, "202", "Gus", "Far").await;
+    let at = micros_now();
+    let lines = |pairs: &[(&str, LineState)]| pairs.iter().map(|(e, s)| (e.to_string(), *s)).collect::<Vec<_>>();
+    let update = store
+        .set_line_states(
+            acme.id,
+            &lines(&[
+                ("200", LineState::OnCall),
+                ("201", LineState::Idle),
+                ("202", LineState::Ringing),
+                ("999", LineState::Idle),
+            ]),
+            at,
+        )
+        .await
+        .unwrap();
+    let mut changed = vec![ann.id, bob.id];
+    changed.sort_unstable();
+    let mut got = update.changed.clone();
+    got.sort_unstable();
+    assert_eq!(
+        (got, update.unknown),
+        (changed, vec!["202".to_string(), "999".to_string()]),
+        "another domain's 202 is unknown"
+    );
+    let shown = store.presence(ann.id).await.unwrap();
+    assert_eq!((shown.state, shown.line, shown.chat), (PresenceState::Busy, Some(LineState::OnCall), false));
+    assert_eq!(store.presence(bob.id).await.unwrap().state, PresenceState::Available, "an idle line is someone there");
+    assert_eq!(store.presence(gus.id).await.unwrap(), Presence::default(), "nothing of another domain changes");
+
+    let same = store.set_line_states(acme.id, &lines(&[("200", LineState::OnHold)]), at).await.unwrap();
+    assert_eq!(same, LineUpdate::default(), "on hold is busy too: nothing shown changed");
+    let twice = lines(&[("201", LineState::Dnd), ("201", LineState::Offline)]);
+    let last = store.set_line_states(acme.id, &twice, at).await.unwrap();
+    assert_eq!(last.changed, [bob.id], "the last report of an extension counts");
+    assert_eq!(store.presence(bob.id).await.unwrap().state, PresenceState::Offline);
+
+    // By hand: busy and offline win over the line; available lets a busy line show.
+    store.set_presence(ann.id, &by_hand(PresenceState::Offline, false, ""), PresenceTimers::default()).await.unwrap();
+    assert_eq!(store.presence(ann.id).await.unwrap().state, PresenceState::Offline);
+    store
+        .set_presence(ann.id, &by_hand(PresenceState::Available, true, "Hi"), PresenceTimers::default())
+        .await
+        .unwrap();
+    let shown = store.presence(ann.id).await.unwrap();
+    assert_eq!(
+        (shown.state, shown.chat, shown.manual_state),
+        (PresenceState::Busy, true, Some(PresenceState::Available))
+    );
+    assert!(store.clear_presence(ann.id, at).await.unwrap());
+    let shown = store.presence(ann.id).await.unwrap();
+    assert_eq!(
+        (shown.state, shown.chat, shown.message.as_str(), shown.manual_state),
+        (PresenceState::Busy, false, "", None)
+    );
+    assert!(!store.clear_presence(ann.id, at).await.unwrap(), "nothing left to clear");
+    let idle = store.set_line_states(acme.id, &lines(&[("200", LineState::Idle)]), at).await.unwrap();
+    assert_eq!(idle.changed, [ann.id]);
+    assert_eq!(store.presence(ann.id).await.unwrap().state, PresenceState::Available);
+}
+
+/// Sessions: connected while one is open (two count once), away when idle, gone when
+/// the last closes or is not renewed.
+pub async fn session_presence(store: &dyn Store) {
+    let acme = domain(store, "acme.example").await;
+    let ann = user(store, &acme, "200", "Ann", "Lee").await;
+    let t0 = micros_now();
+    let later = |minutes: i64| t0 + TimeDelta::minutes(minutes);
+    let (tab, phone) = (Uuid::now_v7(), Uuid::now_v7());
+    assert!(store.connect_presence(tab, ann.id, t0, later(2)).await.unwrap());
+    let shown = store.presence(ann.id).await.unwrap();
+    assert_eq!((shown.state, shown.chat, shown.chat_away), (PresenceState::Available, true, false));
+    assert!(!store.connect_presence(phone, ann.id, t0, later(2)).await.unwrap(), "a second session changes nothing");
+    assert!(is_not_found(store.connect_presence(Uuid::now_v7(), Uuid::now_v7(), t0, later(2)).await));
+
+    // Idle for ten minutes: away, once.
+    store.renew_presence_connections(&[tab, phone], later(30)).await.unwrap();
+    assert_eq!(store.expire_presence(later(5), later(5) - TimeDelta::minutes(10)).await.unwrap(), []);
+    assert_eq!(store.expire_presence(later(10), later(0)).await.unwrap(), [(acme.id, ann.id)]);
+    let shown = store.presence(ann.id).await.unwrap();
+    assert_eq!((shown.state, shown.chat, shown.chat_away), (PresenceState::Available, false, true));
+    assert_eq!(store.expire_presence(later(10), later(0)).await.unwrap(), [], "once");
+    assert!(store.presence_activity(ann.id, later(11)).await.unwrap());
+    assert!(store.presence(ann.id).await.unwrap().chat);
+    assert!(!store.presence_activity(ann.id, later(12)).await.unwrap(), "already active");
+
+    // One closes: still connected; the other is not renewed (its server stopped): gone.
+    assert_eq!(store.disconnect_presence(tab, later(12)).await.unwrap(), None);
+    assert_eq!(store.disconnect_presence(tab, later(12)).await.unwrap(), None, "closed once");
+    assert!(store.presence(ann.id).await.unwrap().chat);
+    assert_eq!(store.expire_presence(later(29), later(0)).await.unwrap(), []);
+    assert_eq!(store.expire_presence(later(30), later(0)).await.unwrap(), [(acme.id, ann.id)]);
+    assert_eq!(store.presence(ann.id).await.unwrap(), Presence::default());
+
+    let again = Uuid::now_v7();
+    assert!(store.connect_presence(again, ann.id, later(31), later(40)).await.unwrap());
+    assert_eq!(store.disconnect_presence(again, later(32)).await.unwrap(), Some(ann.id));
+    assert_eq!(store.presence(ann.id).await.unwrap().state, PresenceState::Offline);
+}
+
+pub async fn pbx_credentials(store: &dyn Store) {
+    let acme = domain(store, "acme.example").await;
+    let globex = domain(store, "globex.example").await;
+    let new = |domain: &Domain, hash: &str| NewPbxCredential {
+        domain_id: domain.id,
+        name: "Main PBX".into(),
+        secret_hash: hash.into(),
+    };
+    let pbx = store.create_pbx_credential(new(&acme, "h1"), audit_in(acme.id, "pbx.create")).await.unwrap();
+    let other = store.create_pbx_credential(new(&globex, "h2"), audit_in(globex.id, "pbx.create")).await.unwrap();
+    assert_eq!(store.pbx_credentials(acme.id).await.unwrap(), std::slice::from_ref(&pbx));
+    assert_eq!(store.pbx_credential_by_secret_hash("h1").await.unwrap(), Some(pbx.clone()));
+    assert_eq!(store.pbx_credential_by_secret_hash("nope").await.unwrap(), None);
+    assert!(!store.revoke_pbx_credential(acme.id, other.id, audit_in(acme.id, "pbx.revoke")).await.unwrap());
+    assert!(store.revoke_pbx_credential(acme.id, pbx.id, audit_in(acme.id, "pbx.revoke")).await.unwrap());
+    assert_eq!(store.pbx_credential_by_secret_hash("h1").await.unwrap(), None);
+    assert_eq!(store.pbx_credentials(globex.id).await.unwrap(), [other]);
 }
 
 pub async fn settings_layers(store: &dyn Store) {

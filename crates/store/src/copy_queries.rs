@@ -201,6 +201,12 @@ const COPY: &[CopyTable] = &[
             ("chat", Kind::Bool),
             ("message", Kind::Text),
             ("updated_at", Kind::Int),
+            ("message_until", Kind::Int),
+            ("busy_until", Kind::Int),
+            ("manual_state", Kind::Text),
+            ("manual_chat", Kind::Bool),
+            ("line_state", Kind::Text),
+            ("line_at", Kind::Int),
         ],
     },
     CopyTable {
@@ -327,6 +333,17 @@ const COPY: &[CopyTable] = &[
             ("domain_id", Kind::Id),
             ("owner_user_id", Kind::Id),
             ("merged_at", Kind::Int),
+        ],
+    },
+    CopyTable {
+        name: "pbx_credentials",
+        key: "id",
+        columns: &[
+            ("id", Kind::Id),
+            ("domain_id", Kind::Id),
+            ("name", Kind::Text),
+            ("secret_hash", Kind::Text),
+            ("created_at", Kind::Int),
         ],
     },
     CopyTable {

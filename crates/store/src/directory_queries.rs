@@ -7,11 +7,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Executor, Row as _};
 use switchboard_core::contact::NumberKind;
-use switchboard_core::model::{Book, DirectoryEntry, EntryKind, NumberView, Presence, PresenceState};
+use switchboard_core::model::{Book, DirectoryEntry, EntryKind, NumberView, Presence};
 use switchboard_core::paging::Page;
 use switchboard_core::text;
 use uuid::Uuid;
 
+use super::presence::{PRESENCE_COLUMNS, derive, expire_sessions, presence_of};
 use super::{
     Backend, Builder, CONTACT_KEYS, Db, ENTRY_KEYS, Row, USER_KEYS, begin_write, mark_changed, now, page, phones,
     push_book, push_ids, push_order_limit, push_page, push_search, push_visible, walk_sort_index,
@@ -70,42 +71,52 @@ impl DirectoryStore for Backend {
     }
 
     async fn set_presence(&self, user_id: Uuid, presence: &Presence, timers: PresenceTimers) -> Result<()> {
+        let at = now();
+        let mut tx = begin_write(&self.pool).await?;
         sqlx::query(
-            "INSERT INTO presence (user_id, state, chat, message, updated_at, message_until, busy_until) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (user_id) DO UPDATE SET state = excluded.state, chat = excluded.chat, \
-             message = excluded.message, updated_at = excluded.updated_at, \
+            "INSERT INTO presence (user_id, state, chat, message, updated_at, message_until, busy_until, \
+             manual_state, manual_chat) VALUES ($1, $2, $3, $4, $5, $6, $7, $2, $3) \
+             ON CONFLICT (user_id) DO UPDATE SET manual_state = excluded.manual_state, \
+             manual_chat = excluded.manual_chat, message = excluded.message, updated_at = excluded.updated_at, \
              message_until = excluded.message_until, busy_until = excluded.busy_until",
         )
         .bind(user_id)
         .bind(presence.state.as_str())
         .bind(presence.chat)
         .bind(&presence.message)
-        .bind(now())
+        .bind(at)
         .bind(timers.message_until.map(|at| at.timestamp_micros()))
         .bind(timers.busy_until.map(|at| at.timestamp_micros()))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        derive(&mut tx, &[user_id], at).await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    async fn expire_presence(&self, at: DateTime<Utc>) -> Result<Vec<(Uuid, Uuid)>> {
+    async fn expire_presence(&self, at: DateTime<Utc>, idle_before: DateTime<Utc>) -> Result<Vec<(Uuid, Uuid)>> {
         let at = at.timestamp_micros();
+        let mut tx = begin_write(&self.pool).await?;
         let mut changed: Vec<Uuid> = sqlx::query_scalar(
             "UPDATE presence SET message = '', message_until = NULL, updated_at = $1 \
              WHERE message_until IS NOT NULL AND message_until <= $1 RETURNING user_id",
         )
         .bind(at)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
-        let busy_ended: Vec<Uuid> = sqlx::query_scalar(
-            "UPDATE presence SET state = 'available', busy_until = NULL, updated_at = $1 \
+        // A "busy" set by hand ends as "available" set by hand: a busy line still shows.
+        let mut touched: Vec<Uuid> = sqlx::query_scalar(
+            "UPDATE presence SET manual_state = 'available', busy_until = NULL, updated_at = $1 \
              WHERE busy_until IS NOT NULL AND busy_until <= $1 RETURNING user_id",
         )
         .bind(at)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
-        changed.extend(busy_ended);
+        touched.extend(expire_sessions(&mut tx, at, idle_before.timestamp_micros()).await?);
+        touched.sort_unstable();
+        touched.dedup();
+        changed.extend(derive(&mut tx, &touched, at).await?);
+        tx.commit().await?;
         changed.sort_unstable();
         changed.dedup();
         if changed.is_empty() {
@@ -117,16 +128,14 @@ impl DirectoryStore for Backend {
     }
 
     async fn presence(&self, user_id: Uuid) -> Result<Presence> {
-        let row = sqlx::query("SELECT state, chat, message FROM presence WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT state, chat, message, chat_away, manual_state, line_state FROM presence WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
         let Some(row) = row else { return Ok(Presence::default()) };
-        Ok(Presence {
-            state: presence_state(row.try_get("state")?),
-            chat: row.try_get("chat")?,
-            message: row.try_get("message")?,
-        })
+        presence_of(&row, "")
     }
 
     async fn favorites_among(&self, user_id: Uuid, entry_ids: &[Uuid]) -> Result<HashSet<Uuid>> {
@@ -144,19 +153,10 @@ impl DirectoryStore for Backend {
         if user_ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let mut qb = Builder::new("SELECT user_id, state, chat, message FROM presence WHERE user_id IN (");
+        let mut qb = Builder::new(format!("SELECT user_id, {PRESENCE_COLUMNS} FROM presence WHERE user_id IN ("));
         push_ids(&mut qb, user_ids);
         let rows = qb.build().fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|row| {
-                let presence = Presence {
-                    state: presence_state(row.try_get("state")?),
-                    chat: row.try_get("chat")?,
-                    message: row.try_get("message")?,
-                };
-                Ok((row.try_get("user_id")?, presence))
-            })
-            .collect()
+        rows.iter().map(|row| Ok((row.try_get("user_id")?, presence_of(row, "")?))).collect()
     }
 }
 
@@ -227,6 +227,8 @@ pub(super) fn push_coworkers(qb: &mut Builder, query: &DirectoryQuery) {
          users.email AS email, users.department AS department, users.site AS site, \
          COALESCE(presence.state, 'offline') AS presence_state, COALESCE(presence.chat, FALSE) AS presence_chat, \
          COALESCE(presence.message, '') AS presence_message, \
+         COALESCE(presence.chat_away, FALSE) AS presence_chat_away, presence.manual_state AS presence_manual_state, \
+         presence.line_state AS presence_line_state, \
          users.sort_key AS sort_key, users.updated_at AS updated_at, ",
     );
     push_favorite_flag(qb, "users", query.viewer_id);
@@ -251,7 +253,8 @@ pub(super) fn push_contact_entries(qb: &mut Builder, query: &DirectoryQuery, kin
          contacts.fax AS fax, contacts.fax_e164 AS fax_e164, \
          contacts.email AS email, '' AS department, '' AS site, \
          CAST(NULL AS TEXT) AS presence_state, CAST(NULL AS BOOLEAN) AS presence_chat, \
-         CAST(NULL AS TEXT) AS presence_message, \
+         CAST(NULL AS TEXT) AS presence_message, CAST(NULL AS BOOLEAN) AS presence_chat_away, \
+         CAST(NULL AS TEXT) AS presence_manual_state, CAST(NULL AS TEXT) AS presence_line_state, \
          contacts.sort_key AS sort_key, contacts.updated_at AS updated_at, "
     ));
     push_favorite_flag(qb, "contacts", query.viewer_id);
@@ -281,11 +284,7 @@ pub(super) fn directory_entry(row: &Row) -> Result<DirectoryEntry> {
             .collect(),
     };
     let presence = match kind {
-        EntryKind::Coworker => Some(Presence {
-            state: presence_state(row.try_get("presence_state")?),
-            chat: row.try_get("presence_chat")?,
-            message: row.try_get("presence_message")?,
-        }),
+        EntryKind::Coworker => Some(presence_of(row, "presence_")?),
         _ => None,
     };
     Ok(DirectoryEntry {
@@ -304,10 +303,6 @@ pub(super) fn directory_entry(row: &Row) -> Result<DirectoryEntry> {
         favorite: row.try_get("favorite")?,
         editable: false,
     })
-}
-
-fn presence_state(value: String) -> PresenceState {
-    PresenceState::parse(&value).unwrap_or_default()
 }
 
 /// Distinct values of the listed users of a domain, in a case- and accent-blind order

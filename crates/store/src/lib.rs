@@ -28,6 +28,7 @@ mod events;
 mod phones;
 mod photos;
 mod postgres;
+mod presence;
 mod sqlite;
 pub mod testing;
 mod user_trash;
@@ -39,6 +40,7 @@ pub use events::EventBus;
 pub use phones::{BookPart, BookRow, DeviceAccess, DeviceKey, PhoneStore};
 pub use photos::{NewPhoto, Photo, PhotoStore};
 pub use postgres::PostgresStore;
+pub use presence::{LineUpdate, NewPbxCredential, PresenceStore};
 pub use sqlite::SqliteStore;
 pub use user_trash::{DeletedUser, UserTrashStore};
 
@@ -169,7 +171,7 @@ pub struct AuditFilter {
 pub struct PresenceTimers {
     /// The status message is cleared then.
     pub message_until: Option<DateTime<Utc>>,
-    /// A "busy" state turns back to available then.
+    /// A "busy" set by hand turns back to available then (a busy line still shows).
     pub busy_until: Option<DateTime<Utc>>,
 }
 
@@ -414,6 +416,7 @@ pub trait Store:
     + DuplicateStore
     + ChatStore
     + PhotoStore
+    + PresenceStore
     + Send
     + Sync
     + 'static
@@ -527,12 +530,16 @@ pub trait DirectoryStore {
     async fn departments(&self, domain_id: Uuid) -> Result<Vec<String>>;
     async fn sites(&self, domain_id: Uuid) -> Result<Vec<String>>;
     async fn set_favorite(&self, user_id: Uuid, entry_id: Uuid, favorite: bool) -> Result<()>;
-    /// Sets a user's presence, and when its message and its "busy" end (none: they last).
+    /// Sets the state, chat and message a user set by hand (`presence.state`,
+    /// `presence.chat`, `presence.message`), and when its message and its "busy" end
+    /// (none: they last).
     async fn set_presence(&self, user_id: Uuid, presence: &Presence, timers: PresenceTimers) -> Result<()>;
     /// Clears the status messages and ends the "busy" states whose time has come by
-    /// `now`; returns each user changed, with their domain. Each change is made once,
-    /// whichever server asks first.
-    async fn expire_presence(&self, now: DateTime<Utc>) -> Result<Vec<(Uuid, Uuid)>>;
+    /// `now`, drops session connections that were not renewed, and marks away the
+    /// connected users last active before `idle_before`; returns each user whose shown
+    /// presence changed, with their domain. Each change is made once, whichever server
+    /// asks first.
+    async fn expire_presence(&self, now: DateTime<Utc>, idle_before: DateTime<Utc>) -> Result<Vec<(Uuid, Uuid)>>;
     async fn presence(&self, user_id: Uuid) -> Result<Presence>;
     /// Which of `entry_ids` the user has starred (for a page of the directory read elsewhere).
     async fn favorites_among(&self, user_id: Uuid, entry_ids: &[Uuid]) -> Result<HashSet<Uuid>>;
@@ -670,6 +677,7 @@ pub const COPY_TABLES: &[&str] = &[
     "chat_messages",
     "chat_conversations",
     "contact_photos",
+    "pbx_credentials",
 ];
 
 /// Rows of `table` that `db copy` reads and writes at a time: photos are large (up to

@@ -159,9 +159,9 @@ async fn write_audits(tx: &mut Tx, changes: &ChangeCache, audits: &[AuditRecord]
 /// Whether a change of this audited kind can change what a book shows. A device
 /// credential is in no book (each request checks its own), so adding or revoking one
 /// leaves every phone's cached book and the in-memory copy as they are; nor is a chat
-/// message.
+/// message or a PBX credential.
 fn changes_books(action: &str) -> bool {
-    !action.starts_with("device.") && !action.starts_with("chat.")
+    !action.starts_with("device.") && !action.starts_with("chat.") && !action.starts_with("pbx.")
 }
 
 /// Bumps a domain's change counter (see [`ChangeStamp`]); the time never goes backwards.
@@ -364,6 +364,8 @@ mod imports;
 mod phones;
 #[path = "photos_queries.rs"]
 mod photos;
+#[path = "presence_queries.rs"]
+mod presence;
 #[path = "settings_queries.rs"]
 mod settings;
 #[path = "user_trash_queries.rs"]

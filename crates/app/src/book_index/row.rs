@@ -279,7 +279,12 @@ mod tests {
             search_text: "elodie muller\nmuller elodie\nacme\n2065550100 12065550100".into(),
             more_numbers: more,
         });
-        let presence = Some(Presence { state: PresenceState::default(), chat: true, message: "Away".into() });
+        let presence = Some(Presence {
+            state: PresenceState::default(),
+            chat: true,
+            message: "Away".into(),
+            ..Presence::default()
+        });
         let coworker = DirectoryEntry {
             kind: EntryKind::Coworker,
             extension: Some("204".into()),

@@ -95,7 +95,9 @@ pub async fn unfavorite(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Reports a user's presence (the user, their managers, or a PBX with a provider's token).
+/// Sets a user's presence by hand (the user, their managers, or a provider). A state set
+/// by hand as `busy` or `offline` wins over the line a PBX reports; `available` lets a
+/// busy line show busy. It lasts until cleared (`DELETE`), or, for `busy_until`, until then.
 #[utoipa::path(put, path = "/api/v1/domains/{domain}/users/{ext}/presence", operation_id = "setPresence", tag = "directory", request_body = PresenceInput,
     params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "The user's extension")),
     responses((status = 200, description = "The presence now shown", body = Presence), WriteErrors, Throttled))]

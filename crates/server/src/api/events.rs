@@ -74,8 +74,14 @@ pub(crate) async fn event_stream(
     app: &App,
     caller: &Caller,
 ) -> switchboard_app::Result<impl Stream<Item = Result<sse::Event, Infallible>> + Send + use<>> {
+    // An open stream is a session of its user: connected (for chat) while it is open.
+    // Opened first, so the stream does not tell its own user they connected.
+    let session = app.open_session(caller).await?;
     let subscription = app.subscribe(caller).await?;
-    Ok(subscription.into_stream().map(|notice| Ok(sse_event(notice))))
+    Ok(subscription.into_stream().map(move |notice| {
+        let _open = &session;
+        Ok(sse_event(notice))
+    }))
 }
 
 fn sse_event(notice: Notice) -> sse::Event {

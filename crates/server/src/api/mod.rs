@@ -13,6 +13,7 @@ mod health;
 mod import;
 mod lookup;
 pub(crate) mod photos;
+mod presence;
 mod session;
 mod settings;
 mod tokens;
@@ -64,7 +65,11 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(directory::departments))
         .routes(routes!(directory::sites))
         .routes(routes!(directory::favorite, directory::unfavorite))
-        .routes(routes!(directory::presence))
+        .routes(routes!(directory::presence, presence::clear))
+        .routes(routes!(presence::activity))
+        .routes(routes!(presence::lines))
+        .routes(routes!(presence::list_credentials, presence::create_credential))
+        .routes(routes!(presence::revoke_credential))
         .routes(routes!(chat::conversations))
         .routes(routes!(chat::messages, chat::send))
         .routes(routes!(chat::read))

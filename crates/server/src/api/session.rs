@@ -58,7 +58,7 @@ pub async fn login(
 pub async fn current(Auth(caller): Auth) -> ApiResult<Json<SessionInfo>> {
     match caller {
         Caller::User { user, domain, .. } => Ok(Json(SessionInfo { user: *user, domain: domain.name.to_string() })),
-        Caller::System => Err(Problem::not_found()),
+        Caller::System | Caller::Pbx { .. } => Err(Problem::not_found()),
     }
 }
 

@@ -32,7 +32,7 @@ pub struct TokenInput {
 fn user_of(caller: &Caller) -> ApiResult<&User> {
     match caller {
         Caller::User { user, .. } => Ok(user),
-        Caller::System => Err(Problem::not_found()),
+        Caller::System | Caller::Pbx { .. } => Err(Problem::not_found()),
     }
 }
 

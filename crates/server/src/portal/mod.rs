@@ -116,14 +116,14 @@ impl Viewer {
     pub fn user(&self) -> &User {
         match &self.caller {
             Caller::User { user, .. } => user,
-            Caller::System => unreachable!("a portal viewer is always a user"),
+            Caller::System | Caller::Pbx { .. } => unreachable!("a portal viewer is always a user"),
         }
     }
 
     pub fn domain(&self) -> &Domain {
         match &self.caller {
             Caller::User { domain, .. } => domain,
-            Caller::System => unreachable!("a portal viewer is always a user"),
+            Caller::System | Caller::Pbx { .. } => unreachable!("a portal viewer is always a user"),
         }
     }
 
@@ -180,7 +180,8 @@ impl FromRequestParts<AppState> for Viewer {
         };
         let caller = match state.app.authenticate(&secret).await {
             Ok(caller @ Caller::User { .. }) => caller,
-            Ok(Caller::System) | Err(AppError::Unauthorized(_)) => return Err(logged_out(parts)),
+            // A PBX credential is no person: it has no portal.
+            Ok(Caller::System | Caller::Pbx { .. }) | Err(AppError::Unauthorized(_)) => return Err(logged_out(parts)),
             Err(other) => return Err(other.into()),
         };
         let csrf = csrf_token(&secret);

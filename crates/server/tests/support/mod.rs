@@ -78,8 +78,13 @@ pub struct Server {
 
 /// Starts a server with the domain [`DOMAIN`] and `people` in it.
 pub async fn spawn(backend: Backend, people: &[Person], config: ServerConfig) -> Server {
+    spawn_with(backend, people, config, AppConfig::default()).await
+}
+
+/// [`spawn`] with the use cases' tunables of the test's choosing.
+pub async fn spawn_with(backend: Backend, people: &[Person], config: ServerConfig, app_config: AppConfig) -> Server {
     let database_dir = tempfile::tempdir().expect("a temporary directory");
-    let app = App::new(store(backend, &database_dir).await, AppConfig::default());
+    let app = App::new(store(backend, &database_dir).await, app_config);
     let domain = DomainInput { name: DOMAIN.into(), ..Default::default() };
     app.create_domain(&Caller::System, domain).await.expect("the domain");
     for person in people {
