@@ -148,5 +148,48 @@ async fn configured_public_addresses(backend: Backend) {
 support::on_both_backends!(
     managers_add_list_show_and_revoke,
     only_managers_and_only_their_domain,
-    configured_public_addresses
+    configured_public_addresses,
+    managers_add_and_revoke_phone_system_credentials,
 );
+
+/// The page's phone system section: a manager adds a PBX credential (its secret shown
+/// once, and what the PBX then reports line states with), lists and revokes it; a basic
+/// user gets none of it, and another domain's credential is not found.
+async fn managers_add_and_revoke_phone_system_credentials(backend: Backend) {
+    let server = spawn(backend, ServerConfig::default()).await;
+    let olivia = server.log_in("200").await;
+    let page = olivia.get("/phones").await.text().await.unwrap();
+    assert!(page.contains("id=\"pbx-form\"") && page.contains("id=\"no-pbx\""), "{page}");
+
+    let refused = olivia.post("/phones/pbx", &[("name", "  ")]).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().await.unwrap().contains("id=\"error-pbx-name\""));
+    let added = olivia.post("/phones/pbx", &[("name", "Main office PBX")]).await;
+    assert_eq!(added.status(), StatusCode::OK);
+    assert_eq!(toast(&added), "Added Main office PBX");
+    let panel = added.text().await.unwrap();
+    let secret = attribute_after(&panel, "id=\"pbx-secret\" value=\"");
+    assert!(secret.starts_with("sbp_"), "{panel}");
+    let lines = serde_json::json!({ "lines": [{ "ext": "201", "state": "on_call" }] });
+    let path = "/api/v1/domains/acme.example/presence/lines";
+    let (status, answer) = server.call(reqwest::Method::POST, &secret, path, Some(lines.clone())).await;
+    assert_eq!((status, &answer["changed"]), (StatusCode::OK, &serde_json::json!(1)), "{answer}");
+
+    let (_, listed) = olivia.fragment("/phones/pbx").await;
+    assert!(listed.contains("data-pbx=\"Main office PBX\"") && !listed.contains(&secret), "never shown again");
+    let id = attribute_after(&listed, "hx-post=\"/phones/pbx/").split('/').next().unwrap().to_string();
+    let revoked = olivia.post(&format!("/phones/pbx/{id}/revoke"), &[]).await;
+    assert_eq!(revoked.status(), StatusCode::OK);
+    assert!(revoked.text().await.unwrap().contains("id=\"no-pbx\""));
+    assert_eq!(server.call(reqwest::Method::POST, &secret, path, Some(lines)).await.0, StatusCode::UNAUTHORIZED);
+
+    let ben = server.log_in("201").await;
+    assert_eq!(ben.fragment("/phones/pbx").await.0, StatusCode::FORBIDDEN);
+    assert_eq!(ben.post("/phones/pbx", &[("name", "Mine")]).await.status(), StatusCode::FORBIDDEN);
+    let other = DomainInput { name: "other.example".into(), ..Default::default() };
+    server.app.create_domain(&Caller::System, other).await.unwrap();
+    let theirs = server.app.create_pbx_credential(&Caller::System, "other.example", "Theirs").await.unwrap();
+    let foreign = theirs.credential.id;
+    assert_eq!(olivia.post(&format!("/phones/pbx/{foreign}/revoke"), &[]).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(server.app.list_pbx_credentials(&Caller::System, "other.example").await.unwrap().len(), 1);
+}

@@ -21,6 +21,7 @@ on_both_backends!(
     bad_batches_are_refused_whole_and_a_flood_is_slowed,
     chat_follows_open_streams,
     a_line_change_reaches_an_open_page_within_a_second,
+    a_portal_page_is_a_session_and_reports_activity,
 );
 
 const PEOPLE: [Person; 4] = [
@@ -360,4 +361,25 @@ async fn a_line_change_reaches_an_open_page_within_a_second(backend: Backend) {
     let event = page.presence_of(&ben_id, Duration::from_secs(1)).await.expect("heard within a second");
     assert_eq!(event["kind"], "presence");
     assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+}
+
+async fn a_portal_page_is_a_session_and_reports_activity(backend: Backend) {
+    let away_after = Duration::from_millis(300);
+    let server = spawn(backend, AppConfig { chat_away_after: away_after, ..Default::default() }).await;
+    let hana = server.token("202").await;
+    let ben = server.log_in("201").await;
+    let page_stream = ben.request(Method::GET, "/events").send().await.unwrap();
+    assert_eq!(page_stream.status(), StatusCode::OK);
+    assert!(presence_of(&server, ("202", &hana), "201").await["chat"].as_bool().unwrap(), "an open page connects");
+
+    tokio::time::sleep(away_after + Duration::from_millis(50)).await;
+    server.app.expire_presence().await.unwrap();
+    assert_eq!(presence_of(&server, ("202", &hana), "201").await["chat_away"], true);
+    assert_eq!(ben.post_with("/presence/activity", &[], None).await.status(), StatusCode::FORBIDDEN, "CSRF");
+    assert_eq!(ben.post("/presence/activity", &[]).await.status(), StatusCode::NO_CONTENT);
+    let presence = presence_of(&server, ("202", &hana), "201").await;
+    assert_eq!((&presence["chat"], &presence["chat_away"]), (&json!(true), &json!(false)));
+    drop(page_stream);
+    let presence = until_presence(&server, &hana, "201", |p| p["chat"] == false).await;
+    assert_eq!(shown(&presence), ("offline", false, &Value::Null), "the page closed");
 }

@@ -430,3 +430,28 @@
       });
   });
 })();
+
+// --- Chat availability: a page with live updates open keeps its person connected;
+// a key press, click or touch tells the server they are there (at most once a minute),
+// so they are not shown away while they use the portal.
+(function () {
+  const body = document.body;
+  if (!body.dataset.live) return;
+  const EVERY = 60 * 1000;
+  let last = Date.now(); // opening the page counted already
+
+  function csrfHeaders() {
+    try {
+      return JSON.parse(body.getAttribute("hx-headers") || "{}");
+    } catch (_) {
+      return {};
+    }
+  }
+
+  function active() {
+    if (Date.now() - last < EVERY) return;
+    last = Date.now();
+    fetch("/presence/activity", { method: "POST", headers: csrfHeaders(), credentials: "same-origin" }).catch(() => {});
+  }
+  ["keydown", "pointerdown"].forEach((kind) => document.addEventListener(kind, active, { passive: true }));
+})();

@@ -26,6 +26,7 @@ mod deleted_users;
 mod duplicates;
 mod login;
 mod phones;
+mod presence;
 mod settings;
 mod shared;
 mod sharing;
@@ -54,6 +55,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/", get(home))
         .route("/events", get(live_events))
         .merge(login::routes())
+        .merge(presence::routes())
         .merge(account::routes())
         .merge(users::routes())
         .merge(deleted_users::routes())

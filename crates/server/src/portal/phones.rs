@@ -49,6 +49,7 @@ struct PhonesPage {
     ldap_served: bool,
     form: PhoneForm,
     rows: PhoneRows,
+    pbx: super::presence::PbxPanel,
 }
 
 async fn page(State(state): State<AppState>, viewer: Viewer) -> PortalResult<Response> {
@@ -56,7 +57,8 @@ async fn page(State(state): State<AppState>, viewer: Viewer) -> PortalResult<Res
     let rows = PhoneRows::load(&state, &viewer, None).await?;
     let ldap_served = state.config.ldap_port.is_some() || state.config.public_ldap.is_some();
     let domain = viewer.domain_name();
-    html(&PhonesPage { frame: viewer.frame("phones"), domain, ldap_served, form: PhoneForm::default(), rows })
+    let pbx = super::presence::PbxPanel::load(&state, &viewer).await?;
+    html(&PhonesPage { frame: viewer.frame("phones"), domain, ldap_served, form: PhoneForm::default(), rows, pbx })
 }
 
 // --- The list ---------------------------------------------------------------------
