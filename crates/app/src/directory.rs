@@ -3,9 +3,9 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use switchboard_core::event::EventKind;
 use switchboard_core::model::{DirectoryEntry, Domain, EntryKind, Presence, PresenceState, User};
-use switchboard_core::paging::Page;
+use switchboard_core::paging::{Limit, Page};
 use switchboard_core::{FieldError, Invalid, contact::single_line};
-use switchboard_store::{DirectoryQuery, Group, PresenceTimers};
+use switchboard_store::{DirectoryQuery, Group, ListQuery, PresenceTimers};
 use uuid::Uuid;
 
 use crate::App;
@@ -74,6 +74,73 @@ impl App {
         group: &str,
         params: &ListParams,
     ) -> Result<Page<DirectoryEntry>> {
+        let view = self.directory_view(caller, domain, ext, group, params).await?;
+        let page = match self.directory_from_copy(&view.query).await? {
+            Some(page) => page,
+            None => self.store.directory(&view.query).await?,
+        };
+        Ok(view.marked(page))
+    }
+
+    /// The directory with the viewer's favorites first, then everyone else, each part by
+    /// name (the portal's "Favorites first"). `params.sort` is not read; the cursor is
+    /// one this method gave out. The database answers (the in-memory copy holds no stars).
+    pub async fn directory_favorites_first(
+        &self,
+        caller: &Caller,
+        domain: &str,
+        ext: &str,
+        group: &str,
+        params: &ListParams,
+    ) -> Result<Page<DirectoryEntry>> {
+        let (half, cursor) = favorites_first_cursor(params.cursor.as_deref())?;
+        let params = ListParams { sort: None, cursor, ..params.clone() };
+        let view = self.directory_view(caller, domain, ext, group, &params).await?;
+        let query = &view.query;
+        let mut page = self.store.directory_starred(query, half == Half::Starred).await?;
+        let prefix = if half == Half::Starred { "f." } else { "r." };
+        page.next_cursor = page.next_cursor.map(|next| format!("{prefix}{next}"));
+        let room = query.list.limit.get() as usize - page.items.len();
+        if half == Half::Starred && page.next_cursor.is_none() {
+            // The favorites ended on this page: the others fill it.
+            if room == 0 {
+                page.next_cursor = Some("r.".into());
+            } else {
+                let limit = Limit::parse(u32::try_from(room).ok()).unwrap_or_default();
+                let list = ListQuery { after: None, limit, ..query.list.clone() };
+                let rest = self.store.directory_starred(&DirectoryQuery { list, ..query.clone() }, false).await?;
+                page.items.extend(rest.items);
+                page.next_cursor = rest.next_cursor.map(|next| format!("r.{next}"));
+            }
+        }
+        Ok(view.marked(page))
+    }
+
+    /// How many entries the directory lists for `group` and `params.q`, counted up to
+    /// `cap` (past it: `cap + 1`).
+    pub async fn directory_count(
+        &self,
+        caller: &Caller,
+        domain: &str,
+        ext: &str,
+        group: &str,
+        params: &ListParams,
+        cap: u32,
+    ) -> Result<u64> {
+        let params = ListParams { q: params.q.clone(), ..ListParams::default() };
+        let view = self.directory_view(caller, domain, ext, group, &params).await?;
+        Ok(self.store.directory_count(&view.query, cap).await?)
+    }
+
+    /// The viewer's directory query, after the checks every read of it makes.
+    async fn directory_view(
+        &self,
+        caller: &Caller,
+        domain: &str,
+        ext: &str,
+        group: &str,
+        params: &ListParams,
+    ) -> Result<DirectoryView> {
         let (domain, user) = self.viewer(caller, domain, ext).await?;
         let group = parse_group(group);
         let list = list_query(params);
@@ -91,14 +158,7 @@ impl App {
         let can_edit_shared = access.can_edit_shared(&editors);
         let query =
             DirectoryQuery { domain_id: domain.id, viewer_id: user.id, include_shared, include_own: true, group, list };
-        let mut page = match self.directory_from_copy(&query).await? {
-            Some(page) => page,
-            None => self.store.directory(&query).await?,
-        };
-        for entry in &mut page.items {
-            entry.editable = editable(&access, can_edit_shared, entry);
-        }
-        Ok(page)
+        Ok(DirectoryView { query, caller: caller.clone(), domain, can_edit_shared })
     }
 
     /// The page from the in-memory copy of the domain's book (see `book_index`) when it
@@ -181,6 +241,46 @@ impl App {
         tracing::debug!(user = %user.id, state = state.as_str(), "presence set by hand");
         self.publish(domain.id, EventKind::PresenceChanged { user_id: user.id }).await;
         Ok(self.store.presence(user.id).await?)
+    }
+}
+
+/// A directory read's query and what marks its entries editable.
+struct DirectoryView {
+    query: DirectoryQuery,
+    caller: Caller,
+    domain: Domain,
+    can_edit_shared: bool,
+}
+
+impl DirectoryView {
+    fn marked(&self, mut page: Page<DirectoryEntry>) -> Page<DirectoryEntry> {
+        if let Some(access) = access(&self.caller, &self.domain) {
+            for entry in &mut page.items {
+                entry.editable = editable(&access, self.can_edit_shared, entry);
+            }
+        }
+        page
+    }
+}
+
+/// Which half of "favorites first" a page is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Half {
+    Starred,
+    Rest,
+}
+
+/// Reads a "favorites first" cursor: `f.<cursor>` within the favorites, `r.<cursor>`
+/// (or `r.` for its start) within the others.
+fn favorites_first_cursor(cursor: Option<&str>) -> Result<(Half, Option<String>), Invalid> {
+    let inner = |text: &str| (!text.is_empty()).then(|| text.to_string());
+    match cursor.map(str::trim) {
+        None | Some("") => Ok((Half::Starred, None)),
+        Some(text) => match text.split_at_checked(2) {
+            Some(("f.", rest)) if !rest.is_empty() => Ok((Half::Starred, inner(rest))),
+            Some(("r.", rest)) => Ok((Half::Rest, inner(rest))),
+            _ => Err(Invalid::field("cursor", "this cursor is not one we gave out; start again without it")),
+        },
     }
 }
 

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::presence::{PRESENCE_COLUMNS, derive, expire_sessions, presence_of};
 use super::{
-    Backend, Builder, CONTACT_KEYS, Db, ENTRY_KEYS, Row, USER_KEYS, begin_write, mark_changed, now, page, phones,
+    Backend, Builder, CONTACT_KEYS, Db, ENTRY_KEYS, Keys, Row, USER_KEYS, begin_write, mark_changed, now, page, phones,
     push_book, push_ids, push_order_limit, push_page, push_search, push_visible, walk_sort_index,
 };
 use crate::{DirectoryQuery, DirectoryStore, Group, ListQuery, PresenceTimers, Result};
@@ -23,8 +23,38 @@ use crate::{DirectoryQuery, DirectoryStore, Group, ListQuery, PresenceTimers, Re
 impl DirectoryStore for Backend {
     async fn directory(&self, query: &DirectoryQuery) -> Result<Page<DirectoryEntry>> {
         let walk = walk_sort_index(&self.pool, &query.list).await?;
-        let rows = directory_rows(&self.pool, query, None, walk).await?;
+        let rows = directory_rows(&self.pool, query, Filter::default(), walk).await?;
         page(rows, &query.list, directory_entry)
+    }
+
+    async fn directory_starred(&self, query: &DirectoryQuery, starred: bool) -> Result<Page<DirectoryEntry>> {
+        // A person's favorites are few: fetched by the favorites' key and sorted, rather
+        // than found by walking the whole book in order.
+        let walk = !starred && walk_sort_index(&self.pool, &query.list).await?;
+        let rows =
+            directory_rows(&self.pool, query, Filter { starred: Some(starred), ..Filter::default() }, walk).await?;
+        page(rows, &query.list, directory_entry)
+    }
+
+    async fn directory_count(&self, query: &DirectoryQuery, cap: u32) -> Result<u64> {
+        let kinds = query.kinds();
+        if kinds.is_empty() {
+            return Ok(0);
+        }
+        // Each branch stops after `cap + 1` rows, and so does their union.
+        let limit = i64::from(cap) + 1;
+        let mut qb = Builder::new("SELECT COUNT(*) FROM (SELECT id FROM (");
+        for (i, kind) in kinds.into_iter().enumerate() {
+            if i > 0 {
+                qb.push(" UNION ALL ");
+            }
+            qb.push("SELECT id FROM (");
+            push_filtered_branch(&mut qb, query, kind, &Filter::default());
+            qb.push(" LIMIT ").push_bind(limit).push(format_args!(") AS branch{i}"));
+        }
+        qb.push(") AS entries LIMIT ").push_bind(limit).push(") AS counted");
+        let count: i64 = qb.build_query_scalar().fetch_one(&self.pool).await?;
+        Ok(u64::try_from(count).unwrap_or_default())
     }
 
     async fn directory_entry(
@@ -37,7 +67,8 @@ impl DirectoryStore for Backend {
     ) -> Result<Option<DirectoryEntry>> {
         let (group, list) = (Group::All, ListQuery::default());
         let query = DirectoryQuery { domain_id, viewer_id, include_shared, include_own, group, list };
-        let rows = directory_rows(&self.pool, &query, Some(entry_id), true).await?;
+        let only = Filter { only: Some(entry_id), ..Filter::default() };
+        let rows = directory_rows(&self.pool, &query, only, true).await?;
         rows.first().map(directory_entry).transpose()
     }
 
@@ -160,13 +191,21 @@ impl DirectoryStore for Backend {
     }
 }
 
+/// What narrows the directory beyond its query: one entry, or the viewer's favorites
+/// (or all but them).
+#[derive(Default)]
+struct Filter {
+    only: Option<Uuid>,
+    starred: Option<bool>,
+}
+
 /// Each branch of the union reads one index in the list's order and stops after a page,
 /// so the merged first page costs three short index scans, however big the books are.
 /// `walk` as for [`push_page`].
 async fn directory_rows<'c>(
     db: impl Executor<'c, Database = Db>,
     query: &DirectoryQuery,
-    only: Option<Uuid>,
+    filter: Filter,
     walk: bool,
 ) -> Result<Vec<Row>> {
     let kinds = query.kinds();
@@ -179,7 +218,8 @@ async fn directory_rows<'c>(
             qb.push(" UNION ALL ");
         }
         qb.push("SELECT * FROM (");
-        push_branch(&mut qb, query, kind, only, walk);
+        push_filtered_branch(&mut qb, query, kind, &filter);
+        push_page(&mut qb, &query.list, keys_of(kind), walk);
         qb.push(format_args!(") AS branch{i}"));
     }
     qb.push(") AS entries");
@@ -187,33 +227,47 @@ async fn directory_rows<'c>(
     Ok(qb.build().fetch_all(db).await?)
 }
 
-fn push_branch(qb: &mut Builder, query: &DirectoryQuery, kind: EntryKind, only: Option<Uuid>, walk: bool) {
-    let (table, keys) = match kind {
+fn keys_of(kind: EntryKind) -> &'static Keys {
+    if kind == EntryKind::Coworker { &USER_KEYS } else { &CONTACT_KEYS }
+}
+
+/// One kind's entries of the query, searched and filtered, without order or page.
+fn push_filtered_branch(qb: &mut Builder, query: &DirectoryQuery, kind: EntryKind, filter: &Filter) {
+    let table = match kind {
         EntryKind::Coworker => {
             push_coworkers(qb, query);
-            ("users", &USER_KEYS)
+            "users"
         }
         EntryKind::Shared => {
             push_contact_entries(qb, query, "shared", Book::Shared { domain_id: query.domain_id });
-            ("contacts", &CONTACT_KEYS)
+            "contacts"
         }
         EntryKind::Personal => {
             let book = Book::Personal { domain_id: query.domain_id, owner_id: query.viewer_id };
             push_contact_entries(qb, query, "personal", book);
-            ("contacts", &CONTACT_KEYS)
+            "contacts"
         }
     };
-    if let Some(id) = only {
+    if let Some(id) = filter.only {
         qb.push(format_args!(" AND {table}.id = ")).push_bind(id);
     }
-    if query.group == Group::Favorites {
-        qb.push(format_args!(" AND {table}.id IN (SELECT entry_id FROM favorites WHERE user_id = "));
+    let starred = match (&query.group, filter.starred) {
+        (Group::Favorites, Some(false)) => {
+            // Favorites that are not favorites: nothing.
+            qb.push(" AND 1 = 0");
+            None
+        }
+        (Group::Favorites, _) => Some(true),
+        (_, starred) => starred,
+    };
+    if let Some(starred) = starred {
+        let not = if starred { "" } else { "NOT " };
+        qb.push(format_args!(" AND {table}.id {not}IN (SELECT entry_id FROM favorites WHERE user_id = "));
         qb.push_bind(query.viewer_id).push(")");
     }
     if let Some(term) = &query.list.search {
         push_search(qb, table, term);
     }
-    push_page(qb, &query.list, keys, walk);
 }
 
 pub(super) fn push_coworkers(qb: &mut Builder, query: &DirectoryQuery) {

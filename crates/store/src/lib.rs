@@ -517,6 +517,13 @@ pub trait ContactStore {
 #[async_trait]
 pub trait DirectoryStore {
     async fn directory(&self, query: &DirectoryQuery) -> Result<Page<DirectoryEntry>>;
+    /// A page of the directory holding only the viewer's favorites (`starred`) or only
+    /// the others: the two halves of "favorites first", each paged by the list's sort
+    /// index like [`DirectoryStore::directory`] (the favorites' primary key filters).
+    async fn directory_starred(&self, query: &DirectoryQuery, starred: bool) -> Result<Page<DirectoryEntry>>;
+    /// How many entries the query finds (its cursor and page size ignored), counted up
+    /// to `cap`: past it the answer is `cap + 1`, so a count never reads a whole book.
+    async fn directory_count(&self, query: &DirectoryQuery, cap: u32) -> Result<u64>;
     /// One directory entry as the viewer sees it, if visible to them.
     async fn directory_entry(
         &self,
