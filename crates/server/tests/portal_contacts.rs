@@ -31,6 +31,7 @@ support::on_both_backends!(
     markup_in_a_contact_name_is_shown_as_text,
     lists_are_searched_and_paged,
     the_dock_filters_by_group_and_search,
+    the_directory_is_sorted_counted_and_explains_empty_lists,
     a_contact_photo_is_shown_uploaded_and_removed,
 );
 
@@ -750,9 +751,10 @@ async fn lists_are_searched_and_paged(backend: Backend) {
     assert_eq!(entries(&manager, "/contacts/rows?q=5550133").await, [("shared".to_string(), ids[33].clone())]);
     let sue = ok_fragment(&manager, "/contacts/rows?q=sue").await;
     assert_eq!(attribute_values(&sue, "data-kind"), ["coworker"], "{sue}");
-    assert!(sue.contains("Sue Tester") && sue.contains("Ext. 210"), "{sue}");
+    assert!(sue.contains("Sue Tester") && sue.contains(r#"<span class="kind">Ext.</span>"#), "{sue}");
+    assert_eq!(sue.matches(">210<").count(), 1, "the extension is shown once: {sue}");
     let none = ok_fragment(&manager, "/contacts/rows?q=nobody").await;
-    assert!(none.contains("Nobody here matches."), "{none}");
+    assert!(none.contains("Nobody matches “nobody”."), "{none}");
     let page = manager.get("/contacts?q=&group=").await.text().await.unwrap();
     assert_eq!(attribute_values(&page, "data-entry").len(), 50, "the page holds the first fragment");
 }
@@ -791,11 +793,84 @@ async fn the_dock_filters_by_group_and_search(backend: Backend) {
     assert_eq!(ben.post(&format!("/contacts/{ann}/favorite"), &[("on", "true")]).await.status(), StatusCode::OK);
     assert_eq!(entries(&ben, "/dock/rows?group=favorites&q=").await, [("shared".to_string(), ann.clone())]);
     let nobody = ok_fragment(&ben, "/dock/rows?group=all&q=nobody").await;
-    assert!(nobody.contains("Nobody here matches.") && nobody.contains(r#"colspan="2""#), "{nobody}");
+    assert!(nobody.contains("Nobody matches “nobody”.") && nobody.contains(r#"colspan="2""#), "{nobody}");
 
     let (status, message) = ben.fragment("/dock/rows?group=bogus").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{message}");
     assert!(message.contains("is not a group"), "{message}");
+}
+
+/// The count a first page's answer tells the page (`HX-Trigger: list-count`), if any.
+async fn told_count(browser: &Browser<'_>, path: &str) -> Option<String> {
+    let response = browser.request(Method::GET, path).header("hx-request", "true").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    response.headers().get("hx-trigger")?;
+    Some(triggers(&response)["list-count"]["text"].as_str().expect("the count's text").to_string())
+}
+
+async fn the_directory_is_sorted_counted_and_explains_empty_lists(backend: Backend) {
+    let server = spawn(backend).await;
+    let ids = add_sixty(&server).await;
+    let ben = server.log_in("203").await;
+    for starred in [&ids[30], &ids[5]] {
+        assert_eq!(
+            ben.post(&format!("/contacts/{starred}/favorite"), &[("on", "true")]).await.status(),
+            StatusCode::OK
+        );
+    }
+    let everyone = 60 + PEOPLE.len() - 1;
+
+    // Favorites first: the two stars by name, then everyone else by name, paged by 50.
+    let first = pages(&ben, "/contacts/rows?sort=favorites", "data-entry").await;
+    assert_eq!(first.iter().map(Vec::len).collect::<Vec<_>>(), [50, everyone - 50]);
+    let first = first.concat();
+    assert_eq!(first[..3], [ids[5].clone(), ids[30].clone(), ids[0].clone()], "the stars, then A–Z");
+    assert_eq!(first.iter().collect::<BTreeSet<_>>().len(), everyone, "everyone once");
+    let by_name = pages(&ben, "/contacts/rows?sort=name", "data-entry").await.concat();
+    let rest: Vec<&String> = by_name.iter().filter(|id| **id != ids[5] && **id != ids[30]).collect();
+    assert_eq!(first[2..].iter().collect::<Vec<_>>(), rest, "the others in the name order");
+    let searched = entries(&ben, "/contacts/rows?sort=favorites&q=family").await;
+    let searched: Vec<&String> = searched.iter().take(3).map(|(_, id)| id).collect();
+    assert_eq!(searched, [&ids[5], &ids[30], &ids[0]], "favorites first within a search too");
+    let (status, message) = ben.fragment("/contacts/rows?sort=favorites&cursor=x.abc").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{message}");
+
+    // Recently changed first; Z–A.
+    let recent = pages(&ben, "/contacts/rows?sort=-updated", "data-entry").await.concat();
+    assert_eq!(recent.first(), ids.last(), "the last one added first");
+    assert_eq!(recent.len(), everyone);
+    let backwards = pages(&ben, "/contacts/rows?sort=-name", "data-entry").await.concat();
+    assert_eq!(backwards.iter().rev().collect::<Vec<_>>(), by_name.iter().collect::<Vec<_>>());
+
+    // The count: on the page, and with each first page of rows, not with the next ones.
+    let page = ben.get("/contacts").await.text().await.unwrap();
+    assert!(page.contains(&format!(">{everyone} entries</p>")), "{page}");
+    assert_eq!(told_count(&ben, "/contacts/rows?q=").await.as_deref(), Some(format!("{everyone} entries").as_str()));
+    assert_eq!(told_count(&ben, "/contacts/rows?q=family0").await.as_deref(), Some("10 entries"));
+    assert_eq!(told_count(&ben, "/contacts/rows?q=family07").await.as_deref(), Some("1 entry"));
+    assert_eq!(told_count(&ben, "/contacts/rows?group=favorites").await.as_deref(), Some("2 entries"));
+    assert_eq!(told_count(&ben, "/contacts/rows?q=nobody").await.as_deref(), Some("No entries"));
+    let html = ok_fragment(&ben, "/contacts/rows").await;
+    let next = unescape(&attribute_after(&html[html.find(r#"<tr class="more">"#).unwrap()..], r#"hx-get=""#));
+    assert_eq!(told_count(&ben, &next).await, None, "a next page tells no count");
+
+    // Each empty list says why.
+    let none = ok_fragment(&ben, "/contacts/rows?q=nobody").await;
+    assert!(none.contains("Nobody matches “nobody”."), "{none}");
+    let sue = server.log_in("210").await;
+    let no_favorites = ok_fragment(&sue, "/contacts/rows?group=favorites").await;
+    assert!(no_favorites.contains("No favorites yet.") && no_favorites.contains("Star people"), "{no_favorites}");
+    let nobody_in_group = ok_fragment(&sue, "/contacts/rows?group=department%3AMarketing").await;
+    assert!(nobody_in_group.contains("Nobody in this group."), "{nobody_in_group}");
+
+    // The page names its search landmark, explains the dots and offers the sorts.
+    assert!(page.contains(r#"role="search" aria-label="Contacts""#), "{page}");
+    assert!(page.contains(r#"class="legend""#) && page.contains("Available to chat"), "{page}");
+    for sort in ["name", "-name", "-updated", "favorites"] {
+        assert!(page.contains(&format!(r#"<option value="{sort}">"#)), "{sort}: {page}");
+    }
+    let dock = ok_fragment(&ben, "/dock").await;
+    assert!(dock.contains(r#"role="search" aria-label="Contacts dock""#), "{dock}");
 }
 
 // --- Photos ---------------------------------------------------------------------------------

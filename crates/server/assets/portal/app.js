@@ -144,6 +144,100 @@
     }
   }
 
+  // --- Phone-sized screens: the menu button opens the navigation below the bar.
+  const topbar = document.getElementById("topbar");
+  const menuToggle = document.getElementById("menu-toggle");
+  if (topbar && menuToggle) {
+    menuToggle.addEventListener("click", () => {
+      const open = !topbar.classList.contains("menu-open");
+      topbar.classList.toggle("menu-open", open);
+      menuToggle.setAttribute("aria-expanded", String(open));
+    });
+    document.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape" || !topbar.classList.contains("menu-open")) return;
+      topbar.classList.remove("menu-open");
+      menuToggle.setAttribute("aria-expanded", "false");
+      menuToggle.focus();
+    });
+  }
+
+  // --- A list's count: its first page's answer carries `HX-Trigger: {"list-count": …}`.
+  body.addEventListener("list-count", (event) => {
+    const place = document.getElementById(event.detail.id);
+    if (place) place.textContent = event.detail.text;
+  });
+
+  // --- Focus survives re-rendering: starring swaps the star, deleting removes its row,
+  // and live updates render whole lists again. Before such a swap the focused control
+  // is remembered by its row's id; after it, the same control of that row (or of the
+  // next or previous row, or the list's search box) gets the focus back.
+  const ROW_IDS = ["entry", "contact", "user", "phone", "extension", "number", "pattern"];
+  let kept = null;
+
+  function rowId(row) {
+    const key = ROW_IDS.find((name) => row.dataset[name]);
+    return key ? key + ":" + row.dataset[key] : null;
+  }
+
+  function keyedRows(list) {
+    return Array.from(list.children).filter((row) => row.tagName === "TR" && rowId(row));
+  }
+
+  function controlSelector(control) {
+    // htmx's own classes (htmx-request…) come and go with the request.
+    const classes = Array.from(control.classList)
+      .filter((name) => !name.startsWith("htmx-"))
+      .map((name) => "." + CSS.escape(name))
+      .join("");
+    return control.tagName.toLowerCase() + classes;
+  }
+
+  body.addEventListener("htmx:beforeSwap", (event) => {
+    const active = document.activeElement;
+    const target = event.detail.target;
+    if (!active || active === body || !target || !target.contains(active)) return;
+    const row = active.closest("tr");
+    const list = row && row.parentElement;
+    if (!list || !list.id || !rowId(row)) return;
+    const rows = keyedRows(list);
+    const at = rows.indexOf(row);
+    const selector = controlSelector(active);
+    const index = Array.from(row.querySelectorAll(selector)).indexOf(active);
+    const candidates = [rows[at], rows[at + 1], rows[at - 1]].filter(Boolean).map(rowId);
+    kept = { list: list.id, rows: candidates, selector: selector, index: Math.max(index, 0) };
+    // A removed target hears no later event of its own swap.
+    setTimeout(restoreFocus, 0);
+  });
+
+  function restoreFocus() {
+    if (!kept) return;
+    const active = document.activeElement;
+    if (active && active !== body && active.isConnected) {
+      kept = null;
+      return;
+    }
+    const list = document.getElementById(kept.list);
+    if (!list) return;
+    const rows = keyedRows(list);
+    for (const id of kept.rows) {
+      const row = rows.find((candidate) => rowId(candidate) === id);
+      if (!row) continue;
+      const same = row.querySelectorAll(kept.selector);
+      const control = same[Math.min(kept.index, same.length - 1)] || row.querySelector("button, a[href]");
+      if (control) {
+        control.focus();
+        kept = null;
+        return;
+      }
+    }
+    const area = list.closest("main, aside");
+    const search = area && area.querySelector("input[type=search]");
+    if (search) search.focus();
+    kept = null;
+  }
+  body.addEventListener("htmx:afterSwap", restoreFocus);
+  body.addEventListener("htmx:afterSettle", restoreFocus);
+
   // --- Live updates: server-sent events re-trigger as `sb:<kind>` on <body>;
   // lists listen with `hx-trigger="sb:contact from:body"`.
   const live = body.dataset.live;

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::contact_form::{self, Which};
 use super::shared::{ListQuery, NumberLine};
-use super::{Frame, PortalResult, Viewer, html};
+use super::{Frame, PortalResult, Viewer, html, triggers};
 use crate::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -26,6 +26,9 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/dock/rows", get(dock_rows))
         .merge(contact_form::routes(Which::Mine))
 }
+
+/// The Contacts page's sort that lists the viewer's favorites before the others.
+const FAVORITES_FIRST: &str = "favorites";
 
 /// The group filter and the list's search and position.
 #[derive(Debug, Default, Deserialize)]
@@ -71,10 +74,8 @@ impl EntryRow {
         let name = format!("{} {}", entry.first_name, entry.last_name).trim().to_string();
         let (name, company) =
             if name.is_empty() { (entry.company.clone(), String::new()) } else { (name, entry.company.clone()) };
-        let detail = match &entry.extension {
-            Some(extension) => format!("Ext. {extension}"),
-            None => company,
-        };
+        // A coworker's extension is among their numbers: it is not repeated here.
+        let detail = company;
         let base = match entry.kind {
             EntryKind::Shared => Some(Which::Shared.path()),
             EntryKind::Personal => Some(Which::Mine.path()),
@@ -115,6 +116,16 @@ impl EntryRow {
     }
 }
 
+impl EntryRow {
+    fn presence_label(&self) -> &'static str {
+        match self.presence {
+            "available" => "Available",
+            "busy" => "Busy",
+            _ => "Offline",
+        }
+    }
+}
+
 fn number_label(kind: NumberKind) -> &'static str {
     match kind {
         NumberKind::Work => "Work",
@@ -147,9 +158,43 @@ struct ContactsPage {
 struct EntryRows {
     rows: Vec<EntryRow>,
     next: Option<String>,
-    searching: bool,
+    /// The search typed, trimmed; the group chosen, and whether that is everyone: each
+    /// empty list says which of them found nobody.
+    query: String,
+    group: String,
+    all_groups: bool,
+    /// How many entries the search finds (first pages of the Contacts page only).
+    count: Option<u64>,
     /// `contacts` or `dock`: the page the rows belong to (the dock's are compact).
     place: &'static str,
+}
+
+/// Counting stops here: "more than 1,000" says enough, and costs a bounded read.
+const COUNT_CAP: u32 = 1000;
+
+impl EntryRows {
+    fn count_text(&self) -> String {
+        match self.count {
+            None => String::new(),
+            Some(0) => "No entries".into(),
+            Some(1) => "1 entry".into(),
+            Some(n) if n > u64::from(COUNT_CAP) => format!("More than {} entries", thousands(COUNT_CAP.into())),
+            Some(n) => format!("{} entries", thousands(n)),
+        }
+    }
+}
+
+/// `12345` as `12,345`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 async fn groups(state: &AppState, viewer: &Viewer, selected: &str) -> PortalResult<Groups> {
@@ -172,12 +217,20 @@ async fn page(
     html(&ContactsPage { frame: viewer.frame("contacts"), groups, rows })
 }
 
+/// The rows of a search, sort or page; a first page also tells the page's count (an
+/// `HX-Trigger` the script writes into `#directory-count`).
 async fn rows(
     State(state): State<AppState>,
     viewer: Viewer,
     Query(query): Query<DirectoryQuery>,
 ) -> PortalResult<Response> {
-    html(&entries(&state, &viewer, &query, "contacts").await?)
+    let rows = entries(&state, &viewer, &query, "contacts").await?;
+    let response = html(&rows)?;
+    if rows.count.is_none() {
+        return Ok(response);
+    }
+    let count = serde_json::json!({ "list-count": { "id": "directory-count", "text": rows.count_text() } });
+    Ok(triggers(count, response))
 }
 
 async fn entries(
@@ -186,15 +239,27 @@ async fn entries(
     query: &DirectoryQuery,
     place: &'static str,
 ) -> PortalResult<EntryRows> {
-    let page = state
-        .app
-        .directory(&viewer.caller, &viewer.domain_name(), &viewer.extension(), &query.group, &query.list.params())
-        .await?;
-    let country = state.app.reading_country(&viewer.caller).await?;
+    let (caller, domain, ext) = (&viewer.caller, viewer.domain_name(), viewer.extension());
+    let (group, params) = (&query.group, query.list.params());
+    let page = if query.list.sort.trim() == FAVORITES_FIRST {
+        state.app.directory_favorites_first(caller, &domain, &ext, group, &params).await?
+    } else {
+        state.app.directory(caller, &domain, &ext, group, &params).await?
+    };
+    let first_page = query.list.cursor.trim().is_empty();
+    let count = if place == "contacts" && first_page {
+        Some(state.app.directory_count(caller, &domain, &ext, group, &params, COUNT_CAP).await?)
+    } else {
+        None
+    };
+    let country = state.app.reading_country(caller).await?;
     Ok(EntryRows {
         rows: page.items.iter().map(|entry| EntryRow::new(entry, country)).collect(),
         next: page.next_cursor.map(|cursor| query.next(&cursor)),
-        searching: !query.list.q.trim().is_empty() || !matches!(query.group.as_str(), "" | "all"),
+        query: query.list.q.trim().to_string(),
+        all_groups: matches!(query.group.as_str(), "" | "all"),
+        group: query.group.clone(),
+        count,
         place,
     })
 }
