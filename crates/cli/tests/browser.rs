@@ -50,6 +50,8 @@ on_both_backends!(
     coworkers_chat_from_the_dock,
     chat_explains_refusals,
     presence_reaches_other_pages,
+    every_page_and_modal_passes_axe,
+    contacts_by_keyboard,
 );
 
 const DOMAIN: &str = "acme.example";
@@ -1043,4 +1045,230 @@ async fn presence_reaches_other_pages(portal: &Portal) {
     live_within_a_second(&page, changed, "a red dot on another page", async || page.count(zoe_dot).await == 1).await;
     assert_eq!(page.js("return window.stillTheSamePage === true", vec![]).await, json!(true), "without reloading");
     page.screenshot("presence-busy").await;
+}
+
+/// The pages and modals a person with `username` reaches: path, then the buttons on it
+/// that open a modal.
+const MANAGER_PAGES: &[(&str, &[&str])] = &[
+    (
+        "/contacts",
+        &["#add-contact", "#import-button", "#export-button", "#allowed-numbers-button", "#phone-sharing-button"],
+    ),
+    ("/contacts/mine/duplicates", &[]),
+    ("/shared-contacts", &["#add-shared", "#import-button", "#export-button"]),
+    ("/shared-contacts/trash", &[]),
+    ("/shared-contacts/duplicates", &[]),
+    ("/users", &["#add-user", "#deleted-users-button"]),
+    ("/agents", &[]),
+    ("/phones", &[]),
+    ("/settings", &[]),
+    ("/audit", &[]),
+    ("/account", &[]),
+];
+const BASIC_PAGES: &[(&str, &[&str])] = &[
+    (
+        "/contacts",
+        &["#add-contact", "#import-button", "#export-button", "#allowed-numbers-button", "#phone-sharing-button"],
+    ),
+    ("/shared-contacts", &["#export-button"]),
+    ("/account", &[]),
+];
+
+/// Gives the directory something of every kind: a shared and a personal contact, a
+/// favorite, coworkers busy, available to chat and offline.
+async fn fill_directory(portal: &Portal, owner: &str) {
+    portal.create_shared(json!({ "first_name": "Ann", "last_name": "Lee", "company": "Lee & Partners", "work_phone": "+1 206 555 0100" })).await;
+    let ext = owner.split('@').next().unwrap_or(owner);
+    let own = portal
+        .api(owner)
+        .await
+        .post(
+            &format!("/api/v1/domains/{DOMAIN}/users/{ext}/contacts"),
+            json!({ "first_name": "Mia", "last_name": "Own", "mobile_phone": "+1 425 555 0199" }),
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::CREATED, "{:?}", own.body);
+    set_presence(portal, "201", "busy", false, "In a meeting").await;
+    set_presence(portal, "202", "available", true, "").await;
+}
+
+/// Runs axe-core on each page of `pages` and on each modal its buttons open, with the
+/// dock open on the Contacts page, at the desktop's size and at a phone's.
+async fn check_pages(page: &Page, pages: &[(&str, &[&str])]) {
+    for size in [browser_support::DESKTOP, browser_support::PHONE] {
+        page.resize(size).await;
+        let at = if size == browser_support::PHONE { "-360px" } else { "" };
+        for (path, modals) in pages {
+            page.visit(path, &format!("axe{}{at}", path.replace('/', "-"))).await;
+            page.wait_for("main h1").await;
+            page.assert_accessible(&format!("{path}{at}")).await;
+            for button in *modals {
+                page.click(button).await;
+                page.wait_for("#modal-root dialog[open]").await;
+                page.screenshot(&format!("axe{}{}{at}", path.replace('/', "-"), button.replace('#', "-"))).await;
+                page.assert_accessible(&format!("{path}{at}, modal of {button}")).await;
+                page.js("document.querySelector('#modal-root dialog[open]').close()", vec![]).await;
+                page.wait_gone("#modal-root dialog").await;
+            }
+        }
+        // The Contacts page with the dock open (a second search landmark), and on a
+        // phone with the menu open.
+        page.visit("/contacts", &format!("axe-dock{at}")).await;
+        page.click("#dock-toggle").await;
+        page.wait_for("#dock-rows tr[data-entry]").await;
+        page.screenshot(&format!("axe-dock-open{at}")).await;
+        page.assert_accessible(&format!("/contacts with the dock open{at}")).await;
+        page.click("#dock-toggle").await;
+        if size == browser_support::PHONE {
+            page.click("#menu-toggle").await;
+            page.wait_for("#topbar.menu-open nav.mainnav a").await;
+            page.screenshot("axe-menu-open-360px").await;
+            page.assert_accessible("/contacts with the menu open at 360px").await;
+        }
+    }
+    page.resize(browser_support::DESKTOP).await;
+}
+
+async fn every_page_and_modal_passes_axe(portal: &Portal) {
+    fill_directory(portal, MANAGER).await;
+    let login = portal.window("anonymous").await;
+    login.visit("/login", "axe-login").await;
+    login.assert_accessible("/login").await;
+    // The check finds what it looks for: an image without a text, a field without a label.
+    login
+        .js(
+            "document.body.insertAdjacentHTML('beforeend', '<img src=\"/assets/favicon.svg\"><input id=\"bare\">')",
+            vec![],
+        )
+        .await;
+    let found = login.accessibility_violations("/login with broken markup").await.join("\n");
+    assert!(found.contains("image-alt") && found.contains("label"), "axe-core misses them: {found}");
+    login.close().await;
+
+    let manager = portal.logged_in(MANAGER).await;
+    check_pages(&manager, MANAGER_PAGES).await;
+    // An empty list says why it is empty.
+    manager.visit("/contacts?group=favorites", "axe-no-favorites").await;
+    manager.assert_accessible("/contacts with no favorites").await;
+    manager.assert_no_console_errors(&[]).await;
+    manager.close().await;
+
+    let basic = portal.logged_in(BASIC).await;
+    check_pages(&basic, BASIC_PAGES).await;
+    basic.assert_no_console_errors(&[]).await;
+    basic.close().await;
+}
+
+/// The Contacts page as people use it every day, with the keyboard: the focus stays on
+/// a row that starring or deleting renders again; the sorts, the count, the empty
+/// messages and the legend; on a phone, the header is one line with a menu and each
+/// card's fields are labelled.
+async fn contacts_by_keyboard(portal: &Portal) {
+    fill_directory(portal, BASIC).await;
+    let page = portal.logged_in(BASIC).await;
+    page.wait_for(DIRECTORY_ROW).await;
+    page.wait_for_text("#directory-count", "5 entries").await;
+    page.wait_for_text(".legend", "Available to chat").await;
+    assert_eq!(page.texts("#add-contact").await, ["Add personal contact"]);
+    let zoe = row(&page, DIRECTORY_ROW, "Zoe Tester").await.text().await.unwrap();
+    assert_eq!(zoe.matches("201").count(), 1, "the extension is shown once: {zoe:?}");
+
+    // Star with the keyboard: the re-rendered star keeps the focus.
+    let star = format!("{DIRECTORY_ROW}[data-kind=shared] button.star");
+    page.js(&format!("document.querySelector({star:?}).focus()"), vec![]).await;
+    page.wait_for(&star).await.send_keys(fantoccini::key::Key::Enter.to_string().as_str()).await.unwrap();
+    assert!(
+        page.poll(async || page.count(&format!("{star}[aria-pressed=true]")).await == 1).await,
+        "the star shows it is a favorite"
+    );
+    let focused_star = "return document.activeElement.matches('tr[data-kind=shared] button.star[aria-pressed=true]')";
+    if !page.poll(async || page.js(focused_star, vec![]).await == json!(true)).await {
+        let focused = page.js("return document.activeElement.outerHTML.slice(0, 200)", vec![]).await;
+        page.fail(&format!("the focus left the star for {focused}")).await;
+    }
+    page.screenshot("starred-by-keyboard").await;
+
+    // Delete with the keyboard: the focus goes to a neighbour's control, not the page.
+    let delete = format!("{DIRECTORY_ROW}[data-kind=personal] button.delete");
+    assert_eq!(
+        page.js(
+            &format!("return document.querySelector({delete:?}).querySelector('use').getAttribute('href')"),
+            vec![]
+        )
+        .await,
+        json!("/assets/icons.svg#trash")
+    );
+    page.js(&format!("document.querySelector({delete:?}).focus()"), vec![]).await;
+    page.wait_for(&delete).await.send_keys(fantoccini::key::Key::Enter.to_string().as_str()).await.unwrap();
+    page.wait_for_no_text(DIRECTORY_ROW, "Mia Own").await;
+    let in_a_row = "const e = document.activeElement; return !!(e && e.closest('#directory-rows tr[data-entry]'))";
+    if !page.poll(async || page.js(in_a_row, vec![]).await == json!(true)).await {
+        let focused = page.js("return document.activeElement.outerHTML.slice(0, 200)", vec![]).await;
+        page.fail(&format!("the focus left the list for {focused}")).await;
+    }
+    page.wait_for_text("#directory-count", "4 entries").await;
+    page.screenshot("deleted-by-keyboard").await;
+
+    // Sorts: Z–A, favorites first, recently changed.
+    let names = async || -> Vec<String> {
+        page.texts(&format!("{DIRECTORY_ROW} .name")).await.into_iter().map(|n| n.trim().to_string()).collect()
+    };
+    let sort = async |value: &str| {
+        page.wait_for("select#directory-sort").await.select_by_value(value).await.unwrap();
+    };
+    sort("-name").await;
+    assert!(
+        page.poll(async || names().await == ["Zoe Tester", "Raj Tester", "Olivia Tester", "Ann Lee"]).await,
+        "Z–A: {:?}",
+        names().await
+    );
+    sort("favorites").await;
+    assert!(
+        page.poll(async || names().await == ["Ann Lee", "Olivia Tester", "Raj Tester", "Zoe Tester"]).await,
+        "favorites first: {:?}",
+        names().await
+    );
+    portal.create_shared(json!({ "company": "Newest Supply" })).await;
+    sort("-updated").await;
+    assert!(
+        page.poll(async || names().await.first().map(String::as_str) == Some("Newest Supply")).await,
+        "recently changed first: {:?}",
+        names().await
+    );
+    page.screenshot("sorted").await;
+
+    // Two different empty lists, two different messages.
+    page.fill("#directory-search", "nobody-has-this-name").await;
+    page.wait_for_text("#directory-rows .empty", "matches “nobody-has-this-name”").await;
+    page.wait_for_text("#directory-count", "No entries").await;
+    page.fill("#directory-search", "").await;
+    let api = portal.api(BASIC).await;
+    let ann = api.get(&format!("/api/v1/domains/{DOMAIN}/users/200/directory?group=favorites")).await;
+    let ann_id = ann.body["items"][0]["id"].as_str().expect("the starred entry").to_string();
+    let unstar = api.delete(&format!("/api/v1/domains/{DOMAIN}/users/200/favorites/{ann_id}")).await;
+    assert!(unstar.status.is_success(), "{:?}", unstar.body);
+    page.wait_for("select#group").await.select_by_value("favorites").await.unwrap();
+    page.wait_for_text("#directory-rows .empty", "No favorites yet").await;
+    page.wait_for_text("#directory-rows .empty", "Star people").await;
+    page.screenshot("no-favorites").await;
+
+    // A phone: one line of header, a menu, labelled fields on each card.
+    page.resize(browser_support::PHONE).await;
+    page.visit("/contacts", "phone-contacts").await;
+    let header = page
+        .js("return document.getElementById('topbar').getBoundingClientRect().height / window.innerHeight", vec![])
+        .await;
+    assert!(header.as_f64().unwrap() < 0.1, "the header takes {header} of the screen");
+    let nav_shown = "return document.querySelector('nav.mainnav a').getClientRects().length > 0";
+    assert_eq!(page.js(nav_shown, vec![]).await, json!(false), "the navigation is folded");
+    page.click("#menu-toggle").await;
+    page.wait_for("#topbar.menu-open nav.mainnav a").await;
+    assert_eq!(page.js(nav_shown, vec![]).await, json!(true), "the menu opens");
+    page.screenshot("phone-menu").await;
+    page.click("#menu-toggle").await;
+    let label =
+        "return getComputedStyle(document.querySelector('#directory-rows td[data-label=Numbers]'), '::before').content";
+    assert_eq!(page.js(label, vec![]).await, json!("\"Numbers\""), "a card's field says what it is");
+    page.resize(browser_support::DESKTOP).await;
+    page.assert_no_console_errors(&[]).await;
 }

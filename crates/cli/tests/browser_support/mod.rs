@@ -140,6 +140,18 @@ fn chrome_capabilities(profile: &Path, downloads: &Path) -> serde_json::Map<Stri
     }
 }
 
+/// axe-core, vendored beside this file with its licence (`axe/README.md`).
+const AXE: &str = include_str!("axe/axe.min.js");
+const AXE_SHA256: &str = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c";
+
+/// The axe-core script, once its checksum says it is the version the README names.
+fn axe_source() -> &'static str {
+    use sha2::{Digest, Sha256};
+    let digest: String = Sha256::digest(AXE.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(digest, AXE_SHA256, "browser_support/axe/axe.min.js is not the axe-core its README names");
+    AXE
+}
+
 /// Where screenshots go: `<target>/screenshots`, next to the test binary's own target.
 pub fn screenshot_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| {
@@ -522,6 +534,53 @@ impl Page {
         let script = "const e = document.querySelector(arguments[0]); \
             return e && !e.closest('[hidden]') && e.getClientRects().length ? e.textContent : ''";
         self.js(script, vec![json!(css)]).await.as_str().unwrap_or_default().to_string()
+    }
+
+    /// Runs axe-core on what the window shows now and fails on any serious or critical
+    /// violation, naming each rule, why it matters and the elements that break it.
+    /// `what` names the check in the failure and in its screenshot.
+    pub async fn assert_accessible(&self, what: &str) {
+        let violations = self.accessibility_violations(what).await;
+        if !violations.is_empty() {
+            let report = violations.join("\n");
+            self.fail(&format!("axe-core finds serious or critical problems on {what}:\n{report}")).await
+        }
+    }
+
+    /// axe-core's serious and critical violations on what the window shows now, one
+    /// text each: the rule, its help and the elements.
+    pub async fn accessibility_violations(&self, what: &str) -> Vec<String> {
+        let loaded = self.js("return typeof window.axe === 'object'", vec![]).await;
+        if loaded != json!(true) {
+            self.js(&format!("{}\n;return true", axe_source()), vec![]).await;
+        }
+        let script = r#"const done = arguments[arguments.length - 1];
+            axe.run(document, { resultTypes: ['violations'] })
+              .then((result) => done({ passes: result.passes.length, violations: result.violations
+                .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+                .map((v) => ({ rule: v.id, impact: v.impact, help: v.help, url: v.helpUrl,
+                  nodes: v.nodes.map((n) => n.target.join(' ') + ': ' + (n.failureSummary || '').replace(/\s+/g, ' ')) })) }))
+              .catch((error) => done({ error: String(error) }));"#;
+        let found = match self.client.execute_async(script, vec![]).await {
+            Ok(found) => found,
+            Err(error) => self.fail(&format!("axe-core did not run on {what}: {error}")).await,
+        };
+        if let Some(error) = found["error"].as_str() {
+            self.fail(&format!("axe-core failed on {what}: {error}")).await;
+        }
+        // A run that checked nothing would pass anything.
+        assert!(found["passes"].as_u64().unwrap_or_default() > 10, "axe-core checked too little on {what}: {found}");
+        let violations = found["violations"].as_array().cloned().unwrap_or_default();
+        violations
+            .iter()
+            .map(|v| {
+                let nodes: Vec<String> = v["nodes"]
+                    .as_array()
+                    .map(|nodes| nodes.iter().map(|n| format!("      {}", n.as_str().unwrap_or_default())).collect())
+                    .unwrap_or_default();
+                format!("  {} ({}): {} <{}>\n{}", v["rule"], v["impact"], v["help"], v["url"], nodes.join("\n"))
+            })
+            .collect()
     }
 
     /// Closes the window (the driver's drop would end it anyway).
