@@ -1032,19 +1032,35 @@ async fn chat_explains_refusals(portal: &Portal) {
     zoe.assert_no_console_errors(&["429", "403"]).await;
 }
 
-/// Presence a PBX reports through the REST API turns a coworker's dot red on another
-/// person's open Contacts page within a second.
+/// A phone system reports a line on a call with its own credential (`switchboard token
+/// create DOMAIN --kind pbx`, then `POST …/presence/lines`): the coworker's dot turns red
+/// on another person's open Contacts page within a second, and back when the line is idle.
 async fn presence_reaches_other_pages(portal: &Portal) {
+    let printed = cli(&portal.db, &["token", "create", DOMAIN, "--kind", "pbx", "--name", "Main office PBX"], None);
+    let secret = printed.lines().nth(1).expect("the credential's secret on its second line").trim().to_string();
+    let pbx = Session { server: &portal.server, token: secret };
+    let report = async |state: &str| {
+        let lines = json!({ "lines": [{ "ext": "201", "state": state }, { "ext": "202", "state": "idle" }] });
+        let reply = pbx.post(&format!("/api/v1/domains/{DOMAIN}/presence/lines"), lines).await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    };
+
     let page = portal.logged_in(BASIC).await;
     row(&page, DIRECTORY_ROW, "Zoe Tester").await;
     page.js("window.stillTheSamePage = true", vec![]).await;
-    let zoe_dot = "#directory-rows tr[data-kind=coworker]:has(button[data-chat-peer='201']) .dot.busy";
-    assert_eq!(page.count(zoe_dot).await, 0);
+    let zoe =
+        |state: &str| format!("{DIRECTORY_ROW}[data-kind=coworker]:has(button[data-chat-peer='201']) .dot.{state}");
+    assert_eq!(page.count(&zoe("busy")).await, 0);
     let changed = Instant::now();
-    set_presence(portal, "201", "busy", false, "On a call").await;
-    live_within_a_second(&page, changed, "a red dot on another page", async || page.count(zoe_dot).await == 1).await;
-    assert_eq!(page.js("return window.stillTheSamePage === true", vec![]).await, json!(true), "without reloading");
+    report("on_call").await;
+    live_within_a_second(&page, changed, "a red dot on another page", async || page.count(&zoe("busy")).await == 1)
+        .await;
     page.screenshot("presence-busy").await;
+    let changed = Instant::now();
+    report("idle").await;
+    live_within_a_second(&page, changed, "the dot no longer red", async || page.count(&zoe("busy")).await == 0).await;
+    assert_eq!(page.js("return window.stillTheSamePage === true", vec![]).await, json!(true), "without reloading");
+    page.assert_no_console_errors(&[]).await;
 }
 
 /// The pages and modals a person with `username` reaches: path, then the buttons on it
