@@ -837,6 +837,7 @@ async fn coworkers_chat_from_the_dock(portal: &Portal) {
     let title = zoe.js("return document.title", vec![]).await;
     assert!(title.as_str().unwrap().starts_with("(1) "), "the title counts unread messages: {title}");
     zoe.screenshot("chat-unread").await;
+    zoe.assert_accessible("unread badges").await;
     ben.wait_for_text(MY_MESSAGES, "Lunch at").await;
     assert_eq!(ben.value("#chat-input").await, "", "a sent message leaves the field");
     // Zoe's open page has received it, she has not read it yet.
@@ -876,6 +877,7 @@ async fn coworkers_chat_from_the_dock(portal: &Portal) {
     assert_eq!(link, json!(["https://example.com/menu", "noopener noreferrer", "https://example.com/menu"]));
     assert!(zoe.poll(async || zoe.shown_text(MENU_BADGE).await.is_empty()).await, "read in this tab too");
     zoe.screenshot("chat-read").await;
+    zoe.assert_accessible("the chat panel with a conversation, beside the dock").await;
 
     // Zoe answers; Ben has the conversation open, so he reads it there and then.
     zoe.fill("#chat-input", "Yes, 12:30").await;
@@ -885,6 +887,9 @@ async fn coworkers_chat_from_the_dock(portal: &Portal) {
     assert!(ben.poll(async || ben.shown_text(MENU_BADGE).await.is_empty()).await, "nothing unread for Ben");
     zoe.screenshot("chat-answered").await;
     zoe.phone_screenshot("chat").await;
+    zoe.resize(browser_support::PHONE).await;
+    zoe.assert_accessible("the chat panel at 360px").await;
+    zoe.resize(browser_support::DESKTOP).await;
 
     // Left open in a tab in the background, the conversation is not read there; it is
     // when that tab comes back to the front.
@@ -978,6 +983,7 @@ async fn chat_explains_refusals(portal: &Portal) {
     zoe.click("#chat-back").await;
     zoe.wait_for_text("#chat-conversations li", "Raj Tester").await;
     zoe.screenshot("chat-list").await;
+    zoe.assert_accessible("the chat panel's list of conversations").await;
     click_in_row(&zoe, "#chat-conversations li", "Ben Tester", "button[data-peer='200']").await;
     zoe.wait_for_text(MY_MESSAGES, "message 12").await;
     assert_eq!(zoe.count(MY_MESSAGES).await, 5);
@@ -1001,6 +1007,7 @@ async fn chat_explains_refusals(portal: &Portal) {
     zoe.client.active_element().await.unwrap().send_keys(&Key::Enter.to_string()).await.expect("Enter");
     zoe.wait_for_text("#chat-error", "this one has 4,001").await;
     zoe.screenshot("chat-too-long").await;
+    zoe.assert_accessible("the chat panel refusing a message").await;
     assert_eq!(zoe.count(MY_MESSAGES).await, 12, "nothing was sent");
 
     // Too fast: while Zoe's app floods Ben, the panel's message is refused with the reason.
