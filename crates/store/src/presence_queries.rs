@@ -89,13 +89,25 @@ async fn recount_connections(tx: &mut Tx, user_id: Uuid, at: i64) -> Result<()> 
 /// returns the users touched.
 pub(super) async fn expire_sessions(tx: &mut Tx, at: i64, idle_before: i64) -> Result<Vec<Uuid>> {
     sqlx::query("DELETE FROM presence_connections WHERE expires_at <= $1").bind(at).execute(&mut **tx).await?;
-    let mut touched: Vec<Uuid> = sqlx::query_scalar(
-        "UPDATE presence SET connected = FALSE WHERE connected AND NOT EXISTS (SELECT 1 FROM presence_connections c \
-         WHERE c.user_id = presence.user_id AND c.expires_at > $1) RETURNING user_id",
-    )
-    .bind(at)
-    .fetch_all(&mut **tx)
-    .await?;
+    let lost_sql = "SELECT user_id FROM presence WHERE connected AND NOT EXISTS (SELECT 1 FROM presence_connections c \
+         WHERE c.user_id = presence.user_id AND c.expires_at > $1)";
+    let lost: Vec<Uuid> = sqlx::query_scalar(lost_sql).bind(at).fetch_all(&mut **tx).await?;
+    let mut touched = Vec::new();
+    if !lost.is_empty() {
+        // Their rows are locked first and their connections counted by a later statement,
+        // which sees a session another server opened meanwhile (it took the lock first).
+        let mut lock = Builder::new("UPDATE presence SET connected = connected WHERE user_id IN (");
+        push_ids(&mut lock, &lost);
+        lock.build().execute(&mut **tx).await?;
+        let mut qb = Builder::new(
+            "UPDATE presence SET connected = FALSE WHERE connected AND NOT EXISTS (SELECT 1 FROM presence_connections c \
+             WHERE c.user_id = presence.user_id AND c.expires_at > ",
+        );
+        qb.push_bind(at).push(") AND user_id IN (");
+        push_ids(&mut qb, &lost);
+        qb.push(" RETURNING user_id");
+        touched = qb.build_query_scalar().fetch_all(&mut **tx).await?;
+    }
     let idle: Vec<Uuid> = sqlx::query_scalar(
         "UPDATE presence SET away = TRUE WHERE connected AND NOT away AND active_at <= $1 RETURNING user_id",
     )
