@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use switchboard_core::event::EventKind;
 use switchboard_core::model::{Domain, LineState, PbxCredential, Presence, User};
@@ -33,6 +34,9 @@ use crate::error::{AppError, Result, forbidden};
 
 /// The most line states one call may report.
 pub const MAX_LINES: usize = 500;
+
+/// Presence events of one batch published at once.
+const PUBLISHING_AT_ONCE: usize = 8;
 
 /// A batch of line states.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -162,9 +166,10 @@ impl App {
         let refusal = "this domain's line states come too often; send the latest states after the wait";
         self.line_reports.take(domain.id, self.config.line_limit, refusal)?;
         let update = self.store.set_line_states(domain.id, &lines, Utc::now()).await?;
-        for user_id in &update.changed {
-            self.publish(domain.id, EventKind::PresenceChanged { user_id: *user_id }).await;
-        }
+        // A batch may change hundreds of people: their events go out a few at a time
+        // (on PostgreSQL each is a NOTIFY, a round trip), in no particular order.
+        let publish = |user_id: &Uuid| self.publish(domain.id, EventKind::PresenceChanged { user_id: *user_id });
+        futures::stream::iter(&update.changed).for_each_concurrent(PUBLISHING_AT_ONCE, publish).await;
         let unknown: HashSet<&str> = update.unknown.iter().map(String::as_str).collect();
         let lines = lines
             .iter()
