@@ -327,7 +327,7 @@ fn presence_timers(input: &PresenceInput, state: PresenceState, message: &str) -
     Ok(PresenceTimers { message_until: input.message_until, busy_until: input.busy_until })
 }
 
-fn editable(access: &Access<'_>, can_edit_shared: bool, entry: &DirectoryEntry) -> bool {
+pub(crate) fn editable(access: &Access<'_>, can_edit_shared: bool, entry: &DirectoryEntry) -> bool {
     match entry.kind {
         EntryKind::Personal => true,
         EntryKind::Shared => can_edit_shared,

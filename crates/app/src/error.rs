@@ -34,6 +34,9 @@ pub enum AppError {
     /// The body is not of a type this resource takes (415).
     #[error("{0}")]
     Unsupported(String),
+    /// What the request refers to is no longer kept (an expired feed cursor): start again (410).
+    #[error("{0}")]
+    Gone(String),
     #[error("internal error")]
     Internal(#[source] StoreError),
 }

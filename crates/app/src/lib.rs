@@ -18,6 +18,7 @@ mod duplicates;
 mod error;
 mod events;
 mod export;
+mod feed;
 mod import;
 pub mod inputs;
 mod limits;
@@ -51,6 +52,7 @@ pub use duplicates::{DuplicateParams, MergeInput, MergePreview, NotDuplicatesInp
 pub use error::{AppError, Result};
 pub use events::{Notice, Subscription};
 pub use export::{Export, ExportSource, parse_export_format};
+pub use feed::{FeedChange, FeedOp, FeedPage};
 pub use import::{ImportMode, ImportOptions, ImportPermit, ImportReport, RowAction, RowProblem, parse_import_options};
 pub use inputs::*;
 pub use limits::RateLimit;

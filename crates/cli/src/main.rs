@@ -698,7 +698,7 @@ async fn serve(args: ServeArgs, app: App) -> Result<()> {
     announce(format_args!("listening on http://{address}"));
     announce(format_args!("API docs: http://{address}/api/docs"));
     spawn_trash_purge(app.clone());
-    spawn_chat_purge(app.clone());
+    spawn_retention_purge(app.clone());
     spawn_presence_expiry(app.clone());
     spawn_login_purge(app.clone());
     let config = ServerConfig {
@@ -794,10 +794,9 @@ fn spawn_trash_purge(app: App) {
     });
 }
 
-/// Deletes expired sessions and tokens and old failed-login counters, hourly, so
-/// neither table grows without end.
-/// Deletes chat messages past their domain's retention, every hour.
-fn spawn_chat_purge(app: App) {
+/// Deletes chat messages past their domain's retention, and the directory feed's
+/// deleted entries past the 30 days it keeps them, every hour.
+fn spawn_retention_purge(app: App) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
@@ -806,6 +805,11 @@ fn spawn_chat_purge(app: App) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(purged = n, "deleted chat messages past their domain's retention"),
                 Err(error) => tracing::warn!(%error, "could not delete old chat messages"),
+            }
+            match app.purge_feed().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "forgot the feed's deleted entries older than 30 days"),
+                Err(error) => tracing::warn!(%error, "could not purge the directory feed"),
             }
         }
     });
@@ -825,6 +829,8 @@ fn spawn_presence_expiry(app: App) {
     });
 }
 
+/// Deletes expired sessions and tokens and old failed-login counters, hourly, so
+/// neither table grows without end.
 fn spawn_login_purge(app: App) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));

@@ -156,6 +156,7 @@ impl From<AppError> for Problem {
                 "Unsupported media type",
                 why,
             ),
+            AppError::Gone(why) => Problem::new(StatusCode::GONE, "gone", "Gone", why),
             AppError::Internal(source) => {
                 // The cause stays in the log: it may name tables, queries or paths.
                 tracing::error!(error = %source, "internal error");
@@ -271,6 +272,11 @@ pub(crate) const ERROR_RESPONSES: &[(u16, &str, &str)] = &[
     (403, "Forbidden", "The caller's scope may not do this, or a cookie-authenticated request lacks `X-CSRF-Token`"),
     (404, "NotFound", "Absent, or not visible to the caller (another tenant's data looks absent)"),
     (409, "Conflict", "Something identical already exists"),
+    (
+        410,
+        "Gone",
+        "The cursor is no longer valid (expired, another user's, or the user's view changed): start again without one",
+    ),
     (412, "PreconditionFailed", "`If-Match` names an older version: someone else changed the record"),
     (413, "PayloadTooLarge", "The body is larger than the server accepts"),
     (
@@ -357,6 +363,8 @@ error_set! {
     LoginErrors = [401, 429];
     /// Giving a contact a photo: an image of another type than ours answers 415.
     PhotoErrors = [415];
+    /// Reading a feed from a cursor.
+    FeedErrors = [410];
     /// Anything throttled or capped (429 with `Retry-After`).
     Throttled = [429];
 }

@@ -16,8 +16,8 @@ use uuid::Uuid;
 
 use super::{
     Backend, Builder, CONTACT_KEYS, Conn, NO_OWNER, Row, STAGED_IMPORTS, Tx, begin_write, conflict, decode_error,
-    insert_audit_rows, insert_contact_rows, now, page, push_in, push_page, push_search, push_wanted, survivors, time,
-    upsert_photo, walk_sort_index, write_audit,
+    insert_audit_rows, insert_contact_rows, now, page, push_in, push_page, push_search, push_wanted, record_for,
+    survivors, time, upsert_photo, walk_sort_index, write_audit,
 };
 use crate::changes::ChangeCache;
 use crate::{AuditRecord, ContactStore, ImportChange, ImportWriter, ListQuery, NewPhoto, Result, RowKeys, StoreError};
@@ -35,7 +35,7 @@ impl ContactStore for Backend {
             return Ok(Box::new(super::imports::StagedImport::begin(&self.pool, book, self.changes.clone()).await?));
         }
         let tx = begin_write(&self.pool).await?;
-        Ok(Box::new(ImportTx { tx, book, changes: self.changes.clone() }))
+        Ok(Box::new(ImportTx { tx, book, changes: self.changes.clone(), touched: Vec::new() }))
     }
 
     async fn discard_pending_imports(&self, idle_since: Option<DateTime<Utc>>) -> Result<u64> {
@@ -268,6 +268,8 @@ pub(super) struct ImportTx {
     tx: Tx,
     book: Book,
     changes: ChangeCache,
+    /// The contacts it changed, for the feed, which numbers them at the commit.
+    touched: Vec<Uuid>,
 }
 
 #[async_trait]
@@ -294,9 +296,11 @@ impl ImportWriter for ImportTx {
                     update_live_contact(&mut self.tx, self.book, *id, None, fields)
                         .await?
                         .ok_or(StoreError::NotFound)?;
+                    self.touched.push(*id);
                 }
                 ImportChange::Trash(id) => {
                     trash_live_contact(&mut self.tx, self.book, *id).await?.ok_or(StoreError::NotFound)?;
+                    self.touched.push(*id);
                 }
                 ImportChange::Create(_) => unreachable!("split_changes keeps creations apart"),
             }
@@ -305,7 +309,9 @@ impl ImportWriter for ImportTx {
         // Not `write_audits`: the domain's change counter is bumped once, at commit, so
         // a long import does not hold its row lock (and block the domain's other writers).
         insert_created(&mut self.tx, self.book, None, &created, audits).await?;
-        Ok(created.into_iter().map(|(id, ..)| id).collect())
+        let created: Vec<Uuid> = created.into_iter().map(|(id, ..)| id).collect();
+        self.touched.extend_from_slice(&created);
+        Ok(created)
     }
 
     async fn set_photos(&mut self, photos: &[(Uuid, NewPhoto)]) -> Result<()> {
@@ -318,6 +324,8 @@ impl ImportWriter for ImportTx {
     async fn commit(mut self: Box<Self>, summary: AuditRecord, favorites: &[Uuid]) -> Result<()> {
         insert_favorites(&mut self.tx, self.book, favorites).await?;
         write_audit(&mut self.tx, &self.changes, &summary).await?;
+        self.touched.extend_from_slice(favorites);
+        record_import(&mut self.tx, self.book, &self.touched).await?;
         Ok(self.tx.commit().await?)
     }
 
@@ -693,7 +701,9 @@ pub(super) async fn why_not_updated(tx: &mut Tx, book: Book, id: Uuid) -> Result
 
 async fn finish_contact(mut tx: Tx, changes: &ChangeCache, row: &Row, audit: &AuditRecord) -> Result<Contact> {
     let contact = contact(row)?;
-    write_audit(&mut tx, changes, audit).await?;
+    // A created contact's record names it, as the feed needs (its id is made here).
+    let audit = AuditRecord { target_id: audit.target_id.or(Some(contact.id)), ..audit.clone() };
+    write_audit(&mut tx, changes, &audit).await?;
     tx.commit().await?;
     Ok(contact)
 }
@@ -751,4 +761,10 @@ pub(super) fn phones(row: &Row) -> Result<[(NumberKind, Option<PhoneNumber>); 4]
         }
     }
     Ok(numbers)
+}
+
+/// Notes an import's changes in the feed: they are all of one book, seen by its owner
+/// or (shared) by everyone.
+pub(super) async fn record_import(conn: &mut Conn, book: Book, ids: &[Uuid]) -> Result<()> {
+    record_for(conn, book.domain_id(), book.owner_id().unwrap_or(Uuid::nil()), ids).await
 }

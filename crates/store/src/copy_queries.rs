@@ -157,6 +157,8 @@ const COPY: &[CopyTable] = &[
             ("updated_at", Kind::Int),
             ("change_seq", Kind::Int),
             ("changed_at", Kind::Int),
+            ("feed_seq", Kind::Int),
+            ("feed_floor", Kind::Int),
         ],
     },
     CopyTable { name: "users", key: "id", columns: USER_COPY_COLUMNS },
@@ -322,6 +324,17 @@ const COPY: &[CopyTable] = &[
             ("read_up_to", Kind::Id),
             ("delivered_up_to", Kind::Id),
             ("unread", Kind::Int),
+        ],
+    },
+    CopyTable {
+        name: "directory_changes",
+        key: "domain_id, entry_id, audience_id",
+        columns: &[
+            ("domain_id", Kind::Id),
+            ("entry_id", Kind::Id),
+            ("audience_id", Kind::Id),
+            ("seq", Kind::Int),
+            ("changed_at", Kind::Int),
         ],
     },
     CopyTable {

@@ -15,7 +15,8 @@ use uuid::Uuid;
 use super::presence::{PRESENCE_COLUMNS, derive, expire_sessions, presence_of};
 use super::{
     Backend, Builder, CONTACT_KEYS, Db, ENTRY_KEYS, Keys, Row, USER_KEYS, begin_write, mark_changed, now, page, phones,
-    push_book, push_ids, push_order_limit, push_page, push_search, push_visible, walk_sort_index,
+    push_book, push_ids, push_order_limit, push_page, push_search, push_visible, record_for, record_users,
+    walk_sort_index,
 };
 use crate::{DirectoryQuery, DirectoryStore, Group, ListQuery, PresenceTimers, Result};
 
@@ -67,7 +68,7 @@ impl DirectoryStore for Backend {
     ) -> Result<Option<DirectoryEntry>> {
         let (group, list) = (Group::All, ListQuery::default());
         let query = DirectoryQuery { domain_id, viewer_id, include_shared, include_own, group, list };
-        let only = Filter { only: Some(entry_id), ..Filter::default() };
+        let only = Filter { only: Some(std::slice::from_ref(&entry_id)), ..Filter::default() };
         let rows = directory_rows(&self.pool, &query, only, true).await?;
         rows.first().map(directory_entry).transpose()
     }
@@ -97,6 +98,9 @@ impl DirectoryStore for Backend {
                 .fetch_optional(&mut *tx)
                 .await?;
             mark_changed(&mut tx, &self.changes, domain_id).await?;
+            if let Some(domain_id) = domain_id {
+                record_for(&mut tx, domain_id, user_id, &[entry_id]).await?;
+            }
         }
         Ok(tx.commit().await?)
     }
@@ -121,8 +125,9 @@ impl DirectoryStore for Backend {
         .execute(&mut *tx)
         .await?;
         derive(&mut tx, &[user_id], at).await?;
-        tx.commit().await?;
-        Ok(())
+        // The message may have changed without the state.
+        record_users(&mut tx, &[user_id]).await?;
+        Ok(tx.commit().await?)
     }
 
     async fn expire_presence(&self, at: DateTime<Utc>, idle_before: DateTime<Utc>) -> Result<Vec<(Uuid, Uuid)>> {
@@ -147,15 +152,12 @@ impl DirectoryStore for Backend {
         touched.sort_unstable();
         touched.dedup();
         changed.extend(derive(&mut tx, &touched, at).await?);
-        tx.commit().await?;
         changed.sort_unstable();
         changed.dedup();
-        if changed.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut qb = Builder::new("SELECT domain_id, id FROM users WHERE id IN (");
-        push_ids(&mut qb, &changed);
-        Ok(qb.build_query_as().fetch_all(&self.pool).await?)
+        // Those `derive` did not note: a message that ended.
+        let changed = record_users(&mut tx, &changed).await?;
+        tx.commit().await?;
+        Ok(changed)
     }
 
     async fn presence(&self, user_id: Uuid) -> Result<Presence> {
@@ -194,18 +196,18 @@ impl DirectoryStore for Backend {
 /// What narrows the directory beyond its query: one entry, or the viewer's favorites
 /// (or all but them).
 #[derive(Default)]
-struct Filter {
-    only: Option<Uuid>,
-    starred: Option<bool>,
+pub(super) struct Filter<'a> {
+    pub only: Option<&'a [Uuid]>,
+    pub starred: Option<bool>,
 }
 
 /// Each branch of the union reads one index in the list's order and stops after a page,
 /// so the merged first page costs three short index scans, however big the books are.
 /// `walk` as for [`push_page`].
-async fn directory_rows<'c>(
+pub(super) async fn directory_rows<'c>(
     db: impl Executor<'c, Database = Db>,
     query: &DirectoryQuery,
-    filter: Filter,
+    filter: Filter<'_>,
     walk: bool,
 ) -> Result<Vec<Row>> {
     let kinds = query.kinds();
@@ -248,8 +250,9 @@ fn push_filtered_branch(qb: &mut Builder, query: &DirectoryQuery, kind: EntryKin
             "contacts"
         }
     };
-    if let Some(id) = filter.only {
-        qb.push(format_args!(" AND {table}.id = ")).push_bind(id);
+    if let Some(ids) = filter.only {
+        qb.push(format_args!(" AND {table}.id IN ("));
+        push_ids(qb, ids);
     }
     let starred = match (&query.group, filter.starred) {
         (Group::Favorites, Some(false)) => {

@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use super::{
     BYTE_ORDER, Backend, Builder, Conn, DETAIL_EMAIL, DETAIL_EMAILS, Tx, begin_write, carry_photo, contact, now,
-    push_book, push_ids, push_visible, trash_live_contact_at, update_live_contact, why_not_updated, write_audit,
+    push_book, push_ids, push_visible, record_entries, trash_live_contact_at, update_live_contact, why_not_updated,
+    write_audit,
 };
 use crate::duplicates::{DuplicateGroup, DuplicatePage, DuplicateStore, MAX_GROUP_MEMBERS, Merge};
 use crate::{AuditRecord, Result, StoreError};
@@ -140,6 +141,8 @@ impl DuplicateStore for Backend {
         carry_favorites(&mut tx, survivor, &merged).await?;
         let contact = contact(&row)?;
         write_audit(&mut tx, &self.changes, &audit).await?;
+        // The record names the survivor; the merged ones leave the feed's readers too.
+        record_entries(&mut tx, merge.book.domain_id(), &merged).await?;
         tx.commit().await?;
         Ok(contact)
     }

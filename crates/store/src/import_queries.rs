@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::{
     Builder, CONTACT_VALUE_COLUMNS, Conn, DUPLICATE_CONTACT, INSERT_CHUNK, Pool, begin_write, conflict, contact,
     contact_values, insert_created, insert_favorites, insert_more_numbers, live_contact_ids, live_contact_of_import,
-    matching_contacts, now, push_book, push_ids, push_in, push_visible, split_changes, write_audit,
+    matching_contacts, now, push_book, push_ids, push_in, push_visible, record_import, split_changes, write_audit,
 };
 use crate::changes::ChangeCache;
 use crate::{AuditRecord, ImportChange, ImportWriter, NewPhoto, Result, RowKeys, StoreError};
@@ -144,6 +144,15 @@ impl ImportWriter for StagedImport {
                 "the import was cancelled before it finished; nothing was changed".into(),
             ));
         }
+        // Everything it created or changed goes to the feed now, as it becomes visible.
+        let mut touched: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM contacts WHERE import_id = $1 UNION ALL SELECT contact_id FROM import_changes WHERE import_id = $1",
+        )
+        .bind(self.id)
+        .fetch_all(&mut *tx)
+        .await?;
+        touched.extend_from_slice(favorites);
+        record_import(&mut tx, self.book, &touched).await?;
         // Trashing first: it may free a duplicate key an updated contact takes.
         apply_staged_trash(&mut tx, self.book, self.id).await?;
         apply_staged_updates(&mut tx, self.book, self.id).await?;

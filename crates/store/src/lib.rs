@@ -25,6 +25,7 @@ mod chat;
 pub mod conformance;
 mod duplicates;
 mod events;
+mod feed;
 mod phones;
 mod photos;
 mod postgres;
@@ -37,6 +38,7 @@ pub use callerid::{AllowedNumber, BlockedNumber, CallerIdStore, NewAllowedNumber
 pub use chat::{ChatStore, ConversationPage};
 pub use duplicates::{DuplicateGroup, DuplicatePage, DuplicateStore, MAX_GROUP_MEMBERS, Merge};
 pub use events::EventBus;
+pub use feed::{FeedBounds, FeedPosition, FeedStore};
 pub use phones::{BookPart, BookRow, DeviceAccess, DeviceKey, PhoneStore};
 pub use photos::{NewPhoto, Photo, PhotoStore};
 pub use postgres::PostgresStore;
@@ -417,6 +419,7 @@ pub trait Store:
     + ChatStore
     + PhotoStore
     + PresenceStore
+    + FeedStore
     + Send
     + Sync
     + 'static
@@ -673,6 +676,7 @@ pub const COPY_TABLES: &[&str] = &[
     "allowed_numbers",
     "favorites",
     "presence",
+    "directory_changes",
     "settings",
     "audit_log",
     "tokens",

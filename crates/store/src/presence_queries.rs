@@ -10,7 +10,7 @@ use sqlx::Row as _;
 use switchboard_core::model::{LineState, PbxCredential, Presence, PresenceState};
 use uuid::Uuid;
 
-use super::{Backend, Builder, Row, Tx, begin_write, now, push_ids, time, write_audit};
+use super::{Backend, Builder, Row, Tx, begin_write, now, push_ids, record_users, time, write_audit};
 use crate::presence::{LineUpdate, NewPbxCredential, PresenceStore};
 use crate::{AuditRecord, Result};
 
@@ -40,7 +40,10 @@ pub(super) async fn derive(tx: &mut Tx, user_ids: &[Uuid], at: i64) -> Result<Ve
     qb.push_bind(at).push(" WHERE user_id IN (");
     push_ids(&mut qb, user_ids);
     qb.push(format!(" AND (state <> {SHOWN_STATE} OR chat <> {chat} OR chat_away <> {away}) RETURNING user_id"));
-    Ok(qb.build_query_scalar().fetch_all(&mut **tx).await?)
+    let changed: Vec<Uuid> = qb.build_query_scalar().fetch_all(&mut **tx).await?;
+    // Each shown change is a change of the coworker's entry, for the feed.
+    record_users(tx, &changed).await?;
+    Ok(changed)
 }
 
 /// A presence row (of [`PRESENCE_COLUMNS`], with `prefix` before each name).
@@ -206,6 +209,8 @@ impl PresenceStore for Backend {
             qb.build().execute(&mut *tx).await?;
         }
         let changed = derive(&mut tx, &ids, at).await?;
+        // The line shows in the entry even when the state stays the same.
+        record_users(&mut tx, &ids).await?;
         tx.commit().await?;
         Ok(LineUpdate { changed, unknown })
     }

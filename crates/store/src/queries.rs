@@ -20,14 +20,15 @@ use uuid::Uuid;
 pub(super) use self::contacts::{CONTACT_VALUE_COLUMNS, ContactRow, INSERT_CHUNK, insert_contact_values};
 use self::contacts::{
     DUPLICATE_CONTACT, PHONE_COLUMNS, contact, contact_values, insert_created, insert_favorites, insert_more_numbers,
-    live_contact_ids, live_contact_of_import, matching_contacts, phones, push_book, push_visible, split_changes,
-    trash_live_contact_at, update_live_contact, why_not_updated,
+    live_contact_ids, live_contact_of_import, matching_contacts, phones, push_book, push_visible, record_import,
+    split_changes, trash_live_contact_at, update_live_contact, why_not_updated,
 };
 use self::copy::{copy_table, insert_copy_rows};
 use self::devices::device_with;
-use self::directory::{directory_entry, push_contact_entries, push_coworkers};
+use self::directory::{Filter, directory_entry, directory_rows, push_contact_entries, push_coworkers};
 use self::domains::domain;
 use self::duplicates::survivors;
+use self::feed::{record_entries, record_for, record_users};
 use self::photos::{carry_photo, upsert_photo};
 use self::users::{fetch_user, user, user_with};
 use super::{
@@ -152,6 +153,13 @@ async fn write_audits(tx: &mut Tx, changes: &ChangeCache, audits: &[AuditRecord]
     domains.dedup();
     for domain_id in domains {
         mark_changed(tx, changes, Some(domain_id)).await?;
+        // What was changed is in the feed too: an audited change names its entry.
+        let targets: Vec<Uuid> = audits
+            .iter()
+            .filter(|audit| audit.domain_id == Some(domain_id) && changes_books(&audit.action))
+            .filter_map(|audit| audit.target_id)
+            .collect();
+        record_entries(tx, domain_id, &targets).await?;
     }
     Ok(())
 }
@@ -358,6 +366,8 @@ mod directory;
 mod domains;
 #[path = "duplicates_queries.rs"]
 mod duplicates;
+#[path = "feed_queries.rs"]
+mod feed;
 #[path = "import_queries.rs"]
 mod imports;
 #[path = "phones_queries.rs"]

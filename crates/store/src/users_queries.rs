@@ -42,9 +42,12 @@ impl UserStore for Backend {
         .fetch_one(&mut *tx)
         .await
         .map_err(conflict(format!("extension {} is already taken in this domain", new.extension)))?;
+        let user = user(&row)?;
+        // The record names the user made here, as the feed needs.
+        let audit = AuditRecord { target_id: audit.target_id.or(Some(user.id)), ..audit };
         write_audit(&mut tx, &self.changes, &audit).await?;
         tx.commit().await?;
-        user(&row)
+        Ok(user)
     }
 
     async fn user_by_extension(&self, domain_id: Uuid, ext: &Extension) -> Result<Option<User>> {

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use switchboard_app::{ListParams, PresenceInput};
+use switchboard_app::{FeedPage, ListParams, PresenceInput};
 use switchboard_core::model::{DirectoryEntry, Presence};
 use utoipa::IntoParams;
 use uuid::Uuid;
@@ -15,7 +15,7 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::docs::{DirectoryPage, NameList};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::problem::{ActionErrors, ApiResult, ListErrors, ReadErrors, Throttled, WriteErrors};
+use crate::problem::{ActionErrors, ApiResult, FeedErrors, ListErrors, ReadErrors, Throttled, WriteErrors};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -41,6 +41,36 @@ pub async fn list(
     let group = group.group.unwrap_or_default();
     let page = state.app.directory(&caller, &domain, &ext, &group, &params).await?;
     Ok(Json(ListPage::of(page, |entry| entry)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FeedParams {
+    /// `next_cursor` of the previous page; none to read the whole directory first.
+    pub cursor: Option<String>,
+    /// Rows read at most (1 to 500, default 50); a page may hold fewer changes.
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+}
+
+/// What changed in this user's directory after `cursor`, in the order it was changed:
+/// coworkers (with presence), shared and own contacts, stars. Without a cursor, the whole
+/// directory, page after page, then a cursor for what follows. An entry the user may no
+/// longer see is a `delete`. Keep asking while `has_more`; the event stream says when to
+/// ask again. A cursor older than 30 days, another user's, or given before the user's
+/// view changed (scope, site, sharing settings) answers 410: start again without one.
+#[utoipa::path(get, path = "/api/v1/domains/{domain}/users/{ext}/directory/changes", operation_id = "getDirectoryChanges", tag = "directory",
+    params(("domain" = String, Path, description = "Domain name"), ("ext" = String, Path, description = "The viewer's extension"),
+        FeedParams),
+    responses((status = 200, description = "A page of changes", body = FeedPage), FeedErrors))]
+pub async fn changes(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiPath((domain, ext)): ApiPath<(String, String)>,
+    ApiQuery(params): ApiQuery<FeedParams>,
+) -> ApiResult<Json<FeedPage>> {
+    let cursor = params.cursor.as_deref();
+    Ok(Json(state.app.directory_changes(&caller, &domain, &ext, cursor, params.limit).await?))
 }
 
 /// Departments of the domain's listed users, for the directory's group filter.

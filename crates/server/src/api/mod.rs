@@ -63,6 +63,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(contacts::personal::not_duplicates))
         .routes(routes!(directory::list))
         .routes(routes!(directory::departments))
+        .routes(routes!(directory::changes))
         .routes(routes!(directory::sites))
         .routes(routes!(directory::favorite, directory::unfavorite))
         .routes(routes!(directory::presence, presence::clear))

@@ -44,16 +44,18 @@ pub(crate) use on_both_backends;
 /// A fresh, empty database. SQLite lives in a file (not in memory, which allows one
 /// connection only: an import's transaction would hold it while the page reads), in
 /// `dir`, which the caller keeps for as long as the server runs.
-async fn store(backend: Backend, dir: &tempfile::TempDir) -> Arc<dyn Store> {
+async fn store(backend: Backend, dir: &tempfile::TempDir) -> (Arc<dyn Store>, String) {
+    let url = match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.path().join("portal.db").display()),
+        Backend::Postgres => switchboard_store::testing::fresh_postgres_database().await,
+    };
+    (open_store(backend, &url).await, url)
+}
+
+async fn open_store(backend: Backend, url: &str) -> Arc<dyn Store> {
     match backend {
-        Backend::Sqlite => {
-            let url = format!("sqlite://{}", dir.path().join("portal.db").display());
-            Arc::new(SqliteStore::open(&url).await.expect("SQLite store"))
-        }
-        Backend::Postgres => {
-            let url = switchboard_store::testing::fresh_postgres_database().await;
-            Arc::new(PostgresStore::connect(&url).await.expect("PostgreSQL store"))
-        }
+        Backend::Sqlite => Arc::new(SqliteStore::open(url).await.expect("SQLite store")),
+        Backend::Postgres => Arc::new(PostgresStore::connect(url).await.expect("PostgreSQL store")),
     }
 }
 
@@ -72,7 +74,9 @@ pub struct Server {
     pub client: reqwest::Client,
     /// The server's use cases, to arrange what a test needs without going through HTTP.
     pub app: App,
-    _database_dir: tempfile::TempDir,
+    backend: Backend,
+    database_url: String,
+    _database_dir: Arc<tempfile::TempDir>,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -84,7 +88,8 @@ pub async fn spawn(backend: Backend, people: &[Person], config: ServerConfig) ->
 /// [`spawn`] with the use cases' tunables of the test's choosing.
 pub async fn spawn_with(backend: Backend, people: &[Person], config: ServerConfig, app_config: AppConfig) -> Server {
     let database_dir = tempfile::tempdir().expect("a temporary directory");
-    let app = App::new(store(backend, &database_dir).await, app_config);
+    let (store, database_url) = store(backend, &database_dir).await;
+    let app = App::new(store, app_config);
     let domain = DomainInput { name: DOMAIN.into(), ..Default::default() };
     app.create_domain(&Caller::System, domain).await.expect("the domain");
     for person in people {
@@ -100,6 +105,16 @@ pub async fn spawn_with(backend: Backend, people: &[Person], config: ServerConfi
         };
         app.create_user(&Caller::System, DOMAIN, user).await.expect("a user");
     }
+    listen(app, config, backend, database_url, Arc::new(database_dir)).await
+}
+
+async fn listen(
+    app: App,
+    config: ServerConfig,
+    backend: Backend,
+    database_url: String,
+    database_dir: Arc<tempfile::TempDir>,
+) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -108,7 +123,17 @@ pub async fn spawn_with(backend: Backend, people: &[Person], config: ServerConfi
     }));
     // Redirects are looked at, not followed: the login answers its cookie with one.
     let client = reqwest::Client::builder().redirect(redirect::Policy::none()).build().unwrap();
-    Server { base, client, app, _database_dir: database_dir, _stop: stop }
+    Server { base, client, app, backend, database_url, _database_dir: database_dir, _stop: stop }
+}
+
+impl Server {
+    /// Another server on the same database, with its own connections and events, as a
+    /// second machine behind a load balancer would be.
+    pub async fn beside(&self) -> Server {
+        let app = App::new(open_store(self.backend, &self.database_url).await, AppConfig::default());
+        let dir = self._database_dir.clone();
+        listen(app, ServerConfig::default(), self.backend, self.database_url.clone(), dir).await
+    }
 }
 
 /// The login form as a browser first gets it: its double-submit cookie (`sb_login=…`)
