@@ -7,6 +7,7 @@
 //! single place that decides. A user has at most
 //! [`AppConfig::max_event_streams_per_user`](crate::AppConfig) streams open at once.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -19,20 +20,38 @@ use uuid::Uuid;
 use crate::App;
 use crate::auth::Caller;
 use crate::authz::{self, EventAudience};
-use crate::error::Result;
+use crate::error::{AppError, Result};
+use crate::feed::FeedChange;
 use crate::limits::StreamSlot;
 
 /// How often an open subscription checks that its caller is still signed in (and
 /// re-reads what they may see), so a logout or a revoked token ends it.
 const RECHECK: Duration = Duration::from_secs(60);
 
+/// Feed pages one catch-up reads at most before it lets the stream's other notices through.
+const CATCH_UP_PAGES: usize = 4;
+
 /// What a subscriber is told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
     Event(Event),
-    /// Events were missed (the subscriber fell behind, or servers lost touch):
-    /// reload whatever is shown.
+    /// Events were missed and cannot be told again (the operator's stream, or a feed
+    /// cursor that expired): reload whatever is shown.
     Resync,
+    /// A change of the subscriber's own directory, read from the feed.
+    Change(FeedChange),
+    /// Every change of the subscriber's directory up to here has been told: a feed
+    /// cursor, which is the stream's event id to resume from.
+    Cursor(String),
+}
+
+/// Where a user's stream is in their directory feed.
+struct FeedFollower {
+    cursor: String,
+    /// Something changed since the feed was last read.
+    dirty: bool,
+    /// Read it before waiting for anything else (after a resume, or a lag).
+    now: bool,
 }
 
 /// The events one caller may see, from the moment they subscribed. Ends when the
@@ -44,6 +63,10 @@ pub struct Subscription {
     events: broadcast::Receiver<Event>,
     closing: watch::Receiver<bool>,
     recheck: tokio::time::Interval,
+    /// Users' streams follow their directory feed (the operator has none).
+    feed: Option<FeedFollower>,
+    checkpoint: tokio::time::Interval,
+    told: VecDeque<Notice>,
     /// Counts this stream among the user's open ones while it lives.
     _slot: Option<StreamSlot>,
 }
@@ -66,6 +89,13 @@ impl App {
     /// The change events `caller` may see, starting now. `TooManyRequests` when the
     /// user has as many streams open as they may.
     pub async fn subscribe(&self, caller: &Caller) -> Result<Subscription> {
+        self.subscribe_from(caller, None).await
+    }
+
+    /// [`App::subscribe`], resuming a stream whose last event id was `last_event_id`:
+    /// the changes of the caller's directory since then are told first (or `Resync` when
+    /// that id can no longer be resumed).
+    pub async fn subscribe_from(&self, caller: &Caller, last_event_id: Option<&str>) -> Result<Subscription> {
         let slot = match caller {
             Caller::User { user, .. } => {
                 Some(self.event_streams.open(user.id, self.config.max_event_streams_per_user)?)
@@ -79,7 +109,27 @@ impl App {
         let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
         recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let closing = self.closing.subscribe();
-        Ok(Subscription { app: self.clone(), caller: caller.clone(), audience, events, closing, recheck, _slot: slot })
+        let resume = last_event_id.map(str::trim).filter(|id| !id.is_empty());
+        let feed = match (self.feed_head(caller).await?, resume) {
+            (None, _) => None,
+            (Some(_), Some(id)) => Some(FeedFollower { cursor: id.to_string(), dirty: true, now: true }),
+            (Some(head), None) => Some(FeedFollower { cursor: head, dirty: false, now: false }),
+        };
+        let every = self.config.event_checkpoint;
+        let mut checkpoint = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        checkpoint.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Ok(Subscription {
+            app: self.clone(),
+            caller: caller.clone(),
+            audience,
+            events,
+            closing,
+            recheck,
+            feed,
+            checkpoint,
+            told: VecDeque::new(),
+            _slot: slot,
+        })
     }
 
     /// The store's events of the caller's domain (every domain's for the operator).
@@ -136,28 +186,51 @@ impl Subscription {
     /// The next notice for the caller; `None` once the subscription has ended.
     pub async fn next(&mut self) -> Option<Notice> {
         loop {
+            if let Some(notice) = self.told.pop_front() {
+                return Some(notice);
+            }
+            if self.feed.as_ref().is_some_and(|feed| feed.now) {
+                self.catch_up().await;
+                continue;
+            }
             let received = tokio::select! {
                 _ = self.closing.wait_for(|closed| *closed) => return None,
                 // Time to check the caller is still signed in.
                 _ = self.recheck.tick() => None,
+                _ = self.checkpoint.tick() => {
+                    if let Some(feed) = &mut self.feed {
+                        feed.now = feed.dirty;
+                    }
+                    continue;
+                }
                 received = self.events.recv() => Some(received),
             };
             let event = match received {
                 None if self.refresh().await => continue,
                 None => return None,
                 Some(Ok(event)) => event,
-                Some(Err(broadcast::error::RecvError::Lagged(missed))) => {
-                    tracing::debug!(missed, "an event subscriber fell behind");
-                    // The subscriber reloads everything: the backlog would only tell it again.
-                    self.events = self.events.resubscribe();
-                    return Some(Notice::Resync);
-                }
-                // The store started over after losing events: so do we.
-                Some(Err(broadcast::error::RecvError::Closed)) => {
-                    self.events = self.app.events_of(&self.caller);
-                    return Some(Notice::Resync);
+                Some(Err(error)) => {
+                    if let broadcast::error::RecvError::Lagged(missed) = error {
+                        tracing::debug!(missed, "an event subscriber fell behind");
+                        // The backlog would only tell it again.
+                        self.events = self.events.resubscribe();
+                    } else {
+                        // The store started over after losing events: so do we.
+                        self.events = self.app.events_of(&self.caller);
+                    }
+                    match &mut self.feed {
+                        // The feed tells what was missed.
+                        Some(feed) => (feed.dirty, feed.now) = (true, true),
+                        None => return Some(Notice::Resync),
+                    }
+                    continue;
                 }
             };
+            if let Some(feed) = &mut self.feed
+                && !matches!(event.kind, EventKind::ChatChanged { .. })
+            {
+                feed.dirty = true;
+            }
             if !self.audience.may_see(&event) {
                 continue;
             }
@@ -173,6 +246,50 @@ impl Subscription {
         futures::stream::unfold(self, |mut subscription| async move {
             subscription.next().await.map(|notice| (notice, subscription))
         })
+    }
+
+    /// Reads the caller's feed from where the stream is, and queues the changes, then the
+    /// new cursor. An expired cursor queues `Resync` and goes on from the latest change.
+    async fn catch_up(&mut self) {
+        let Some(feed) = &mut self.feed else { return };
+        let Caller::User { user, domain, .. } = &self.caller else { return };
+        let (domain_name, ext) = (domain.name.to_string(), user.extension.to_string());
+        feed.now = false;
+        let start = feed.cursor.clone();
+        for _ in 0..CATCH_UP_PAGES {
+            let read = self.app.directory_changes(&self.caller, &domain_name, &ext, Some(&feed.cursor), Some(500));
+            match read.await {
+                Ok(page) => {
+                    self.told.extend(page.changes.into_iter().map(Notice::Change));
+                    feed.cursor = page.next_cursor;
+                    if !page.has_more {
+                        feed.dirty = false;
+                        break;
+                    }
+                    // More than a catch-up reads: the rest after what is queued.
+                    feed.now = true;
+                }
+                // Expired, or not a cursor of this feed (a made-up `Last-Event-ID`).
+                Err(AppError::Gone(_) | AppError::Invalid(_)) => {
+                    self.told.push_back(Notice::Resync);
+                    match self.app.feed_head(&self.caller).await {
+                        Ok(Some(head)) => feed.cursor = head,
+                        Ok(None) => {}
+                        Err(error) => tracing::warn!(%error, "could not read the head of a directory feed"),
+                    }
+                    feed.dirty = false;
+                    break;
+                }
+                // The database will be back: the next checkpoint tries again.
+                Err(error) => {
+                    tracing::warn!(%error, "could not read a directory feed for an event stream");
+                    break;
+                }
+            }
+        }
+        if feed.cursor != start {
+            self.told.push_back(Notice::Cursor(feed.cursor.clone()));
+        }
     }
 
     /// Re-reads who the caller is and what they may see; false once they are signed out.

@@ -16,7 +16,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{TimeDelta, Utc};
 use serde::Serialize;
-use switchboard_core::model::{DirectoryEntry, User};
+use switchboard_core::model::{DirectoryEntry, Domain, User};
 use switchboard_core::paging::Limit;
 use switchboard_core::{Invalid, Scope};
 use switchboard_store::{DirectoryQuery, FeedPosition, Group, ListQuery};
@@ -131,11 +131,8 @@ impl App {
     ) -> Result<FeedPage> {
         let limit = Limit::parse(limit).map_err(|message| Invalid::field("limit", message))?.get();
         let (domain, user) = self.viewer(caller, domain, ext).await?;
-        let include_shared = self.shows_shared(caller, &domain).await?;
-        let editors = self.domain_settings(&domain).await?.shared_contact_editors();
+        let (include_shared, can_edit_shared, view) = self.feed_view(caller, &domain, &user).await?;
         let access = access(caller, &domain).ok_or(AppError::NotFound)?;
-        let can_edit_shared = access.can_edit_shared(&editors);
-        let view = view_key(include_shared, can_edit_shared, user.scope, &user.site);
         let bounds = self.store.feed_bounds(domain.id).await?.ok_or(AppError::NotFound)?;
         let cursor = match cursor.filter(|c| !c.trim().is_empty()) {
             None => FeedCursor { user_id: user.id, view, position: FeedPosition::START, quiet_until: bounds.head },
@@ -156,6 +153,26 @@ impl App {
             .await?;
         let position = rows.last().copied().unwrap_or(cursor.position);
         Ok(FeedPage { changes, next_cursor: FeedCursor { position, ..cursor }.encode(), has_more })
+    }
+
+    /// A cursor of the caller's own feed at its latest change (`None` for the operator,
+    /// who has no directory): what an event stream starts from.
+    pub(crate) async fn feed_head(&self, caller: &Caller) -> Result<Option<String>> {
+        let Caller::User { user, domain, .. } = caller else { return Ok(None) };
+        let (_, _, view) = self.feed_view(caller, domain, user).await?;
+        let bounds = self.store.feed_bounds(domain.id).await?.ok_or(AppError::NotFound)?;
+        let position = FeedPosition { seq: bounds.head, entry_id: Uuid::max(), audience_id: Uuid::max() };
+        Ok(Some(FeedCursor { user_id: user.id, view, position, quiet_until: bounds.head }.encode()))
+    }
+
+    /// Whether the viewer sees shared contacts and may edit them, and the key of all
+    /// that decides their view.
+    async fn feed_view(&self, caller: &Caller, domain: &Domain, user: &User) -> Result<(bool, bool, u64)> {
+        let include_shared = self.shows_shared(caller, domain).await?;
+        let editors = self.domain_settings(domain).await?.shared_contact_editors();
+        let access = access(caller, domain).ok_or(AppError::NotFound)?;
+        let can_edit_shared = access.can_edit_shared(&editors);
+        Ok((include_shared, can_edit_shared, view_key(include_shared, can_edit_shared, user.scope, &user.site)))
     }
 
     /// Forgets the deleted entries the feed has told of for [`TOMBSTONE_DAYS`]; returns

@@ -95,6 +95,10 @@ pub struct AppConfig {
     pub password_hash_queue: usize,
     /// Event streams one user may have open at once (each browser tab has one).
     pub max_event_streams_per_user: usize,
+    /// How often an event stream whose directory changed reads the feed, tells the
+    /// changes and gives a new event id: a client that reconnects with `Last-Event-ID`
+    /// is told again at most this much.
+    pub event_checkpoint: Duration,
     /// How often one user's presence may change.
     pub presence_limit: RateLimit,
     /// How often one user may send a chat message.
@@ -142,6 +146,7 @@ impl Default for AppConfig {
             password_hashes_at_once: std::thread::available_parallelism().map_or(2, usize::from),
             password_hash_queue: 64,
             max_event_streams_per_user: 16,
+            event_checkpoint: Duration::from_secs(5),
             presence_limit: RateLimit { burst: 10, refill_every: Duration::from_secs(1) },
             // Typing fast in bursts, but not a script: 20 at once, then one every 2 s.
             chat_limit: RateLimit { burst: 20, refill_every: Duration::from_secs(2) },

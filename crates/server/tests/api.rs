@@ -11,6 +11,9 @@ use switchboard_app::{App, AppConfig, Caller, DomainInput, UserInput};
 use switchboard_server::ServerConfig;
 use switchboard_store::SqliteStore;
 
+mod support;
+use support::EventStream;
+
 const PASSWORD: &str = "correct horse battery";
 const DOMAIN: &str = "acme.example";
 
@@ -787,52 +790,17 @@ async fn the_openapi_document_and_swagger_ui_are_served() {
 
 // --- Live events ---------------------------------------------------------------
 
-/// An open `GET /api/v1/events`, read one server-sent event at a time.
-struct EventStream {
-    response: Response,
-    buffer: Vec<u8>,
-}
-
-impl EventStream {
-    async fn open(server: &Server, token: &str) -> EventStream {
-        let response = server.manager(Method::GET, "/api/v1/events", token).send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(response.headers()[CONTENT_TYPE], "text/event-stream");
-        EventStream { response, buffer: Vec::new() }
-    }
-
-    /// The next event's name and data, past keep-alive comments; `None` when the stream ends.
-    /// The timeout only keeps a broken server from hanging the test.
-    async fn next(&mut self) -> Option<(String, Value)> {
-        tokio::time::timeout(Duration::from_secs(10), self.read()).await.expect("nothing arrived in time")
-    }
-
-    async fn read(&mut self) -> Option<(String, Value)> {
-        loop {
-            while let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
-                let block: Vec<u8> = self.buffer.drain(..end + 2).collect();
-                let (mut name, mut data) = (None, String::new());
-                for line in String::from_utf8(block).unwrap().lines() {
-                    if let Some(value) = line.strip_prefix("event:") {
-                        name = Some(value.trim().to_string());
-                    } else if let Some(value) = line.strip_prefix("data:") {
-                        data.push_str(value.trim_start());
-                    }
-                }
-                if let Some(name) = name {
-                    return Some((name, serde_json::from_str(&data).unwrap()));
-                }
-            }
-            self.buffer.extend_from_slice(&self.response.chunk().await.unwrap()?);
-        }
-    }
+/// An open `GET /api/v1/events`.
+async fn open_events(server: &Server, token: &str) -> EventStream {
+    let response = server.manager(Method::GET, "/api/v1/events", token).send().await.unwrap();
+    EventStream::new(response)
 }
 
 #[tokio::test]
 async fn an_open_event_stream_hears_a_colleague_add_a_shared_contact() {
     let server = spawn().await;
     let (manager, colleague) = (server.token("200").await, server.token("201").await);
-    let mut events = EventStream::open(&server, &colleague).await;
+    let mut events = open_events(&server, &colleague).await;
     let created = server.manager(Method::POST, SHARED, &manager).json(&json!({ "company": "Globex" })).send().await;
     let id = created.unwrap().json::<Value>().await.unwrap()["id"].clone();
     let (name, data) = events.next().await.expect("an event");
@@ -855,7 +823,7 @@ async fn the_event_stream_takes_the_session_cookie_and_refuses_strangers() {
 async fn shutting_down_ends_open_event_streams() {
     let server = spawn().await;
     let token = server.token("201").await;
-    let mut events = EventStream::open(&server, &token).await;
+    let mut events = open_events(&server, &token).await;
     drop(server._stop);
     assert_eq!(events.next().await, None, "the stream ends instead of holding the shutdown open");
 }

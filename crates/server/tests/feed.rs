@@ -11,8 +11,10 @@ use std::collections::{BTreeMap, HashSet};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Backend, DOMAIN, Person, Server};
-use switchboard_app::{Caller, SettingsLayer};
+use std::time::Duration;
+use support::{Backend, DOMAIN, EventStream, Person, Server};
+
+use switchboard_app::{AppConfig, Caller, SettingsLayer};
 use switchboard_server::ServerConfig;
 
 const PEOPLE: [Person; 3] = [
@@ -243,9 +245,9 @@ async fn many_writers_and_a_reader_that_reconnects(backend: Backend) {
                         call(Method::DELETE, format!("{SHARED}/{id}"), None).await;
                     }
                     _ => {
-                        let state = if n % 2 == 0 { "busy" } else { "available" };
+                        let state = if n.is_multiple_of(2) { "busy" } else { "available" };
                         let body = json!({ "state": state, "message": format!("w{who} {n}") });
-                        let path = user_path(if who % 2 == 0 { "202" } else { "200" }, "/presence");
+                        let path = user_path(if who.is_multiple_of(2) { "202" } else { "200" }, "/presence");
                         if !call(Method::PUT, path, Some(body)).await.0 {
                             continue;
                         }
@@ -263,11 +265,11 @@ async fn many_writers_and_a_reader_that_reconnects(backend: Backend) {
     ];
     // The reader reads small pages from either server, and now and then "reconnects":
     // it throws away the page it just read and reads again from the cursor it had kept.
-    let mut rounds = 0;
+    let mut rounds: u32 = 0;
     while writers.iter().any(|w| !w.is_finished()) {
         rounds += 1;
-        let server = if rounds % 2 == 0 { &first } else { &second };
-        if rounds % 7 == 0 {
+        let server = if rounds.is_multiple_of(2) { &first } else { &second };
+        if rounds.is_multiple_of(7) {
             let kept = (copy.cursor.clone(), copy.entries.clone());
             copy.read_page(server, &ben, 5).await;
             (copy.cursor, copy.entries) = kept;
@@ -332,7 +334,72 @@ async fn cursors_that_cannot_go_on_are_refused(backend: Backend) {
     assert_copy_is_directory(&hidden, &server, &ben, "shared contacts hidden").await;
 }
 
+/// The events of a stream up to its next `cursor` event: the changes told, and the cursor.
+async fn changes_until_cursor(events: &mut EventStream) -> (Vec<Value>, String) {
+    let mut changes = Vec::new();
+    loop {
+        let event = events.next_event().await.expect("the stream goes on");
+        match event.name.as_str() {
+            "change" => changes.push(event.data),
+            "cursor" => {
+                let id = event.id.expect("a cursor event has an id");
+                assert_eq!(event.data["cursor"], id.as_str());
+                return (changes, id);
+            }
+            _ => {}
+        }
+    }
+}
+
+async fn open_events(server: &Server, token: &str, last_event_id: Option<&str>) -> EventStream {
+    let mut request = server.client.get(server.url("/api/v1/events")).bearer_auth(token);
+    if let Some(id) = last_event_id {
+        request = request.header("last-event-id", id);
+    }
+    EventStream::new(request.send().await.unwrap())
+}
+
+fn told(changes: &[Value]) -> Vec<(String, String)> {
+    let mut told: Vec<(String, String)> = changes
+        .iter()
+        .map(|c| (c["op"].as_str().unwrap().to_string(), c["entry"]["first_name"].as_str().unwrap_or("").to_string()))
+        .collect();
+    told.sort();
+    told
+}
+
+async fn an_event_stream_resumes_from_its_last_id(backend: Backend) {
+    let fast = AppConfig { event_checkpoint: Duration::from_millis(200), ..AppConfig::default() };
+    let server = support::spawn_with(backend, &PEOPLE, ServerConfig::default(), fast).await;
+    let (olivia, ben) = (server.token("200").await, server.token("201").await);
+    let mut events = open_events(&server, &ben, None).await;
+    let zed = create(&server, &olivia, SHARED, "Zed").await;
+    let (changes, id) = changes_until_cursor(&mut events).await;
+    assert_eq!(told(&changes), [("upsert".to_string(), "Zed".to_string())]);
+    drop(events);
+
+    // Away: one contact made, one deleted, and Olivia's own contact that is not Ben's.
+    create(&server, &olivia, SHARED, "Yan").await;
+    ok(&server, &olivia, Method::DELETE, &format!("{SHARED}/{zed}"), None).await;
+    create(&server, &olivia, &user_path("200", "/contacts"), "Private").await;
+    let mut events = open_events(&server, &ben, Some(&id)).await;
+    let (changes, resumed) = changes_until_cursor(&mut events).await;
+    assert_eq!(told(&changes), [("delete".to_string(), String::new()), ("upsert".to_string(), "Yan".to_string())]);
+    assert_eq!(changes[0]["entry_id"].as_str().unwrap_or(changes[1]["entry_id"].as_str().unwrap()).len(), 36);
+    assert_ne!(resumed, id);
+
+    // An id that is not one, or another user's: told to reload.
+    let olivias = open_events(&server, &olivia, None).await;
+    drop(olivias);
+    for bad in ["made-up", resumed.as_str()] {
+        let mut events = open_events(&server, &olivia, Some(bad)).await;
+        let first = events.next_event().await.unwrap();
+        assert_eq!(first.name, "resync", "{bad}: {first:?}");
+    }
+}
+
 support::on_both_backends!(
+    an_event_stream_resumes_from_its_last_id,
     a_copy_follows_every_kind_of_change,
     many_writers_and_a_reader_that_reconnects,
     cursors_that_cannot_go_on_are_refused

@@ -4,7 +4,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{HeaderName, HeaderValue};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::sse::{self, KeepAlive, Sse};
 use futures::{Stream, StreamExt};
 use switchboard_app::{App, Caller, Notice};
@@ -30,13 +30,18 @@ pub enum StreamEventName {
     Presence,
     User,
     Settings,
+    Chat,
     Resync,
+    Change,
+    Cursor,
 }
 
-/// One event of the stream, as an SSE parser reads it (`event:` and `data:` lines).
+/// One event of the stream, as an SSE parser reads it (`id:`, `event:` and `data:` lines).
 #[derive(ToSchema)]
 #[allow(dead_code)] // documents `sse_event`, never built
 pub struct StreamEvent {
+    /// On `cursor` events only: the place to resume from (`Last-Event-ID`).
+    id: Option<String>,
     event: StreamEventName,
     /// The change as a JSON object whose `kind` is the event's name; `{}` for `resync`.
     #[schema(content_media_type = "application/json", example = json!("{\"kind\":\"contact\",\"book\":\"shared\",\"contact_id\":\"0198f3c2-6b1e-7a50-9f2d-3c4b5a697887\",\"action\":\"created\"}"))]
@@ -48,9 +53,17 @@ pub struct StreamEvent {
 /// Each event's name is its kind and its data a JSON object with that `kind`:
 /// `contact` (`book`: `shared` or `personal` with `owner_id`; `contact_id`, absent
 /// for an import; `action`: `created`, `updated`, `deleted`, `restored` or
-/// `imported`), `presence` and `user` (`user_id`), `settings`. `resync` (data `{}`)
-/// means events were missed: reload what is shown. A comment comes every 15 seconds
-/// while nothing happens. The stream ends when the session does, or when the server
+/// `imported`), `presence` and `user` (`user_id`), `settings`, `chat` (`between`: the two
+/// people's ids; only they are told). These say *that* something changed, at once.
+///
+/// A user's stream also follows their directory feed (as `GET …/directory/changes`
+/// does): within about 5 seconds of a change it sends each change of their directory as a
+/// `change` event (`{entry_id, op, entry}`), then a `cursor` event (`{cursor}`) whose
+/// `id` is a cursor of that feed. A client that reconnects with `Last-Event-ID` (browsers
+/// do by themselves) is first told every change since that id, so nothing is lost while
+/// it was away; changes since the last `cursor` may be told again. `resync` (data `{}`)
+/// means that could not be done (the id expired, or the operator's stream missed
+/// events): reload what is shown. A comment comes every 15 seconds while nothing happens. The stream ends when the session does, or when the server
 /// shuts down (reconnect then). A user may have 16 streams open at once (one per tab or
 /// app); more are answered 429.
 #[utoipa::path(get, path = "/api/v1/events", operation_id = "streamEvents", tag = "events",
@@ -62,8 +75,10 @@ pub struct StreamEvent {
 pub async fn stream(
     State(state): State<AppState>,
     Auth(caller): Auth,
+    headers: HeaderMap,
 ) -> ApiResult<([(HeaderName, HeaderValue); 1], Sse<impl Stream<Item = Result<sse::Event, Infallible>>>)> {
-    let events = event_stream(&state.app, &caller).await?;
+    let last_event_id = headers.get("last-event-id").and_then(|value| value.to_str().ok());
+    let events = event_stream(&state.app, &caller, last_event_id).await?;
     Ok(([NO_BUFFERING], Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))))
 }
 
@@ -73,11 +88,12 @@ pub async fn stream(
 pub(crate) async fn event_stream(
     app: &App,
     caller: &Caller,
+    last_event_id: Option<&str>,
 ) -> switchboard_app::Result<impl Stream<Item = Result<sse::Event, Infallible>> + Send + use<>> {
     // An open stream is a session of its user: connected (for chat) while it is open.
     // Opened first, so the stream does not tell its own user they connected.
     let session = app.open_session(caller).await?;
-    let subscription = app.subscribe(caller).await?;
+    let subscription = app.subscribe_from(caller, last_event_id).await?;
     Ok(subscription.into_stream().map(move |notice| {
         let _open = &session;
         Ok(sse_event(notice))
@@ -92,5 +108,13 @@ fn sse_event(notice: Notice) -> sse::Event {
         }
         // Browsers drop an event without data, so it carries an empty object.
         Notice::Resync => sse::Event::default().event("resync").data("{}"),
+        Notice::Change(change) => {
+            let data = serde_json::to_string(&change).expect("a change always serializes");
+            sse::Event::default().event("change").data(data)
+        }
+        Notice::Cursor(cursor) => {
+            let data = serde_json::json!({ "cursor": cursor }).to_string();
+            sse::Event::default().event("cursor").id(cursor).data(data)
+        }
     }
 }

@@ -308,3 +308,58 @@ pub fn triggers(response: &Response) -> Value {
 pub fn toast(response: &Response) -> String {
     triggers(response)["toast"]["message"].as_str().expect("a toast message").to_string()
 }
+
+/// An open event stream (`text/event-stream`), read one server-sent event at a time.
+pub struct EventStream {
+    response: Response,
+    buffer: Vec<u8>,
+}
+
+/// One server-sent event: its name, its data as JSON, and its id if it has one.
+#[derive(Debug)]
+pub struct SentEvent {
+    pub name: String,
+    pub data: Value,
+    pub id: Option<String>,
+}
+
+impl EventStream {
+    pub fn new(response: Response) -> EventStream {
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()[reqwest::header::CONTENT_TYPE], "text/event-stream");
+        EventStream { response, buffer: Vec::new() }
+    }
+
+    /// The next event's name and data, past keep-alive comments; `None` when the stream ends.
+    /// The timeout only keeps a broken server from hanging the test.
+    pub async fn next(&mut self) -> Option<(String, Value)> {
+        self.next_event().await.map(|event| (event.name, event.data))
+    }
+
+    pub async fn next_event(&mut self) -> Option<SentEvent> {
+        let read = tokio::time::timeout(std::time::Duration::from_secs(10), self.read());
+        read.await.expect("nothing arrived in time")
+    }
+
+    async fn read(&mut self) -> Option<SentEvent> {
+        loop {
+            while let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
+                let block: Vec<u8> = self.buffer.drain(..end + 2).collect();
+                let (mut name, mut data, mut id) = (None, String::new(), None);
+                for line in String::from_utf8(block).unwrap().lines() {
+                    if let Some(value) = line.strip_prefix("event:") {
+                        name = Some(value.trim().to_string());
+                    } else if let Some(value) = line.strip_prefix("data:") {
+                        data.push_str(value.trim_start());
+                    } else if let Some(value) = line.strip_prefix("id:") {
+                        id = Some(value.trim().to_string());
+                    }
+                }
+                if let Some(name) = name {
+                    return Some(SentEvent { name, data: serde_json::from_str(&data).unwrap(), id });
+                }
+            }
+            self.buffer.extend_from_slice(&self.response.chunk().await.unwrap()?);
+        }
+    }
+}
