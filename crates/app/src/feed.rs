@@ -155,6 +155,69 @@ impl App {
         Ok(FeedPage { changes, next_cursor: FeedCursor { position, ..cursor }.encode(), has_more })
     }
 
+    /// The operator's view of a domain's feed (`switchboard watch`): as `ext` sees it,
+    /// or without a user, the coworkers and shared contacts everyone may be shown. No
+    /// cursor starts at the latest change (`from_start` reads the whole directory first).
+    pub async fn watch_changes(
+        &self,
+        domain: &str,
+        ext: Option<&str>,
+        cursor: Option<&str>,
+        from_start: bool,
+    ) -> Result<FeedPage> {
+        let domain = self.reachable_domain(&Caller::System, domain).await?;
+        let user = match ext {
+            Some(ext) => Some(self.domain_user(&domain, ext).await?),
+            None => None,
+        };
+        // As that user would see it, had they asked themselves.
+        let viewer = user.as_ref().map(|user| Caller::User {
+            user: Box::new(user.clone()),
+            domain: Box::new(domain.clone()),
+            token_id: Uuid::nil(),
+        });
+        let (viewer_id, include_shared, view) = match (&viewer, &user) {
+            (Some(caller), Some(user)) => {
+                let (include_shared, _, view) = self.feed_view(caller, &domain, user).await?;
+                (user.id, include_shared, view)
+            }
+            _ => (Uuid::nil(), true, 0),
+        };
+        let bounds = self.store.feed_bounds(domain.id).await?.ok_or(AppError::NotFound)?;
+        let cursor = match cursor {
+            Some(text) => {
+                FeedCursor::decode(text).ok_or_else(|| Invalid::field("cursor", "not a cursor of this feed"))?
+            }
+            None if from_start => {
+                FeedCursor { user_id: viewer_id, view, position: FeedPosition::START, quiet_until: bounds.head }
+            }
+            None => {
+                let position = FeedPosition { seq: bounds.head, entry_id: Uuid::max(), audience_id: Uuid::max() };
+                FeedCursor { user_id: viewer_id, view, position, quiet_until: bounds.head }
+            }
+        };
+        if cursor.position.seq < bounds.floor && cursor.quiet_until < bounds.floor {
+            return Err(gone("the watch fell more than 30 days behind"));
+        }
+        let limit = Limit::MAX;
+        let rows = self.store.feed_rows(domain.id, viewer_id, cursor.position, limit).await?;
+        let query = DirectoryQuery {
+            domain_id: domain.id,
+            viewer_id,
+            include_shared,
+            include_own: user.is_some(),
+            group: Group::All,
+            list: ListQuery::default(),
+        };
+        let changes = self.feed_changes(&query, &rows, &cursor, |_| {}).await?;
+        let position = rows.last().copied().unwrap_or(cursor.position);
+        Ok(FeedPage {
+            changes,
+            next_cursor: FeedCursor { position, ..cursor }.encode(),
+            has_more: rows.len() == limit as usize,
+        })
+    }
+
     /// A cursor of the caller's own feed at its latest change (`None` for the operator,
     /// who has no directory): what an event stream starts from.
     pub(crate) async fn feed_head(&self, caller: &Caller) -> Result<Option<String>> {

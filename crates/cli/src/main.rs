@@ -13,6 +13,7 @@ mod dbcopy;
 mod demo;
 mod device;
 mod missing;
+mod watch;
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -72,6 +73,8 @@ enum Command {
     Db(DbCommand),
     /// Prints the OpenAPI document of the REST API.
     Openapi,
+    /// Prints the changes of a domain's directory as they happen, read from its feed.
+    Watch(watch::WatchArgs),
 }
 
 #[derive(Args)]
@@ -497,6 +500,7 @@ async fn run(command: Command, app: App, url: &str) -> Result<()> {
         Command::Device(command) => device::run(command, &app).await,
         Command::Export(args) => export(args, &app).await,
         Command::Import(args) => import(args, &app).await,
+        Command::Watch(args) => watch::run(args, &app).await,
         Command::Db(DbCommand::Migrate) => {
             say!("database schema is up to date ({})", redact(url))?;
             Ok(())

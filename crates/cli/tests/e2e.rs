@@ -21,7 +21,8 @@ on_both_backends!(
     events_reach_every_server,
     caller_id_story,
     desk_phone_story,
-    deleted_users_from_the_command_line
+    deleted_users_from_the_command_line,
+    watch_prints_every_change
 );
 
 const ACME: &str = "acme.example";
@@ -1142,4 +1143,53 @@ async fn deleted_users_from_the_command_line(backend: Backend) {
     let ben = server.login("200@acme.example", PASSWORD).await;
     let own = ben.get("/api/v1/domains/acme.example/users/200/contacts").await;
     assert_eq!(own.body["items"][0]["first_name"], "Mum");
+}
+
+/// `switchboard watch` beside a running server: the whole directory first, then each
+/// change the server makes, as JSON lines.
+async fn watch_prints_every_change(backend: Backend) {
+    let (db, server) = acme(backend).await;
+    let olivia = server.login("100@acme.example", PASSWORD).await;
+    assert_eq!(olivia.post(SHARED, ann_lee()).await.status, StatusCode::CREATED);
+    let mut child = std::process::Command::new(support::binary())
+        .args(["--database", &db.url, "watch", ACME, "--from-start", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("watch starts");
+    let (lines, printed) = std::sync::mpsc::channel::<Value>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines.send(serde_json::from_str(&line).expect("one JSON change a line")).is_err() {
+                return;
+            }
+        }
+    });
+    // Reads printed changes until one satisfies `wanted`.
+    let wait_for = |what: &str, wanted: &dyn Fn(&Value) -> bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let change = printed.recv_timeout(left).unwrap_or_else(|_| panic!("watch never printed {what}"));
+            if wanted(&change) {
+                return change;
+            }
+        }
+    };
+    // In the order they were made: the users, then the contact.
+    wait_for("a coworker", &|c| c["entry"]["extension"] == "201");
+    wait_for("the shared contact of before", &|c| c["entry"]["first_name"] == "Ann");
+
+    let created = olivia.post(SHARED, json!({ "first_name": "Watched", "last_name": "Live" })).await;
+    let busy = olivia.put("/api/v1/domains/acme.example/users/200/presence", json!({ "state": "busy" })).await;
+    assert_eq!((created.status, busy.status), (StatusCode::CREATED, StatusCode::OK));
+    wait_for("the new contact", &|c| c["op"] == "upsert" && c["entry"]["first_name"] == "Watched");
+    wait_for("Ben busy", &|c| c["entry"]["extension"] == "200" && c["entry"]["presence"]["state"] == "busy");
+    olivia.delete(&format!("{SHARED}/{}", created.body["id"].as_str().unwrap())).await;
+    wait_for("the deletion", &|c| c["op"] == "delete" && c["entry_id"] == created.body["id"]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_no_panic(&server);
 }
