@@ -39,7 +39,7 @@ pub enum Notice {
     /// cursor that expired): reload whatever is shown.
     Resync,
     /// A change of the subscriber's own directory, read from the feed.
-    Change(FeedChange),
+    Change(Box<FeedChange>),
     /// Every change of the subscriber's directory up to here has been told: a feed
     /// cursor, which is the stream's event id to resume from.
     Cursor(String),
@@ -260,7 +260,7 @@ impl Subscription {
             let read = self.app.directory_changes(&self.caller, &domain_name, &ext, Some(&feed.cursor), Some(500));
             match read.await {
                 Ok(page) => {
-                    self.told.extend(page.changes.into_iter().map(Notice::Change));
+                    self.told.extend(page.changes.into_iter().map(|change| Notice::Change(Box::new(change))));
                     feed.cursor = page.next_cursor;
                     if !page.has_more {
                         feed.dirty = false;

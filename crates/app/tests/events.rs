@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_app::{
-    App, AppConfig, AppError, BookRef, Caller, ContactInput, ContactPatch, DomainInput, ImportOptions, Notice,
-    PresenceInput, RateLimit, SettingsLayer, Subscription, UserInput, UserPatchInput,
+    App, AppConfig, AppError, BookRef, Caller, ContactInput, ContactPatch, DomainInput, FeedChange, FeedOp,
+    ImportOptions, Notice, PresenceInput, RateLimit, SettingsLayer, Subscription, UserInput, UserPatchInput,
 };
 use switchboard_core::event::{ContactAction, Event, EventBook, EventKind};
 use switchboard_store::{PostgresStore, SqliteStore, Store};
@@ -44,9 +44,10 @@ on_both_backends!(
     personal_contacts_reach_their_owner_only,
     hidden_shared_contacts_are_not_delivered,
     signing_out_ends_the_subscription,
-    a_subscriber_that_falls_behind_is_told_to_resync,
+    a_subscriber_that_falls_behind_catches_up_from_the_feed,
+    the_operator_falling_behind_is_told_to_resync,
     closing_ends_every_subscription,
-    a_burst_in_one_domain_resyncs_no_other_domain,
+    a_burst_in_one_domain_slows_no_other_domain,
     event_streams_are_capped_per_user,
     presence_updates_are_rate_limited_per_user,
     status_messages_and_busy_end_by_themselves,
@@ -263,15 +264,46 @@ async fn signing_out_ends_the_subscription(w: World) {
     assert_eq!(next(&mut ben).await, None, "a signed-out user hears nothing more");
 }
 
-async fn a_subscriber_that_falls_behind_is_told_to_resync(w: World) {
+/// The changes a user's stream tells from their feed, up to its next cursor.
+async fn changes_until_cursor(subscription: &mut Subscription) -> Vec<FeedChange> {
+    let mut changes = Vec::new();
+    loop {
+        match next(subscription).await {
+            Some(Notice::Change(change)) => changes.push(*change),
+            Some(Notice::Cursor(_)) => return changes,
+            Some(Notice::Event(_)) => {}
+            other => panic!("expected the feed's changes, got {other:?}"),
+        }
+    }
+}
+
+/// More events than a subscription holds: a user's stream that fell behind is told
+/// what it missed from the feed (not to reload everything), then goes on.
+async fn a_subscriber_that_falls_behind_catches_up_from_the_feed(w: World) {
     let app = &w.app;
     let (mut idle, mut reader) = (app.subscribe(&w.ben).await.unwrap(), app.subscribe(&w.zoe).await.unwrap());
     let home = domain_id(&w.ben);
+    let missed = app.create_contact(&w.manager, &shared(HOME), contact("Missed Ltd")).await.unwrap();
+    next_event(&mut reader).await;
     // More than a subscription holds, each heard by `reader` before the next is sent.
     for _ in 0..1100 {
         let event = shared_event(home, Some(Uuid::now_v7()), ContactAction::Updated);
         app.store().publish(&event).await.unwrap();
         assert_eq!(next_event(&mut reader).await, event);
+    }
+    let told = changes_until_cursor(&mut idle).await;
+    assert!(told.iter().any(|c| c.entry_id == missed.id && c.op == FeedOp::Upsert), "{told:?}");
+    let after = marker(app, HOME, "100").await;
+    assert_eq!(next_event(&mut idle).await, after);
+}
+
+/// The operator's stream has no feed: falling behind, it is told to reload.
+async fn the_operator_falling_behind_is_told_to_resync(w: World) {
+    let app = &w.app;
+    let mut idle = app.subscribe(&Caller::System).await.unwrap();
+    let home = domain_id(&w.ben);
+    for _ in 0..1100 {
+        app.store().publish(&shared_event(home, Some(Uuid::now_v7()), ContactAction::Updated)).await.unwrap();
     }
     assert_eq!(next(&mut idle).await, Some(Notice::Resync));
     // Then it hears what happens next, not the backlog it is about to reload anyway.
@@ -290,17 +322,19 @@ async fn closing_ends_every_subscription(w: World) {
 
 /// Each domain has its own channel: more events in home.example than a subscription holds
 /// make home's idle subscriber resync, and foreign.example's hears its own next event.
-async fn a_burst_in_one_domain_resyncs_no_other_domain(w: World) {
+async fn a_burst_in_one_domain_slows_no_other_domain(w: World) {
     let app = &w.app;
     let (mut idle_at_home, mut stranger) =
         (app.subscribe(&w.ben).await.unwrap(), app.subscribe(&w.stranger).await.unwrap());
     let home = domain_id(&w.ben);
+    let missed = app.create_contact(&w.manager, &shared(HOME), contact("Burst Ltd")).await.unwrap();
     for _ in 0..1100 {
         app.store().publish(&shared_event(home, Some(Uuid::now_v7()), ContactAction::Updated)).await.unwrap();
     }
     let own = marker(app, FOREIGN, "100").await;
-    assert_eq!(next_event(&mut stranger).await, own, "no resync in foreign.example");
-    assert_eq!(next(&mut idle_at_home).await, Some(Notice::Resync));
+    assert_eq!(next_event(&mut stranger).await, own, "nothing missed in foreign.example");
+    let told = changes_until_cursor(&mut idle_at_home).await;
+    assert!(told.iter().any(|c| c.entry_id == missed.id), "home's subscriber catches up: {told:?}");
 }
 
 /// At most `max_event_streams_per_user` open at once for one user; others are not

@@ -57,6 +57,8 @@ enum Action {
     MergePersonal,
     /// The target user's conversations.
     ReadChatsOf,
+    /// The changes of the target user's directory (the feed).
+    ReadFeedOf,
     /// A message in the target user's name.
     WriteChatAs,
     /// A message of the caller's own to the target user.
@@ -73,7 +75,7 @@ enum Action {
     CreatePbxCredential,
     ListPbxCredentials,
 }
-const ACTIONS: [Action; 31] = [
+const ACTIONS: [Action; 32] = [
     Action::ReadShared,
     Action::CreateShared,
     Action::EditShared,
@@ -95,6 +97,7 @@ const ACTIONS: [Action; 31] = [
     Action::MergeShared,
     Action::MergePersonal,
     Action::ReadChatsOf,
+    Action::ReadFeedOf,
     Action::WriteChatAs,
     Action::ChatWithTarget,
     Action::ReadSharedPhoto,
@@ -199,6 +202,7 @@ fn expected(scope: Scope, action: Action, place: Place, variant: Variant) -> Out
         | Action::SharePersonalWithPhones
         | Action::MergePersonal
         | Action::ReadChatsOf
+        | Action::ReadFeedOf
         | Action::WriteChatAs
         | Action::ReadPersonalPhoto
         | Action::SetPersonalPhoto => {
@@ -351,6 +355,7 @@ async fn attempt(world: &World, caller: &Caller, action: Action, domain: &str, s
             outcome(app.merge_contacts(caller, &theirs, MergeInput { ids, ..Default::default() }).await)
         }
         Action::ReadChatsOf => outcome(app.conversations(caller, domain, TARGET, &ChatPageParams::default()).await),
+        Action::ReadFeedOf => outcome(app.directory_changes(caller, domain, TARGET, None, None).await),
         Action::WriteChatAs => outcome(app.send_chat(caller, domain, TARGET, &own_extension(caller), hello()).await),
         Action::ChatWithTarget => outcome(app.send_chat(caller, domain, &own_extension(caller), TARGET, hello()).await),
         Action::ReadSharedPhoto | Action::SetSharedPhoto | Action::RemoveSharedPhoto => {
