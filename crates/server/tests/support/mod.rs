@@ -25,6 +25,7 @@ pub enum Backend {
 
 /// Runs each scenario (an `async fn(Backend)` of the test file) as two tests,
 /// `<scenario>::sqlite` and `<scenario>::postgres`.
+#[allow(unused_macros)] // not every test file runs scenarios on both back-ends
 macro_rules! on_both_backends {
     ($($scenario:ident),* $(,)?) => {$(
         mod $scenario {
@@ -39,6 +40,7 @@ macro_rules! on_both_backends {
         }
     )*};
 }
+#[allow(unused_imports)]
 pub(crate) use on_both_backends;
 
 /// A fresh, empty database. SQLite lives in a file (not in memory, which allows one
