@@ -141,6 +141,10 @@ pub(super) async fn record_for(conn: &mut Conn, domain_id: Uuid, audience_id: Uu
     if ids.is_empty() {
         return Ok(());
     }
+    // One statement may not name a row twice (an import's contact may also be starred).
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
     let Some(seq) = take_feed_number(conn, domain_id).await? else { return Ok(()) };
     let at = now();
     for chunk in ids.chunks(CHUNK) {
