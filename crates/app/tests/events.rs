@@ -300,10 +300,14 @@ async fn a_subscriber_that_falls_behind_catches_up_from_the_feed(w: World) {
 /// The operator's stream has no feed: falling behind, it is told to reload.
 async fn the_operator_falling_behind_is_told_to_resync(w: World) {
     let app = &w.app;
-    let mut idle = app.subscribe(&Caller::System).await.unwrap();
+    let (mut idle, mut reader) =
+        (app.subscribe(&Caller::System).await.unwrap(), app.subscribe(&Caller::System).await.unwrap());
     let home = domain_id(&w.ben);
+    // Each heard by `reader` before the next is sent, so none is still on its way after.
     for _ in 0..1100 {
-        app.store().publish(&shared_event(home, Some(Uuid::now_v7()), ContactAction::Updated)).await.unwrap();
+        let event = shared_event(home, Some(Uuid::now_v7()), ContactAction::Updated);
+        app.store().publish(&event).await.unwrap();
+        assert_eq!(next_event(&mut reader).await, event);
     }
     assert_eq!(next(&mut idle).await, Some(Notice::Resync));
     // Then it hears what happens next, not the backlog it is about to reload anyway.
