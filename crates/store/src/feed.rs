@@ -1,6 +1,6 @@
 //! The directory feed: what changed in a domain's directory, in commit order. Part of
 //! [`Store`](crate::Store); the SQL is in `feed_queries.rs`, the table and the rule that
-//! keeps the order in migration 0017.
+//! keeps the order in migration 0018.
 //!
 //! The store records *which* entries changed, for whom, in the transaction that changes
 //! them; what they are now is read when the feed is read (`App::directory_changes`), so

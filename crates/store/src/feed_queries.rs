@@ -1,4 +1,4 @@
-//! The directory feed (`FeedStore`, migration 0017): part of `queries.rs`, compiled once
+//! The directory feed (`FeedStore`, migration 0018): part of `queries.rs`, compiled once
 //! per back-end with it. Writers note what changed with the `record_*` functions, in
 //! their own transaction; readers page through `directory_changes` by its order.
 
@@ -95,7 +95,7 @@ impl FeedStore for Backend {
 
 /// Takes the domain's next feed number. The row lock this takes is held to the end of
 /// the caller's transaction, so the domain's numbers commit in order (see migration
-/// 0017). `None` when the domain is gone.
+/// 0018). `None` when the domain is gone.
 async fn take_feed_number(conn: &mut Conn, domain_id: Uuid) -> Result<Option<i64>> {
     Ok(sqlx::query_scalar("UPDATE domains SET feed_seq = feed_seq + 1 WHERE id = $1 RETURNING feed_seq")
         .bind(domain_id)
