@@ -1890,6 +1890,10 @@ pub async fn copy(source: &dyn Store, target: &dyn Store) {
         .set_photo(shared(&o.domain), o.sam.id, photo.clone(), audit_in(o.domain.id, "contact.photo_set"))
         .await
         .unwrap();
+    // Dan has a session open and a line on a call; sessions are not copied.
+    let now = micros_now();
+    source.connect_presence(Uuid::now_v7(), o.dan.id, now, now + TimeDelta::hours(1)).await.unwrap();
+    source.set_line_states(o.domain.id, &[("104".to_string(), LineState::OnCall)], now).await.unwrap();
 
     let counts = source.table_counts().await.unwrap();
     copy_fails_half_way(source, target).await;
@@ -1929,6 +1933,14 @@ pub async fn copy(source: &dyn Store, target: &dyn Store) {
         let copied = store.photo(shared(&o.domain), o.sam.id).await.unwrap().expect("the photo came along");
         assert_eq!((copied.bytes, copied.hash), (photo.bytes.clone(), photo.hash.clone()));
     }
+    // The copied session is nobody's on the target: its first sweep ends it, once.
+    let copied = target.presence(o.dan.id).await.unwrap();
+    assert_eq!((copied.state, copied.chat, copied.line), (PresenceState::Busy, true, Some(LineState::OnCall)));
+    let idle_before = now - TimeDelta::minutes(10);
+    assert_eq!(target.expire_presence(now, idle_before).await.unwrap(), [(o.domain.id, o.dan.id)]);
+    let swept = target.presence(o.dan.id).await.unwrap();
+    assert_eq!((swept.state, swept.chat), (PresenceState::Busy, false), "the line still shows");
+    assert!(source.presence(o.dan.id).await.unwrap().chat, "the source's session lives on");
     assert!(is_conflict(target.import_rows("users", &source.export_rows("users", 0, 1).await.unwrap()).await));
     assert!(is_not_found(target.import_rows("nope", &[]).await));
     assert!(is_not_found(target.export_rows("nope", 0, 10).await));

@@ -209,6 +209,12 @@ const COPY: &[CopyTable] = &[
             ("manual_chat", Kind::Bool),
             ("line_state", Kind::Text),
             ("line_at", Kind::Int),
+            // Copied as they are: the sessions they speak of are not (`presence_connections`),
+            // so the next sweep (`expire_presence`) ends them and shows the presence again.
+            ("chat_away", Kind::Bool),
+            ("connected", Kind::Bool),
+            ("active_at", Kind::Int),
+            ("away", Kind::Bool),
         ],
     },
     CopyTable {
