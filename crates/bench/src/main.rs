@@ -14,6 +14,9 @@
 //! With `--load` it runs only the load run (see [`load`]): the `switchboard` binary under a
 //! minute of mixed traffic from `wrk` with 200 event streams open.
 //!
+//! With `--live` it runs only the live directory's figures (see [`live`]): the feed's
+//! catch-up and first read, and 1,000 event streams hearing presence and chat.
+//!
 //! Run it with `scripts/bench` (both back-ends) or `scripts/bench --sqlite-only`;
 //! `--import-only` runs the import/export part alone, `--no-import` skips it.
 
@@ -21,6 +24,7 @@ mod book_memory;
 mod counting;
 mod data;
 mod ldap_client;
+mod live;
 mod load;
 mod measure;
 mod phones;
@@ -98,6 +102,10 @@ struct Args {
     /// package wrk) with 200 event streams open; reports errors, p50/p99 and its memory.
     #[arg(long, conflicts_with_all = ["import_only", "phones"])]
     load: bool,
+    /// Only the live directory: the change feed (catch-up of 10 changes, whole first read)
+    /// and 1,000 event streams hearing presence changes and chat messages.
+    #[arg(long, conflicts_with_all = ["import_only", "phones", "load"])]
+    live: bool,
     /// How long the load run lasts, in seconds.
     #[arg(long, default_value_t = 60)]
     load_seconds: u64,
@@ -166,6 +174,23 @@ async fn main() -> Result<()> {
             loads.push(load::run("PostgreSQL", Some(&url), &plan, args.seed, args.load_seconds).await?);
         }
         let mut report = load::report(&loads);
+        let _ = writeln!(report, "total time: {:.1} s", started.elapsed().as_secs_f64());
+        return write_report(&args, &report);
+    }
+    if args.live {
+        let mut lives = Vec::new();
+        if !args.postgres_only {
+            let dir = tempfile::tempdir()?;
+            let path = dir.path().join("live.db");
+            let store = SqliteStore::open(path.to_str().context("a UTF-8 path")?).await?;
+            lives.push(live::run("SQLite", Arc::new(store), &plan, args.seed, &ALLOCATOR).await?);
+        }
+        if !args.sqlite_only {
+            let url = switchboard_store::testing::fresh_postgres_database().await;
+            let store = PostgresStore::connect(&url).await?;
+            lives.push(live::run("PostgreSQL", Arc::new(store), &plan, args.seed, &ALLOCATOR).await?);
+        }
+        let mut report = live::report(&lives, &plan);
         let _ = writeln!(report, "total time: {:.1} s", started.elapsed().as_secs_f64());
         return write_report(&args, &report);
     }

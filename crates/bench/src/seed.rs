@@ -82,8 +82,10 @@ pub async fn seed(app: &App, plan: &Plan, seed: u64) -> Result<Seeded> {
         }
         tenants.push(tenant);
     }
-    let total: usize =
-        tenants.iter().map(|t| t.users.len() + t.contacts.len() + t.favorites.len() + t.presence.len()).sum();
+    let total: usize = tenants
+        .iter()
+        .map(|t| 2 * t.users.len() + 2 * t.contacts.len() + 2 * t.favorites.len() + t.presence.len())
+        .sum();
     let progress = ProgressBar::new(total as u64);
     progress.set_style(
         ProgressStyle::with_template(
@@ -92,14 +94,19 @@ pub async fn seed(app: &App, plan: &Plan, seed: u64) -> Result<Seeded> {
         .progress_chars("=> "),
     );
     let store = app.store();
-    for table in ["users", "contacts", "favorites", "presence"] {
+    for table in ["users", "contacts", "favorites", "presence", "directory_changes"] {
         progress.set_message(table);
         for tenant in &tenants {
+            let feed;
             let rows = match table {
                 "users" => &tenant.users,
                 "contacts" => &tenant.contacts,
                 "favorites" => &tenant.favorites,
-                _ => &tenant.presence,
+                "presence" => &tenant.presence,
+                _ => {
+                    feed = feed_rows(tenant);
+                    &feed
+                }
             };
             for batch in rows.chunks(BATCH) {
                 store.import_rows(table, batch).await.with_context(|| format!("importing {table}"))?;
@@ -112,6 +119,35 @@ pub async fn seed(app: &App, plan: &Plan, seed: u64) -> Result<Seeded> {
     seeded.rows = total;
     seeded.took = started.elapsed();
     Ok(seeded)
+}
+
+/// The directory feed's rows of what a tenant holds, as the migration that made the feed
+/// writes them for what existed: every user, live contact and star, as change number 0.
+fn feed_rows(tenant: &Tenant) -> Vec<Row> {
+    let nil = Uuid::nil().to_string();
+    let row = |domain: &Value, entry: &Value, audience: &Value, at: &Value| {
+        object(json!({ "domain_id": domain, "entry_id": entry, "audience_id": audience, "seq": 0, "changed_at": at }))
+    };
+    let mut rows = Vec::new();
+    for user in &tenant.users {
+        rows.push(row(&user["domain_id"], &user["id"], &json!(nil), &user["updated_at"]));
+    }
+    for contact in tenant.contacts.iter().filter(|c| c["deleted_at"].is_null()) {
+        let audience = if contact["owner_user_id"].is_null() { json!(nil) } else { contact["owner_user_id"].clone() };
+        rows.push(row(&contact["domain_id"], &contact["id"], &audience, &contact["updated_at"]));
+    }
+    let domain = tenant.users.first().map(|user| user["domain_id"].clone()).unwrap_or_default();
+    // A star on one's own contact is that contact's row already.
+    let key = |entry: &Value, audience: &Value| format!("{entry}/{audience}");
+    let owned: HashSet<String> = rows.iter().map(|r| key(&r["entry_id"], &r["audience_id"])).collect();
+    let stars: Vec<Row> = tenant
+        .favorites
+        .iter()
+        .filter(|star| !owned.contains(&key(&star["entry_id"], &star["user_id"])))
+        .map(|star| row(&domain, &star["entry_id"], &star["user_id"], &json!(0)))
+        .collect();
+    rows.extend(stars);
+    rows
 }
 
 pub async fn create_domain(app: &App, name: &str) -> Result<Uuid> {
@@ -193,7 +229,9 @@ fn generate_tenant(
                 2 => ("available", false, "Working from home"),
                 _ => ("available", true, ""),
             };
-            let row = json!({ "user_id": id.to_string(), "state": state, "chat": chat, "message": message, "updated_at": at });
+            // Set by hand, as people do in the portal: what is shown is what they chose.
+            let row = json!({ "user_id": id.to_string(), "state": state, "chat": chat, "message": message, "updated_at": at,
+                "manual_state": state, "manual_chat": chat });
             tenant.presence.push(object(row));
         }
     }
