@@ -231,7 +231,8 @@ fn generate_tenant(
             };
             // Set by hand, as people do in the portal: what is shown is what they chose.
             let row = json!({ "user_id": id.to_string(), "state": state, "chat": chat, "message": message, "updated_at": at,
-                "manual_state": state, "manual_chat": chat });
+                "manual_state": state, "manual_chat": chat, "chat_away": false, "connected": false, "away": false,
+                "active_at": at });
             tenant.presence.push(object(row));
         }
     }
