@@ -414,14 +414,10 @@ async fn basic_user_finds_people(portal: &Portal) {
 
     // Star it, find it under Favorites.
     click_in_row(&page, DIRECTORY_ROW, "Ann Lee", "button.star").await;
-    assert!(
-        page.poll(async || page
-            .count(&format!("{DIRECTORY_ROW}[data-kind=shared] button.star[aria-pressed=true]"))
-            .await
-            == 1)
-            .await,
-        "the star shows it is a favorite"
-    );
+    let starred = format!("{DIRECTORY_ROW}[data-kind=shared] button.star[aria-pressed=true]");
+    if !page.poll(async || page.count(&starred).await == 1).await {
+        page.fail("the star does not show it is a favorite").await;
+    }
     choose_group(&page, "favorites", "Ann Lee").await;
     wait_for_list(&page, &["Ann Lee"]).await;
     page.screenshot("favorites").await;

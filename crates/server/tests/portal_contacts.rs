@@ -813,10 +813,9 @@ async fn the_directory_is_sorted_counted_and_explains_empty_lists(backend: Backe
     let ids = add_sixty(&server).await;
     let ben = server.log_in("203").await;
     for starred in [&ids[30], &ids[5]] {
-        assert_eq!(
-            ben.post(&format!("/contacts/{starred}/favorite"), &[("on", "true")]).await.status(),
-            StatusCode::OK
-        );
+        let response = ben.post(&format!("/contacts/{starred}/favorite"), &[("on", "true")]).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(triggers(&response)["contacts-changed"], json!(true), "the lists read the star again");
     }
     let everyone = 60 + PEOPLE.len() - 1;
 

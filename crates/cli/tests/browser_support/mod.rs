@@ -233,7 +233,14 @@ impl Page {
     pub async fn phone_screenshot(&self, step: &str) {
         self.resize(PHONE).await;
         let width = self.client.execute("return window.innerWidth", vec![]).await.expect("width");
-        assert_eq!(width, json!(PHONE.0), "the viewport is a phone's width");
+        if width != json!(PHONE.0) {
+            // Something is wider than the phone: name what sticks out.
+            let script = "return Array.from(document.querySelectorAll('body *'))
+                .filter((e) => e.getBoundingClientRect().right > arguments[0] + 1)
+                .slice(0, 8).map((e) => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))";
+            let wide = self.client.execute(script, vec![json!(PHONE.0)]).await.unwrap_or_default();
+            panic!("the viewport is {width} wide, not a phone's {}: {wide}", PHONE.0);
+        }
         self.screenshot(&format!("{step}-360px")).await;
         self.resize(DESKTOP).await;
     }

@@ -284,7 +284,12 @@ async fn favorite(
     axum::Form(form): axum::Form<FavoriteForm>,
 ) -> PortalResult<Response> {
     state.app.set_favorite(&viewer.caller, &viewer.domain_name(), &viewer.extension(), id, form.on).await?;
-    html(&Star { id: id.to_string(), favorite: form.on })
+    // The lists read again: the other list (page or dock) shows the star too, and a list
+    // a live update rendered while this request ran does not keep the old star.
+    Ok(triggers(
+        serde_json::json!({ "contacts-changed": true }),
+        html(&Star { id: id.to_string(), favorite: form.on })?,
+    ))
 }
 
 #[derive(Template)]
