@@ -51,6 +51,7 @@ macro_rules! conformance_tests {
             directory_pages_and_search,
             departments_and_sites,
             favorites,
+            favorites_first_and_counts,
             presence,
             line_presence,
             session_presence,
@@ -1067,6 +1068,49 @@ pub async fn favorites(store: &dyn Store) {
     assert!(is_not_found(store.set_favorite(Uuid::now_v7(), card.id, true).await));
     store.delete_user(alice.id, audit("user.delete")).await.unwrap();
     assert!(store.directory(&query).await.unwrap().items.is_empty());
+}
+
+/// The two halves of "favorites first" (the viewer's stars, then the others), each paged
+/// in name order, and the bounded count of a directory query.
+pub async fn favorites_first_and_counts(store: &dyn Store) {
+    let acme = domain(store, "acme.example").await;
+    let vera = user(store, &acme, "100", "Vera", "V").await;
+    let alice = user(store, &acme, "101", "Alice", "A").await;
+    let bob = user(store, &acme, "102", "Bob", "B").await;
+    let sam = contact(store, shared(&acme), named("Sam", "Shared")).await;
+    let zed = contact(store, shared(&acme), named("Zed", "Zulu")).await;
+    let pat = contact(store, personal(&vera), named("Pat", "Own")).await;
+    for starred in [zed.id, alice.id] {
+        store.set_favorite(vera.id, starred, true).await.unwrap();
+    }
+    let view = |group: Group, list: ListQuery| DirectoryQuery {
+        domain_id: acme.id,
+        viewer_id: vera.id,
+        include_shared: true,
+        include_own: true,
+        group,
+        list,
+    };
+    let half = async |group: Group, starred: bool| -> Vec<Uuid> {
+        let pages = all_pages(sorted(Sort::Name, 1), async |list| {
+            store.directory_starred(&view(group.clone(), list.clone()), starred).await
+        });
+        pages.await.iter().map(|entry| entry.id).collect()
+    };
+    assert_eq!(half(Group::All, true).await, [alice.id, zed.id], "the stars by name, a page each");
+    assert_eq!(half(Group::All, false).await, [bob.id, pat.id, sam.id], "the others by name");
+    assert_eq!(half(Group::Shared, true).await, [zed.id], "within a group");
+    assert_eq!(half(Group::Favorites, true).await, [alice.id, zed.id]);
+    assert!(half(Group::Favorites, false).await.is_empty(), "no favorite is not a favorite");
+
+    let count =
+        async |group: Group, list: ListQuery, cap: u32| store.directory_count(&view(group, list), cap).await.unwrap();
+    assert_eq!(count(Group::All, ListQuery::default(), 100).await, 5, "everyone but the viewer");
+    assert_eq!(count(Group::All, ListQuery::default(), 3).await, 4, "past the cap: the cap and one");
+    assert_eq!(count(Group::All, search_for("zulu"), 100).await, 1);
+    assert_eq!(count(Group::Favorites, ListQuery::default(), 100).await, 2);
+    assert_eq!(count(Group::Coworkers, ListQuery::default(), 100).await, 2);
+    assert_eq!(count(Group::Mine, search_for("nobody"), 100).await, 0);
 }
 
 fn new_device(domain: &Domain, name: &str, user_id: Option<Uuid>) -> NewDevice {
