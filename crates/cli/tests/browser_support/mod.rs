@@ -477,6 +477,40 @@ impl Page {
         }
     }
 
+    /// Waits until no htmx request has been running for half a second (longer than the
+    /// lists' delays before they read again), so what follows acts on a settled page.
+    pub async fn wait_until_quiet(&self) {
+        let mut quiet_since = Instant::now();
+        let settled = self
+            .poll(async || {
+                if self.count(".htmx-request").await > 0 {
+                    quiet_since = Instant::now();
+                }
+                quiet_since.elapsed() > Duration::from_millis(500)
+            })
+            .await;
+        if !settled {
+            self.fail("the page kept sending requests").await;
+        }
+    }
+
+    /// Focuses the first element matching `css` and presses Enter on the keyboard, as a
+    /// person who tabbed there would (the key goes to whatever has the focus then).
+    pub async fn press_enter_on(&self, css: &str) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let focus = "const e = document.querySelector(arguments[0]); if (e) e.focus(); return !!e && document.activeElement === e";
+        if !self.poll(async || self.js(focus, vec![json!(css)]).await == json!(true)).await {
+            self.fail(&format!("nothing to focus at `{css}`")).await;
+        }
+        let enter = char::from(Key::Enter);
+        let keys = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: enter })
+            .then(KeyAction::Up { value: enter });
+        if let Err(error) = self.client.perform_actions(keys).await {
+            self.fail(&format!("pressing Enter on `{css}`: {error}")).await;
+        }
+    }
+
     /// The id (or name) of the focused element.
     pub async fn focused(&self) -> String {
         let value =

@@ -161,14 +161,60 @@
     });
   }
 
+  // --- Stars. Sent by this script rather than swapped by htmx: a list that a live
+  // update renders again while the request runs would leave htmx swapping a button no
+  // longer on the page. Every star of the entry (page and dock) changes in place, so
+  // the focus stays where it is; then the lists read again.
+  function setStars(id, on) {
+    document.querySelectorAll("tr[data-entry='" + CSS.escape(id) + "'] button.star").forEach((star) => {
+      star.setAttribute("aria-pressed", String(on));
+      star.title = on ? "Favorite: press to remove" : "Add to favorites";
+      const use = star.querySelector("use");
+      if (use) use.setAttribute("href", "/assets/icons.svg#" + (on ? "star-filled" : "star"));
+    });
+  }
+
+  const starring = new Set();
+  document.addEventListener("click", async (event) => {
+    const star = event.target.closest("button.star[data-favorite]");
+    const row = star && star.closest("tr[data-entry]");
+    // One request per entry at a time (disabling the button would take its focus).
+    if (!row || starring.has(row.dataset.entry)) return;
+    const id = row.dataset.entry;
+    const on = star.getAttribute("aria-pressed") !== "true";
+    let headers = {};
+    try { headers = JSON.parse(body.getAttribute("hx-headers") || "{}"); } catch (_) { /* none */ }
+    starring.add(id);
+    try {
+      const response = await fetch(star.dataset.favorite, {
+        method: "POST",
+        headers: Object.assign({ "HX-Request": "true", "Content-Type": "application/x-www-form-urlencoded" }, headers),
+        body: "on=" + on,
+        credentials: "same-origin",
+      });
+      if (response.status === 401) {
+        askLogin();
+      } else if (!response.ok) {
+        toast(errorText(await response.text()) || "Something went wrong (" + response.status + ").", { error: true });
+      } else {
+        setStars(id, on);
+        htmx.trigger(body, "contacts-changed");
+      }
+    } catch (_) {
+      toast("The server cannot be reached. Check your connection.", { error: true });
+    } finally {
+      starring.delete(id);
+    }
+  });
+
   // --- A list's count: its first page's answer carries `HX-Trigger: {"list-count": …}`.
   body.addEventListener("list-count", (event) => {
     const place = document.getElementById(event.detail.id);
     if (place) place.textContent = event.detail.text;
   });
 
-  // --- Focus survives re-rendering: starring swaps the star, deleting removes its row,
-  // and live updates render whole lists again. Before such a swap the focused control
+  // --- Focus survives re-rendering: deleting removes its row, and live updates (and
+  // starring) render whole lists again. Before such a swap the focused control
   // is remembered by its row's id; after it, the same control of that row (or of the
   // next or previous row, or the list's search box) gets the focus back.
   const ROW_IDS = ["entry", "contact", "user", "phone", "extension", "number", "pattern"];
