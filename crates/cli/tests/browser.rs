@@ -1190,7 +1190,11 @@ async fn contacts_by_keyboard(portal: &Portal) {
     page.wait_for(DIRECTORY_ROW).await;
     page.wait_for_text("#directory-count", "5 entries").await;
     page.wait_for_text(".legend", "Available to chat").await;
-    assert_eq!(page.texts("#add-contact").await, ["Add personal contact"]);
+    assert_eq!(page.texts("#add-contact").await, ["Add Personal Contact"]);
+    page.click("#add-contact").await;
+    page.wait_for_text("dialog#contact-dialog[open] h2", "Add Personal Contact").await;
+    page.js("document.querySelector('#modal-root dialog[open]').close()", vec![]).await;
+    page.wait_gone("#modal-root dialog").await;
     row(&page, DIRECTORY_ROW, "Zoe Tester").await;
     // Read in one go: a live update may render the list again at any time.
     let zoe = "return Array.from(document.querySelectorAll(arguments[0])).find((r) => r.textContent.includes('Zoe Tester')).innerText";

@@ -48,7 +48,7 @@ impl Which {
     fn noun(self) -> &'static str {
         match self {
             Which::Shared => "Shared Contact",
-            Which::Mine => "Contact",
+            Which::Mine => "Personal Contact",
         }
     }
 }
