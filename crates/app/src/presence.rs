@@ -169,7 +169,9 @@ impl App {
         // A batch may change hundreds of people: their events go out a few at a time
         // (on PostgreSQL each is a NOTIFY, a round trip), in no particular order.
         let publish = |user_id: &Uuid| self.publish(domain.id, EventKind::PresenceChanged { user_id: *user_id });
-        futures::stream::iter(&update.changed).for_each_concurrent(PUBLISHING_AT_ONCE, publish).await;
+        // A line that changed under the same colour is news too: the entry shows the line.
+        let told = update.changed.iter().chain(&update.line_only);
+        futures::stream::iter(told).for_each_concurrent(PUBLISHING_AT_ONCE, publish).await;
         let unknown: HashSet<&str> = update.unknown.iter().map(String::as_str).collect();
         let lines = lines
             .iter()

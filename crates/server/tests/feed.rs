@@ -167,6 +167,24 @@ async fn a_copy_follows_every_kind_of_change(backend: Backend) {
         assert_copy_is_directory(&copy, &server, &ben, what).await;
     }
 
+    // A PBX's lines: a line that changes under the same colour is told; the same again is not.
+    let credential = json!({ "name": "PBX" });
+    let created =
+        ok(&server, &olivia, Method::POST, "/api/v1/domains/acme.example/pbx-credentials", Some(credential)).await;
+    let pbx = created["secret"].as_str().unwrap().to_string();
+    for state in ["on_call", "on_hold"] {
+        let lines = json!({ "lines": [{ "ext": "202", "state": state }] });
+        ok(&server, &pbx, Method::POST, "/api/v1/domains/acme.example/presence/lines", Some(lines)).await;
+        copy.catch_up(&server, &ben, 3).await;
+        assert_copy_is_directory(&copy, &server, &ben, state).await;
+        assert_eq!(copy.entries[&hana]["presence"]["line"], state);
+    }
+    let before = copy.cursor.clone();
+    let lines = json!({ "lines": [{ "ext": "202", "state": "on_hold" }] });
+    ok(&server, &pbx, Method::POST, "/api/v1/domains/acme.example/presence/lines", Some(lines)).await;
+    copy.catch_up(&server, &ben, 3).await;
+    assert_eq!(copy.cursor, before, "the same line again adds nothing to the feed");
+
     create(&server, &ben, &user_path("201", "/contacts"), "Mine").await;
     create(&server, &olivia, &user_path("200", "/contacts"), "Olivias").await;
     copy.catch_up(&server, &ben, 3).await;

@@ -1386,8 +1386,11 @@ pub async fn line_presence(store: &dyn Store) {
     assert_eq!(store.presence(bob.id).await.unwrap().state, PresenceState::Available, "an idle line is someone there");
     assert_eq!(store.presence(gus.id).await.unwrap(), Presence::default(), "nothing of another domain changes");
 
-    let same = store.set_line_states(acme.id, &lines(&[("200", LineState::OnHold)]), at).await.unwrap();
-    assert_eq!(same, LineUpdate::default(), "on hold is busy too: nothing shown changed");
+    let held = store.set_line_states(acme.id, &lines(&[("200", LineState::OnHold)]), at).await.unwrap();
+    assert!(held.changed.is_empty(), "on hold is busy too: nothing shown changed");
+    assert_eq!(held.line_only, [ann.id], "but the line did");
+    let again = store.set_line_states(acme.id, &lines(&[("200", LineState::OnHold)]), at).await.unwrap();
+    assert_eq!(again, LineUpdate::default(), "the same line again is no change");
     let twice = lines(&[("201", LineState::Dnd), ("201", LineState::Offline)]);
     let last = store.set_line_states(acme.id, &twice, at).await.unwrap();
     assert_eq!(last.changed, [bob.id], "the last report of an extension counts");

@@ -24,6 +24,8 @@ pub struct NewPbxCredential {
 pub struct LineUpdate {
     /// Users whose shown presence changed.
     pub changed: Vec<Uuid>,
+    /// Users whose line changed while what is shown stayed (on a call, then on hold).
+    pub line_only: Vec<Uuid>,
     /// Extensions given that are no user of the domain.
     pub unknown: Vec<String>,
 }

@@ -196,6 +196,7 @@ impl PresenceStore for Backend {
         }
         let mut ids: Vec<Uuid> = latest.keys().copied().collect();
         ids.sort_unstable();
+        let moved = lines_that_move(&mut tx, &latest).await?;
         if !ids.is_empty() {
             let mut qb =
                 Builder::new("INSERT INTO presence (user_id, state, chat, message, updated_at, line_state, line_at) ");
@@ -209,10 +210,12 @@ impl PresenceStore for Backend {
             qb.build().execute(&mut *tx).await?;
         }
         let changed = derive(&mut tx, &ids, at).await?;
-        // The line shows in the entry even when the state stays the same.
-        record_users(&mut tx, &ids).await?;
+        // The line shows in the entry even when the state stays the same (`derive` noted
+        // the others); a line reported again as it was is no change.
+        let line_only: Vec<Uuid> = moved.into_iter().filter(|id| !changed.contains(id)).collect();
+        record_users(&mut tx, &line_only).await?;
         tx.commit().await?;
-        Ok(LineUpdate { changed, unknown })
+        Ok(LineUpdate { changed, line_only, unknown })
     }
 
     async fn clear_presence(&self, user_id: Uuid, at: DateTime<Utc>) -> Result<bool> {
@@ -300,6 +303,18 @@ impl PresenceStore for Backend {
 }
 
 /// The users of `domain_id` among the extensions of `lines`, by extension.
+/// The users among `latest` whose line state is not already the one reported.
+async fn lines_that_move(tx: &mut Tx, latest: &HashMap<Uuid, LineState>) -> Result<Vec<Uuid>> {
+    if latest.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = latest.keys().copied().collect();
+    let mut qb = Builder::new("SELECT user_id, line_state FROM presence WHERE user_id IN (");
+    push_ids(&mut qb, &ids);
+    let now: HashMap<Uuid, Option<String>> = qb.build_query_as().fetch_all(&mut **tx).await?.into_iter().collect();
+    Ok(ids.into_iter().filter(|id| now.get(id).and_then(Option::as_deref) != Some(latest[id].as_str())).collect())
+}
+
 async fn users_by_extension(
     tx: &mut Tx,
     domain_id: Uuid,
