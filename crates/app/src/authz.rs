@@ -291,6 +291,12 @@ impl Access<'_> {
         self.can_manage_settings()
     }
 
+    /// Registering, changing and removing the domain's webhooks, which receive its
+    /// coworkers and shared contacts as they change.
+    pub fn can_manage_webhooks(&self) -> bool {
+        self.can_manage_settings()
+    }
+
     /// Caller-ID look-ups as `user` would see them (see the module's rules).
     pub fn can_look_up_for(&self, user: &User) -> bool {
         self.is_user(user) || self.is_provider() || self.can_manage_user(user.scope, &user.site)

@@ -165,6 +165,18 @@ impl App {
         cursor: Option<&str>,
         from_start: bool,
     ) -> Result<FeedPage> {
+        self.watch_page(domain, ext, cursor, from_start, Limit::MAX).await
+    }
+
+    /// [`App::watch_changes`] reading at most `limit` rows (a webhook's batch).
+    pub(crate) async fn watch_page(
+        &self,
+        domain: &str,
+        ext: Option<&str>,
+        cursor: Option<&str>,
+        from_start: bool,
+        limit: u32,
+    ) -> Result<FeedPage> {
         let domain = self.reachable_domain(&Caller::System, domain).await?;
         let user = match ext {
             Some(ext) => Some(self.domain_user(&domain, ext).await?),
@@ -199,7 +211,6 @@ impl App {
         if cursor.position.seq < bounds.floor && cursor.quiet_until < bounds.floor {
             return Err(gone("the watch fell more than 30 days behind"));
         }
-        let limit = Limit::MAX;
         let rows = self.store.feed_rows(domain.id, viewer_id, cursor.position, limit).await?;
         let query = DirectoryQuery {
             domain_id: domain.id,

@@ -30,6 +30,7 @@ mod records;
 mod settings;
 mod user_trash;
 mod users;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,6 +64,7 @@ pub use settings::{LayeredSettings, SettingsLayer, SettingsView};
 pub use switchboard_formats::ExportFormat;
 pub use user_trash::DeletedUserView;
 pub use users::CreatedUser;
+pub use webhooks::{WebhookConfig, WebhookInput, WebhookUpdate, WebhookWithSecret};
 
 /// Tunables of the use cases; the defaults are what production runs.
 #[derive(Debug, Clone)]
@@ -111,6 +113,8 @@ pub struct AppConfig {
     /// How long a server's record of an open session lasts unless renewed (a third of
     /// it before its end): a crashed server's sessions end after at most this long.
     pub presence_connection_ttl: Duration,
+    /// How webhooks are delivered and retried, and whether they may reach private addresses.
+    pub webhooks: webhooks::WebhookConfig,
 }
 
 /// Failed logins per account and per client address: after `slow_after` failures
@@ -154,6 +158,7 @@ impl Default for AppConfig {
             line_limit: RateLimit { burst: 20, refill_every: Duration::from_millis(100) },
             chat_away_after: presence::AWAY_AFTER,
             presence_connection_ttl: presence::CONNECTION_TTL,
+            webhooks: webhooks::WebhookConfig::default(),
         }
     }
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use switchboard_app::{
     App, AppConfig, AppError, AuditParams, BookRef, Caller, ChatPageParams, ContactInput, DeviceInput, DomainInput,
-    ExportFormat, ExportSource, LineInput, LinesInput, ListParams, MergeInput, PhoneSharing, UserInput,
+    ExportFormat, ExportSource, LineInput, LinesInput, ListParams, MergeInput, PhoneSharing, UserInput, WebhookInput,
 };
 use switchboard_core::Scope;
 use switchboard_core::chat::ChatInput;
@@ -74,8 +74,10 @@ enum Action {
     ReportLines,
     CreatePbxCredential,
     ListPbxCredentials,
+    CreateWebhook,
+    ListWebhooks,
 }
-const ACTIONS: [Action; 32] = [
+const ACTIONS: [Action; 34] = [
     Action::ReadShared,
     Action::CreateShared,
     Action::EditShared,
@@ -108,6 +110,8 @@ const ACTIONS: [Action; 32] = [
     Action::ReportLines,
     Action::CreatePbxCredential,
     Action::ListPbxCredentials,
+    Action::CreateWebhook,
+    Action::ListWebhooks,
 ];
 
 /// The smallest PNG: its signature and header chunk.
@@ -193,7 +197,9 @@ fn expected(scope: Scope, action: Action, place: Place, variant: Variant) -> Out
         | Action::CreateDevice
         | Action::ListDevices
         | Action::CreatePbxCredential
-        | Action::ListPbxCredentials => provider || office,
+        | Action::ListPbxCredentials
+        | Action::CreateWebhook
+        | Action::ListWebhooks => provider || office,
         // Only a PBX credential reports lines.
         Action::ReportLines => false,
         // A person's own things are theirs alone: to everyone else they do not exist.
@@ -374,6 +380,12 @@ async fn attempt(world: &World, caller: &Caller, action: Action, domain: &str, s
         }
         Action::CreatePbxCredential => outcome(app.create_pbx_credential(caller, domain, "PBX").await),
         Action::ListPbxCredentials => outcome(app.list_pbx_credentials(caller, domain).await),
+        Action::CreateWebhook => {
+            // A public address written out: nothing is resolved or reached on registration.
+            let input = WebhookInput { url: "https://93.184.216.34/hook".into(), contacts: true, presence: false };
+            outcome(app.create_webhook(caller, domain, input).await)
+        }
+        Action::ListWebhooks => outcome(app.list_webhooks(caller, domain).await),
     }
 }
 

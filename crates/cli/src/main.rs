@@ -91,6 +91,9 @@ struct ServeArgs {
     /// Replaced by --trusted-proxy: refused with a message saying so.
     #[arg(long, hide = true, env = "SWITCHBOARD_TRUST_FORWARDED_FOR")]
     trust_forwarded_for: bool,
+    /// Lets webhooks be delivered to loopback, private (RFC 1918, fc00::/7), link-local and CGNAT addresses, for receivers on the operator's own network; without it such URLs are refused.
+    #[arg(long, env = "SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE")]
+    webhook_allow_private: bool,
     /// Marks the session cookie Secure (when clients reach the server over HTTPS).
     #[arg(long, env = "SWITCHBOARD_SECURE_COOKIES")]
     secure_cookies: bool,
@@ -368,6 +371,7 @@ async fn start(cli: Cli) -> Result<()> {
                 config.max_imports_per_domain = args.max_imports_per_domain as usize;
                 config.import_time_limit = std::time::Duration::from_secs(args.import_time_limit);
                 config.book_index_max_entries = args.memory_book_entries;
+                config.webhooks.allow_private = args.webhook_allow_private;
             }
             let app = App::new(open_store(&url).await?, config);
             // The app answers a bare "not found" (to a user, what another domain holds must
@@ -705,6 +709,8 @@ async fn serve(args: ServeArgs, app: App) -> Result<()> {
     spawn_retention_purge(app.clone());
     spawn_presence_expiry(app.clone());
     spawn_login_purge(app.clone());
+    // Delivers the domains' webhooks; several servers share the work (one at a time per webhook).
+    tokio::spawn(app.clone().run_webhooks());
     let config = ServerConfig {
         trusted_proxies: args.trusted_proxies,
         secure_cookies: args.secure_cookies,

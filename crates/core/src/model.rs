@@ -373,3 +373,30 @@ pub struct Token {
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
 }
+
+/// A webhook subscription: the domain's directory changes of the kinds chosen, POSTed
+/// to `url` as they happen (see the README's "Webhooks"). Its secret is shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Webhook {
+    pub id: Uuid,
+    #[serde(skip)]
+    pub domain_id: Uuid,
+    pub url: String,
+    /// Shared contacts' changes are delivered.
+    pub contacts: bool,
+    /// Coworkers' changes (their presence among them) are delivered.
+    pub presence: bool,
+    pub created_at: DateTime<Utc>,
+    /// The last delivery tried, if any.
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    /// Its HTTP status, when the receiver answered.
+    pub last_status: Option<i64>,
+    /// Why it failed: a short excerpt of the answer, or what went wrong before one.
+    pub last_error: Option<String>,
+    /// Deliveries failed in a row.
+    pub failures: i64,
+    /// Since when deliveries have failed (`None` while they succeed).
+    pub failing_since: Option<DateTime<Utc>>,
+    /// No longer delivered after failing too long, until a manager resumes it.
+    pub paused: bool,
+}

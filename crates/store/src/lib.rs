@@ -33,6 +33,7 @@ mod presence;
 mod sqlite;
 pub mod testing;
 mod user_trash;
+mod webhooks;
 
 pub use callerid::{AllowedNumber, BlockedNumber, CallerIdStore, NewAllowedNumber, NewBlockedNumber};
 pub use chat::{ChatStore, ConversationPage};
@@ -45,6 +46,7 @@ pub use postgres::PostgresStore;
 pub use presence::{LineUpdate, NewPbxCredential, PresenceStore};
 pub use sqlite::SqliteStore;
 pub use user_trash::{DeletedUser, UserTrashStore};
+pub use webhooks::{DeliveryRecord, NewWebhook, WebhookPatch, WebhookStore, WebhookTarget};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -420,6 +422,7 @@ pub trait Store:
     + PhotoStore
     + PresenceStore
     + FeedStore
+    + WebhookStore
     + Send
     + Sync
     + 'static
@@ -689,6 +692,7 @@ pub const COPY_TABLES: &[&str] = &[
     "chat_conversations",
     "contact_photos",
     "pbx_credentials",
+    "webhooks",
 ];
 
 /// Rows of `table` that `db copy` reads and writes at a time: photos are large (up to

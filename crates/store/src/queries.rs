@@ -382,3 +382,5 @@ mod settings;
 mod user_trash;
 #[path = "users_queries.rs"]
 mod users;
+#[path = "webhooks_queries.rs"]
+mod webhooks;

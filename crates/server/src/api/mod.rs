@@ -19,6 +19,7 @@ mod settings;
 mod tokens;
 mod trash;
 mod users;
+mod webhooks;
 
 use axum::http::{HeaderValue, header};
 use serde::Serialize;
@@ -71,6 +72,9 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(presence::lines))
         .routes(routes!(presence::list_credentials, presence::create_credential))
         .routes(routes!(presence::revoke_credential))
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
+        .routes(routes!(webhooks::resume))
         .routes(routes!(chat::conversations))
         .routes(routes!(chat::messages, chat::send))
         .routes(routes!(chat::read))
