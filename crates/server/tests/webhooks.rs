@@ -208,8 +208,15 @@ async fn deliveries_in_order_retried_paused_and_resumed(backend: Backend) {
     let refused = inboxes.lock().unwrap()["presence"].refused;
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(inboxes.lock().unwrap()["presence"].refused, refused, "a paused webhook is left alone");
+    // The manager is told on the page where webhooks are managed, and resumes it there.
+    let browser = server.log_in("200").await;
+    let page = browser.get("/phones").await.text().await.unwrap();
+    assert!(page.contains("id=\"webhooks-paused\""), "{page}");
+    assert!(page.contains(&format!("id=\"resume-webhook-{presence_id}\"")), "{page}");
     inboxes.lock().unwrap().get_mut("presence").unwrap().failing = false;
-    ok(&server, &olivia, Method::POST, &format!("{path}/resume"), None).await;
+    let resumed = browser.post(&format!("/phones/webhooks/{presence_id}/resume"), &[]).await;
+    assert_eq!(resumed.status(), StatusCode::OK);
+    assert!(!resumed.text().await.unwrap().contains("webhooks-paused"));
     wait_for("the change missed while paused", async || {
         changes(&inboxes, "presence", &presence_secret).last().map(|c| c["entry"]["presence"]["state"].clone())
             == Some(json!("offline"))
@@ -247,7 +254,29 @@ async fn private_targets_and_permissions(backend: Backend) {
     let (status, problem) = server.call(Method::POST, &olivia, HOOKS, Some(body)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "no kind chosen: {problem}");
 
+    // The same in the portal: refused with the reason, added with the secret shown once.
+    let browser = server.log_in("200").await;
+    let page = browser.get("/phones").await.text().await.unwrap();
+    assert!(page.contains("id=\"webhooks-panel\"") && page.contains("id=\"no-webhooks\""), "{page}");
+    let refused = browser.post("/phones/webhooks", &[("url", "http://169.254.169.254/"), ("contacts", "on")]).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let text = refused.text().await.unwrap();
+    assert!(text.contains("id=\"error-webhook-url\"") && text.contains("public addresses only"), "{text}");
+    let form = [("url", "https://93.184.216.34/hook"), ("presence", "on")];
+    let added = browser.post("/phones/webhooks", &form).await;
+    assert_eq!(added.status(), StatusCode::OK);
+    let panel = added.text().await.unwrap();
+    let secret = support::attribute_after(&panel, "id=\"webhook-secret\" value=\"");
+    assert!(secret.starts_with("whsec_"), "{panel}");
+    let (_, listed) = browser.fragment("/phones/webhooks").await;
+    assert!(listed.contains("Nothing sent yet") && !listed.contains(&secret), "never shown again: {listed}");
+    let id = support::attribute_after(&listed, "hx-post=\"/phones/webhooks/").split('/').next().unwrap().to_string();
+    let deleted = browser.post(&format!("/phones/webhooks/{id}/delete"), &[]).await;
+    assert!(deleted.text().await.unwrap().contains("id=\"no-webhooks\""));
+
     let ben = server.token("201").await;
+    let (status, _) = server.log_in("201").await.fragment("/phones/webhooks").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = server.call(Method::GET, &ben, HOOKS, None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let body = json!({ "url": "https://hooks.example.com/x", "contacts": true });

@@ -32,6 +32,7 @@ mod shared;
 mod sharing;
 mod transfer;
 mod users;
+mod webhooks;
 
 use askama::Template;
 use axum::Router;
@@ -56,6 +57,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/events", get(live_events))
         .merge(login::routes())
         .merge(presence::routes())
+        .merge(webhooks::routes())
         .merge(account::routes())
         .merge(users::routes())
         .merge(deleted_users::routes())

@@ -50,6 +50,7 @@ struct PhonesPage {
     form: PhoneForm,
     rows: PhoneRows,
     pbx: super::presence::PbxPanel,
+    webhooks: super::webhooks::WebhookPanel,
 }
 
 async fn page(State(state): State<AppState>, viewer: Viewer) -> PortalResult<Response> {
@@ -58,7 +59,9 @@ async fn page(State(state): State<AppState>, viewer: Viewer) -> PortalResult<Res
     let ldap_served = state.config.ldap_port.is_some() || state.config.public_ldap.is_some();
     let domain = viewer.domain_name();
     let pbx = super::presence::PbxPanel::load(&state, &viewer).await?;
-    html(&PhonesPage { frame: viewer.frame("phones"), domain, ldap_served, form: PhoneForm::default(), rows, pbx })
+    let webhooks = super::webhooks::WebhookPanel::load(&state, &viewer).await?;
+    let form = PhoneForm::default();
+    html(&PhonesPage { frame: viewer.frame("phones"), domain, ldap_served, form, rows, pbx, webhooks })
 }
 
 // --- The list ---------------------------------------------------------------------
