@@ -89,13 +89,21 @@ impl App {
     /// The change events `caller` may see, starting now. `TooManyRequests` when the
     /// user has as many streams open as they may.
     pub async fn subscribe(&self, caller: &Caller) -> Result<Subscription> {
-        self.subscribe_from(caller, None).await
+        self.subscribe_from(caller, false, None).await
     }
 
-    /// [`App::subscribe`], resuming a stream whose last event id was `last_event_id`:
-    /// the changes of the caller's directory since then are told first (or `Resync` when
-    /// that id can no longer be resumed).
-    pub async fn subscribe_from(&self, caller: &Caller, last_event_id: Option<&str>) -> Result<Subscription> {
+    /// [`App::subscribe`]; with `follow_feed`, a user's subscription also tells the
+    /// changes of their directory from its feed (`Change`, then `Cursor`), and catches up
+    /// from it when it falls behind. `last_event_id` (a `Cursor` given before) resumes
+    /// there: the changes since are told first (or `Resync` when it can no longer be).
+    /// Following costs a feed read per subscriber after each change, so only clients
+    /// that ask for it follow.
+    pub async fn subscribe_from(
+        &self,
+        caller: &Caller,
+        follow_feed: bool,
+        last_event_id: Option<&str>,
+    ) -> Result<Subscription> {
         let slot = match caller {
             Caller::User { user, .. } => {
                 Some(self.event_streams.open(user.id, self.config.max_event_streams_per_user)?)
@@ -110,7 +118,8 @@ impl App {
         recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let closing = self.closing.subscribe();
         let resume = last_event_id.map(str::trim).filter(|id| !id.is_empty());
-        let feed = match (self.feed_head(caller).await?, resume) {
+        let head = if follow_feed || resume.is_some() { self.feed_head(caller).await? } else { None };
+        let feed = match (head, resume) {
             (None, _) => None,
             (Some(_), Some(id)) => Some(FeedFollower { cursor: id.to_string(), dirty: true, now: true }),
             (Some(head), None) => Some(FeedFollower { cursor: head, dirty: false, now: false }),

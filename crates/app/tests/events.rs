@@ -281,7 +281,8 @@ async fn changes_until_cursor(subscription: &mut Subscription) -> Vec<FeedChange
 /// what it missed from the feed (not to reload everything), then goes on.
 async fn a_subscriber_that_falls_behind_catches_up_from_the_feed(w: World) {
     let app = &w.app;
-    let (mut idle, mut reader) = (app.subscribe(&w.ben).await.unwrap(), app.subscribe(&w.zoe).await.unwrap());
+    let idle = app.subscribe_from(&w.ben, true, None).await.unwrap();
+    let (mut idle, mut reader) = (idle, app.subscribe(&w.zoe).await.unwrap());
     let home = domain_id(&w.ben);
     let missed = app.create_contact(&w.manager, &shared(HOME), contact("Missed Ltd")).await.unwrap();
     next_event(&mut reader).await;
@@ -297,11 +298,13 @@ async fn a_subscriber_that_falls_behind_catches_up_from_the_feed(w: World) {
     assert_eq!(next_event(&mut idle).await, after);
 }
 
-/// The operator's stream has no feed: falling behind, it is told to reload.
+/// The operator's stream has no feed, and a user's follows it only when asked: falling
+/// behind, they are told to reload.
 async fn the_operator_falling_behind_is_told_to_resync(w: World) {
     let app = &w.app;
     let (mut idle, mut reader) =
         (app.subscribe(&Caller::System).await.unwrap(), app.subscribe(&Caller::System).await.unwrap());
+    let mut page = app.subscribe(&w.zoe).await.unwrap();
     let home = domain_id(&w.ben);
     // Each heard by `reader` before the next is sent, so none is still on its way after.
     for _ in 0..1100 {
@@ -310,6 +313,7 @@ async fn the_operator_falling_behind_is_told_to_resync(w: World) {
         assert_eq!(next_event(&mut reader).await, event);
     }
     assert_eq!(next(&mut idle).await, Some(Notice::Resync));
+    assert_eq!(next(&mut page).await, Some(Notice::Resync), "a page's stream does not follow the feed");
     // Then it hears what happens next, not the backlog it is about to reload anyway.
     let after = marker(app, HOME, "100").await;
     assert_eq!(next_event(&mut idle).await, after);
@@ -329,7 +333,7 @@ async fn closing_ends_every_subscription(w: World) {
 async fn a_burst_in_one_domain_slows_no_other_domain(w: World) {
     let app = &w.app;
     let (mut idle_at_home, mut stranger) =
-        (app.subscribe(&w.ben).await.unwrap(), app.subscribe(&w.stranger).await.unwrap());
+        (app.subscribe_from(&w.ben, true, None).await.unwrap(), app.subscribe(&w.stranger).await.unwrap());
     let home = domain_id(&w.ben);
     let missed = app.create_contact(&w.manager, &shared(HOME), contact("Burst Ltd")).await.unwrap();
     for _ in 0..1100 {

@@ -282,10 +282,7 @@ async fn presence_fan_out(
         let mut reached = vec![false; STREAMS];
         let mut left = STREAMS;
         while left > 0 {
-            let (stream, name, data, at) = tokio::time::timeout(Duration::from_secs(30), heard.recv())
-                .await
-                .context("a presence change did not reach every stream in 30 s")?
-                .context("the streams ended")?;
+            let (stream, name, data, at) = next_heard(heard, "a presence change to every stream").await?;
             if name == "presence" && data["user_id"] == id.to_string() && !reached[stream] {
                 reached[stream] = true;
                 left -= 1;
@@ -317,10 +314,7 @@ async fn chat_delivery(
             client.post(url).bearer_auth(token).json(&json!({ "text": format!("ping {round}") })).send().await?;
         ensure!(answer.status().is_success(), "a message answered {}: {}", answer.status(), answer.text().await?);
         loop {
-            let (stream, name, _, at) = tokio::time::timeout(Duration::from_secs(30), heard.recv())
-                .await
-                .context("a message did not reach its reader in 30 s")?
-                .context("the streams ended")?;
+            let (stream, name, _, at) = next_heard(heard, "a message to its reader").await?;
             if name == "chat" && stream == to {
                 times.push(at - sent);
                 break;
@@ -328,6 +322,14 @@ async fn chat_delivery(
         }
     }
     Ok(times)
+}
+
+/// The next event any stream heard; an error after 30 s of silence.
+async fn next_heard(heard: &mut mpsc::UnboundedReceiver<Heard>, waiting_for: &str) -> Result<Heard> {
+    tokio::time::timeout(Duration::from_secs(30), heard.recv())
+        .await
+        .with_context(|| format!("waited 30 s for {waiting_for}"))?
+        .context("the streams ended")
 }
 
 fn percentile(times: &[Duration], share: f64) -> f64 {

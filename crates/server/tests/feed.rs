@@ -370,7 +370,7 @@ async fn changes_until_cursor(events: &mut EventStream) -> (Vec<Value>, String) 
 }
 
 async fn open_events(server: &Server, token: &str, last_event_id: Option<&str>) -> EventStream {
-    let mut request = server.client.get(server.url("/api/v1/events")).bearer_auth(token);
+    let mut request = server.client.get(server.url("/api/v1/events?changes=true")).bearer_auth(token);
     if let Some(id) = last_event_id {
         request = request.header("last-event-id", id);
     }

@@ -7,11 +7,13 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::sse::{self, KeepAlive, Sse};
 use futures::{Stream, StreamExt};
+use serde::Deserialize;
 use switchboard_app::{App, Caller, Notice};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::auth::Auth;
+use crate::extract::ApiQuery;
 use crate::problem::{ApiResult, ReadErrors, Throttled};
 
 /// A comment is sent after this long without events, so proxies keep the connection open.
@@ -48,6 +50,13 @@ pub struct StreamEvent {
     data: String,
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StreamParams {
+    /// Also send the changes of one's directory from its feed, with ids to resume from.
+    pub changes: Option<bool>,
+}
+
 /// Changes the caller may see in their own domain, as they happen: `text/event-stream`.
 ///
 /// Each event's name is its kind and its data a JSON object with that `kind`:
@@ -56,17 +65,18 @@ pub struct StreamEvent {
 /// `imported`), `presence` and `user` (`user_id`), `settings`, `chat` (`between`: the two
 /// people's ids; only they are told). These say *that* something changed, at once.
 ///
-/// A user's stream also follows their directory feed (as `GET …/directory/changes`
-/// does): within about 5 seconds of a change it sends each change of their directory as a
-/// `change` event (`{entry_id, op, entry}`), then a `cursor` event (`{cursor}`) whose
-/// `id` is a cursor of that feed. A client that reconnects with `Last-Event-ID` (browsers
-/// do by themselves) is first told every change since that id, so nothing is lost while
-/// it was away; changes since the last `cursor` may be told again. `resync` (data `{}`)
-/// means that could not be done (the id expired, or the operator's stream missed
-/// events): reload what is shown. A comment comes every 15 seconds while nothing happens. The stream ends when the session does, or when the server
+/// With `changes=true`, a user's stream also follows their directory feed (as
+/// `GET …/directory/changes` does): within about 5 seconds of a change it sends each
+/// change of their directory as a `change` event (`{entry_id, op, entry}`), then a
+/// `cursor` event (`{cursor}`) whose `id` is a cursor of that feed. A client that
+/// reconnects with `Last-Event-ID` (browsers do by themselves) is first told every change
+/// since that id, so nothing is lost while it was away; changes since the last `cursor`
+/// may be told again; a stream that falls behind catches up from the feed. Without it, a
+/// stream that falls behind is sent `resync` (data `{}`), as when an id can no longer be
+/// resumed (it expired): reload what is shown. A comment comes every 15 seconds while nothing happens. The stream ends when the session does, or when the server
 /// shuts down (reconnect then). A user may have 16 streams open at once (one per tab or
 /// app); more are answered 429.
-#[utoipa::path(get, path = "/api/v1/events", operation_id = "streamEvents", tag = "events",
+#[utoipa::path(get, path = "/api/v1/events", operation_id = "streamEvents", tag = "events", params(StreamParams),
     responses(
         (status = 200, description = "Events as they happen, until the session ends; the schema is that of one event",
             content_type = "text/event-stream", body = StreamEvent),
@@ -75,10 +85,13 @@ pub struct StreamEvent {
 pub async fn stream(
     State(state): State<AppState>,
     Auth(caller): Auth,
+    ApiQuery(params): ApiQuery<StreamParams>,
     headers: HeaderMap,
 ) -> ApiResult<([(HeaderName, HeaderValue); 1], Sse<impl Stream<Item = Result<sse::Event, Infallible>>>)> {
     let last_event_id = headers.get("last-event-id").and_then(|value| value.to_str().ok());
-    let events = event_stream(&state.app, &caller, last_event_id).await?;
+    // Ids are only ever given to a stream that follows the feed: one that resumes does.
+    let follow = params.changes.unwrap_or(false) || last_event_id.is_some();
+    let events = event_stream(&state.app, &caller, follow, last_event_id).await?;
     Ok(([NO_BUFFERING], Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))))
 }
 
@@ -88,12 +101,13 @@ pub async fn stream(
 pub(crate) async fn event_stream(
     app: &App,
     caller: &Caller,
+    follow_feed: bool,
     last_event_id: Option<&str>,
 ) -> switchboard_app::Result<impl Stream<Item = Result<sse::Event, Infallible>> + Send + use<>> {
     // An open stream is a session of its user: connected (for chat) while it is open.
     // Opened first, so the stream does not tell its own user they connected.
     let session = app.open_session(caller).await?;
-    let subscription = app.subscribe_from(caller, last_event_id).await?;
+    let subscription = app.subscribe_from(caller, follow_feed, last_event_id).await?;
     Ok(subscription.into_stream().map(move |notice| {
         let _open = &session;
         Ok(sse_event(notice))

@@ -87,7 +87,7 @@ async fn home(viewer: Option<Viewer>) -> Redirect {
 /// lists listen to (`hx-trigger="sb:contact from:body"`).
 async fn live_events(State(state): State<AppState>, viewer: Viewer) -> PortalResult<Response> {
     // Pages reload their lists when the stream comes back; they need no replay.
-    let events = crate::api::events::event_stream(&state.app, &viewer.caller, None).await?;
+    let events = crate::api::events::event_stream(&state.app, &viewer.caller, false, None).await?;
     let keep_alive = axum::response::sse::KeepAlive::new().interval(std::time::Duration::from_secs(15));
     Ok(axum::response::sse::Sse::new(events).keep_alive(keep_alive).into_response())
 }
