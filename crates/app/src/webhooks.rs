@@ -20,7 +20,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use switchboard_core::Invalid;
 use switchboard_core::model::{Domain, EntryKind, Webhook};
 use switchboard_store::{DeliveryRecord, NewWebhook, WebhookPatch, WebhookTarget};
@@ -439,18 +438,10 @@ pub fn signature_header(secret: &str, timestamp: i64, body: &[u8]) -> String {
     format!("t={timestamp},v1={mac}")
 }
 
-/// HMAC (RFC 2104) over SHA-256, from the `sha2` the workspace already has.
+/// HMAC-SHA256 (RFC 2104), by `ring`, which TLS already brings.
 pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    const BLOCK: usize = 64;
-    let mut block = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        block[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        block[..key.len()].copy_from_slice(key);
-    }
-    let pad = |byte: u8| block.map(|b| b ^ byte);
-    let inner = Sha256::new().chain_update(pad(0x36)).chain_update(message).finalize();
-    Sha256::new().chain_update(pad(0x5c)).chain_update(inner).finalize().into()
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key);
+    ring::hmac::sign(&key, message).as_ref().try_into().expect("HMAC-SHA256 is 32 bytes")
 }
 
 /// The URL and the addresses its host resolves to, if it may be delivered to.
