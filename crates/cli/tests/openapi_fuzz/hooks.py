@@ -29,6 +29,9 @@ BEYOND_THE_FORM = {
     "createDevice": {"user", "allowed_networks"},
     "createDomain": {"reseller"},
     "updateDomain": {"reseller"},
+    # A webhook's URL must be absolute, http(s), and reach a public address once resolved.
+    "createWebhook": {"url"},
+    "updateWebhook": {"url"},
     # A file's content must be a contacts file the readers recognise.
     "importSharedContacts": {"file"},
     "importPersonalContacts": {"file"},
