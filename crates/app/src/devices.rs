@@ -48,7 +48,7 @@ use switchboard_core::model::{DirectoryEntry, Domain, User};
 use switchboard_core::paging::{Cursor, Limit, Page, Sort};
 use switchboard_core::text::SearchTerm;
 use switchboard_core::{DomainName, FieldError, Invalid};
-use switchboard_store::{ChangeStamp, Device, DeviceAccess, DeviceKey, DirectoryQuery, ListQuery, NewDevice};
+use switchboard_store::{ChangeStamp, Device, DeviceAccess, DeviceKey, DirectoryQuery, Group, ListQuery, NewDevice};
 use uuid::Uuid;
 
 use crate::App;
@@ -162,6 +162,16 @@ pub struct PhonebookQuery {
     pub cursor: Option<String>,
     /// Entries per page, 1 to 500 (default 50).
     pub limit: Option<u32>,
+    /// Whether the book shows coworkers' presence: it is then read fresh for the page.
+    pub presence: bool,
+}
+
+impl PhonebookQuery {
+    /// Whether the answer changes with coworkers' presence, which changes without
+    /// changing the book: a book that shows it, or one of a presence group.
+    pub fn follows_presence(&self) -> bool {
+        self.presence || matches!(parse_group(self.group.as_deref().unwrap_or_default()), Ok(Group::Presence(_)))
+    }
 }
 
 /// One page of a phone book, with where the pages before and after it start.
@@ -479,8 +489,11 @@ impl App {
             (None, _) => None,
         };
         let page = match from_index {
-            Some(page) => {
+            Some(mut page) => {
                 self.answered_from_copy();
+                if query.presence {
+                    self.read_presence(&mut page.items).await?;
+                }
                 page
             }
             None => {
@@ -510,6 +523,14 @@ impl App {
     /// How far the reader's domain has changed: phone books are cached by it.
     pub async fn phonebook_stamp(&self, reader: &PhonebookReader) -> Result<ChangeStamp> {
         self.store.change_stamp(reader.domain().id).await?.ok_or(AppError::NotFound)
+    }
+
+    /// The number of the domain's latest change of anything its directories show,
+    /// presence included (the head of its change feed): books that follow presence
+    /// are cached by it too.
+    pub async fn phonebook_presence_stamp(&self, reader: &PhonebookReader) -> Result<i64> {
+        let bounds = self.store.feed_bounds(reader.domain().id).await?.ok_or(AppError::NotFound)?;
+        Ok(bounds.head)
     }
 
     async fn reader_shows_shared(&self, reader: &PhonebookReader) -> Result<bool> {

@@ -173,18 +173,26 @@ impl App {
         let personal = self.indexed_personal(&index, query.domain_id, query.viewer_id).await?;
         let Some(mut page) = index.page(&personal, query) else { return Ok(None) };
         let ids: Vec<Uuid> = page.items.iter().map(|entry| entry.id).collect();
-        let coworkers: Vec<Uuid> =
-            page.items.iter().filter(|entry| entry.kind == EntryKind::Coworker).map(|entry| entry.id).collect();
-        let (favorites, mut presences) =
-            futures::try_join!(self.store.favorites_among(query.viewer_id, &ids), self.store.presences(&coworkers))?;
+        let (favorites, ()) = futures::try_join!(
+            async { Ok(self.store.favorites_among(query.viewer_id, &ids).await?) },
+            self.read_presence(&mut page.items)
+        )?;
         for entry in &mut page.items {
             entry.favorite = favorites.contains(&entry.id);
-            if entry.kind == EntryKind::Coworker {
-                entry.presence = Some(presences.remove(&entry.id).unwrap_or_default());
-            }
         }
         self.answered_from_copy();
         Ok(Some(page))
+    }
+
+    /// Sets the coworkers' presence among `entries` to what it is now.
+    pub(crate) async fn read_presence(&self, entries: &mut [DirectoryEntry]) -> Result<()> {
+        let coworkers: Vec<Uuid> =
+            entries.iter().filter(|entry| entry.kind == EntryKind::Coworker).map(|entry| entry.id).collect();
+        let mut presences = self.store.presences(&coworkers).await?;
+        for entry in entries.iter_mut().filter(|entry| entry.kind == EntryKind::Coworker) {
+            entry.presence = Some(presences.remove(&entry.id).unwrap_or_default());
+        }
+        Ok(())
     }
 
     pub async fn departments(&self, caller: &Caller, domain: &str, ext: &str) -> Result<Vec<String>> {

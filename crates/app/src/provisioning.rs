@@ -116,6 +116,9 @@ pub fn settings(
     if device.has_user {
         line("  and ?group=favorites the bound user's favorites alone".into());
     }
+    line("  ?presence=1 names coworkers who are not available with why (Ann Smith [on a call]);".into());
+    line("  the phone sees a change at its next read (phones also name callers from their books,".into());
+    line("  so keep presence to a book of its own, like \"Coworkers now\" below)".into());
     line("LDAP, when the server runs with --ldap (simple bind with the bind DN and the device's password):".into());
     line(format!("  server         {server}"));
     line(format!("  port           {port}"));
@@ -133,6 +136,7 @@ pub fn settings(
     }
     books.push(("Directory", url("yealink", "")));
     books.push(("Directory search", url("yealink", "?q=#SEARCH")));
+    books.push(("Coworkers now", url("yealink", "?group=coworkers&presence=1")));
     for (index, (name, url)) in books.into_iter().enumerate() {
         line(format!("  remote_phonebook.data.{n}.name = {name}", n = index + 1));
         line(format!("  remote_phonebook.data.{n}.url = {url}", n = index + 1));
@@ -293,6 +297,9 @@ mod tests {
   (or https://pbx.example.net/phonebook/<vendor>.xml with HTTP Basic: the bind DN and password);
   ?group=department:NAME or ?group=site:NAME serves a part of the book
   and ?group=favorites the bound user's favorites alone
+  ?presence=1 names coworkers who are not available with why (Ann Smith [on a call]);
+  the phone sees a change at its next read (phones also name callers from their books,
+  so keep presence to a book of its own, like "Coworkers now" below)
 LDAP, when the server runs with --ldap (simple bind with the bind DN and the device's password):
   server         pbx.example.net
   port           3389
@@ -310,6 +317,8 @@ Yealink T4x/T5x (.cfg auto-provisioning):
   remote_phonebook.data.2.url = https://pbx.example.net/phonebook/<TOKEN>/yealink.xml
   remote_phonebook.data.3.name = Directory search
   remote_phonebook.data.3.url = https://pbx.example.net/phonebook/<TOKEN>/yealink.xml?q=#SEARCH
+  remote_phonebook.data.4.name = Coworkers now
+  remote_phonebook.data.4.url = https://pbx.example.net/phonebook/<TOKEN>/yealink.xml?group=coworkers&presence=1
   features.remote_phonebook.enable = 1
   ldap.enable = 1
   ldap.host = pbx.example.net
@@ -440,7 +449,8 @@ Fanvil (web interface; LDAP with the settings above):
             assert!(lines.contains(&want), "missing {want:?} in\n{printed}");
         }
         assert!(!printed.contains("favorites") && !printed.contains("<TOKEN>") && !printed.contains("<PASSWORD>"));
-        assert!(!printed.contains("remote_phonebook.data.3"), "{printed}");
+        assert!(lines.contains(&"  remote_phonebook.data.3.name = Coworkers now"), "{printed}");
+        assert!(!printed.contains("remote_phonebook.data.4"), "{printed}");
     }
 
     #[test]

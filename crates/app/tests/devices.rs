@@ -462,7 +462,7 @@ async fn the_in_memory_copy_answers_like_the_database(store: Arc<dyn Store>) {
                         q: q.map(Into::into),
                         group: group.map(Into::into),
                         limit: Some(limit),
-                        cursor: None,
+                        ..Default::default()
                     };
                     same_pages_both_ways(&app, &indexed, &database, &direct, query).await;
                 }

@@ -56,7 +56,7 @@ pub async fn page(
     cursor: Option<String>,
     limit: u32,
 ) -> Result<Page<DirectoryEntry>, AppError> {
-    let query = PhonebookQuery { q: q.map(str::to_string), group: None, cursor, limit: Some(limit) };
+    let query = PhonebookQuery { q: q.map(str::to_string), cursor, limit: Some(limit), ..Default::default() };
     app.phonebook(reader, &query).await
 }
 

@@ -27,6 +27,8 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use switchboard_app::{App, AppError, PhonebookPage, PhonebookQuery, PhonebookReader};
+use switchboard_core::Invalid;
+use switchboard_core::model::DirectoryEntry;
 use switchboard_formats::phonebook::{Book, BookEntry, Vendor, cisco_fit, render};
 
 use crate::AppState;
@@ -54,6 +56,33 @@ pub struct PhonebookParams {
     group: Option<String>,
     /// A page cursor from a `Next`/`Previous` link.
     page: Option<String>,
+    /// `presence=1`: coworkers who are not available are named with why (`[on a call]`).
+    /// Off by default, as phones also name callers from their book.
+    presence: Option<String>,
+}
+
+impl PhonebookParams {
+    fn shows_presence(&self) -> Result<bool, Problem> {
+        match self.presence.as_deref().map(str::trim).unwrap_or_default() {
+            "" | "0" | "no" | "false" | "off" => Ok(false),
+            "1" | "yes" | "true" | "on" => Ok(true),
+            other => Err(AppError::Invalid(Invalid::field(
+                "presence",
+                format!("`{other}` is neither on nor off: use presence=1 to show presence, presence=0 not to"),
+            ))
+            .into()),
+        }
+    }
+
+    fn query(&self, limit: u32) -> Result<PhonebookQuery, Problem> {
+        Ok(PhonebookQuery {
+            q: self.q.clone(),
+            group: self.group.clone(),
+            cursor: self.page.clone(),
+            limit: Some(limit),
+            presence: self.shows_presence()?,
+        })
+    }
 }
 
 async fn by_token(
@@ -133,12 +162,18 @@ async fn serve(
     path: &str,
 ) -> Result<Response, Problem> {
     let base = base_url(headers);
+    let query = params.query(vendor.page_size().unwrap_or(WHOLE_BOOK))?;
     let stamp = match reader.stamp_when_made() {
         Some(stamp) => stamp,
         None => app.phonebook_stamp(reader).await?,
     };
-    let etag = etag(stamp.seq, reader, vendor, params, &base);
-    let last_modified = last_modified(stamp.at);
+    // Presence changes without changing the book: a book that follows it is tagged with
+    // the feed's head as well, and has no date (a second may hold many presence changes).
+    let (presence_seq, last_modified) = match query.follows_presence() {
+        true => (Some(app.phonebook_presence_stamp(reader).await?), None),
+        false => (None, last_modified(stamp.at)),
+    };
+    let etag = etag([Some(stamp.seq), presence_seq], reader, vendor, params, &base);
     let mut cache_headers = HeaderMap::new();
     cache_headers.insert(header::ETAG, HeaderValue::from_str(&etag).expect("an ETag is ASCII"));
     cache_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
@@ -148,8 +183,8 @@ async fn serve(
     if not_modified(headers, &etag, last_modified) {
         return Ok((StatusCode::NOT_MODIFIED, cache_headers).into_response());
     }
-    let page = read_page(app, reader, vendor, params).await?;
-    let entries: Vec<BookEntry> = page.entries.iter().map(BookEntry::from).collect();
+    let page = read_page(app, reader, vendor, query).await?;
+    let entries = book_entries(&page, params.shows_presence()?);
     let link = |cursor: &Option<String>| cursor.as_ref().map(|cursor| page_url(&base, path, params, cursor));
     let (next_url, previous_url) = (link(&page.next_cursor), link(&page.previous_cursor));
     let title = reader.domain().name.as_str();
@@ -164,25 +199,27 @@ async fn read_page(
     app: &App,
     reader: &PhonebookReader,
     vendor: Vendor,
-    params: &PhonebookParams,
+    mut query: PhonebookQuery,
 ) -> Result<PhonebookPage, Problem> {
-    let mut query = PhonebookQuery {
-        q: params.q.clone(),
-        group: params.group.clone(),
-        cursor: params.page.clone(),
-        limit: Some(vendor.page_size().unwrap_or(WHOLE_BOOK)),
-    };
     let page = app.phonebook_page(reader, &query).await?;
     if vendor != Vendor::Cisco {
         return Ok(page);
     }
-    let entries: Vec<BookEntry> = page.entries.iter().map(BookEntry::from).collect();
-    let fit = cisco_fit(&entries);
-    if fit == entries.len() || fit == 0 {
+    let fit = cisco_fit(&book_entries(&page, query.presence));
+    if fit == page.entries.len() || fit == 0 {
         return Ok(page);
     }
     query.limit = Some(fit as u32);
     Ok(app.phonebook_page(reader, &query).await?)
+}
+
+/// The page's entries as the book shows them.
+fn book_entries(page: &PhonebookPage, presence: bool) -> Vec<BookEntry> {
+    let entry = |entry: &DirectoryEntry| match presence {
+        true => BookEntry::from(entry).showing_presence(entry.presence.as_ref()),
+        false => BookEntry::from(entry),
+    };
+    page.entries.iter().map(entry).collect()
 }
 
 /// `scheme://host` the phone reached us at (a trusted proxy's `X-Forwarded-Proto` decides the scheme).
@@ -207,21 +244,33 @@ fn url_pairs(params: &PhonebookParams) -> Vec<(&'static str, String)> {
     if let Some(group) = params.group.as_ref().filter(|g| !g.is_empty()) {
         pairs.push(("group", group.clone()));
     }
+    if let Some(presence) = params.presence.as_ref().filter(|p| !p.is_empty()) {
+        pairs.push(("presence", presence.clone()));
+    }
     pairs
 }
 
-fn etag(seq: i64, reader: &PhonebookReader, vendor: Vendor, params: &PhonebookParams, base: &str) -> String {
+/// The book's tag: the change numbers it was read at, and a digest of whose book it is
+/// and how it was asked for.
+fn etag(
+    seqs: [Option<i64>; 2],
+    reader: &PhonebookReader,
+    vendor: Vendor,
+    params: &PhonebookParams,
+    base: &str,
+) -> String {
     let mut digest = Sha256::new();
     for part in [reader.identity().as_str(), vendor.as_str(), base] {
         digest.update(part.as_bytes());
         digest.update([0]);
     }
-    for value in [&params.q, &params.group, &params.page] {
+    for value in [&params.q, &params.group, &params.page, &params.presence] {
         digest.update(value.as_deref().unwrap_or_default().as_bytes());
         digest.update([0]);
     }
     let hash: String = digest.finalize()[..9].iter().map(|b| format!("{b:02x}")).collect();
-    format!("W/\"{seq}-{hash}\"")
+    let seqs: Vec<String> = seqs.iter().flatten().map(i64::to_string).collect();
+    format!("W/\"{}-{hash}\"", seqs.join("."))
 }
 
 /// The last change rounded up to its second, once that second is over (see the module).

@@ -7,11 +7,11 @@ mod support;
 
 use std::io::Read;
 
-use reqwest::StatusCode;
 use reqwest::header::{
     ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
     WWW_AUTHENTICATE,
 };
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::{Backend, DOMAIN, Person, Server};
 use switchboard_app::{BookRef, Caller, ContactInput, CreatedDevice, DeviceInput};
@@ -330,6 +330,64 @@ async fn managers_manage_devices_over_the_api(backend: Backend) {
     assert_eq!(server.client.get(other).bearer_auth(&manager).send().await.unwrap().status(), StatusCode::NOT_FOUND);
 }
 
+/// A book asked for with `presence=1` names who is not available and why, and a line
+/// state from the PBX reaches the phone's next read (a new tag, so no 304); a book
+/// without it keeps its tag and its 304, since phones also name callers from it.
+async fn books_with_presence_follow_the_phone_system(backend: Backend) {
+    let server = spawn(backend).await;
+    let created = lobby(&server).await;
+    let olivia = server.token("200").await;
+    let credentials = "/api/v1/domains/acme.example/pbx-credentials";
+    let (status, pbx) = server.call(Method::POST, &olivia, credentials, Some(json!({ "name": "PBX" }))).await;
+    assert_eq!(status, StatusCode::CREATED, "{pbx}");
+    let pbx = pbx["secret"].as_str().unwrap().to_string();
+    let report = async |state: &str| {
+        let lines = json!({ "lines": [{ "ext": "201", "state": state }] });
+        let (status, answer) =
+            server.call(Method::POST, &pbx, "/api/v1/domains/acme.example/presence/lines", Some(lines)).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    };
+    let read = async |query: &str, tag: Option<&str>| {
+        let url = server.url(&format!("/phonebook/{}/yealink.xml{query}", created.token));
+        let request = server.client.get(url);
+        let request = match tag {
+            Some(tag) => request.header(IF_NONE_MATCH, tag),
+            None => request,
+        };
+        request.send().await.unwrap()
+    };
+    let tag = |response: &reqwest::Response| response.headers()[ETAG].to_str().unwrap().to_string();
+
+    let plain = read("", None).await;
+    let plain_tag = tag(&plain);
+    assert_eq!(texts(&body(plain).await, "Name"), ["Basil Tester", "Olivia Tester"]);
+    let live = read("?presence=1", None).await;
+    let live_tag = tag(&live);
+    assert_ne!(live_tag, plain_tag);
+    assert!(!live.headers().contains_key(LAST_MODIFIED), "a presence book is not dated");
+    assert_eq!(texts(&body(live).await, "Name"), ["Basil Tester [offline]", "Olivia Tester [offline]"]);
+    assert_eq!(read("?presence=1", Some(&live_tag)).await.status(), StatusCode::NOT_MODIFIED);
+
+    report("on_call").await;
+    assert_eq!(read("", Some(&plain_tag)).await.status(), StatusCode::NOT_MODIFIED, "the plain book is unchanged");
+    let changed = read("?presence=1", Some(&live_tag)).await;
+    let live_tag = tag(&changed);
+    assert_eq!(texts(&body(changed).await, "Name"), ["Basil Tester [on a call]", "Olivia Tester [offline]"]);
+    let busy = read("?group=busy", None).await;
+    assert_eq!(texts(&body(busy).await, "Name"), ["Basil Tester"], "a presence group follows presence too");
+
+    report("idle").await;
+    let available = read("?presence=1", Some(&live_tag)).await;
+    assert_eq!(texts(&body(available).await, "Name"), ["Basil Tester", "Olivia Tester [offline]"]);
+    assert_eq!(read("?group=busy", None).await.status(), StatusCode::OK);
+    assert!(texts(&body(read("?group=busy", None).await).await, "Name").is_empty());
+
+    let wrong = read("?presence=maybe", None).await;
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = wrong.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "presence", "{problem}");
+}
+
 support::on_both_backends!(
     every_vendor_serves_the_domains_book,
     wrong_revoked_and_foreign_credentials_are_refused,
@@ -339,4 +397,5 @@ support::on_both_backends!(
     cisco_pages_forward_and_back,
     remote_search_by_name_digits_and_group,
     managers_manage_devices_over_the_api,
+    books_with_presence_follow_the_phone_system,
 );

@@ -20,6 +20,7 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::presence::{LineUpdate, NewPbxCredential};
+use crate::webhooks::NewWebhook;
 use crate::{
     AuditFilter, AuditRecord, BookPart, COPY_TABLES, DeviceKey, DirectoryQuery, DomainPatch, Group, ImportChange,
     Layer, ListQuery, LoginFailures, NewAllowedNumber, NewDevice, NewDomain, NewToken, NewUser, PresenceTimers, Result,
@@ -1314,6 +1315,21 @@ pub async fn change_stamps(store: &dyn Store) {
     import.apply(&[(create, audit_in(acme.id, "contact.create"))]).await.unwrap();
     import.commit(audit_in(acme.id, "contacts.import"), &[]).await.unwrap();
     assert_eq!(stamp(acme.id).await.seq, after_contact.seq + 4, "an import counts once, at commit");
+
+    // Credentials and subscriptions are in no book: phones keep their cached books.
+    let imported = stamp(acme.id).await;
+    let pbx = NewPbxCredential { domain_id: acme.id, name: "PBX".into(), secret_hash: "h".into() };
+    store.create_pbx_credential(pbx, audit_in(acme.id, "pbx.create")).await.unwrap();
+    let hook = NewWebhook {
+        domain_id: acme.id,
+        url: "https://crm.example/hook".into(),
+        contacts: true,
+        presence: false,
+        secret: "s".into(),
+        cursor: String::new(),
+    };
+    store.create_webhook(hook, audit_in(acme.id, "webhook.create")).await.unwrap();
+    assert_eq!(stamp(acme.id).await, imported);
 }
 
 pub async fn presence(store: &dyn Store) {

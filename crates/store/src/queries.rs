@@ -167,9 +167,9 @@ async fn write_audits(tx: &mut Tx, changes: &ChangeCache, audits: &[AuditRecord]
 /// Whether a change of this audited kind can change what a book shows. A device
 /// credential is in no book (each request checks its own), so adding or revoking one
 /// leaves every phone's cached book and the in-memory copy as they are; nor is a chat
-/// message or a PBX credential.
+/// message, a PBX credential or a webhook subscription.
 fn changes_books(action: &str) -> bool {
-    !action.starts_with("device.") && !action.starts_with("chat.") && !action.starts_with("pbx.")
+    !["device.", "chat.", "pbx.", "webhook."].iter().any(|kind| action.starts_with(kind))
 }
 
 /// Bumps a domain's change counter (see [`ChangeStamp`]); the time never goes backwards.

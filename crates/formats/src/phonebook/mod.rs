@@ -41,7 +41,7 @@ use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use switchboard_core::PhoneNumber;
 use switchboard_core::contact::NumberKind;
-use switchboard_core::model::DirectoryEntry;
+use switchboard_core::model::{DirectoryEntry, LineState, Presence, PresenceState};
 
 pub use cisco::{CISCO_MAX_LINES, cisco_fit};
 pub use text::{NAME_CHARS, cut_bytes, cut_chars};
@@ -135,6 +135,30 @@ impl BookEntry {
         self.numbers.len() > 1 || number.extension.is_some()
     }
 
+    /// The entry as a book that shows presence lists it: a coworker who is not available
+    /// is named with why (`Ann Smith [on a call]`), the name cut rather than the mark so
+    /// that the whole fits what phones show. The mark goes after the last name, which is
+    /// where vendors with separate name fields (Grandstream, Polycom) show it too.
+    pub fn showing_presence(mut self, presence: Option<&Presence>) -> BookEntry {
+        let Some(word) = presence.and_then(presence_word) else { return self };
+        let mark = format!("[{word}]");
+        let room = NAME_CHARS.saturating_sub(mark.chars().count() + 1);
+        let first = self.first_name.trim();
+        if first.is_empty() && self.last_name.trim().is_empty() {
+            self.company = format!("{} {mark}", cut_chars(&self.company, room)).trim_start().to_string();
+            return self;
+        }
+        let first_chars = first.chars().count();
+        if first_chars >= room {
+            self.first_name = cut_chars(first, room);
+            self.last_name = mark;
+        } else {
+            let last = cut_chars(&self.last_name, room - first_chars - usize::from(first_chars > 0));
+            self.last_name = format!("{last} {mark}").trim_start().to_string();
+        }
+        self
+    }
+
     /// "First Last", or the company when there are no names (uncut).
     pub fn display_name(&self) -> String {
         let names = format!("{} {}", self.first_name.trim(), self.last_name.trim());
@@ -165,6 +189,23 @@ impl From<&DirectoryEntry> for BookEntry {
             company: entry.company.clone(),
             numbers,
         }
+    }
+}
+
+/// Why a coworker is not available, in the few words a phone's line has room for;
+/// `None` when they are available.
+pub fn presence_word(presence: &Presence) -> Option<&'static str> {
+    match presence.state {
+        PresenceState::Available => None,
+        PresenceState::Offline => Some("offline"),
+        PresenceState::Busy if presence.manual_state == Some(PresenceState::Busy) => Some("busy"),
+        PresenceState::Busy => Some(match presence.line {
+            Some(LineState::Ringing) => "ringing",
+            Some(LineState::OnCall) => "on a call",
+            Some(LineState::OnHold) => "on hold",
+            Some(LineState::Dnd) => "DND",
+            _ => "busy",
+        }),
     }
 }
 
@@ -235,4 +276,46 @@ fn labelled_lines(entry: &BookEntry, max_chars: usize) -> Vec<(String, &DialNumb
             (shown, number)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn coworker(first: &str, last: &str) -> BookEntry {
+        BookEntry { first_name: first.into(), last_name: last.into(), ..Default::default() }
+    }
+
+    fn presence(state: PresenceState, manual: Option<PresenceState>, line: Option<LineState>) -> Presence {
+        Presence { state, manual_state: manual, line, ..Default::default() }
+    }
+
+    #[test]
+    fn presence_marks_say_why_someone_is_not_available() {
+        let on_call = presence(PresenceState::Busy, None, Some(LineState::OnCall));
+        let marked = coworker("Ann", "Smith").showing_presence(Some(&on_call));
+        assert_eq!((marked.first_name.as_str(), marked.last_name.as_str()), ("Ann", "Smith [on a call]"));
+        let by_hand = presence(PresenceState::Busy, Some(PresenceState::Busy), Some(LineState::Idle));
+        assert_eq!(coworker("Ann", "Smith").showing_presence(Some(&by_hand)).display_name(), "Ann Smith [busy]");
+        let dnd = presence(PresenceState::Busy, None, Some(LineState::Dnd));
+        assert_eq!(coworker("Ann", "").showing_presence(Some(&dnd)).display_name(), "Ann [DND]");
+        let offline = presence(PresenceState::Offline, None, None);
+        assert_eq!(coworker("", "").showing_presence(Some(&offline)).display_name(), "[offline]");
+        let available = presence(PresenceState::Available, None, Some(LineState::Idle));
+        assert_eq!(coworker("Ann", "Smith").showing_presence(Some(&available)), coworker("Ann", "Smith"));
+        assert_eq!(coworker("Ann", "Smith").showing_presence(None), coworker("Ann", "Smith"), "not a coworker");
+    }
+
+    #[test]
+    fn long_names_are_cut_and_the_mark_kept() {
+        let ringing = presence(PresenceState::Busy, None, Some(LineState::Ringing));
+        let long = coworker("Maximilian", "Wolfeschlegelsteinhausenbergerdorff").showing_presence(Some(&ringing));
+        let shown = long.display_name();
+        assert!(shown.ends_with(" [ringing]"), "{shown}");
+        assert!(shown.starts_with("Maximilian Wolfe"), "{shown}");
+        assert_eq!(shown.chars().count(), NAME_CHARS, "{shown}");
+        let long_first = coworker(&"X".repeat(40), "Y").showing_presence(Some(&ringing)).display_name();
+        assert_eq!(long_first.chars().count(), NAME_CHARS, "{long_first}");
+        assert!(long_first.ends_with(" [ringing]"), "{long_first}");
+    }
 }
