@@ -400,3 +400,19 @@ pub struct Webhook {
     /// No longer delivered after failing too long, until a manager resumes it.
     pub paused: bool,
 }
+
+/// An app password: a secret made for one address-book app (CardDAV) on one device, so
+/// the account's own password need not be stored there. The secret is shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct AppPassword {
+    pub id: Uuid,
+    #[serde(skip)]
+    pub user_id: Uuid,
+    #[serde(skip)]
+    pub domain_id: Uuid,
+    /// What the user called it (the device or app it is for).
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    /// When an app last signed in with it (to the minute), if ever.
+    pub last_used_at: Option<DateTime<Utc>>,
+}

@@ -82,6 +82,7 @@ macro_rules! conformance_tests {
             photos,
             photos_follow_their_contacts,
             imports_bring_photos,
+            app_passwords,
         );
     };
     (@each $run:path; $($test:ident),* $(,)?) => {
@@ -94,6 +95,8 @@ macro_rules! conformance_tests {
     };
 }
 
+mod app_passwords;
+pub use app_passwords::app_passwords;
 mod callerid;
 pub use callerid::{block_and_allow_lists, lookup_keys};
 mod logins;
@@ -1329,6 +1332,10 @@ pub async fn change_stamps(store: &dyn Store) {
         cursor: String::new(),
     };
     store.create_webhook(hook, audit_in(acme.id, "webhook.create")).await.unwrap();
+    let app =
+        crate::NewAppPassword { user_id: ann.id, domain_id: acme.id, name: "iPhone".into(), secret_hash: "h".into() };
+    let app = store.create_app_password(app, 20, audit_in(acme.id, "app_password.create")).await.unwrap().unwrap();
+    store.delete_app_password(ann.id, app.id, audit_in(acme.id, "app_password.revoke")).await.unwrap();
     assert_eq!(stamp(acme.id).await, imported);
 }
 
@@ -1946,6 +1953,13 @@ pub async fn copy(source: &dyn Store, target: &dyn Store) {
         .await
         .unwrap();
     source.record_login_failure("100@office.example", micros_now()).await.unwrap();
+    let app = crate::NewAppPassword {
+        user_id: o.vera.id,
+        domain_id: o.domain.id,
+        name: "iPhone".into(),
+        secret_hash: "h-app".into(),
+    };
+    source.create_app_password(app, 20, audit_in(o.domain.id, "app_password.create")).await.unwrap().unwrap();
     let sent = source.send_chat(&o.vera, &o.alice, "See you at 3", audit_in(o.domain.id, "chat.send")).await.unwrap();
     source.mark_chat_read(&o.alice, &o.vera, sent.id).await.unwrap();
     let photo = photos::png(200);
@@ -1992,6 +2006,7 @@ pub async fn copy(source: &dyn Store, target: &dyn Store) {
         assert_eq!(store.directory(&view(&o, Group::All, true)).await.unwrap().items.len(), 6);
         assert_eq!(store.domain_by_id(o.domain.id).await.unwrap().unwrap().reseller.as_deref(), Some("Northwind"));
         assert!(store.token_by_secret_hash("h1", Utc::now()).await.unwrap().is_some());
+        assert!(store.app_password_by_secret_hash(o.vera.id, "h-app").await.unwrap().is_some());
         assert_eq!(store.settings(Layer::User(o.vera.id)).await.unwrap()["DEFAULT_COUNTRY"], "DE");
         let copied = store.photo(shared(&o.domain), o.sam.id).await.unwrap().expect("the photo came along");
         assert_eq!((copied.bytes, copied.hash), (photo.bytes.clone(), photo.hash.clone()));

@@ -389,6 +389,19 @@ const COPY: &[CopyTable] = &[
         ],
     },
     CopyTable {
+        name: "app_passwords",
+        key: "id",
+        columns: &[
+            ("id", Kind::Id),
+            ("user_id", Kind::Id),
+            ("domain_id", Kind::Id),
+            ("name", Kind::Text),
+            ("secret_hash", Kind::Text),
+            ("created_at", Kind::Int),
+            ("last_used_at", Kind::Int),
+        ],
+    },
+    CopyTable {
         name: "contact_photos",
         key: "contact_id",
         columns: &[

@@ -19,6 +19,7 @@ use switchboard_core::text::SearchTerm;
 use switchboard_core::{DomainName, Extension, Scope};
 use uuid::Uuid;
 
+mod app_passwords;
 mod callerid;
 pub mod changes;
 mod chat;
@@ -35,6 +36,7 @@ pub mod testing;
 mod user_trash;
 mod webhooks;
 
+pub use app_passwords::{AppPasswordStore, NewAppPassword};
 pub use callerid::{AllowedNumber, BlockedNumber, CallerIdStore, NewAllowedNumber, NewBlockedNumber};
 pub use chat::{ChatStore, ConversationPage};
 pub use duplicates::{DuplicateGroup, DuplicatePage, DuplicateStore, MAX_GROUP_MEMBERS, Merge};
@@ -423,6 +425,7 @@ pub trait Store:
     + PresenceStore
     + FeedStore
     + WebhookStore
+    + AppPasswordStore
     + Send
     + Sync
     + 'static
@@ -693,6 +696,7 @@ pub const COPY_TABLES: &[&str] = &[
     "contact_photos",
     "pbx_credentials",
     "webhooks",
+    "app_passwords",
 ];
 
 /// Rows of `table` that `db copy` reads and writes at a time: photos are large (up to

@@ -167,9 +167,9 @@ async fn write_audits(tx: &mut Tx, changes: &ChangeCache, audits: &[AuditRecord]
 /// Whether a change of this audited kind can change what a book shows. A device
 /// credential is in no book (each request checks its own), so adding or revoking one
 /// leaves every phone's cached book and the in-memory copy as they are; nor is a chat
-/// message, a PBX credential or a webhook subscription.
+/// message, a PBX credential, a webhook subscription or an app password.
 fn changes_books(action: &str) -> bool {
-    !["device.", "chat.", "pbx.", "webhook."].iter().any(|kind| action.starts_with(kind))
+    !["device.", "chat.", "pbx.", "webhook.", "app_password."].iter().any(|kind| action.starts_with(kind))
 }
 
 /// Bumps a domain's change counter (see [`ChangeStamp`]); the time never goes backwards.
@@ -346,6 +346,8 @@ fn push_ids(qb: &mut Builder, ids: &[Uuid]) {
 }
 
 // Each resource's SQL has its own file, compiled twice with this one.
+#[path = "app_passwords_queries.rs"]
+mod app_passwords;
 #[path = "audit_queries.rs"]
 mod audit;
 #[path = "auth_queries.rs"]
