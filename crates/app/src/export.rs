@@ -233,7 +233,7 @@ async fn next_book_chunk(state: &mut State, book: Book) -> Result<Vec<u8>> {
     Ok(state.chunk.take())
 }
 
-fn from_contact(contact: &Contact) -> ExportContact {
+pub(crate) fn from_contact(contact: &Contact) -> ExportContact {
     ExportContact {
         uid: contact.id.to_string(),
         fields: contact.fields.clone(),
@@ -243,7 +243,7 @@ fn from_contact(contact: &Contact) -> ExportContact {
     }
 }
 
-fn from_entry(entry: &DirectoryEntry) -> ExportContact {
+pub(crate) fn from_entry(entry: &DirectoryEntry) -> ExportContact {
     let phones = entry
         .numbers
         .iter()

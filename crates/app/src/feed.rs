@@ -155,6 +155,16 @@ impl App {
         Ok(FeedPage { changes, next_cursor: FeedCursor { position, ..cursor }.encode(), has_more })
     }
 
+    /// A cursor after every change of the viewer's directory made so far: what a client
+    /// that has just read the whole directory some other way resumes from.
+    pub async fn directory_head_cursor(&self, caller: &Caller, domain: &str, ext: &str) -> Result<String> {
+        let (domain, user) = self.viewer(caller, domain, ext).await?;
+        let (_, _, view) = self.feed_view(caller, &domain, &user).await?;
+        let bounds = self.store.feed_bounds(domain.id).await?.ok_or(AppError::NotFound)?;
+        let position = FeedPosition { seq: bounds.head, entry_id: Uuid::max(), audience_id: Uuid::max() };
+        Ok(FeedCursor { user_id: user.id, view, position, quiet_until: bounds.head }.encode())
+    }
+
     /// The operator's view of a domain's feed (`switchboard watch`): as `ext` sees it,
     /// or without a user, the coworkers and shared contacts everyone may be shown. No
     /// cursor starts at the latest change (`from_start` reads the whole directory first).

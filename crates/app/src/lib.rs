@@ -11,6 +11,7 @@ pub mod capabilities;
 mod chat;
 mod connections;
 mod contacts;
+pub mod dav;
 pub mod devices;
 mod directory;
 mod domains;

@@ -7,6 +7,7 @@
 mod api;
 mod auth;
 mod client_addr;
+mod dav;
 mod docs;
 mod extract;
 #[doc(hidden)]
@@ -101,6 +102,7 @@ pub fn router(app: App, config: ServerConfig) -> Router {
         .merge(docs::swagger_ui())
         .merge(portal::routes())
         .merge(phonebook::routes())
+        .merge(dav::routes())
         .fallback(|| async { problem::Problem::not_found() });
     with_layers(routes, limits, state.clone()).with_state(state)
 }

@@ -231,7 +231,10 @@ pub async fn ensure_problem(request: Request, next: Next) -> Response {
         response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
     // The portal answers its errors as HTML pages or fragments.
     let is_html = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
-    if !(status.is_client_error() || status.is_server_error()) || is_problem || is_html {
+    // CardDAV names a failed precondition in an XML error body (RFC 4918 §16).
+    let is_dav_error =
+        response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/xml"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem || is_html || is_dav_error {
         return response;
     }
     let (mut parts, _) = response.into_parts();

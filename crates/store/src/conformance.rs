@@ -19,6 +19,7 @@ use switchboard_core::{DomainName, Scope};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
+use crate::DavName;
 use crate::presence::{LineUpdate, NewPbxCredential};
 use crate::webhooks::NewWebhook;
 use crate::{
@@ -73,6 +74,7 @@ macro_rules! conformance_tests {
             devices,
             deleted_users,
             change_stamps,
+            dav_names,
             imports,
             imports_show_nothing_until_committed,
             events,
@@ -1339,6 +1341,42 @@ pub async fn change_stamps(store: &dyn Store) {
     assert_eq!(stamp(acme.id).await, imported);
 }
 
+/// Card names are per owner, unique by name and by UID, and go with their contact.
+pub async fn dav_names(store: &dyn Store) {
+    let o = office(store).await;
+    let card = |id, name: &str, uid: &str| DavName { contact_id: id, name: name.into(), uid: uid.into() };
+    let pete = card(o.pete.id, "pete.vcf", "uid-1");
+    store.set_dav_name(o.vera.id, &pete).await.unwrap();
+    assert_eq!(store.dav_name_by_name(o.vera.id, "pete.vcf").await.unwrap(), Some(pete.clone()));
+    assert_eq!(store.dav_name_by_uid(o.vera.id, "uid-1").await.unwrap(), Some(pete.clone()));
+    assert_eq!(store.dav_name_by_name(o.alice.id, "pete.vcf").await.unwrap(), None, "another owner's");
+    assert_eq!(store.dav_names(o.vera.id, &[o.pete.id, o.sam.id]).await.unwrap(), std::slice::from_ref(&pete));
+    assert_eq!(store.dav_names(o.alice.id, &[o.pete.id]).await.unwrap(), [], "only the owner's");
+
+    // Alice may use the same name and UID for her own card; Vera may not for another.
+    let alices = card(o.alices_own.id, "pete.vcf", "uid-1");
+    store.set_dav_name(o.alice.id, &alices).await.unwrap();
+    let vera_again = personal_contact(store, &o.vera, "Second").await;
+    let clash = store.set_dav_name(o.vera.id, &card(vera_again, "pete.vcf", "uid-2")).await;
+    assert!(matches!(clash, Err(StoreError::Conflict(_))), "{clash:?}");
+    let clash = store.set_dav_name(o.vera.id, &card(vera_again, "second.vcf", "uid-1")).await;
+    assert!(matches!(clash, Err(StoreError::Conflict(_))), "{clash:?}");
+    // Nobody names another's contact.
+    store.set_dav_name(o.alice.id, &card(o.pete.id, "stolen.vcf", "uid-9")).await.unwrap();
+    assert_eq!(store.dav_name_by_name(o.alice.id, "stolen.vcf").await.unwrap(), None);
+
+    let renamed = card(o.pete.id, "renamed.vcf", "uid-1");
+    store.set_dav_name(o.vera.id, &renamed).await.unwrap();
+    assert_eq!(store.dav_name_by_name(o.vera.id, "pete.vcf").await.unwrap(), None);
+    assert_eq!(store.dav_name_by_uid(o.vera.id, "uid-1").await.unwrap(), Some(renamed));
+    store.delete_dav_name(o.vera.id, o.pete.id).await.unwrap();
+    assert_eq!(store.dav_names(o.vera.id, &[o.pete.id]).await.unwrap(), []);
+}
+
+async fn personal_contact(store: &dyn Store, owner: &User, last: &str) -> Uuid {
+    contact(store, personal(owner), named("Card", last)).await.id
+}
+
 pub async fn presence(store: &dyn Store) {
     let acme = domain(store, "acme.example").await;
     let ann = user(store, &acme, "200", "Ann", "Lee").await;
@@ -1967,6 +2005,8 @@ pub async fn copy(source: &dyn Store, target: &dyn Store) {
         .set_photo(shared(&o.domain), o.sam.id, photo.clone(), audit_in(o.domain.id, "contact.photo_set"))
         .await
         .unwrap();
+    let card = DavName { contact_id: o.pete.id, name: "pete.vcf".into(), uid: "pete-uid".into() };
+    source.set_dav_name(o.vera.id, &card).await.unwrap();
     // Dan has a session open and a line on a call; sessions are not copied.
     let now = micros_now();
     source.connect_presence(Uuid::now_v7(), o.dan.id, now, now + TimeDelta::hours(1)).await.unwrap();
@@ -1984,7 +2024,7 @@ pub async fn copy(source: &dyn Store, target: &dyn Store) {
     copy.commit().await.unwrap();
     assert_eq!(target.table_counts().await.unwrap(), counts);
     assert_eq!((counts["users"], counts["contacts"], counts["favorites"], counts["tokens"]), (6, 5, 7, 1));
-    assert_eq!((counts["chat_messages"], counts["chat_conversations"]), (1, 2));
+    assert_eq!((counts["chat_messages"], counts["chat_conversations"], counts["dav_names"]), (1, 2, 1));
     for table in COPY_TABLES {
         assert_eq!(
             target.export_rows(table, 0, 1000).await.unwrap(),

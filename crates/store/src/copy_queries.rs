@@ -402,6 +402,11 @@ const COPY: &[CopyTable] = &[
         ],
     },
     CopyTable {
+        name: "dav_names",
+        key: "contact_id",
+        columns: &[("contact_id", Kind::Id), ("owner_user_id", Kind::Id), ("name", Kind::Text), ("uid", Kind::Text)],
+    },
+    CopyTable {
         name: "contact_photos",
         key: "contact_id",
         columns: &[

@@ -24,6 +24,7 @@ mod callerid;
 pub mod changes;
 mod chat;
 pub mod conformance;
+mod dav;
 mod duplicates;
 mod events;
 mod feed;
@@ -39,6 +40,7 @@ mod webhooks;
 pub use app_passwords::{AppPasswordStore, NewAppPassword};
 pub use callerid::{AllowedNumber, BlockedNumber, CallerIdStore, NewAllowedNumber, NewBlockedNumber};
 pub use chat::{ChatStore, ConversationPage};
+pub use dav::{DavName, DavStore};
 pub use duplicates::{DuplicateGroup, DuplicatePage, DuplicateStore, MAX_GROUP_MEMBERS, Merge};
 pub use events::EventBus;
 pub use feed::{FeedBounds, FeedPosition, FeedStore};
@@ -426,6 +428,7 @@ pub trait Store:
     + FeedStore
     + WebhookStore
     + AppPasswordStore
+    + DavStore
     + Send
     + Sync
     + 'static
@@ -697,6 +700,7 @@ pub const COPY_TABLES: &[&str] = &[
     "pbx_credentials",
     "webhooks",
     "app_passwords",
+    "dav_names",
 ];
 
 /// Rows of `table` that `db copy` reads and writes at a time: photos are large (up to

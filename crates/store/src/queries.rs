@@ -360,6 +360,8 @@ mod chat;
 mod contacts;
 #[path = "copy_queries.rs"]
 mod copy;
+#[path = "dav_queries.rs"]
+mod dav;
 #[path = "devices_queries.rs"]
 mod devices;
 #[path = "directory_queries.rs"]

@@ -1,0 +1,312 @@
+//! CardDAV (RFC 6352, with RFC 6578 sync and RFC 6764 discovery) under `/dav/`, on the
+//! HTTP port, for address-book apps: iPhone and macOS Contacts, DAVx5, Thunderbird,
+//! vdirsyncer.
+//!
+//! Layout, for the user `200@acme.example` (every path of another user answers 404):
+//! - `/dav/` — the root, where `/.well-known/carddav` leads;
+//! - `/dav/principals/acme.example/200/` — the user's principal;
+//! - `/dav/books/acme.example/200/` — their address-book home, holding
+//!   `directory/` (the company directory, read-only) and `contacts/` (their own);
+//! - `…/{book}/{id}.vcf` — a card.
+//!
+//! Every request but OPTIONS carries HTTP Basic credentials (`App::dav_login`); what
+//! the books hold, their ETags and their changes come from `app::dav`. Answers are
+//! multistatus documents written by [`xml`]; a sync token is the change feed's cursor
+//! behind [`SYNC_TOKEN_PREFIX`].
+
+// Handlers return `Result<Response, Response>`: an error is the answer itself, built
+// once and sent at once, so its size costs nothing worth boxing.
+#![allow(clippy::result_large_err)]
+
+mod props;
+mod xml;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use switchboard_app::dav::{DavCard, VCardVersion};
+use switchboard_app::{AppError, Caller};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::extract::ClientAddr;
+use crate::problem::Problem;
+use props::{Resource, answer_props, requested_props};
+use xml::{CARDDAV, DAV, Element, Multistatus};
+
+/// A sync token is a URI (RFC 6578): this, then the feed's cursor.
+pub const SYNC_TOKEN_PREFIX: &str = "urn:x-switchboard:sync:";
+/// The largest PROPFIND or REPORT body read (a multiget of thousands of cards fits).
+const MAX_XML_BODY: usize = 4 * 1024 * 1024;
+const CHALLENGE: &str = "Basic realm=\"Switchboard CardDAV\", charset=\"UTF-8\"";
+const ALLOW: &str = "OPTIONS, GET, HEAD, PROPFIND, REPORT";
+const MULTISTATUS: StatusCode = StatusCode::MULTI_STATUS;
+const XML_TYPE: &str = "application/xml; charset=utf-8";
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/.well-known/carddav", any(well_known))
+        .route("/dav", any(dav))
+        .route("/dav/", any(dav))
+        .route("/dav/{*path}", any(dav))
+}
+
+/// RFC 6764: whatever the method and credentials, the root is at `/dav/`.
+async fn well_known() -> Response {
+    (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, "/dav/")]).into_response()
+}
+
+async fn dav(State(state): State<AppState>, ClientAddr(client): ClientAddr, request: Request) -> Response {
+    if request.method() == Method::OPTIONS {
+        return options();
+    }
+    let caller = match login(&state, request.headers(), client).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    let path = request.uri().path().to_string();
+    let Some(resource) = Resource::parse(&path, &caller) else { return not_found() };
+    let method = request.method().clone();
+    let headers = request.headers().clone();
+    let body = match axum::body::to_bytes(request.into_body(), MAX_XML_BODY).await {
+        Ok(body) => body,
+        Err(_) => return Problem::from(AppError::TooLarge("the request body is too large".into())).into_response(),
+    };
+    let served = match method.as_str() {
+        "PROPFIND" => propfind(&state, &caller, &resource, &headers, &body).await,
+        "REPORT" => report(&state, &caller, &resource, &body).await,
+        "GET" | "HEAD" => get(&state, &caller, &resource, &headers, method == Method::HEAD).await,
+        "PUT" | "DELETE" | "PROPPATCH" | "MKCOL" | "MOVE" | "COPY" if resource.is_read_only() => Ok(read_only()),
+        _ => Ok((StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, ALLOW)]).into_response()),
+    };
+    served.unwrap_or_else(|error| error)
+}
+
+fn options() -> Response {
+    let headers = [("dav", "1, 3, addressbook"), ("allow", ALLOW)];
+    let mut response = StatusCode::OK.into_response();
+    for (name, value) in headers {
+        response.headers_mut().insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// The caller from HTTP Basic credentials, or the answer that asks for them.
+async fn login(state: &AppState, headers: &HeaderMap, client: Option<std::net::IpAddr>) -> Result<Caller, Response> {
+    let challenge = |problem: Problem| {
+        let mut response = problem.into_response();
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(CHALLENGE));
+        response
+    };
+    let Some((user, password)) = basic_credentials(headers) else {
+        return Err(challenge(Problem::unauthorized("log in with your user name (200@acme.example) and a password")));
+    };
+    match state.app.dav_login(&user, &password, client).await {
+        Ok(caller) => Ok(caller),
+        Err(AppError::Unauthorized(why)) => Err(challenge(Problem::unauthorized(why))),
+        Err(other) => Err(Problem::from(other).into_response()),
+    }
+}
+
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    let (user, password) = decoded.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
+}
+
+type Answer = Result<Response, Response>;
+
+fn app_error(error: AppError) -> Response {
+    Problem::from(error).into_response()
+}
+
+fn not_found() -> Response {
+    Problem::not_found().into_response()
+}
+
+fn xml_response(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, XML_TYPE)], body).into_response()
+}
+
+/// 403 with the precondition that failed.
+fn precondition(ns: &str, name: &str) -> Response {
+    xml_response(StatusCode::FORBIDDEN, xml::error(ns, name))
+}
+
+fn read_only() -> Response {
+    precondition(DAV, "need-privileges")
+}
+
+fn bad_xml(why: String) -> Response {
+    Problem::new(StatusCode::BAD_REQUEST, "malformed-xml", "Malformed XML", why).into_response()
+}
+
+/// The body's root element (`None` for an empty body).
+fn body_root(body: &Bytes) -> Result<Option<Element>, Response> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    xml::parse(body).map(Some).map_err(bad_xml)
+}
+
+async fn propfind(state: &AppState, caller: &Caller, resource: &Resource, headers: &HeaderMap, body: &Bytes) -> Answer {
+    let depth = match headers.get("depth").and_then(|d| d.to_str().ok()).map(str::trim) {
+        Some("0") => 0,
+        Some("1") => 1,
+        // An absent Depth means infinity (RFC 4918), which no server owes anyone.
+        _ => return Err(precondition(DAV, "propfind-finite-depth")),
+    };
+    let root = body_root(body)?;
+    if let Some(root) = &root
+        && !root.is(DAV, "propfind")
+    {
+        return Err(bad_xml("a PROPFIND body is a DAV:propfind element".into()));
+    }
+    let asked = requested_props(root.as_ref());
+    let mut answer = Multistatus::new();
+    let context = props::Context::read(state, caller, resource).await.map_err(app_error)?;
+    let card = match resource {
+        Resource::Card(book, id) => {
+            let cards = state.app.dav_cards_by_id(caller, *book, &[*id], VCardVersion::V3).await.map_err(app_error)?;
+            Some(cards.into_iter().next().ok_or_else(not_found)?)
+        }
+        _ => None,
+    };
+    answer_props(&mut answer, &context, resource, card.as_ref(), &asked);
+    if depth == 1 {
+        for member in resource.members() {
+            answer_props(&mut answer, &context, &member, None, &asked);
+        }
+        if let Resource::Book(book) = resource {
+            let cards = state.app.dav_cards(caller, *book, VCardVersion::V3).await.map_err(app_error)?;
+            for card in &cards {
+                answer_props(&mut answer, &context, &Resource::Card(*book, card.id), Some(card), &asked);
+            }
+        }
+    }
+    Ok(xml_response(MULTISTATUS, answer.finish()))
+}
+
+async fn report(state: &AppState, caller: &Caller, resource: &Resource, body: &Bytes) -> Answer {
+    let Some(root) = body_root(body)? else { return Err(bad_xml("a REPORT needs a body".into())) };
+    let Resource::Book(book) = resource else { return Err(precondition(DAV, "supported-report")) };
+    let context = props::Context::read(state, caller, resource).await.map_err(app_error)?;
+    let asked = requested_props(Some(&root));
+    let version = asked_version(&root);
+    let mut answer = Multistatus::new();
+    if root.is(DAV, "sync-collection") {
+        let token = root.child(DAV, "sync-token").map(|t| t.text.trim()).unwrap_or_default();
+        let cursor = match token {
+            "" => None,
+            token => Some(token.strip_prefix(SYNC_TOKEN_PREFIX).ok_or_else(|| precondition(DAV, "valid-sync-token"))?),
+        };
+        let changes = match state.app.dav_changes(caller, *book, cursor, version).await {
+            Ok(changes) => changes,
+            Err(AppError::Gone(_) | AppError::Invalid(_)) => return Err(precondition(DAV, "valid-sync-token")),
+            Err(other) => return Err(app_error(other)),
+        };
+        for card in &changes.changed {
+            answer_props(&mut answer, &context, &Resource::Card(*book, card.id), Some(card), &asked);
+        }
+        for id in &changes.removed {
+            answer.status(&Resource::Card(*book, *id).path(&context), "404 Not Found");
+        }
+        answer.sync_token(&format!("{SYNC_TOKEN_PREFIX}{}", changes.token));
+    } else if root.is(CARDDAV, "addressbook-multiget") {
+        let book_path = resource.path(&context);
+        let hrefs: Vec<String> = root.all(DAV, "href").map(|href| href.text.trim().to_string()).collect();
+        let ids: Vec<Uuid> = hrefs.iter().filter_map(|href| card_id(&book_path, href)).collect();
+        let cards = state.app.dav_cards_by_id(caller, *book, &ids, version).await.map_err(app_error)?;
+        for href in &hrefs {
+            match card_id(&book_path, href).and_then(|id| cards.iter().find(|card| card.id == id)) {
+                Some(card) => answer_props(&mut answer, &context, &Resource::Card(*book, card.id), Some(card), &asked),
+                None => answer.status(href, "404 Not Found"),
+            }
+        }
+    } else if root.is(CARDDAV, "addressbook-query") {
+        let filter = props::Filter::parse(root.child(CARDDAV, "filter")).map_err(bad_xml)?;
+        let cards = state.app.dav_cards(caller, *book, version).await.map_err(app_error)?;
+        let limit = props::result_limit(&root);
+        for card in cards.iter().filter(|card| filter.matches(&card.vcard)).take(limit) {
+            answer_props(&mut answer, &context, &Resource::Card(*book, card.id), Some(card), &asked);
+        }
+    } else {
+        return Err(precondition(DAV, "supported-report"));
+    }
+    Ok(xml_response(MULTISTATUS, answer.finish()))
+}
+
+/// The vCard version a report's `address-data` asks for (3.0 unless it says 4.0).
+fn asked_version(root: &Element) -> VCardVersion {
+    let prop = root.child(DAV, "prop");
+    let data = prop.and_then(|prop| prop.child(CARDDAV, "address-data"));
+    match data.and_then(|data| data.attribute("version")) {
+        Some("4.0") => VCardVersion::V4,
+        _ => VCardVersion::V3,
+    }
+}
+
+/// The card id an href names, if it is a card of the book at `book_path`.
+fn card_id(book_path: &str, href: &str) -> Option<Uuid> {
+    // Clients send the path, or a full URL.
+    let path = match href.find("://") {
+        Some(at) => &href[at + 3..][href[at + 3..].find('/')?..],
+        None => href,
+    };
+    path.strip_prefix(book_path)?.strip_suffix(".vcf")?.parse().ok()
+}
+
+async fn get(state: &AppState, caller: &Caller, resource: &Resource, headers: &HeaderMap, head: bool) -> Answer {
+    let Resource::Card(book, id) = resource else {
+        return Ok((StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "OPTIONS, PROPFIND, REPORT")]).into_response());
+    };
+    let accept = headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()).unwrap_or_default();
+    let version = if accept.contains("version=4.0") { VCardVersion::V4 } else { VCardVersion::V3 };
+    let cards = state.app.dav_cards_by_id(caller, *book, &[*id], version).await.map_err(app_error)?;
+    let Some(card) = cards.into_iter().next() else { return Err(not_found()) };
+    let matches = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
+    if matches.is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == card.etag || tag.trim() == "*")) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, card.etag)]).into_response());
+    }
+    Ok(card_response(card, version, head))
+}
+
+fn card_response(card: DavCard, version: VCardVersion, head: bool) -> Response {
+    let content_type = match version {
+        VCardVersion::V3 => "text/vcard; charset=utf-8",
+        VCardVersion::V4 => "text/vcard; charset=utf-8; version=4.0",
+    };
+    let length = card.vcard.len();
+    let body = if head { Body::empty() } else { Body::from(card.vcard) };
+    let mut response = (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::ETAG, HeaderValue::from_str(&card.etag).expect("an ETag is ASCII"));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hrefs_name_cards_of_their_book_only() {
+        let id = Uuid::now_v7();
+        let book = "/dav/books/acme.example/200/directory/";
+        assert_eq!(card_id(book, &format!("{book}{id}.vcf")), Some(id));
+        assert_eq!(card_id(book, &format!("https://pbx.example{book}{id}.vcf")), Some(id));
+        assert_eq!(card_id(book, &format!("/dav/books/acme.example/201/directory/{id}.vcf")), None);
+        assert_eq!(card_id(book, &format!("{book}{id}.ics")), None);
+        assert_eq!(card_id(book, &format!("{book}../contacts/{id}.vcf")), None);
+    }
+}
