@@ -15,7 +15,7 @@ use crate::error::{AppError, Result, forbidden};
 
 /// Every action the audit log records. Keep it in step with the use cases that write
 /// entries: a family filter (`user.*`) finds the actions listed here.
-pub const AUDIT_ACTIONS: [&str; 29] = [
+pub const AUDIT_ACTIONS: [&str; 31] = [
     "contact.create",
     "contact.update",
     "contact.photo_set",
@@ -45,6 +45,8 @@ pub const AUDIT_ACTIONS: [&str; 29] = [
     "allowed_number.remove",
     "chat.send",
     "chat.delete",
+    "app_password.create",
+    "app_password.revoke",
 ];
 
 /// What a client asks of the audit log, as text so each bad part gets its own message.

@@ -65,7 +65,7 @@ pub struct NewApiToken {
     pub secret: String,
 }
 
-const WRONG_LOGIN: &str = "wrong username or password";
+pub(crate) const WRONG_LOGIN: &str = "wrong username or password";
 pub const MIN_PASSWORD_LEN: usize = 8;
 pub const MAX_PASSWORD_LEN: usize = 256;
 const TOKEN_PREFIX: &str = "sb_";
@@ -80,7 +80,7 @@ pub fn hash_password(password: &str) -> String {
         .to_string()
 }
 
-fn verify_password(password: &str, hash: &str) -> bool {
+pub(crate) fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
@@ -122,7 +122,7 @@ pub fn csrf_token(secret: &str) -> String {
 
 /// A hash to verify against when the user does not exist, so a wrong user costs
 /// as much time as a wrong password.
-fn decoy_hash() -> &'static str {
+pub(crate) fn decoy_hash() -> &'static str {
     static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DECOY.get_or_init(|| hash_password("decoy password, never matches"))
 }
@@ -162,13 +162,7 @@ impl App {
     }
 
     pub(crate) async fn check_credentials(&self, username: &str, password: &str) -> Result<Option<(User, Domain)>> {
-        let found = match parse_login(username) {
-            Some((ext, domain_name)) => match self.store.domain_by_name(&domain_name).await? {
-                Some(domain) => self.store.user_by_extension(domain.id, &ext).await?.map(|user| (user, domain)),
-                None => None,
-            },
-            None => None,
-        };
+        let found = self.login_user(username).await?;
         let hash = match &found {
             Some((user, _)) => self.store.password_hash(user.id).await?,
             None => None,
@@ -177,6 +171,13 @@ impl App {
         let password = password.to_string();
         let matches = self.password_hashing.run(move || verify_password(&password, &hash_to_check)).await?;
         Ok(found.filter(|_| matches && hash.is_some()))
+    }
+
+    /// The user a login (`200@acme.example`) names, with their domain, if both exist.
+    pub(crate) async fn login_user(&self, username: &str) -> Result<Option<(User, Domain)>> {
+        let Some((ext, domain_name)) = parse_login(username) else { return Ok(None) };
+        let Some(domain) = self.store.domain_by_name(&domain_name).await? else { return Ok(None) };
+        Ok(self.store.user_by_extension(domain.id, &ext).await?.map(|user| (user, domain)))
     }
 
     /// Hashes a new password, within the bound on hashes running at once.
@@ -217,7 +218,7 @@ impl App {
 
     /// Counts an attempt in every bucket before its secret is checked; refuses it when
     /// that goes over a bucket's limit.
-    async fn count_attempt(&self, keys: &[String]) -> Result<()> {
+    pub(crate) async fn count_attempt(&self, keys: &[String]) -> Result<()> {
         let policy = &self.config.login;
         let mut over = false;
         for key in keys {

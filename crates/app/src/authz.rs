@@ -31,6 +31,10 @@
 //!   else answers "not found"), and another domain's lines are "not found" too. Nobody
 //!   else reports line states ("forbidden" to those who reach the domain).
 //! - Presence set by hand: the user and those who manage them.
+//! - App passwords (address-book apps' own secrets): only the user makes theirs (one
+//!   made by anyone else would open the user's own contacts to its maker); the user and
+//!   the domain's managers (office-managers over users they manage, providers) list and
+//!   revoke them, the latter as a security response. The CLI may do all three.
 //! - Change events: a user hears about their own domain only (providers too: not
 //!   about the domains they manage), about personal contacts only when they are
 //!   theirs, and about shared contacts only when those are shown to them.
@@ -321,6 +325,18 @@ impl Access<'_> {
     /// contacts: the user alone (their managers and providers set up those phones).
     pub fn can_share_own_contacts_of(&self, user: &User) -> bool {
         self.is_user(user)
+    }
+
+    /// Making an app password for `user`: the user themself (or the CLI), never anyone
+    /// else: the app password would read the user's own contacts.
+    pub fn can_create_app_password_for(&self, user: &User) -> bool {
+        self.is_user(user) || matches!(self.caller, Caller::System)
+    }
+
+    /// Listing and revoking `user`'s app passwords: the user, and those who manage the
+    /// domain's settings and may manage this user (a security response).
+    pub fn can_manage_app_passwords_of(&self, user: &User) -> bool {
+        self.is_user(user) || (self.can_manage_settings() && self.can_manage_user(user.scope, &user.site))
     }
 
     /// Setting a user's presence by hand: the user, their managers, or a provider.

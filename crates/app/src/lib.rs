@@ -2,6 +2,7 @@
 //! calls this crate and none talks to the store directly, so who may do what
 //! is decided here and only here (see [`authz`]).
 
+mod app_passwords;
 mod audit;
 pub mod auth;
 pub mod authz;
@@ -38,6 +39,7 @@ use std::time::Duration;
 
 use switchboard_store::Store;
 
+pub use app_passwords::{AppPasswordInput, CreatedAppPassword, MAX_APP_PASSWORDS};
 pub use audit::{AUDIT_ACTIONS, AuditParams};
 pub use auth::{Caller, Login, NewApiToken, PasswordHashStats};
 pub use blocking::{AllowedNumberInput, AllowedNumberView, BlockKind, BlockedNumberInput, BlockedNumberView};
@@ -172,6 +174,8 @@ pub struct App {
     closing: Arc<tokio::sync::watch::Sender<bool>>,
     book_indexes: Arc<book_index::BookIndexes>,
     password_hashing: Arc<auth::PasswordHashing>,
+    /// Account passwords checked lately, for HTTP Basic clients sending them on every request.
+    verified_passwords: Arc<app_passwords::VerifiedPasswords>,
     event_streams: Arc<limits::StreamCounts>,
     presence_updates: Arc<limits::RateLimiter>,
     chat_messages: Arc<limits::RateLimiter>,
@@ -190,6 +194,10 @@ impl App {
             closing: Arc::new(tokio::sync::watch::Sender::new(false)),
             book_indexes: Arc::default(),
             password_hashing,
+            verified_passwords: Arc::new(app_passwords::VerifiedPasswords::new(
+                app_passwords::VerifiedPasswords::KEEP,
+                app_passwords::VerifiedPasswords::MAX_ENTRIES,
+            )),
             event_streams: Arc::default(),
             presence_updates: Arc::default(),
             chat_messages: Arc::default(),

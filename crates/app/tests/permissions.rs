@@ -12,8 +12,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use switchboard_app::{
-    App, AppConfig, AppError, AuditParams, BookRef, Caller, ChatPageParams, ContactInput, DeviceInput, DomainInput,
-    ExportFormat, ExportSource, LineInput, LinesInput, ListParams, MergeInput, PhoneSharing, UserInput, WebhookInput,
+    App, AppConfig, AppError, AppPasswordInput, AuditParams, BookRef, Caller, ChatPageParams, ContactInput,
+    DeviceInput, DomainInput, ExportFormat, ExportSource, LineInput, LinesInput, ListParams, MergeInput, PhoneSharing,
+    UserInput, WebhookInput,
 };
 use switchboard_core::Scope;
 use switchboard_core::chat::ChatInput;
@@ -76,8 +77,12 @@ enum Action {
     ListPbxCredentials,
     CreateWebhook,
     ListWebhooks,
+    /// An app password for the target user (which would read their own contacts).
+    CreateAppPasswordFor,
+    /// The target user's app passwords (listed and revoked alike).
+    ListAppPasswordsOf,
 }
-const ACTIONS: [Action; 34] = [
+const ACTIONS: [Action; 36] = [
     Action::ReadShared,
     Action::CreateShared,
     Action::EditShared,
@@ -112,6 +117,8 @@ const ACTIONS: [Action; 34] = [
     Action::ListPbxCredentials,
     Action::CreateWebhook,
     Action::ListWebhooks,
+    Action::CreateAppPasswordFor,
+    Action::ListAppPasswordsOf,
 ];
 
 /// The smallest PNG: its signature and header chunk.
@@ -217,6 +224,11 @@ fn expected(scope: Scope, action: Action, place: Place, variant: Variant) -> Out
         // One writes as oneself, in one's own domain, where providers have no extension.
         Action::ChatWithTarget if place != Place::Home => return NotFound,
         Action::ChatWithTarget => true,
+        // Those who manage the domain see a person's app passwords (and may revoke them),
+        // but may never make one: it would open the person's own contacts to them.
+        Action::CreateAppPasswordFor | Action::ListAppPasswordsOf if !(provider || office) => return NotFound,
+        Action::CreateAppPasswordFor => false,
+        Action::ListAppPasswordsOf => true,
         Action::LookUpForUser if !manages_target => return NotFound,
         Action::LookUpForUser => true,
         Action::ListDeletedUsers => manages_target || scope == Scope::CallCenterSupervisor,
@@ -386,6 +398,11 @@ async fn attempt(world: &World, caller: &Caller, action: Action, domain: &str, s
             outcome(app.create_webhook(caller, domain, input).await)
         }
         Action::ListWebhooks => outcome(app.list_webhooks(caller, domain).await),
+        Action::CreateAppPasswordFor => {
+            let input = AppPasswordInput { name: "Their phone".into() };
+            outcome(app.create_app_password(caller, domain, TARGET, input).await)
+        }
+        Action::ListAppPasswordsOf => outcome(app.list_app_passwords(caller, domain, TARGET).await),
     }
 }
 

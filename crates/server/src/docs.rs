@@ -38,6 +38,7 @@ use crate::problem::{Problem, error_refs, error_response_components};
         (name = "personal contacts", description = "One user's own address book"),
         (name = "directory", description = "The merged directory a user sees, favorites and presence"),
         (name = "presence", description = "Presence fed by a phone system's line states and people's sessions; PBX credentials"),
+        (name = "app passwords", description = "Passwords made for one address-book app (CardDAV) each, named and revocable"),
         (name = "webhooks", description = "A domain's directory changes POSTed, signed, to integrations"),
         (name = "chat", description = "Conversations between coworkers of one domain, each person's own"),
         (name = "settings", description = "Layered settings"),

@@ -32,6 +32,8 @@ BEYOND_THE_FORM = {
     # A webhook's URL must be absolute, http(s), and reach a public address once resolved.
     "createWebhook": {"url"},
     "updateWebhook": {"url"},
+    # An app password's name is trimmed (a blank one is empty) and on one line.
+    "createAppPassword": {"name"},
     # A file's content must be a contacts file the readers recognise.
     "importSharedContacts": {"file"},
     "importPersonalContacts": {"file"},

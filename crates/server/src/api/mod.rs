@@ -1,5 +1,6 @@
 //! The REST API: one module per resource, assembled with their OpenAPI paths.
 
+mod app_passwords;
 mod audit;
 mod blocking;
 mod chat;
@@ -85,6 +86,8 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(blocking::remove_blocked))
         .routes(routes!(blocking::list_allowed, blocking::add_allowed))
         .routes(routes!(blocking::remove_allowed))
+        .routes(routes!(app_passwords::list, app_passwords::create))
+        .routes(routes!(app_passwords::revoke))
         .routes(routes!(settings::get_system, settings::put_system))
         .routes(routes!(settings::get_reseller, settings::put_reseller))
         .routes(routes!(settings::get_domain, settings::put_domain))
