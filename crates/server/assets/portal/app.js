@@ -1,5 +1,5 @@
 // Switchboard portal behaviour that htmx does not cover: modals, toasts with Undo,
-// the "session ended" dialog, the contacts dock, live updates and import uploads.
+// the "session ended" dialog, the contacts dock, live updates, copy buttons and import uploads.
 // No inline script anywhere: the Content-Security-Policy forbids it.
 "use strict";
 
@@ -298,6 +298,24 @@
       });
     });
   }
+
+  // --- Copy buttons: `data-copy` names the input whose value goes to the clipboard
+  // (a secret shown once). The input is selected too, for browsers without the
+  // clipboard API (plain HTTP), where the person copies it themself.
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-copy]");
+    if (!button) return;
+    const input = document.getElementById(button.dataset.copy);
+    if (!input) return;
+    input.focus();
+    input.select();
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(input.value).then(
+        () => toast("Copied"),
+        () => toast("Select the text and copy it", { error: true }),
+      );
+    }
+  });
 
   // --- Keyboard: "/" focuses the page's search box.
   document.addEventListener("keydown", (event) => {

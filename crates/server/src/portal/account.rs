@@ -1,11 +1,12 @@
 //! "Your account": the logged-in user changes their own password (with the current
-//! one; their other sessions end) or signs out everywhere (every session and API token).
+//! one; their other sessions end), connects address-book apps (CardDAV, with app
+//! passwords: `app_passwords.rs`) or signs out everywhere (every session and API token).
 
 use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::{HeaderName, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -13,6 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 use switchboard_app::AppError;
 
+use super::app_passwords::{AppPasswordPanel, CardDavAddress};
 use super::{Frame, PortalResult, Viewer, capitalize, html, triggers};
 use crate::AppState;
 use crate::auth::cleared_cookie_header;
@@ -22,6 +24,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/account", get(page))
         .route("/account/password", post(change_password))
         .route("/account/sign-out-everywhere", post(sign_out_everywhere))
+        .merge(super::app_passwords::routes())
 }
 
 #[derive(Template)]
@@ -29,6 +32,8 @@ pub(super) fn routes() -> Router<AppState> {
 struct AccountPage {
     frame: Frame,
     form: PasswordForm,
+    carddav: CardDavAddress,
+    apps: AppPasswordPanel,
 }
 
 /// The password form; its values are never sent back, only the messages by field:
@@ -39,8 +44,10 @@ struct PasswordForm {
     errors: BTreeMap<String, String>,
 }
 
-async fn page(viewer: Viewer) -> PortalResult<Response> {
-    html(&AccountPage { frame: viewer.frame("account"), form: PasswordForm::default() })
+async fn page(State(state): State<AppState>, headers: HeaderMap, viewer: Viewer) -> PortalResult<Response> {
+    let carddav = CardDavAddress::of(&state, &headers, &viewer);
+    let apps = AppPasswordPanel::load(&state, &viewer).await?;
+    html(&AccountPage { frame: viewer.frame("account"), form: PasswordForm::default(), carddav, apps })
 }
 
 #[derive(Deserialize)]

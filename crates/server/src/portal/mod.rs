@@ -17,6 +17,7 @@
 
 mod account;
 mod allowed;
+mod app_passwords;
 mod assets;
 mod audit;
 mod contact_form;

@@ -232,7 +232,7 @@ async fn revoke(State(state): State<AppState>, viewer: Viewer, Path(id): Path<Uu
 
 /// The addresses the settings name: as configured, else as this page was reached (the
 /// `Host` the browser sent, when it is a plain host and port) and at the `--ldap` port.
-fn public_address(state: &AppState, headers: &HeaderMap) -> PublicAddress {
+pub(super) fn public_address(state: &AppState, headers: &HeaderMap) -> PublicAddress {
     let config = &state.config;
     let host = headers
         .get(header::HOST)
