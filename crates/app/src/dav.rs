@@ -4,8 +4,10 @@
 //!   user is shown, read-only; a favorite carries the `starred` category.
 //! - **My contacts** (`contacts`): the user's own contacts.
 //!
-//! A card is named by its entry's id (`{id}.vcf`). Its ETag is strong: a digest of its
-//! vCard 3.0 bytes, so it changes exactly when the card does, whatever changed below it.
+//! A card of the directory is named by its entry's id (`{id}.vcf`); one of the user's
+//! own is named as the client that stored it chose, with the UID it gave (kept in
+//! `dav_names`), or else by its id. Its ETag is strong: a digest of its vCard 3.0
+//! bytes, so it changes exactly when the card does, whatever changed below it.
 //! Changes are read from the directory's change feed (`App::directory_changes`), whose
 //! cursor is the books' sync token: a sync after ten changes reads ten entries.
 //!
@@ -17,21 +19,28 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use sha2::{Digest, Sha256};
+use switchboard_core::contact::{ContactInput, ContactPatch};
 use switchboard_core::model::{Book, Contact, Domain, EntryKind, User};
 use switchboard_core::paging::{Cursor, Limit, Page};
 use switchboard_core::photo::PhotoType;
-use switchboard_formats::{ExportContact, ExportFormat, ExportPhoto, Writer};
-use switchboard_store::{DirectoryQuery, Group, ListQuery};
+use switchboard_core::{FieldError, Invalid};
+use switchboard_formats::{ExportContact, ExportFormat, ExportPhoto, Format, ImportedRow, ReadOptions, Writer};
+use switchboard_store::{DavName, DirectoryQuery, Group, ListQuery, StoreError};
 use uuid::Uuid;
 
 use crate::App;
 use crate::auth::Caller;
+use crate::contacts::BookRef;
 use crate::error::{AppError, Result};
 use crate::export::{from_contact, from_entry};
 use crate::feed::FeedOp;
 
 /// Entries read per page while listing a book or following the feed.
 const PAGE: u32 = 500;
+/// The largest card a client may store, photo included (published as `max-resource-size`).
+pub const MAX_CARD_BYTES: usize = 1024 * 1024;
+/// The longest resource name a client may give a card.
+const MAX_NAME_LEN: usize = 200;
 
 /// One of a user's address books.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -83,27 +92,43 @@ pub enum VCardVersion {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DavCard {
     pub id: Uuid,
+    /// Its resource name in its book (`{id}.vcf`, or the name a client chose).
+    pub name: String,
     /// Quoted, strong: `"1f0c…"`.
     pub etag: String,
     /// The card in the version asked for.
     pub vcard: Vec<u8>,
 }
 
-impl DavCard {
-    /// The card's resource name in its book.
-    pub fn name(&self) -> String {
-        format!("{}.vcf", self.id)
-    }
-}
-
 /// What changed in a book since a sync token.
 #[derive(Debug, Clone, Default)]
 pub struct DavChanges {
     pub changed: Vec<DavCard>,
-    /// Entries gone (or no longer shown to the user), by id.
-    pub removed: Vec<Uuid>,
+    /// Names of the cards gone (or no longer shown to the user).
+    pub removed: Vec<String>,
     /// The token to sync from next time.
     pub token: String,
+}
+
+/// What a client's write asks to hold before it is done (`If-Match`, `If-None-Match: *`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DavConditions {
+    /// The ETag the card must have now.
+    pub if_match: Option<String>,
+    /// The card must not exist yet.
+    pub if_none_match_any: bool,
+}
+
+/// How a write ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DavWrite {
+    Created,
+    Updated,
+    Deleted,
+    /// A condition did not hold (412).
+    ConditionFailed,
+    /// Another card of the book has this UID (`no-uid-conflict`): its name.
+    UidTaken(String),
 }
 
 impl App {
@@ -122,7 +147,7 @@ impl App {
                 let mut cards = Vec::new();
                 loop {
                     let Page { items, next_cursor } = self.store.directory(&query).await?;
-                    cards.extend(items.iter().map(|entry| card(entry.id, &from_entry(entry), version)));
+                    cards.extend(items.iter().map(|entry| card(entry.id, None, &from_entry(entry), version)));
                     let Some(next) = next_cursor else { return Ok(cards) };
                     query.list.after = Some(decode(&next, &query.list)?);
                 }
@@ -133,7 +158,7 @@ impl App {
                 let mut cards = Vec::new();
                 loop {
                     let Page { items, next_cursor } = self.store.list_contacts(owner, &list).await?;
-                    cards.extend(self.contact_cards(owner, &items, version).await?);
+                    cards.extend(self.contact_cards(user, owner, &items, version).await?);
                     let Some(next) = next_cursor else { return Ok(cards) };
                     list.after = Some(decode(&next, &list)?);
                 }
@@ -141,29 +166,32 @@ impl App {
         }
     }
 
-    /// The cards among `ids` that the book holds (those it does not are left out).
-    pub async fn dav_cards_by_id(
+    /// The cards of the book with these names (names it does not hold are left out).
+    pub async fn dav_cards_named(
         &self,
         caller: &Caller,
         book: DavBook,
-        ids: &[Uuid],
+        names: &[String],
         version: VCardVersion,
     ) -> Result<Vec<DavCard>> {
         let (domain, user) = dav_owner(caller)?;
         match book {
             DavBook::Directory => {
+                let ids: Vec<Uuid> = names.iter().filter_map(|name| id_of_name(name)).collect();
                 let query = self.dav_directory_query(caller, domain, user).await?;
-                let entries = self.store.directory_entries(&query, ids).await?;
+                let entries = self.store.directory_entries(&query, &ids).await?;
                 let shown = entries.iter().filter(|entry| book.holds(entry.kind));
-                Ok(shown.map(|entry| card(entry.id, &from_entry(entry), version)).collect())
+                Ok(shown.map(|entry| card(entry.id, None, &from_entry(entry), version)).collect())
             }
             DavBook::Contacts => {
                 let owner = own_book(domain, user);
-                let mut contacts = Vec::with_capacity(ids.len());
-                for id in ids {
-                    contacts.extend(self.store.contact(owner, *id).await?);
+                let mut contacts = Vec::with_capacity(names.len());
+                for name in names {
+                    if let Some(contact) = self.own_contact_named(user, owner, name).await? {
+                        contacts.push(contact);
+                    }
                 }
-                self.contact_cards(owner, &contacts, version).await
+                self.contact_cards(user, owner, &contacts, version).await
             }
         }
     }
@@ -212,14 +240,101 @@ impl App {
                 break;
             }
         }
-        let changed = match book {
-            DavBook::Directory => upserts.values().map(|entry| card(entry.id, &from_entry(entry), version)).collect(),
+        let (changed, removed) = match book {
+            DavBook::Directory => {
+                let changed = upserts.values().map(|entry| card(entry.id, None, &from_entry(entry), version)).collect();
+                (changed, removed.iter().map(|id| format!("{id}.vcf")).collect())
+            }
             DavBook::Contacts => {
-                let ids: Vec<Uuid> = upserts.keys().copied().collect();
-                self.dav_cards_by_id(caller, book, &ids, version).await?
+                let owner = own_book(domain, user);
+                let mut contacts = Vec::with_capacity(upserts.len());
+                for id in upserts.keys() {
+                    contacts.extend(self.store.contact(owner, *id).await?.filter(|c| c.deleted_at.is_none()));
+                }
+                let names = self.card_names(user, &removed).await?;
+                let removed = removed.iter().map(|id| names.get(id).cloned().unwrap_or_else(|| format!("{id}.vcf")));
+                (self.contact_cards(user, owner, &contacts, version).await?, removed.collect())
             }
         };
         Ok(DavChanges { changed, removed, token: cursor.unwrap_or_default() })
+    }
+
+    /// Stores a card a client PUT into the user's own book under `name`: a new contact,
+    /// or the one there replaced whole (its photo too), keeping the client's name and UID.
+    pub async fn dav_put(
+        &self,
+        caller: &Caller,
+        name: &str,
+        body: &[u8],
+        conditions: &DavConditions,
+    ) -> Result<DavWrite> {
+        let (domain, user) = dav_owner(caller)?;
+        check_name(name)?;
+        let row = read_card(body)?;
+        let uid = row.uid.clone().unwrap_or_default();
+        let owner = own_book(domain, user);
+        let existing = self.own_contact_named(user, owner, name).await?;
+        let current = match &existing {
+            Some(contact) => {
+                Some(self.contact_cards(user, owner, std::slice::from_ref(contact), VCardVersion::V3).await?)
+            }
+            None => None,
+        };
+        let current_etag = current.as_ref().and_then(|cards| cards.first()).map(|card| card.etag.as_str());
+        if !conditions_hold(conditions, current_etag) {
+            return Ok(DavWrite::ConditionFailed);
+        }
+        if let Some(other) = self.uid_holder(user, owner, &uid).await?
+            && existing.as_ref().is_none_or(|contact| contact.id != other.contact_id)
+        {
+            return Ok(DavWrite::UidTaken(other.name));
+        }
+        let book = BookRef::Personal { domain: domain.name.to_string(), extension: user.extension.to_string() };
+        let photo = row.photo.clone().transpose().map_err(|message| Invalid::field("PHOTO", message))?;
+        let contact = match &existing {
+            Some(contact) => {
+                let patch = ContactPatch::from(row.contact);
+                self.update_contact(caller, &book, contact.id, Some(contact.version), patch).await?
+            }
+            None => self.create_contact(caller, &book, row.contact).await?,
+        };
+        let dav_name = DavName { contact_id: contact.id, name: name.to_string(), uid };
+        if let Err(error) = self.store.set_dav_name(user.id, &dav_name).await {
+            // Another client took the name or UID in between: leave no unnamed twin behind.
+            if existing.is_none() {
+                self.delete_contact(caller, &book, contact.id).await?;
+            }
+            return match error {
+                StoreError::Conflict(_) => Ok(DavWrite::ConditionFailed),
+                other => Err(other.into()),
+            };
+        }
+        match photo {
+            Some(photo) => {
+                self.set_contact_photo(caller, &book, contact.id, photo.bytes, photo.declared.as_deref()).await?;
+            }
+            None if contact.has_photo => {
+                self.delete_contact_photo(caller, &book, contact.id).await?;
+            }
+            None => {}
+        }
+        Ok(if existing.is_some() { DavWrite::Updated } else { DavWrite::Created })
+    }
+
+    /// Moves the card named `name` of the user's own book to the trash.
+    pub async fn dav_delete(&self, caller: &Caller, name: &str, conditions: &DavConditions) -> Result<DavWrite> {
+        let (domain, user) = dav_owner(caller)?;
+        let owner = own_book(domain, user);
+        let Some(contact) = self.own_contact_named(user, owner, name).await? else { return Err(AppError::NotFound) };
+        if conditions.if_match.is_some() {
+            let cards = self.contact_cards(user, owner, std::slice::from_ref(&contact), VCardVersion::V3).await?;
+            if !conditions_hold(conditions, cards.first().map(|card| card.etag.as_str())) {
+                return Ok(DavWrite::ConditionFailed);
+            }
+        }
+        let book = BookRef::Personal { domain: domain.name.to_string(), extension: user.extension.to_string() };
+        self.delete_contact(caller, &book, contact.id).await?;
+        Ok(DavWrite::Deleted)
     }
 
     async fn dav_directory_query(&self, caller: &Caller, domain: &Domain, user: &User) -> Result<DirectoryQuery> {
@@ -234,9 +349,58 @@ impl App {
         })
     }
 
-    /// The cards of own contacts, with their photos.
-    async fn contact_cards(&self, owner: Book, contacts: &[Contact], version: VCardVersion) -> Result<Vec<DavCard>> {
+    /// The live contact of the user's own book a card name stands for: the one a client
+    /// gave that name, else the one whose id it is. A name left on a contact in the
+    /// trash is freed.
+    async fn own_contact_named(&self, user: &User, owner: Book, name: &str) -> Result<Option<Contact>> {
+        let named = self.store.dav_name_by_name(user.id, name).await?;
+        let id = match &named {
+            Some(named) => named.contact_id,
+            None => match id_of_name(name) {
+                Some(id) => id,
+                None => return Ok(None),
+            },
+        };
+        match self.store.contact(owner, id).await? {
+            Some(contact) if contact.deleted_at.is_none() => Ok(Some(contact)),
+            Some(_) if named.is_some() => {
+                self.store.delete_dav_name(user.id, id).await?;
+                Ok(None)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The live card of the user's own book that has this UID (a trashed one lets it go).
+    async fn uid_holder(&self, user: &User, owner: Book, uid: &str) -> Result<Option<DavName>> {
+        let Some(holder) = self.store.dav_name_by_uid(user.id, uid).await? else { return Ok(None) };
+        match self.store.contact(owner, holder.contact_id).await? {
+            Some(contact) if contact.deleted_at.is_none() => Ok(Some(holder)),
+            _ => {
+                self.store.delete_dav_name(user.id, holder.contact_id).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// The names clients gave to these of the user's contacts.
+    async fn card_names(&self, user: &User, ids: &[Uuid]) -> Result<HashMap<Uuid, String>> {
+        let names = self.store.dav_names(user.id, ids).await?;
+        Ok(names.into_iter().map(|name| (name.contact_id, name.name)).collect())
+    }
+
+    /// The cards of own contacts, with their names, UIDs and photos.
+    async fn contact_cards(
+        &self,
+        user: &User,
+        owner: Book,
+        contacts: &[Contact],
+        version: VCardVersion,
+    ) -> Result<Vec<DavCard>> {
+        let ids: Vec<Uuid> = contacts.iter().map(|c| c.id).collect();
         let with_photo: Vec<Uuid> = contacts.iter().filter(|c| c.has_photo).map(|c| c.id).collect();
+        let names: HashMap<Uuid, DavName> =
+            self.store.dav_names(user.id, &ids).await?.into_iter().map(|name| (name.contact_id, name)).collect();
         let mut photos = match with_photo.is_empty() {
             true => HashMap::new(),
             false => self.store.photos(owner, &with_photo).await?,
@@ -248,7 +412,11 @@ impl App {
                 export.photo = photos.remove(&contact.id).and_then(|photo| {
                     Some(ExportPhoto { kind: PhotoType::from_media_type(&photo.media_type)?, bytes: photo.bytes })
                 });
-                card(contact.id, &export, version)
+                let named = names.get(&contact.id);
+                if let Some(named) = named {
+                    export.uid = named.uid.clone();
+                }
+                card(contact.id, named.map(|n| n.name.as_str()), &export, version)
             })
             .collect())
     }
@@ -274,8 +442,70 @@ fn decode(cursor: &str, list: &ListQuery) -> Result<Cursor> {
     Cursor::decode(cursor, list.sort).map_err(|_| AppError::NotFound)
 }
 
-/// A card with its ETag, the digest of its vCard 3.0 form.
-fn card(id: Uuid, contact: &ExportContact, version: VCardVersion) -> DavCard {
+/// The id a `{id}.vcf` name stands for.
+fn id_of_name(name: &str) -> Option<Uuid> {
+    name.strip_suffix(".vcf")?.parse().ok()
+}
+
+/// A name a client may give a card: one path segment, of a sane length.
+fn check_name(name: &str) -> Result<()> {
+    let fine = !name.is_empty()
+        && name.len() <= MAX_NAME_LEN
+        && !matches!(name, "." | "..")
+        && !name.chars().any(|c| c == '/' || c == '\\' || c.is_control());
+    match fine {
+        true => Ok(()),
+        false => {
+            Err(Invalid::field("name", format!("a card's name is 1 to {MAX_NAME_LEN} characters, without slashes"))
+                .into())
+        }
+    }
+}
+
+/// Whether the card's current ETag (`None`: no card) allows the write.
+fn conditions_hold(conditions: &DavConditions, current: Option<&str>) -> bool {
+    if conditions.if_none_match_any && current.is_some() {
+        return false;
+    }
+    match (&conditions.if_match, current) {
+        (Some(wanted), Some(current)) => wanted.trim() == "*" || wanted.split(',').any(|tag| tag.trim() == current),
+        (Some(_), None) => false,
+        (None, _) => true,
+    }
+}
+
+/// The one vCard of a PUT body, with the UID and name every card must have.
+fn read_card(body: &[u8]) -> Result<ImportedRow> {
+    if body.len() > MAX_CARD_BYTES {
+        return Err(AppError::TooLarge(format!("a card may have at most {MAX_CARD_BYTES} bytes, photo included")));
+    }
+    let options = ReadOptions { format: Some(Format::VCard), max_rows: 2, ..ReadOptions::default() };
+    let invalid = |message: String| AppError::Invalid(Invalid(vec![FieldError { field: "vcard".into(), message }]));
+    let mut reader = switchboard_formats::read(body, options).map_err(|error| invalid(error.to_string()))?;
+    let row = match reader.next() {
+        Some(Ok(row)) => row,
+        Some(Err(error)) => return Err(invalid(error.to_string())),
+        None => return Err(invalid("the body holds no vCard".into())),
+    };
+    if reader.next().is_some() {
+        return Err(invalid("a card is one vCard; this body holds several".into()));
+    }
+    if row.uid.as_deref().is_none_or(|uid| uid.trim().is_empty()) {
+        return Err(Invalid::field("UID", "a card needs a UID (RFC 6352)").into());
+    }
+    if !has_a_name(&row.contact) {
+        return Err(Invalid::field("FN", "a card needs a name (FN or N), or at least an organization").into());
+    }
+    Ok(row)
+}
+
+fn has_a_name(contact: &ContactInput) -> bool {
+    [&contact.first_name, &contact.last_name, &contact.company].iter().any(|part| !part.trim().is_empty())
+}
+
+/// A card with its ETag, the digest of its vCard 3.0 form; named `{id}.vcf` unless a
+/// client gave it a name.
+fn card(id: Uuid, name: Option<&str>, contact: &ExportContact, version: VCardVersion) -> DavCard {
     let v3 = render(contact, ExportFormat::VCard3);
     let digest = Sha256::digest(&v3);
     let etag = format!("\"{}\"", digest[..12].iter().map(|b| format!("{b:02x}")).collect::<String>());
@@ -283,7 +513,8 @@ fn card(id: Uuid, contact: &ExportContact, version: VCardVersion) -> DavCard {
         VCardVersion::V3 => v3,
         VCardVersion::V4 => render(contact, ExportFormat::VCard4),
     };
-    DavCard { id, etag, vcard }
+    let name = name.map_or_else(|| format!("{id}.vcf"), str::to_string);
+    DavCard { id, name, etag, vcard }
 }
 
 fn render(contact: &ExportContact, format: ExportFormat) -> Vec<u8> {

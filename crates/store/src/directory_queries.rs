@@ -69,7 +69,8 @@ impl DirectoryStore for Backend {
         let (group, list) = (Group::All, ListQuery::default());
         let query = DirectoryQuery { domain_id, viewer_id, include_shared, include_own, group, list };
         let only = Filter { only: Some(std::slice::from_ref(&entry_id)), ..Filter::default() };
-        let rows = directory_rows(&self.pool, &query, only, true).await?;
+        // A few ids are found by their primary keys, not by walking the sort index.
+        let rows = directory_rows(&self.pool, &query, only, false).await?;
         rows.first().map(directory_entry).transpose()
     }
 

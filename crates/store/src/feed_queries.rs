@@ -53,9 +53,10 @@ impl FeedStore for Backend {
             let limit = switchboard_core::paging::Limit::parse(Some(chunk.len() as u32)).unwrap_or_default();
             let list = ListQuery { limit, ..ListQuery::default() };
             let query = DirectoryQuery { group: Group::All, list, ..query.clone() };
-            for row in
-                directory_rows(&self.pool, &query, Filter { only: Some(chunk), ..Filter::default() }, true).await?
-            {
+            // Found by their primary keys and sorted, not by walking the sort index past
+            // every other entry of the domain.
+            let only = Filter { only: Some(chunk), ..Filter::default() };
+            for row in directory_rows(&self.pool, &query, only, false).await? {
                 entries.push(directory_entry(&row)?);
             }
         }

@@ -29,14 +29,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use switchboard_app::dav::{DavCard, VCardVersion};
+use switchboard_app::dav::{DavBook, DavCard, DavConditions, DavWrite, MAX_CARD_BYTES, VCardVersion};
 use switchboard_app::{AppError, Caller};
-use uuid::Uuid;
 
 use crate::AppState;
 use crate::extract::ClientAddr;
 use crate::problem::Problem;
-use props::{Resource, answer_props, requested_props};
+use props::{Resource, answer_props, card_name, requested_props};
 use xml::{CARDDAV, DAV, Element, Multistatus};
 
 /// A sync token is a URI (RFC 6578): this, then the feed's cursor.
@@ -44,7 +43,7 @@ pub const SYNC_TOKEN_PREFIX: &str = "urn:x-switchboard:sync:";
 /// The largest PROPFIND or REPORT body read (a multiget of thousands of cards fits).
 const MAX_XML_BODY: usize = 4 * 1024 * 1024;
 const CHALLENGE: &str = "Basic realm=\"Switchboard CardDAV\", charset=\"UTF-8\"";
-const ALLOW: &str = "OPTIONS, GET, HEAD, PROPFIND, REPORT";
+const ALLOW: &str = "OPTIONS, GET, HEAD, PROPFIND, REPORT, PUT, DELETE";
 const MULTISTATUS: StatusCode = StatusCode::MULTI_STATUS;
 const XML_TYPE: &str = "application/xml; charset=utf-8";
 
@@ -73,15 +72,19 @@ async fn dav(State(state): State<AppState>, ClientAddr(client): ClientAddr, requ
     let Some(resource) = Resource::parse(&path, &caller) else { return not_found() };
     let method = request.method().clone();
     let headers = request.headers().clone();
-    let body = match axum::body::to_bytes(request.into_body(), MAX_XML_BODY).await {
+    // A card is read whole to be checked, so it is refused past its size at once.
+    let most = if method == Method::PUT { MAX_CARD_BYTES } else { MAX_XML_BODY };
+    let body = match axum::body::to_bytes(request.into_body(), most).await {
         Ok(body) => body,
+        Err(_) if method == Method::PUT => return too_large_card(),
         Err(_) => return Problem::from(AppError::TooLarge("the request body is too large".into())).into_response(),
     };
     let served = match method.as_str() {
         "PROPFIND" => propfind(&state, &caller, &resource, &headers, &body).await,
         "REPORT" => report(&state, &caller, &resource, &body).await,
         "GET" | "HEAD" => get(&state, &caller, &resource, &headers, method == Method::HEAD).await,
-        "PUT" | "DELETE" | "PROPPATCH" | "MKCOL" | "MOVE" | "COPY" if resource.is_read_only() => Ok(read_only()),
+        "PUT" | "DELETE" if resource.is_writable() => write(&state, &caller, &resource, &method, &headers, &body).await,
+        "PUT" | "DELETE" | "PROPPATCH" | "MKCOL" | "MOVE" | "COPY" => Ok(read_only()),
         _ => Ok((StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, ALLOW)]).into_response()),
     };
     served.unwrap_or_else(|error| error)
@@ -176,10 +179,7 @@ async fn propfind(state: &AppState, caller: &Caller, resource: &Resource, header
     let mut answer = Multistatus::new();
     let context = props::Context::read(state, caller, resource).await.map_err(app_error)?;
     let card = match resource {
-        Resource::Card(book, id) => {
-            let cards = state.app.dav_cards_by_id(caller, *book, &[*id], VCardVersion::V3).await.map_err(app_error)?;
-            Some(cards.into_iter().next().ok_or_else(not_found)?)
-        }
+        Resource::Card(book, name) => Some(one_card(state, caller, *book, name, VCardVersion::V3).await?),
         _ => None,
     };
     answer_props(&mut answer, &context, resource, card.as_ref(), &asked);
@@ -190,7 +190,7 @@ async fn propfind(state: &AppState, caller: &Caller, resource: &Resource, header
         if let Resource::Book(book) = resource {
             let cards = state.app.dav_cards(caller, *book, VCardVersion::V3).await.map_err(app_error)?;
             for card in &cards {
-                answer_props(&mut answer, &context, &Resource::Card(*book, card.id), Some(card), &asked);
+                answer_props(&mut answer, &context, &card_of(*book, card), Some(card), &asked);
             }
         }
     }
@@ -216,20 +216,20 @@ async fn report(state: &AppState, caller: &Caller, resource: &Resource, body: &B
             Err(other) => return Err(app_error(other)),
         };
         for card in &changes.changed {
-            answer_props(&mut answer, &context, &Resource::Card(*book, card.id), Some(card), &asked);
+            answer_props(&mut answer, &context, &card_of(*book, card), Some(card), &asked);
         }
-        for id in &changes.removed {
-            answer.status(&Resource::Card(*book, *id).path(&context), "404 Not Found");
+        for name in &changes.removed {
+            answer.status(&Resource::Card(*book, name.clone()).path(&context), "404 Not Found");
         }
         answer.sync_token(&format!("{SYNC_TOKEN_PREFIX}{}", changes.token));
     } else if root.is(CARDDAV, "addressbook-multiget") {
         let book_path = resource.path(&context);
         let hrefs: Vec<String> = root.all(DAV, "href").map(|href| href.text.trim().to_string()).collect();
-        let ids: Vec<Uuid> = hrefs.iter().filter_map(|href| card_id(&book_path, href)).collect();
-        let cards = state.app.dav_cards_by_id(caller, *book, &ids, version).await.map_err(app_error)?;
+        let names: Vec<String> = hrefs.iter().filter_map(|href| name_in(&book_path, href)).collect();
+        let cards = state.app.dav_cards_named(caller, *book, &names, version).await.map_err(app_error)?;
         for href in &hrefs {
-            match card_id(&book_path, href).and_then(|id| cards.iter().find(|card| card.id == id)) {
-                Some(card) => answer_props(&mut answer, &context, &Resource::Card(*book, card.id), Some(card), &asked),
+            match name_in(&book_path, href).and_then(|name| cards.iter().find(|card| card.name == name)) {
+                Some(card) => answer_props(&mut answer, &context, &card_of(*book, card), Some(card), &asked),
                 None => answer.status(href, "404 Not Found"),
             }
         }
@@ -238,7 +238,7 @@ async fn report(state: &AppState, caller: &Caller, resource: &Resource, body: &B
         let cards = state.app.dav_cards(caller, *book, version).await.map_err(app_error)?;
         let limit = props::result_limit(&root);
         for card in cards.iter().filter(|card| filter.matches(&card.vcard)).take(limit) {
-            answer_props(&mut answer, &context, &Resource::Card(*book, card.id), Some(card), &asked);
+            answer_props(&mut answer, &context, &card_of(*book, card), Some(card), &asked);
         }
     } else {
         return Err(precondition(DAV, "supported-report"));
@@ -256,29 +256,89 @@ fn asked_version(root: &Element) -> VCardVersion {
     }
 }
 
-/// The card id an href names, if it is a card of the book at `book_path`.
-fn card_id(book_path: &str, href: &str) -> Option<Uuid> {
+/// The card name an href names, if it is a card of the book at `book_path`.
+fn name_in(book_path: &str, href: &str) -> Option<String> {
     // Clients send the path, or a full URL.
     let path = match href.find("://") {
         Some(at) => &href[at + 3..][href[at + 3..].find('/')?..],
         None => href,
     };
-    path.strip_prefix(book_path)?.strip_suffix(".vcf")?.parse().ok()
+    card_name(path.strip_prefix(book_path)?)
+}
+
+fn card_of(book: DavBook, card: &DavCard) -> Resource {
+    Resource::Card(book, card.name.clone())
+}
+
+/// The card at a path, or 404.
+async fn one_card(
+    state: &AppState,
+    caller: &Caller,
+    book: DavBook,
+    name: &str,
+    version: VCardVersion,
+) -> Result<DavCard, Response> {
+    let cards = state.app.dav_cards_named(caller, book, &[name.to_string()], version).await.map_err(app_error)?;
+    cards.into_iter().next().ok_or_else(not_found)
 }
 
 async fn get(state: &AppState, caller: &Caller, resource: &Resource, headers: &HeaderMap, head: bool) -> Answer {
-    let Resource::Card(book, id) = resource else {
+    let Resource::Card(book, name) = resource else {
         return Ok((StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "OPTIONS, PROPFIND, REPORT")]).into_response());
     };
     let accept = headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()).unwrap_or_default();
     let version = if accept.contains("version=4.0") { VCardVersion::V4 } else { VCardVersion::V3 };
-    let cards = state.app.dav_cards_by_id(caller, *book, &[*id], version).await.map_err(app_error)?;
-    let Some(card) = cards.into_iter().next() else { return Err(not_found()) };
+    let card = one_card(state, caller, *book, name, version).await?;
     let matches = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
     if matches.is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == card.etag || tag.trim() == "*")) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, card.etag)]).into_response());
     }
     Ok(card_response(card, version, head))
+}
+
+/// PUT or DELETE of a card of the user's own book. The stored card is written anew from
+/// what was understood of the client's, so a PUT answers without an ETag (RFC 6352
+/// §6.3.2.3): the client reads the card back.
+async fn write(
+    state: &AppState,
+    caller: &Caller,
+    resource: &Resource,
+    method: &Method,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Answer {
+    let Resource::Card(_, name) = resource else { return Ok(read_only()) };
+    let text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok()).map(str::to_string);
+    let conditions = DavConditions {
+        if_match: text(header::IF_MATCH),
+        if_none_match_any: text(header::IF_NONE_MATCH).is_some_and(|v| v.trim() == "*"),
+    };
+    let written = match *method {
+        Method::PUT => state.app.dav_put(caller, name, body, &conditions).await,
+        _ => state.app.dav_delete(caller, name, &conditions).await,
+    };
+    let context = props::Context::read(state, caller, resource).await.map_err(app_error)?;
+    match written.map_err(app_error)? {
+        DavWrite::Created => Ok(StatusCode::CREATED.into_response()),
+        DavWrite::Updated | DavWrite::Deleted => Ok(StatusCode::NO_CONTENT.into_response()),
+        DavWrite::ConditionFailed => Err(Problem::new(
+            StatusCode::PRECONDITION_FAILED,
+            "precondition-failed",
+            "Precondition failed",
+            "the card is not as the request expects (If-Match or If-None-Match): read it again",
+        )
+        .into_response()),
+        DavWrite::UidTaken(other) => {
+            let holder = Resource::Card(DavBook::Contacts, other).path(&context);
+            Err(xml_response(StatusCode::CONFLICT, xml::error_with_href(CARDDAV, "no-uid-conflict", &holder)))
+        }
+    }
+}
+
+/// 413, with the limit the book publishes as `max-resource-size`.
+fn too_large_card() -> Response {
+    let why = format!("a card may have at most {MAX_CARD_BYTES} bytes, photo included");
+    Problem::from(AppError::TooLarge(why)).into_response()
 }
 
 fn card_response(card: DavCard, version: VCardVersion, head: bool) -> Response {
@@ -301,12 +361,13 @@ mod tests {
 
     #[test]
     fn hrefs_name_cards_of_their_book_only() {
-        let id = Uuid::now_v7();
-        let book = "/dav/books/acme.example/200/directory/";
-        assert_eq!(card_id(book, &format!("{book}{id}.vcf")), Some(id));
-        assert_eq!(card_id(book, &format!("https://pbx.example{book}{id}.vcf")), Some(id));
-        assert_eq!(card_id(book, &format!("/dav/books/acme.example/201/directory/{id}.vcf")), None);
-        assert_eq!(card_id(book, &format!("{book}{id}.ics")), None);
-        assert_eq!(card_id(book, &format!("{book}../contacts/{id}.vcf")), None);
+        let book = "/dav/books/acme.example/200/contacts/";
+        let name = |href: &str| name_in(book, href);
+        assert_eq!(name(&format!("{book}abc.vcf")).as_deref(), Some("abc.vcf"));
+        assert_eq!(name(&format!("https://pbx.example{book}abc.vcf")).as_deref(), Some("abc.vcf"));
+        assert_eq!(name(&format!("{book}A%20B%2Fc.vcf")), None, "a slash, even encoded, is no name");
+        assert_eq!(name(&format!("{book}A%20B.vcf")).as_deref(), Some("A B.vcf"));
+        assert_eq!(name("/dav/books/acme.example/201/contacts/abc.vcf"), None);
+        assert_eq!(name(&format!("{book}../directory/abc.vcf")), None);
     }
 }

@@ -2,7 +2,8 @@
 //! value of each (as iOS, macOS, DAVx5 and Thunderbird ask for them), plus the
 //! `addressbook-query` filter.
 
-use switchboard_app::dav::{DavBook, DavCard};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use switchboard_app::dav::{DavBook, DavCard, MAX_CARD_BYTES};
 use switchboard_app::{AppError, Caller};
 use uuid::Uuid;
 
@@ -10,18 +11,19 @@ use super::SYNC_TOKEN_PREFIX;
 use super::xml::{CALENDARSERVER, CARDDAV, DAV, Element, Multistatus, PropName, href, text};
 use crate::AppState;
 
-/// The largest card a client may store (photos included), published as `max-resource-size`.
-pub const MAX_CARD_BYTES: usize = 1024 * 1024;
+/// What a card's name keeps as it is in a path; the rest is percent-encoded.
+const NAME_KEPT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'@');
 
 /// A resource of the caller's (parsed from a path, which must be theirs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resource {
     Root,
     Principals,
     Principal,
     Home,
     Book(DavBook),
-    Card(DavBook, Uuid),
+    /// A card by its name in its book (percent-decoded).
+    Card(DavBook, String),
 }
 
 impl Resource {
@@ -37,10 +39,7 @@ impl Resource {
             ["principals", d, e] if own(d, e) => Some(Resource::Principal),
             ["books", d, e] if own(d, e) => Some(Resource::Home),
             ["books", d, e, book] if own(d, e) => DavBook::parse(book).map(Resource::Book),
-            ["books", d, e, book, name] if own(d, e) => {
-                let id = name.strip_suffix(".vcf")?.parse().ok()?;
-                Some(Resource::Card(DavBook::parse(book)?, id))
-            }
+            ["books", d, e, book, name] if own(d, e) => Some(Resource::Card(DavBook::parse(book)?, card_name(name)?)),
             _ => None,
         }
     }
@@ -61,14 +60,27 @@ impl Resource {
             Resource::Principal => context.principal.clone(),
             Resource::Home => context.home.clone(),
             Resource::Book(book) => format!("{}{}/", context.home, book.as_str()),
-            Resource::Card(book, id) => format!("{}{}/{id}.vcf", context.home, book.as_str()),
+            Resource::Card(book, name) => {
+                format!("{}{}/{}", context.home, book.as_str(), utf8_percent_encode(name, NAME_KEPT))
+            }
         }
     }
 
-    /// Everything but the user's own contacts is read-only; so, for now, are those.
-    pub fn is_read_only(&self) -> bool {
-        true
+    /// Whether the user may change it: only the cards of their own book.
+    pub fn is_writable(&self) -> bool {
+        matches!(self, Resource::Card(DavBook::Contacts, _))
     }
+
+    /// Whether the user may change what the resource holds: their own book and its cards.
+    fn holds_own_contacts(&self) -> bool {
+        matches!(self, Resource::Book(DavBook::Contacts) | Resource::Card(DavBook::Contacts, _))
+    }
+}
+
+/// A card's name from a path segment: percent-decoded, and still one segment.
+pub fn card_name(segment: &str) -> Option<String> {
+    let name = percent_decode_str(segment).decode_utf8().ok()?;
+    (!name.is_empty() && !name.contains('/')).then(|| name.into_owned())
 }
 
 /// What the properties of the caller's resources are made of.
@@ -103,7 +115,7 @@ impl Context {
     /// A stable id for a resource that has none of its own (the user's id, varied).
     fn resource_id(&self, resource: &Resource) -> Uuid {
         let variant = match resource {
-            Resource::Card(_, id) => return *id,
+            Resource::Card(..) => return Uuid::nil(),
             Resource::Principal => return self.user_id,
             Resource::Root | Resource::Principals => 1,
             Resource::Home => 2,
@@ -216,7 +228,14 @@ fn value(context: &Context, resource: &Resource, card: Option<&DavCard>, name: &
         (DAV, "principal-URL") if *resource == Resource::Principal => principal(),
         (DAV, "principal-collection-set") => href("/dav/principals/"),
         (DAV, "owner") if !matches!(resource, Resource::Root | Resource::Principals) => principal(),
-        (DAV, "resource-id") => href(&format!("urn:uuid:{}", context.resource_id(resource))),
+        (DAV, "resource-id") => {
+            let id = match (resource, card) {
+                (Resource::Card(..), Some(card)) => card.id,
+                (Resource::Card(..), None) => return None,
+                _ => context.resource_id(resource),
+            };
+            href(&format!("urn:uuid:{id}"))
+        }
         (DAV, "supported-report-set") => match book {
             Some(_) => ["<d:sync-collection/>", "<card:addressbook-multiget/>", "<card:addressbook-query/>"]
                 .iter()
@@ -225,7 +244,11 @@ fn value(context: &Context, resource: &Resource, card: Option<&DavCard>, name: &
             None => String::new(),
         },
         (DAV, "current-user-privilege-set") => {
-            "<d:privilege><d:read/></d:privilege><d:privilege><d:read-current-user-privilege-set/></d:privilege>".into()
+            let mut privileges = vec!["read", "read-current-user-privilege-set"];
+            if resource.holds_own_contacts() {
+                privileges.extend(["write", "write-content", "bind", "unbind"]);
+            }
+            privileges.iter().map(|p| format!("<d:privilege><d:{p}/></d:privilege>")).collect()
         }
         (DAV, "sync-token") | (CALENDARSERVER, "getctag") if book.is_some() => text(context.token.as_deref()?),
         (DAV, "getetag") => text(&card?.etag),

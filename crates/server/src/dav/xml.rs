@@ -268,6 +268,16 @@ pub fn error(ns: &str, name: &str) -> String {
     out
 }
 
+/// An error body whose precondition names a resource (`no-uid-conflict` and the card
+/// that has the UID already).
+pub fn error_with_href(ns: &str, name: &str, path: &str) -> String {
+    let mut out =
+        format!("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<d:error xmlns:d=\"{DAV}\" xmlns:card=\"{CARDDAV}\">");
+    PropName::new(ns, name).with(&href(path), &mut out);
+    out.push_str("</d:error>\n");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

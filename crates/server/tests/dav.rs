@@ -1,0 +1,396 @@
+//! CardDAV over real HTTP, on SQLite and PostgreSQL, with every answer read by an XML
+//! parser (roxmltree): discovery as iOS and macOS do it, the books' properties, Depth 1
+//! listings, GET with ETags, `sync-collection` from nothing and after changes of every
+//! kind, multiget (3.0 and 4.0), `addressbook-query` as macOS searches, and what must be
+//! refused: no or wrong credentials, another user's or domain's paths (404), infinite
+//! depth, stale tokens, hostile XML, writes to the read-only directory.
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, ETAG, IF_NONE_MATCH, LOCATION, WWW_AUTHENTICATE};
+use reqwest::{Method, StatusCode};
+use support::{Backend, DOMAIN, PASSWORD, Person, Server};
+use switchboard_app::{BookRef, Caller, ContactInput, SettingsLayer};
+use switchboard_server::ServerConfig;
+
+const PEOPLE: [Person; 2] = [
+    Person { ext: "200", scope: "office-manager", first_name: "Olivia", department: "Sales", site: "" },
+    Person { ext: "201", scope: "basic-user", first_name: "Ben", department: "", site: "" },
+];
+
+const DAV: &str = "DAV:";
+const CARDDAV: &str = "urn:ietf:params:xml:ns:carddav";
+const DIRECTORY: &str = "/dav/books/acme.example/201/directory/";
+const CONTACTS: &str = "/dav/books/acme.example/201/contacts/";
+
+async fn spawn(backend: Backend) -> Server {
+    support::spawn(backend, &PEOPLE, ServerConfig::default()).await
+}
+
+/// An answer: its status, headers and body.
+struct Answer {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn doc(&self) -> roxmltree::Document<'_> {
+        roxmltree::Document::parse(&self.body).unwrap_or_else(|e| panic!("not XML ({e}): {}", self.body))
+    }
+
+    /// Each `response` of a multistatus: its href, and its properties found (name → text).
+    fn responses(&self) -> BTreeMap<String, BTreeMap<String, String>> {
+        assert_eq!(self.status, StatusCode::MULTI_STATUS, "{}", self.body);
+        let doc = self.doc();
+        let root = doc.root_element();
+        assert!(root.has_tag_name((DAV, "multistatus")), "{}", self.body);
+        let mut out = BTreeMap::new();
+        for response in root.children().filter(|n| n.has_tag_name((DAV, "response"))) {
+            let href = child(response, DAV, "href").text().unwrap_or_default().to_string();
+            let mut props = BTreeMap::new();
+            for propstat in response.children().filter(|n| n.has_tag_name((DAV, "propstat"))) {
+                let status = child(propstat, DAV, "status").text().unwrap_or_default();
+                if !status.contains(" 200 ") {
+                    continue;
+                }
+                for prop in child(propstat, DAV, "prop").children().filter(|n| n.is_element()) {
+                    props.insert(prop.tag_name().name().to_string(), inner_text(prop));
+                }
+            }
+            if let Some(status) = response.children().find(|n| n.has_tag_name((DAV, "status"))) {
+                props.insert("status".into(), status.text().unwrap_or_default().to_string());
+            }
+            out.insert(href, props);
+        }
+        out
+    }
+
+    /// The precondition an error body names (`valid-sync-token`…).
+    fn precondition(&self) -> String {
+        let doc = self.doc();
+        let root = doc.root_element();
+        assert!(root.has_tag_name((DAV, "error")), "{}", self.body);
+        root.children().find(|n| n.is_element()).unwrap().tag_name().name().to_string()
+    }
+}
+
+fn child<'a, 'i>(node: roxmltree::Node<'a, 'i>, ns: &str, name: &str) -> roxmltree::Node<'a, 'i> {
+    node.children().find(|n| n.has_tag_name((ns, name))).unwrap_or_else(|| panic!("no {name} in {node:?}"))
+}
+
+/// An element's text, or the names of its child elements (`collection,addressbook`) and
+/// the text of any `href` among them.
+fn inner_text(node: roxmltree::Node) -> String {
+    let elements: Vec<String> = node
+        .descendants()
+        .skip(1)
+        .filter(|n| n.is_element())
+        .map(|n| match n.tag_name().name() {
+            "href" => n.text().unwrap_or_default().to_string(),
+            name => name.to_string(),
+        })
+        .collect();
+    if elements.is_empty() { node.text().unwrap_or_default().to_string() } else { elements.join(",") }
+}
+
+impl Server {
+    async fn dav(&self, method: &str, path: &str, user: Option<&str>, headers: &[(&str, &str)], body: &str) -> Answer {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.client.request(method, self.url(path)).body(body.to_string());
+        if let Some(user) = user {
+            request = request.basic_auth(format!("{user}@{DOMAIN}"), Some(PASSWORD));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        Answer { status, headers, body: response.text().await.unwrap() }
+    }
+
+    async fn propfind(&self, path: &str, depth: &str, props: &str) -> Answer {
+        let body = format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><A:propfind xmlns:A="DAV:" xmlns:B="urn:ietf:params:xml:ns:carddav" xmlns:C="http://calendarserver.org/ns/"><A:prop>{props}</A:prop></A:propfind>"#
+        );
+        self.dav("PROPFIND", path, Some("201"), &[("Depth", depth)], &body).await
+    }
+
+    async fn sync(&self, book: &str, token: &str) -> Answer {
+        let body = format!(
+            r#"<?xml version="1.0" encoding="utf-8"?><sync-collection xmlns="DAV:"><sync-token>{token}</sync-token><sync-level>1</sync-level><prop><getetag/></prop></sync-collection>"#
+        );
+        self.dav("REPORT", book, Some("201"), &[("Depth", "1")], &body).await
+    }
+}
+
+fn sync_token(answer: &Answer) -> String {
+    let doc = answer.doc();
+    let token = doc.descendants().find(|n| n.has_tag_name((DAV, "sync-token"))).expect("a sync-token");
+    token.text().unwrap_or_default().to_string()
+}
+
+async fn shared(server: &Server, company: &str) -> uuid::Uuid {
+    let input = ContactInput { company: company.into(), work_phone: "+1 206 555 0100".into(), ..Default::default() };
+    let book = BookRef::Shared { domain: DOMAIN.into() };
+    server.app.create_contact(&Caller::System, &book, input).await.unwrap().id
+}
+
+async fn own(server: &Server, ext: &str, first: &str) -> uuid::Uuid {
+    let input = ContactInput { first_name: first.into(), mobile_phone: "+1 206 555 0199".into(), ..Default::default() };
+    let book = BookRef::Personal { domain: DOMAIN.into(), extension: ext.into() };
+    server.app.create_contact(&Caller::System, &book, input).await.unwrap().id
+}
+
+fn card_path(book: &str, id: uuid::Uuid) -> String {
+    format!("{book}{id}.vcf")
+}
+
+// --- The tests, each run on both back-ends ----------------------------------------------
+
+/// What iOS and macOS do when an account is added with only a server name.
+async fn discovery_leads_to_the_users_books(backend: Backend) {
+    let server = spawn(backend).await;
+    for (method, user) in [("PROPFIND", None), ("GET", None), ("PROPFIND", Some("201"))] {
+        let moved = server.dav(method, "/.well-known/carddav", user, &[("Depth", "0")], "").await;
+        assert_eq!(moved.status, StatusCode::MOVED_PERMANENTLY, "{method}");
+        assert_eq!(moved.headers[LOCATION], "/dav/");
+    }
+    let anonymous = server.dav("PROPFIND", "/dav/", None, &[("Depth", "0")], "").await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    assert!(anonymous.headers[WWW_AUTHENTICATE].to_str().unwrap().starts_with("Basic realm="));
+    let wrong = server
+        .client
+        .request(Method::from_bytes(b"PROPFIND").unwrap(), server.url("/dav/"))
+        .header(AUTHORIZATION, "Basic MjAxQGFjbWUuZXhhbXBsZTp3cm9uZy1wYXNzd29yZA==")
+        .header("Depth", "0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED, "201@acme.example with a wrong password");
+
+    let root = server.propfind("/dav/", "0", "<A:current-user-principal/><A:principal-URL/><A:resourcetype/>").await;
+    let root = root.responses();
+    assert_eq!(root["/dav/"]["current-user-principal"], "/dav/principals/acme.example/201/");
+    assert!(!root["/dav/"].contains_key("principal-URL"), "the root is no principal: {root:?}");
+
+    let asked = "<A:principal-URL/><A:displayname/><B:addressbook-home-set/><A:principal-collection-set/>\
+                 <C:email-address-set/><A:resource-id/><A:supported-report-set/><A:current-user-privilege-set/>";
+    let principal = server.propfind("/dav/principals/acme.example/201/", "0", asked).await.responses();
+    let props = &principal["/dav/principals/acme.example/201/"];
+    assert_eq!(props["principal-URL"], "/dav/principals/acme.example/201/");
+    assert_eq!(props["displayname"], "Ben Tester");
+    assert_eq!(props["addressbook-home-set"], "/dav/books/acme.example/201/");
+    assert_eq!(props["principal-collection-set"], "/dav/principals/");
+    assert!(props["resource-id"].starts_with("urn:uuid:"), "{props:?}");
+    assert!(props["current-user-privilege-set"].contains("read"));
+
+    let home = server
+        .propfind("/dav/books/acme.example/201/", "1", "<A:resourcetype/><A:displayname/><C:getctag/><A:sync-token/>")
+        .await
+        .responses();
+    assert_eq!(home.len(), 3, "the home and its two books: {home:?}");
+    let directory = &home[DIRECTORY];
+    assert_eq!(directory["resourcetype"], "collection,addressbook");
+    assert_eq!(directory["displayname"], "Company directory");
+    assert_eq!(home[CONTACTS]["displayname"], "My contacts");
+    assert!(directory["sync-token"].starts_with("urn:"), "{directory:?}");
+    assert_eq!(directory["getctag"], directory["sync-token"]);
+}
+
+async fn books_list_their_cards_and_serve_them(backend: Backend) {
+    let server = spawn(backend).await;
+    let acme = shared(&server, "Acme Supplies").await;
+    let mine = own(&server, "201", "Mona").await;
+    let olivias = own(&server, "200", "Private").await;
+    let asked = "<A:getetag/><A:getcontenttype/><A:resourcetype/><B:supported-address-data/><B:max-resource-size/>\
+                 <A:current-user-privilege-set/><A:supported-report-set/><A:quota-used-bytes/>";
+    let listing = server.propfind(DIRECTORY, "1", asked).await.responses();
+    let book = &listing[DIRECTORY];
+    assert!(book["supported-address-data"].contains("address-data-type"), "{book:?}");
+    assert_eq!(book["max-resource-size"], "1048576");
+    assert!(book["supported-report-set"].contains("sync-collection"), "{book:?}");
+    assert_eq!(book["current-user-privilege-set"], "privilege,read,privilege,read-current-user-privilege-set");
+    assert!(!book.contains_key("quota-used-bytes"), "unknown properties are 404, not 200");
+    let cards: Vec<&String> = listing.keys().filter(|href| href.ends_with(".vcf")).collect();
+    assert_eq!(cards.len(), 2, "the other coworker (never oneself) and the shared contact: {listing:?}");
+    let acme_path = card_path(DIRECTORY, acme);
+    let etag = listing[&acme_path]["getetag"].clone();
+    assert!(etag.starts_with('"') && etag.ends_with('"') && etag.len() > 10, "a strong, quoted ETag: {etag}");
+    assert_eq!(listing[&acme_path]["getcontenttype"], "text/vcard; charset=utf-8");
+
+    let contacts = server.propfind(CONTACTS, "1", "<A:getetag/>").await.responses();
+    assert_eq!(contacts.len(), 2, "the book and Ben's own card alone: {contacts:?}");
+    assert!(contacts.contains_key(&card_path(CONTACTS, mine)));
+    assert!(!contacts.contains_key(&card_path(CONTACTS, olivias)));
+
+    let card = server.dav("GET", &acme_path, Some("201"), &[], "").await;
+    assert_eq!(card.status, StatusCode::OK);
+    assert_eq!(card.headers[ETAG], etag.as_str());
+    assert!(card.headers[CONTENT_TYPE].to_str().unwrap().starts_with("text/vcard"));
+    assert!(card.body.starts_with("BEGIN:VCARD\r\nVERSION:3.0\r\n"), "{}", card.body);
+    assert!(card.body.contains("ORG:Acme Supplies"), "{}", card.body);
+    let again = server.dav("GET", &acme_path, Some("201"), &[(IF_NONE_MATCH.as_str(), &etag)], "").await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    let v4 = server.dav("GET", &acme_path, Some("201"), &[(ACCEPT.as_str(), "text/vcard; version=4.0")], "").await;
+    assert!(v4.body.contains("VERSION:4.0"), "{}", v4.body);
+    let olivias_card = server.dav("GET", &card_path(CONTACTS, olivias), Some("201"), &[], "").await;
+    assert_eq!(olivias_card.status, StatusCode::NOT_FOUND, "another user's contact is in no book of Ben's");
+}
+
+async fn sync_collection_tells_exactly_what_changed(backend: Backend) {
+    let server = spawn(backend).await;
+    let gone = shared(&server, "Gone Soon").await;
+    let first = server.sync(DIRECTORY, "").await;
+    let token = sync_token(&first);
+    let initial = first.responses();
+    assert_eq!(initial.len(), 2, "the other coworker and a shared contact: {initial:?}");
+    assert!(initial.values().all(|props| props["getetag"].starts_with('"')));
+    let nothing = server.sync(DIRECTORY, &token).await;
+    assert!(nothing.responses().is_empty(), "nothing changed");
+
+    // A new shared contact, a coworker renamed, a shared contact deleted, a star.
+    let added = shared(&server, "Added Later").await;
+    let olivia = server.app.get_user(&Caller::System, DOMAIN, "200").await.unwrap();
+    let patch = switchboard_app::inputs::UserPatchInput { last_name: Some("Renamed".into()), ..Default::default() };
+    server.app.update_user(&Caller::System, DOMAIN, "200", None, patch).await.unwrap();
+    let book = BookRef::Shared { domain: DOMAIN.into() };
+    server.app.delete_contact(&Caller::System, &book, gone).await.unwrap();
+    let ben = server.token("201").await;
+    let star = format!("/api/v1/domains/acme.example/users/201/favorites/{added}");
+    let (status, _) = server.call(Method::PUT, &ben, &star, None).await;
+    assert!(status.is_success(), "{status}");
+    own(&server, "201", "Not In The Directory").await;
+
+    let delta = server.sync(DIRECTORY, &token).await;
+    let next = sync_token(&delta);
+    let changes = delta.responses();
+    assert_eq!(changes.len(), 3, "{changes:?}");
+    assert!(changes[&card_path(DIRECTORY, added)]["getetag"].starts_with('"'));
+    assert!(changes.contains_key(&card_path(DIRECTORY, olivia.id)));
+    assert_eq!(changes[&card_path(DIRECTORY, gone)]["status"], "HTTP/1.1 404 Not Found");
+    let multiget = format!(
+        r#"<C:addressbook-multiget xmlns:D="DAV:" xmlns:C="{CARDDAV}"><D:prop><D:getetag/><C:address-data/></D:prop><D:href>{}</D:href><D:href>{}</D:href></C:addressbook-multiget>"#,
+        card_path(DIRECTORY, added),
+        card_path(DIRECTORY, olivia.id)
+    );
+    let cards = server.dav("REPORT", DIRECTORY, Some("201"), &[("Depth", "1")], &multiget).await.responses();
+    assert!(cards[&card_path(DIRECTORY, added)]["address-data"].contains("CATEGORIES:starred"), "{cards:?}");
+    assert!(cards[&card_path(DIRECTORY, olivia.id)]["address-data"].contains("N:Renamed;Olivia"), "{cards:?}");
+    assert!(server.sync(DIRECTORY, &next).await.responses().is_empty());
+
+    let contacts = server.sync(CONTACTS, &token).await.responses();
+    assert_eq!(contacts.len(), 2, "Ben's new card, and the deletion told to every book: {contacts:?}");
+
+    for stale in ["urn:x-switchboard:sync:not-a-cursor", "http://example.com/other-server-token"] {
+        let refused = server.sync(DIRECTORY, stale).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert_eq!(refused.precondition(), "valid-sync-token");
+    }
+    // Olivia's token is no token of Ben's.
+    let olivias = server
+        .dav("REPORT", "/dav/books/acme.example/200/directory/", Some("200"), &[("Depth", "1")], &sync_body(""))
+        .await;
+    let refused = server.sync(DIRECTORY, &sync_token(&olivias)).await;
+    assert_eq!(refused.precondition(), "valid-sync-token");
+    // A user who no longer sees shared contacts starts again.
+    let hide = BTreeMap::from([("PORTAL_SHOW_SHARED_CONTACTS".to_string(), Some("no".to_string()))]);
+    let layer = SettingsLayer::User(DOMAIN.into(), "201".into());
+    server.app.put_settings(&Caller::System, &layer, hide).await.unwrap();
+    assert_eq!(server.sync(DIRECTORY, &next).await.precondition(), "valid-sync-token");
+    let fresh = server.sync(DIRECTORY, "").await.responses();
+    assert_eq!(fresh.len(), 1, "the coworker alone: {fresh:?}");
+}
+
+fn sync_body(token: &str) -> String {
+    format!(
+        r#"<sync-collection xmlns="DAV:"><sync-token>{token}</sync-token><sync-level>1</sync-level><prop><getetag/></prop></sync-collection>"#
+    )
+}
+
+async fn multiget_and_query_as_clients_send_them(backend: Backend) {
+    let server = spawn(backend).await;
+    let acme = shared(&server, "Acme Supplies").await;
+    shared(&server, "Bolt Hardware").await;
+    let unknown = card_path(DIRECTORY, uuid::Uuid::now_v7());
+    let multiget = format!(
+        r#"<C:addressbook-multiget xmlns:D="DAV:" xmlns:C="{CARDDAV}"><D:prop><D:getetag/><C:address-data content-type="text/vcard" version="4.0"/></D:prop><D:href>{}</D:href><D:href>{unknown}</D:href><D:href>/dav/books/acme.example/200/directory/{acme}.vcf</D:href></C:addressbook-multiget>"#,
+        card_path(DIRECTORY, acme)
+    );
+    let cards = server.dav("REPORT", DIRECTORY, Some("201"), &[("Depth", "1")], &multiget).await.responses();
+    assert!(cards[&card_path(DIRECTORY, acme)]["address-data"].contains("VERSION:4.0"), "{cards:?}");
+    assert_eq!(cards[&unknown]["status"], "HTTP/1.1 404 Not Found");
+    assert_eq!(
+        cards[&format!("/dav/books/acme.example/200/directory/{acme}.vcf")]["status"],
+        "HTTP/1.1 404 Not Found",
+        "another user's book is not read through Ben's"
+    );
+
+    // macOS searching the directory as one types.
+    let query = |text: &str| {
+        format!(
+            r#"<C:addressbook-query xmlns:D="DAV:" xmlns:C="{CARDDAV}"><D:prop><D:getetag/><C:address-data/></D:prop><C:filter test="anyof"><C:prop-filter name="FN" test="anyof"><C:text-match collation="i;unicode-casemap" match-type="contains">{text}</C:text-match></C:prop-filter><C:prop-filter name="EMAIL"><C:text-match collation="i;unicode-casemap" match-type="starts-with">{text}</C:text-match></C:prop-filter></C:filter><C:limit><C:nresults>50</C:nresults></C:limit></C:addressbook-query>"#
+        )
+    };
+    let found = server.dav("REPORT", DIRECTORY, Some("201"), &[("Depth", "1")], &query("acme")).await.responses();
+    assert_eq!(found.keys().collect::<Vec<_>>(), [&card_path(DIRECTORY, acme)]);
+    let testers = server.dav("REPORT", DIRECTORY, Some("201"), &[("Depth", "1")], &query("TESTER")).await.responses();
+    assert_eq!(testers.len(), 1, "Olivia Tester, case-insensitively: {testers:?}");
+    let bad = query("x").replace("contains", "regex");
+    let refused = server.dav("REPORT", DIRECTORY, Some("201"), &[("Depth", "1")], &bad).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+}
+
+async fn what_must_be_refused_is(backend: Backend) {
+    let server = spawn(backend).await;
+    let acme = shared(&server, "Acme Supplies").await;
+    for path in [
+        "/dav/principals/acme.example/200/",
+        "/dav/books/acme.example/200/",
+        "/dav/books/acme.example/200/contacts/",
+        "/dav/books/globex.example/201/directory/",
+        "/dav/books/acme.example/201/elsewhere/",
+        "/dav/books/acme.example/201/directory/not-an-id.vcf",
+    ] {
+        let answer = server.propfind(path, "0", "<A:resourcetype/>").await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}: {}", answer.body);
+    }
+    for depth in ["infinity", ""] {
+        let headers: &[(&str, &str)] = if depth.is_empty() { &[] } else { &[("Depth", depth)] };
+        let answer = server.dav("PROPFIND", "/dav/", Some("201"), headers, "").await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "Depth {depth:?}");
+        assert_eq!(answer.precondition(), "propfind-finite-depth");
+    }
+    let bomb = r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;">]><A:propfind xmlns:A="DAV:"><A:prop><A:displayname>&lol1;</A:displayname></A:prop></A:propfind>"#;
+    for body in [bomb, "<A:propfind xmlns:A=\"DAV:\"><A:prop>", "<propfind>not dav</propfind>", "\u{0}\u{1}"] {
+        let answer = server.dav("PROPFIND", DIRECTORY, Some("201"), &[("Depth", "0")], body).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{body:?}: {}", answer.body);
+    }
+    let huge = format!("<A:propfind xmlns:A=\"DAV:\">{}</A:propfind>", " ".repeat(5 * 1024 * 1024));
+    let answer = server.dav("PROPFIND", DIRECTORY, Some("201"), &[("Depth", "0")], &huge).await;
+    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let card = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:x\r\nFN:Nobody\r\nEND:VCARD\r\n";
+    for method in ["PUT", "DELETE"] {
+        let answer = server.dav(method, &card_path(DIRECTORY, acme), Some("201"), &[], card).await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{method} in the read-only directory");
+        assert_eq!(answer.precondition(), "need-privileges");
+    }
+    let report = server.dav("REPORT", "/dav/", Some("201"), &[("Depth", "0")], &sync_body("")).await;
+    assert_eq!(report.precondition(), "supported-report");
+    let options = server.dav("OPTIONS", "/dav/", None, &[], "").await;
+    assert!(options.headers["dav"].to_str().unwrap().contains("addressbook"));
+    // Nothing was written by any of it.
+    let book = BookRef::Shared { domain: DOMAIN.into() };
+    let contact = server.app.get_contact(&Caller::System, &book, acme).await.unwrap();
+    assert_eq!(contact.version, 1);
+}
+
+support::on_both_backends!(
+    discovery_leads_to_the_users_books,
+    books_list_their_cards_and_serve_them,
+    sync_collection_tells_exactly_what_changed,
+    multiget_and_query_as_clients_send_them,
+    what_must_be_refused_is,
+);
