@@ -132,9 +132,11 @@ pub enum DavWrite {
 }
 
 impl App {
-    /// The user an address-book app logs in as, with `200@acme.example` and a password.
+    /// The user an address-book app logs in as, with `200@acme.example` and an app
+    /// password or the account password (`App::basic_login`: throttled, and fast on
+    /// every request of a sync).
     pub async fn dav_login(&self, username: &str, password: &str, client: Option<IpAddr>) -> Result<Caller> {
-        let (user, domain) = self.password_login(username, password, client).await?;
+        let (user, domain) = self.basic_login(username, password, client).await?;
         Ok(Caller::User { user: Box::new(user), domain: Box::new(domain), token_id: Uuid::nil() })
     }
 

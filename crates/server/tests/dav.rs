@@ -387,10 +387,108 @@ async fn what_must_be_refused_is(backend: Backend) {
     assert_eq!(contact.version, 1);
 }
 
+/// A card as iOS writes a new contact: its own name for the resource, its own UID,
+/// three numbers, an address, a note and a property of its own.
+fn ios_card(uid: &str, first: &str) -> String {
+    format!(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nPRODID:-//Apple Inc.//iPhone OS 18.1//EN\r\nN:Lindqvist;{first};;;\r\n\
+         FN:{first} Lindqvist\r\nORG:Nordic Freight;\r\nitem1.TEL;type=pref:+46 8 123 456 78\r\n\
+         TEL;type=CELL;type=VOICE:+46 70 123 45 67\r\nTEL;type=HOME;type=VOICE:+46 8 765 43 21\r\n\
+         item2.ADR;type=WORK:;;Sveavägen 1;Stockholm;;111 57;Sweden\r\nNOTE:Met at the fair\r\n\
+         X-SOCIALPROFILE;type=twitter:https://twitter.com/example\r\nUID:{uid}\r\nEND:VCARD\r\n"
+    )
+}
+
+async fn own_cards_are_written_with_their_names_and_uids(backend: Backend) {
+    let server = spawn(backend).await;
+    let path = format!("{CONTACTS}8E2F-41A9%20iOS.vcf");
+    let create = [("If-None-Match", "*"), ("Content-Type", "text/vcard; charset=utf-8")];
+    let created = server.dav("PUT", &path, Some("201"), &create, &ios_card("8E2F-41A9", "Astrid")).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert!(!created.headers.contains_key(ETAG), "the stored card is written anew: no ETag (RFC 6352 6.3.2.3)");
+    let again = server.dav("PUT", &path, Some("201"), &create, &ios_card("8E2F-41A9", "Astrid")).await;
+    assert_eq!(again.status, StatusCode::PRECONDITION_FAILED, "If-None-Match: * on a card that exists");
+
+    // It is where the client put it, under the name it chose, with its UID and fields.
+    let listing = server.propfind(CONTACTS, "1", "<A:getetag/>").await.responses();
+    let etag = listing[&path]["getetag"].clone();
+    let card = server.dav("GET", &path, Some("201"), &[], "").await;
+    assert_eq!(card.status, StatusCode::OK);
+    assert_eq!(card.headers[ETAG], etag.as_str());
+    for expected in
+        ["UID:8E2F-41A9", "FN:Astrid Lindqvist", "ORG:Nordic Freight", "+46 8 123 456 78", "+46 70 123 45 67"]
+    {
+        assert!(card.body.contains(expected), "{expected} in\n{}", card.body);
+    }
+    assert!(card.body.contains("Sveavägen 1") && card.body.contains("Met at the fair"), "{}", card.body);
+    assert!(card.body.contains("X-SOCIALPROFILE"), "a property of the client's own is kept: {}", card.body);
+    let ben = server.token("201").await;
+    let own_contacts = "/api/v1/domains/acme.example/users/201/contacts";
+    assert_eq!(server.count(&ben, own_contacts).await, 1, "it is one of Ben's own contacts, in the portal too");
+
+    // A second card with the same UID is refused, naming the one that has it.
+    let twin =
+        server.dav("PUT", &format!("{CONTACTS}twin.vcf"), Some("201"), &create, &ios_card("8E2F-41A9", "Twin")).await;
+    assert_eq!(twin.status, StatusCode::CONFLICT);
+    let doc = twin.doc();
+    let conflict = doc.descendants().find(|n| n.has_tag_name((CARDDAV, "no-uid-conflict"))).expect("no-uid-conflict");
+    assert_eq!(child(conflict, DAV, "href").text(), Some(path.as_str()));
+
+    // A change with the ETag read; a stale one is refused and changes nothing.
+    let changed = ios_card("8E2F-41A9", "Astrid").replace("Met at the fair", "Call back in May");
+    let stale = server.dav("PUT", &path, Some("201"), &[("If-Match", "\"0000\"")], &changed).await;
+    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
+    let updated = server.dav("PUT", &path, Some("201"), &[("If-Match", &etag)], &changed).await;
+    assert_eq!(updated.status, StatusCode::NO_CONTENT, "{}", updated.body);
+    let card = server.dav("GET", &path, Some("201"), &[], "").await;
+    assert!(card.body.contains("Call back in May") && !card.body.contains("Met at the fair"), "{}", card.body);
+    assert_ne!(card.headers[ETAG], etag.as_str());
+
+    // Bad cards: no UID, no name, not a vCard, two cards, too large, a bad name.
+    let bad = [
+        (
+            "no-uid.vcf",
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:No Uid\r\nEND:VCARD\r\n".to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "no-fn.vcf",
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:x1\r\nNOTE:nameless\r\nEND:VCARD\r\n".into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        ("text.vcf", "just some text".into(), StatusCode::UNPROCESSABLE_ENTITY),
+        ("two.vcf", ios_card("a", "A") + &ios_card("b", "B"), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            "huge.vcf",
+            ios_card("h", "H").replace("NOTE:", &format!("NOTE:{}", "x".repeat(2 * 1024 * 1024))),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+    ];
+    for (name, body, status) in bad {
+        let answer = server.dav("PUT", &format!("{CONTACTS}{name}"), Some("201"), &create, &body).await;
+        assert_eq!(answer.status, status, "{name}: {}", answer.body);
+    }
+    assert_eq!(server.count(&ben, own_contacts).await, 1, "nothing written by the refused cards");
+
+    // Olivia cannot write into Ben's book; Ben's delete sends the card to the trash.
+    let olivias = server.dav("PUT", &path, Some("200"), &[], &changed).await;
+    assert_eq!(olivias.status, StatusCode::NOT_FOUND);
+    let deleted = server.dav("DELETE", &path, Some("201"), &[], "").await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    assert_eq!(server.dav("GET", &path, Some("201"), &[], "").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(server.dav("DELETE", &path, Some("201"), &[], "").await.status, StatusCode::NOT_FOUND);
+    let trash = server.count(&ben, "/api/v1/domains/acme.example/trash").await;
+    assert_eq!(trash, 1, "a deleted card can be restored from the trash");
+    // Its name and UID are free again.
+    let reborn = server.dav("PUT", &path, Some("201"), &create, &ios_card("8E2F-41A9", "Astrid")).await;
+    assert_eq!(reborn.status, StatusCode::CREATED, "{}", reborn.body);
+}
+
 support::on_both_backends!(
     discovery_leads_to_the_users_books,
     books_list_their_cards_and_serve_them,
     sync_collection_tells_exactly_what_changed,
     multiget_and_query_as_clients_send_them,
     what_must_be_refused_is,
+    own_cards_are_written_with_their_names_and_uids,
 );
