@@ -47,6 +47,7 @@ on_both_backends!(
     ended_session_keeps_the_form,
     office_manager_provisions_a_desk_phone,
     a_user_changes_their_password,
+    a_user_connects_an_address_book_app,
     coworkers_chat_from_the_dock,
     chat_explains_refusals,
     presence_reaches_other_pages,
@@ -766,6 +767,46 @@ async fn a_user_changes_their_password(portal: &Portal) {
     portal.server.login(BASIC, new).await;
     page.close().await;
     other.close().await;
+}
+
+/// A person connects a contacts app on Your account: the CardDAV address, its QR code,
+/// an app password made for the device (shown once, with a profile for Apple devices),
+/// listed, then revoked; axe-core passes with the secret shown.
+async fn a_user_connects_an_address_book_app(portal: &Portal) {
+    let page = portal.logged_in(BASIC).await;
+    page.visit("/account", "account-carddav").await;
+    let address = page.wait_for("#carddav-url").await.text().await.unwrap();
+    assert_eq!(address, format!("{}/dav/", portal.server.base));
+    assert_eq!(page.shown_text("#carddav-username").await, BASIC);
+    page.wait_for("#carddav-qr").await;
+    page.wait_for("#no-app-passwords").await;
+
+    page.fill("#app-password-name", "Ben's iPhone").await;
+    page.click("#create-app-password").await;
+    page.wait_for_text("#toasts .toast", "Made the app password for Ben's iPhone").await;
+    let secret = page.value("#app-password-secret").await;
+    assert!(secret.len() == 19 && secret.matches('-').count() == 3, "{secret}");
+    let profile = page.wait_for("#app-password-profile").await;
+    let href = profile.attr("href").await.unwrap().unwrap_or_default();
+    assert!(href.starts_with("data:application/x-apple-aspen-config;base64,"), "{href}");
+    page.wait_for_text("#app-password-rows tr[data-app-password]", "Never").await;
+    page.screenshot("app-password-made").await;
+    page.phone_screenshot("app-password-made").await;
+    page.assert_accessible("the account page with an app password just made").await;
+    // Copy puts the secret in the selected field (and on the clipboard where allowed).
+    page.click("#copy-app-password").await;
+    assert_eq!(page.focused().await, "app-password-secret");
+
+    // Revoked (the server tests show the app refused at once). `hx-confirm` asks the
+    // browser's own confirm(): answered yes here.
+    page.js("window.confirm = () => true; return true", vec![]).await;
+    click_in_row(&page, "#app-password-rows tr[data-app-password]", "Ben's iPhone", "button[id^=revoke-app-password-]")
+        .await;
+    page.wait_for_text("#toasts .toast", "Revoked").await;
+    page.wait_for("#no-app-passwords").await;
+    page.screenshot("app-password-revoked").await;
+    page.assert_no_console_errors(&[]).await;
+    page.close().await;
 }
 
 /// What the issue asks of live pages: a change shows within a second.
