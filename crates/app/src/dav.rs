@@ -108,6 +108,8 @@ pub struct DavChanges {
     pub removed: Vec<String>,
     /// The token to sync from next time.
     pub token: String,
+    /// More changes follow: the client asks again from `token`.
+    pub truncated: bool,
 }
 
 /// What a client's write asks to hold before it is done (`If-Match`, `If-None-Match: *`).
@@ -204,14 +206,16 @@ impl App {
         self.directory_head_cursor(caller, &domain.name.to_string(), user.extension.as_str()).await
     }
 
-    /// What changed in the book after `token` (everything when there is none). A token
-    /// that is not one, or is another user's or too old, is `AppError::Gone` or
-    /// `AppError::Invalid`: the client starts again.
+    /// What changed in the book after `token` (everything when there is none), at most
+    /// `limit` changes (RFC 6578 §3.7): past it the answer is `truncated` and its token
+    /// covers only what it holds. A token that is not one, or is another user's or too
+    /// old, is `AppError::Gone` or `AppError::Invalid`: the client starts again.
     pub async fn dav_changes(
         &self,
         caller: &Caller,
         book: DavBook,
         token: Option<&str>,
+        limit: Option<usize>,
         version: VCardVersion,
     ) -> Result<DavChanges> {
         let (domain, user) = dav_owner(caller)?;
@@ -221,10 +225,19 @@ impl App {
         let mut upserts = BTreeMap::new();
         let mut removed = Vec::new();
         let mut cursor = token.map(str::to_string);
-        loop {
+        let limit = limit.unwrap_or(usize::MAX);
+        let mut read = 0;
+        let truncated = loop {
+            // Each feed row is at most one change, so reading no more rows than the limit
+            // has room for keeps the answer within it, with the token at the last row read.
+            let room = (limit - read).min(PAGE as usize);
+            if room == 0 {
+                break true;
+            }
             let page = self
-                .directory_changes(caller, &domain_name, user.extension.as_str(), cursor.as_deref(), Some(PAGE))
+                .directory_changes(caller, &domain_name, user.extension.as_str(), cursor.as_deref(), Some(room as u32))
                 .await?;
+            read += page.changes.len();
             for change in page.changes {
                 match (change.op, change.entry) {
                     (FeedOp::Upsert, Some(entry)) if book.holds(entry.kind) => {
@@ -239,9 +252,9 @@ impl App {
             }
             cursor = Some(page.next_cursor);
             if !page.has_more {
-                break;
+                break false;
             }
-        }
+        };
         let (changed, removed) = match book {
             DavBook::Directory => {
                 let changed = upserts.values().map(|entry| card(entry.id, None, &from_entry(entry), version)).collect();
@@ -258,7 +271,7 @@ impl App {
                 (self.contact_cards(user, owner, &contacts, version).await?, removed.collect())
             }
         };
-        Ok(DavChanges { changed, removed, token: cursor.unwrap_or_default() })
+        Ok(DavChanges { changed, removed, token: cursor.unwrap_or_default(), truncated })
     }
 
     /// Stores a card a client PUT into the user's own book under `name`: a new contact,

@@ -177,7 +177,8 @@ async fn discovery_leads_to_the_users_books(backend: Backend) {
     assert!(!root["/dav/"].contains_key("principal-URL"), "the root is no principal: {root:?}");
 
     let asked = "<A:principal-URL/><A:displayname/><B:addressbook-home-set/><A:principal-collection-set/>\
-                 <C:email-address-set/><A:resource-id/><A:supported-report-set/><A:current-user-privilege-set/>";
+                 <C:email-address-set/><A:resource-id/><A:supported-report-set/><A:current-user-privilege-set/>\
+                 <B:directory-gateway/>";
     let principal = server.propfind("/dav/principals/acme.example/201/", "0", asked).await.responses();
     let props = &principal["/dav/principals/acme.example/201/"];
     assert_eq!(props["principal-URL"], "/dav/principals/acme.example/201/");
@@ -186,6 +187,7 @@ async fn discovery_leads_to_the_users_books(backend: Backend) {
     assert_eq!(props["principal-collection-set"], "/dav/principals/");
     assert!(props["resource-id"].starts_with("urn:uuid:"), "{props:?}");
     assert!(props["current-user-privilege-set"].contains("read"));
+    assert_eq!(props["directory-gateway"], DIRECTORY, "macOS searches the directory there");
 
     let home = server
         .propfind("/dav/books/acme.example/201/", "1", "<A:resourcetype/><A:displayname/><C:getctag/><A:sync-token/>")
@@ -484,6 +486,42 @@ async fn own_cards_are_written_with_their_names_and_uids(backend: Backend) {
     assert_eq!(reborn.status, StatusCode::CREATED, "{}", reborn.body);
 }
 
+/// A client asking for at most N changes gets them N at a time, each answer's token
+/// covering what it held, and the book marked 507 while more wait (RFC 6578 §3.6).
+async fn sync_comes_in_pieces_when_a_limit_is_asked(backend: Backend) {
+    let server = spawn(backend).await;
+    let token = sync_token(&server.sync(DIRECTORY, "").await);
+    let mut added = Vec::new();
+    for name in ["One", "Two", "Three"] {
+        added.push(card_path(DIRECTORY, shared(&server, name).await));
+    }
+    let limited = |token: &str| {
+        format!(
+            r#"<D:sync-collection xmlns:D="DAV:"><D:sync-token>{token}</D:sync-token><D:sync-level>1</D:sync-level><D:limit><D:nresults>2</D:nresults></D:limit><D:prop><D:getetag/></D:prop></D:sync-collection>"#
+        )
+    };
+    let (mut token, mut seen, mut answers) = (token, Vec::new(), 0);
+    loop {
+        let answer = server.dav("REPORT", DIRECTORY, Some("201"), &[("Depth", "1")], &limited(&token)).await;
+        answers += 1;
+        token = sync_token(&answer);
+        let responses = answer.responses();
+        let truncated =
+            responses.get(DIRECTORY).map(|book| book["status"].as_str()) == Some("HTTP/1.1 507 Insufficient Storage");
+        let cards: Vec<String> = responses.keys().filter(|href| href.ends_with(".vcf")).cloned().collect();
+        assert!(cards.len() <= 2, "{responses:?}");
+        seen.extend(cards);
+        if !truncated {
+            break;
+        }
+        assert!(answers < 5, "the pieces end");
+    }
+    seen.sort();
+    added.sort();
+    assert_eq!(seen, added, "every change once, none lost between the pieces");
+    assert_eq!(answers, 2);
+}
+
 support::on_both_backends!(
     discovery_leads_to_the_users_books,
     books_list_their_cards_and_serve_them,
@@ -491,4 +529,5 @@ support::on_both_backends!(
     multiget_and_query_as_clients_send_them,
     what_must_be_refused_is,
     own_cards_are_written_with_their_names_and_uids,
+    sync_comes_in_pieces_when_a_limit_is_asked,
 );

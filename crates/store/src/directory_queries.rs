@@ -15,8 +15,8 @@ use uuid::Uuid;
 use super::presence::{PRESENCE_COLUMNS, derive, expire_sessions, presence_of};
 use super::{
     Backend, Builder, CONTACT_KEYS, Db, ENTRY_KEYS, Keys, Row, USER_KEYS, begin_write, mark_changed, now, page, phones,
-    push_book, push_ids, push_order_limit, push_page, push_search, push_visible, record_for, record_users,
-    walk_sort_index,
+    push_book, push_book_of_named, push_ids, push_order_limit, push_page, push_search, push_visible, record_for,
+    record_users, walk_sort_index,
 };
 use crate::{DirectoryQuery, DirectoryStore, Group, ListQuery, PresenceTimers, Result};
 
@@ -236,18 +236,19 @@ fn keys_of(kind: EntryKind) -> &'static Keys {
 
 /// One kind's entries of the query, searched and filtered, without order or page.
 fn push_filtered_branch(qb: &mut Builder, query: &DirectoryQuery, kind: EntryKind, filter: &Filter) {
+    let by_id = filter.only.is_some();
     let table = match kind {
         EntryKind::Coworker => {
             push_coworkers(qb, query);
             "users"
         }
         EntryKind::Shared => {
-            push_contact_entries(qb, query, "shared", Book::Shared { domain_id: query.domain_id });
+            push_contact_entries(qb, query, "shared", Book::Shared { domain_id: query.domain_id }, by_id);
             "contacts"
         }
         EntryKind::Personal => {
             let book = Book::Personal { domain_id: query.domain_id, owner_id: query.viewer_id };
-            push_contact_entries(qb, query, "personal", book);
+            push_contact_entries(qb, query, "personal", book, by_id);
             "contacts"
         }
     };
@@ -300,7 +301,8 @@ pub(super) fn push_coworkers(qb: &mut Builder, query: &DirectoryQuery) {
     };
 }
 
-pub(super) fn push_contact_entries(qb: &mut Builder, query: &DirectoryQuery, kind: &str, book: Book) {
+/// `by_id`: the query names its entries by id (see `push_book_of_named`).
+pub(super) fn push_contact_entries(qb: &mut Builder, query: &DirectoryQuery, kind: &str, book: Book, by_id: bool) {
     qb.push(format_args!(
         "SELECT contacts.id AS id, '{kind}' AS kind, contacts.first_name AS first_name, \
          contacts.last_name AS last_name, contacts.company AS company, contacts.title AS title, \
@@ -317,7 +319,10 @@ pub(super) fn push_contact_entries(qb: &mut Builder, query: &DirectoryQuery, kin
     ));
     push_favorite_flag(qb, "contacts", query.viewer_id);
     qb.push(" FROM contacts WHERE ");
-    push_book(qb, book);
+    match by_id {
+        true => push_book_of_named(qb, book),
+        false => push_book(qb, book),
+    }
     qb.push(" AND contacts.deleted_at IS NULL");
     push_visible(qb, "contacts", None);
 }

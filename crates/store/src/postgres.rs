@@ -24,6 +24,9 @@ mod queries;
 
 /// The owner standing for "no owner" (shared contacts) in `live_contacts_unique`.
 const NO_OWNER: &str = "'00000000-0000-0000-0000-000000000000'::uuid";
+/// Put before a column in a term that must not choose the index (`push_book_of_named`):
+/// its planner has statistics: nothing to keep it from.
+const UNINDEXED: &str = "";
 /// Compares text byte by byte (as sort keys are), whatever collation a column has.
 const BYTE_ORDER: &str = " COLLATE \"C\"";
 /// Contacts with every email their details list, each as `emails.value`.

@@ -20,8 +20,8 @@ use uuid::Uuid;
 pub(super) use self::contacts::{CONTACT_VALUE_COLUMNS, ContactRow, INSERT_CHUNK, insert_contact_values};
 use self::contacts::{
     DUPLICATE_CONTACT, PHONE_COLUMNS, contact, contact_values, insert_created, insert_favorites, insert_more_numbers,
-    live_contact_ids, live_contact_of_import, matching_contacts, phones, push_book, push_visible, record_import,
-    split_changes, trash_live_contact_at, update_live_contact, why_not_updated,
+    live_contact_ids, live_contact_of_import, matching_contacts, phones, push_book, push_book_of_named, push_visible,
+    record_import, split_changes, trash_live_contact_at, update_live_contact, why_not_updated,
 };
 use self::copy::{copy_table, insert_copy_rows};
 use self::devices::device_with;
@@ -32,7 +32,7 @@ use self::feed::{record_entries, record_for, record_users};
 use self::photos::{carry_photo, upsert_photo};
 use self::users::{fetch_user, user, user_with};
 use super::{
-    BYTE_ORDER, Backend, DETAIL_EMAIL, DETAIL_EMAILS, Db, NO_OWNER, Pool, STAGED_IMPORTS, begin_write,
+    BYTE_ORDER, Backend, DETAIL_EMAIL, DETAIL_EMAILS, Db, NO_OWNER, Pool, STAGED_IMPORTS, UNINDEXED, begin_write,
     insert_audit_rows, insert_contact_rows, push_search, search_is_broad,
 };
 use crate::changes::ChangeCache;

@@ -210,7 +210,8 @@ async fn report(state: &AppState, caller: &Caller, resource: &Resource, body: &B
             "" => None,
             token => Some(token.strip_prefix(SYNC_TOKEN_PREFIX).ok_or_else(|| precondition(DAV, "valid-sync-token"))?),
         };
-        let changes = match state.app.dav_changes(caller, *book, cursor, version).await {
+        let limit = props::result_limit(&root, DAV);
+        let changes = match state.app.dav_changes(caller, *book, cursor, limit, version).await {
             Ok(changes) => changes,
             Err(AppError::Gone(_) | AppError::Invalid(_)) => return Err(precondition(DAV, "valid-sync-token")),
             Err(other) => return Err(app_error(other)),
@@ -220,6 +221,10 @@ async fn report(state: &AppState, caller: &Caller, resource: &Resource, body: &B
         }
         for name in &changes.removed {
             answer.status(&Resource::Card(*book, name.clone()).path(&context), "404 Not Found");
+        }
+        if changes.truncated {
+            // RFC 6578 §3.6: the collection itself says more is to come.
+            answer.status(&resource.path(&context), "507 Insufficient Storage");
         }
         answer.sync_token(&format!("{SYNC_TOKEN_PREFIX}{}", changes.token));
     } else if root.is(CARDDAV, "addressbook-multiget") {
@@ -236,7 +241,7 @@ async fn report(state: &AppState, caller: &Caller, resource: &Resource, body: &B
     } else if root.is(CARDDAV, "addressbook-query") {
         let filter = props::Filter::parse(root.child(CARDDAV, "filter")).map_err(bad_xml)?;
         let cards = state.app.dav_cards(caller, *book, version).await.map_err(app_error)?;
-        let limit = props::result_limit(&root);
+        let limit = props::result_limit(&root, CARDDAV).unwrap_or(usize::MAX);
         for card in cards.iter().filter(|card| filter.matches(&card.vcard)).take(limit) {
             answer_props(&mut answer, &context, &card_of(*book, card), Some(card), &asked);
         }

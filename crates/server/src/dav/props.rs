@@ -257,6 +257,13 @@ fn value(context: &Context, resource: &Resource, card: Option<&DavCard>, name: &
         (CARDDAV, "addressbook-home-set") if matches!(resource, Resource::Principal | Resource::Root) => {
             href(&context.home)
         }
+        // Where macOS searches the company directory as one types, without syncing it
+        // (RFC 6352 §7.2; Apple's servers publish it in their own namespace too).
+        (CARDDAV | CALENDARSERVER, "directory-gateway")
+            if matches!(resource, Resource::Root | Resource::Principal | Resource::Home) =>
+        {
+            href(&format!("{}{}/", context.home, DavBook::Directory.as_str()))
+        }
         (CARDDAV, "addressbook-description") if book.is_some() => text(match book? {
             DavBook::Directory => "Your coworkers and your company's shared contacts (read-only)",
             DavBook::Contacts => "Your own contacts",
@@ -276,10 +283,11 @@ fn value(context: &Context, resource: &Resource, card: Option<&DavCard>, name: &
     })
 }
 
-/// At most this many results from an `addressbook-query` (its `limit/nresults`, if lower).
-pub fn result_limit(root: &Element) -> usize {
-    let asked = root.child(CARDDAV, "limit").and_then(|limit| limit.child(CARDDAV, "nresults"));
-    asked.and_then(|n| n.text.trim().parse().ok()).unwrap_or(usize::MAX)
+/// The number of results a report asks for at most (`limit/nresults`, in the namespace
+/// of the report: CardDAV's for `addressbook-query`, DAV's for `sync-collection`).
+pub fn result_limit(root: &Element, ns: &str) -> Option<usize> {
+    let asked = root.child(ns, "limit").and_then(|limit| limit.child(ns, "nresults"));
+    asked.and_then(|n| n.text.trim().parse().ok()).filter(|n| *n > 0)
 }
 
 /// An `addressbook-query` filter (RFC 6352 §10.5): prop-filters with text-matches,
