@@ -20,9 +20,10 @@ use std::net::IpAddr;
 
 use sha2::{Digest, Sha256};
 use switchboard_core::contact::{ContactInput, ContactPatch};
-use switchboard_core::model::{Book, Contact, Domain, EntryKind, User};
+use switchboard_core::model::{Book, Contact, DirectoryEntry, Domain, EntryKind, User};
 use switchboard_core::paging::{Cursor, Limit, Page};
 use switchboard_core::photo::PhotoType;
+use switchboard_core::settings::CARDDAV_ONE_BOOK;
 use switchboard_core::{FieldError, Invalid};
 use switchboard_formats::{ExportContact, ExportFormat, ExportPhoto, Format, ImportedRow, ReadOptions, Writer};
 use switchboard_store::{DavName, DirectoryQuery, Group, ListQuery, StoreError};
@@ -47,16 +48,20 @@ const MAX_NAME_LEN: usize = 200;
 pub enum DavBook {
     Directory,
     Contacts,
+    /// Both in one book, for apps that sync one book an account (Apple's): own contacts
+    /// may be written there, the directory's entries not.
+    All,
 }
 
 impl DavBook {
-    pub const ALL: [DavBook; 2] = [DavBook::Directory, DavBook::Contacts];
+    pub const ALL: [DavBook; 3] = [DavBook::Directory, DavBook::Contacts, DavBook::All];
 
     /// The book's segment in URLs.
     pub fn as_str(self) -> &'static str {
         match self {
             DavBook::Directory => "directory",
             DavBook::Contacts => "contacts",
+            DavBook::All => "all",
         }
     }
 
@@ -68,14 +73,24 @@ impl DavBook {
         match self {
             DavBook::Directory => "Company directory",
             DavBook::Contacts => "My contacts",
+            DavBook::All => "Contacts",
         }
+    }
+
+    /// Whether the user may add cards to the book.
+    pub fn takes_own_contacts(self) -> bool {
+        self != DavBook::Directory
+    }
+
+    fn shows_directory(self) -> bool {
+        self != DavBook::Contacts
     }
 
     /// Whether an entry of this kind is a card of the book.
     fn holds(self, kind: EntryKind) -> bool {
-        match self {
-            DavBook::Directory => kind != EntryKind::Personal,
-            DavBook::Contacts => kind == EntryKind::Personal,
+        match kind {
+            EntryKind::Personal => self.takes_own_contacts(),
+            _ => self.shows_directory(),
         }
     }
 }
@@ -92,6 +107,8 @@ pub enum VCardVersion {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DavCard {
     pub id: Uuid,
+    /// One of the user's own contacts (which they may change), not a directory entry.
+    pub own: bool,
     /// Its resource name in its book (`{id}.vcf`, or the name a client chose).
     pub name: String,
     /// Quoted, strong: `"1f0c…"`.
@@ -142,32 +159,30 @@ impl App {
         Ok(Caller::User { user: Box::new(user), domain: Box::new(domain), token_id: Uuid::nil() })
     }
 
-    /// Every card of the book, in name order of the directory.
+    /// Every card of the book: the directory's in name order, then the user's own.
     pub async fn dav_cards(&self, caller: &Caller, book: DavBook, version: VCardVersion) -> Result<Vec<DavCard>> {
         let (domain, user) = dav_owner(caller)?;
-        match book {
-            DavBook::Directory => {
-                let mut query = self.dav_directory_query(caller, domain, user).await?;
-                let mut cards = Vec::new();
-                loop {
-                    let Page { items, next_cursor } = self.store.directory(&query).await?;
-                    cards.extend(items.iter().map(|entry| card(entry.id, None, &from_entry(entry), version)));
-                    let Some(next) = next_cursor else { return Ok(cards) };
-                    query.list.after = Some(decode(&next, &query.list)?);
-                }
-            }
-            DavBook::Contacts => {
-                let owner = own_book(domain, user);
-                let mut list = page_list();
-                let mut cards = Vec::new();
-                loop {
-                    let Page { items, next_cursor } = self.store.list_contacts(owner, &list).await?;
-                    cards.extend(self.contact_cards(user, owner, &items, version).await?);
-                    let Some(next) = next_cursor else { return Ok(cards) };
-                    list.after = Some(decode(&next, &list)?);
-                }
+        let mut cards = Vec::new();
+        if book.shows_directory() {
+            let mut query = self.dav_directory_query(caller, domain, user).await?;
+            loop {
+                let Page { items, next_cursor } = self.store.directory(&query).await?;
+                cards.extend(items.iter().map(|entry| directory_card(entry, version)));
+                let Some(next) = next_cursor else { break };
+                query.list.after = Some(decode(&next, &query.list)?);
             }
         }
+        if book.takes_own_contacts() {
+            let owner = own_book(domain, user);
+            let mut list = page_list();
+            loop {
+                let Page { items, next_cursor } = self.store.list_contacts(owner, &list).await?;
+                cards.extend(self.contact_cards(user, owner, &items, version).await?);
+                let Some(next) = next_cursor else { break };
+                list.after = Some(decode(&next, &list)?);
+            }
+        }
+        Ok(cards)
     }
 
     /// The cards of the book with these names (names it does not hold are left out).
@@ -179,25 +194,36 @@ impl App {
         version: VCardVersion,
     ) -> Result<Vec<DavCard>> {
         let (domain, user) = dav_owner(caller)?;
-        match book {
-            DavBook::Directory => {
-                let ids: Vec<Uuid> = names.iter().filter_map(|name| id_of_name(name)).collect();
-                let query = self.dav_directory_query(caller, domain, user).await?;
-                let entries = self.store.directory_entries(&query, &ids).await?;
-                let shown = entries.iter().filter(|entry| book.holds(entry.kind));
-                Ok(shown.map(|entry| card(entry.id, None, &from_entry(entry), version)).collect())
-            }
-            DavBook::Contacts => {
-                let owner = own_book(domain, user);
-                let mut contacts = Vec::with_capacity(names.len());
-                for name in names {
-                    if let Some(contact) = self.own_contact_named(user, owner, name).await? {
-                        contacts.push(contact);
-                    }
+        let mut cards = Vec::new();
+        // The names that are none of the user's own contacts: perhaps directory entries.
+        let mut unknown: Vec<&String> = Vec::new();
+        if !book.takes_own_contacts() {
+            unknown.extend(names);
+        } else {
+            let owner = own_book(domain, user);
+            let mut contacts = Vec::with_capacity(names.len());
+            for name in names {
+                match self.own_contact_named(user, owner, name).await? {
+                    Some(contact) => contacts.push(contact),
+                    None => unknown.push(name),
                 }
-                self.contact_cards(user, owner, &contacts, version).await
             }
+            cards.extend(self.contact_cards(user, owner, &contacts, version).await?);
         }
+        if book.shows_directory() {
+            let ids: Vec<Uuid> = unknown.iter().filter_map(|name| id_of_name(name)).collect();
+            let query = self.dav_directory_query(caller, domain, user).await?;
+            let entries = self.store.directory_entries(&query, &ids).await?;
+            let shown = entries.iter().filter(|entry| entry.kind != EntryKind::Personal);
+            cards.extend(shown.map(|entry| directory_card(entry, version)));
+        }
+        Ok(cards)
+    }
+
+    /// Whether the user's address-book apps see one book (`CARDDAV_ONE_BOOK`).
+    pub async fn dav_one_book(&self, caller: &Caller) -> Result<bool> {
+        let (domain, user) = dav_owner(caller)?;
+        Ok(self.user_settings(domain, user).await?.get(CARDDAV_ONE_BOOK) == Some("yes"))
     }
 
     /// A sync token for the books as they are now.
@@ -255,22 +281,20 @@ impl App {
                 break false;
             }
         };
-        let (changed, removed) = match book {
-            DavBook::Directory => {
-                let changed = upserts.values().map(|entry| card(entry.id, None, &from_entry(entry), version)).collect();
-                (changed, removed.iter().map(|id| format!("{id}.vcf")).collect())
+        let (own, directory): (Vec<_>, Vec<_>) =
+            upserts.into_values().partition(|entry| entry.kind == EntryKind::Personal);
+        let mut changed: Vec<DavCard> = directory.iter().map(|entry| directory_card(entry, version)).collect();
+        let mut names = HashMap::new();
+        if book.takes_own_contacts() {
+            let owner = own_book(domain, user);
+            let mut contacts = Vec::with_capacity(own.len());
+            for entry in &own {
+                contacts.extend(self.store.contact(owner, entry.id).await?.filter(|c| c.deleted_at.is_none()));
             }
-            DavBook::Contacts => {
-                let owner = own_book(domain, user);
-                let mut contacts = Vec::with_capacity(upserts.len());
-                for id in upserts.keys() {
-                    contacts.extend(self.store.contact(owner, *id).await?.filter(|c| c.deleted_at.is_none()));
-                }
-                let names = self.card_names(user, &removed).await?;
-                let removed = removed.iter().map(|id| names.get(id).cloned().unwrap_or_else(|| format!("{id}.vcf")));
-                (self.contact_cards(user, owner, &contacts, version).await?, removed.collect())
-            }
-        };
+            changed.extend(self.contact_cards(user, owner, &contacts, version).await?);
+            names = self.card_names(user, &removed).await?;
+        }
+        let removed = removed.iter().map(|id| names.remove(id).unwrap_or_else(|| format!("{id}.vcf"))).collect();
         Ok(DavChanges { changed, removed, token: cursor.unwrap_or_default(), truncated })
     }
 
@@ -279,11 +303,13 @@ impl App {
     pub async fn dav_put(
         &self,
         caller: &Caller,
+        book: DavBook,
         name: &str,
         body: &[u8],
         conditions: &DavConditions,
     ) -> Result<DavWrite> {
         let (domain, user) = dav_owner(caller)?;
+        self.check_writable(caller, book, name).await?;
         check_name(name)?;
         let row = read_card(body)?;
         let uid = row.uid.clone().unwrap_or_default();
@@ -337,8 +363,15 @@ impl App {
     }
 
     /// Moves the card named `name` of the user's own book to the trash.
-    pub async fn dav_delete(&self, caller: &Caller, name: &str, conditions: &DavConditions) -> Result<DavWrite> {
+    pub async fn dav_delete(
+        &self,
+        caller: &Caller,
+        book: DavBook,
+        name: &str,
+        conditions: &DavConditions,
+    ) -> Result<DavWrite> {
         let (domain, user) = dav_owner(caller)?;
+        self.check_writable(caller, book, name).await?;
         let owner = own_book(domain, user);
         let Some(contact) = self.own_contact_named(user, owner, name).await? else { return Err(AppError::NotFound) };
         if conditions.if_match.is_some() {
@@ -350,6 +383,23 @@ impl App {
         let book = BookRef::Personal { domain: domain.name.to_string(), extension: user.extension.to_string() };
         self.delete_contact(caller, &book, contact.id).await?;
         Ok(DavWrite::Deleted)
+    }
+
+    /// Refuses a write to the directory: to its book, or to one of its cards in the
+    /// merged book.
+    async fn check_writable(&self, caller: &Caller, book: DavBook, name: &str) -> Result<()> {
+        let read_only = || AppError::Forbidden("the company directory is read-only".into());
+        if !book.takes_own_contacts() {
+            return Err(read_only());
+        }
+        if book.shows_directory() {
+            let names = [name.to_string()];
+            let found = self.dav_cards_named(caller, book, &names, VCardVersion::V3).await?;
+            if found.iter().any(|card| !card.own) {
+                return Err(read_only());
+            }
+        }
+        Ok(())
     }
 
     async fn dav_directory_query(&self, caller: &Caller, domain: &Domain, user: &User) -> Result<DirectoryQuery> {
@@ -431,7 +481,7 @@ impl App {
                 if let Some(named) = named {
                     export.uid = named.uid.clone();
                 }
-                card(contact.id, named.map(|n| n.name.as_str()), &export, version)
+                card(contact.id, true, named.map(|n| n.name.as_str()), &export, version)
             })
             .collect())
     }
@@ -518,9 +568,14 @@ fn has_a_name(contact: &ContactInput) -> bool {
     [&contact.first_name, &contact.last_name, &contact.company].iter().any(|part| !part.trim().is_empty())
 }
 
+/// A card of the directory, named by its entry's id.
+fn directory_card(entry: &DirectoryEntry, version: VCardVersion) -> DavCard {
+    card(entry.id, false, None, &from_entry(entry), version)
+}
+
 /// A card with its ETag, the digest of its vCard 3.0 form; named `{id}.vcf` unless a
 /// client gave it a name.
-fn card(id: Uuid, name: Option<&str>, contact: &ExportContact, version: VCardVersion) -> DavCard {
+fn card(id: Uuid, own: bool, name: Option<&str>, contact: &ExportContact, version: VCardVersion) -> DavCard {
     let v3 = render(contact, ExportFormat::VCard3);
     let digest = Sha256::digest(&v3);
     let etag = format!("\"{}\"", digest[..12].iter().map(|b| format!("{b:02x}")).collect::<String>());
@@ -529,7 +584,7 @@ fn card(id: Uuid, name: Option<&str>, contact: &ExportContact, version: VCardVer
         VCardVersion::V4 => render(contact, ExportFormat::VCard4),
     };
     let name = name.map_or_else(|| format!("{id}.vcf"), str::to_string);
-    DavCard { id, name, etag, vcard }
+    DavCard { id, own, name, etag, vcard }
 }
 
 fn render(contact: &ExportContact, format: ExportFormat) -> Vec<u8> {

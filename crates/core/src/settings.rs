@@ -10,6 +10,9 @@ pub const SHARED_CONTACTS_EDITOR_SCOPES: &str = "SHARED_CONTACTS_EDITOR_SCOPES";
 pub const DEFAULT_COUNTRY: &str = "DEFAULT_COUNTRY";
 /// Days a domain keeps chat messages; `0` (or nothing) keeps them.
 pub const CHAT_RETENTION_DAYS: &str = "CHAT_RETENTION_DAYS";
+/// `yes`: address-book apps see the directory and the user's own contacts as one book
+/// (Apple's apps sync only one book an account); `no` (the default): two books.
+pub const CARDDAV_ONE_BOOK: &str = "CARDDAV_ONE_BOOK";
 /// The longest retention that can be set, in days (ten years).
 const MAX_RETENTION_DAYS: u32 = 3650;
 
@@ -47,7 +50,7 @@ pub fn validate(key: &str, value: &str) -> Result<String, String> {
         return Err(format!("a value has at most {MAX_VALUE_LEN} characters and no control characters"));
     }
     match key {
-        SHOW_SHARED_CONTACTS => match value {
+        SHOW_SHARED_CONTACTS | CARDDAV_ONE_BOOK => match value {
             "yes" | "no" => Ok(value.to_string()),
             _ => Err("use `yes` or `no`".into()),
         },

@@ -522,6 +522,48 @@ async fn sync_comes_in_pieces_when_a_limit_is_asked(backend: Backend) {
     assert_eq!(answers, 2);
 }
 
+/// With `CARDDAV_ONE_BOOK=yes` (Apple's apps sync one book an account) the home holds
+/// one book with the directory and the user's own contacts; own cards are written there,
+/// the directory's are not.
+async fn one_book_for_apps_that_sync_one(backend: Backend) {
+    let server = spawn(backend).await;
+    let acme = shared(&server, "Acme Supplies").await;
+    let mine = own(&server, "201", "Mona").await;
+    let one_book = BTreeMap::from([("CARDDAV_ONE_BOOK".to_string(), Some("yes".to_string()))]);
+    let layer = SettingsLayer::User(DOMAIN.into(), "201".into());
+    server.app.put_settings(&Caller::System, &layer, one_book).await.unwrap();
+    let all = "/dav/books/acme.example/201/all/";
+    let home = server.propfind("/dav/books/acme.example/201/", "1", "<A:displayname/>").await.responses();
+    assert_eq!(home.keys().collect::<Vec<_>>(), ["/dav/books/acme.example/201/", all], "{home:?}");
+
+    let listing = server.propfind(all, "1", "<A:getetag/><A:current-user-privilege-set/>").await.responses();
+    assert_eq!(listing.len(), 4, "the book, Olivia, Acme and Mona: {listing:?}");
+    assert!(listing[all]["current-user-privilege-set"].contains("bind"), "cards may be added");
+    assert!(listing[&card_path(all, mine)]["current-user-privilege-set"].contains("write"));
+    assert!(!listing[&card_path(all, acme)]["current-user-privilege-set"].contains("write"), "{listing:?}");
+
+    let token = sync_token(&server.sync(all, "").await);
+    let created = server
+        .dav("PUT", &format!("{all}new-card.vcf"), Some("201"), &[("If-None-Match", "*")], &ios_card("u-1", "Nils"))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let refused = server.dav("PUT", &card_path(all, acme), Some("201"), &[], &ios_card("u-2", "Acme")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.precondition(), "need-privileges");
+    assert_eq!(server.dav("DELETE", &card_path(all, acme), Some("201"), &[], "").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(server.dav("DELETE", &card_path(all, mine), Some("201"), &[], "").await.status, StatusCode::NO_CONTENT);
+    shared(&server, "Bolt Hardware").await;
+    let changes = server.sync(all, &token).await.responses();
+    assert_eq!(changes.len(), 3, "the new card, Mona gone, Bolt added: {changes:?}");
+    assert!(changes.contains_key(&format!("{all}new-card.vcf")));
+    assert_eq!(changes[&card_path(all, mine)]["status"], "HTTP/1.1 404 Not Found");
+    // The two books answer still, for apps set up before.
+    let contacts = server.propfind(CONTACTS, "1", "<A:getetag/>").await.responses();
+    assert!(contacts.contains_key(&format!("{CONTACTS}new-card.vcf")), "{contacts:?}");
+    let wrong = BTreeMap::from([("CARDDAV_ONE_BOOK".to_string(), Some("maybe".to_string()))]);
+    assert!(server.app.put_settings(&Caller::System, &layer, wrong).await.is_err());
+}
+
 support::on_both_backends!(
     discovery_leads_to_the_users_books,
     books_list_their_cards_and_serve_them,
@@ -530,4 +572,5 @@ support::on_both_backends!(
     what_must_be_refused_is,
     own_cards_are_written_with_their_names_and_uids,
     sync_comes_in_pieces_when_a_limit_is_asked,
+    one_book_for_apps_that_sync_one,
 );

@@ -184,7 +184,7 @@ async fn propfind(state: &AppState, caller: &Caller, resource: &Resource, header
     };
     answer_props(&mut answer, &context, resource, card.as_ref(), &asked);
     if depth == 1 {
-        for member in resource.members() {
+        for member in resource.members(&context) {
             answer_props(&mut answer, &context, &member, None, &asked);
         }
         if let Resource::Book(book) = resource {
@@ -312,18 +312,22 @@ async fn write(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Answer {
-    let Resource::Card(_, name) = resource else { return Ok(read_only()) };
+    let Resource::Card(book, name) = resource else { return Ok(read_only()) };
     let text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok()).map(str::to_string);
     let conditions = DavConditions {
         if_match: text(header::IF_MATCH),
         if_none_match_any: text(header::IF_NONE_MATCH).is_some_and(|v| v.trim() == "*"),
     };
     let written = match *method {
-        Method::PUT => state.app.dav_put(caller, name, body, &conditions).await,
-        _ => state.app.dav_delete(caller, name, &conditions).await,
+        Method::PUT => state.app.dav_put(caller, *book, name, body, &conditions).await,
+        _ => state.app.dav_delete(caller, *book, name, &conditions).await,
     };
     let context = props::Context::read(state, caller, resource).await.map_err(app_error)?;
-    match written.map_err(app_error)? {
+    let written = match written {
+        Err(AppError::Forbidden(_)) => return Ok(read_only()),
+        other => other.map_err(app_error)?,
+    };
+    match written {
         DavWrite::Created => Ok(StatusCode::CREATED.into_response()),
         DavWrite::Updated | DavWrite::Deleted => Ok(StatusCode::NO_CONTENT.into_response()),
         DavWrite::ConditionFailed => Err(Problem::new(
@@ -334,7 +338,7 @@ async fn write(
         )
         .into_response()),
         DavWrite::UidTaken(other) => {
-            let holder = Resource::Card(DavBook::Contacts, other).path(&context);
+            let holder = Resource::Card(*book, other).path(&context);
             Err(xml_response(StatusCode::CONFLICT, xml::error_with_href(CARDDAV, "no-uid-conflict", &holder)))
         }
     }

@@ -44,11 +44,14 @@ impl Resource {
         }
     }
 
-    /// The members a Depth 1 PROPFIND lists besides the resource (a book's cards aside).
-    pub fn members(&self) -> Vec<Resource> {
+    /// The members a Depth 1 PROPFIND lists besides the resource (a book's cards aside):
+    /// the home lists the two books, or the one that holds both when the user's apps are
+    /// to see one (`CARDDAV_ONE_BOOK`); every book's path answers either way.
+    pub fn members(&self, context: &Context) -> Vec<Resource> {
         match self {
             Resource::Root => vec![Resource::Principal, Resource::Home],
-            Resource::Home => DavBook::ALL.into_iter().map(Resource::Book).collect(),
+            Resource::Home if context.one_book => vec![Resource::Book(DavBook::All)],
+            Resource::Home => vec![Resource::Book(DavBook::Directory), Resource::Book(DavBook::Contacts)],
             _ => Vec::new(),
         }
     }
@@ -66,14 +69,20 @@ impl Resource {
         }
     }
 
-    /// Whether the user may change it: only the cards of their own book.
+    /// Whether a card may be written here: a card of a book that takes own contacts
+    /// (the app then refuses the directory's cards of the merged book).
     pub fn is_writable(&self) -> bool {
-        matches!(self, Resource::Card(DavBook::Contacts, _))
+        matches!(self, Resource::Card(book, _) if book.takes_own_contacts())
     }
 
-    /// Whether the user may change what the resource holds: their own book and its cards.
-    fn holds_own_contacts(&self) -> bool {
-        matches!(self, Resource::Book(DavBook::Contacts) | Resource::Card(DavBook::Contacts, _))
+    /// Whether the user may change the resource: a book that takes their own contacts,
+    /// or one of those.
+    fn is_own(&self, card: Option<&DavCard>) -> bool {
+        match self {
+            Resource::Book(book) => book.takes_own_contacts(),
+            Resource::Card(..) => card.is_some_and(|card| card.own),
+            _ => false,
+        }
     }
 }
 
@@ -92,6 +101,8 @@ pub struct Context {
     email: String,
     /// The books' sync token (also their CTag), read only for requests that show it.
     token: Option<String>,
+    /// The user's apps see one book (read for the home only).
+    one_book: bool,
 }
 
 impl Context {
@@ -102,6 +113,10 @@ impl Context {
             Resource::Home | Resource::Book(_) => Some(state.app.dav_token(caller).await?),
             _ => None,
         };
+        let one_book = match resource {
+            Resource::Home => state.app.dav_one_book(caller).await?,
+            _ => false,
+        };
         Ok(Context {
             principal: format!("/dav/principals/{domain}/{ext}/"),
             home: format!("/dav/books/{domain}/{ext}/"),
@@ -109,6 +124,7 @@ impl Context {
             name: format!("{} {}", user.first_name, user.last_name).trim().to_string(),
             email: user.email.clone(),
             token: token.map(|token| format!("{SYNC_TOKEN_PREFIX}{token}")),
+            one_book,
         })
     }
 
@@ -121,6 +137,7 @@ impl Context {
             Resource::Home => 2,
             Resource::Book(DavBook::Directory) => 3,
             Resource::Book(DavBook::Contacts) => 4,
+            Resource::Book(DavBook::All) => 5,
         };
         Uuid::from_u128(self.user_id.as_u128() ^ variant)
     }
@@ -245,7 +262,7 @@ fn value(context: &Context, resource: &Resource, card: Option<&DavCard>, name: &
         },
         (DAV, "current-user-privilege-set") => {
             let mut privileges = vec!["read", "read-current-user-privilege-set"];
-            if resource.holds_own_contacts() {
+            if resource.is_own(card) {
                 privileges.extend(["write", "write-content", "bind", "unbind"]);
             }
             privileges.iter().map(|p| format!("<d:privilege><d:{p}/></d:privilege>")).collect()
@@ -267,6 +284,7 @@ fn value(context: &Context, resource: &Resource, card: Option<&DavCard>, name: &
         (CARDDAV, "addressbook-description") if book.is_some() => text(match book? {
             DavBook::Directory => "Your coworkers and your company's shared contacts (read-only)",
             DavBook::Contacts => "Your own contacts",
+            DavBook::All => "Your coworkers, your company's shared contacts and your own contacts",
         }),
         (CARDDAV, "supported-address-data") if book.is_some() => {
             "<card:address-data-type content-type=\"text/vcard\" version=\"3.0\"/>\
