@@ -21,8 +21,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -32,6 +30,7 @@ use switchboard_core::model::DirectoryEntry;
 use switchboard_formats::phonebook::{Book, BookEntry, Vendor, cisco_fit, render};
 
 use crate::AppState;
+use crate::auth::basic_credentials;
 use crate::extract::ClientAddr;
 use crate::problem::Problem;
 
@@ -132,18 +131,6 @@ fn vendor_of(file: &str) -> Option<Vendor> {
         "phonebook" => Some(Vendor::Grandstream),
         name => Vendor::parse(name),
     }
-}
-
-/// `Authorization: Basic …` as user and password (UTF-8).
-fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, encoded) = value.trim().split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
-    let (user, password) = decoded.split_once(':')?;
-    Some((user.to_string(), password.to_string()))
 }
 
 fn challenge(problem: Problem) -> Response {
@@ -328,15 +315,5 @@ mod tests {
         assert_eq!(last_modified(now + Duration::seconds(5)), None);
         let past = DateTime::parse_from_rfc3339("2024-03-01T10:00:05.250Z").unwrap().to_utc();
         assert_eq!(http_date(last_modified(past).unwrap()), "Fri, 01 Mar 2024 10:00:06 GMT");
-    }
-
-    #[test]
-    fn basic_credentials_are_decoded() {
-        let mut headers = HeaderMap::new();
-        let encoded = STANDARD.encode("cn=x,ou=devices,dc=a:pa:ss");
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_str(&format!("Basic {encoded}")).unwrap());
-        assert_eq!(basic_credentials(&headers), Some(("cn=x,ou=devices,dc=a".into(), "pa:ss".into())));
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
-        assert_eq!(basic_credentials(&headers), None);
     }
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use switchboard_core::model::AppPassword;
 use uuid::Uuid;
 
-use super::{Backend, Row, begin_write, now, time, write_audit};
+use super::{Backend, Row, begin_write, delete_owned_row, now, time, write_audit};
 use crate::{AppPasswordStore, AuditRecord, NewAppPassword, Result};
 use sqlx::Row as _;
 
@@ -54,19 +54,7 @@ impl AppPasswordStore for Backend {
     }
 
     async fn delete_app_password(&self, user_id: Uuid, id: Uuid, audit: AuditRecord) -> Result<bool> {
-        let mut tx = begin_write(&self.pool).await?;
-        let deleted = sqlx::query("DELETE FROM app_passwords WHERE user_id = $1 AND id = $2")
-            .bind(user_id)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if deleted == 0 {
-            return Ok(false);
-        }
-        write_audit(&mut tx, &self.changes, &AuditRecord { target_id: Some(id), ..audit }).await?;
-        tx.commit().await?;
-        Ok(true)
+        delete_owned_row(&self.pool, &self.changes, "app_passwords", "user_id", (user_id, id), audit).await
     }
 
     async fn app_password_by_secret_hash(&self, user_id: Uuid, secret_hash: &str) -> Result<Option<AppPassword>> {

@@ -10,7 +10,7 @@ use sqlx::Row as _;
 use switchboard_core::model::{LineState, PbxCredential, Presence, PresenceState};
 use uuid::Uuid;
 
-use super::{Backend, Builder, Row, Tx, begin_write, now, push_ids, record_users, time, write_audit};
+use super::{Backend, Builder, Row, Tx, begin_write, delete_owned_row, now, push_ids, record_users, time, write_audit};
 use crate::presence::{LineUpdate, NewPbxCredential, PresenceStore};
 use crate::{AuditRecord, Result};
 
@@ -153,19 +153,7 @@ impl PresenceStore for Backend {
     }
 
     async fn revoke_pbx_credential(&self, domain_id: Uuid, id: Uuid, audit: AuditRecord) -> Result<bool> {
-        let mut tx = begin_write(&self.pool).await?;
-        let deleted = sqlx::query("DELETE FROM pbx_credentials WHERE domain_id = $1 AND id = $2")
-            .bind(domain_id)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if deleted == 0 {
-            return Ok(false);
-        }
-        write_audit(&mut tx, &self.changes, &AuditRecord { target_id: Some(id), ..audit }).await?;
-        tx.commit().await?;
-        Ok(true)
+        delete_owned_row(&self.pool, &self.changes, "pbx_credentials", "domain_id", (domain_id, id), audit).await
     }
 
     async fn pbx_credential_by_secret_hash(&self, secret_hash: &str) -> Result<Option<PbxCredential>> {

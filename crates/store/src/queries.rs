@@ -345,6 +345,32 @@ fn push_ids(qb: &mut Builder, ids: &[Uuid]) {
     qb.push(")");
 }
 
+/// Deletes the row `id` of `table` that belongs to `owner` (by `owner_column`), with its
+/// audit record naming it, in one transaction; false when there was no such row.
+async fn delete_owned_row(
+    pool: &Pool,
+    changes: &ChangeCache,
+    table: &'static str,
+    owner_column: &'static str,
+    (owner, id): (Uuid, Uuid),
+    audit: AuditRecord,
+) -> Result<bool> {
+    let mut tx = begin_write(pool).await?;
+    let deleted =
+        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE {owner_column} = $1 AND id = $2")))
+            .bind(owner)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    if deleted == 0 {
+        return Ok(false);
+    }
+    write_audit(&mut tx, changes, &AuditRecord { target_id: Some(id), ..audit }).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
 // Each resource's SQL has its own file, compiled twice with this one.
 #[path = "app_passwords_queries.rs"]
 mod app_passwords;

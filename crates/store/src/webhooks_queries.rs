@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use switchboard_core::model::Webhook;
 use uuid::Uuid;
 
-use super::{Backend, Row, begin_write, now, time, write_audit};
+use super::{Backend, Row, begin_write, delete_owned_row, now, time, write_audit};
 use crate::{AuditRecord, DeliveryRecord, NewWebhook, Result, WebhookPatch, WebhookStore, WebhookTarget};
 use sqlx::Row as _;
 
@@ -102,19 +102,7 @@ impl WebhookStore for Backend {
     }
 
     async fn delete_webhook(&self, domain_id: Uuid, id: Uuid, audit: AuditRecord) -> Result<bool> {
-        let mut tx = begin_write(&self.pool).await?;
-        let deleted = sqlx::query("DELETE FROM webhooks WHERE domain_id = $1 AND id = $2")
-            .bind(domain_id)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if deleted == 0 {
-            return Ok(false);
-        }
-        write_audit(&mut tx, &self.changes, &AuditRecord { target_id: Some(id), ..audit }).await?;
-        tx.commit().await?;
-        Ok(true)
+        delete_owned_row(&self.pool, &self.changes, "webhooks", "domain_id", (domain_id, id), audit).await
     }
 
     async fn due_webhooks(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Uuid>> {

@@ -27,12 +27,11 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use switchboard_app::dav::{DavBook, DavCard, DavConditions, DavWrite, MAX_CARD_BYTES, VCardVersion};
 use switchboard_app::{AppError, Caller};
 
 use crate::AppState;
+use crate::auth::basic_credentials;
 use crate::extract::ClientAddr;
 use crate::problem::Problem;
 use props::{Resource, answer_props, card_name, requested_props};
@@ -114,17 +113,6 @@ async fn login(state: &AppState, headers: &HeaderMap, client: Option<std::net::I
         Err(AppError::Unauthorized(why)) => Err(challenge(Problem::unauthorized(why))),
         Err(other) => Err(Problem::from(other).into_response()),
     }
-}
-
-fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, encoded) = value.trim().split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
-    let (user, password) = decoded.split_once(':')?;
-    Some((user.to_string(), password.to_string()))
 }
 
 type Answer = Result<Response, Response>;
