@@ -335,6 +335,11 @@ async fn chat_follows_open_streams(backend: Backend) {
     assert!(watching.presence_of(&ben_id, Duration::from_secs(1)).await.is_some());
     let presence = presence_of(&server, ("202", &hana), "201").await;
     assert_eq!((shown(&presence), &presence["chat_away"]), (("available", false, &Value::Null), &json!(true)));
+    // The portal shows it: the chat dot hollow, said in words to screen readers.
+    let browser = server.log_in("202").await;
+    let contacts = browser.request(Method::GET, "/contacts?group=coworkers").send().await.unwrap();
+    let html = contacts.text().await.unwrap();
+    assert!(html.contains(r#"class="dot chat away""#) && html.contains("Available, away"), "{html}");
     let activity = "/api/v1/domains/acme.example/users/201/presence/activity";
     assert_eq!(server.call(Method::POST, &ben, activity, None).await.0, StatusCode::NO_CONTENT);
     assert!(presence_of(&server, ("202", &hana), "201").await["chat"].as_bool().unwrap());

@@ -57,6 +57,8 @@ struct EntryRow {
     /// `available`, `busy` or `offline` for coworkers; empty for contacts.
     presence: &'static str,
     chat: bool,
+    /// A session is open but idle: shown as a hollow chat dot.
+    chat_away: bool,
     /// The coworker's extension, whose chat the row's chat button opens; empty for contacts.
     chat_with: String,
     status: String,
@@ -101,6 +103,7 @@ impl EntryRow {
                 .collect(),
             presence: presence.map_or("", |p| p.state.as_str()),
             chat: presence.is_some_and(|p| p.chat && p.state != PresenceState::Offline),
+            chat_away: presence.is_some_and(|p| p.chat_away && !p.chat && p.state != PresenceState::Offline),
             // Coworkers in the directory are listed, so anyone who sees them may write to them.
             chat_with: match (entry.kind, &entry.extension) {
                 (EntryKind::Coworker, Some(extension)) => extension.to_string(),
