@@ -252,9 +252,15 @@ impl App {
     /// Whether the viewer sees shared contacts and may edit them, and the key of all
     /// that decides their view.
     async fn feed_view(&self, caller: &Caller, domain: &Domain, user: &User) -> Result<(bool, bool, u64)> {
-        let include_shared = self.shows_shared(caller, domain).await?;
-        let editors = self.domain_settings(domain).await?.shared_contact_editors();
         let access = access(caller, domain).ok_or(AppError::NotFound)?;
+        // One read of the settings for both answers: catching up is read often.
+        let (mine, domain_wide) = self.user_and_domain_settings(domain, user).await?;
+        // As `shows_shared` decides: members by their settings, providers and the CLI always.
+        let include_shared = match access.member() {
+            Some(_) if !access.is_provider() => mine.show_shared_contacts(),
+            _ => true,
+        };
+        let editors = domain_wide.shared_contact_editors();
         let can_edit_shared = access.can_edit_shared(&editors);
         Ok((include_shared, can_edit_shared, view_key(include_shared, can_edit_shared, user.scope, &user.site)))
     }

@@ -78,6 +78,18 @@ impl App {
         Ok(Effective::resolve(&self.store.settings_layers(&Self::layers_of(domain, Some(user))).await?))
     }
 
+    /// A user's settings and their domain's as a whole (for permission keys), from one
+    /// read of the layers: the domain's are all but the last two, the scope's and user's.
+    pub(crate) async fn user_and_domain_settings(
+        &self,
+        domain: &Domain,
+        user: &User,
+    ) -> Result<(Effective, Effective)> {
+        let layers = self.store.settings_layers(&Self::layers_of(domain, Some(user))).await?;
+        let domain_wide = &layers[..layers.len().saturating_sub(2)];
+        Ok((Effective::resolve(&layers), Effective::resolve(domain_wide)))
+    }
+
     /// Whether shared contacts are shown to the caller in this domain. Providers
     /// managing the domain always see them; members follow their own settings.
     pub(crate) async fn shows_shared(&self, caller: &Caller, domain: &Domain) -> Result<bool> {
