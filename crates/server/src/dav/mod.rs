@@ -35,14 +35,14 @@ use crate::auth::basic_credentials;
 use crate::extract::ClientAddr;
 use crate::problem::Problem;
 use props::{Resource, answer_props, card_name, requested_props};
-use xml::{CARDDAV, DAV, Element, Multistatus};
+use xml::{CARDDAV, DAV, Element, Multistatus, PropName};
 
 /// A sync token is a URI (RFC 6578): this, then the feed's cursor.
 pub const SYNC_TOKEN_PREFIX: &str = "urn:x-switchboard:sync:";
 /// The largest PROPFIND or REPORT body read (a multiget of thousands of cards fits).
 const MAX_XML_BODY: usize = 4 * 1024 * 1024;
 const CHALLENGE: &str = "Basic realm=\"Switchboard CardDAV\", charset=\"UTF-8\"";
-const ALLOW: &str = "OPTIONS, GET, HEAD, PROPFIND, REPORT, PUT, DELETE";
+const ALLOW: &str = "OPTIONS, GET, HEAD, PROPFIND, PROPPATCH, REPORT, PUT, DELETE";
 const MULTISTATUS: StatusCode = StatusCode::MULTI_STATUS;
 const XML_TYPE: &str = "application/xml; charset=utf-8";
 
@@ -83,7 +83,8 @@ async fn dav(State(state): State<AppState>, ClientAddr(client): ClientAddr, requ
         "REPORT" => report(&state, &caller, &resource, &body).await,
         "GET" | "HEAD" => get(&state, &caller, &resource, &headers, method == Method::HEAD).await,
         "PUT" | "DELETE" if resource.is_writable() => write(&state, &caller, &resource, &method, &headers, &body).await,
-        "PUT" | "DELETE" | "PROPPATCH" | "MKCOL" | "MOVE" | "COPY" => Ok(read_only()),
+        "PROPPATCH" => proppatch(&state, &caller, &resource, &body).await,
+        "PUT" | "DELETE" | "MKCOL" | "MOVE" | "COPY" => Ok(read_only()),
         _ => Ok((StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, ALLOW)]).into_response()),
     };
     served.unwrap_or_else(|error| error)
@@ -236,6 +237,35 @@ async fn report(state: &AppState, caller: &Caller, resource: &Resource, body: &B
     } else {
         return Err(precondition(DAV, "supported-report"));
     }
+    Ok(xml_response(MULTISTATUS, answer.finish()))
+}
+
+/// PROPPATCH (RFC 4918 §9.2): no property here may be set or removed by a client (the
+/// names and descriptions are the server's, and no dead properties are kept), so each one
+/// named is refused with 403 in a multistatus, as clients that rename a book or set a
+/// "me" card expect, rather than a bare 403 they would take for no access at all.
+async fn proppatch(state: &AppState, caller: &Caller, resource: &Resource, body: &Bytes) -> Answer {
+    let Some(root) = body_root(body)? else { return Err(bad_xml("a PROPPATCH needs a body".into())) };
+    if !root.is(DAV, "propertyupdate") {
+        return Err(bad_xml("a PROPPATCH body is a DAV:propertyupdate element".into()));
+    }
+    if let Resource::Card(book, name) = resource {
+        one_card(state, caller, *book, name, VCardVersion::V3).await?;
+    }
+    let context = props::Context::read(state, caller, resource).await.map_err(app_error)?;
+    let names: Vec<PropName> = root
+        .children
+        .iter()
+        .filter(|change| change.is(DAV, "set") || change.is(DAV, "remove"))
+        .flat_map(|change| change.all(DAV, "prop"))
+        .flat_map(|prop| prop.children.iter().map(|p| PropName::new(&p.ns, &p.name)))
+        .collect();
+    if names.is_empty() {
+        return Err(bad_xml("a PROPPATCH names at least one property in a set or remove".into()));
+    }
+    let mut answer = Multistatus::new();
+    let protected = PropName::new(DAV, "cannot-modify-protected-property");
+    answer.propstat(&resource.path(&context), &names, "403 Forbidden", Some(&protected));
     Ok(xml_response(MULTISTATUS, answer.finish()))
 }
 

@@ -162,6 +162,8 @@ impl PropName {
     fn empty(&self, out: &mut String) {
         match prefix_of(&self.ns) {
             Some(prefix) => write!(out, "<{prefix}:{}/>", self.name),
+            // A prefix cannot be bound to no namespace (litmus asks for such a property).
+            None if self.ns.is_empty() => write!(out, "<{} xmlns=\"\"/>", self.name),
             None => write!(out, "<x:{} xmlns:x=\"{}\"/>", self.name, escape(&self.ns)),
         }
         .expect("writing to a String cannot fail");
@@ -171,6 +173,7 @@ impl PropName {
     fn with(&self, inner: &str, out: &mut String) {
         match prefix_of(&self.ns) {
             Some(prefix) => write!(out, "<{prefix}:{name}>{inner}</{prefix}:{name}>", name = self.name),
+            None if self.ns.is_empty() => write!(out, "<{name} xmlns=\"\">{inner}</{name}>", name = self.name),
             None => write!(out, "<x:{name} xmlns:x=\"{}\">{inner}</x:{name}>", escape(&self.ns), name = self.name),
         }
         .expect("writing to a String cannot fail");
@@ -227,6 +230,22 @@ impl Multistatus {
             self.out.push_str("</d:prop><d:status>HTTP/1.1 404 Not Found</d:status></d:propstat>");
         }
         self.out.push_str("</d:response>");
+    }
+
+    /// A resource whose properties all have one status (403 for a PROPPATCH refused).
+    pub fn propstat(&mut self, href: &str, names: &[PropName], status: &str, error: Option<&PropName>) {
+        write!(self.out, "<d:response><d:href>{}</d:href><d:propstat><d:prop>", escape(href))
+            .expect("writing to a String cannot fail");
+        for name in names {
+            name.empty(&mut self.out);
+        }
+        write!(self.out, "</d:prop><d:status>HTTP/1.1 {status}</d:status>").expect("writing to a String cannot fail");
+        if let Some(error) = error {
+            self.out.push_str("<d:error>");
+            error.empty(&mut self.out);
+            self.out.push_str("</d:error>");
+        }
+        self.out.push_str("</d:propstat></d:response>");
     }
 
     /// A resource answered with a status alone (`404 Not Found` for a removed card).
@@ -319,6 +338,19 @@ mod tests {
         assert!(xml.contains("<d:href>/dav/a&lt;b</d:href>"), "{xml}");
         assert!(xml.contains("Tom &amp; Jerry"), "{xml}");
         assert!(xml.contains("xmlns:x=\"urn:x&quot;&lt;\""), "{xml}");
+        parse(xml.as_bytes()).unwrap();
+    }
+
+    #[test]
+    fn a_property_in_no_namespace_is_written_without_a_prefix() {
+        let asked = parse(br#"<d:propfind xmlns:d="DAV:"><d:prop><foo xmlns=""/></d:prop></d:propfind>"#).unwrap();
+        let foo = &asked.child(DAV, "prop").unwrap().children[0];
+        assert_eq!((foo.ns.as_str(), foo.name.as_str()), ("", "foo"));
+        let mut answer = Multistatus::new();
+        answer.response("/dav/", &[], &[PropName::new(&foo.ns, &foo.name)]);
+        answer.propstat("/dav/", &[PropName::new("", "bar")], "403 Forbidden", None);
+        let xml = answer.finish();
+        assert!(xml.contains("<foo xmlns=\"\"/>") && xml.contains("<bar xmlns=\"\"/>"), "{xml}");
         parse(xml.as_bytes()).unwrap();
     }
 }
