@@ -518,8 +518,11 @@ fn check_expectations(fixture: &Fixture, path: &str, answer: &Statuses) {
 /// litmus's results: (suite, test) → "pass", "FAIL", "SKIPPED" or "WARNING", and its output.
 async fn litmus(server: &Server, suites: &str) -> (BTreeMap<(String, String), String>, String) {
     let url = server.url(CONTACTS);
+    // litmus writes its debug.log and child.log where it runs.
+    let logs = tempfile::tempdir().unwrap();
     let output = tokio::process::Command::new("litmus")
         .args(["--keep-going", &url, &format!("201@{DOMAIN}"), PASSWORD])
+        .current_dir(logs.path())
         .env("TESTS", suites)
         .stdin(std::process::Stdio::null())
         .output()
@@ -547,7 +550,8 @@ async fn litmus(server: &Server, suites: &str) -> (BTreeMap<(String, String), St
 /// collection `litmus/` inside it (MKCOL) to work in, with plain files and dead
 /// properties: an address book holds vCards only and no collections (RFC 6352 §5.2), and
 /// this server keeps no dead properties, so the suites stop there, having checked the
-/// login and OPTIONS (`init`).
+/// login and OPTIONS (`init`). What the suites would go on to check that applies to a
+/// book of cards is [`what_litmus_would_check_on_cards`].
 async fn litmus_basic_and_props(backend: Backend) {
     let server = spawn(backend).await;
     let (results, text) = litmus(&server, "basic props").await;
@@ -567,8 +571,67 @@ async fn litmus_basic_and_props(backend: Backend) {
     assert_eq!(mkcol.status(), StatusCode::FORBIDDEN, "no collection inside an address book");
 }
 
+/// What litmus's `basic` and `props` would go on to check, where it applies to a book of
+/// cards, sent as litmus sends it: OPTIONS, HEAD, PROPFIND on a card (allprop, propname,
+/// a property in no namespace, a prefix bound to no namespace), PROPPATCH.
+async fn what_litmus_would_check_on_cards(backend: Backend) {
+    let server = spawn(backend).await;
+    let personal = BookRef::Personal { domain: DOMAIN.into(), extension: "201".into() };
+    let mona = ContactInput { first_name: "Mona".into(), mobile_phone: "+1 206 555 0199".into(), ..Default::default() };
+    let mona = server.app.create_contact(&Caller::System, &personal, mona).await.unwrap().id;
+    let card = format!("{CONTACTS}{mona}.vcf");
+    let request = |method: &str, path: &str, depth: &str, body: &str| {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let request =
+            server.client.request(method, server.url(path)).basic_auth(format!("201@{DOMAIN}"), Some(PASSWORD));
+        request.header("Depth", depth).body(body.to_string()).send()
+    };
+
+    let options = request("OPTIONS", &card, "0", "").await.unwrap();
+    assert_eq!(options.status(), StatusCode::OK);
+    assert!(options.headers()["dav"].to_str().unwrap().starts_with("1"), "{:?}", options.headers());
+    assert!(options.headers()["allow"].to_str().unwrap().contains("PROPPATCH"));
+    let get = request("GET", &card, "0", "").await.unwrap();
+    let (etag, body) = (get.headers()["etag"].clone(), get.text().await.unwrap());
+    let head = request("HEAD", &card, "0", "").await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(head.headers()["etag"], etag);
+    assert_eq!(head.headers()["content-length"].to_str().unwrap(), body.len().to_string());
+    assert!(head.text().await.unwrap().is_empty());
+
+    let allprop = request("PROPFIND", &card, "0", r#"<propfind xmlns="DAV:"><allprop/></propfind>"#).await.unwrap();
+    let answer = read_multistatus("allprop", &allprop.text().await.unwrap());
+    let props = &answer[&card];
+    assert_eq!(props["getetag"], (200, etag.to_str().unwrap().to_string()));
+    assert_eq!(props["resourcetype"], (200, String::new()), "a card is no collection");
+    assert!(props["getcontenttype"].1.starts_with("text/vcard"));
+    let names = request("PROPFIND", &card, "0", r#"<propfind xmlns="DAV:"><propname/></propfind>"#).await.unwrap();
+    let answer = read_multistatus("propname", &names.text().await.unwrap());
+    assert!(answer[&card].values().all(|(status, value)| *status == 200 && value.is_empty()), "{answer:?}");
+    assert!(answer[&card].contains_key("getetag"));
+
+    let null_ns = r#"<propfind xmlns="DAV:"><prop><nonamespace xmlns=""/><getetag/></prop></propfind>"#;
+    let answer = request("PROPFIND", &card, "0", null_ns).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::MULTI_STATUS);
+    let answer = read_multistatus("null namespace", &answer.text().await.unwrap());
+    assert_eq!(answer[&card]["nonamespace"].0, 404);
+    let bound_to_nothing = r#"<D:propfind xmlns:D="DAV:"><D:prop><bar:foo xmlns:bar=""/></D:prop></D:propfind>"#;
+    let refused = request("PROPFIND", CONTACTS, "0", bound_to_nothing).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "a prefix cannot be bound to no namespace");
+
+    let patch = r#"<D:propertyupdate xmlns:D="DAV:" xmlns:Z="http://example.com/ns"><D:set><D:prop><Z:colour>red</Z:colour></D:prop></D:set></D:propertyupdate>"#;
+    let patched = request("PROPPATCH", &card, "0", patch).await.unwrap();
+    assert_eq!(patched.status(), StatusCode::MULTI_STATUS);
+    let answer = read_multistatus("proppatch", &patched.text().await.unwrap());
+    assert_eq!(answer[&card]["colour"].0, 403);
+    let missing = format!("{CONTACTS}{}.vcf", uuid::Uuid::now_v7());
+    assert_eq!(request("PROPPATCH", &missing, "0", patch).await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(request("PROPPATCH", &card, "0", "<oops").await.unwrap().status(), StatusCode::BAD_REQUEST);
+}
+
 support::on_both_backends!(
     vdirsyncer_and_khard_sync_both_books,
     client_requests_are_answered_as_clients_need,
-    litmus_basic_and_props
+    litmus_basic_and_props,
+    what_litmus_would_check_on_cards,
 );
