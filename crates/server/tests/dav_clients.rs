@@ -133,9 +133,17 @@ fileext = ".vcf"
         text
     }
 
+    /// A sync, which must pass without a warning. After a card goes up, the next sync
+    /// brings the server's rendering of it down: a PUT answers without an ETag, which
+    /// vdirsyncer takes as "read it again".
     async fn sync(&self) -> String {
         let output = self.run("vdirsyncer", &["sync"]).await;
-        assert!(!output.contains("error:"), "vdirsyncer reported an error:\n{output}");
+        // vdirsyncer 0.21 says "Deleting an item with no etag" when it deletes with one
+        // (its test is the wrong way round): the DELETE carries If-Match.
+        let complaint = output
+            .lines()
+            .find(|l| l.contains("error:") || (l.contains("warning:") && !l.contains("Deleting an item with no etag")));
+        assert!(complaint.is_none(), "vdirsyncer complained:\n{output}");
         output
     }
 
@@ -272,7 +280,11 @@ async fn folder_changes_go_up(server: &Server, folder: &Folder, ben: &str) {
     let photo = server.client.get(server.url(&photo)).bearer_auth(ben).send().await.unwrap();
     assert_eq!(photo.status(), StatusCode::OK, "the photo came along");
     assert_eq!(photo.headers()["content-type"], "image/png");
-    folder.sync().await;
+    let output = folder.sync().await;
+    assert!(output.contains("Copying (updating) item folder-astrid-1 to contacts_folder"), "{output}");
+    let local = std::fs::read_to_string(folder.book("contacts").join("astrid.vcf")).unwrap();
+    // The card came in a multiget's XML, where a parser reads CRLF as LF.
+    assert_eq!(local, card.replace("\r\n", "\n"), "the folder holds the server's rendering");
 
     // The same card changed on both sides: the folder's wins, on both sides.
     let id = astrid["id"].as_str().unwrap();
