@@ -15,9 +15,9 @@ use switchboard_core::paging::Page;
 use uuid::Uuid;
 
 use super::{
-    Backend, Builder, CONTACT_KEYS, Conn, NO_OWNER, Row, STAGED_IMPORTS, Tx, UNINDEXED, begin_write, conflict,
-    decode_error, insert_audit_rows, insert_contact_rows, now, page, push_in, push_page, push_search, push_wanted,
-    record_for, survivors, time, upsert_photo, walk_sort_index, write_audit,
+    Backend, Builder, CONTACT_KEYS, Conn, NO_OWNER, Row, STAGED_IMPORTS, Tx, begin_write, conflict, decode_error,
+    insert_audit_rows, insert_contact_rows, now, page, push_in, push_page, push_search, push_wanted, record_for,
+    survivors, time, unindexed, upsert_photo, walk_sort_index, write_audit,
 };
 use crate::changes::ChangeCache;
 use crate::{AuditRecord, ContactStore, ImportChange, ImportWriter, ListQuery, NewPhoto, Result, RowKeys, StoreError};
@@ -667,21 +667,22 @@ pub(super) const PHONE_COLUMNS: [(NumberKind, &str, &str); 4] = [
 
 /// The tenant key of every contact query: the domain and the book's owner (none for shared).
 pub(super) fn push_book(qb: &mut Builder, book: Book) {
-    push_book_terms(qb, book, "");
+    push_book_terms(qb, book, |column| column.to_string());
 }
 
-/// [`push_book`] for a query that names its contacts by id: on SQLite the book's terms
-/// are kept from choosing an index (`+column`), as without statistics its planner would
-/// rather walk every contact of the book through them than look the ids up.
+/// [`push_book`] for a query that names its contacts by id: the book's terms are kept
+/// from choosing an index (`unindexed`), as a planner without statistics would rather
+/// walk every contact of the book through them than look the ids up.
 pub(super) fn push_book_of_named(qb: &mut Builder, book: Book) {
-    push_book_terms(qb, book, UNINDEXED);
+    push_book_terms(qb, book, unindexed);
 }
 
-fn push_book_terms(qb: &mut Builder, book: Book, unindexed: &str) {
-    qb.push(format_args!("{unindexed}contacts.domain_id = ")).push_bind(book.domain_id());
+fn push_book_terms(qb: &mut Builder, book: Book, column: fn(&str) -> String) {
+    qb.push(format_args!("{} = ", column("contacts.domain_id"))).push_bind(book.domain_id());
+    let owner = column("contacts.owner_user_id");
     match book.owner_id() {
-        None => qb.push(format_args!(" AND {unindexed}contacts.owner_user_id IS NULL")),
-        Some(owner_id) => qb.push(format_args!(" AND {unindexed}contacts.owner_user_id = ")).push_bind(owner_id),
+        None => qb.push(format_args!(" AND {owner} IS NULL")),
+        Some(owner_id) => qb.push(format_args!(" AND {owner} = ")).push_bind(owner_id),
     };
 }
 

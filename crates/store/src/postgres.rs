@@ -24,9 +24,13 @@ mod queries;
 
 /// The owner standing for "no owner" (shared contacts) in `live_contacts_unique`.
 const NO_OWNER: &str = "'00000000-0000-0000-0000-000000000000'::uuid";
-/// Put before a column in a term that must not choose the index (`push_book_of_named`):
-/// its planner has statistics: nothing to keep it from.
-const UNINDEXED: &str = "";
+/// A column in a term that must not choose an index (`push_book_of_named`):
+/// without statistics (a table just filled) its planner too would walk an index of the
+/// book; an expression it does not see through keeps the term off it.
+fn unindexed(column: &str) -> String {
+    format!("COALESCE({column}, {column})")
+}
+
 /// Compares text byte by byte (as sort keys are), whatever collation a column has.
 const BYTE_ORDER: &str = " COLLATE \"C\"";
 /// Contacts with every email their details list, each as `emails.value`.

@@ -32,8 +32,8 @@ use self::feed::{record_entries, record_for, record_users};
 use self::photos::{carry_photo, upsert_photo};
 use self::users::{fetch_user, user, user_with};
 use super::{
-    BYTE_ORDER, Backend, DETAIL_EMAIL, DETAIL_EMAILS, Db, NO_OWNER, Pool, STAGED_IMPORTS, UNINDEXED, begin_write,
-    insert_audit_rows, insert_contact_rows, push_search, search_is_broad,
+    BYTE_ORDER, Backend, DETAIL_EMAIL, DETAIL_EMAILS, Db, NO_OWNER, Pool, STAGED_IMPORTS, begin_write,
+    insert_audit_rows, insert_contact_rows, push_search, search_is_broad, unindexed,
 };
 use crate::changes::ChangeCache;
 use crate::{AuditRecord, ChangeStamp, Layer, ListQuery, Result, Store, StoreError};

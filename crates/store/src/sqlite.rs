@@ -22,9 +22,12 @@ mod queries;
 
 /// The owner standing for "no owner" (shared contacts) in `live_contacts_unique`.
 const NO_OWNER: &str = "x''";
-/// Put before a column in a term that must not choose the index (`push_book_of_named`):
+/// A column in a term that must not choose an index (`push_book_of_named`):
 /// a unary plus keeps a term from choosing an index.
-const UNINDEXED: &str = "+";
+fn unindexed(column: &str) -> String {
+    format!("+{column}")
+}
+
 /// Compares text byte by byte (as sort keys are), whatever collation a column has.
 const BYTE_ORDER: &str = " COLLATE BINARY";
 /// Contacts with every email their details list, each as `emails.value`.
