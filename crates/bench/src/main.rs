@@ -14,6 +14,9 @@
 //! With `--load` it runs only the load run (see [`load`]): the `switchboard` binary under a
 //! minute of mixed traffic from `wrk` with 200 event streams open.
 //!
+//! With `--carddav` it runs only CardDAV side by side with Radicale on a 10,000-card book
+//! (see [`carddav`]): sync, delta, multiget, query, vdirsyncer and one PUT, as ratios.
+//!
 //! With `--live` it runs only the live directory's figures (see [`live`]): the feed's
 //! catch-up and first read, and 1,000 event streams hearing presence and chat.
 //!
@@ -21,6 +24,7 @@
 //! `--import-only` runs the import/export part alone, `--no-import` skips it.
 
 mod book_memory;
+mod carddav;
 mod counting;
 mod data;
 mod ldap_client;
@@ -106,6 +110,17 @@ struct Args {
     /// and 1,000 event streams hearing presence changes and chat messages.
     #[arg(long, conflicts_with_all = ["import_only", "phones", "load"])]
     live: bool,
+    /// Only CardDAV, side by side with Radicale: a 10,000-card book's initial sync, a delta
+    /// of 10 changes, a multiget of all, an FN query, creating a card and a vdirsyncer sync
+    /// (Radicale and vdirsyncer from a pinned virtualenv that `scripts/carddav-tools` makes).
+    #[arg(long, conflicts_with_all = ["import_only", "phones", "load", "live"])]
+    carddav: bool,
+    /// Cards in the CardDAV book.
+    #[arg(long, default_value_t = 10_000)]
+    carddav_cards: usize,
+    /// Rounds of the CardDAV cases (each case once per server per round).
+    #[arg(long, default_value_t = 5)]
+    carddav_runs: usize,
     /// How long the load run lasts, in seconds.
     #[arg(long, default_value_t = 60)]
     load_seconds: u64,
@@ -174,6 +189,24 @@ async fn main() -> Result<()> {
             loads.push(load::run("PostgreSQL", Some(&url), &plan, args.seed, args.load_seconds).await?);
         }
         let mut report = load::report(&loads);
+        let _ = writeln!(report, "total time: {:.1} s", started.elapsed().as_secs_f64());
+        return write_report(&args, &report);
+    }
+    if args.carddav {
+        let options = carddav::Options { cards: args.carddav_cards, runs: args.carddav_runs, seed: args.seed };
+        let mut runs = Vec::new();
+        if !args.postgres_only {
+            let dir = tempfile::tempdir()?;
+            let path = dir.path().join("carddav.db");
+            let store = SqliteStore::open(path.to_str().context("a UTF-8 path")?).await?;
+            runs.push(carddav::run("SQLite", Arc::new(store), &options, &ALLOCATOR).await?);
+        }
+        if !args.sqlite_only {
+            let url = switchboard_store::testing::fresh_postgres_database().await;
+            let store = PostgresStore::connect(&url).await?;
+            runs.push(carddav::run("PostgreSQL", Arc::new(store), &options, &ALLOCATOR).await?);
+        }
+        let mut report = carddav::report(&runs, &options);
         let _ = writeln!(report, "total time: {:.1} s", started.elapsed().as_secs_f64());
         return write_report(&args, &report);
     }
