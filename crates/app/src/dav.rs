@@ -162,6 +162,7 @@ impl App {
     /// Every card of the book: the directory's in name order, then the user's own.
     pub async fn dav_cards(&self, caller: &Caller, book: DavBook, version: VCardVersion) -> Result<Vec<DavCard>> {
         let (domain, user) = dav_owner(caller)?;
+        self.count_book_read(user)?;
         let mut cards = Vec::new();
         if book.shows_directory() {
             let mut query = self.dav_directory_query(caller, domain, user).await?;
@@ -245,6 +246,9 @@ impl App {
         version: VCardVersion,
     ) -> Result<DavChanges> {
         let (domain, user) = dav_owner(caller)?;
+        if token.is_none() {
+            self.count_book_read(user)?;
+        }
         let domain_name = domain.name.to_string();
         // The feed gives each entry once, at its latest change; keyed, an entry that
         // changes again while the pages are read is told once.
@@ -383,6 +387,12 @@ impl App {
         let book = BookRef::Personal { domain: domain.name.to_string(), extension: user.extension.to_string() };
         self.delete_contact(caller, &book, contact.id).await?;
         Ok(DavWrite::Deleted)
+    }
+
+    /// Counts a read of a whole book against the user's `dav_book_limit` (429 past it).
+    fn count_book_read(&self, user: &User) -> Result<()> {
+        let refusal = "your address-book apps read whole books too often; sync from a token, or wait";
+        self.dav_book_reads.take(user.id, self.config.dav_book_limit, refusal)
     }
 
     /// Refuses a write to the directory: to its book, or to one of its cards in the

@@ -108,6 +108,9 @@ pub struct AppConfig {
     pub presence_limit: RateLimit,
     /// How often one user may send a chat message.
     pub chat_limit: RateLimit,
+    /// How often one user's address-book apps may read a whole book (a listing, a first
+    /// sync, a search): each costs every card of it, so one user's apps cannot starve others.
+    pub dav_book_limit: RateLimit,
     /// How often one domain's line states may be reported (calls, each up to 500 lines),
     /// so a PBX flooding one domain slows no other.
     pub line_limit: RateLimit,
@@ -157,6 +160,7 @@ impl Default for AppConfig {
             presence_limit: RateLimit { burst: 10, refill_every: Duration::from_secs(1) },
             // Typing fast in bursts, but not a script: 20 at once, then one every 2 s.
             chat_limit: RateLimit { burst: 20, refill_every: Duration::from_secs(2) },
+            dav_book_limit: RateLimit { burst: 30, refill_every: Duration::from_secs(2) },
             // A PBX reports as calls come and go: 20 batches at once, then 10 a second.
             line_limit: RateLimit { burst: 20, refill_every: Duration::from_millis(100) },
             chat_away_after: presence::AWAY_AFTER,
@@ -179,6 +183,7 @@ pub struct App {
     event_streams: Arc<limits::StreamCounts>,
     presence_updates: Arc<limits::RateLimiter>,
     chat_messages: Arc<limits::RateLimiter>,
+    dav_book_reads: Arc<limits::RateLimiter>,
     line_reports: Arc<limits::RateLimiter>,
     live_connections: presence::SharedLiveConnections,
     import_slots: Arc<import::ImportSlots>,
@@ -201,6 +206,7 @@ impl App {
             event_streams: Arc::default(),
             presence_updates: Arc::default(),
             chat_messages: Arc::default(),
+            dav_book_reads: Arc::default(),
             line_reports: Arc::default(),
             live_connections: Arc::default(),
             import_slots: Arc::default(),

@@ -564,6 +564,23 @@ async fn one_book_for_apps_that_sync_one(backend: Backend) {
     assert!(server.app.put_settings(&Caller::System, &layer, wrong).await.is_err());
 }
 
+/// Reading a whole book costs every card of it: one user's apps may do it only so often
+/// (429 with Retry-After past it), while syncing from a token stays free.
+async fn whole_book_reads_are_limited_per_user(backend: Backend) {
+    let limit = switchboard_app::RateLimit { burst: 2, refill_every: std::time::Duration::from_secs(60) };
+    let config = switchboard_app::AppConfig { dav_book_limit: limit, ..Default::default() };
+    let server = support::spawn_with(backend, &PEOPLE, ServerConfig::default(), config).await;
+    assert_eq!(server.propfind(DIRECTORY, "1", "<A:getetag/>").await.status, StatusCode::MULTI_STATUS);
+    let token = sync_token(&server.sync(DIRECTORY, "").await);
+    let refused = server.propfind(DIRECTORY, "1", "<A:getetag/>").await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.body);
+    assert!(refused.headers.contains_key("retry-after"));
+    assert_eq!(server.sync(DIRECTORY, &token).await.status, StatusCode::MULTI_STATUS, "a sync from a token is cheap");
+    let olivia =
+        server.dav("PROPFIND", "/dav/books/acme.example/200/directory/", Some("200"), &[("Depth", "1")], "").await;
+    assert_eq!(olivia.status, StatusCode::MULTI_STATUS, "another user is not held up");
+}
+
 support::on_both_backends!(
     discovery_leads_to_the_users_books,
     books_list_their_cards_and_serve_them,
@@ -573,4 +590,5 @@ support::on_both_backends!(
     own_cards_are_written_with_their_names_and_uids,
     sync_comes_in_pieces_when_a_limit_is_asked,
     one_book_for_apps_that_sync_one,
+    whole_book_reads_are_limited_per_user,
 );
