@@ -581,6 +581,45 @@ async fn whole_book_reads_are_limited_per_user(backend: Backend) {
     assert_eq!(olivia.status, StatusCode::MULTI_STATUS, "another user is not held up");
 }
 
+/// Past 50 own cards a multiget and a sync read the book a page at a time: the same cards
+/// come back, under the names the client gave them or their ids.
+async fn many_own_cards_at_once(backend: Backend) {
+    let server = spawn(backend).await;
+    let token = sync_token(&server.sync(CONTACTS, "").await);
+    let mut paths = Vec::new();
+    for i in 0..30 {
+        paths.push(card_path(CONTACTS, own(&server, "201", &format!("Plain{i:02}")).await));
+    }
+    for i in 0..30 {
+        let path = format!("{CONTACTS}named-{i:02}.vcf");
+        let put = server
+            .dav(
+                "PUT",
+                &path,
+                Some("201"),
+                &[("If-None-Match", "*")],
+                &ios_card(&format!("u{i}"), &format!("Named{i:02}")),
+            )
+            .await;
+        assert_eq!(put.status, StatusCode::CREATED, "{}", put.body);
+        paths.push(path);
+    }
+    let synced = server.sync(CONTACTS, &token).await.responses();
+    let mut seen: Vec<&String> = synced.keys().collect();
+    seen.sort();
+    let mut expected: Vec<&String> = paths.iter().collect();
+    expected.sort();
+    assert_eq!(seen, expected);
+    let hrefs: String = paths.iter().map(|p| format!("<D:href>{p}</D:href>")).collect();
+    let multiget = format!(
+        r#"<C:addressbook-multiget xmlns:D="DAV:" xmlns:C="{CARDDAV}"><D:prop><D:getetag/><C:address-data/></D:prop>{hrefs}<D:href>{CONTACTS}missing.vcf</D:href></C:addressbook-multiget>"#
+    );
+    let cards = server.dav("REPORT", CONTACTS, Some("201"), &[("Depth", "0")], &multiget).await.responses();
+    assert_eq!(cards.len(), 61);
+    assert!(paths.iter().all(|p| cards[p]["address-data"].starts_with("BEGIN:VCARD")), "{cards:?}");
+    assert_eq!(cards[&format!("{CONTACTS}missing.vcf")]["status"], "HTTP/1.1 404 Not Found");
+}
+
 support::on_both_backends!(
     discovery_leads_to_the_users_books,
     books_list_their_cards_and_serve_them,
@@ -591,4 +630,5 @@ support::on_both_backends!(
     sync_comes_in_pieces_when_a_limit_is_asked,
     one_book_for_apps_that_sync_one,
     whole_book_reads_are_limited_per_user,
+    many_own_cards_at_once,
 );

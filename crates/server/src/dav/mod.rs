@@ -221,8 +221,11 @@ async fn report(state: &AppState, caller: &Caller, resource: &Resource, body: &B
         let hrefs: Vec<String> = root.all(DAV, "href").map(|href| href.text.trim().to_string()).collect();
         let names: Vec<String> = hrefs.iter().filter_map(|href| name_in(&book_path, href)).collect();
         let cards = state.app.dav_cards_named(caller, *book, &names, version).await.map_err(app_error)?;
+        // Looked up by name: a multiget of a whole book asks for thousands.
+        let cards: std::collections::HashMap<&str, &DavCard> =
+            cards.iter().map(|card| (card.name.as_str(), card)).collect();
         for href in &hrefs {
-            match name_in(&book_path, href).and_then(|name| cards.iter().find(|card| card.name == name)) {
+            match name_in(&book_path, href).and_then(|name| cards.get(name.as_str()).copied()) {
                 Some(card) => answer_props(&mut answer, &context, &card_of(*book, card), Some(card), &asked),
                 None => answer.status(href, "404 Not Found"),
             }
