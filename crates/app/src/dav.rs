@@ -6,8 +6,12 @@
 //!
 //! A card of the directory is named by its entry's id (`{id}.vcf`); one of the user's
 //! own is named as the client that stored it chose, with the UID it gave (kept in
-//! `dav_names`), or else by its id. Its ETag is strong: a digest of its vCard 3.0
-//! bytes, so it changes exactly when the card does, whatever changed below it.
+//! `dav_names`), or else by its id. ETags are strong. A directory card's is a digest of
+//! its vCard 3.0 bytes (cheap: such cards are a few lines, without photos). An own card's
+//! is a digest of what its vCard is made of: the contact's version (which moves on with
+//! every change, its photo's too), the UID a client gave, and the revision of the vCard
+//! writer ([`WRITER_REVISION`]); so listing a book's ETags renders no card and reads no
+//! photo. Books are read a page at a time ([`CardPages`]) and answered as they are read.
 //! Changes are read from the directory's change feed (`App::directory_changes`), whose
 //! cursor is the books' sync token: a sync after ten changes reads ten entries.
 //!
@@ -17,6 +21,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
+
+use futures::stream::{self, BoxStream};
 
 use sha2::{Digest, Sha256};
 use switchboard_core::contact::{ContactInput, ContactPatch};
@@ -38,13 +44,20 @@ use crate::feed::FeedOp;
 
 /// Entries read per page while listing a book or following the feed.
 const PAGE: u32 = 500;
-/// Past this many own cards asked for, the user's own book is read whole, a page at a
-/// time (a few queries for 10,000 cards), rather than card by card (two queries each).
-const WHOLE_BOOK_PAST: usize = 50;
+/// Past this many cards asked for, a book is read whole, a page at a time (a few queries
+/// for 10,000 cards), rather than card by card (two queries each).
+pub const MANY_CARDS: usize = 50;
 /// The largest card a client may store, photo included (published as `max-resource-size`).
 pub const MAX_CARD_BYTES: usize = 1024 * 1024;
 /// The longest resource name a client may give a card.
 const MAX_NAME_LEN: usize = 200;
+/// Part of every own card's ETag: a release whose vCard writer writes the same contact
+/// differently changes every ETag, so clients read the cards again. Bump the suffix
+/// when the writer changes within a release.
+const WRITER_REVISION: &str = concat!(env!("CARGO_PKG_VERSION"), "/1");
+
+/// A book's cards, a page at a time (at most [`PAGE`] cards each).
+pub type CardPages = BoxStream<'static, Result<Vec<DavCard>>>;
 
 /// One of a user's address books.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -116,14 +129,14 @@ pub struct DavCard {
     pub name: String,
     /// Quoted, strong: `"1f0c…"`.
     pub etag: String,
-    /// The card in the version asked for.
-    pub vcard: Vec<u8>,
+    /// The card in the version asked for; `None` when the request needs only its ETag.
+    pub vcard: Option<Vec<u8>>,
 }
 
 /// What changed in a book since a sync token.
-#[derive(Debug, Clone, Default)]
 pub struct DavChanges {
-    pub changed: Vec<DavCard>,
+    /// The cards added or changed, a page at a time.
+    pub changed: CardPages,
     /// Names of the cards gone (or no longer shown to the user).
     pub removed: Vec<String>,
     /// The token to sync from next time.
@@ -162,76 +175,70 @@ impl App {
         Ok(Caller::User { user: Box::new(user), domain: Box::new(domain), token_id: Uuid::nil() })
     }
 
-    /// Every card of the book: the directory's in name order, then the user's own.
-    pub async fn dav_cards(&self, caller: &Caller, book: DavBook, version: VCardVersion) -> Result<Vec<DavCard>> {
+    /// Every card of the book, a page at a time: the directory's in name order, then the
+    /// user's own. With `wanted`, only the cards of those names (a multiget of many),
+    /// which is not counted as a read of the whole book. `body`: the version to write the
+    /// cards in, or none when only their ETags are needed.
+    pub async fn dav_card_pages(
+        &self,
+        caller: &Caller,
+        book: DavBook,
+        body: Option<VCardVersion>,
+        wanted: Option<HashSet<String>>,
+    ) -> Result<CardPages> {
         let (domain, user) = dav_owner(caller)?;
-        self.count_book_read(user)?;
-        let mut cards = Vec::new();
-        if book.shows_directory() {
-            let mut query = self.dav_directory_query(caller, domain, user).await?;
-            loop {
-                let Page { items, next_cursor } = self.store.directory(&query).await?;
-                cards.extend(items.iter().map(|entry| directory_card(entry, version)));
-                let Some(next) = next_cursor else { break };
-                query.list.after = Some(decode(&next, &query.list)?);
-            }
+        if wanted.is_none() {
+            self.count_book_read(user)?;
         }
-        if book.takes_own_contacts() {
-            let owner = own_book(domain, user);
-            let mut list = page_list();
-            loop {
-                let Page { items, next_cursor } = self.store.list_contacts(owner, &list).await?;
-                cards.extend(self.contact_cards(user, owner, &items, version).await?);
-                let Some(next) = next_cursor else { break };
-                list.after = Some(decode(&next, &list)?);
-            }
-        }
-        Ok(cards)
+        let directory = match book.shows_directory() {
+            true => Some(self.dav_directory_query(caller, domain, user).await?),
+            false => None,
+        };
+        let walk = BookWalk {
+            app: self.clone(),
+            user: user.clone(),
+            owner: own_book(domain, user),
+            directory,
+            own: book.takes_own_contacts().then(page_list),
+            body,
+            wanted,
+        };
+        Ok(Box::pin(stream::try_unfold(walk, BookWalk::next_page)))
     }
 
-    /// The cards of the book with these names (names it does not hold are left out).
+    /// The cards of the book with these names (names it does not hold are left out),
+    /// looked up one by one: for a few names (a multiget of many reads the book's pages,
+    /// [`App::dav_card_pages`]).
     pub async fn dav_cards_named(
         &self,
         caller: &Caller,
         book: DavBook,
         names: &[String],
-        version: VCardVersion,
+        body: Option<VCardVersion>,
     ) -> Result<Vec<DavCard>> {
         let (domain, user) = dav_owner(caller)?;
         let mut cards = Vec::new();
         // The names that are none of the user's own contacts: perhaps directory entries.
         let mut unknown: Vec<&String> = Vec::new();
-        if !book.takes_own_contacts() {
-            unknown.extend(names);
-        } else if names.len() > WHOLE_BOOK_PAST {
-            let owner = own_book(domain, user);
-            let contacts = self.own_contacts(owner).await?;
-            let ids: Vec<Uuid> = contacts.iter().map(|c| c.id).collect();
-            let given = self.card_names(user, &ids).await?;
-            // Each contact under the name `own_contact_named` finds it by.
-            let name_of = |c: &Contact| given.get(&c.id).cloned().unwrap_or_else(|| format!("{}.vcf", c.id));
-            let wanted: HashSet<&str> = names.iter().map(String::as_str).collect();
-            let picked: Vec<Contact> = contacts.into_iter().filter(|c| wanted.contains(name_of(c).as_str())).collect();
-            let found: HashSet<String> = picked.iter().map(name_of).collect();
-            unknown.extend(names.iter().filter(|name| !found.contains(*name)));
-            cards.extend(self.contact_cards(user, owner, &picked, version).await?);
-        } else {
+        if book.takes_own_contacts() {
             let owner = own_book(domain, user);
             let mut contacts = Vec::with_capacity(names.len());
             for name in names {
                 match self.own_contact_named(user, owner, name).await? {
-                    Some(contact) => contacts.push(contact),
+                    Some((contact, _)) => contacts.push(contact),
                     None => unknown.push(name),
                 }
             }
-            cards.extend(self.contact_cards(user, owner, &contacts, version).await?);
+            cards.extend(self.contact_cards(user, owner, &contacts, body, None).await?);
+        } else {
+            unknown.extend(names);
         }
-        if book.shows_directory() {
+        if book.shows_directory() && !unknown.is_empty() {
             let ids: Vec<Uuid> = unknown.iter().filter_map(|name| id_of_name(name)).collect();
             let query = self.dav_directory_query(caller, domain, user).await?;
             let entries = self.store.directory_entries(&query, &ids).await?;
             let shown = entries.iter().filter(|entry| entry.kind != EntryKind::Personal);
-            cards.extend(shown.map(|entry| directory_card(entry, version)));
+            cards.extend(shown.map(|entry| directory_card(entry, body)));
         }
         Ok(cards)
     }
@@ -258,9 +265,16 @@ impl App {
         book: DavBook,
         token: Option<&str>,
         limit: Option<usize>,
-        version: VCardVersion,
+        body: Option<VCardVersion>,
     ) -> Result<DavChanges> {
         let (domain, user) = dav_owner(caller)?;
+        if token.is_none() && limit.is_none() {
+            // The whole book, read as it is listed. The token is taken first: what
+            // changes while the pages are read is sent again next time, never missed.
+            let token = self.dav_token(caller).await?;
+            let changed = self.dav_card_pages(caller, book, body, None).await?;
+            return Ok(DavChanges { changed, removed: Vec::new(), token, truncated: false });
+        }
         if token.is_none() {
             self.count_book_read(user)?;
         }
@@ -302,12 +316,12 @@ impl App {
         };
         let (own, directory): (Vec<_>, Vec<_>) =
             upserts.into_values().partition(|entry| entry.kind == EntryKind::Personal);
-        let mut changed: Vec<DavCard> = directory.iter().map(|entry| directory_card(entry, version)).collect();
+        let mut changed: Vec<DavCard> = directory.iter().map(|entry| directory_card(entry, body)).collect();
         let mut names = HashMap::new();
         if book.takes_own_contacts() {
             let owner = own_book(domain, user);
             let mut contacts = Vec::with_capacity(own.len());
-            if own.len() > WHOLE_BOOK_PAST {
+            if own.len() > MANY_CARDS {
                 let wanted: HashSet<Uuid> = own.iter().map(|entry| entry.id).collect();
                 contacts.extend(self.own_contacts(owner).await?.into_iter().filter(|c| wanted.contains(&c.id)));
             } else {
@@ -315,10 +329,11 @@ impl App {
                     contacts.extend(self.store.contact(owner, entry.id).await?.filter(|c| c.deleted_at.is_none()));
                 }
             }
-            changed.extend(self.contact_cards(user, owner, &contacts, version).await?);
+            changed.extend(self.contact_cards(user, owner, &contacts, body, None).await?);
             names = self.card_names(user, &removed).await?;
         }
         let removed = removed.iter().map(|id| names.remove(id).unwrap_or_else(|| format!("{id}.vcf"))).collect();
+        let changed: CardPages = Box::pin(stream::iter([Ok(changed)]));
         Ok(DavChanges { changed, removed, token: cursor.unwrap_or_default(), truncated })
     }
 
@@ -339,16 +354,10 @@ impl App {
         let uid = row.uid.clone().unwrap_or_default();
         let owner = own_book(domain, user);
         let existing = self.own_contact_named(user, owner, name).await?;
-        let current = match &existing {
-            Some(contact) => {
-                Some(self.contact_cards(user, owner, std::slice::from_ref(contact), VCardVersion::V3).await?)
-            }
-            None => None,
-        };
-        let current_etag = current.as_ref().and_then(|cards| cards.first()).map(|card| card.etag.as_str());
-        if !conditions_hold(conditions, current_etag) {
+        if !conditions_hold(conditions, existing.as_ref().map(|(contact, uid)| own_etag(contact, uid)).as_deref()) {
             return Ok(DavWrite::ConditionFailed);
         }
+        let existing = existing.map(|(contact, _)| contact);
         if let Some(other) = self.uid_holder(user, owner, &uid).await?
             && existing.as_ref().is_none_or(|contact| contact.id != other.contact_id)
         {
@@ -397,12 +406,11 @@ impl App {
         let (domain, user) = dav_owner(caller)?;
         self.check_writable(caller, book, name).await?;
         let owner = own_book(domain, user);
-        let Some(contact) = self.own_contact_named(user, owner, name).await? else { return Err(AppError::NotFound) };
-        if conditions.if_match.is_some() {
-            let cards = self.contact_cards(user, owner, std::slice::from_ref(&contact), VCardVersion::V3).await?;
-            if !conditions_hold(conditions, cards.first().map(|card| card.etag.as_str())) {
-                return Ok(DavWrite::ConditionFailed);
-            }
+        let Some((contact, uid)) = self.own_contact_named(user, owner, name).await? else {
+            return Err(AppError::NotFound);
+        };
+        if !conditions_hold(conditions, Some(&own_etag(&contact, &uid))) {
+            return Ok(DavWrite::ConditionFailed);
         }
         let book = BookRef::Personal { domain: domain.name.to_string(), extension: user.extension.to_string() };
         self.delete_contact(caller, &book, contact.id).await?;
@@ -424,7 +432,7 @@ impl App {
         }
         if book.shows_directory() {
             let names = [name.to_string()];
-            let found = self.dav_cards_named(caller, book, &names, VCardVersion::V3).await?;
+            let found = self.dav_cards_named(caller, book, &names, None).await?;
             if found.iter().any(|card| !card.own) {
                 return Err(read_only());
             }
@@ -444,10 +452,10 @@ impl App {
         })
     }
 
-    /// The live contact of the user's own book a card name stands for: the one a client
-    /// gave that name, else the one whose id it is. A name left on a contact in the
-    /// trash is freed.
-    async fn own_contact_named(&self, user: &User, owner: Book, name: &str) -> Result<Option<Contact>> {
+    /// The live contact of the user's own book a card name stands for, with the UID a
+    /// client gave it (empty if none): the one a client gave that name, else the one whose
+    /// id it is. A name left on a contact in the trash is freed.
+    async fn own_contact_named(&self, user: &User, owner: Book, name: &str) -> Result<Option<(Contact, String)>> {
         let named = self.store.dav_name_by_name(user.id, name).await?;
         let id = match &named {
             Some(named) => named.contact_id,
@@ -457,7 +465,9 @@ impl App {
             },
         };
         match self.store.contact(owner, id).await? {
-            Some(contact) if contact.deleted_at.is_none() => Ok(Some(contact)),
+            Some(contact) if contact.deleted_at.is_none() => {
+                Ok(Some((contact, named.map(|n| n.uid).unwrap_or_default())))
+            }
             Some(_) if named.is_some() => {
                 self.store.delete_dav_name(user.id, id).await?;
                 Ok(None)
@@ -496,36 +506,94 @@ impl App {
         Ok(names.into_iter().map(|name| (name.contact_id, name.name)).collect())
     }
 
-    /// The cards of own contacts, with their names, UIDs and photos.
+    /// The cards of own contacts, with their names and UIDs, and their photos when the
+    /// cards are written; with `wanted`, only those of these names.
     async fn contact_cards(
         &self,
         user: &User,
         owner: Book,
         contacts: &[Contact],
-        version: VCardVersion,
+        body: Option<VCardVersion>,
+        wanted: Option<&HashSet<String>>,
     ) -> Result<Vec<DavCard>> {
         let ids: Vec<Uuid> = contacts.iter().map(|c| c.id).collect();
-        let with_photo: Vec<Uuid> = contacts.iter().filter(|c| c.has_photo).map(|c| c.id).collect();
-        let names: HashMap<Uuid, DavName> =
+        let mut names: HashMap<Uuid, DavName> =
             self.store.dav_names(user.id, &ids).await?.into_iter().map(|name| (name.contact_id, name)).collect();
+        let named: Vec<(&Contact, String, String)> = contacts
+            .iter()
+            .map(|contact| {
+                let given = names.remove(&contact.id);
+                let (name, uid) =
+                    given.map_or_else(|| (format!("{}.vcf", contact.id), String::new()), |n| (n.name, n.uid));
+                (contact, name, uid)
+            })
+            .filter(|(_, name, _)| wanted.is_none_or(|wanted| wanted.contains(name)))
+            .collect();
+        let with_photo: Vec<Uuid> = match body {
+            Some(_) => named.iter().filter(|(c, ..)| c.has_photo).map(|(c, ..)| c.id).collect(),
+            None => Vec::new(),
+        };
         let mut photos = match with_photo.is_empty() {
             true => HashMap::new(),
             false => self.store.photos(owner, &with_photo).await?,
         };
-        Ok(contacts
-            .iter()
-            .map(|contact| {
-                let mut export = from_contact(contact);
-                export.photo = photos.remove(&contact.id).and_then(|photo| {
-                    Some(ExportPhoto { kind: PhotoType::from_media_type(&photo.media_type)?, bytes: photo.bytes })
+        Ok(named
+            .into_iter()
+            .map(|(contact, name, uid)| {
+                let etag = own_etag(contact, &uid);
+                let vcard = body.map(|version| {
+                    let mut export = from_contact(contact);
+                    export.photo = photos.remove(&contact.id).and_then(|photo| {
+                        Some(ExportPhoto { kind: PhotoType::from_media_type(&photo.media_type)?, bytes: photo.bytes })
+                    });
+                    if !uid.is_empty() {
+                        export.uid = uid;
+                    }
+                    render(&export, version)
                 });
-                let named = names.get(&contact.id);
-                if let Some(named) = named {
-                    export.uid = named.uid.clone();
-                }
-                card(contact.id, true, named.map(|n| n.name.as_str()), &export, version)
+                DavCard { id: contact.id, own: true, name, etag, vcard }
             })
             .collect())
+    }
+}
+
+/// Walks a book for [`App::dav_card_pages`]: the directory's pages, then the own book's.
+struct BookWalk {
+    app: App,
+    user: User,
+    owner: Book,
+    /// The directory's query, at the next page (`None`: not in the book, or read).
+    directory: Option<DirectoryQuery>,
+    /// The own book's listing, at the next page (`None`: not in the book, or read).
+    own: Option<ListQuery>,
+    body: Option<VCardVersion>,
+    wanted: Option<HashSet<String>>,
+}
+
+impl BookWalk {
+    async fn next_page(mut self) -> Result<Option<(Vec<DavCard>, BookWalk)>> {
+        if let Some(query) = &mut self.directory {
+            let Page { items, next_cursor } = self.app.store.directory(query).await?;
+            match next_cursor {
+                Some(next) => query.list.after = Some(decode(&next, &query.list)?),
+                None => self.directory = None,
+            }
+            let wanted = |entry: &&DirectoryEntry| {
+                self.wanted.as_ref().is_none_or(|wanted| wanted.contains(&format!("{}.vcf", entry.id)))
+            };
+            let cards = items.iter().filter(wanted).map(|entry| directory_card(entry, self.body)).collect();
+            return Ok(Some((cards, self)));
+        }
+        if let Some(list) = &mut self.own {
+            let Page { items, next_cursor } = self.app.store.list_contacts(self.owner, list).await?;
+            match next_cursor {
+                Some(next) => list.after = Some(decode(&next, list)?),
+                None => self.own = None,
+            }
+            let cards = self.app.contact_cards(&self.user, self.owner, &items, self.body, self.wanted.as_ref()).await?;
+            return Ok(Some((cards, self)));
+        }
+        Ok(None)
     }
 }
 
@@ -610,26 +678,39 @@ fn has_a_name(contact: &ContactInput) -> bool {
     [&contact.first_name, &contact.last_name, &contact.company].iter().any(|part| !part.trim().is_empty())
 }
 
-/// A card of the directory, named by its entry's id.
-fn directory_card(entry: &DirectoryEntry, version: VCardVersion) -> DavCard {
-    card(entry.id, false, None, &from_entry(entry), version)
-}
-
-/// A card with its ETag, the digest of its vCard 3.0 form; named `{id}.vcf` unless a
-/// client gave it a name.
-fn card(id: Uuid, own: bool, name: Option<&str>, contact: &ExportContact, version: VCardVersion) -> DavCard {
-    let v3 = render(contact, ExportFormat::VCard3);
-    let digest = Sha256::digest(&v3);
-    let etag = format!("\"{}\"", digest[..12].iter().map(|b| format!("{b:02x}")).collect::<String>());
-    let vcard = match version {
-        VCardVersion::V3 => v3,
-        VCardVersion::V4 => render(contact, ExportFormat::VCard4),
+/// A card of the directory, named by its entry's id, its ETag the digest of its vCard 3.0.
+fn directory_card(entry: &DirectoryEntry, body: Option<VCardVersion>) -> DavCard {
+    let export = from_entry(entry);
+    let v3 = render(&export, VCardVersion::V3);
+    let etag = quoted_digest(Sha256::digest(&v3));
+    let vcard = match body {
+        Some(VCardVersion::V3) => Some(v3),
+        Some(VCardVersion::V4) => Some(render(&export, VCardVersion::V4)),
+        None => None,
     };
-    let name = name.map_or_else(|| format!("{id}.vcf"), str::to_string);
-    DavCard { id, own, name, etag, vcard }
+    DavCard { id: entry.id, own: false, name: format!("{}.vcf", entry.id), etag, vcard }
 }
 
-fn render(contact: &ExportContact, format: ExportFormat) -> Vec<u8> {
+/// The ETag of one of the user's own cards: the digest of what its vCard is made of.
+fn own_etag(contact: &Contact, uid: &str) -> String {
+    let mut digest = Sha256::new();
+    digest.update(contact.id.as_bytes());
+    digest.update(contact.version.to_be_bytes());
+    digest.update(uid.as_bytes());
+    digest.update(WRITER_REVISION.as_bytes());
+    quoted_digest(digest.finalize())
+}
+
+fn quoted_digest(digest: impl AsRef<[u8]>) -> String {
+    let hex: String = digest.as_ref()[..12].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}
+
+fn render(contact: &ExportContact, version: VCardVersion) -> Vec<u8> {
+    let format = match version {
+        VCardVersion::V3 => ExportFormat::VCard3,
+        VCardVersion::V4 => ExportFormat::VCard4,
+    };
     let mut writer = Writer::new(Vec::new(), format).expect("writing to memory cannot fail");
     writer.write(contact).expect("writing to memory cannot fail");
     writer.finish().expect("writing to memory cannot fail")

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, ETAG, IF_NONE_MATCH, LOCATION, WWW_AUTHENTICATE};
 use reqwest::{Method, StatusCode};
 use support::{Backend, DOMAIN, PASSWORD, Person, Server};
-use switchboard_app::{BookRef, Caller, ContactInput, SettingsLayer};
+use switchboard_app::{BookRef, Caller, ContactInput, ContactPatch, SettingsLayer};
 use switchboard_server::ServerConfig;
 
 const PEOPLE: [Person; 2] = [
@@ -620,8 +620,54 @@ async fn many_own_cards_at_once(backend: Backend) {
     assert_eq!(cards[&format!("{CONTACTS}missing.vcf")]["status"], "HTTP/1.1 404 Not Found");
 }
 
+/// The ETag of an own card as each way of reading it gives it (listing, sync, multiget with
+/// the card, GET), which must all agree.
+async fn etag_everywhere(server: &Server, path: &str) -> String {
+    let listed = server.propfind(CONTACTS, "1", "<A:getetag/>").await.responses()[path]["getetag"].clone();
+    let synced = server.sync(CONTACTS, "").await.responses()[path]["getetag"].clone();
+    let multiget = format!(
+        r#"<C:addressbook-multiget xmlns:D="DAV:" xmlns:C="{CARDDAV}"><D:prop><D:getetag/><C:address-data/></D:prop><D:href>{path}</D:href></C:addressbook-multiget>"#
+    );
+    let answer = server.dav("REPORT", CONTACTS, Some("201"), &[("Depth", "0")], &multiget).await.responses();
+    let got = server.dav("GET", path, Some("201"), &[], "").await.headers[ETAG].to_str().unwrap().to_string();
+    assert_eq!([&synced, &answer[path]["getetag"], &got], [&listed; 3], "one ETag whichever way it is read");
+    listed
+}
+
+/// An own card's ETag is made from what the card is made of (the contact's version, its
+/// UID), not from its bytes: it stays while nothing changes, and moves with every change
+/// made anywhere, a photo's too.
+async fn own_etags_move_with_every_change_and_only_then(backend: Backend) {
+    let server = spawn(backend).await;
+    let id = own(&server, "201", "Petra").await;
+    let other = own(&server, "201", "Quentin").await;
+    let path = card_path(CONTACTS, id);
+    let book = BookRef::Personal { domain: DOMAIN.into(), extension: "201".into() };
+    let first = etag_everywhere(&server, &path).await;
+    assert_eq!(etag_everywhere(&server, &path).await, first, "read again, unchanged");
+
+    let rename = |name: &str| ContactPatch { first_name: Some(name.into()), ..Default::default() };
+    server.app.update_contact(&Caller::System, &book, other, None, rename("Quincy")).await.unwrap();
+    assert_eq!(etag_everywhere(&server, &path).await, first, "another card's change leaves it be");
+    server.app.update_contact(&Caller::System, &book, id, None, rename("Petra-Maria")).await.unwrap();
+    let renamed = etag_everywhere(&server, &path).await;
+    assert_ne!(renamed, first, "changed in the portal");
+
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    png.extend(0..=255u8);
+    server.app.set_contact_photo(&Caller::System, &book, id, png, Some("image/png")).await.unwrap();
+    let with_photo = etag_everywhere(&server, &path).await;
+    assert_ne!(with_photo, renamed, "a photo added");
+    let card = server.dav("GET", &path, Some("201"), &[], "").await;
+    assert!(card.body.contains("PHOTO;ENCODING=b;TYPE=PNG:"), "{}", card.body);
+    server.app.delete_contact_photo(&Caller::System, &book, id).await.unwrap();
+    let without = etag_everywhere(&server, &path).await;
+    assert!(without != with_photo && without != renamed, "the photo removed: {without}");
+}
+
 support::on_both_backends!(
     discovery_leads_to_the_users_books,
+    own_etags_move_with_every_change_and_only_then,
     books_list_their_cards_and_serve_them,
     sync_collection_tells_exactly_what_changed,
     multiget_and_query_as_clients_send_them,

@@ -27,7 +27,12 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use switchboard_app::dav::{DavBook, DavCard, DavConditions, DavWrite, MAX_CARD_BYTES, VCardVersion};
+use std::collections::HashSet;
+
+use futures::StreamExt;
+use switchboard_app::dav::{
+    CardPages, DavBook, DavCard, DavChanges, DavConditions, DavWrite, MANY_CARDS, MAX_CARD_BYTES, VCardVersion,
+};
 use switchboard_app::{AppError, Caller};
 
 use crate::AppState;
@@ -165,10 +170,11 @@ async fn propfind(state: &AppState, caller: &Caller, resource: &Resource, header
         return Err(bad_xml("a PROPFIND body is a DAV:propfind element".into()));
     }
     let asked = requested_props(root.as_ref());
+    let cards_version = asked.needs_cards().then_some(VCardVersion::V3);
     let mut answer = Multistatus::new();
     let context = props::Context::read(state, caller, resource).await.map_err(app_error)?;
     let card = match resource {
-        Resource::Card(book, name) => Some(one_card(state, caller, *book, name, VCardVersion::V3).await?),
+        Resource::Card(book, name) => Some(one_card(state, caller, *book, name, cards_version).await?),
         _ => None,
     };
     answer_props(&mut answer, &context, resource, card.as_ref(), &asked);
@@ -177,10 +183,8 @@ async fn propfind(state: &AppState, caller: &Caller, resource: &Resource, header
             answer_props(&mut answer, &context, &member, None, &asked);
         }
         if let Resource::Book(book) = resource {
-            let cards = state.app.dav_cards(caller, *book, VCardVersion::V3).await.map_err(app_error)?;
-            for card in &cards {
-                answer_props(&mut answer, &context, &card_of(*book, card), Some(card), &asked);
-            }
+            let pages = state.app.dav_card_pages(caller, *book, cards_version, None).await.map_err(app_error)?;
+            return Ok(streamed(answer, pages, Box::new(Cards { context, book: *book, asked })));
         }
     }
     Ok(xml_response(MULTISTATUS, answer.finish()))
@@ -189,10 +193,12 @@ async fn propfind(state: &AppState, caller: &Caller, resource: &Resource, header
 async fn report(state: &AppState, caller: &Caller, resource: &Resource, body: &Bytes) -> Answer {
     let Some(root) = body_root(body)? else { return Err(bad_xml("a REPORT needs a body".into())) };
     let Resource::Book(book) = resource else { return Err(precondition(DAV, "supported-report")) };
+    let book = *book;
     let context = props::Context::read(state, caller, resource).await.map_err(app_error)?;
     let asked = requested_props(Some(&root));
     let version = asked_version(&root);
-    let mut answer = Multistatus::new();
+    let cards_version = asked.needs_cards().then_some(version);
+    let answer = Multistatus::new();
     if root.is(DAV, "sync-collection") {
         let token = root.child(DAV, "sync-token").map(|t| t.text.trim()).unwrap_or_default();
         let cursor = match token {
@@ -200,47 +206,152 @@ async fn report(state: &AppState, caller: &Caller, resource: &Resource, body: &B
             token => Some(token.strip_prefix(SYNC_TOKEN_PREFIX).ok_or_else(|| precondition(DAV, "valid-sync-token"))?),
         };
         let limit = props::result_limit(&root, DAV);
-        let changes = match state.app.dav_changes(caller, *book, cursor, limit, version).await {
+        let changes = match state.app.dav_changes(caller, book, cursor, limit, cards_version).await {
             Ok(changes) => changes,
             Err(AppError::Gone(_) | AppError::Invalid(_)) => return Err(precondition(DAV, "valid-sync-token")),
             Err(other) => return Err(app_error(other)),
         };
-        for card in &changes.changed {
-            answer_props(&mut answer, &context, &card_of(*book, card), Some(card), &asked);
-        }
-        for name in &changes.removed {
-            answer.status(&Resource::Card(*book, name.clone()).path(&context), "404 Not Found");
-        }
-        if changes.truncated {
-            // RFC 6578 §3.6: the collection itself says more is to come.
-            answer.status(&resource.path(&context), "507 Insufficient Storage");
-        }
-        answer.sync_token(&format!("{SYNC_TOKEN_PREFIX}{}", changes.token));
+        let DavChanges { changed, removed, token, truncated } = changes;
+        let cards = Cards { context, book, asked };
+        Ok(streamed(answer, changed, Box::new(Changes { cards, removed, truncated, token })))
     } else if root.is(CARDDAV, "addressbook-multiget") {
         let book_path = resource.path(&context);
         let hrefs: Vec<String> = root.all(DAV, "href").map(|href| href.text.trim().to_string()).collect();
         let names: Vec<String> = hrefs.iter().filter_map(|href| name_in(&book_path, href)).collect();
-        let cards = state.app.dav_cards_named(caller, *book, &names, version).await.map_err(app_error)?;
-        // Looked up by name: a multiget of a whole book asks for thousands.
-        let cards: std::collections::HashMap<&str, &DavCard> =
-            cards.iter().map(|card| (card.name.as_str(), card)).collect();
-        for href in &hrefs {
-            match name_in(&book_path, href).and_then(|name| cards.get(name.as_str()).copied()) {
-                Some(card) => answer_props(&mut answer, &context, &card_of(*book, card), Some(card), &asked),
-                None => answer.status(href, "404 Not Found"),
-            }
+        let cards = Cards { context, book, asked };
+        if names.len() > MANY_CARDS {
+            // Many names: the book is read a page at a time, and answered as it is read.
+            let wanted: HashSet<String> = names.into_iter().collect();
+            let pages = state.app.dav_card_pages(caller, book, cards_version, Some(wanted)).await.map_err(app_error)?;
+            return Ok(streamed(answer, pages, Box::new(Multiget { cards, book_path, hrefs, seen: HashSet::new() })));
         }
+        let found = state.app.dav_cards_named(caller, book, &names, cards_version).await.map_err(app_error)?;
+        let pages: CardPages = Box::pin(futures::stream::iter([Ok(found)]));
+        Ok(streamed(answer, pages, Box::new(Multiget { cards, book_path, hrefs, seen: HashSet::new() })))
     } else if root.is(CARDDAV, "addressbook-query") {
         let filter = props::Filter::parse(root.child(CARDDAV, "filter")).map_err(bad_xml)?;
-        let cards = state.app.dav_cards(caller, *book, version).await.map_err(app_error)?;
-        let limit = props::result_limit(&root, CARDDAV).unwrap_or(usize::MAX);
-        for card in cards.iter().filter(|card| filter.matches(&card.vcard)).take(limit) {
-            answer_props(&mut answer, &context, &card_of(*book, card), Some(card), &asked);
-        }
+        let left = props::result_limit(&root, CARDDAV).unwrap_or(usize::MAX);
+        // The filter reads the cards, so they are written whatever the answer shows.
+        let pages = state.app.dav_card_pages(caller, book, Some(version), None).await.map_err(app_error)?;
+        Ok(streamed(answer, pages, Box::new(Query { cards: Cards { context, book, asked }, filter, left })))
     } else {
-        return Err(precondition(DAV, "supported-report"));
+        Err(precondition(DAV, "supported-report"))
     }
-    Ok(xml_response(MULTISTATUS, answer.finish()))
+}
+
+/// What a streamed multistatus says of each card, and what it adds after the last one.
+trait CardAnswer: Send + 'static {
+    fn card(&mut self, answer: &mut Multistatus, card: &DavCard);
+    fn end(self: Box<Self>, _answer: &mut Multistatus) {}
+}
+
+/// Each card with the properties asked for.
+struct Cards {
+    context: props::Context,
+    book: DavBook,
+    asked: props::Asked,
+}
+
+impl CardAnswer for Cards {
+    fn card(&mut self, answer: &mut Multistatus, card: &DavCard) {
+        answer_props(answer, &self.context, &card_of(self.book, card), Some(card), &self.asked);
+    }
+}
+
+/// A sync: the cards changed, then those removed (404), whether more is to come, the token.
+struct Changes {
+    cards: Cards,
+    removed: Vec<String>,
+    truncated: bool,
+    token: String,
+}
+
+impl CardAnswer for Changes {
+    fn card(&mut self, answer: &mut Multistatus, card: &DavCard) {
+        self.cards.card(answer, card);
+    }
+
+    fn end(self: Box<Self>, answer: &mut Multistatus) {
+        let Cards { context, book, .. } = &self.cards;
+        for name in &self.removed {
+            answer.status(&Resource::Card(*book, name.clone()).path(context), "404 Not Found");
+        }
+        if self.truncated {
+            // RFC 6578 §3.6: the collection itself says more is to come.
+            answer.status(&Resource::Book(*book).path(context), "507 Insufficient Storage");
+        }
+        answer.sync_token(&format!("{SYNC_TOKEN_PREFIX}{}", self.token));
+    }
+}
+
+/// A multiget: the cards found, then 404 for each href that named none.
+struct Multiget {
+    cards: Cards,
+    book_path: String,
+    hrefs: Vec<String>,
+    seen: HashSet<String>,
+}
+
+impl CardAnswer for Multiget {
+    fn card(&mut self, answer: &mut Multistatus, card: &DavCard) {
+        // A name asked twice is answered once.
+        if self.seen.insert(card.name.clone()) {
+            self.cards.card(answer, card);
+        }
+    }
+
+    fn end(self: Box<Self>, answer: &mut Multistatus) {
+        for href in &self.hrefs {
+            if name_in(&self.book_path, href).is_none_or(|name| !self.seen.contains(&name)) {
+                answer.status(href, "404 Not Found");
+            }
+        }
+    }
+}
+
+/// An addressbook-query: the cards the filter matches, up to the limit asked.
+struct Query {
+    cards: Cards,
+    filter: props::Filter,
+    left: usize,
+}
+
+impl CardAnswer for Query {
+    fn card(&mut self, answer: &mut Multistatus, card: &DavCard) {
+        if self.left > 0 && card.vcard.as_deref().is_some_and(|vcard| self.filter.matches(vcard)) {
+            self.left -= 1;
+            self.cards.card(answer, card);
+        }
+    }
+}
+
+/// A multistatus sent as it is written: what `answer` holds, then each page of cards as
+/// it is read, then the end. A book of 100,000 cards is never whole in memory. A failure
+/// half-way can no longer change the status: it is logged and the answer cut off, so the
+/// client sees a broken document and asks again.
+fn streamed(mut answer: Multistatus, mut pages: CardPages, mut cards: Box<dyn CardAnswer>) -> Response {
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);
+    tokio::spawn(async move {
+        while let Some(page) = pages.next().await {
+            match page {
+                Ok(page) => page.iter().for_each(|card| cards.card(&mut answer, card)),
+                Err(error) => {
+                    tracing::error!(%error, "a CardDAV answer failed half-way");
+                    let _ = sender.send(Err(std::io::Error::other(error.to_string()))).await;
+                    return;
+                }
+            }
+            if sender.send(Ok(answer.take().into())).await.is_err() {
+                return; // The client has gone.
+            }
+        }
+        cards.end(&mut answer);
+        let _ = sender.send(Ok(answer.finish().into())).await;
+    });
+    let chunks = futures::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|chunk| (chunk, receiver))
+    });
+    (MULTISTATUS, [(header::CONTENT_TYPE, XML_TYPE)], Body::from_stream(chunks)).into_response()
 }
 
 /// PROPPATCH (RFC 4918 §9.2): no property here may be set or removed by a client (the
@@ -253,7 +364,7 @@ async fn proppatch(state: &AppState, caller: &Caller, resource: &Resource, body:
         return Err(bad_xml("a PROPPATCH body is a DAV:propertyupdate element".into()));
     }
     if let Resource::Card(book, name) = resource {
-        one_card(state, caller, *book, name, VCardVersion::V3).await?;
+        one_card(state, caller, *book, name, None).await?;
     }
     let context = props::Context::read(state, caller, resource).await.map_err(app_error)?;
     let names: Vec<PropName> = root
@@ -302,7 +413,7 @@ async fn one_card(
     caller: &Caller,
     book: DavBook,
     name: &str,
-    version: VCardVersion,
+    version: Option<VCardVersion>,
 ) -> Result<DavCard, Response> {
     let cards = state.app.dav_cards_named(caller, book, &[name.to_string()], version).await.map_err(app_error)?;
     cards.into_iter().next().ok_or_else(not_found)
@@ -314,7 +425,7 @@ async fn get(state: &AppState, caller: &Caller, resource: &Resource, headers: &H
     };
     let accept = headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()).unwrap_or_default();
     let version = if accept.contains("version=4.0") { VCardVersion::V4 } else { VCardVersion::V3 };
-    let card = one_card(state, caller, *book, name, version).await?;
+    let card = one_card(state, caller, *book, name, Some(version)).await?;
     let matches = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
     if matches.is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == card.etag || tag.trim() == "*")) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, card.etag)]).into_response());
@@ -376,8 +487,9 @@ fn card_response(card: DavCard, version: VCardVersion, head: bool) -> Response {
         VCardVersion::V3 => "text/vcard; charset=utf-8",
         VCardVersion::V4 => "text/vcard; charset=utf-8; version=4.0",
     };
-    let length = card.vcard.len();
-    let body = if head { Body::empty() } else { Body::from(card.vcard) };
+    let vcard = card.vcard.unwrap_or_default();
+    let length = vcard.len();
+    let body = if head { Body::empty() } else { Body::from(vcard) };
     let mut response = (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::ETAG, HeaderValue::from_str(&card.etag).expect("an ETag is ASCII"));

@@ -153,6 +153,17 @@ pub enum Asked {
     Props(Vec<PropName>),
 }
 
+impl Asked {
+    /// Whether the answer shows the cards themselves (`address-data`, or their length),
+    /// not only their ETags: only then are they written.
+    pub fn needs_cards(&self) -> bool {
+        let Asked::Props(names) = self else { return false };
+        names.iter().any(|name| {
+            (name.ns == CARDDAV && name.name == "address-data") || (name.ns == DAV && name.name == "getcontentlength")
+        })
+    }
+}
+
 pub fn requested_props(root: Option<&Element>) -> Asked {
     let Some(root) = root else { return Asked::All };
     if let Some(prop) = root.child(DAV, "prop") {
@@ -270,7 +281,7 @@ fn value(context: &Context, resource: &Resource, card: Option<&DavCard>, name: &
         (DAV, "sync-token") | (CALENDARSERVER, "getctag") if book.is_some() => text(context.token.as_deref()?),
         (DAV, "getetag") => text(&card?.etag),
         (DAV, "getcontenttype") if card.is_some() => "text/vcard; charset=utf-8".into(),
-        (DAV, "getcontentlength") => card?.vcard.len().to_string(),
+        (DAV, "getcontentlength") => card?.vcard.as_ref()?.len().to_string(),
         (CARDDAV, "addressbook-home-set") if matches!(resource, Resource::Principal | Resource::Root) => {
             href(&context.home)
         }
@@ -292,7 +303,7 @@ fn value(context: &Context, resource: &Resource, card: Option<&DavCard>, name: &
                 .into()
         }
         (CARDDAV, "max-resource-size") if book.is_some() => MAX_CARD_BYTES.to_string(),
-        (CARDDAV, "address-data") => text(std::str::from_utf8(&card?.vcard).ok()?),
+        (CARDDAV, "address-data") => text(std::str::from_utf8(card?.vcard.as_ref()?).ok()?),
         (CALENDARSERVER, "email-address-set") if *resource == Resource::Principal => match context.email.is_empty() {
             true => String::new(),
             false => format!("<cs:email-address>{}</cs:email-address>", text(&context.email)),

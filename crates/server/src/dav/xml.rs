@@ -262,6 +262,11 @@ impl Multistatus {
         write!(self.out, "<d:sync-token>{}</d:sync-token>", escape(token)).expect("writing to a String cannot fail");
     }
 
+    /// What is written so far, taken out to be sent (the rest follows it).
+    pub fn take(&mut self) -> String {
+        std::mem::take(&mut self.out)
+    }
+
     pub fn finish(mut self) -> String {
         self.out.push_str("</d:multistatus>\n");
         self.out
