@@ -22,7 +22,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 
-use futures::stream::{self, BoxStream};
+use futures::stream::{self, BoxStream, StreamExt};
 
 use sha2::{Digest, Sha256};
 use switchboard_core::contact::{ContactInput, ContactPatch};
@@ -44,9 +44,6 @@ use crate::feed::FeedOp;
 
 /// Entries read per page while listing a book or following the feed.
 const PAGE: u32 = 500;
-/// Past this many cards asked for, a book is read whole, a page at a time (a few queries
-/// for 10,000 cards), rather than card by card (two queries each).
-pub const MANY_CARDS: usize = 50;
 /// The largest card a client may store, photo included (published as `max-resource-size`).
 pub const MAX_CARD_BYTES: usize = 1024 * 1024;
 /// The longest resource name a client may give a card.
@@ -176,20 +173,16 @@ impl App {
     }
 
     /// Every card of the book, a page at a time: the directory's in name order, then the
-    /// user's own. With `wanted`, only the cards of those names (a multiget of many),
-    /// which is not counted as a read of the whole book. `body`: the version to write the
-    /// cards in, or none when only their ETags are needed.
+    /// user's own. `body`: the version to write the cards in, or none when only their
+    /// ETags are needed.
     pub async fn dav_card_pages(
         &self,
         caller: &Caller,
         book: DavBook,
         body: Option<VCardVersion>,
-        wanted: Option<HashSet<String>>,
     ) -> Result<CardPages> {
         let (domain, user) = dav_owner(caller)?;
-        if wanted.is_none() {
-            self.count_book_read(user)?;
-        }
+        self.count_book_read(user)?;
         let directory = match book.shows_directory() {
             true => Some(self.dav_directory_query(caller, domain, user).await?),
             false => None,
@@ -201,14 +194,29 @@ impl App {
             directory,
             own: book.takes_own_contacts().then(page_list),
             body,
-            wanted,
         };
         Ok(Box::pin(stream::try_unfold(walk, BookWalk::next_page)))
     }
 
+    /// The cards of the book with these names, [`PAGE`] names at a time (a multiget may
+    /// ask for a whole book); names it does not hold are left out.
+    pub fn dav_cards_named_pages(
+        &self,
+        caller: &Caller,
+        book: DavBook,
+        names: Vec<String>,
+        body: Option<VCardVersion>,
+    ) -> CardPages {
+        let chunks: Vec<Vec<String>> = names.chunks(PAGE as usize).map(<[String]>::to_vec).collect();
+        let (app, caller) = (self.clone(), caller.clone());
+        Box::pin(stream::iter(chunks).then(move |names| {
+            let (app, caller) = (app.clone(), caller.clone());
+            async move { app.dav_cards_named(&caller, book, &names, body).await }
+        }))
+    }
+
     /// The cards of the book with these names (names it does not hold are left out),
-    /// looked up one by one: for a few names (a multiget of many reads the book's pages,
-    /// [`App::dav_card_pages`]).
+    /// found in a few queries however many they are.
     pub async fn dav_cards_named(
         &self,
         caller: &Caller,
@@ -218,27 +226,32 @@ impl App {
     ) -> Result<Vec<DavCard>> {
         let (domain, user) = dav_owner(caller)?;
         let mut cards = Vec::new();
-        // The names that are none of the user's own contacts: perhaps directory entries.
-        let mut unknown: Vec<&String> = Vec::new();
         if book.takes_own_contacts() {
             let owner = own_book(domain, user);
-            let mut contacts = Vec::with_capacity(names.len());
-            for name in names {
-                match self.own_contact_named(user, owner, name).await? {
-                    Some((contact, _)) => contacts.push(contact),
-                    None => unknown.push(name),
-                }
-            }
-            cards.extend(self.contact_cards(user, owner, &contacts, body, None).await?);
-        } else {
-            unknown.extend(names);
+            let given: HashMap<String, Uuid> = self
+                .store
+                .dav_names_named(user.id, names)
+                .await?
+                .into_iter()
+                .map(|named| (named.name, named.contact_id))
+                .collect();
+            let ids: Vec<Uuid> =
+                names.iter().filter_map(|name| given.get(name).copied().or_else(|| id_of_name(name))).collect();
+            let contacts = self.store.contacts(owner, &ids).await?;
+            let wanted: HashSet<String> = names.iter().cloned().collect();
+            cards.extend(self.contact_cards(user, owner, &contacts, body, Some(&wanted)).await?);
         }
-        if book.shows_directory() && !unknown.is_empty() {
-            let ids: Vec<Uuid> = unknown.iter().filter_map(|name| id_of_name(name)).collect();
-            let query = self.dav_directory_query(caller, domain, user).await?;
-            let entries = self.store.directory_entries(&query, &ids).await?;
-            let shown = entries.iter().filter(|entry| entry.kind != EntryKind::Personal);
-            cards.extend(shown.map(|entry| directory_card(entry, body)));
+        if book.shows_directory() {
+            // The names that are none of the user's own cards: perhaps directory entries.
+            let own: HashSet<&str> = cards.iter().map(|card| card.name.as_str()).collect();
+            let ids: Vec<Uuid> =
+                names.iter().filter(|name| !own.contains(name.as_str())).filter_map(|name| id_of_name(name)).collect();
+            if !ids.is_empty() {
+                let query = self.dav_directory_query(caller, domain, user).await?;
+                let entries = self.store.directory_entries(&query, &ids).await?;
+                let shown = entries.iter().filter(|entry| entry.kind != EntryKind::Personal);
+                cards.extend(shown.map(|entry| directory_card(entry, body)));
+            }
         }
         Ok(cards)
     }
@@ -272,7 +285,7 @@ impl App {
             // The whole book, read as it is listed. The token is taken first: what
             // changes while the pages are read is sent again next time, never missed.
             let token = self.dav_token(caller).await?;
-            let changed = self.dav_card_pages(caller, book, body, None).await?;
+            let changed = self.dav_card_pages(caller, book, body).await?;
             return Ok(DavChanges { changed, removed: Vec::new(), token, truncated: false });
         }
         if token.is_none() {
@@ -316,25 +329,17 @@ impl App {
         };
         let (own, directory): (Vec<_>, Vec<_>) =
             upserts.into_values().partition(|entry| entry.kind == EntryKind::Personal);
-        let mut changed: Vec<DavCard> = directory.iter().map(|entry| directory_card(entry, body)).collect();
+        let directory: Vec<DavCard> = directory.iter().map(|entry| directory_card(entry, body)).collect();
         let mut names = HashMap::new();
+        let mut own_ids = Vec::new();
         if book.takes_own_contacts() {
-            let owner = own_book(domain, user);
-            let mut contacts = Vec::with_capacity(own.len());
-            if own.len() > MANY_CARDS {
-                let wanted: HashSet<Uuid> = own.iter().map(|entry| entry.id).collect();
-                contacts.extend(self.own_contacts(owner).await?.into_iter().filter(|c| wanted.contains(&c.id)));
-            } else {
-                for entry in &own {
-                    contacts.extend(self.store.contact(owner, entry.id).await?.filter(|c| c.deleted_at.is_none()));
-                }
-            }
-            changed.extend(self.contact_cards(user, owner, &contacts, body, None).await?);
+            own_ids = own.iter().map(|entry| entry.id).collect();
             names = self.card_names(user, &removed).await?;
         }
         let removed = removed.iter().map(|id| names.remove(id).unwrap_or_else(|| format!("{id}.vcf"))).collect();
-        let changed: CardPages = Box::pin(stream::iter([Ok(changed)]));
-        Ok(DavChanges { changed, removed, token: cursor.unwrap_or_default(), truncated })
+        let changed =
+            stream::iter([Ok(directory)]).chain(self.own_cards_by_id(user, own_book(domain, user), own_ids, body));
+        Ok(DavChanges { changed: Box::pin(changed), removed, token: cursor.unwrap_or_default(), truncated })
     }
 
     /// Stores a card a client PUT into the user's own book under `name`: a new contact,
@@ -476,16 +481,17 @@ impl App {
         }
     }
 
-    /// Every live contact of the user's own book, a page at a time.
-    async fn own_contacts(&self, owner: Book) -> Result<Vec<Contact>> {
-        let mut list = page_list();
-        let mut contacts = Vec::new();
-        loop {
-            let Page { items, next_cursor } = self.store.list_contacts(owner, &list).await?;
-            contacts.extend(items);
-            let Some(next) = next_cursor else { return Ok(contacts) };
-            list.after = Some(decode(&next, &list)?);
-        }
+    /// The cards of these of the user's own contacts (those still live), [`PAGE`] at a time.
+    fn own_cards_by_id(&self, user: &User, owner: Book, ids: Vec<Uuid>, body: Option<VCardVersion>) -> CardPages {
+        let chunks: Vec<Vec<Uuid>> = ids.chunks(PAGE as usize).map(<[Uuid]>::to_vec).collect();
+        let (app, user) = (self.clone(), user.clone());
+        Box::pin(stream::iter(chunks).then(move |ids| {
+            let (app, user) = (app.clone(), user.clone());
+            async move {
+                let contacts = app.store.contacts(owner, &ids).await?;
+                app.contact_cards(&user, owner, &contacts, body, None).await
+            }
+        }))
     }
 
     /// The live card of the user's own book that has this UID (a trashed one lets it go).
@@ -567,7 +573,6 @@ struct BookWalk {
     /// The own book's listing, at the next page (`None`: not in the book, or read).
     own: Option<ListQuery>,
     body: Option<VCardVersion>,
-    wanted: Option<HashSet<String>>,
 }
 
 impl BookWalk {
@@ -578,10 +583,7 @@ impl BookWalk {
                 Some(next) => query.list.after = Some(decode(&next, &query.list)?),
                 None => self.directory = None,
             }
-            let wanted = |entry: &&DirectoryEntry| {
-                self.wanted.as_ref().is_none_or(|wanted| wanted.contains(&format!("{}.vcf", entry.id)))
-            };
-            let cards = items.iter().filter(wanted).map(|entry| directory_card(entry, self.body)).collect();
+            let cards = items.iter().map(|entry| directory_card(entry, self.body)).collect();
             return Ok(Some((cards, self)));
         }
         if let Some(list) = &mut self.own {
@@ -590,7 +592,7 @@ impl BookWalk {
                 Some(next) => list.after = Some(decode(&next, list)?),
                 None => self.own = None,
             }
-            let cards = self.app.contact_cards(&self.user, self.owner, &items, self.body, self.wanted.as_ref()).await?;
+            let cards = self.app.contact_cards(&self.user, self.owner, &items, self.body, None).await?;
             return Ok(Some((cards, self)));
         }
         Ok(None)

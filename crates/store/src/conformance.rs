@@ -1352,6 +1352,15 @@ pub async fn dav_names(store: &dyn Store) {
     assert_eq!(store.dav_name_by_name(o.alice.id, "pete.vcf").await.unwrap(), None, "another owner's");
     assert_eq!(store.dav_names(o.vera.id, &[o.pete.id, o.sam.id]).await.unwrap(), std::slice::from_ref(&pete));
     assert_eq!(store.dav_names(o.alice.id, &[o.pete.id]).await.unwrap(), [], "only the owner's");
+    let asked = ["pete.vcf".to_string(), "nobody.vcf".to_string()];
+    assert_eq!(store.dav_names_named(o.vera.id, &asked).await.unwrap(), std::slice::from_ref(&pete));
+    assert_eq!(store.dav_names_named(o.alice.id, &asked).await.unwrap(), [], "only the owner's");
+    // Contacts by id: the book's live ones only.
+    let asked = [o.pete.id, o.sam.id, o.alices_own.id];
+    let of_vera = store.contacts(personal(&o.vera), &asked).await.unwrap();
+    assert_eq!(of_vera.iter().map(|c| c.id).collect::<Vec<_>>(), [o.pete.id]);
+    let shared_ones = store.contacts(shared(&o.domain), &[o.sam.id, o.trashed.id, o.pete.id]).await.unwrap();
+    assert_eq!(shared_ones.iter().map(|c| c.id).collect::<Vec<_>>(), [o.sam.id], "not the trashed one");
 
     // Alice may use the same name and UID for her own card; Vera may not for another.
     let alices = card(o.alices_own.id, "pete.vcf", "uid-1");

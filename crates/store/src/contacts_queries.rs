@@ -50,6 +50,19 @@ impl ContactStore for Backend {
         qb.build().fetch_optional(&self.pool).await?.as_ref().map(contact).transpose()
     }
 
+    async fn contacts(&self, book: Book, ids: &[Uuid]) -> Result<Vec<Contact>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = Builder::new(concat!("SELECT ", contact_columns!(), " FROM contacts WHERE"));
+        push_in(&mut qb, "contacts.id", ids.iter().copied());
+        qb.push(format_args!(" AND {} IS NULL AND ", unindexed("contacts.deleted_at")));
+        push_book_of_named(&mut qb, book);
+        push_visible(&mut qb, "contacts", None);
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        rows.iter().map(contact).collect()
+    }
+
     async fn list_contacts(&self, book: Book, list: &ListQuery) -> Result<Page<Contact>> {
         let mut qb = Builder::new(concat!("SELECT ", contact_columns!(), " FROM contacts WHERE "));
         push_book(&mut qb, book);

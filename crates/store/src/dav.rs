@@ -18,6 +18,8 @@ pub struct DavName {
 pub trait DavStore {
     /// The names of those of `ids` that have one (contacts of `owner_id` only).
     async fn dav_names(&self, owner_id: Uuid, ids: &[Uuid]) -> Result<Vec<DavName>>;
+    /// Those of `names` given to contacts of `owner_id`.
+    async fn dav_names_named(&self, owner_id: Uuid, names: &[String]) -> Result<Vec<DavName>>;
     /// The contact of `owner_id` a resource name is given to.
     async fn dav_name_by_name(&self, owner_id: Uuid, name: &str) -> Result<Option<DavName>>;
     /// The contact of `owner_id` a UID is given to.

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use sqlx::Row as _;
 use uuid::Uuid;
 
-use super::{Backend, Builder, Row, push_ids};
+use super::{Backend, Builder, Row, push_ids, push_in};
 use crate::{DavName, DavStore, Result};
 
 fn dav_name(row: &Row) -> Result<DavName> {
@@ -21,6 +21,17 @@ impl DavStore for Backend {
         let mut qb = Builder::new("SELECT contact_id, name, uid FROM dav_names WHERE owner_user_id = ");
         qb.push_bind(owner_id).push(" AND contact_id IN (");
         push_ids(&mut qb, ids);
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        rows.iter().map(dav_name).collect()
+    }
+
+    async fn dav_names_named(&self, owner_id: Uuid, names: &[String]) -> Result<Vec<DavName>> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = Builder::new("SELECT contact_id, name, uid FROM dav_names WHERE owner_user_id = ");
+        qb.push_bind(owner_id).push(" AND");
+        push_in(&mut qb, "name", names.iter().cloned());
         let rows = qb.build().fetch_all(&self.pool).await?;
         rows.iter().map(dav_name).collect()
     }

@@ -491,6 +491,8 @@ pub trait ContactStore {
     async fn create_contact(&self, book: Book, fields: ContactFields, audit: AuditRecord) -> Result<Contact>;
     /// A contact of this book, including one in the trash.
     async fn contact(&self, book: Book, id: Uuid) -> Result<Option<Contact>>;
+    /// The live contacts of a book that have these ids (others are left out).
+    async fn contacts(&self, book: Book, ids: &[Uuid]) -> Result<Vec<Contact>>;
     /// Live contacts of a book.
     async fn list_contacts(&self, book: Book, list: &ListQuery) -> Result<Page<Contact>>;
     /// Updates a live contact if it is still at `expected_version` (when given).

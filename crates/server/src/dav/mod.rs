@@ -31,7 +31,7 @@ use std::collections::HashSet;
 
 use futures::StreamExt;
 use switchboard_app::dav::{
-    CardPages, DavBook, DavCard, DavChanges, DavConditions, DavWrite, MANY_CARDS, MAX_CARD_BYTES, VCardVersion,
+    CardPages, DavBook, DavCard, DavChanges, DavConditions, DavWrite, MAX_CARD_BYTES, VCardVersion,
 };
 use switchboard_app::{AppError, Caller};
 
@@ -183,7 +183,7 @@ async fn propfind(state: &AppState, caller: &Caller, resource: &Resource, header
             answer_props(&mut answer, &context, &member, None, &asked);
         }
         if let Resource::Book(book) = resource {
-            let pages = state.app.dav_card_pages(caller, *book, cards_version, None).await.map_err(app_error)?;
+            let pages = state.app.dav_card_pages(caller, *book, cards_version).await.map_err(app_error)?;
             return Ok(streamed(answer, pages, Box::new(Cards { context, book: *book, asked })));
         }
     }
@@ -218,21 +218,14 @@ async fn report(state: &AppState, caller: &Caller, resource: &Resource, body: &B
         let book_path = resource.path(&context);
         let hrefs: Vec<String> = root.all(DAV, "href").map(|href| href.text.trim().to_string()).collect();
         let names: Vec<String> = hrefs.iter().filter_map(|href| name_in(&book_path, href)).collect();
+        let pages = state.app.dav_cards_named_pages(caller, book, names, cards_version);
         let cards = Cards { context, book, asked };
-        if names.len() > MANY_CARDS {
-            // Many names: the book is read a page at a time, and answered as it is read.
-            let wanted: HashSet<String> = names.into_iter().collect();
-            let pages = state.app.dav_card_pages(caller, book, cards_version, Some(wanted)).await.map_err(app_error)?;
-            return Ok(streamed(answer, pages, Box::new(Multiget { cards, book_path, hrefs, seen: HashSet::new() })));
-        }
-        let found = state.app.dav_cards_named(caller, book, &names, cards_version).await.map_err(app_error)?;
-        let pages: CardPages = Box::pin(futures::stream::iter([Ok(found)]));
         Ok(streamed(answer, pages, Box::new(Multiget { cards, book_path, hrefs, seen: HashSet::new() })))
     } else if root.is(CARDDAV, "addressbook-query") {
         let filter = props::Filter::parse(root.child(CARDDAV, "filter")).map_err(bad_xml)?;
         let left = props::result_limit(&root, CARDDAV).unwrap_or(usize::MAX);
         // The filter reads the cards, so they are written whatever the answer shows.
-        let pages = state.app.dav_card_pages(caller, book, Some(version), None).await.map_err(app_error)?;
+        let pages = state.app.dav_card_pages(caller, book, Some(version)).await.map_err(app_error)?;
         Ok(streamed(answer, pages, Box::new(Query { cards: Cards { context, book, asked }, filter, left })))
     } else {
         Err(precondition(DAV, "supported-report"))
