@@ -15,7 +15,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use support::{Backend, DOMAIN, PASSWORD, Person, Server};
 use switchboard_app::inputs::ContactPatch;
-use switchboard_app::{BookRef, Caller, ContactInput};
+use switchboard_app::{BookRef, Caller, ContactInput, SettingsLayer};
 use switchboard_server::ServerConfig;
 
 const PEOPLE: [Person; 2] = [
@@ -46,65 +46,45 @@ struct Folder {
 
 impl Folder {
     /// vdirsyncer finds the books from the server's root (`/.well-known/carddav`, the
-    /// principal, the home), as a user who typed only the address would. The directory's
-    /// storage is `read_only`; in the contacts pair the folder's side wins a conflict.
-    fn new(server: &Server) -> Folder {
+    /// principal, the home), as a user who typed only the address would; one pair per
+    /// book, named after it. A read-only book's server side is `read_only` and wins a
+    /// conflict; in the others the folder's side wins.
+    fn new(server: &Server, books: &[(&str, bool)]) -> Folder {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        for book in ["directory", "contacts"] {
-            std::fs::create_dir_all(root.join("books").join(book)).unwrap();
-        }
-        let (books, status) = (root.join("books"), root.join("status"));
-        let vdirsyncer = format!(
-            r#"[general]
-status_path = "{status}/"
+        let (folders, status) = (root.join("books"), root.join("status"));
+        let mut vdirsyncer = format!("[general]\nstatus_path = \"{}/\"\n", status.display());
+        let mut khard = String::from("[addressbooks]\n");
+        for (book, read_only) in books {
+            std::fs::create_dir_all(folders.join(book)).unwrap();
+            let (winner, read_only) = if *read_only { ("a", "read_only = true\n") } else { ("b", "") };
+            vdirsyncer += &format!(
+                r#"
+[pair {book}]
+a = "{book}_server"
+b = "{book}_folder"
+collections = ["{book}"]
+conflict_resolution = "{winner} wins"
 
-[pair directory]
-a = "directory_server"
-b = "directory_folder"
-collections = ["directory"]
-conflict_resolution = "a wins"
-
-[storage directory_server]
+[storage {book}_server]
 type = "carddav"
 url = "{base}/"
 username = "201@{DOMAIN}"
 password = "{PASSWORD}"
-read_only = true
-
-[storage directory_folder]
+{read_only}
+[storage {book}_folder]
 type = "filesystem"
-path = "{books}/"
-fileext = ".vcf"
-
-[pair contacts]
-a = "contacts_server"
-b = "contacts_folder"
-collections = ["contacts"]
-conflict_resolution = "b wins"
-
-[storage contacts_server]
-type = "carddav"
-url = "{base}/"
-username = "201@{DOMAIN}"
-password = "{PASSWORD}"
-
-[storage contacts_folder]
-type = "filesystem"
-path = "{books}/"
+path = "{folders}/"
 fileext = ".vcf"
 "#,
-            status = status.display(),
-            books = books.display(),
-            base = server.base,
-        );
+                base = server.base,
+                folders = folders.display(),
+            );
+            khard += &format!("[[{book}]]\npath = {}/{book}/\n", folders.display());
+        }
         std::fs::write(root.join("vdirsyncer.conf"), vdirsyncer).unwrap();
-        let khard = format!(
-            "[addressbooks]\n[[directory]]\npath = {books}/directory/\n[[contacts]]\npath = {books}/contacts/\n\n\
-             [general]\ndefault_action = list\neditor = /bin/false\nmerge_editor = /bin/false\n\n\
-             [vcard]\nskip_unparsable = no\n",
-            books = books.display()
-        );
+        khard += "\n[general]\ndefault_action = list\neditor = /bin/false\nmerge_editor = /bin/false\n\n\
+                  [vcard]\nskip_unparsable = no\n";
         std::fs::write(root.join("khard.conf"), khard).unwrap();
         Folder { dir }
     }
@@ -196,7 +176,7 @@ async fn vdirsyncer_and_khard_sync_both_books(backend: Backend) {
     let mona = ContactInput { first_name: "Mona".into(), mobile_phone: "+1 206 555 0199".into(), ..Default::default() };
     let personal = BookRef::Personal { domain: DOMAIN.into(), extension: "201".into() };
     server.app.create_contact(&Caller::System, &personal, mona).await.unwrap();
-    let folder = Folder::new(&server);
+    let folder = Folder::new(&server, &[("directory", true), ("contacts", false)]);
 
     // The first sync: Olivia (never Ben himself) and the three shared contacts; Mona.
     folder.run("vdirsyncer", &["discover"]).await;
@@ -305,6 +285,46 @@ async fn folder_changes_go_up(server: &Server, folder: &Folder, ben: &str) {
     folder.sync().await;
     assert_eq!(server.count(ben, own).await, 1, "Astrid alone");
     assert_eq!(server.count(ben, "/api/v1/domains/acme.example/trash").await, 1);
+}
+
+/// With `CARDDAV_ONE_BOOK=yes` (for apps that sync one book an account), vdirsyncer syncs
+/// the one book: the directory and Ben's own cards come down together, a card added in
+/// the folder goes up into Ben's own contacts, one deleted there goes to the trash.
+async fn one_book_syncs_both_halves(backend: Backend) {
+    let server = spawn(backend).await;
+    shared(&server, "Acme Supplies").await;
+    let mona = ContactInput { first_name: "Mona".into(), mobile_phone: "+1 206 555 0199".into(), ..Default::default() };
+    let personal = BookRef::Personal { domain: DOMAIN.into(), extension: "201".into() };
+    server.app.create_contact(&Caller::System, &personal, mona).await.unwrap();
+    let one_book = BTreeMap::from([("CARDDAV_ONE_BOOK".to_string(), Some("yes".to_string()))]);
+    let layer = SettingsLayer::User(DOMAIN.into(), "201".into());
+    server.app.put_settings(&Caller::System, &layer, one_book).await.unwrap();
+    let folder = Folder::new(&server, &[("all", false)]);
+    folder.run("vdirsyncer", &["discover"]).await;
+    folder.sync().await;
+    let first = folder.cards("all");
+    assert_eq!(first.len(), 3, "{first:#?}");
+    for name in ["FN:Olivia Tester", "Acme Supplies", "FN:Mona"] {
+        card_with(&first, name);
+    }
+
+    std::fs::write(folder.book("all").join("astrid.vcf"), folder_card("Met at the fair")).unwrap();
+    shared(&server, "Added Later").await;
+    folder.sync().await;
+    let ben = server.token("201").await;
+    let own = "/api/v1/domains/acme.example/users/201/contacts";
+    let (_, page) = server.call(Method::GET, &ben, own, None).await;
+    assert_eq!(rest_contact(&page, "Astrid")["notes"], "Met at the fair", "it went up into Ben's own contacts");
+    let after = folder.cards("all");
+    assert_eq!(after.len(), 5, "{after:#?}");
+    card_with(&after, "Added Later");
+
+    let mona = after.iter().find(|(_, card)| card.contains("FN:Mona")).unwrap().0;
+    std::fs::remove_file(folder.book("all").join(mona)).unwrap();
+    folder.sync().await;
+    assert_eq!(server.count(&ben, own).await, 1, "Astrid alone");
+    assert_eq!(server.count(&ben, "/api/v1/domains/acme.example/trash").await, 1);
+    assert_eq!(folder.cards("all").len(), 4);
 }
 
 fn rest_contact<'a>(page: &'a Value, first_name: &str) -> &'a Value {
@@ -643,6 +663,7 @@ async fn what_litmus_would_check_on_cards(backend: Backend) {
 
 support::on_both_backends!(
     vdirsyncer_and_khard_sync_both_books,
+    one_book_syncs_both_halves,
     client_requests_are_answered_as_clients_need,
     litmus_basic_and_props,
     what_litmus_would_check_on_cards,
