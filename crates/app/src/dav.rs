@@ -167,8 +167,11 @@ impl App {
     /// The user an address-book app logs in as, with `200@acme.example` and an app
     /// password or the account password (`App::basic_login`: throttled, and fast on
     /// every request of a sync).
+    /// Every request counts against the user's `dav_request_limit` (429 past it).
     pub async fn dav_login(&self, username: &str, password: &str, client: Option<IpAddr>) -> Result<Caller> {
         let (user, domain) = self.basic_login(username, password, client).await?;
+        let refusal = "your address-book apps send too many requests; wait a moment";
+        self.dav_requests.take(user.id, self.config.dav_request_limit, refusal)?;
         Ok(Caller::User { user: Box::new(user), domain: Box::new(domain), token_id: Uuid::nil() })
     }
 

@@ -111,6 +111,10 @@ pub struct AppConfig {
     /// How often one user's address-book apps may read a whole book (a listing, a first
     /// sync, a search): each costs every card of it, so one user's apps cannot starve others.
     pub dav_book_limit: RateLimit,
+    /// How often one user's address-book apps may send any request at all (a sync, a
+    /// card read or written): generous for a phone uploading its contacts, a cap for a
+    /// client that never stops.
+    pub dav_request_limit: RateLimit,
     /// How often one domain's line states may be reported (calls, each up to 500 lines),
     /// so a PBX flooding one domain slows no other.
     pub line_limit: RateLimit,
@@ -161,6 +165,8 @@ impl Default for AppConfig {
             // Typing fast in bursts, but not a script: 20 at once, then one every 2 s.
             chat_limit: RateLimit { burst: 20, refill_every: Duration::from_secs(2) },
             dav_book_limit: RateLimit { burst: 30, refill_every: Duration::from_secs(2) },
+            // A first upload of a phone's contacts: 1,000 at once, then 100 a second.
+            dav_request_limit: RateLimit { burst: 1000, refill_every: Duration::from_millis(10) },
             // A PBX reports as calls come and go: 20 batches at once, then 10 a second.
             line_limit: RateLimit { burst: 20, refill_every: Duration::from_millis(100) },
             chat_away_after: presence::AWAY_AFTER,
@@ -184,6 +190,7 @@ pub struct App {
     presence_updates: Arc<limits::RateLimiter>,
     chat_messages: Arc<limits::RateLimiter>,
     dav_book_reads: Arc<limits::RateLimiter>,
+    dav_requests: Arc<limits::RateLimiter>,
     line_reports: Arc<limits::RateLimiter>,
     live_connections: presence::SharedLiveConnections,
     import_slots: Arc<import::ImportSlots>,
@@ -207,6 +214,7 @@ impl App {
             presence_updates: Arc::default(),
             chat_messages: Arc::default(),
             dav_book_reads: Arc::default(),
+            dav_requests: Arc::default(),
             line_reports: Arc::default(),
             live_connections: Arc::default(),
             import_slots: Arc::default(),

@@ -84,7 +84,8 @@ pub async fn run(
     // One client reads the whole book run after run: the per-user limit on whole-book
     // reads (which keeps one user's apps from starving others) would time the waits.
     let unlimited = switchboard_app::RateLimit { burst: u32::MAX, refill_every: std::time::Duration::from_millis(1) };
-    let app = App::new(store, AppConfig { dav_book_limit: unlimited, ..AppConfig::default() });
+    let app =
+        App::new(store, AppConfig { dav_book_limit: unlimited, dav_request_limit: unlimited, ..AppConfig::default() });
     let cards = generate(options.cards, options.seed);
     eprintln!("== carddav {backend}: seeding {} cards through CardDAV PUTs in-process…", cards.len());
     let started = Instant::now();

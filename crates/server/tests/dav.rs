@@ -581,6 +581,27 @@ async fn whole_book_reads_are_limited_per_user(backend: Backend) {
     assert_eq!(olivia.status, StatusCode::MULTI_STATUS, "another user is not held up");
 }
 
+/// A client that never stops is held back, whatever it asks: past the user's request
+/// limit every request is refused (429, Retry-After), other users' are answered.
+async fn requests_are_limited_per_user(backend: Backend) {
+    let limit = switchboard_app::RateLimit { burst: 5, refill_every: std::time::Duration::from_secs(60) };
+    let config = switchboard_app::AppConfig { dav_request_limit: limit, ..Default::default() };
+    let server = support::spawn_with(backend, &PEOPLE, ServerConfig::default(), config).await;
+    let token = sync_token(&server.sync(CONTACTS, "").await);
+    for _ in 0..4 {
+        assert_eq!(server.sync(CONTACTS, &token).await.status, StatusCode::MULTI_STATUS);
+    }
+    let refused = server.sync(CONTACTS, &token).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.body);
+    assert!(refused.headers.contains_key("retry-after"));
+    let put = server.dav("PUT", &format!("{CONTACTS}x.vcf"), Some("201"), &[], &ios_card("x", "X")).await;
+    assert_eq!(put.status, StatusCode::TOO_MANY_REQUESTS, "writes too");
+    let ben = server.token("201").await;
+    assert_eq!(server.count(&ben, "/api/v1/domains/acme.example/users/201/contacts").await, 0, "nothing written");
+    let olivia = server.dav("PROPFIND", "/dav/books/acme.example/200/", Some("200"), &[("Depth", "0")], "").await;
+    assert_eq!(olivia.status, StatusCode::MULTI_STATUS, "another user is not held up");
+}
+
 /// Past 50 own cards a multiget and a sync read the book a page at a time: the same cards
 /// come back, under the names the client gave them or their ids.
 async fn many_own_cards_at_once(backend: Backend) {
@@ -676,5 +697,6 @@ support::on_both_backends!(
     sync_comes_in_pieces_when_a_limit_is_asked,
     one_book_for_apps_that_sync_one,
     whole_book_reads_are_limited_per_user,
+    requests_are_limited_per_user,
     many_own_cards_at_once,
 );
