@@ -3,8 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::details::{
-    Address, DateEntry, Email, ExtraProperty, Labeled, MAX_ENTRIES, MAX_EXTRA_NAME_LEN, MAX_EXTRA_VALUE_LEN,
-    MAX_LABEL_LEN, MAX_VALUE_LEN, NameParts, Phone, PhoneInput, PhoneKind,
+    Address, ContactKind, DateEntry, Email, ExtraProperty, Labeled, MAX_ENTRIES, MAX_EXTRA_NAME_LEN,
+    MAX_EXTRA_VALUE_LEN, MAX_LABEL_LEN, MAX_MEMBER_LEN, MAX_MEMBERS, MAX_VALUE_LEN, NameParts, Phone, PhoneInput,
+    PhoneKind,
 };
 use crate::error::{Errors, FieldError, Invalid};
 use crate::phone::{Country, ExtensionStyle, PhoneNumber};
@@ -87,6 +88,14 @@ pub struct ContactInput {
     #[schema(max_items = 50)]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub extra: Vec<ExtraProperty>,
+    /// A person (the default), a company, or a group of other contacts of the book.
+    #[serde(skip_serializing_if = "is_default")]
+    pub kind: ContactKind,
+    /// A group's members, in order: the UIDs or URIs of other cards of its book
+    /// (`urn:uuid:…`), kept exactly as given. Only a group has members.
+    #[schema(max_items = 1000)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
 }
 
 /// A partial update: only the fields present change. A list given replaces the whole list.
@@ -146,6 +155,10 @@ pub struct ContactPatch {
     pub ims: Option<Vec<Labeled>>,
     #[schema(max_items = 50)]
     pub extra: Option<Vec<ExtraProperty>>,
+    pub kind: Option<ContactKind>,
+    /// Replaces the whole list of members.
+    #[schema(max_items = 1000)]
+    pub members: Option<Vec<String>>,
 }
 
 /// A whole form's worth of fields replaces every field.
@@ -178,6 +191,8 @@ impl From<ContactInput> for ContactPatch {
             dates: Some(input.dates),
             ims: Some(input.ims),
             extra: Some(input.extra),
+            kind: Some(input.kind),
+            members: Some(input.members),
         }
     }
 }
@@ -283,6 +298,9 @@ pub struct ContactFields {
     pub ims: Vec<Labeled>,
     pub notes: String,
     pub extra: Vec<ExtraProperty>,
+    pub kind: ContactKind,
+    /// A group's members as given (see [`ContactInput::members`]); empty for anyone else.
+    pub members: Vec<String>,
 }
 
 pub const MAX_NAME_LEN: usize = 100;
@@ -403,6 +421,37 @@ fn read_date(entry: &DateEntry) -> Result<Option<DateEntry>, (&'static str, Stri
     Ok(Some(DateEntry { kind: entry.kind, label: label(&entry.label)?, date }))
 }
 
+/// A member reference: one line, kept exactly as the client wrote it.
+fn read_member(member: &str) -> Result<Option<String>, (&'static str, String)> {
+    let fine = !member.trim().is_empty() && member.len() <= MAX_MEMBER_LEN && !member.chars().any(char::is_control);
+    match fine {
+        true => Ok(Some(member.to_string())),
+        false => Err(("member", format!("a member is a UID or URI of 1 to {MAX_MEMBER_LEN} bytes on one line"))),
+    }
+}
+
+/// A group's members; anyone else has none.
+fn read_members(errors: &mut Errors, kind: ContactKind, members: &[String]) -> Vec<String> {
+    if kind != ContactKind::Group {
+        if !members.is_empty() {
+            errors.push("members", "only a group has members (`kind`: `group`)");
+        }
+        return Vec::new();
+    }
+    if members.len() > MAX_MEMBERS {
+        errors.push("members", format!("a group has at most {MAX_MEMBERS} members"));
+        return Vec::new();
+    }
+    let mut kept = Vec::with_capacity(members.len());
+    for (index, member) in members.iter().enumerate() {
+        match read_member(member) {
+            Ok(member) => kept.extend(member),
+            Err((_, message)) => errors.push(&format!("members[{index}]"), message),
+        }
+    }
+    kept
+}
+
 fn read_extra(entry: &ExtraProperty) -> Result<Option<ExtraProperty>, (&'static str, String)> {
     let name = single_line(&entry.name, MAX_EXTRA_NAME_LEN).map_err(|m| ("name", m))?;
     if name.is_empty() {
@@ -471,6 +520,8 @@ impl ContactFields {
             ims: read_list(&mut errors, "ims", &input.ims, read_labeled),
             notes: errors.take("notes", multi_line(&input.notes, MAX_NOTES_LEN)).unwrap_or_default(),
             extra: read_list(&mut errors, "extra", &input.extra, read_extra),
+            kind: input.kind,
+            members: read_members(&mut errors, input.kind, &input.members),
         };
         let size = fields.text_bytes();
         if size > MAX_CONTACT_BYTES {
@@ -485,6 +536,9 @@ impl ContactFields {
         let problems = errors.into_vec();
         if !fields.has_something_to_keep() {
             // Fields left out for their errors may be why nothing is left: those say more.
+            if problems.is_empty() && fields.kind == ContactKind::Group {
+                return Err(Invalid::field("first_name", "a group needs a name"));
+            }
             if problems.is_empty() {
                 return Err(Invalid::field("first_name", "give a name, a company, a number or an email"));
             }
@@ -511,12 +565,25 @@ impl ContactFields {
         let labeled = self.urls.iter().chain(&self.ims).map(|l| l.kind.len() + l.label.len() + l.value.len());
         let dates = self.dates.iter().map(|d| d.label.len() + d.date.len());
         let extra = self.extra.iter().map(|e| e.name.len() + e.value.len());
+        let members = self.members.iter().map(String::len);
         names.iter().chain(&name_parts).map(|s| s.len()).sum::<usize>()
-            + phones.chain(emails).chain(addresses).chain(labeled).chain(dates).chain(extra).sum::<usize>()
+            + phones
+                .chain(emails)
+                .chain(addresses)
+                .chain(labeled)
+                .chain(dates)
+                .chain(extra)
+                .chain(members)
+                .sum::<usize>()
     }
 
     fn has_something_to_keep(&self) -> bool {
-        [&self.first_name, &self.last_name, &self.company].iter().any(|s| !s.is_empty())
+        let named = [&self.first_name, &self.last_name, &self.company].iter().any(|s| !s.is_empty());
+        // A group is its name and members: a number or an email names no group.
+        if self.kind == ContactKind::Group {
+            return named;
+        }
+        named
             // A note in a number's place (`ask reception`) is kept, but names nobody.
             || self.phones.iter().any(|phone| phone.number.has_number())
             || !self.emails.is_empty()
@@ -556,6 +623,8 @@ impl ContactFields {
             dates: self.dates.clone(),
             ims: self.ims.clone(),
             extra: self.extra.clone(),
+            kind: self.kind,
+            members: self.members.clone(),
         }
     }
 
@@ -596,6 +665,10 @@ impl ContactFields {
         replace_if_given(&mut input.dates, &patch.dates);
         replace_if_given(&mut input.ims, &patch.ims);
         replace_if_given(&mut input.extra, &patch.extra);
+        replace_if_given(&mut input.members, &patch.members);
+        if let Some(kind) = patch.kind {
+            input.kind = kind;
+        }
         // A shorthand stays a shorthand, so its errors name the field the client sent.
         let shorthands = [
             (PhoneKind::Work, &patch.work_phone, &mut input.work_phone),
@@ -686,8 +759,13 @@ impl ContactFields {
         }
     }
 
-    /// Two contacts with the same key are exact duplicates: same names, same numbers.
+    /// Two contacts with the same key are exact duplicates: same names, same numbers. A
+    /// group's key is its own (names and members), so a group is never a person's duplicate.
     pub fn duplicate_key(&self) -> String {
+        if self.kind == ContactKind::Group {
+            let names = [&self.first_name, &self.last_name, &self.company].map(|n| fold(n));
+            return format!("group\u{1}{}\u{1}{}", names.join("\u{1}"), self.members.join(","));
+        }
         let mut numbers: Vec<String> =
             self.phones.iter().map(|p| p.number.e164.clone().unwrap_or_else(|| p.number.typed.clone())).collect();
         numbers.sort();
@@ -728,6 +806,7 @@ impl ContactFields {
             dates: self.dates.clone(),
             ims: self.ims.clone(),
             extra: self.extra.clone(),
+            members: self.members.clone(),
         }
     }
 }
@@ -769,6 +848,9 @@ pub struct ContactDetails {
     pub ims: Vec<Labeled>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub extra: Vec<ExtraProperty>,
+    /// A group's members (the kind itself is a column of its own).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {

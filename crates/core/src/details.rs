@@ -21,6 +21,44 @@ pub const MAX_VALUE_LEN: usize = 1000;
 pub const MAX_EXTRA_NAME_LEN: usize = 200;
 pub const MAX_EXTRA_VALUE_LEN: usize = 4000;
 
+/// How many members a group may list: a family, a team, a department's worth of cards.
+pub const MAX_MEMBERS: usize = 1000;
+/// One member's reference (`urn:uuid:…`, as clients write it).
+pub const MAX_MEMBER_LEN: usize = 500;
+
+/// What a contact stands for. Organizations are company cards (Apple's
+/// `X-ABShowAs:COMPANY`, vCard 4.0 `KIND:org`); a group is a named list of other cards of
+/// its book (`KIND:group`, Apple's `X-ADDRESSBOOKSERVER-KIND:group`), which is nobody to
+/// call: phones, LDAP, caller-ID and duplicate detection leave groups out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactKind {
+    #[default]
+    Individual,
+    Organization,
+    Group,
+}
+
+impl ContactKind {
+    /// The word the store and the API use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactKind::Individual => "individual",
+            ContactKind::Organization => "organization",
+            ContactKind::Group => "group",
+        }
+    }
+
+    /// The kind a stored word names (an unknown word is an individual, as before kinds).
+    pub fn from_stored(word: &str) -> ContactKind {
+        match word {
+            "organization" => ContactKind::Organization,
+            "group" => ContactKind::Group,
+            _ => ContactKind::Individual,
+        }
+    }
+}
+
 /// What a number is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

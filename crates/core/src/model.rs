@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::contact::{ContactFields, NumberKind};
-use crate::details::{Address, DateEntry, Email, ExtraProperty, Labeled, Phone, PhoneKind};
+use crate::details::{Address, ContactKind, DateEntry, Email, ExtraProperty, Labeled, Phone, PhoneKind};
 use crate::names::{DomainName, Extension};
 use crate::phone::PhoneNumber;
 use crate::scope::Scope;
@@ -124,6 +124,11 @@ pub struct ContactView {
     pub ims: Vec<Labeled>,
     pub extra: Vec<ExtraProperty>,
     pub notes: String,
+    /// `individual`, `organization` or `group`.
+    pub kind: ContactKind,
+    /// A group's members as its clients wrote them (`urn:uuid:…`), in order; empty for
+    /// anyone else.
+    pub members: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Set while the contact is in the trash.
@@ -193,6 +198,8 @@ impl Contact {
             ims: f.ims.clone(),
             extra: f.extra.clone(),
             notes: f.notes.clone(),
+            kind: f.kind,
+            members: f.members.clone(),
             created_at: self.created_at,
             updated_at: self.updated_at,
             deleted_at: self.deleted_at,

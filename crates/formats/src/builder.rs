@@ -104,6 +104,18 @@ impl Builder {
         true
     }
 
+    pub fn kind(&mut self, kind: switchboard_core::details::ContactKind) {
+        self.contact.kind = kind;
+    }
+
+    /// A group's member, as written; past what a group may hold, the rest are left out.
+    pub fn member(&mut self, member: &str) {
+        let fits = member.len() <= switchboard_core::details::MAX_MEMBER_LEN && !member.chars().any(char::is_control);
+        if present(member) && fits && self.contact.members.len() < switchboard_core::details::MAX_MEMBERS {
+            self.contact.members.push(member.to_string());
+        }
+    }
+
     /// What was gathered so far.
     pub fn contact(&self) -> &ContactInput {
         &self.contact

@@ -42,8 +42,13 @@ impl<W: Write> Writer<W> {
         Ok(Writer { inner })
     }
 
+    /// Writes one contact. A group is written only in vCard: neither CSV format has a
+    /// record for a list of other contacts (a group's members would arrive as a person
+    /// named after the group), so CSV files leave groups out.
     pub fn write(&mut self, contact: &ExportContact) -> io::Result<()> {
+        let group = contact.fields.kind == switchboard_core::details::ContactKind::Group;
         match &mut self.inner {
+            Inner::Outlook(_) | Inner::Google(..) if group => Ok(()),
             Inner::Outlook(csv) => Ok(csv.write_record(outlook_row(contact))?),
             Inner::Google(csv, header) => Ok(csv.write_record(google_row(contact, header))?),
             Inner::VCard { out, version4 } => write_card(out, contact, *version4),

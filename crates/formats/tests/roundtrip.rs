@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use switchboard_core::PhoneNumber;
-use switchboard_core::details::{Email, NameParts, Phone, PhoneInput, PhoneKind};
+use switchboard_core::details::{ContactKind, Email, NameParts, Phone, PhoneInput, PhoneKind};
 use switchboard_formats::{ContactFields, ContactInput, ExportContact, ExportFormat, ReadOptions, read, write_all};
 
 /// One character a person might type, weighted towards the troublesome ones.
@@ -98,6 +98,12 @@ fn expected(export: &ExportContact, format: ExportFormat) -> (ContactInput, Opti
     let extension = export.extension.as_deref().map(str::trim).filter(|e| !e.is_empty());
     if let Some(extension) = extension.filter(|_| export.fields.work_phone().is_none()) {
         contact.phones.insert(0, PhoneInput { kind: PhoneKind::Work, label: String::new(), number: extension.into() });
+    }
+    // A card with no person's name is a company card in vCard, read back as an organization.
+    let f = &export.fields;
+    let vcard = matches!(format, ExportFormat::VCard3 | ExportFormat::VCard4);
+    if vcard && [&f.first_name, &f.name.middle, &f.last_name].iter().all(|n| n.is_empty()) {
+        contact.kind = ContactKind::Organization;
     }
     (contact, Some(export.uid.clone()), export.starred && format != ExportFormat::OutlookCsv)
 }

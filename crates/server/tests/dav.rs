@@ -686,6 +686,122 @@ async fn own_etags_move_with_every_change_and_only_then(backend: Backend) {
     assert!(without != with_photo && without != renamed, "the photo removed: {without}");
 }
 
+const MEMBERS: [&str; 3] = [
+    "urn:uuid:0b6c1a8e-5d21-4f3a-9e7c-2a1b3c4d5e6f",
+    "urn:uuid:7f3e2d1c-0b9a-4876-a5b4-c3d2e1f0a9b8",
+    "urn:uuid:5c4b3a29-1807-4f6e-9d5c-4b3a29180706",
+];
+
+/// A group as macOS Contacts writes it (3.0, Apple's properties, `N` repeating the name).
+fn apple_group(uid: &str, name: &str, members: &[&str]) -> String {
+    let members: String = members.iter().map(|m| format!("X-ADDRESSBOOKSERVER-MEMBER:{m}\r\n")).collect();
+    format!(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nPRODID:-//Apple Inc.//macOS 14.4//EN\r\nN:{name}\r\nFN:{name}\r\n\
+         X-ADDRESSBOOKSERVER-KIND:group\r\n{members}REV:2026-03-01T10:00:00Z\r\nUID:{uid}\r\nEND:VCARD\r\n"
+    )
+}
+
+/// A vCard 4.0 group with a number of its own (a phone tree's line), which is still no
+/// one to name a caller by.
+fn v4_group(uid: &str, name: &str, members: &[&str]) -> String {
+    let members: String = members.iter().map(|m| format!("MEMBER:{m}\r\n")).collect();
+    format!(
+        "BEGIN:VCARD\r\nVERSION:4.0\r\nKIND:group\r\nFN:{name}\r\n{members}TEL;VALUE=uri;TYPE=work,voice:tel:+1-206-555-0142\r\n\
+         UID:{uid}\r\nEND:VCARD\r\n"
+    )
+}
+
+/// A card's property lines, unfolded, without those every writer makes anew, and `N`
+/// without its empty trailing parts (`N:Book Club` is `N:Book Club;;;;`).
+fn fields_of(card: &str) -> Vec<String> {
+    let unfolded = card.replace("\r\n ", "");
+    let skip = ["VERSION:", "PRODID:", "REV:", "BEGIN:", "END:"];
+    let n = |l: &str| if l.starts_with("N:") { l.trim_end_matches(';').to_string() } else { l.to_string() };
+    unfolded.split("\r\n").filter(|l| !l.is_empty() && !skip.iter().any(|s| l.starts_with(s))).map(n).collect()
+}
+
+fn sorted(mut lines: Vec<String>) -> Vec<String> {
+    lines.sort();
+    lines
+}
+
+/// The same fields (in any order), and the same members in the same order.
+fn same_card(got: &str, sent: &str) -> bool {
+    let members = |card: &str| fields_of(card).into_iter().filter(|l| l.contains("MEMBER:")).collect::<Vec<_>>();
+    sorted(fields_of(got)) == sorted(fields_of(sent)) && members(got) == members(sent)
+}
+
+/// A group PUT in Apple's 3.0 form or in vCard 4.0 comes back with the same fields and its
+/// members in order, in the version asked for; it syncs like any card, the REST API shows
+/// its kind and members, and it is nobody in the directory or to caller-ID.
+async fn groups_come_back_as_they_went_in(backend: Backend) {
+    let server = spawn(backend).await;
+    let token = sync_token(&server.sync(CONTACTS, "").await);
+    let create = [("If-None-Match", "*"), ("Content-Type", "text/vcard; charset=utf-8")];
+    let v4 = [("Accept", "text/vcard; version=4.0")];
+
+    let apple_path = format!("{CONTACTS}A1B2-group.vcf");
+    let apple = apple_group("A1B2-group", "Book Club", &MEMBERS);
+    let put = server.dav("PUT", &apple_path, Some("201"), &create, &apple).await;
+    assert_eq!(put.status, StatusCode::CREATED, "{}", put.body);
+    let got = server.dav("GET", &apple_path, Some("201"), &[], "").await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert_eq!(sorted(fields_of(&got.body)), sorted(fields_of(&apple)), "3.0 in, 3.0 out:\n{}", got.body);
+    let members: Vec<String> = fields_of(&got.body).into_iter().filter(|l| l.contains("MEMBER:")).collect();
+    let expected: Vec<String> = MEMBERS.iter().map(|m| format!("X-ADDRESSBOOKSERVER-MEMBER:{m}")).collect();
+    assert_eq!(members, expected, "in order");
+    let as_v4 = server.dav("GET", &apple_path, Some("201"), &v4, "").await;
+    let wanted_v4 = v4_group("A1B2-group", "Book Club", &MEMBERS)
+        .replace("TEL;VALUE=uri;TYPE=work,voice:tel:+1-206-555-0142\r\n", "");
+    assert!(same_card(&as_v4.body, &wanted_v4), "3.0 in, 4.0 out:\n{}", as_v4.body);
+
+    let v4_path = format!("{CONTACTS}tree.vcf");
+    let tree = v4_group("C3D4-group", "Phone tree", &MEMBERS[..2]);
+    let put = server.dav("PUT", &v4_path, Some("201"), &create, &tree).await;
+    assert_eq!(put.status, StatusCode::CREATED, "{}", put.body);
+    let got = server.dav("GET", &v4_path, Some("201"), &v4, "").await;
+    assert!(same_card(&got.body, &tree), "4.0 in, 4.0 out:\n{}", got.body);
+    let as_v3 = server.dav("GET", &v4_path, Some("201"), &[], "").await;
+    let v3_lines = fields_of(&as_v3.body);
+    for line in ["X-ADDRESSBOOKSERVER-KIND:group", "FN:Phone tree", "UID:C3D4-group"] {
+        assert!(v3_lines.iter().any(|l| l == line), "{line} in\n{}", as_v3.body);
+    }
+    // And the 3.0 form read back is the same group.
+    let again = server
+        .dav("PUT", &v4_path, Some("201"), &[("If-Match", as_v3.headers[ETAG].to_str().unwrap())], &as_v3.body)
+        .await;
+    assert_eq!(again.status, StatusCode::NO_CONTENT, "{}", again.body);
+    let got = server.dav("GET", &v4_path, Some("201"), &v4, "").await;
+    assert!(same_card(&got.body, &tree), "4.0 → 3.0 → 4.0:\n{}", got.body);
+
+    // Both sync as cards of the book.
+    let synced = server.sync(CONTACTS, &token).await.responses();
+    assert!(synced.contains_key(&apple_path) && synced.contains_key(&v4_path), "{synced:?}");
+
+    // The API shows what they are; the directory and caller-ID leave them out.
+    let ben = server.token("201").await;
+    let (status, page) = server.call(Method::GET, &ben, "/api/v1/domains/acme.example/users/201/contacts", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let groups: Vec<(&str, usize)> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "group")
+        .map(|c| (c["first_name"].as_str().unwrap(), c["members"].as_array().unwrap().len()))
+        .collect();
+    assert_eq!(groups, [("Book Club", 3), ("Phone tree", 2)]);
+    own(&server, "201", "Nora").await;
+    let directory = "/api/v1/domains/acme.example/users/201/directory?group=mine";
+    let (_, mine) = server.call(Method::GET, &ben, directory, None).await;
+    let names: Vec<&str> =
+        mine["items"].as_array().unwrap().iter().map(|e| e["first_name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Nora"], "{mine}");
+    let lookup = "/api/v1/domains/acme.example/lookup?number=%2B12065550142";
+    let (status, answer) = server.call(Method::GET, &ben, lookup, None).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert!(answer["name"].is_null(), "a group names no caller: {answer}");
+}
+
 support::on_both_backends!(
     discovery_leads_to_the_users_books,
     own_etags_move_with_every_change_and_only_then,
@@ -699,4 +815,5 @@ support::on_both_backends!(
     whole_book_reads_are_limited_per_user,
     requests_are_limited_per_user,
     many_own_cards_at_once,
+    groups_come_back_as_they_went_in,
 );

@@ -35,13 +35,18 @@ impl CallerIdStore for Backend {
             qb.push(format_args!(", CASE WHEN contacts.{e164_column} = ")).push_bind(e164);
             qb.push(" THEN 0 ELSE 1 END AS exact_rank FROM contacts WHERE ");
             push_book(&mut qb, book);
-            qb.push(format_args!(" AND contacts.deleted_at IS NULL AND contacts.{column}_key = ")).push_bind(key);
+            // A group is nobody to name a caller by.
+            qb.push(format_args!(
+                " AND contacts.deleted_at IS NULL AND contacts.kind <> 'group' AND contacts.{column}_key = "
+            ))
+            .push_bind(key);
             push_visible(&mut qb, "contacts", None);
         }
         // And the numbers beyond the four columns, by their key index.
         qb.push(concat!(" UNION ALL SELECT ", contact_columns!(), ", 1 AS exact_rank FROM contacts WHERE "));
         push_book(&mut qb, book);
-        qb.push(" AND contacts.deleted_at IS NULL AND contacts.id IN (SELECT contact_id FROM contact_numbers WHERE ");
+        qb.push(" AND contacts.deleted_at IS NULL AND contacts.kind <> 'group'");
+        qb.push(" AND contacts.id IN (SELECT contact_id FROM contact_numbers WHERE ");
         qb.push("contact_numbers.domain_id = ").push_bind(book.domain_id());
         match book.owner_id() {
             None => qb.push(" AND contact_numbers.owner_user_id IS NULL"),

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row as _;
 use switchboard_core::PhoneNumber;
 use switchboard_core::contact::{ContactDetails, ContactFields, NumberKind};
-use switchboard_core::details::{Email, Phone, PhoneKind};
+use switchboard_core::details::{ContactKind, Email, Phone, PhoneKind};
 use switchboard_core::model::{Book, Contact};
 use switchboard_core::paging::Page;
 use uuid::Uuid;
@@ -139,7 +139,7 @@ impl ContactStore for Backend {
 pub(super) const DUPLICATE_CONTACT: &str = "an identical contact (same names and numbers) is already in this book";
 
 /// The columns a contact's fields are stored in, in the order of [`contact_values`].
-pub(in super::super) const CONTACT_VALUE_COLUMNS: [&str; 22] = [
+pub(in super::super) const CONTACT_VALUE_COLUMNS: [&str; 23] = [
     "first_name",
     "last_name",
     "company",
@@ -162,10 +162,11 @@ pub(in super::super) const CONTACT_VALUE_COLUMNS: [&str; 22] = [
     "home_phone_key",
     "fax_key",
     "details",
+    "kind",
 ];
 
 /// The columns a contact's fields are stored in, with their values.
-pub(super) fn contact_values(fields: &ContactFields) -> [(&'static str, Option<String>); 22] {
+pub(super) fn contact_values(fields: &ContactFields) -> [(&'static str, Option<String>); 23] {
     let [work, mobile, home, fax] =
         [NumberKind::Work, NumberKind::Mobile, NumberKind::Home, NumberKind::Fax].map(|kind| fields.first_phone(kind));
     let typed = |number: Option<&PhoneNumber>| number.map(|n| n.typed.clone());
@@ -194,6 +195,7 @@ pub(super) fn contact_values(fields: &ContactFields) -> [(&'static str, Option<S
         key(home),
         key(fax),
         Some(details_json(fields)),
+        Some(fields.kind.as_str().to_string()),
     ];
     let mut values = values.into_iter();
     CONTACT_VALUE_COLUMNS.map(|column| (column, values.next().flatten()))
@@ -593,7 +595,7 @@ async fn insert_contacts<'a>(
 }
 
 /// A contact to insert: its id and the values of its columns.
-pub(in super::super) type ContactRow = (Uuid, [(&'static str, Option<String>); 22]);
+pub(in super::super) type ContactRow = (Uuid, [(&'static str, Option<String>); 23]);
 
 /// Inserts contacts into a book with one multi-row `INSERT … VALUES` (at most
 /// [`INSERT_CHUNK`] rows), created and updated `now`.
@@ -763,6 +765,8 @@ pub(super) fn contact(row: &Row) -> Result<Contact> {
         ims: details.ims,
         notes: row.try_get("notes")?,
         extra: details.extra,
+        kind: ContactKind::from_stored(&row.try_get::<String, _>("kind")?),
+        members: details.members,
     };
     let deleted_at: Option<i64> = row.try_get("deleted_at")?;
     Ok(Contact {

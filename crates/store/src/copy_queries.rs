@@ -121,6 +121,7 @@ const CONTACT_COPY_COLUMNS: &[(&str, Kind)] = &[
     ("home_phone_key", Kind::Text),
     ("fax_key", Kind::Text),
     ("details", Kind::Text),
+    ("kind", Kind::Text),
 ];
 
 const USER_COPY_COLUMNS: &[(&str, Kind)] = &[

@@ -200,6 +200,9 @@ impl DirectoryStore for Backend {
 pub(super) struct Filter<'a> {
     pub only: Option<&'a [Uuid]>,
     pub starred: Option<bool>,
+    /// Groups too: the directory (users', phones', LDAP's) lists people and companies only;
+    /// the feed tells a group's changes to its book's address-book apps.
+    pub groups: bool,
 }
 
 /// Each branch of the union reads one index in the list's order and stops after a page,
@@ -243,12 +246,13 @@ fn push_filtered_branch(qb: &mut Builder, query: &DirectoryQuery, kind: EntryKin
             "users"
         }
         EntryKind::Shared => {
-            push_contact_entries(qb, query, "shared", Book::Shared { domain_id: query.domain_id }, by_id);
+            let book = Book::Shared { domain_id: query.domain_id };
+            push_contact_entries(qb, query, "shared", book, by_id, filter.groups);
             "contacts"
         }
         EntryKind::Personal => {
             let book = Book::Personal { domain_id: query.domain_id, owner_id: query.viewer_id };
-            push_contact_entries(qb, query, "personal", book, by_id);
+            push_contact_entries(qb, query, "personal", book, by_id, filter.groups);
             "contacts"
         }
     };
@@ -301,8 +305,16 @@ pub(super) fn push_coworkers(qb: &mut Builder, query: &DirectoryQuery) {
     };
 }
 
-/// `by_id`: the query names its entries by id (see `push_book_of_named`).
-pub(super) fn push_contact_entries(qb: &mut Builder, query: &DirectoryQuery, kind: &str, book: Book, by_id: bool) {
+/// `by_id`: the query names its entries by id (see `push_book_of_named`). `groups`: groups
+/// are entries too (see [`Filter::groups`]).
+pub(super) fn push_contact_entries(
+    qb: &mut Builder,
+    query: &DirectoryQuery,
+    kind: &str,
+    book: Book,
+    by_id: bool,
+    groups: bool,
+) {
     qb.push(format_args!(
         "SELECT contacts.id AS id, '{kind}' AS kind, contacts.first_name AS first_name, \
          contacts.last_name AS last_name, contacts.company AS company, contacts.title AS title, \
@@ -324,6 +336,9 @@ pub(super) fn push_contact_entries(qb: &mut Builder, query: &DirectoryQuery, kin
         false => push_book(qb, book),
     }
     qb.push(" AND contacts.deleted_at IS NULL");
+    if !groups {
+        qb.push(" AND contacts.kind <> 'group'");
+    }
     push_visible(qb, "contacts", None);
 }
 

@@ -174,7 +174,10 @@ fn push_keyed(qb: &mut Builder, book: Book, wanted: Wanted) -> bool {
         first = false;
         qb.push(format_args!("SELECT ('{prefix}' || {column}){BYTE_ORDER} AS k, contacts.id AS id FROM {from} WHERE "));
         push_book(qb, book);
-        qb.push(format_args!(" AND contacts.deleted_at IS NULL AND {has_key} AND {column} <> ''"));
+        // Groups are nobody's duplicates: they hold no person's numbers or names.
+        qb.push(format_args!(
+            " AND contacts.deleted_at IS NULL AND contacts.kind <> 'group' AND {has_key} AND {column} <> ''"
+        ));
         push_visible(qb, "contacts", None);
         match condition {
             Condition::None => {}

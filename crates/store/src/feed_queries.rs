@@ -55,7 +55,7 @@ impl FeedStore for Backend {
             let query = DirectoryQuery { group: Group::All, list, ..query.clone() };
             // Found by their primary keys and sorted, not by walking the sort index past
             // every other entry of the domain.
-            let only = Filter { only: Some(chunk), ..Filter::default() };
+            let only = Filter { only: Some(chunk), groups: true, ..Filter::default() };
             for row in directory_rows(&self.pool, &query, only, false).await? {
                 entries.push(directory_entry(&row)?);
             }

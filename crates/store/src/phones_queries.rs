@@ -69,11 +69,11 @@ impl PhoneStore for Backend {
                 "users"
             }
             BookPart::Shared => {
-                push_contact_entries(&mut qb, &query, "shared", Book::Shared { domain_id }, false);
+                push_contact_entries(&mut qb, &query, "shared", Book::Shared { domain_id }, false, false);
                 "contacts"
             }
             BookPart::Personal(owner_id) => {
-                push_contact_entries(&mut qb, &query, "personal", Book::Personal { domain_id, owner_id }, false);
+                push_contact_entries(&mut qb, &query, "personal", Book::Personal { domain_id, owner_id }, false, false);
                 "contacts"
             }
         };

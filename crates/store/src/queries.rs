@@ -64,7 +64,7 @@ macro_rules! contact_columns {
     () => {
         "id, domain_id, owner_user_id, first_name, last_name, company, title, work_phone, work_phone_e164, \
          mobile_phone, mobile_phone_e164, home_phone, home_phone_e164, fax, fax_e164, email, notes, sort_key, \
-         version, created_at, updated_at, deleted_at, details, \
+         version, created_at, updated_at, deleted_at, details, kind, \
          EXISTS (SELECT 1 FROM contact_photos WHERE contact_photos.contact_id = contacts.id) AS has_photo"
     };
 }

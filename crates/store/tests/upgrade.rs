@@ -2,7 +2,9 @@
 //! contacts that release wrote reads the same after this release's migrations, on SQLite
 //! and on PostgreSQL: the numbers and email come back from their columns, caller-ID still
 //! finds them, and a contact changed afterwards keeps everything it is given. A database
-//! from before 0013 finds duplicates by numbers beyond the four columns.
+//! from before 0013 finds duplicates by numbers beyond the four columns. A database from
+//! before 0022 reads every contact as an individual with everything it held, and takes
+//! groups, which the directory and caller-ID leave out.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -10,10 +12,11 @@ use std::sync::Arc;
 use sqlx::migrate::Migrator;
 use switchboard_core::PhoneNumber;
 use switchboard_core::contact::ContactFields;
-use switchboard_core::details::{Email, Phone, PhoneInput, PhoneKind};
+use switchboard_core::contact::{ContactDetails, ContactInput};
+use switchboard_core::details::{ContactKind, Email, Phone, PhoneInput, PhoneKind};
 use switchboard_core::model::Book;
 use switchboard_core::phone::Country;
-use switchboard_store::{AuditRecord, PostgresStore, SqliteStore, Store};
+use switchboard_store::{AuditRecord, DirectoryQuery, Group, ListQuery, PostgresStore, SqliteStore, Store};
 use uuid::Uuid;
 
 /// The last schema version of the previous release.
@@ -200,4 +203,92 @@ async fn a_postgres_database_before_numbers_e164_finds_duplicates_by_every_numbe
     }
     let store = PostgresStore::connect(&url).await.unwrap();
     finds_duplicates_by_a_second_mobile(Arc::new(store), domain_id, contact_id).await;
+}
+
+/// The last schema version before contacts had kinds (0022).
+const BEFORE_KINDS: i64 = 21;
+
+fn audit(domain_id: Uuid, action: &str) -> AuditRecord {
+    AuditRecord {
+        domain_id: Some(domain_id),
+        actor: "test".into(),
+        action: action.into(),
+        target_id: None,
+        details: serde_json::Value::Null,
+    }
+}
+
+/// The contact written before kinds is an individual with every number and email it had;
+/// a group written now keeps its members, and only the person is in the directory and
+/// found by caller-ID.
+async fn reads_as_an_individual_and_takes_groups(store: Arc<dyn Store>, domain_id: Uuid, contact_id: Uuid) {
+    let book = Book::Shared { domain_id };
+    let contact = store.contact(book, contact_id).await.unwrap().expect("the contact survived");
+    let before: ContactDetails = serde_json::from_str(DETAILS).unwrap();
+    assert_eq!((contact.fields.kind, contact.fields.members.len()), (ContactKind::Individual, 0));
+    assert_eq!((&contact.fields.phones, &contact.fields.emails), (&before.phones, &before.emails));
+    assert_eq!(
+        (contact.fields.first_name.as_str(), contact.fields.notes.as_str(), contact.version),
+        ("Ann", "Met at the fair.", 3)
+    );
+
+    let members = vec![format!("urn:uuid:{contact_id}"), "urn:uuid:not-here".to_string()];
+    let input = ContactInput {
+        first_name: "Buyers".into(),
+        kind: ContactKind::Group,
+        members: members.clone(),
+        ..ContactInput::default()
+    };
+    let fields = ContactFields::parse(&input, Country::default()).unwrap();
+    let group = store.create_contact(book, fields.clone(), audit(domain_id, "contact.create")).await.unwrap();
+    let read = store.contact(book, group.id).await.unwrap().unwrap();
+    assert_eq!((read.fields.kind, &read.fields.members), (ContactKind::Group, &members));
+    assert_eq!(read.fields, fields);
+
+    let query = DirectoryQuery {
+        domain_id,
+        viewer_id: Uuid::nil(),
+        include_shared: true,
+        include_own: false,
+        group: Group::All,
+        list: ListQuery::default(),
+    };
+    let listed: Vec<Uuid> = store.directory(&query).await.unwrap().items.iter().map(|e| e.id).collect();
+    assert_eq!(listed, [contact_id], "a group is nobody to list");
+    let found = store.contacts_by_lookup_key(book, "5550101", Some("+12065550101"), 10).await.unwrap();
+    assert_eq!(found.iter().map(|c| c.id).collect::<Vec<_>>(), [contact_id]);
+}
+
+#[tokio::test]
+async fn a_sqlite_database_before_kinds_reads_individuals_and_takes_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("before-kinds.db");
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let (domain_id, contact_id) = (Uuid::now_v7(), Uuid::now_v7());
+    {
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        up_to(sqlx::migrate!("migrations/sqlite"), BEFORE_KINDS).run(&pool).await.unwrap();
+        sqlx::query(DOMAIN).bind(domain_id).execute(&pool).await.unwrap();
+        sqlx::query(CONTACT).bind(contact_id).bind(domain_id).execute(&pool).await.unwrap();
+        sqlx::query("UPDATE contacts SET details = $1").bind(DETAILS).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+    let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+    reads_as_an_individual_and_takes_groups(Arc::new(store), domain_id, contact_id).await;
+}
+
+#[tokio::test]
+async fn a_postgres_database_before_kinds_reads_individuals_and_takes_groups() {
+    let url = switchboard_store::testing::fresh_postgres_database().await;
+    let (domain_id, contact_id) = (Uuid::now_v7(), Uuid::now_v7());
+    {
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        up_to(sqlx::migrate!("migrations/postgres"), BEFORE_KINDS).run(&pool).await.unwrap();
+        sqlx::query(DOMAIN).bind(domain_id).execute(&pool).await.unwrap();
+        sqlx::query(CONTACT).bind(contact_id).bind(domain_id).execute(&pool).await.unwrap();
+        sqlx::query("UPDATE contacts SET details = $1").bind(DETAILS).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+    let store = PostgresStore::connect(&url).await.unwrap();
+    reads_as_an_individual_and_takes_groups(Arc::new(store), domain_id, contact_id).await;
 }

@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use switchboard_core::details::{DateKind, ExtraFormat, PhoneKind, PlaceKind};
+use switchboard_core::details::{ContactKind, DateKind, ExtraFormat, PhoneKind, PlaceKind};
 
 use super::parse::{Property, structured, unescape};
 use crate::builder::{Builder, Field, normalize_newlines, present};
@@ -16,7 +16,8 @@ use crate::tables::{Part, date_label, phone_label, place_label, url_label};
 use crate::values::vcard_date;
 
 /// Properties the writer makes anew from the fields: not kept.
-const REGENERATED: [&str; 6] = ["VERSION", "PRODID", "REV", "KIND", "X-ABSHOWAS", "CLIENTPIDMAP"];
+const REGENERATED: [&str; 7] =
+    ["VERSION", "PRODID", "REV", "KIND", "X-ABSHOWAS", "X-ADDRESSBOOKSERVER-KIND", "CLIENTPIDMAP"];
 
 /// Messaging properties older than `IMPP`, each for one service.
 const IM_PROPERTIES: [&str; 11] = [
@@ -34,7 +35,7 @@ const IM_PROPERTIES: [&str; 11] = [
 ];
 
 /// Properties that fill fields or lists.
-const MODELLED: [&str; 20] = [
+const MODELLED: [&str; 22] = [
     "FN",
     "N",
     "ORG",
@@ -55,6 +56,8 @@ const MODELLED: [&str; 20] = [
     "NOTE",
     "UID",
     "X-ABLABEL",
+    "MEMBER",
+    "X-ADDRESSBOOKSERVER-MEMBER",
 ];
 
 fn is_modelled(name: &str) -> bool {
@@ -83,6 +86,9 @@ struct Card<'p> {
     /// `X-ABLabel` of each group whose property is modelled (the others are kept as they are).
     labels: HashMap<&'p str, Label>,
     company_card: bool,
+    /// vCard 4.0 `KIND:group`, Apple's `X-ADDRESSBOOKSERVER-KIND:group`.
+    group: bool,
+    has_full_name: bool,
 }
 
 impl Card<'_> {
@@ -99,7 +105,9 @@ fn read_card<'p>(properties: &'p [Property], file_charset: Charset) -> Result<Ca
     let version4 = properties
         .iter()
         .any(|p| p.name == "VERSION" && p.raw_text(false, Charset::Utf8).is_ok_and(|v| v.trim() == "4.0"));
-    let mut card = Card { version4, file_charset, labels: HashMap::new(), company_card: false };
+    let has_full_name = properties.iter().any(|p| p.name == "FN");
+    let mut card =
+        Card { version4, file_charset, labels: HashMap::new(), company_card: false, group: false, has_full_name };
     let modelled_groups: HashSet<&str> = properties
         .iter()
         .filter(|p| p.name != "X-ABLABEL" && is_modelled(&p.name))
@@ -112,8 +120,9 @@ fn read_card<'p>(properties: &'p [Property], file_charset: Charset) -> Result<Ca
                     card.labels.insert(group, apple_label(&unescape(&card.text(p)?)));
                 }
             }
-            "X-ABSHOWAS" | "KIND" => {
+            "X-ABSHOWAS" | "KIND" | "X-ADDRESSBOOKSERVER-KIND" => {
                 let value = card.text(p)?.trim().to_lowercase();
+                card.group |= value == "group" && p.name != "X-ABSHOWAS";
                 card.company_card |= value == "company" || value == "org" || value == "organization";
             }
             _ => {}
@@ -154,6 +163,11 @@ pub(crate) fn map_card(properties: &[Property], file_charset: Charset) -> Result
     if let Some((p, name)) = full_name {
         map_full_name(&mut b, p, &name, &card);
     }
+    b.kind(match () {
+        _ if card.group => ContactKind::Group,
+        _ if card.company_card => ContactKind::Organization,
+        _ => ContactKind::Individual,
+    });
     Ok(b)
 }
 
@@ -169,6 +183,11 @@ fn keep(b: &mut Builder, p: &Property, card: &Card) {
 /// `FN` gives the name when `N` does not (the company's on a company card), and is kept
 /// when it says something else than the name the writer would make.
 fn map_full_name(b: &mut Builder, p: &Property, full_name: &str, card: &Card) {
+    if card.group {
+        // A group's name is one name, never split into a person's parts.
+        b.set(Field::First, full_name);
+        return;
+    }
     if card.company_card && !present(&b.contact().company) {
         b.set(Field::Company, full_name);
         return;
@@ -202,7 +221,12 @@ pub(crate) fn display_name(parts: [&str; 5]) -> String {
 fn map_property(b: &mut Builder, p: &Property, value: &str, card: &Card) -> bool {
     let text = || unescape(value);
     match p.name.as_str() {
+        // Apple repeats a group's name as its `N`; its `FN` is the name.
+        "N" if card.group && card.has_full_name => {}
         "N" => map_name(b, value),
+        // Members mean something only on a group (RFC 6350 §6.6.5); a URI is not escaped.
+        "MEMBER" | "X-ADDRESSBOOKSERVER-MEMBER" if card.group => b.member(value.trim()),
+        "MEMBER" | "X-ADDRESSBOOKSERVER-MEMBER" => {}
         "ORG" => {
             let parts = structured(value);
             let units: Vec<&str> = parts[1..].iter().map(String::as_str).filter(|u| present(u)).collect();

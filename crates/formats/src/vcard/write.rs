@@ -8,7 +8,7 @@ use std::io::{self, Write};
 
 use switchboard_core::ContactFields;
 use switchboard_core::details::{
-    Address, DateEntry, DateKind, Email, ExtraFormat, Labeled, Phone, PhoneKind, PlaceKind,
+    Address, ContactKind, DateEntry, DateKind, Email, ExtraFormat, Labeled, Phone, PhoneKind, PlaceKind,
 };
 
 use super::map::{display_name, scheme};
@@ -77,7 +77,7 @@ pub(crate) fn write_card(out: &mut impl Write, export: &ExportContact, version4:
 }
 
 /// Properties only the writer makes, which a kept property must not pose as.
-const MADE_HERE: [&str; 18] = [
+const MADE_HERE: [&str; 21] = [
     "BEGIN",
     "END",
     "VERSION",
@@ -96,6 +96,9 @@ const MADE_HERE: [&str; 18] = [
     "BDAY",
     "NOTE",
     "X-ABSHOWAS",
+    "MEMBER",
+    "X-ADDRESSBOOKSERVER-KIND",
+    "X-ADDRESSBOOKSERVER-MEMBER",
 ];
 
 /// A kept vCard property that may be written back: `group.NAME;params`, with a name of
@@ -156,28 +159,53 @@ impl<'e> Card<'e> {
     fn head(&mut self, export: &ExportContact) {
         let f = &export.fields;
         let company_only = ![&f.first_name, &f.name.middle, &f.last_name].iter().any(|n| present(n));
+        let group = f.kind == ContactKind::Group;
+        // A person's card with no person's name shows its company, as before kinds.
+        let company_card = f.kind == ContactKind::Organization || (!group && company_only);
         self.push("BEGIN:VCARD".into());
         self.push(format!("VERSION:{}", if self.version4 { "4.0" } else { "3.0" }));
-        if self.version4 && company_only {
-            self.push("KIND:org".into());
+        match (self.version4, group, company_card) {
+            (true, true, _) => self.push("KIND:group".into()),
+            (true, false, true) => self.push("KIND:org".into()),
+            _ => {}
         }
         self.push("PRODID:-//Switchboard//Contacts//EN".into());
         if present(&export.uid) {
             self.push(format!("UID:{}", escape(&export.uid)));
         }
         let kept_fn = self.kept.iter().position(|(name, _)| name.eq_ignore_ascii_case("FN"));
-        match kept_fn.map(|i| self.kept.remove(i)) {
-            Some((_, value)) => self.push(format!("FN:{value}")),
-            None => self.push(format!("FN:{}", escape(&full_name(f, company_only)))),
+        let name = match kept_fn.map(|i| self.kept.remove(i)) {
+            Some((_, value)) => value.to_string(),
+            None => escape(&full_name(f, company_card)),
+        };
+        self.push(format!("FN:{name}"));
+        if group {
+            self.group_head(f, &name);
+        } else {
+            let n = &f.name;
+            let parts = [&f.last_name, &f.first_name, &n.middle, &n.prefix, &n.suffix].map(|p| escape(p));
+            self.push(format!("N:{}", parts.join(";")));
         }
-        let n = &f.name;
-        let parts = [&f.last_name, &f.first_name, &n.middle, &n.prefix, &n.suffix].map(|p| escape(p));
-        self.push(format!("N:{}", parts.join(";")));
-        if company_only && !self.version4 {
+        if company_card && !self.version4 {
             // Apple's marker for a company card; 4.0 says KIND:org instead.
             self.push("X-ABShowAs:COMPANY".into());
         }
         self.names(f);
+    }
+
+    /// A group has a name and members: 4.0 `MEMBER`s after `KIND:group`; in 3.0 Apple's
+    /// `X-ADDRESSBOOKSERVER-KIND:group` and `-MEMBER`s, with the name as `N` as Apple
+    /// writes it (3.0 wants an `N`; 4.0 does not).
+    fn group_head(&mut self, f: &ContactFields, name: &str) {
+        if !self.version4 {
+            self.push(format!("N:{name};;;;"));
+            self.push("X-ADDRESSBOOKSERVER-KIND:group".into());
+        }
+        let property = if self.version4 { "MEMBER" } else { "X-ADDRESSBOOKSERVER-MEMBER" };
+        for member in &f.members {
+            // Kept as the client wrote it (a URI is not escaped); one line whatever it holds.
+            self.push(format!("{property}:{}", member.replace(['\r', '\n'], "")));
+        }
     }
 
     fn names(&mut self, f: &ContactFields) {
@@ -306,12 +334,15 @@ impl Card<'_> {
     }
 }
 
-fn full_name(f: &ContactFields, company_only: bool) -> String {
-    if company_only {
+/// The card's `FN`: a company card's company, else the person's (or group's) name, else
+/// the company.
+fn full_name(f: &ContactFields, company_card: bool) -> String {
+    if company_card && present(&f.company) {
         return f.company.clone();
     }
     let n = &f.name;
-    display_name([&n.prefix, &f.first_name, &n.middle, &f.last_name, &n.suffix])
+    let name = display_name([&n.prefix, &f.first_name, &n.middle, &f.last_name, &n.suffix]);
+    if name.is_empty() { f.company.clone() } else { name }
 }
 
 fn tel_types(kind: PhoneKind, version4: bool) -> &'static str {

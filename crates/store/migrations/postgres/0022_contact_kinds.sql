@@ -1,0 +1,10 @@
+-- What a contact stands for: a person (every contact written before this migration), a
+-- company card, or a group of other cards of its book (vCard 4.0 `KIND:group`, Apple's
+-- `X-ADDRESSBOOKSERVER-KIND:group`). A column rather than a part of `details`, so the
+-- directory, phone books, caller-ID and duplicate detection can leave groups out in SQL.
+-- A group's members are in `details` (`members`), as clients wrote them.
+ALTER TABLE contacts ADD COLUMN kind TEXT NOT NULL DEFAULT 'individual'
+    CHECK (kind IN ('individual', 'organization', 'group'));
+
+-- An import's waiting updates carry every column a contact's fields are written to.
+ALTER TABLE import_changes ADD COLUMN kind TEXT;
