@@ -43,6 +43,8 @@ enum Action {
     ListDevices,
     /// The target user's own contacts.
     ReadPersonal,
+    /// The groups of the target user's own contacts, with their members' names.
+    ReadPersonalGroups,
     /// A caller-ID look-up as the target user.
     LookUpForUser,
     /// An API token for the target user.
@@ -82,7 +84,7 @@ enum Action {
     /// The target user's app passwords (listed and revoked alike).
     ListAppPasswordsOf,
 }
-const ACTIONS: [Action; 36] = [
+const ACTIONS: [Action; 37] = [
     Action::ReadShared,
     Action::CreateShared,
     Action::EditShared,
@@ -95,6 +97,7 @@ const ACTIONS: [Action; 36] = [
     Action::CreateDevice,
     Action::ListDevices,
     Action::ReadPersonal,
+    Action::ReadPersonalGroups,
     Action::LookUpForUser,
     Action::CreateTokenFor,
     Action::SharePersonalWithPhones,
@@ -211,6 +214,7 @@ fn expected(scope: Scope, action: Action, place: Place, variant: Variant) -> Out
         Action::ReportLines => false,
         // A person's own things are theirs alone: to everyone else they do not exist.
         Action::ReadPersonal
+        | Action::ReadPersonalGroups
         | Action::CreateTokenFor
         | Action::SharePersonalWithPhones
         | Action::MergePersonal
@@ -343,6 +347,10 @@ async fn attempt(world: &World, caller: &Caller, action: Action, domain: &str, s
         Action::ReadPersonal => {
             let theirs = BookRef::Personal { domain: domain.into(), extension: TARGET.into() };
             outcome(app.list_contacts(caller, &theirs, &ListParams::default()).await)
+        }
+        Action::ReadPersonalGroups => {
+            let theirs = BookRef::Personal { domain: domain.into(), extension: TARGET.into() };
+            outcome(app.contact_groups(caller, &theirs).await)
         }
         Action::LookUpForUser => outcome(app.lookup(caller, domain, "+12065550111", Some(TARGET)).await),
         Action::CreateTokenFor => {

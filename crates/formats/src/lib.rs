@@ -81,6 +81,21 @@
 //!   groups by number) whatever the file's column order. `notes` holds only the file's
 //!   own notes. Numbers stay as typed (a 4.0 `tel:` URI too): the app reads them.
 //!   Google cells holding several values joined by ` ::: ` are split. Line breaks read as `\n`.
+//! - **Kinds and groups**: a contact is an individual, an organization or a group
+//!   ([`ContactKind`](switchboard_core::details::ContactKind)). A company card
+//!   (`X-ABShowAs:COMPANY`, 4.0 `KIND:org`) reads as an organization; the writers mark
+//!   organizations, and any card with no person's name (as before kinds), as company
+//!   cards, so such a card reads back as an organization. A group is vCard 4.0
+//!   `KIND:group` with its `MEMBER`s, or Apple's 3.0 `X-ADDRESSBOOKSERVER-KIND:group` with
+//!   its `X-ADDRESSBOOKSERVER-MEMBER`s: its members are kept exactly as written
+//!   (`urn:uuid:…`), in order, and its `FN` is its name, whole (never split into a
+//!   person's parts; Apple's `N` repeating it is not kept). 4.0 writes `KIND:group`,
+//!   `FN` and `MEMBER`s (a group needs no `N`); 3.0 writes Apple's two properties and the
+//!   name as `N` too, as Apple does (3.0 wants an `N`). A `MEMBER` on a card that is no
+//!   group means nothing (RFC 6350 §6.6.5) and is read past. **CSV files leave groups
+//!   out**: neither Outlook nor Google has a record for a list of other contacts (Google
+//!   marks membership on each member), and a group written as a row would come back as a
+//!   person named after it.
 //! - **Kept as they came**: what no field holds is kept in the contact's `extra`, with
 //!   its family ([`ExtraFormat`](switchboard_core::details::ExtraFormat)): for vCard (any
 //!   version) each other property with its group and parameters as written and its value
@@ -91,7 +106,7 @@
 //!   English names, so that the English writer gives them back; Outlook's "not set"
 //!   values such as `Normal` or `Unspecified` are not kept), and Google's own `Labels`.
 //!   Only properties the writer makes anew are dropped (`VERSION`, `PRODID`, `REV`, `UID`,
-//!   `N`, `KIND`, `X-ABShowAs`, `CLIENTPIDMAP`), and binary properties: `LOGO`, `SOUND`,
+//!   `N`, `KIND`, `X-ABShowAs`, `X-ADDRESSBOOKSERVER-KIND`, `CLIENTPIDMAP`), and binary properties: `LOGO`, `SOUND`,
 //!   `KEY` and Outlook's `X-MS-CARDPICTURE` are read past without being kept.
 //! - **Photos**: an inline vCard `PHOTO` (2.1 `PHOTO;ENCODING=BASE64;JPEG:`, 3.0
 //!   `PHOTO;ENCODING=b;TYPE=JPEG:`, 4.0 `PHOTO:data:image/jpeg;base64,…`) is decoded into

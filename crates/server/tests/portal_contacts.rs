@@ -15,6 +15,7 @@ use support::{
 };
 use switchboard_app::{BookRef, Caller};
 use switchboard_core::contact::ContactInput;
+use switchboard_core::details::ContactKind;
 use switchboard_server::ServerConfig;
 
 support::on_both_backends!(
@@ -33,6 +34,7 @@ support::on_both_backends!(
     the_dock_filters_by_group_and_search,
     the_directory_is_sorted_counted_and_explains_empty_lists,
     a_contact_photo_is_shown_uploaded_and_removed,
+    a_group_is_shown_as_a_group_with_its_members,
 );
 
 const SHARED_API: &str = "/api/v1/domains/acme.example/shared-contacts";
@@ -953,4 +955,33 @@ async fn a_contact_photo_is_shown_uploaded_and_removed(backend: Backend) {
     assert!(toast(&removed).contains("Photo removed"));
     assert!(removed.text().await.unwrap().contains("No photo"));
     assert_eq!(manager.get(&upload_path).await.status(), StatusCode::NOT_FOUND);
+}
+
+/// A group of one's own contacts (as an address-book app stores it) is listed under "My
+/// groups" with its members' names from the same book, and is no row of the directory.
+async fn a_group_is_shown_as_a_group_with_its_members(backend: Backend) {
+    let server = spawn(backend).await;
+    let book = personal_book("203");
+    let ann = add_contact(&server, &book, "Ann", "Lee", "206 555 0101").await;
+    let raj = add_contact(&server, &book, "Raj", "Patel", "206 555 0102").await;
+    let members = vec![format!("urn:uuid:{raj}"), format!("urn:uuid:{ann}"), "urn:uuid:gone-4f2a".to_string()];
+    let input =
+        ContactInput { first_name: "Book <Club>".into(), kind: ContactKind::Group, members, ..Default::default() };
+    let group = server.app.create_contact(&Caller::System, &book, input).await.unwrap().id.to_string();
+
+    let ben = server.log_in("203").await;
+    let page = ok_fragment(&ben, "/contacts").await;
+    let section = &page[page.find(r#"id="contact-groups""#).expect("a groups section")..];
+    assert!(section.contains(&format!(r#"data-group="{group}""#)), "{section}");
+    assert!(section.contains("Book &lt;Club&gt;") || section.contains("Book &#60;Club&#62;"), "escaped: {section}");
+    assert!(section.contains("3 members"), "{section}");
+    assert!(unescape(section).contains("Raj Patel, Ann Lee, and 1 other not in My contacts"), "{section}");
+    assert!(section.contains(r#"aria-label="Group""#), "{section}");
+    let rows = entries(&ben, "/contacts/rows?group=mine").await;
+    let ids: Vec<&str> = rows.iter().map(|(_, id)| id.as_str()).collect();
+    assert!(ids.contains(&ann.as_str()) && !ids.contains(&group.as_str()), "a group is no row: {rows:?}");
+
+    // Someone else's page shows none of Ben's groups.
+    let sue = server.log_in("210").await;
+    assert!(!ok_fragment(&sue, "/contacts").await.contains("contact-groups"));
 }

@@ -63,6 +63,17 @@ impl ContactStore for Backend {
         rows.iter().map(contact).collect()
     }
 
+    async fn contact_groups(&self, book: Book, limit: u32) -> Result<Vec<Contact>> {
+        let mut qb = Builder::new(concat!("SELECT ", contact_columns!(), " FROM contacts WHERE "));
+        push_book(&mut qb, book);
+        // The partial index of migration 0022 holds exactly these rows.
+        qb.push(" AND contacts.kind = 'group' AND contacts.deleted_at IS NULL");
+        push_visible(&mut qb, "contacts", None);
+        qb.push(" ORDER BY contacts.sort_key, contacts.id LIMIT ").push_bind(i64::from(limit));
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        rows.iter().map(contact).collect()
+    }
+
     async fn list_contacts(&self, book: Book, list: &ListQuery) -> Result<Page<Contact>> {
         let mut qb = Builder::new(concat!("SELECT ", contact_columns!(), " FROM contacts WHERE "));
         push_book(&mut qb, book);

@@ -495,6 +495,8 @@ pub trait ContactStore {
     async fn contacts(&self, book: Book, ids: &[Uuid]) -> Result<Vec<Contact>>;
     /// Live contacts of a book.
     async fn list_contacts(&self, book: Book, list: &ListQuery) -> Result<Page<Contact>>;
+    /// The first `limit` live groups of a book (`ContactKind::Group`), by name.
+    async fn contact_groups(&self, book: Book, limit: u32) -> Result<Vec<Contact>>;
     /// Updates a live contact if it is still at `expected_version` (when given).
     async fn update_contact(
         &self,

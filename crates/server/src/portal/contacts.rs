@@ -7,6 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
+use switchboard_app::{BookRef, ContactGroup};
 use switchboard_core::contact::NumberKind;
 use switchboard_core::model::{DirectoryEntry, EntryKind, PresenceState};
 use switchboard_core::phone::Country;
@@ -154,6 +155,47 @@ struct ContactsPage {
     frame: Frame,
     groups: Groups,
     rows: EntryRows,
+    /// The viewer's own contact groups (made in their address-book apps).
+    contact_groups: Vec<GroupRow>,
+}
+
+/// A contact group as the Contacts page lists it: a group, not a person.
+struct GroupRow {
+    id: String,
+    name: String,
+    /// `3 members`.
+    count: String,
+    /// The members' names where My contacts has them, and how many it has not.
+    members: String,
+}
+
+impl GroupRow {
+    fn new(group: &ContactGroup) -> GroupRow {
+        let count = match group.members.len() {
+            0 => "No members".to_string(),
+            1 => "1 member".to_string(),
+            n => format!("{} members", thousands(n as u64)),
+        };
+        let named: Vec<&str> = group.named().collect();
+        let unnamed = group.members.len() - named.len();
+        let mut members = named.join(", ");
+        if unnamed > 0 {
+            let others = if unnamed == 1 { "1 other".to_string() } else { format!("{unnamed} others") };
+            let sep = if members.is_empty() { "" } else { ", and " };
+            members = format!("{members}{sep}{others} not in My contacts");
+        }
+        GroupRow { id: group.id.to_string(), name: group.name.clone(), count, members }
+    }
+}
+
+/// The viewer's own groups, when they keep own contacts.
+async fn contact_groups(state: &AppState, viewer: &Viewer) -> PortalResult<Vec<GroupRow>> {
+    if !viewer.caps.keep_own_contacts {
+        return Ok(Vec::new());
+    }
+    let book = BookRef::Personal { domain: viewer.domain_name(), extension: viewer.extension() };
+    let groups = state.app.contact_groups(&viewer.caller, &book).await?;
+    Ok(groups.iter().map(GroupRow::new).collect())
 }
 
 #[derive(Template)]
@@ -217,7 +259,8 @@ async fn page(
 ) -> PortalResult<Response> {
     let rows = entries(&state, &viewer, &query, "contacts").await?;
     let groups = groups(&state, &viewer, &query.group).await?;
-    html(&ContactsPage { frame: viewer.frame("contacts"), groups, rows })
+    let contact_groups = contact_groups(&state, &viewer).await?;
+    html(&ContactsPage { frame: viewer.frame("contacts"), groups, rows, contact_groups })
 }
 
 /// The rows of a search, sort or page; a first page also tells the page's count (an
