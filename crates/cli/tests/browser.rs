@@ -1137,7 +1137,8 @@ const BASIC_PAGES: &[(&str, &[&str])] = &[
 ];
 
 /// Gives the directory something of every kind: a shared and a personal contact, a
-/// favorite, coworkers busy, available to chat and offline.
+/// favorite, coworkers busy, available to chat and offline; and the owner a contact group
+/// (as an address-book app stores it) of that personal contact and one not in the book.
 async fn fill_directory(portal: &Portal, owner: &str) {
     portal.create_shared(json!({ "first_name": "Ann", "last_name": "Lee", "company": "Lee & Partners", "work_phone": "+1 206 555 0100" })).await;
     let ext = owner.split('@').next().unwrap_or(owner);
@@ -1150,6 +1151,16 @@ async fn fill_directory(portal: &Portal, owner: &str) {
         )
         .await;
     assert_eq!(own.status, StatusCode::CREATED, "{:?}", own.body);
+    let members = json!([format!("urn:uuid:{}", own.body["id"].as_str().unwrap()), "urn:uuid:elsewhere-1"]);
+    let group = portal
+        .api(owner)
+        .await
+        .post(
+            &format!("/api/v1/domains/{DOMAIN}/users/{ext}/contacts"),
+            json!({ "first_name": "Book Club", "kind": "group", "members": members }),
+        )
+        .await;
+    assert_eq!(group.status, StatusCode::CREATED, "{:?}", group.body);
     set_presence(portal, "201", "busy", false, "In a meeting").await;
     set_presence(portal, "202", "available", true, "").await;
 }
@@ -1209,6 +1220,11 @@ async fn every_page_and_modal_passes_axe(portal: &Portal) {
 
     let manager = portal.logged_in(MANAGER).await;
     check_pages(&manager, MANAGER_PAGES).await;
+    // One's own contact groups, listed as groups below the directory (checked by axe above).
+    manager.visit("/contacts", "axe-contact-groups").await;
+    manager.wait_for_text("#contact-groups li", "Mia Own, and 1 other not in My contacts").await;
+    manager.js("document.querySelector('#contact-groups').scrollIntoView()", vec![]).await;
+    manager.screenshot("contact-groups").await;
     // An empty list says why it is empty.
     manager.visit("/contacts?group=favorites", "axe-no-favorites").await;
     manager.assert_accessible("/contacts with no favorites").await;

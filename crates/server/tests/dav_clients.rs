@@ -212,6 +212,7 @@ async fn vdirsyncer_and_khard_sync_both_books(backend: Backend) {
     assert_eq!(folder.cards("contacts"), contacts, "nothing changed in Ben's own book");
 
     folder_changes_go_up(&server, &folder, &ben).await;
+    a_group_made_in_the_folder_goes_up_and_back(&server, &folder, &ben).await;
     khard_reads_the_folder(&folder).await;
 }
 
@@ -285,6 +286,37 @@ async fn folder_changes_go_up(server: &Server, folder: &Folder, ben: &str) {
     folder.sync().await;
     assert_eq!(server.count(ben, own).await, 1, "Astrid alone");
     assert_eq!(server.count(ben, "/api/v1/domains/acme.example/trash").await, 1);
+}
+
+/// A group written into the folder as macOS Contacts writes one (vCard 3.0, Apple's
+/// properties) is a group on the server with its members in order, and the folder gets
+/// back the server's rendering of it.
+async fn a_group_made_in_the_folder_goes_up_and_back(server: &Server, folder: &Folder, ben: &str) {
+    let members = ["urn:uuid:folder-astrid-1", "urn:uuid:not-synced-yet"];
+    let group = format!(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:folder-group-1\r\nN:Freight team\r\nFN:Freight team\r\n\
+         X-ADDRESSBOOKSERVER-KIND:group\r\nX-ADDRESSBOOKSERVER-MEMBER:{}\r\n\
+         X-ADDRESSBOOKSERVER-MEMBER:{}\r\nEND:VCARD\r\n",
+        members[0], members[1]
+    );
+    std::fs::write(folder.book("contacts").join("freight-team.vcf"), group).unwrap();
+    folder.sync().await;
+    let path = format!("{CONTACTS}folder-group-1.vcf");
+    let card = server.client.get(server.url(&path)).basic_auth(format!("201@{DOMAIN}"), Some(PASSWORD));
+    let card = card.send().await.unwrap().text().await.unwrap();
+    let lines: Vec<&str> = card.split("\r\n").collect();
+    let listed: Vec<&str> = lines.iter().filter_map(|l| l.strip_prefix("X-ADDRESSBOOKSERVER-MEMBER:")).collect();
+    assert_eq!(listed, members, "members in order:\n{card}");
+    assert!(lines.contains(&"X-ADDRESSBOOKSERVER-KIND:group") && lines.contains(&"FN:Freight team"), "{card}");
+    let own = "/api/v1/domains/acme.example/users/201/contacts";
+    let (_, page) = server.call(Method::GET, ben, own, None).await;
+    let team = rest_contact(&page, "Freight team");
+    assert_eq!((&team["kind"], &team["members"]), (&serde_json::json!("group"), &serde_json::json!(members)));
+
+    let output = folder.sync().await;
+    assert!(output.contains("Copying (updating) item folder-group-1 to contacts_folder"), "{output}");
+    let local = std::fs::read_to_string(folder.book("contacts").join("freight-team.vcf")).unwrap();
+    assert_eq!(local, card.replace("\r\n", "\n"), "the folder holds the server's rendering of the group");
 }
 
 /// With `CARDDAV_ONE_BOOK=yes` (for apps that sync one book an account), vdirsyncer syncs
