@@ -92,7 +92,7 @@ pub struct ContactInput {
     #[serde(skip_serializing_if = "is_default")]
     pub kind: ContactKind,
     /// A group's members, in order: the UIDs or URIs of other cards of its book
-    /// (`urn:uuid:…`), kept exactly as given. Only a group has members.
+    /// (`urn:uuid:…`), kept as given (space around one aside). Only a group has members.
     #[schema(max_items = 1000)]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<String>,
@@ -421,9 +421,10 @@ fn read_date(entry: &DateEntry) -> Result<Option<DateEntry>, (&'static str, Stri
     Ok(Some(DateEntry { kind: entry.kind, label: label(&entry.label)?, date }))
 }
 
-/// A member reference: one line, kept exactly as the client wrote it.
+/// A member reference: one line, kept as the client wrote it (space around it aside).
 fn read_member(member: &str) -> Result<Option<String>, (&'static str, String)> {
-    let fine = !member.trim().is_empty() && member.len() <= MAX_MEMBER_LEN && !member.chars().any(char::is_control);
+    let member = member.trim();
+    let fine = !member.is_empty() && member.len() <= MAX_MEMBER_LEN && !member.chars().any(char::is_control);
     match fine {
         true => Ok(Some(member.to_string())),
         false => Err(("member", format!("a member is a UID or URI of 1 to {MAX_MEMBER_LEN} bytes on one line"))),
@@ -871,6 +872,41 @@ mod tests {
         assert!(ContactFields::parse(&input("", "", "Acme"), Country::default()).is_ok());
         let err = ContactFields::parse(&input(" ", "", ""), Country::default()).unwrap_err();
         assert_eq!(err.0[0].field, "first_name");
+    }
+
+    #[test]
+    fn a_group_is_a_name_and_its_members_as_given() {
+        let members = vec!["urn:uuid:B".to_string(), "urn:uuid:a".to_string(), "  urn:uuid:c ".to_string()];
+        let group = ContactInput { first_name: "Team".into(), kind: ContactKind::Group, members, ..Default::default() };
+        let fields = ContactFields::parse(&group, Country::default()).unwrap();
+        assert_eq!(fields.members, ["urn:uuid:B", "urn:uuid:a", "urn:uuid:c"], "in order, as written");
+        assert_eq!(fields.to_input(), ContactInput { members: fields.members.clone(), ..group.clone() });
+
+        // A number or an email names no group; members need a group.
+        let nameless = ContactInput { first_name: String::new(), email: "team@acme.example".into(), ..group.clone() };
+        let err = ContactFields::parse(&nameless, Country::default()).unwrap_err();
+        assert_eq!((err.0[0].field.as_str(), err.0[0].message.as_str()), ("first_name", "a group needs a name"));
+        let person = ContactInput { kind: ContactKind::Individual, ..group.clone() };
+        let err = ContactFields::parse(&person, Country::default()).unwrap_err();
+        assert_eq!(err.0[0].field, "members");
+        let bad = ContactInput { members: vec!["ok".into(), "two\nlines".into(), " ".into()], ..group.clone() };
+        let fields: Vec<String> =
+            ContactFields::parse(&bad, Country::default()).unwrap_err().0.into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["members[1]", "members[2]"]);
+
+        // A group is never a person's duplicate, nor the same group with other members.
+        let team = ContactFields::parse(&group, Country::default()).unwrap();
+        let person = ContactFields::parse(&input("Team", "", ""), Country::default()).unwrap();
+        assert_ne!(team.duplicate_key(), person.duplicate_key());
+        let fewer = ContactInput { members: vec!["urn:uuid:B".into()], ..group.clone() };
+        assert_ne!(team.duplicate_key(), ContactFields::parse(&fewer, Country::default()).unwrap().duplicate_key());
+
+        // A patch changes the kind and the members like any field.
+        let patch = ContactPatch { members: Some(vec!["urn:uuid:z".into()]), ..Default::default() };
+        assert_eq!(team.patched(&patch, Country::default()).unwrap().members, ["urn:uuid:z"]);
+        let to_person =
+            ContactPatch { kind: Some(ContactKind::Individual), members: Some(vec![]), ..Default::default() };
+        assert_eq!(team.patched(&to_person, Country::default()).unwrap().kind, ContactKind::Individual);
     }
 
     #[test]

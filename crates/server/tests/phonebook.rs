@@ -15,6 +15,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::{Backend, DOMAIN, Person, Server};
 use switchboard_app::{BookRef, Caller, ContactInput, CreatedDevice, DeviceInput};
+use switchboard_core::details::ContactKind;
 use switchboard_server::ServerConfig;
 
 const PEOPLE: [Person; 2] = [
@@ -398,4 +399,42 @@ support::on_both_backends!(
     remote_search_by_name_digits_and_group,
     managers_manage_devices_over_the_api,
     books_with_presence_follow_the_phone_system,
+    a_users_groups_are_never_on_their_phone,
 );
+
+/// A phone that shows its user's own contacts shows their people, never their groups
+/// (not in the book, not found by a search, not naming a caller), even a group with a
+/// number of its own.
+async fn a_users_groups_are_never_on_their_phone(backend: Backend) {
+    let server = spawn(backend).await;
+    let book = BookRef::Personal { domain: DOMAIN.into(), extension: "201".into() };
+    let mom = ContactInput { first_name: "Mom".into(), mobile_phone: "+1 206 555 0142".into(), ..Default::default() };
+    let mom = server.app.create_contact(&Caller::System, &book, mom).await.unwrap();
+    let family = ContactInput {
+        first_name: "Family".into(),
+        work_phone: "+1 206 555 0177".into(),
+        kind: ContactKind::Group,
+        members: vec![format!("urn:uuid:{}", mom.id)],
+        ..Default::default()
+    };
+    server.app.create_contact(&Caller::System, &book, family).await.unwrap();
+    let bound =
+        device(&server, DeviceInput { name: "Desk".into(), user: Some("201".into()), ..Default::default() }).await;
+    let ben = server.token("201").await;
+    let sharing = "/api/v1/domains/acme.example/users/201/phone-sharing";
+    let (status, _) = server.call(Method::PUT, &ben, sharing, Some(json!({ "own_contacts": true }))).await;
+    assert_eq!(status, StatusCode::OK);
+
+    for vendor in VENDORS {
+        let xml = body(server.phonebook(&bound.token, vendor, "").await).await;
+        assert!(xml.contains("Mom"), "{vendor}: the user's own contact\n{xml}");
+        assert!(!xml.contains("Family") && !xml.contains("2065550177"), "{vendor}: no group\n{xml}");
+    }
+    let searched = body(server.phonebook(&bound.token, "yealink", "?q=fam").await).await;
+    assert!(!searched.contains("Family"), "{searched}");
+    let lookup = |number: &str| server.url(&format!("/phonebook/{}/lookup?number={number}", bound.token));
+    let named = server.client.get(lookup("2065550142")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(named, "Mom");
+    let group = server.client.get(lookup("2065550177")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(group, "", "a group names no caller");
+}
