@@ -467,29 +467,11 @@ impl Plan {
     async fn write(&mut self, writer: &mut dyn ImportWriter, rows: &mut mpsc::Receiver<Message>) -> Result<()> {
         // Into an empty book nothing can match: skip the look-ups (the common first import).
         self.match_existing = self.options.mode != ImportMode::Add && !writer.live_contact_ids().await?.is_empty();
-        let mut read_ahead = Vec::with_capacity(LOOKUP_BATCH);
-        let mut photos_ahead = 0;
-        while let Some(message) = rows.recv().await {
-            let checked_rows = match message {
-                Message::Rows(rows) => rows,
-                Message::Unreadable(message) => return Err(Invalid::field("file", message).into()),
-                Message::Detected(..) => continue,
-            };
-            for checked in checked_rows {
-                self.report.rows += 1;
-                if let CheckedRow::Valid(valid) = &checked {
-                    self.warn(&valid.left_out);
-                }
-                photos_ahead += checked.photo_len();
-                read_ahead.push(checked);
-                if read_ahead.len() >= LOOKUP_BATCH || photos_ahead >= PHOTO_BYTES_AT_ONCE {
-                    photos_ahead = 0;
-                    self.check_time()?;
-                    self.plan_rows(writer, std::mem::take(&mut read_ahead)).await?;
-                }
-            }
+        if self.match_existing {
+            self.plan_and_apply(writer, rows).await?;
+        } else {
+            self.plan_while_writing(writer, rows).await?;
         }
-        self.plan_rows(writer, read_ahead).await?;
         self.apply(writer).await?;
         if self.options.mode == ImportMode::Replace {
             for id in writer.live_contact_ids().await? {
@@ -503,6 +485,78 @@ impl Plan {
         }
         self.report.held_back = self.held_back();
         self.check_time()
+    }
+
+    /// Reads rows, looks them up among the book's contacts a slice at a time and applies
+    /// the changes a batch at a time; the last batch is left waiting.
+    async fn plan_and_apply(
+        &mut self,
+        writer: &mut dyn ImportWriter,
+        rows: &mut mpsc::Receiver<Message>,
+    ) -> Result<()> {
+        let mut read_ahead = Vec::with_capacity(LOOKUP_BATCH);
+        let mut photos_ahead = 0;
+        while let Some(checked_rows) = next_rows(rows).await? {
+            for checked in checked_rows {
+                self.count_row(&checked);
+                photos_ahead += checked.photo_len();
+                read_ahead.push(checked);
+                if read_ahead.len() >= LOOKUP_BATCH || photos_ahead >= PHOTO_BYTES_AT_ONCE {
+                    photos_ahead = 0;
+                    self.check_time()?;
+                    self.plan_rows(writer, std::mem::take(&mut read_ahead)).await?;
+                }
+            }
+        }
+        self.plan_rows(writer, read_ahead).await
+    }
+
+    /// Into an empty book no row is looked up, so planning needs nothing from the
+    /// database: the next batch is read and planned while the last one is written, and
+    /// the database never waits for the planner. The last batch is left waiting.
+    async fn plan_while_writing(
+        &mut self,
+        writer: &mut dyn ImportWriter,
+        rows: &mut mpsc::Receiver<Message>,
+    ) -> Result<()> {
+        let mut ended = self.plan_batch(rows).await?;
+        while !ended {
+            if self.options.dry_run {
+                self.apply(writer).await?;
+                ended = self.plan_batch(rows).await?;
+                continue;
+            }
+            self.check_time()?;
+            let Batch { changes, starred, photos } = self.take_batch();
+            // Both run to their end (`join!`, not `try_join!`): a failed planning never
+            // leaves a statement of the writer cut off half-way.
+            let (written, planned) = tokio::join!(write_batch(writer, changes, photos), self.plan_batch(rows));
+            self.note_created(written?, starred);
+            ended = planned?;
+        }
+        Ok(())
+    }
+
+    /// Reads and plans rows until a batch of changes waits (a chunk of rows more at
+    /// most) or the file ends; true when it ended.
+    async fn plan_batch(&mut self, rows: &mut mpsc::Receiver<Message>) -> Result<bool> {
+        while self.changes.len() < self.batch() && self.photo_bytes < PHOTO_BYTES_AT_ONCE {
+            let Some(checked_rows) = next_rows(rows).await? else { return Ok(true) };
+            self.check_time()?;
+            for checked in checked_rows {
+                self.count_row(&checked);
+                self.plan_row(checked, None);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Counts a row read, and its warnings.
+    fn count_row(&mut self, checked: &CheckedRow) {
+        self.report.rows += 1;
+        if let CheckedRow::Valid(valid) = checked {
+            self.warn(&valid.left_out);
+        }
     }
 
     /// Why nothing may be written: rejected rows in a strict import, or in a replace
@@ -654,33 +708,34 @@ impl Plan {
 
     /// Applies the waiting changes (a dry run only counts them).
     async fn apply(&mut self, writer: &mut dyn ImportWriter) -> Result<()> {
-        let changes = std::mem::take(&mut self.changes);
-        let starred = std::mem::take(&mut self.starred);
-        let photos = std::mem::take(&mut self.photos);
-        self.photo_bytes = 0;
+        let Batch { changes, starred, photos } = self.take_batch();
         if self.options.dry_run || (changes.is_empty() && photos.is_empty()) {
             return Ok(());
         }
         self.check_time()?;
-        let created = if changes.is_empty() { Vec::new() } else { writer.apply(&changes).await? };
-        // After the rows, in one go: the rows' writes stay as fast as without photos.
-        let photos: Vec<(Uuid, NewPhoto)> = photos
-            .into_iter()
-            .filter_map(|(of, photo)| match of {
-                PhotoOf::Existing(id) => Some((id, photo)),
-                PhotoOf::Created(n) => created.get(n).map(|id| (*id, photo)),
-            })
-            .collect();
-        if !photos.is_empty() {
-            writer.set_photos(&photos).await?;
+        let created = write_batch(writer, changes, photos).await?;
+        self.note_created(created, starred);
+        Ok(())
+    }
+
+    /// The changes waiting, taken to be written.
+    fn take_batch(&mut self) -> Batch {
+        self.photo_bytes = 0;
+        Batch {
+            changes: std::mem::take(&mut self.changes),
+            starred: std::mem::take(&mut self.starred),
+            photos: std::mem::take(&mut self.photos),
         }
+    }
+
+    /// The contacts a batch created are kept (for `replace`), the starred ones favorites.
+    fn note_created(&mut self, created: Vec<Uuid>, starred: Vec<bool>) {
         for (id, starred) in created.into_iter().zip(starred) {
             self.kept.insert(id);
             if starred {
                 self.favorites.push(id);
             }
         }
-        Ok(())
     }
 
     fn audit(&self, action: &str, target_id: Option<Uuid>, details: serde_json::Value) -> AuditRecord {
@@ -716,6 +771,48 @@ impl Plan {
             self.report.previews.push(RowPreview { row, action, name: name.to_string(), contact_id, reason });
         }
     }
+}
+
+/// Changes taken from the plan to be written together.
+struct Batch {
+    changes: Vec<(ImportChange, AuditRecord)>,
+    /// Whether each created contact is starred, in order.
+    starred: Vec<bool>,
+    photos: Vec<(PhotoOf, NewPhoto)>,
+}
+
+/// The next rows from the reader; `None` once the file ended, an error if it could not
+/// be read to its end.
+async fn next_rows(rows: &mut mpsc::Receiver<Message>) -> Result<Option<Vec<CheckedRow>>> {
+    loop {
+        match rows.recv().await {
+            None => return Ok(None),
+            Some(Message::Rows(rows)) => return Ok(Some(rows)),
+            Some(Message::Unreadable(message)) => return Err(Invalid::field("file", message).into()),
+            Some(Message::Detected(..)) => continue,
+        }
+    }
+}
+
+/// Writes changes, then the photos in one go after them (so the rows' writes stay as
+/// fast as without photos); returns the ids of the created contacts in order.
+async fn write_batch(
+    writer: &mut dyn ImportWriter,
+    changes: Vec<(ImportChange, AuditRecord)>,
+    photos: Vec<(PhotoOf, NewPhoto)>,
+) -> Result<Vec<Uuid>> {
+    let created = if changes.is_empty() { Vec::new() } else { writer.apply(&changes).await? };
+    let photos: Vec<(Uuid, NewPhoto)> = photos
+        .into_iter()
+        .filter_map(|(of, photo)| match of {
+            PhotoOf::Existing(id) => Some((id, photo)),
+            PhotoOf::Created(n) => created.get(n).map(|id| (*id, photo)),
+        })
+        .collect();
+    if !photos.is_empty() {
+        writer.set_photos(&photos).await?;
+    }
+    Ok(created)
 }
 
 /// "10 minutes", "90 seconds": a time limit for people.
