@@ -15,9 +15,9 @@ use switchboard_core::paging::Page;
 use uuid::Uuid;
 
 use super::{
-    Backend, Builder, CONTACT_KEYS, Conn, NO_OWNER, Row, STAGED_IMPORTS, Tx, begin_write, conflict, decode_error,
-    insert_audit_rows, insert_contact_rows, now, page, push_in, push_page, push_search, push_wanted, record_for,
-    survivors, time, unindexed, upsert_photo, walk_sort_index, write_audit,
+    AuditRow, Backend, Builder, CONTACT_KEYS, Conn, NO_OWNER, Row, STAGED_IMPORTS, Tx, begin_write, conflict,
+    decode_error, insert_audit_rows, insert_contact_rows, now, page, push_in, push_page, push_search, push_wanted,
+    record_for, survivors, time, unindexed, upsert_photo, walk_sort_index, write_audit,
 };
 use crate::changes::ChangeCache;
 use crate::{AuditRecord, ContactStore, ImportChange, ImportWriter, ListQuery, NewPhoto, Result, RowKeys, StoreError};
@@ -330,11 +330,11 @@ impl ImportWriter for ImportTx {
                 }
                 ImportChange::Create(_) => unreachable!("split_changes keeps creations apart"),
             }
-            audits.push(audit.clone());
+            audits.push(audit);
         }
         // Not `write_audits`: the domain's change counter is bumped once, at commit, so
         // a long import does not hold its row lock (and block the domain's other writers).
-        insert_created(&mut self.tx, self.book, None, &created, audits).await?;
+        insert_created(&mut self.tx, self.book, None, &created, &audits).await?;
         let created: Vec<Uuid> = created.into_iter().map(|(id, ..)| id).collect();
         self.touched.extend_from_slice(&created);
         Ok(created)
@@ -423,12 +423,16 @@ pub(super) async fn insert_created(
     book: Book,
     import_id: Option<Uuid>,
     created: &[Created<'_>],
-    mut audits: Vec<AuditRecord>,
+    others: &[&AuditRecord],
 ) -> Result<()> {
     let rows = created.iter().map(|(id, fields, _)| (*id, contact_values(fields))).collect();
     insert_contact_rows(conn, book, import_id, now(), rows).await.map_err(conflict(DUPLICATE_CONTACT))?;
     insert_more_numbers(conn, book, created.iter().map(|(id, fields, _)| (*id, *fields))).await?;
-    audits.extend(created.iter().map(|(id, _, audit)| AuditRecord { target_id: Some(*id), ..(*audit).clone() }));
+    let audits: Vec<AuditRow> = others
+        .iter()
+        .map(|audit| (*audit, audit.target_id))
+        .chain(created.iter().map(|(id, _, audit)| (*audit, Some(*id))))
+        .collect();
     insert_audit_rows(conn, &audits, import_id, now()).await
 }
 

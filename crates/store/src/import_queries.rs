@@ -13,9 +13,10 @@ use switchboard_core::model::{Book, Contact};
 use uuid::Uuid;
 
 use super::{
-    Builder, CONTACT_VALUE_COLUMNS, Conn, DUPLICATE_CONTACT, INSERT_CHUNK, Pool, begin_write, conflict, contact,
-    contact_values, insert_created, insert_favorites, insert_more_numbers, live_contact_ids, live_contact_of_import,
-    matching_contacts, now, push_book, push_ids, push_in, push_visible, record_import, split_changes, write_audit,
+    Builder, CONTACT_VALUE_COLUMNS, Conn, DUPLICATE_CONTACT, Db, INSERT_CHUNK, Pool, begin_write, begin_write_on,
+    conflict, contact, contact_values, import_writes, insert_created, insert_favorites, insert_more_numbers,
+    live_contact_ids, live_contact_of_import, matching_contacts, now, push_book, push_ids, push_in, push_visible,
+    record_import, split_changes, write_audit,
 };
 use crate::changes::ChangeCache;
 use crate::{AuditRecord, ImportChange, ImportWriter, NewPhoto, Result, RowKeys, StoreError};
@@ -33,6 +34,33 @@ pub(super) struct StagedImport {
     finished: bool,
     /// Whether updates wait in `import_changes`, which look-ups must then take into account.
     staged_updates: bool,
+    /// The connection its writes go through (see `import_writes`); else the pool's.
+    writes: Option<Conn>,
+}
+
+/// The connection an import writes through now: its own, or one of the pool's.
+enum Writes {
+    Own(Conn),
+    Pooled(sqlx::pool::PoolConnection<Db>),
+}
+
+impl std::ops::Deref for Writes {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        match self {
+            Writes::Own(conn) => conn,
+            Writes::Pooled(conn) => conn,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Writes {
+    fn deref_mut(&mut self) -> &mut Conn {
+        match self {
+            Writes::Own(conn) => conn,
+            Writes::Pooled(conn) => conn,
+        }
+    }
 }
 
 impl StagedImport {
@@ -46,7 +74,21 @@ impl StagedImport {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(StagedImport { pool: pool.clone(), id, book, changes, finished: false, staged_updates: false })
+        let writes = import_writes(pool).await?;
+        Ok(StagedImport { pool: pool.clone(), id, book, changes, finished: false, staged_updates: false, writes })
+    }
+
+    async fn writes(&mut self) -> Result<Writes> {
+        Ok(match self.writes.take() {
+            Some(conn) => Writes::Own(conn),
+            None => Writes::Pooled(self.pool.acquire().await?),
+        })
+    }
+
+    fn done_writing(&mut self, writes: Writes) {
+        if let Writes::Own(conn) = writes {
+            self.writes = Some(conn);
+        }
     }
 
     /// Marks the import alive, inside a transaction of its own; fails if it was discarded
@@ -63,6 +105,55 @@ impl StagedImport {
             ));
         }
         Ok(())
+    }
+
+    /// One batch in one short transaction on `conn` (see `ImportWriter::apply`).
+    async fn apply_on(&mut self, conn: &mut Conn, changes: &[(ImportChange, AuditRecord)]) -> Result<Vec<Uuid>> {
+        let (created, others) = split_changes(changes);
+        let mut tx = begin_write_on(conn).await?;
+        self.still_pending(&mut tx).await?;
+        let staged: Vec<(Uuid, Option<&ContactFields>)> = others
+            .iter()
+            .map(|(change, _)| match change {
+                ImportChange::Update { id, fields } => (*id, Some(fields)),
+                ImportChange::Trash(id) => (*id, None),
+                ImportChange::Create(_) => unreachable!("split_changes keeps creations apart"),
+            })
+            .collect();
+        expect_live(&mut tx, self.book, self.id, staged.iter().map(|(id, _)| *id)).await?;
+        stage_changes(&mut tx, self.id, &staged).await?;
+        self.staged_updates |= staged.iter().any(|(_, fields)| fields.is_some());
+        let audits: Vec<&AuditRecord> = others.iter().map(|(_, audit)| audit).collect();
+        insert_created(&mut tx, self.book, Some(self.id), &created, &audits).await?;
+        tx.commit().await?;
+        Ok(created.into_iter().map(|(id, ..)| id).collect())
+    }
+
+    /// The last commit (see `ImportWriter::commit`), on `conn`.
+    async fn commit_on(&self, conn: &mut Conn, summary: &AuditRecord, favorites: &[Uuid]) -> Result<()> {
+        let mut tx = begin_write_on(conn).await?;
+        let ended = sqlx::query("DELETE FROM pending_imports WHERE id = $1").bind(self.id).execute(&mut *tx).await?;
+        if ended.rows_affected() == 0 {
+            return Err(StoreError::Conflict(
+                "the import was cancelled before it finished; nothing was changed".into(),
+            ));
+        }
+        // Everything it created or changed goes to the feed now, as it becomes visible.
+        let mut touched: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM contacts WHERE import_id = $1 UNION ALL SELECT contact_id FROM import_changes WHERE import_id = $1",
+        )
+        .bind(self.id)
+        .fetch_all(&mut *tx)
+        .await?;
+        touched.extend_from_slice(favorites);
+        record_import(&mut tx, self.book, &touched).await?;
+        // Trashing first: it may free a duplicate key an updated contact takes.
+        apply_staged_trash(&mut tx, self.book, self.id).await?;
+        apply_staged_updates(&mut tx, self.book, self.id).await?;
+        apply_staged_photos(&mut tx, self.id).await?;
+        insert_favorites(&mut tx, self.book, favorites).await?;
+        write_audit(&mut tx, &self.changes, summary).await?;
+        Ok(tx.commit().await?)
     }
 }
 
@@ -96,24 +187,10 @@ impl ImportWriter for StagedImport {
     }
 
     async fn apply(&mut self, changes: &[(ImportChange, AuditRecord)]) -> Result<Vec<Uuid>> {
-        let (created, others) = split_changes(changes);
-        let mut tx = begin_write(&self.pool).await?;
-        self.still_pending(&mut tx).await?;
-        let staged: Vec<(Uuid, Option<&ContactFields>)> = others
-            .iter()
-            .map(|(change, _)| match change {
-                ImportChange::Update { id, fields } => (*id, Some(fields)),
-                ImportChange::Trash(id) => (*id, None),
-                ImportChange::Create(_) => unreachable!("split_changes keeps creations apart"),
-            })
-            .collect();
-        expect_live(&mut tx, self.book, self.id, staged.iter().map(|(id, _)| *id)).await?;
-        stage_changes(&mut tx, self.id, &staged).await?;
-        self.staged_updates |= staged.iter().any(|(_, fields)| fields.is_some());
-        let audits = others.iter().map(|(_, audit)| audit.clone()).collect();
-        insert_created(&mut tx, self.book, Some(self.id), &created, audits).await?;
-        tx.commit().await?;
-        Ok(created.into_iter().map(|(id, ..)| id).collect())
+        let mut conn = self.writes().await?;
+        let created = self.apply_on(&mut conn, changes).await;
+        self.done_writing(conn);
+        created
     }
 
     async fn set_photos(&mut self, photos: &[(Uuid, NewPhoto)]) -> Result<()> {
@@ -137,33 +214,12 @@ impl ImportWriter for StagedImport {
     }
 
     async fn commit(mut self: Box<Self>, summary: AuditRecord, favorites: &[Uuid]) -> Result<()> {
-        let mut tx = begin_write(&self.pool).await?;
-        let ended = sqlx::query("DELETE FROM pending_imports WHERE id = $1").bind(self.id).execute(&mut *tx).await?;
-        if ended.rows_affected() == 0 {
-            return Err(StoreError::Conflict(
-                "the import was cancelled before it finished; nothing was changed".into(),
-            ));
-        }
-        // Everything it created or changed goes to the feed now, as it becomes visible.
-        let mut touched: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT id FROM contacts WHERE import_id = $1 UNION ALL SELECT contact_id FROM import_changes WHERE import_id = $1",
-        )
-        .bind(self.id)
-        .fetch_all(&mut *tx)
-        .await?;
-        touched.extend_from_slice(favorites);
-        record_import(&mut tx, self.book, &touched).await?;
-        // Trashing first: it may free a duplicate key an updated contact takes.
-        apply_staged_trash(&mut tx, self.book, self.id).await?;
-        apply_staged_updates(&mut tx, self.book, self.id).await?;
-        apply_staged_photos(&mut tx, self.id).await?;
-        insert_favorites(&mut tx, self.book, favorites).await?;
-        write_audit(&mut tx, &self.changes, &summary).await?;
-        tx.commit().await?;
+        let mut conn = self.writes().await?;
+        self.commit_on(&mut conn, &summary, favorites).await?;
         self.finished = true;
         // Visible now; clearing the marks only keeps `contacts_of_import` small, so a
         // failure here is left for the next sweep.
-        if let Err(error) = tidy_committed(&self.pool, self.id).await {
+        if let Err(error) = tidy_committed(&mut conn, self.id).await {
             tracing::warn!(%error, import = %self.id, "could not clear a committed import's marks; the next start will");
         }
         Ok(())
@@ -363,9 +419,9 @@ async fn renumber_updated(conn: &mut Conn, book: Book, import_id: Uuid) -> Resul
 
 /// Runs `sql` (with the import's id as `$1` and a chunk size as `$2`) in short
 /// transactions until it changes no more rows.
-async fn in_chunks(pool: &Pool, sql: &'static str, import_id: Uuid) -> Result<()> {
+async fn in_chunks(conn: &mut Conn, sql: &'static str, import_id: Uuid) -> Result<()> {
     loop {
-        let mut tx = begin_write(pool).await?;
+        let mut tx = begin_write_on(conn).await?;
         let changed = sqlx::query(sql).bind(import_id).bind(TIDY_CHUNK).execute(&mut *tx).await?.rows_affected();
         tx.commit().await?;
         if changed == 0 {
@@ -393,27 +449,27 @@ async fn apply_staged_photos(conn: &mut Conn, import_id: Uuid) -> Result<()> {
     Ok(())
 }
 
-async fn tidy_committed(pool: &Pool, import_id: Uuid) -> Result<()> {
+async fn tidy_committed(conn: &mut Conn, import_id: Uuid) -> Result<()> {
     in_chunks(
-        pool,
+        conn,
         "UPDATE contacts SET import_id = NULL WHERE id IN \
          (SELECT id FROM contacts WHERE import_id = $1 LIMIT $2)",
         import_id,
     )
     .await?;
     in_chunks(
-        pool,
+        conn,
         "UPDATE audit_log SET import_id = NULL WHERE id IN \
          (SELECT id FROM audit_log WHERE import_id = $1 LIMIT $2)",
         import_id,
     )
     .await?;
-    delete_staged(pool, import_id).await
+    delete_staged(conn, import_id).await
 }
 
-async fn delete_staged(pool: &Pool, import_id: Uuid) -> Result<()> {
+async fn delete_staged(conn: &mut Conn, import_id: Uuid) -> Result<()> {
     in_chunks(
-        pool,
+        conn,
         "DELETE FROM import_changes WHERE import_id = $1 AND contact_id IN \
          (SELECT contact_id FROM import_changes WHERE import_id = $1 LIMIT $2)",
         import_id,
@@ -429,10 +485,11 @@ pub(super) async fn discard(pool: &Pool, import_id: Uuid) -> Result<()> {
         "DELETE FROM contacts WHERE id IN (SELECT id FROM contacts WHERE import_id = $1 LIMIT $2)";
     const DELETE_AUDITS: &str =
         "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE import_id = $1 LIMIT $2)";
-    in_chunks(pool, DELETE_CONTACTS, import_id).await?;
-    in_chunks(pool, DELETE_AUDITS, import_id).await?;
-    delete_staged(pool, import_id).await?;
-    let mut tx = begin_write(pool).await?;
+    let mut conn = pool.acquire().await?;
+    in_chunks(&mut conn, DELETE_CONTACTS, import_id).await?;
+    in_chunks(&mut conn, DELETE_AUDITS, import_id).await?;
+    delete_staged(&mut conn, import_id).await?;
+    let mut tx = begin_write_on(&mut conn).await?;
     for sql in [
         "DELETE FROM contacts WHERE import_id = $1",
         "DELETE FROM audit_log WHERE import_id = $1",
@@ -466,7 +523,7 @@ pub(super) async fn discard_pending(pool: &Pool, idle_since: Option<DateTime<Utc
     .fetch_all(pool)
     .await?;
     for id in committed {
-        tidy_committed(pool, id).await?;
+        tidy_committed(&mut *pool.acquire().await?, id).await?;
     }
     Ok(dead.len() as u64)
 }

@@ -115,7 +115,7 @@ async fn insert_contact_rows(
 /// Writes an import's audit records in one statement of arrays (see `insert_contact_rows`).
 async fn insert_audit_rows(
     conn: &mut queries::Conn,
-    audits: &[crate::AuditRecord],
+    audits: &[queries::AuditRow<'_>],
     import_id: Option<Uuid>,
     now: i64,
 ) -> Result<()> {
@@ -123,11 +123,11 @@ async fn insert_audit_rows(
         return Ok(());
     }
     let ids: Vec<Uuid> = audits.iter().map(|_| Uuid::now_v7()).collect();
-    let domains: Vec<Option<Uuid>> = audits.iter().map(|audit| audit.domain_id).collect();
-    let actors: Vec<&str> = audits.iter().map(|audit| audit.actor.as_str()).collect();
-    let actions: Vec<&str> = audits.iter().map(|audit| audit.action.as_str()).collect();
-    let targets: Vec<Option<Uuid>> = audits.iter().map(|audit| audit.target_id).collect();
-    let details: Vec<String> = audits.iter().map(|audit| audit.details.to_string()).collect();
+    let domains: Vec<Option<Uuid>> = audits.iter().map(|(audit, _)| audit.domain_id).collect();
+    let actors: Vec<&str> = audits.iter().map(|(audit, _)| audit.actor.as_str()).collect();
+    let actions: Vec<&str> = audits.iter().map(|(audit, _)| audit.action.as_str()).collect();
+    let targets: Vec<Option<Uuid>> = audits.iter().map(|(_, target_id)| *target_id).collect();
+    let details: Vec<String> = audits.iter().map(|(audit, _)| audit.details.to_string()).collect();
     sqlx::query(
         "INSERT INTO audit_log (id, domain_id, at, actor, action, target_id, details, import_id) \
          SELECT id, domain_id, $1, actor, action, target_id, details, $2 \
@@ -241,6 +241,15 @@ async fn listen_again(pool: &PgPool) -> PgListener {
 
 async fn begin_write(pool: &PgPool) -> Result<queries::Tx> {
     Ok(pool.begin().await?)
+}
+
+async fn begin_write_on(conn: &mut queries::Conn) -> Result<sqlx::Transaction<'_, Db>> {
+    Ok(sqlx::Connection::begin(conn).await?)
+}
+
+/// PostgreSQL's imports are one transaction (see `STAGED_IMPORTS`): no connection of their own.
+async fn import_writes(_pool: &Pool) -> Result<Option<queries::Conn>> {
+    Ok(None)
 }
 
 fn push_search(qb: &mut queries::Builder, table: &str, term: &SearchTerm) {

@@ -32,8 +32,8 @@ use self::feed::{record_entries, record_for, record_users};
 use self::photos::{carry_photo, upsert_photo};
 use self::users::{fetch_user, user, user_with};
 use super::{
-    BYTE_ORDER, Backend, DETAIL_EMAIL, DETAIL_EMAILS, Db, NO_OWNER, Pool, STAGED_IMPORTS, begin_write,
-    insert_audit_rows, insert_contact_rows, push_search, search_is_broad, unindexed,
+    BYTE_ORDER, Backend, DETAIL_EMAIL, DETAIL_EMAILS, Db, NO_OWNER, Pool, STAGED_IMPORTS, begin_write, begin_write_on,
+    import_writes, insert_audit_rows, insert_contact_rows, push_search, search_is_broad, unindexed,
 };
 use crate::changes::ChangeCache;
 use crate::{AuditRecord, ChangeStamp, Layer, ListQuery, Result, Store, StoreError};
@@ -139,13 +139,13 @@ fn parsed<T: FromStr<Err = String>>(row: &Row, column: &str) -> Result<T> {
     text.parse().map_err(|error| decode_error(format!("{column}: {error}")))
 }
 
-async fn write_audit(tx: &mut Tx, changes: &ChangeCache, audit: &AuditRecord) -> Result<()> {
+async fn write_audit(tx: &mut sqlx::Transaction<'_, Db>, changes: &ChangeCache, audit: &AuditRecord) -> Result<()> {
     write_audits(tx, changes, std::slice::from_ref(audit)).await
 }
 
 /// Writes audit records in one statement, and marks their domains changed: every change
 /// is audited, so this is the one place that keeps the change counters true.
-async fn write_audits(tx: &mut Tx, changes: &ChangeCache, audits: &[AuditRecord]) -> Result<()> {
+async fn write_audits(tx: &mut sqlx::Transaction<'_, Db>, changes: &ChangeCache, audits: &[AuditRecord]) -> Result<()> {
     insert_audits(tx, audits).await?;
     let mut domains: Vec<Uuid> =
         audits.iter().filter(|audit| changes_books(&audit.action)).filter_map(|audit| audit.domain_id).collect();
@@ -174,7 +174,11 @@ fn changes_books(action: &str) -> bool {
 
 /// Bumps a domain's change counter (see [`ChangeStamp`]); the time never goes backwards.
 /// The new value is the domain's floor in `changes` before the transaction commits.
-async fn mark_changed(tx: &mut Tx, changes: &ChangeCache, domain_id: Option<Uuid>) -> Result<()> {
+async fn mark_changed(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    changes: &ChangeCache,
+    domain_id: Option<Uuid>,
+) -> Result<()> {
     let Some(domain_id) = domain_id else { return Ok(()) };
     let seq: Option<i64> = sqlx::query_scalar(
         "UPDATE domains SET change_seq = change_seq + 1, \
@@ -211,18 +215,23 @@ async fn mark_inheritors_changed(tx: &mut Tx, changes: &ChangeCache, layer: Laye
     Ok(())
 }
 
-async fn insert_audits(tx: &mut Tx, audits: &[AuditRecord]) -> Result<()> {
-    insert_audits_of(tx, audits, None).await
+async fn insert_audits(tx: &mut sqlx::Transaction<'_, Db>, audits: &[AuditRecord]) -> Result<()> {
+    let rows: Vec<AuditRow> = audits.iter().map(|audit| (audit, audit.target_id)).collect();
+    insert_audits_of(tx, &rows, None).await
 }
 
+/// An audit record to write and its target: a created contact's new id for a record that
+/// was planned without one (an import's), so the record need not be copied to get it.
+pub(super) type AuditRow<'a> = (&'a AuditRecord, Option<Uuid>);
+
 /// Writes audit records, marked with the import they belong to (see `push_visible`).
-pub(super) async fn insert_audits_of(conn: &mut Conn, audits: &[AuditRecord], import_id: Option<Uuid>) -> Result<()> {
+pub(super) async fn insert_audits_of(conn: &mut Conn, audits: &[AuditRow<'_>], import_id: Option<Uuid>) -> Result<()> {
     let mut qb =
         Builder::new("INSERT INTO audit_log (id, domain_id, at, actor, action, target_id, details, import_id) ");
     let at = now();
-    qb.push_values(audits, |mut row, audit| {
+    qb.push_values(audits, |mut row, (audit, target_id)| {
         row.push_bind(Uuid::now_v7()).push_bind(audit.domain_id).push_bind(at).push_bind(audit.actor.clone());
-        row.push_bind(audit.action.clone()).push_bind(audit.target_id).push_bind(audit.details.to_string());
+        row.push_bind(audit.action.clone()).push_bind(*target_id).push_bind(audit.details.to_string());
         row.push_bind(import_id);
     });
     qb.build().execute(&mut *conn).await?;

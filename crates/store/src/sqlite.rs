@@ -113,6 +113,26 @@ async fn begin_write(pool: &SqlitePool) -> Result<queries::Tx> {
     Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
 }
 
+/// Begins a write on a connection already taken (see [`begin_write`]).
+async fn begin_write_on(conn: &mut queries::Conn) -> Result<sqlx::Transaction<'_, Db>> {
+    Ok(sqlx::Connection::begin_with(conn, "BEGIN IMMEDIATE").await?)
+}
+
+/// The connection an import writes through while it runs: one of its own, closed with
+/// it, with a page cache of 32 MiB (the pool's 2 MiB spilled a batch's pages to the log
+/// mid-way and read them back for every index: more than half of the batch's time) and
+/// statement journals in memory (not a temporary file written for every multi-row
+/// statement). `None` for a database in memory, which has only the pool's connection.
+async fn import_writes(pool: &Pool) -> Result<Option<queries::Conn>> {
+    use sqlx::ConnectOptions as _;
+    let options = pool.connect_options();
+    if options.get_filename() == std::path::Path::new(":memory:") {
+        return Ok(None);
+    }
+    let options = (*options).clone().pragma("cache_size", "-32768").pragma("temp_store", "memory");
+    Ok(Some(options.connect().await?))
+}
+
 /// Inserts an import's contacts, [`queries::INSERT_CHUNK`] rows per statement (SQLite has
 /// no arrays to bind; its statements are prepared once and cached).
 async fn insert_contact_rows(
@@ -133,7 +153,7 @@ async fn insert_contact_rows(
 /// Writes an import's audit records, [`queries::INSERT_CHUNK`] per statement.
 async fn insert_audit_rows(
     conn: &mut queries::Conn,
-    audits: &[crate::AuditRecord],
+    audits: &[queries::AuditRow<'_>],
     import_id: Option<Uuid>,
     _now: i64,
 ) -> Result<()> {
