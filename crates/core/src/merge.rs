@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::contact::{ContactFields, ContactInput};
-use crate::details::PhoneInput;
+use crate::details::{ContactKind, PhoneInput};
 use crate::text::fold;
 
 /// One single-value field two or more contacts disagree on.
@@ -135,6 +135,12 @@ fn merge_lists(merged: &mut ContactInput, all: &[&ContactInput]) {
     merged.dates = joined(all, |i| &i.dates, |d| format!("{:?}{}", d.kind, d.date));
     merged.ims = joined(all, |i| &i.ims, |m| format!("{}\u{1}{}", m.kind, m.value.to_lowercase()));
     merged.extra = joined(all, |i| &i.extra, |x| format!("{:?}\u{1}{}\u{1}{}", x.format, x.name, x.value));
+    // The kept contact's kind decides: a group gathers every merged group's members once;
+    // a person or company has none.
+    merged.members = match merged.kind {
+        ContactKind::Group => joined(all, |i| &i.members, String::clone),
+        _ => Vec::new(),
+    };
 }
 
 /// Every number once: two spellings of one E.164 number are the same number.
@@ -175,6 +181,25 @@ mod tests {
 
     fn fields(input: ContactInput) -> ContactFields {
         ContactFields::parse(&input, Country::default()).unwrap()
+    }
+
+    #[test]
+    fn merged_groups_gather_their_members_and_a_person_keeps_none() {
+        let group = |members: &[&str]| {
+            fields(ContactInput {
+                first_name: "Team".into(),
+                kind: ContactKind::Group,
+                members: members.iter().map(|m| m.to_string()).collect(),
+                ..Default::default()
+            })
+        };
+        let (a, b) = (group(&["urn:uuid:1", "urn:uuid:2"]), group(&["urn:uuid:2", "urn:uuid:3"]));
+        let (merged, _) = merge(&[(Uuid::nil(), &a), (Uuid::max(), &b)], &BTreeMap::new());
+        assert_eq!(merged.members, ["urn:uuid:1", "urn:uuid:2", "urn:uuid:3"]);
+        let person = fields(ContactInput { first_name: "Team".into(), ..Default::default() });
+        let (merged, _) = merge(&[(Uuid::nil(), &person), (Uuid::max(), &a)], &BTreeMap::new());
+        assert!(merged.members.is_empty() && merged.kind == ContactKind::Individual);
+        assert!(ContactFields::parse(&merged, Country::default()).is_ok());
     }
 
     fn bob_and_robert() -> (ContactFields, ContactFields) {

@@ -362,6 +362,44 @@ async fn personal_contacts_belong_to_their_owner_alone() {
     problem(server.manager(Method::GET, &url, &manager).send().await.unwrap(), StatusCode::NOT_FOUND).await;
 }
 
+/// A group is created, read and changed through the API with its kind and members; members
+/// on anyone but a group, a nameless group or a bad member are 422s naming the field.
+#[tokio::test]
+async fn groups_have_a_kind_and_members() {
+    let server = spawn().await;
+    let owner = server.token("201").await;
+    let mine = "/api/v1/domains/acme.example/users/201/contacts";
+    let members = json!(["urn:uuid:0b6c1a8e-5d21-4f3a-9e7c-2a1b3c4d5e6f", "urn:uuid:7f3e2d1c"]);
+    let body = json!({ "first_name": "Book Club", "kind": "group", "members": members });
+    let created = server.manager(Method::POST, mine, &owner).json(&body).send().await.unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let group: Value = created.json().await.unwrap();
+    assert_eq!((&group["kind"], &group["members"]), (&json!("group"), &members));
+    let person = server.manager(Method::POST, mine, &owner).json(&json!({ "first_name": "Ann" })).send().await;
+    let person: Value = person.unwrap().json().await.unwrap();
+    assert_eq!((&person["kind"], &person["members"]), (&json!("individual"), &json!([])));
+
+    let url = format!("{mine}/{}", group["id"].as_str().unwrap());
+    let patch = json!({ "members": ["urn:uuid:7f3e2d1c"] });
+    let changed = server.manager(Method::PATCH, &url, &owner).json(&patch).send().await.unwrap();
+    assert_eq!(changed.status(), StatusCode::OK);
+    assert_eq!(changed.json::<Value>().await.unwrap()["members"], json!(["urn:uuid:7f3e2d1c"]));
+
+    let refused = [
+        (json!({ "first_name": "Ann", "members": ["urn:uuid:1"] }), "members"),
+        (json!({ "kind": "group", "email": "club@acme.example" }), "first_name"),
+        (json!({ "first_name": "Club", "kind": "group", "members": ["ok", ""] }), "members[1]"),
+        (json!({ "first_name": "Club", "kind": "team" }), "kind"),
+    ];
+    for (body, field) in refused {
+        let answer = server.manager(Method::POST, mine, &owner).json(&body).send().await.unwrap();
+        let problem = problem(answer, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert!(fields(&problem).iter().any(|f| f == field), "{field} in {problem}");
+    }
+    let page: Value = server.manager(Method::GET, mine, &owner).send().await.unwrap().json().await.unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 2, "nothing written by the refused bodies");
+}
+
 // --- Problems for bad input -------------------------------------------------------
 
 #[tokio::test]
