@@ -6,7 +6,10 @@
 //! - an `addressbook-multiget` of every card with `address-data`;
 //! - an `addressbook-query` of the cards whose FN contains a few letters;
 //! - creating one card (PUT with `If-None-Match: *`);
-//! - a `vdirsyncer sync` of the book into an empty folder (the whole command timed).
+//! - a `vdirsyncer sync` of the book into an empty folder (the whole command timed), and
+//!   once a round the same sync from a folder holding the same cards, with no server:
+//!   vdirsyncer's own cost, a floor under any server's time, which the report takes off
+//!   both servers' times to compare what the servers add.
 //!
 //! Radicale gets the very same vCards: Switchboard's own answers to a multiget, written
 //! into Radicale's storage folder as its files (a PUT there costs about 0.4 s a card once
@@ -55,6 +58,8 @@ const CASES: [&str; 6] = [
     "vdirsyncer sync into an empty folder",
     "create one card (PUT If-None-Match: *)",
 ];
+/// The vdirsyncer case, also compared above what vdirsyncer costs alone.
+const VDIRSYNCER: usize = 4;
 /// The cases whose answers hold the whole book, for which Switchboard's memory is sampled.
 const BIG: [usize; 3] = [0, 2, 3];
 
@@ -71,6 +76,8 @@ pub struct DavRun {
     times: Vec<[Vec<Duration>; 2]>,
     /// Per case, how far the live bytes rose above where they were before it (Switchboard).
     memory: Vec<isize>,
+    /// vdirsyncer alone, folder to folder with the same cards, once a round.
+    vdirsyncer_alone: Vec<Duration>,
 }
 
 /// Seeds `store` with the book, loads Radicale with the same cards, and times both.
@@ -114,15 +121,15 @@ pub async fn run(
             started.elapsed().as_secs_f64()
         ));
         let servers = [switchboard.clone(), radicale.client.clone()];
-        let (times, memory) = measure(&servers, &served, options, allocator, folder.path()).await?;
+        let measured = measure(&servers, &served, options, allocator, folder.path()).await?;
         notes.push(format!("Radicale's peak resident memory (VmHWM): {}", radicale.peak_memory()));
-        Ok((times, memory))
+        Ok(measured)
     }
     .await;
     let _ = stop.send(());
     server.await??;
-    let (times, memory) = result?;
-    Ok(DavRun { backend, notes, times, memory })
+    let (times, memory, vdirsyncer_alone) = result?;
+    Ok(DavRun { backend, notes, times, memory, vdirsyncer_alone })
 }
 
 fn seeded_note(cards: &[(String, String)], took: Duration) -> String {
@@ -536,8 +543,9 @@ async fn measure(
     options: &Options,
     allocator: &'static Counting,
     scratch: &Path,
-) -> Result<(Vec<[Vec<Duration>; 2]>, Vec<isize>)> {
+) -> Result<(Vec<[Vec<Duration>; 2]>, Vec<isize>, Vec<Duration>)> {
     let mut times: Vec<[Vec<Duration>; 2]> = CASES.iter().map(|_| [Vec::new(), Vec::new()]).collect();
+    let mut alone = Vec::new();
     let mut memory = vec![0isize; CASES.len()];
     let mut expected_query = None;
     let mut generator = Generator::new(options.seed ^ 0x9e3);
@@ -592,7 +600,7 @@ async fn measure(
             let expected = *expected_query.get_or_insert(found.responses);
             ensure!(found.responses == expected, "{who}: the query found {}, not {expected}", found.responses);
 
-            timed(4, vdirsyncer(server, scratch, cards.len()).await?);
+            timed(VDIRSYNCER, vdirsyncer(server, scratch, cards.len()).await?);
 
             let (name, card) = vcard(&mut generator, 1);
             let started = Instant::now();
@@ -601,15 +609,40 @@ async fn measure(
             ensure!(status == StatusCode::CREATED, "{who}: creating a card answered {status}");
             server.delete(&name).await?;
         }
+        alone.push(vdirsyncer_alone(cards, scratch).await?);
         eprintln!("   round {}/{} timed", round + 1, options.runs);
     }
-    Ok((times, memory))
+    Ok((times, memory, alone))
 }
 
 /// `vdirsyncer sync` of the book into an empty folder, after an untimed `discover`.
 async fn vdirsyncer(server: &Dav, scratch: &Path, expected: usize) -> Result<Duration> {
-    let dir = scratch.join("vdirsyncer");
-    let _ = std::fs::remove_dir_all(&dir);
+    let remote = format!(
+        "type = \"carddav\"\nurl = \"{url}\"\nusername = \"{user}\"\npassword = \"{password}\"\n",
+        url = server.book,
+        user = server.user,
+        password = server.password
+    );
+    vdirsyncer_from(&remote, &scratch.join("vdirsyncer"), expected).await
+}
+
+/// What vdirsyncer itself costs, the floor under any server's time: the same cards
+/// synced from a folder (one `.vcf` file each) into an empty folder, with no server.
+async fn vdirsyncer_alone(cards: &[(String, String)], scratch: &Path) -> Result<Duration> {
+    let source = scratch.join("vdirsyncer-source");
+    let _ = std::fs::remove_dir_all(&source);
+    std::fs::create_dir_all(&source)?;
+    for (name, card) in cards {
+        std::fs::write(source.join(name), card)?;
+    }
+    let remote = format!("type = \"filesystem\"\npath = \"{}\"\nfileext = \".vcf\"\n", source.display());
+    vdirsyncer_from(&remote, &scratch.join("vdirsyncer-alone"), cards.len()).await
+}
+
+/// `vdirsyncer sync` from the storage `remote` (its configuration lines) into an empty
+/// folder under `dir`, timed, after an untimed `discover`.
+async fn vdirsyncer_from(remote: &str, dir: &Path, expected: usize) -> Result<Duration> {
+    let _ = std::fs::remove_dir_all(dir);
     let cards = dir.join("cards");
     std::fs::create_dir_all(&cards)?;
     let config = dir.join("config");
@@ -618,12 +651,9 @@ async fn vdirsyncer(server: &Dav, scratch: &Path, expected: usize) -> Result<Dur
         format!(
             "[general]\nstatus_path = \"{status}\"\n\n[pair book]\na = \"local\"\nb = \"remote\"\ncollections = null\n\n\
              [storage local]\ntype = \"filesystem\"\npath = \"{cards}\"\nfileext = \".vcf\"\n\n\
-             [storage remote]\ntype = \"carddav\"\nurl = \"{url}\"\nusername = \"{user}\"\npassword = \"{password}\"\n",
+             [storage remote]\n{remote}",
             status = dir.join("status").display(),
             cards = cards.display(),
-            url = server.book,
-            user = server.user,
-            password = server.password
         ),
     )?;
     let run = |step: &str| {
@@ -688,6 +718,14 @@ pub fn report(runs: &[DavRun], options: &Options) -> String {
                 percentile(theirs, 0.9)
             );
         }
+        let floor = percentile(&run.vdirsyncer_alone, 0.5);
+        let [ours, theirs] = [0, 1].map(|which| percentile(&run.times[VDIRSYNCER][which], 0.5) - floor);
+        let _ = writeln!(
+            out,
+            "   vdirsyncer alone (folder to folder, the same cards, no server) takes {floor:.1} ms, a floor under \
+             any server's time; above it, Switchboard's share {ours:.1} ms, Radicale's {theirs:.1} ms: {:.1}×",
+            theirs / ours
+        );
         let rises: Vec<String> =
             BIG.iter().map(|&case| format!("{} {:.1} MB", CASES[case], run.memory[case] as f64 / 1e6)).collect();
         let _ = writeln!(out, "   Switchboard's live bytes (server and client) rose at most: {}", rises.join("; "));

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use sqlx::Row as _;
 use uuid::Uuid;
 
-use super::{Backend, Builder, Row, push_ids, push_in};
+use super::{Backend, Builder, Row, push_ids, push_in, unindexed};
 use crate::{DavName, DavStore, Result};
 
 fn dav_name(row: &Row) -> Result<DavName> {
@@ -18,7 +18,12 @@ impl DavStore for Backend {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut qb = Builder::new("SELECT contact_id, name, uid FROM dav_names WHERE owner_user_id = ");
+        // The owner's column is kept from choosing an index: the ids are looked up by the
+        // primary key rather than by walking every name of the owner.
+        let mut qb = Builder::new(format!(
+            "SELECT contact_id, name, uid FROM dav_names WHERE {} = ",
+            unindexed("owner_user_id")
+        ));
         qb.push_bind(owner_id).push(" AND contact_id IN (");
         push_ids(&mut qb, ids);
         let rows = qb.build().fetch_all(&self.pool).await?;

@@ -8,7 +8,8 @@ use switchboard_core::model::{Book, Contact};
 use uuid::Uuid;
 
 use super::{
-    Backend, Builder, Row, Tx, begin_write, contact, now, push_book, push_ids, push_visible, time, write_audit,
+    Backend, Builder, Row, Tx, begin_write, contact, now, push_book, push_book_of_named, push_ids, push_visible, time,
+    unindexed, write_audit,
 };
 use crate::photos::{NewPhoto, Photo, PhotoStore};
 use crate::{AuditRecord, Result, StoreError};
@@ -52,8 +53,9 @@ async fn photos_of(pool: &super::Pool, book: Book, contact_ids: &[Uuid]) -> Resu
         "SELECT contact_photos.contact_id, contact_photos.media_type, contact_photos.bytes, contact_photos.hash, \
          contact_photos.updated_at FROM contact_photos JOIN contacts ON contacts.id = contact_photos.contact_id WHERE ",
     );
-    push_book(&mut qb, book);
-    qb.push(" AND contacts.deleted_at IS NULL");
+    // Named by id: the book's terms must not walk the whole book through its index.
+    push_book_of_named(&mut qb, book);
+    qb.push(format_args!(" AND {} IS NULL", unindexed("contacts.deleted_at")));
     push_visible(&mut qb, "contacts", None);
     qb.push(" AND contacts.id IN (");
     push_ids(&mut qb, contact_ids);
