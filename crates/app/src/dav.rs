@@ -231,18 +231,20 @@ impl App {
         let mut cards = Vec::new();
         if book.takes_own_contacts() {
             let owner = own_book(domain, user);
-            let given: HashMap<String, Uuid> = self
-                .store
-                .dav_names_named(user.id, names)
-                .await?
-                .into_iter()
-                .map(|named| (named.name, named.contact_id))
-                .collect();
-            let ids: Vec<Uuid> =
-                names.iter().filter_map(|name| given.get(name).copied().or_else(|| id_of_name(name))).collect();
+            let mut known: HashMap<Uuid, DavName> = HashMap::new();
+            let mut by_name: HashMap<String, Uuid> = HashMap::new();
+            for named in self.store.dav_names_named(user.id, names).await? {
+                by_name.insert(named.name.clone(), named.contact_id);
+                known.insert(named.contact_id, named);
+            }
+            // Names that are ids: those contacts may have been given another name.
+            let by_id: Vec<Uuid> =
+                names.iter().filter(|name| !by_name.contains_key(*name)).filter_map(|name| id_of_name(name)).collect();
+            known.extend(self.store.dav_names(user.id, &by_id).await?.into_iter().map(|n| (n.contact_id, n)));
+            let ids: Vec<Uuid> = by_name.values().copied().chain(by_id).collect();
             let contacts = self.store.contacts(owner, &ids).await?;
             let wanted: HashSet<String> = names.iter().cloned().collect();
-            cards.extend(self.contact_cards(user, owner, &contacts, body, Some(&wanted)).await?);
+            cards.extend(self.contact_cards(user, owner, &contacts, body, Some(&wanted), Some(known)).await?);
         }
         if book.shows_directory() {
             // The names that are none of the user's own cards: perhaps directory entries.
@@ -492,7 +494,7 @@ impl App {
             let (app, user) = (app.clone(), user.clone());
             async move {
                 let contacts = app.store.contacts(owner, &ids).await?;
-                app.contact_cards(&user, owner, &contacts, body, None).await
+                app.contact_cards(&user, owner, &contacts, body, None, None).await
             }
         }))
     }
@@ -515,8 +517,24 @@ impl App {
         Ok(names.into_iter().map(|name| (name.contact_id, name.name)).collect())
     }
 
-    /// The cards of own contacts, with their names and UIDs, and their photos when the
-    /// cards are written; with `wanted`, only those of these names.
+    /// The cards of own contacts known by id and version, with their names and ETags only.
+    async fn own_etag_cards(&self, user: &User, versions: &[(Uuid, i64)]) -> Result<Vec<DavCard>> {
+        let ids: Vec<Uuid> = versions.iter().map(|(id, _)| *id).collect();
+        let mut names: HashMap<Uuid, DavName> =
+            self.store.dav_names(user.id, &ids).await?.into_iter().map(|name| (name.contact_id, name)).collect();
+        Ok(versions
+            .iter()
+            .map(|&(id, version)| {
+                let (name, uid) =
+                    names.remove(&id).map_or_else(|| (format!("{id}.vcf"), String::new()), |n| (n.name, n.uid));
+                DavCard { id, own: true, etag: own_etag_of(id, version, &uid), name, vcard: None }
+            })
+            .collect())
+    }
+
+    /// The cards of own contacts, with their names and UIDs (read unless `names` holds
+    /// them already), and their photos when the cards are written; with `wanted`, only
+    /// those of these names.
     async fn contact_cards(
         &self,
         user: &User,
@@ -524,10 +542,15 @@ impl App {
         contacts: &[Contact],
         body: Option<VCardVersion>,
         wanted: Option<&HashSet<String>>,
+        names: Option<HashMap<Uuid, DavName>>,
     ) -> Result<Vec<DavCard>> {
-        let ids: Vec<Uuid> = contacts.iter().map(|c| c.id).collect();
-        let mut names: HashMap<Uuid, DavName> =
-            self.store.dav_names(user.id, &ids).await?.into_iter().map(|name| (name.contact_id, name)).collect();
+        let mut names = match names {
+            Some(names) => names,
+            None => {
+                let ids: Vec<Uuid> = contacts.iter().map(|c| c.id).collect();
+                self.store.dav_names(user.id, &ids).await?.into_iter().map(|name| (name.contact_id, name)).collect()
+            }
+        };
         let named: Vec<(&Contact, String, String)> = contacts
             .iter()
             .map(|contact| {
@@ -590,16 +613,29 @@ impl BookWalk {
             return Ok(Some((cards, self)));
         }
         if let Some(list) = &mut self.own {
-            let Page { items, next_cursor } = self.app.store.list_contacts(self.owner, list).await?;
-            match next_cursor {
-                Some(next) => list.after = Some(decode(&next, list)?),
-                None => self.own = None,
+            if self.body.is_none() {
+                // Only the ETags: the contacts' versions tell them, without reading the contacts.
+                let Page { items, next_cursor } = self.app.store.list_contact_versions(self.owner, list).await?;
+                advance(&mut self.own, next_cursor)?;
+                let cards = self.app.own_etag_cards(&self.user, &items).await?;
+                return Ok(Some((cards, self)));
             }
-            let cards = self.app.contact_cards(&self.user, self.owner, &items, self.body, None).await?;
+            let Page { items, next_cursor } = self.app.store.list_contacts(self.owner, list).await?;
+            advance(&mut self.own, next_cursor)?;
+            let cards = self.app.contact_cards(&self.user, self.owner, &items, self.body, None, None).await?;
             return Ok(Some((cards, self)));
         }
         Ok(None)
     }
+}
+
+/// Moves a listing on to the page after this one, or ends it.
+fn advance(list: &mut Option<ListQuery>, next_cursor: Option<String>) -> Result<()> {
+    match (list.as_mut(), next_cursor) {
+        (Some(query), Some(next)) => query.after = Some(decode(&next, query)?),
+        _ => *list = None,
+    }
+    Ok(())
 }
 
 /// The user whose books a caller may read: themself.
@@ -698,9 +734,13 @@ fn directory_card(entry: &DirectoryEntry, body: Option<VCardVersion>) -> DavCard
 
 /// The ETag of one of the user's own cards: the digest of what its vCard is made of.
 fn own_etag(contact: &Contact, uid: &str) -> String {
+    own_etag_of(contact.id, contact.version, uid)
+}
+
+fn own_etag_of(id: Uuid, version: i64, uid: &str) -> String {
     let mut digest = Sha256::new();
-    digest.update(contact.id.as_bytes());
-    digest.update(contact.version.to_be_bytes());
+    digest.update(id.as_bytes());
+    digest.update(version.to_be_bytes());
     digest.update(uid.as_bytes());
     digest.update(WRITER_REVISION.as_bytes());
     quoted_digest(digest.finalize())

@@ -1361,6 +1361,14 @@ pub async fn dav_names(store: &dyn Store) {
     assert_eq!(of_vera.iter().map(|c| c.id).collect::<Vec<_>>(), [o.pete.id]);
     let shared_ones = store.contacts(shared(&o.domain), &[o.sam.id, o.trashed.id, o.pete.id]).await.unwrap();
     assert_eq!(shared_ones.iter().map(|c| c.id).collect::<Vec<_>>(), [o.sam.id], "not the trashed one");
+    // A book's versions, paged as its contacts are.
+    let one = ListQuery { limit: Limit::parse(Some(1)).unwrap(), ..ListQuery::default() };
+    let contacts = store.list_contacts(shared(&o.domain), &one).await.unwrap();
+    let versions = store.list_contact_versions(shared(&o.domain), &one).await.unwrap();
+    let expected: Vec<(Uuid, i64)> = contacts.items.iter().map(|c| (c.id, c.version)).collect();
+    assert_eq!((versions.items, versions.next_cursor.is_some()), (expected, true));
+    let all = store.list_contact_versions(shared(&o.domain), &ListQuery::default()).await.unwrap();
+    assert_eq!(all.items.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [o.acme.id, o.sam.id], "live ones, by name");
 
     // Alice may use the same name and UID for her own card; Vera may not for another.
     let alices = card(o.alices_own.id, "pete.vcf", "uid-1");
