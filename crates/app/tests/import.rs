@@ -1,7 +1,7 @@
 //! Imports match rows against the book in batches: these files interleave rows matched by
 //! UID, by exact duplicate and by names and number, new rows, rows listed twice and bad
 //! rows, across several look-up batches, and check each row's fate — on SQLite and on
-//! PostgreSQL.
+//! PostgreSQL. Groups (Apple's and vCard 4.0's) come in as groups and are updated by UID.
 
 use std::io::Cursor;
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use switchboard_app::{
     RowAction,
 };
 use switchboard_core::PhoneNumber;
-use switchboard_core::details::{Phone, PhoneKind};
+use switchboard_core::details::{ContactKind, Phone, PhoneKind};
 use switchboard_core::model::Contact;
 use switchboard_formats::{ContactFields, ExportContact, Writer};
 use switchboard_store::{PostgresStore, SqliteStore, Store};
@@ -228,6 +228,58 @@ async fn rows_after_an_applied_batch_see_it(store: Arc<dyn Store>) {
     }
 }
 
+/// A group as macOS writes it (3.0) and as vCard 4.0 does, with `uid` and `members`.
+fn group_cards(groups: &[(&str, &str, Vec<String>)]) -> Vec<u8> {
+    let mut file = String::new();
+    for (i, (uid, name, members)) in groups.iter().enumerate() {
+        let (head, member) = match i % 2 {
+            0 => ("VERSION:3.0\r\nX-ADDRESSBOOKSERVER-KIND:group", "X-ADDRESSBOOKSERVER-MEMBER"),
+            _ => ("VERSION:4.0\r\nKIND:group", "MEMBER"),
+        };
+        let members: String = members.iter().map(|m| format!("{member}:{m}\r\n")).collect();
+        file += &format!("BEGIN:VCARD\r\n{head}\r\nUID:{uid}\r\nFN:{name}\r\n{members}END:VCARD\r\n");
+    }
+    file.into_bytes()
+}
+
+/// The book's groups by name: (name, id, members).
+async fn groups_of(app: &App) -> Vec<(String, Uuid, Vec<String>)> {
+    let params = ListParams { limit: Some("50".into()), ..ListParams::default() };
+    let items = app.list_contacts(&Caller::System, &book(HOME), &params).await.unwrap().items;
+    let mut groups: Vec<(String, Uuid, Vec<String>)> = items
+        .into_iter()
+        .filter(|c| c.fields.kind == ContactKind::Group)
+        .map(|c| (c.fields.first_name.clone(), c.id, c.fields.members.clone()))
+        .collect();
+    groups.sort();
+    groups
+}
+
+/// Groups come in as groups with their members; a second file with the groups' ids as
+/// UIDs (as an export writes them) updates one whose members changed and leaves the other.
+async fn groups_are_imported_and_updated_as_groups(store: Arc<dyn Store>) {
+    let app = app_with_domains(store).await;
+    let ann = create(&app, HOME, &person("Ann", "Lee", number(0, 1))).await;
+    let first = vec![format!("urn:uuid:{}", ann.id), "urn:uuid:elsewhere".to_string()];
+    let file = group_cards(&[("g-1", "Book Club", first.clone()), ("g-2", "Tennis", vec!["urn:uuid:x".into()])]);
+    let report = import(&app, file, false).await;
+    assert_eq!((report.created, report.updated), (2, 0), "{report:?}");
+    let before = groups_of(&app).await;
+    assert_eq!(
+        before.iter().map(|g| (g.0.as_str(), g.2.clone())).collect::<Vec<_>>(),
+        [("Book Club", first.clone()), ("Tennis", vec!["urn:uuid:x".to_string()])]
+    );
+
+    let mut more = first.clone();
+    more.push("urn:uuid:new-member".into());
+    let (club, tennis) = (before[0].1.to_string(), before[1].1.to_string());
+    let file = group_cards(&[(&club, "Book Club", more.clone()), (&tennis, "Tennis", vec!["urn:uuid:x".into()])]);
+    let report = import(&app, file, false).await;
+    assert_eq!((report.created, report.updated, report.unchanged), (0, 1, 1), "{report:?}");
+    let after = groups_of(&app).await;
+    assert_eq!((after[0].1, &after[0].2), (before[0].1, &more), "updated in place, members in order");
+}
+
 async fn sqlite() -> Arc<dyn Store> {
     let dir = tempfile::tempdir().unwrap().keep();
     let url = format!("sqlite://{}", dir.join("import.db").display());
@@ -330,4 +382,14 @@ async fn a_file_failing_after_a_batch_writes_nothing_on_sqlite() {
 #[tokio::test]
 async fn a_file_failing_after_a_batch_writes_nothing_on_postgres() {
     a_file_failing_after_a_batch_writes_nothing(postgres().await).await;
+}
+
+#[tokio::test]
+async fn groups_are_imported_and_updated_as_groups_on_sqlite() {
+    groups_are_imported_and_updated_as_groups(sqlite().await).await;
+}
+
+#[tokio::test]
+async fn groups_are_imported_and_updated_as_groups_on_postgres() {
+    groups_are_imported_and_updated_as_groups(postgres().await).await;
 }
