@@ -387,6 +387,7 @@ pub fn contact_row(
         // Generated contacts are what the columns describe: the store writes `{}` for them
         // (checked against normal creation, like every column).
         "details": "{}",
+        "kind": fields.kind.as_str(),
         "duplicate_key": fields.duplicate_key(),
         "sort_key": fields.sort_key(),
         "search_text": fields.search_text(),
