@@ -21,6 +21,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use futures::stream::{self, BoxStream, StreamExt};
 
@@ -55,6 +56,34 @@ const WRITER_REVISION: &str = concat!(env!("CARGO_PKG_VERSION"), "/1");
 
 /// A book's cards, a page at a time (at most [`PAGE`] cards each).
 pub type CardPages = BoxStream<'static, Result<Vec<DavCard>>>;
+
+/// Own cards as last written, by what they are made of (as their ETag is): a card whose
+/// contact has not changed is neither read whole nor written again. Bounded in bytes
+/// (`AppConfig::dav_card_cache_bytes`), the least used dropped first; entries of old
+/// versions are never asked for again and age out.
+pub(crate) type RenderedCards = quick_cache::sync::Cache<CardKey, Arc<[u8]>, CardWeight>;
+
+pub(crate) fn rendered_cards(bytes: u64) -> RenderedCards {
+    // About 1 KB a card: the estimate only sizes the cache's tables.
+    RenderedCards::with_weighter((bytes / 1024).max(16) as usize, bytes, CardWeight)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct CardKey {
+    id: Uuid,
+    version: i64,
+    uid: String,
+    vcard: VCardVersion,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CardWeight;
+
+impl quick_cache::Weighter<CardKey, Arc<[u8]>> for CardWeight {
+    fn weight(&self, key: &CardKey, card: &Arc<[u8]>) -> u64 {
+        (card.len() + key.uid.len() + std::mem::size_of::<CardKey>()) as u64
+    }
+}
 
 /// One of a user's address books.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -109,7 +138,7 @@ impl DavBook {
 }
 
 /// The vCard versions clients may ask for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum VCardVersion {
     #[default]
     V3,
@@ -242,9 +271,9 @@ impl App {
                 names.iter().filter(|name| !by_name.contains_key(*name)).filter_map(|name| id_of_name(name)).collect();
             known.extend(self.store.dav_names(user.id, &by_id).await?.into_iter().map(|n| (n.contact_id, n)));
             let ids: Vec<Uuid> = by_name.values().copied().chain(by_id).collect();
-            let contacts = self.store.contacts(owner, &ids).await?;
+            let versions = self.store.contact_versions(owner, &ids).await?;
             let wanted: HashSet<String> = names.iter().cloned().collect();
-            cards.extend(self.contact_cards(user, owner, &contacts, body, Some(&wanted), Some(known)).await?);
+            cards.extend(self.own_cards(owner, &versions, known, body, Some(&wanted)).await?);
         }
         if book.shows_directory() {
             // The names that are none of the user's own cards: perhaps directory entries.
@@ -493,8 +522,10 @@ impl App {
         Box::pin(stream::iter(chunks).then(move |ids| {
             let (app, user) = (app.clone(), user.clone());
             async move {
-                let contacts = app.store.contacts(owner, &ids).await?;
-                app.contact_cards(&user, owner, &contacts, body, None, None).await
+                let versions = app.store.contact_versions(owner, &ids).await?;
+                let names = app.store.dav_names(user.id, &ids).await?;
+                let names = names.into_iter().map(|name| (name.contact_id, name)).collect();
+                app.own_cards(owner, &versions, names, body, None).await
             }
         }))
     }
@@ -517,40 +548,72 @@ impl App {
         Ok(names.into_iter().map(|name| (name.contact_id, name.name)).collect())
     }
 
-    /// The cards of own contacts known by id and version, with their names and ETags only.
-    async fn own_etag_cards(&self, user: &User, versions: &[(Uuid, i64)]) -> Result<Vec<DavCard>> {
-        let ids: Vec<Uuid> = versions.iter().map(|(id, _)| *id).collect();
-        let mut names: HashMap<Uuid, DavName> =
-            self.store.dav_names(user.id, &ids).await?.into_iter().map(|name| (name.contact_id, name)).collect();
-        Ok(versions
-            .iter()
-            .map(|&(id, version)| {
-                let (name, uid) =
-                    names.remove(&id).map_or_else(|| (format!("{id}.vcf"), String::new()), |n| (n.name, n.uid));
-                DavCard { id, own: true, etag: own_etag_of(id, version, &uid), name, vcard: None }
-            })
-            .collect())
+    /// The cards of own contacts known by id and version, named as `names` says (else by
+    /// id); with `wanted`, only those of these names. With a `body`, each card comes from
+    /// the rendered cards, else the contacts missing there are read and written (and kept).
+    async fn own_cards(
+        &self,
+        owner: Book,
+        versions: &[(Uuid, i64)],
+        mut names: HashMap<Uuid, DavName>,
+        body: Option<VCardVersion>,
+        wanted: Option<&HashSet<String>>,
+    ) -> Result<Vec<DavCard>> {
+        let mut cards = Vec::with_capacity(versions.len());
+        let mut missing = Vec::new();
+        let mut missing_names = HashMap::new();
+        for &(id, version) in versions {
+            let given = names.remove(&id);
+            let (name, uid) = match &given {
+                Some(named) => (named.name.clone(), named.uid.clone()),
+                None => (format!("{id}.vcf"), String::new()),
+            };
+            if wanted.is_some_and(|wanted| !wanted.contains(&name)) {
+                continue;
+            }
+            let etag = own_etag_of(id, version, &uid);
+            let vcard = match body {
+                None => None,
+                Some(vcard) => match self.dav_rendered.get(&CardKey { id, version, uid, vcard }) {
+                    Some(bytes) => Some(bytes.to_vec()),
+                    None => {
+                        missing.push(id);
+                        missing_names.extend(given.map(|named| (id, named)));
+                        continue;
+                    }
+                },
+            };
+            cards.push(DavCard { id, own: true, name, etag, vcard });
+        }
+        if !missing.is_empty() {
+            let contacts = self.store.contacts(owner, &missing).await?;
+            let keys: HashMap<Uuid, (i64, String)> = contacts
+                .iter()
+                .map(|c| {
+                    (c.id, (c.version, missing_names.get(&c.id).map(|n: &DavName| n.uid.clone()).unwrap_or_default()))
+                })
+                .collect();
+            let written = self.contact_cards(owner, &contacts, body, missing_names).await?;
+            for card in &written {
+                if let (Some(bytes), Some(vcard), Some((version, uid))) = (&card.vcard, body, keys.get(&card.id)) {
+                    let key = CardKey { id: card.id, version: *version, uid: uid.clone(), vcard };
+                    self.dav_rendered.insert(key, Arc::from(bytes.as_slice()));
+                }
+            }
+            cards.extend(written);
+        }
+        Ok(cards)
     }
 
-    /// The cards of own contacts, with their names and UIDs (read unless `names` holds
-    /// them already), and their photos when the cards are written; with `wanted`, only
-    /// those of these names.
+    /// The cards of own contacts, read whole: named and with the UIDs `names` gives (else
+    /// by id), with their photos when the cards are written.
     async fn contact_cards(
         &self,
-        user: &User,
         owner: Book,
         contacts: &[Contact],
         body: Option<VCardVersion>,
-        wanted: Option<&HashSet<String>>,
-        names: Option<HashMap<Uuid, DavName>>,
+        mut names: HashMap<Uuid, DavName>,
     ) -> Result<Vec<DavCard>> {
-        let mut names = match names {
-            Some(names) => names,
-            None => {
-                let ids: Vec<Uuid> = contacts.iter().map(|c| c.id).collect();
-                self.store.dav_names(user.id, &ids).await?.into_iter().map(|name| (name.contact_id, name)).collect()
-            }
-        };
         let named: Vec<(&Contact, String, String)> = contacts
             .iter()
             .map(|contact| {
@@ -559,7 +622,6 @@ impl App {
                     given.map_or_else(|| (format!("{}.vcf", contact.id), String::new()), |n| (n.name, n.uid));
                 (contact, name, uid)
             })
-            .filter(|(_, name, _)| wanted.is_none_or(|wanted| wanted.contains(name)))
             .collect();
         let with_photo: Vec<Uuid> = match body {
             Some(_) => named.iter().filter(|(c, ..)| c.has_photo).map(|(c, ..)| c.id).collect(),
@@ -613,16 +675,13 @@ impl BookWalk {
             return Ok(Some((cards, self)));
         }
         if let Some(list) = &mut self.own {
-            if self.body.is_none() {
-                // Only the ETags: the contacts' versions tell them, without reading the contacts.
-                let Page { items, next_cursor } = self.app.store.list_contact_versions(self.owner, list).await?;
-                advance(&mut self.own, next_cursor)?;
-                let cards = self.app.own_etag_cards(&self.user, &items).await?;
-                return Ok(Some((cards, self)));
-            }
-            let Page { items, next_cursor } = self.app.store.list_contacts(self.owner, list).await?;
+            // The contacts' versions tell the ETags and which cards are written already.
+            let Page { items, next_cursor } = self.app.store.list_contact_versions(self.owner, list).await?;
             advance(&mut self.own, next_cursor)?;
-            let cards = self.app.contact_cards(&self.user, self.owner, &items, self.body, None, None).await?;
+            let ids: Vec<Uuid> = items.iter().map(|(id, _)| *id).collect();
+            let names = self.app.store.dav_names(self.user.id, &ids).await?;
+            let names = names.into_iter().map(|name| (name.contact_id, name)).collect();
+            let cards = self.app.own_cards(self.owner, &items, names, self.body, None).await?;
             return Ok(Some((cards, self)));
         }
         Ok(None)

@@ -117,6 +117,9 @@ pub struct AppConfig {
     /// card read or written): generous for a phone uploading its contacts, a cap for a
     /// client that never stops.
     pub dav_request_limit: RateLimit,
+    /// How many bytes of rendered own cards the CardDAV server keeps, by contact version,
+    /// so a card that has not changed is neither read whole nor written again.
+    pub dav_card_cache_bytes: u64,
     /// How often one domain's line states may be reported (calls, each up to 500 lines),
     /// so a PBX flooding one domain slows no other.
     pub line_limit: RateLimit,
@@ -169,6 +172,7 @@ impl Default for AppConfig {
             dav_book_limit: RateLimit { burst: 30, refill_every: Duration::from_secs(2) },
             // A first upload of a phone's contacts: 1,000 at once, then 100 a second.
             dav_request_limit: RateLimit { burst: 1000, refill_every: Duration::from_millis(10) },
+            dav_card_cache_bytes: 64 * 1024 * 1024,
             // A PBX reports as calls come and go: 20 batches at once, then 10 a second.
             line_limit: RateLimit { burst: 20, refill_every: Duration::from_millis(100) },
             chat_away_after: presence::AWAY_AFTER,
@@ -193,6 +197,7 @@ pub struct App {
     chat_messages: Arc<limits::RateLimiter>,
     dav_book_reads: Arc<limits::RateLimiter>,
     dav_requests: Arc<limits::RateLimiter>,
+    dav_rendered: Arc<dav::RenderedCards>,
     line_reports: Arc<limits::RateLimiter>,
     live_connections: presence::SharedLiveConnections,
     import_slots: Arc<import::ImportSlots>,
@@ -202,6 +207,7 @@ impl App {
     pub fn new(store: Arc<dyn Store>, config: AppConfig) -> App {
         let password_hashing =
             Arc::new(auth::PasswordHashing::new(config.password_hashes_at_once, config.password_hash_queue));
+        let dav_rendered = Arc::new(dav::rendered_cards(config.dav_card_cache_bytes));
         App {
             store,
             config: Arc::new(config),
@@ -217,6 +223,7 @@ impl App {
             chat_messages: Arc::default(),
             dav_book_reads: Arc::default(),
             dav_requests: Arc::default(),
+            dav_rendered,
             line_reports: Arc::default(),
             live_connections: Arc::default(),
             import_slots: Arc::default(),

@@ -673,6 +673,9 @@ async fn own_etags_move_with_every_change_and_only_then(backend: Backend) {
     server.app.update_contact(&Caller::System, &book, id, None, rename("Petra-Maria")).await.unwrap();
     let renamed = etag_everywhere(&server, &path).await;
     assert_ne!(renamed, first, "changed in the portal");
+    // Cards once written are kept by version: a changed contact is never served as it was.
+    let card = server.dav("GET", &path, Some("201"), &[], "").await;
+    assert!(card.body.contains("FN:Petra-Maria"), "{}", card.body);
 
     let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
     png.extend(0..=255u8);
@@ -684,6 +687,8 @@ async fn own_etags_move_with_every_change_and_only_then(backend: Backend) {
     server.app.delete_contact_photo(&Caller::System, &book, id).await.unwrap();
     let without = etag_everywhere(&server, &path).await;
     assert!(without != with_photo && without != renamed, "the photo removed: {without}");
+    let card = server.dav("GET", &path, Some("201"), &[], "").await;
+    assert!(!card.body.contains("PHOTO"), "{}", card.body);
 }
 
 const MEMBERS: [&str; 3] = [

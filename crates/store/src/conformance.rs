@@ -1361,6 +1361,8 @@ pub async fn dav_names(store: &dyn Store) {
     assert_eq!(of_vera.iter().map(|c| c.id).collect::<Vec<_>>(), [o.pete.id]);
     let shared_ones = store.contacts(shared(&o.domain), &[o.sam.id, o.trashed.id, o.pete.id]).await.unwrap();
     assert_eq!(shared_ones.iter().map(|c| c.id).collect::<Vec<_>>(), [o.sam.id], "not the trashed one");
+    let versions = store.contact_versions(shared(&o.domain), &[o.sam.id, o.trashed.id, o.pete.id]).await.unwrap();
+    assert_eq!(versions, [(o.sam.id, shared_ones[0].version)], "live ones of the book only");
     // A book's versions, paged as its contacts are.
     let one = ListQuery { limit: Limit::parse(Some(1)).unwrap(), ..ListQuery::default() };
     let contacts = store.list_contacts(shared(&o.domain), &one).await.unwrap();

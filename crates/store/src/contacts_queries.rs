@@ -51,16 +51,18 @@ impl ContactStore for Backend {
     }
 
     async fn contacts(&self, book: Book, ids: &[Uuid]) -> Result<Vec<Contact>> {
-        if ids.is_empty() {
+        let Some(mut qb) = live_by_id(concat!("SELECT ", contact_columns!(), " FROM contacts WHERE"), book, ids) else {
             return Ok(Vec::new());
-        }
-        let mut qb = Builder::new(concat!("SELECT ", contact_columns!(), " FROM contacts WHERE"));
-        push_in(&mut qb, "contacts.id", ids.iter().copied());
-        qb.push(format_args!(" AND {} IS NULL AND ", unindexed("contacts.deleted_at")));
-        push_book_of_named(&mut qb, book);
-        push_visible(&mut qb, "contacts", None);
+        };
+        qb.build().fetch_all(&self.pool).await?.iter().map(contact).collect()
+    }
+
+    async fn contact_versions(&self, book: Book, ids: &[Uuid]) -> Result<Vec<(Uuid, i64)>> {
+        let Some(mut qb) = live_by_id("SELECT id, version FROM contacts WHERE", book, ids) else {
+            return Ok(Vec::new());
+        };
         let rows = qb.build().fetch_all(&self.pool).await?;
-        rows.iter().map(contact).collect()
+        rows.iter().map(|row| Ok((row.try_get("id")?, row.try_get("version")?))).collect()
     }
 
     async fn contact_groups(&self, book: Book, limit: u32) -> Result<Vec<Contact>> {
@@ -703,6 +705,20 @@ pub(super) const PHONE_COLUMNS: [(NumberKind, &str, &str); 4] = [
     (NumberKind::Home, "home_phone", "home_phone_e164"),
     (NumberKind::Fax, "fax", "fax_e164"),
 ];
+
+/// `select` (ending in `WHERE`) for those of `ids` that are live contacts of the book;
+/// `None` when there are no ids.
+fn live_by_id(select: &'static str, book: Book, ids: &[Uuid]) -> Option<Builder> {
+    if ids.is_empty() {
+        return None;
+    }
+    let mut qb = Builder::new(select);
+    push_in(&mut qb, "contacts.id", ids.iter().copied());
+    qb.push(format_args!(" AND {} IS NULL AND ", unindexed("contacts.deleted_at")));
+    push_book_of_named(&mut qb, book);
+    push_visible(&mut qb, "contacts", None);
+    Some(qb)
+}
 
 /// The tenant key of every contact query: the domain and the book's owner (none for shared).
 pub(super) fn push_book(qb: &mut Builder, book: Book) {

@@ -493,6 +493,8 @@ pub trait ContactStore {
     async fn contact(&self, book: Book, id: Uuid) -> Result<Option<Contact>>;
     /// The live contacts of a book that have these ids (others are left out).
     async fn contacts(&self, book: Book, ids: &[Uuid]) -> Result<Vec<Contact>>;
+    /// The versions of those of `ids` that are live contacts of the book.
+    async fn contact_versions(&self, book: Book, ids: &[Uuid]) -> Result<Vec<(Uuid, i64)>>;
     /// The ids and versions of a book's live contacts, paged as [`ContactStore::list_contacts`]
     /// (what tells whether a contact changed, without reading it).
     async fn list_contact_versions(&self, book: Book, list: &ListQuery) -> Result<Page<(Uuid, i64)>>;
