@@ -463,6 +463,12 @@ fn read_extra(entry: &ExtraProperty) -> Result<Option<ExtraProperty>, (&'static 
 }
 
 impl ContactFields {
+    /// Whether it names a company and no person (no first, middle or last name).
+    pub fn names_a_company_only(&self) -> bool {
+        let no_person = [&self.first_name, &self.name.middle, &self.last_name].iter().all(|n| n.trim().is_empty());
+        no_person && !self.company.trim().is_empty()
+    }
+
     /// Validates every field and reports all problems at once.
     pub fn parse(input: &ContactInput, country: Country) -> Result<ContactFields, Invalid> {
         let (fields, problems) = Self::read(input, country)?;
@@ -506,7 +512,7 @@ impl ContactFields {
                 None => emails.push(Email { address, ..Email::default() }),
             }
         }
-        let fields = ContactFields {
+        let mut fields = ContactFields {
             first_name,
             last_name,
             company,
@@ -524,6 +530,11 @@ impl ContactFields {
             kind: input.kind,
             members: read_members(&mut errors, input.kind, &input.members),
         };
+        if fields.kind == ContactKind::Individual && fields.names_a_company_only() {
+            // A company with no person's name is a company card however it came in, as
+            // the vCard writer writes it: read back, it is the same contact.
+            fields.kind = ContactKind::Organization;
+        }
         let size = fields.text_bytes();
         if size > MAX_CONTACT_BYTES {
             let message = format!(
@@ -1032,6 +1043,17 @@ mod tests {
         assert!(ContactFields::read(&only_a_note, Country::default()).is_err(), "a note names nobody");
         let nothing = ContactInput { email: "broken".into(), title: "CEO".into(), ..ContactInput::default() };
         assert!(ContactFields::read(&nothing, Country::default()).is_err());
+    }
+
+    #[test]
+    fn a_company_without_a_person_is_an_organization() {
+        let parse = |input: ContactInput| ContactFields::parse(&input, Country::default()).unwrap().kind;
+        let company = || ContactInput { company: "Acme".into(), ..ContactInput::default() };
+        assert_eq!(parse(company()), ContactKind::Organization);
+        assert_eq!(parse(ContactInput { first_name: "Ann".into(), ..company() }), ContactKind::Individual);
+        assert_eq!(parse(ContactInput { middle_name: "Jo".into(), ..company() }), ContactKind::Individual);
+        let number_only = ContactInput { work_phone: "+1 206 555 0100".into(), ..ContactInput::default() };
+        assert_eq!(parse(number_only), ContactKind::Individual, "no company: not a company card either");
     }
 
     #[test]

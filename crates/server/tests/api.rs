@@ -378,6 +378,10 @@ async fn groups_have_a_kind_and_members() {
     let person = server.manager(Method::POST, mine, &owner).json(&json!({ "first_name": "Ann" })).send().await;
     let person: Value = person.unwrap().json().await.unwrap();
     assert_eq!((&person["kind"], &person["members"]), (&json!("individual"), &json!([])));
+    let company = json!({ "company": "Acme Plumbing" });
+    let company: Value =
+        server.manager(Method::POST, mine, &owner).json(&company).send().await.unwrap().json().await.unwrap();
+    assert_eq!(company["kind"], json!("organization"), "a company with no person's name is a company card");
 
     let url = format!("{mine}/{}", group["id"].as_str().unwrap());
     let patch = json!({ "members": ["urn:uuid:7f3e2d1c"] });
@@ -397,7 +401,7 @@ async fn groups_have_a_kind_and_members() {
         assert!(fields(&problem).iter().any(|f| f == field), "{field} in {problem}");
     }
     let page: Value = server.manager(Method::GET, mine, &owner).send().await.unwrap().json().await.unwrap();
-    assert_eq!(page["items"].as_array().unwrap().len(), 2, "nothing written by the refused bodies");
+    assert_eq!(page["items"].as_array().unwrap().len(), 3, "the group, Ann and the company: nothing else written");
 }
 
 // --- Problems for bad input -------------------------------------------------------

@@ -158,10 +158,10 @@ impl<'e> Card<'e> {
 
     fn head(&mut self, export: &ExportContact) {
         let f = &export.fields;
-        let company_only = ![&f.first_name, &f.name.middle, &f.last_name].iter().any(|n| present(n));
         let group = f.kind == ContactKind::Group;
-        // A person's card with no person's name shows its company, as before kinds.
-        let company_card = f.kind == ContactKind::Organization || (!group && company_only);
+        // A person's card with no person's name shows its company, as before kinds (the
+        // app stores such a contact as an organization: the two agree).
+        let company_card = f.kind == ContactKind::Organization || (!group && f.names_a_company_only());
         self.push("BEGIN:VCARD".into());
         self.push(format!("VERSION:{}", if self.version4 { "4.0" } else { "3.0" }));
         match (self.version4, group, company_card) {

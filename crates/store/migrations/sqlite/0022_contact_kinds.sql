@@ -6,6 +6,13 @@
 ALTER TABLE contacts ADD COLUMN kind TEXT NOT NULL DEFAULT 'individual'
     CHECK (kind IN ('individual', 'organization', 'group'));
 
+-- A company with no first or last name was written out as a company card, and is read
+-- back as one: such contacts are organizations, as the app makes them from now on (it
+-- also looks at the middle name, which lives in `details`; a middle name alone beside a
+-- company is rarer than this needs).
+UPDATE contacts SET kind = 'organization'
+    WHERE first_name = '' AND last_name = '' AND company <> '';
+
 -- An import's waiting updates carry every column a contact's fields are written to.
 ALTER TABLE import_changes ADD COLUMN kind TEXT;
 
