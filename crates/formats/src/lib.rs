@@ -84,8 +84,9 @@
 //! - **Kinds and groups**: a contact is an individual, an organization or a group
 //!   ([`ContactKind`](switchboard_core::details::ContactKind)). A company card
 //!   (`X-ABShowAs:COMPANY`, 4.0 `KIND:org`) reads as an organization; the writers mark
-//!   organizations, and any card with no person's name (as before kinds), as company
-//!   cards, so such a card reads back as an organization. A group is vCard 4.0
+//!   organizations, and any card with a company and no person's name (as before kinds),
+//!   as company cards, so such a card reads back as an organization (the app stores such
+//!   a contact as one, whatever its file said, so a book re-imports unchanged). A group is vCard 4.0
 //!   `KIND:group` with its `MEMBER`s, or Apple's 3.0 `X-ADDRESSBOOKSERVER-KIND:group` with
 //!   its `X-ADDRESSBOOKSERVER-MEMBER`s: its members are kept exactly as written
 //!   (`urn:uuid:…`), in order, and its `FN` is its name, whole (never split into a
