@@ -33,7 +33,7 @@ use switchboard_core::photo::PhotoType;
 use switchboard_core::settings::CARDDAV_ONE_BOOK;
 use switchboard_core::{FieldError, Invalid};
 use switchboard_formats::{ExportContact, ExportFormat, ExportPhoto, Format, ImportedRow, ReadOptions, Writer};
-use switchboard_store::{DavName, DirectoryQuery, Group, ListQuery, StoreError};
+use switchboard_store::{CardVersion, DavName, DirectoryQuery, Group, ListQuery, StoreError};
 use uuid::Uuid;
 
 use crate::App;
@@ -221,7 +221,6 @@ impl App {
         };
         let walk = BookWalk {
             app: self.clone(),
-            user: user.clone(),
             owner: own_book(domain, user),
             directory,
             own: book.takes_own_contacts().then(page_list),
@@ -260,20 +259,17 @@ impl App {
         let mut cards = Vec::new();
         if book.takes_own_contacts() {
             let owner = own_book(domain, user);
-            let mut known: HashMap<Uuid, DavName> = HashMap::new();
-            let mut by_name: HashMap<String, Uuid> = HashMap::new();
-            for named in self.store.dav_names_named(user.id, names).await? {
-                by_name.insert(named.name.clone(), named.contact_id);
-                known.insert(named.contact_id, named);
-            }
+            let mut found = self.store.card_versions_named(owner, names).await?;
             // Names that are ids: those contacts may have been given another name.
-            let by_id: Vec<Uuid> =
-                names.iter().filter(|name| !by_name.contains_key(*name)).filter_map(|name| id_of_name(name)).collect();
-            known.extend(self.store.dav_names(user.id, &by_id).await?.into_iter().map(|n| (n.contact_id, n)));
-            let ids: Vec<Uuid> = by_name.values().copied().chain(by_id).collect();
-            let versions = self.store.contact_versions(owner, &ids).await?;
+            let named: HashSet<&str> = found.iter().filter_map(|card| card.named.as_ref()).map(|n| &*n.name).collect();
+            let by_id: Vec<Uuid> = names
+                .iter()
+                .filter(|name| !named.contains(name.as_str()))
+                .filter_map(|name| id_of_name(name))
+                .collect();
+            found.extend(self.card_versions(user, owner, &by_id).await?);
             let wanted: HashSet<String> = names.iter().cloned().collect();
-            cards.extend(self.own_cards(owner, &versions, known, body, Some(&wanted)).await?);
+            cards.extend(self.own_cards(owner, found, body, Some(&wanted)).await?);
         }
         if book.shows_directory() {
             // The names that are none of the user's own cards: perhaps directory entries.
@@ -522,12 +518,18 @@ impl App {
         Box::pin(stream::iter(chunks).then(move |ids| {
             let (app, user) = (app.clone(), user.clone());
             async move {
-                let versions = app.store.contact_versions(owner, &ids).await?;
-                let names = app.store.dav_names(user.id, &ids).await?;
-                let names = names.into_iter().map(|name| (name.contact_id, name)).collect();
-                app.own_cards(owner, &versions, names, body, None).await
+                let found = app.card_versions(&user, owner, &ids).await?;
+                app.own_cards(owner, found, body, None).await
             }
         }))
+    }
+
+    /// What the cards of these of the user's own contacts (those still live) are made of.
+    async fn card_versions(&self, user: &User, owner: Book, ids: &[Uuid]) -> Result<Vec<CardVersion>> {
+        let versions = self.store.contact_versions(owner, ids).await?;
+        let mut names: HashMap<Uuid, DavName> =
+            self.store.dav_names(user.id, ids).await?.into_iter().map(|name| (name.contact_id, name)).collect();
+        Ok(versions.into_iter().map(|(id, version)| CardVersion { id, version, named: names.remove(&id) }).collect())
     }
 
     /// The live card of the user's own book that has this UID (a trashed one lets it go).
@@ -548,23 +550,21 @@ impl App {
         Ok(names.into_iter().map(|name| (name.contact_id, name.name)).collect())
     }
 
-    /// The cards of own contacts known by id and version, named as `names` says (else by
-    /// id); with `wanted`, only those of these names. With a `body`, each card comes from
-    /// the rendered cards, else the contacts missing there are read and written (and kept).
+    /// The cards of own contacts known by id, version and name; with `wanted`, only those
+    /// of these names. With a `body`, each card comes from the rendered cards, else the
+    /// contacts missing there are read and written (and kept).
     async fn own_cards(
         &self,
         owner: Book,
-        versions: &[(Uuid, i64)],
-        mut names: HashMap<Uuid, DavName>,
+        found: Vec<CardVersion>,
         body: Option<VCardVersion>,
         wanted: Option<&HashSet<String>>,
     ) -> Result<Vec<DavCard>> {
-        let mut cards = Vec::with_capacity(versions.len());
+        let mut cards = Vec::with_capacity(found.len());
         let mut missing = Vec::new();
         let mut missing_names = HashMap::new();
-        for &(id, version) in versions {
-            let given = names.remove(&id);
-            let (name, uid) = match &given {
+        for CardVersion { id, version, named } in found {
+            let (name, uid) = match &named {
                 Some(named) => (named.name.clone(), named.uid.clone()),
                 None => (format!("{id}.vcf"), String::new()),
             };
@@ -578,7 +578,7 @@ impl App {
                     Some(bytes) => Some(bytes.to_vec()),
                     None => {
                         missing.push(id);
-                        missing_names.extend(given.map(|named| (id, named)));
+                        missing_names.extend(named.map(|named| (id, named)));
                         continue;
                     }
                 },
@@ -654,7 +654,6 @@ impl App {
 /// Walks a book for [`App::dav_card_pages`]: the directory's pages, then the own book's.
 struct BookWalk {
     app: App,
-    user: User,
     owner: Book,
     /// The directory's query, at the next page (`None`: not in the book, or read).
     directory: Option<DirectoryQuery>,
@@ -676,12 +675,9 @@ impl BookWalk {
         }
         if let Some(list) = &mut self.own {
             // The contacts' versions tell the ETags and which cards are written already.
-            let Page { items, next_cursor } = self.app.store.list_contact_versions(self.owner, list).await?;
+            let Page { items, next_cursor } = self.app.store.list_card_versions(self.owner, list).await?;
             advance(&mut self.own, next_cursor)?;
-            let ids: Vec<Uuid> = items.iter().map(|(id, _)| *id).collect();
-            let names = self.app.store.dav_names(self.user.id, &ids).await?;
-            let names = names.into_iter().map(|name| (name.contact_id, name)).collect();
-            let cards = self.app.own_cards(self.owner, &items, names, self.body, None).await?;
+            let cards = self.app.own_cards(self.owner, items, self.body, None).await?;
             return Ok(Some((cards, self)));
         }
         Ok(None)

@@ -23,9 +23,9 @@ use crate::DavName;
 use crate::presence::{LineUpdate, NewPbxCredential};
 use crate::webhooks::NewWebhook;
 use crate::{
-    AuditFilter, AuditRecord, BookPart, COPY_TABLES, DeviceKey, DirectoryQuery, DomainPatch, Group, ImportChange,
-    Layer, ListQuery, LoginFailures, NewAllowedNumber, NewDevice, NewDomain, NewToken, NewUser, PresenceTimers, Result,
-    Store, StoreError, TokenOwner, UserFilter, UserPatch,
+    AuditFilter, AuditRecord, BookPart, COPY_TABLES, CardVersion, DeviceKey, DirectoryQuery, DomainPatch, Group,
+    ImportChange, Layer, ListQuery, LoginFailures, NewAllowedNumber, NewDevice, NewDomain, NewToken, NewUser,
+    PresenceTimers, Result, Store, StoreError, TokenOwner, UserFilter, UserPatch,
 };
 
 /// Generates one `#[tokio::test]` per single-store conformance function. `$run` is an
@@ -1352,9 +1352,16 @@ pub async fn dav_names(store: &dyn Store) {
     assert_eq!(store.dav_name_by_name(o.alice.id, "pete.vcf").await.unwrap(), None, "another owner's");
     assert_eq!(store.dav_names(o.vera.id, &[o.pete.id, o.sam.id]).await.unwrap(), std::slice::from_ref(&pete));
     assert_eq!(store.dav_names(o.alice.id, &[o.pete.id]).await.unwrap(), [], "only the owner's");
+    // Cards by name: the owner's live contacts, with their versions.
     let asked = ["pete.vcf".to_string(), "nobody.vcf".to_string()];
-    assert_eq!(store.dav_names_named(o.vera.id, &asked).await.unwrap(), std::slice::from_ref(&pete));
-    assert_eq!(store.dav_names_named(o.alice.id, &asked).await.unwrap(), [], "only the owner's");
+    let petes = CardVersion { id: o.pete.id, version: o.pete.version, named: Some(pete.clone()) };
+    let of_vera = store.card_versions_named(personal(&o.vera), &asked).await.unwrap();
+    assert_eq!(of_vera, std::slice::from_ref(&petes));
+    let of_alice = store.card_versions_named(personal(&o.alice), &asked).await.unwrap();
+    assert_eq!(of_alice, [], "only the owner's");
+    assert_eq!(store.card_versions_named(shared(&o.domain), &asked).await.unwrap(), [], "a shared book has no names");
+    let listed = store.list_card_versions(personal(&o.vera), &ListQuery::default()).await.unwrap();
+    assert_eq!(listed.items, std::slice::from_ref(&petes), "the listing names the card");
     // Contacts by id: the book's live ones only.
     let asked = [o.pete.id, o.sam.id, o.alices_own.id];
     let of_vera = store.contacts(personal(&o.vera), &asked).await.unwrap();
@@ -1366,11 +1373,12 @@ pub async fn dav_names(store: &dyn Store) {
     // A book's versions, paged as its contacts are.
     let one = ListQuery { limit: Limit::parse(Some(1)).unwrap(), ..ListQuery::default() };
     let contacts = store.list_contacts(shared(&o.domain), &one).await.unwrap();
-    let versions = store.list_contact_versions(shared(&o.domain), &one).await.unwrap();
-    let expected: Vec<(Uuid, i64)> = contacts.items.iter().map(|c| (c.id, c.version)).collect();
+    let versions = store.list_card_versions(shared(&o.domain), &one).await.unwrap();
+    let expected: Vec<CardVersion> =
+        contacts.items.iter().map(|c| CardVersion { id: c.id, version: c.version, named: None }).collect();
     assert_eq!((versions.items, versions.next_cursor.is_some()), (expected, true));
-    let all = store.list_contact_versions(shared(&o.domain), &ListQuery::default()).await.unwrap();
-    assert_eq!(all.items.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [o.acme.id, o.sam.id], "live ones, by name");
+    let all = store.list_card_versions(shared(&o.domain), &ListQuery::default()).await.unwrap();
+    assert_eq!(all.items.iter().map(|card| card.id).collect::<Vec<_>>(), [o.acme.id, o.sam.id], "live ones, by name");
 
     // Alice may use the same name and UID for her own card; Vera may not for another.
     let alices = card(o.alices_own.id, "pete.vcf", "uid-1");

@@ -76,15 +76,6 @@ impl ContactStore for Backend {
         rows.iter().map(contact).collect()
     }
 
-    async fn list_contact_versions(&self, book: Book, list: &ListQuery) -> Result<Page<(Uuid, i64)>> {
-        let mut qb = Builder::new("SELECT id, version, sort_key, updated_at FROM contacts WHERE ");
-        push_book(&mut qb, book);
-        qb.push(" AND contacts.deleted_at IS NULL");
-        push_visible(&mut qb, "contacts", None);
-        push_page(&mut qb, list, &CONTACT_KEYS, true);
-        page(qb.build().fetch_all(&self.pool).await?, list, |row| Ok((row.try_get("id")?, row.try_get("version")?)))
-    }
-
     async fn list_contacts(&self, book: Book, list: &ListQuery) -> Result<Page<Contact>> {
         let mut qb = Builder::new(concat!("SELECT ", contact_columns!(), " FROM contacts WHERE "));
         push_book(&mut qb, book);

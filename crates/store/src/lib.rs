@@ -40,7 +40,7 @@ mod webhooks;
 pub use app_passwords::{AppPasswordStore, NewAppPassword};
 pub use callerid::{AllowedNumber, BlockedNumber, CallerIdStore, NewAllowedNumber, NewBlockedNumber};
 pub use chat::{ChatStore, ConversationPage};
-pub use dav::{DavName, DavStore};
+pub use dav::{CardVersion, DavName, DavStore};
 pub use duplicates::{DuplicateGroup, DuplicatePage, DuplicateStore, MAX_GROUP_MEMBERS, Merge};
 pub use events::EventBus;
 pub use feed::{FeedBounds, FeedPosition, FeedStore};
@@ -495,9 +495,6 @@ pub trait ContactStore {
     async fn contacts(&self, book: Book, ids: &[Uuid]) -> Result<Vec<Contact>>;
     /// The versions of those of `ids` that are live contacts of the book.
     async fn contact_versions(&self, book: Book, ids: &[Uuid]) -> Result<Vec<(Uuid, i64)>>;
-    /// The ids and versions of a book's live contacts, paged as [`ContactStore::list_contacts`]
-    /// (what tells whether a contact changed, without reading it).
-    async fn list_contact_versions(&self, book: Book, list: &ListQuery) -> Result<Page<(Uuid, i64)>>;
     /// Live contacts of a book.
     async fn list_contacts(&self, book: Book, list: &ListQuery) -> Result<Page<Contact>>;
     /// The first `limit` live groups of a book (`ContactKind::Group`), by name.
