@@ -31,6 +31,10 @@ fn card_version(row: &Row) -> Result<CardVersion> {
 const CARD_VERSIONS: &str = "SELECT contacts.id, contacts.version, contacts.sort_key, contacts.updated_at, \
      dav_names.name, dav_names.uid FROM contacts LEFT JOIN dav_names ON dav_names.contact_id = contacts.id \
      AND dav_names.owner_user_id = contacts.owner_user_id WHERE ";
+/// Contacts by the names given to them: the names lead (their index finds each one), and
+/// each contact is then found by its id.
+const CARDS_NAMED: &str = "SELECT contacts.id, contacts.version, dav_names.name, dav_names.uid \
+     FROM dav_names JOIN contacts ON contacts.id = dav_names.contact_id WHERE ";
 
 #[async_trait]
 impl DavStore for Backend {
@@ -61,8 +65,7 @@ impl DavStore for Backend {
 
     async fn card_versions_named(&self, book: Book, names: &[String]) -> Result<Vec<CardVersion>> {
         let Some(owner_id) = book.owner_id().filter(|_| !names.is_empty()) else { return Ok(Vec::new()) };
-        // The names lead (their index finds each one); the book's terms only check the rows.
-        let mut qb = Builder::new(CARD_VERSIONS);
+        let mut qb = Builder::new(CARDS_NAMED);
         qb.push("dav_names.owner_user_id = ").push_bind(owner_id).push(" AND");
         push_in(&mut qb, "dav_names.name", names.iter().cloned());
         qb.push(format_args!(" AND {} IS NULL AND ", unindexed("contacts.deleted_at")));
