@@ -77,6 +77,8 @@ macro_rules! conformance_tests {
             dav_names,
             imports,
             imports_show_nothing_until_committed,
+            imports_keep_every_character,
+            imports_dropped_while_writing,
             events,
             events_by_domain,
             lookup_keys,
@@ -108,7 +110,10 @@ mod imports;
 pub use duplicates::{
     duplicates_are_found_by_number_email_and_name, merges_lead_everything_to_the_survivor, not_duplicates_are_left_out,
 };
-pub use imports::{cut_off_import_is_discarded, imports_show_nothing_until_committed};
+pub use imports::{
+    cut_off_import_is_discarded, imports_dropped_while_writing, imports_keep_every_character,
+    imports_show_nothing_until_committed,
+};
 mod photos;
 pub use photos::{imports_bring_photos, photos, photos_follow_their_contacts};
 

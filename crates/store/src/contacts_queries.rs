@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::{
     AuditRow, Backend, Builder, CONTACT_KEYS, Conn, NO_OWNER, Row, STAGED_IMPORTS, Tx, begin_write, conflict,
     decode_error, insert_audit_rows, insert_contact_rows, now, page, push_in, push_page, push_search, push_wanted,
-    record_for, survivors, time, unindexed, upsert_photo, walk_sort_index, write_audit,
+    record_new_and_changed, survivors, time, unindexed, upsert_photo, walk_sort_index, write_audit,
 };
 use crate::changes::ChangeCache;
 use crate::{AuditRecord, ContactStore, ImportChange, ImportWriter, ListQuery, NewPhoto, Result, RowKeys, StoreError};
@@ -35,7 +35,13 @@ impl ContactStore for Backend {
             return Ok(Box::new(super::imports::StagedImport::begin(&self.pool, book, self.changes.clone()).await?));
         }
         let tx = begin_write(&self.pool).await?;
-        Ok(Box::new(ImportTx { tx, book, changes: self.changes.clone(), touched: Vec::new() }))
+        Ok(Box::new(ImportTx {
+            tx: Some(tx),
+            book,
+            changes: self.changes.clone(),
+            created: Vec::new(),
+            touched: Vec::new(),
+        }))
     }
 
     async fn discard_pending_imports(&self, idle_since: Option<DateTime<Utc>>) -> Result<u64> {
@@ -293,73 +299,124 @@ async fn replace_more_numbers(conn: &mut Conn, book: Book, id: Uuid, fields: &Co
 /// An import in one transaction, and the book it writes to: PostgreSQL's way (see
 /// `begin_import`), where an open transaction holds up no other writer.
 pub(super) struct ImportTx {
-    tx: Tx,
+    /// Away while a task of its own writes through it (see [`own_task`]).
+    tx: Option<Tx>,
     book: Book,
     changes: ChangeCache,
-    /// The contacts it changed, for the feed, which numbers them at the commit.
+    /// The contacts it created, and those it changed otherwise, for the feed, which
+    /// numbers them at the commit.
+    created: Vec<Uuid>,
     touched: Vec<Uuid>,
+}
+
+impl ImportTx {
+    fn tx(&mut self) -> Result<&mut Tx> {
+        self.tx.as_mut().ok_or_else(cut_off)
+    }
+}
+
+/// An import whose transaction was lost with a task that never ended (the runtime shut down).
+fn cut_off() -> StoreError {
+    StoreError::Database(sqlx::Error::Io(std::io::Error::other("the import's transaction was cut off")))
+}
+
+/// Awaits a task that writes an import's rows. Writes run in a task of their own because
+/// a bulk `COPY` must not be cut off half-way by a dropped import (a cancelled request):
+/// sqlx does not bring such a connection back in step with the server. The task goes on
+/// to the end of its statements, and the transaction then rolls back as it is dropped.
+async fn own_task<T>(task: tokio::task::JoinHandle<T>) -> Result<T> {
+    match task.await {
+        Ok(done) => Ok(done),
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        Err(_) => Err(cut_off()),
+    }
 }
 
 #[async_trait]
 impl ImportWriter for ImportTx {
     async fn live_contact(&mut self, id: Uuid) -> Result<Option<Contact>> {
-        live_contact_of_import(&mut self.tx, self.book, None, id).await
+        let book = self.book;
+        live_contact_of_import(self.tx()?, book, None, id).await
     }
 
     async fn matching_contacts(&mut self, rows: &[RowKeys]) -> Result<Vec<Option<Contact>>> {
-        matching_contacts(&mut self.tx, self.book, None, rows).await
+        let book = self.book;
+        matching_contacts(self.tx()?, book, None, rows).await
     }
 
     async fn live_contact_ids(&mut self) -> Result<Vec<Uuid>> {
-        live_contact_ids(&mut self.tx, self.book, None).await
+        let book = self.book;
+        live_contact_ids(self.tx()?, book, None).await
     }
 
     async fn apply(&mut self, changes: &[(ImportChange, AuditRecord)]) -> Result<Vec<Uuid>> {
-        // Updates and trashing first: they may free a duplicate key a created contact takes.
-        let (created, others) = split_changes(changes);
-        let mut audits = Vec::with_capacity(changes.len());
-        for (change, audit) in others {
-            match change {
-                ImportChange::Update { id, fields } => {
-                    update_live_contact(&mut self.tx, self.book, *id, None, fields)
-                        .await?
-                        .ok_or(StoreError::NotFound)?;
-                    self.touched.push(*id);
-                }
-                ImportChange::Trash(id) => {
-                    trash_live_contact(&mut self.tx, self.book, *id).await?.ok_or(StoreError::NotFound)?;
-                    self.touched.push(*id);
-                }
-                ImportChange::Create(_) => unreachable!("split_changes keeps creations apart"),
-            }
-            audits.push(audit);
-        }
-        // Not `write_audits`: the domain's change counter is bumped once, at commit, so
-        // a long import does not hold its row lock (and block the domain's other writers).
-        insert_created(&mut self.tx, self.book, None, &created, &audits).await?;
-        let created: Vec<Uuid> = created.into_iter().map(|(id, ..)| id).collect();
-        self.touched.extend_from_slice(&created);
+        let mut tx = self.tx.take().ok_or_else(cut_off)?;
+        let (book, changes) = (self.book, changes.to_vec());
+        let (tx, applied) = own_task(tokio::spawn(async move {
+            let applied = apply_in_tx(&mut tx, book, &changes).await;
+            (tx, applied)
+        }))
+        .await?;
+        self.tx = Some(tx);
+        let (created, touched) = applied?;
+        self.created.extend_from_slice(&created);
+        self.touched.extend(touched);
         Ok(created)
     }
 
     async fn set_photos(&mut self, photos: &[(Uuid, NewPhoto)]) -> Result<()> {
         for (id, photo) in photos {
-            upsert_photo(&mut self.tx, *id, photo).await?;
+            upsert_photo(self.tx()?, *id, photo).await?;
         }
         Ok(())
     }
 
-    async fn commit(mut self: Box<Self>, summary: AuditRecord, favorites: &[Uuid]) -> Result<()> {
-        insert_favorites(&mut self.tx, self.book, favorites).await?;
-        write_audit(&mut self.tx, &self.changes, &summary).await?;
-        self.touched.extend_from_slice(favorites);
-        record_import(&mut self.tx, self.book, &self.touched).await?;
-        Ok(self.tx.commit().await?)
+    async fn commit(self: Box<Self>, summary: AuditRecord, favorites: &[Uuid]) -> Result<()> {
+        let ImportTx { tx, book, changes, created, mut touched } = *self;
+        let mut tx = tx.ok_or_else(cut_off)?;
+        let favorites = favorites.to_vec();
+        touched.extend_from_slice(&favorites);
+        own_task(tokio::spawn(async move {
+            insert_favorites(&mut tx, book, &favorites).await?;
+            write_audit(&mut tx, &changes, &summary).await?;
+            record_import(&mut tx, book, &created, &touched).await?;
+            Ok(tx.commit().await?)
+        }))
+        .await?
     }
 
     async fn discard(self: Box<Self>) -> Result<()> {
-        Ok(self.tx.rollback().await?)
+        match self.tx {
+            Some(tx) => Ok(tx.rollback().await?),
+            None => Ok(()),
+        }
     }
+}
+
+/// One batch of an import in its transaction: the ids of the contacts it created, and of
+/// those it updated or trashed.
+async fn apply_in_tx(
+    tx: &mut Tx,
+    book: Book,
+    changes: &[(ImportChange, AuditRecord)],
+) -> Result<(Vec<Uuid>, Vec<Uuid>)> {
+    // Updates and trashing first: they may free a duplicate key a created contact takes.
+    let (created, others) = split_changes(changes);
+    let mut audits = Vec::with_capacity(changes.len());
+    let mut touched = Vec::with_capacity(others.len());
+    for (change, audit) in others {
+        let changed = match change {
+            ImportChange::Update { id, fields } => update_live_contact(tx, book, *id, None, fields).await?.map(|_| *id),
+            ImportChange::Trash(id) => trash_live_contact(tx, book, *id).await?.map(|_| *id),
+            ImportChange::Create(_) => unreachable!("split_changes keeps creations apart"),
+        };
+        touched.push(changed.ok_or(StoreError::NotFound)?);
+        audits.push(audit);
+    }
+    // Not `write_audits`: the domain's change counter is bumped once, at commit, so
+    // a long import does not hold its row lock (and block the domain's other writers).
+    insert_created(tx, book, None, &created, &audits).await?;
+    Ok((created.into_iter().map(|(id, ..)| id).collect(), touched))
 }
 
 /// A live contact of the book by id, as the import `own` sees the book (with its own rows).
@@ -823,8 +880,10 @@ pub(super) fn phones(row: &Row) -> Result<[(NumberKind, Option<PhoneNumber>); 4]
     Ok(numbers)
 }
 
-/// Notes an import's changes in the feed: they are all of one book, seen by its owner
-/// or (shared) by everyone.
-pub(super) async fn record_import(conn: &mut Conn, book: Book, ids: &[Uuid]) -> Result<()> {
-    record_for(conn, book.domain_id(), book.owner_id().unwrap_or(Uuid::nil()), ids).await
+/// Notes an import's changes in the feed: the contacts it `created` and those it
+/// `changed` otherwise (see `record_new_and_changed`). They are all of one book, seen by
+/// its owner or (shared) by everyone.
+pub(super) async fn record_import(conn: &mut Conn, book: Book, created: &[Uuid], changed: &[Uuid]) -> Result<()> {
+    let audience = book.owner_id().unwrap_or(Uuid::nil());
+    record_new_and_changed(conn, book.domain_id(), audience, created, changed).await
 }

@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use switchboard_core::model::DirectoryEntry;
 use uuid::Uuid;
 
-use super::{Backend, Builder, Conn, Filter, begin_write, directory_entry, directory_rows, now, push_ids};
+use super::{
+    Backend, Builder, Conn, Filter, begin_write, directory_entry, directory_rows, insert_feed_rows, now, push_ids,
+};
 use crate::{DirectoryQuery, FeedBounds, FeedPosition, FeedStore, Group, ListQuery, Result};
 
 /// Ids per statement: three binds a row stays well below both back-ends' limits.
@@ -139,16 +141,32 @@ pub(super) async fn record_entries(conn: &mut Conn, domain_id: Uuid, ids: &[Uuid
 /// Notes that entries changed for one reader alone (`audience_id`): their stars, or the
 /// contacts of their own book.
 pub(super) async fn record_for(conn: &mut Conn, domain_id: Uuid, audience_id: Uuid, ids: &[Uuid]) -> Result<()> {
-    if ids.is_empty() {
+    record_new_and_changed(conn, domain_id, audience_id, &[], ids).await
+}
+
+/// [`record_for`] for an import: `created` are entries it made (new to the feed, so
+/// written in bulk: `insert_feed_rows`), `changed` the others it touched (updated,
+/// trashed, starred: they may have a row already, which moves to the end). All take one
+/// number.
+pub(super) async fn record_new_and_changed(
+    conn: &mut Conn,
+    domain_id: Uuid,
+    audience_id: Uuid,
+    created: &[Uuid],
+    changed: &[Uuid],
+) -> Result<()> {
+    // One statement may not name a row twice (an import's contact may also be starred).
+    let mut changed = changed.to_vec();
+    changed.sort_unstable();
+    changed.dedup();
+    let created: Vec<Uuid> = created.iter().copied().filter(|id| changed.binary_search(id).is_err()).collect();
+    if created.is_empty() && changed.is_empty() {
         return Ok(());
     }
-    // One statement may not name a row twice (an import's contact may also be starred).
-    let mut ids = ids.to_vec();
-    ids.sort_unstable();
-    ids.dedup();
     let Some(seq) = take_feed_number(conn, domain_id).await? else { return Ok(()) };
     let at = now();
-    for chunk in ids.chunks(CHUNK) {
+    insert_feed_rows(conn, domain_id, audience_id, (seq, at), &created).await?;
+    for chunk in changed.chunks(CHUNK) {
         let mut qb = Builder::new("INSERT INTO directory_changes (domain_id, entry_id, audience_id, seq, changed_at) ");
         qb.push_values(chunk, |mut row, id| {
             row.push_bind(domain_id).push_bind(*id).push_bind(audience_id).push_bind(seq).push_bind(at);

@@ -139,14 +139,16 @@ impl StagedImport {
             ));
         }
         // Everything it created or changed goes to the feed now, as it becomes visible.
-        let mut touched: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT id FROM contacts WHERE import_id = $1 UNION ALL SELECT contact_id FROM import_changes WHERE import_id = $1",
-        )
-        .bind(self.id)
-        .fetch_all(&mut *tx)
-        .await?;
-        touched.extend_from_slice(favorites);
-        record_import(&mut tx, self.book, &touched).await?;
+        let created: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM contacts WHERE import_id = $1")
+            .bind(self.id)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut changed: Vec<Uuid> = sqlx::query_scalar("SELECT contact_id FROM import_changes WHERE import_id = $1")
+            .bind(self.id)
+            .fetch_all(&mut *tx)
+            .await?;
+        changed.extend_from_slice(favorites);
+        record_import(&mut tx, self.book, &created, &changed).await?;
         // Trashing first: it may free a duplicate key an updated contact takes.
         apply_staged_trash(&mut tx, self.book, self.id).await?;
         apply_staged_updates(&mut tx, self.book, self.id).await?;

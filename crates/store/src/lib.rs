@@ -31,6 +31,7 @@ mod feed;
 mod phones;
 mod photos;
 mod postgres;
+mod postgres_copy;
 mod presence;
 mod sqlite;
 pub mod testing;

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::Result;
 use crate::changes::ChangeCache;
 use crate::events::{EventBus, Hub};
+use crate::postgres_copy::CopyRows;
 
 #[allow(clippy::duplicate_mod, reason = "the shared SQL is compiled once per back-end, on purpose")]
 #[path = "queries.rs"]
@@ -74,9 +75,9 @@ impl PostgresStore {
     }
 }
 
-/// Inserts an import's contacts in one statement of arrays, a column each: PostgreSQL
-/// decodes a few arrays far more cheaply than a multi-row `VALUES` of thousands of
-/// parameters, and one round trip takes a whole batch.
+/// Inserts an import's contacts with one binary `COPY` (see `postgres_copy`): the rows
+/// go to the server as their columns' bytes, with no statement to parse per batch.
+/// A duplicate key fails the `COPY` as it would an `INSERT` (a unique violation).
 async fn insert_contact_rows(
     conn: &mut queries::Conn,
     book: Book,
@@ -84,66 +85,49 @@ async fn insert_contact_rows(
     now: i64,
     rows: Vec<queries::ContactRow>,
 ) -> sqlx::Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let mut ids = Vec::with_capacity(rows.len());
-    let mut columns: Vec<Vec<Option<String>>> =
-        (0..queries::CONTACT_VALUE_COLUMNS.len()).map(|_| Vec::with_capacity(rows.len())).collect();
-    for (id, values) in rows {
-        ids.push(id);
-        for (column, (_, value)) in columns.iter_mut().zip(values) {
-            column.push(value);
+    let fixed = ["id", "domain_id", "owner_user_id", "import_id", "version", "created_at", "updated_at"];
+    let mut copy = CopyRows::new(fixed.len() + queries::CONTACT_VALUE_COLUMNS.len(), rows.len());
+    for (id, values) in &rows {
+        copy.row().uuid(Some(*id)).uuid(Some(book.domain_id())).uuid(book.owner_id()).uuid(import_id);
+        copy.bigint(1).bigint(now).bigint(now);
+        for (_, value) in values {
+            copy.text(value.as_deref());
         }
     }
-    let names = queries::CONTACT_VALUE_COLUMNS.join(", ");
-    let arrays: Vec<String> = (0..columns.len()).map(|at| format!("${}::text[]", at + 6)).collect();
-    let sql = format!(
-        "INSERT INTO contacts (id, domain_id, owner_user_id, import_id, version, created_at, updated_at, {names}) \
-         SELECT id, $1, $2, $3, 1, $4, $4, {names} FROM unnest($5::uuid[], {}) AS rows (id, {names})",
-        arrays.join(", ")
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(book.domain_id()).bind(book.owner_id());
-    query = query.bind(import_id).bind(now).bind(ids);
-    for column in columns {
-        query = query.bind(column);
-    }
-    query.execute(&mut *conn).await?;
-    Ok(())
+    let columns = fixed.iter().chain(&queries::CONTACT_VALUE_COLUMNS).copied().collect::<Vec<_>>().join(", ");
+    copy.send(conn, &format!("contacts ({columns})")).await
 }
 
-/// Writes an import's audit records in one statement of arrays (see `insert_contact_rows`).
+/// Writes an import's audit records with one binary `COPY` (see `insert_contact_rows`).
 async fn insert_audit_rows(
     conn: &mut queries::Conn,
     audits: &[queries::AuditRow<'_>],
     import_id: Option<Uuid>,
     now: i64,
 ) -> Result<()> {
-    if audits.is_empty() {
-        return Ok(());
+    let mut copy = CopyRows::new(8, audits.len());
+    for (audit, target_id) in audits {
+        copy.row().uuid(Some(Uuid::now_v7())).uuid(audit.domain_id).bigint(now).text(Some(&audit.actor));
+        copy.text(Some(&audit.action)).uuid(*target_id).text(Some(&audit.details.to_string())).uuid(import_id);
     }
-    let ids: Vec<Uuid> = audits.iter().map(|_| Uuid::now_v7()).collect();
-    let domains: Vec<Option<Uuid>> = audits.iter().map(|(audit, _)| audit.domain_id).collect();
-    let actors: Vec<&str> = audits.iter().map(|(audit, _)| audit.actor.as_str()).collect();
-    let actions: Vec<&str> = audits.iter().map(|(audit, _)| audit.action.as_str()).collect();
-    let targets: Vec<Option<Uuid>> = audits.iter().map(|(_, target_id)| *target_id).collect();
-    let details: Vec<String> = audits.iter().map(|(audit, _)| audit.details.to_string()).collect();
-    sqlx::query(
-        "INSERT INTO audit_log (id, domain_id, at, actor, action, target_id, details, import_id) \
-         SELECT id, domain_id, $1, actor, action, target_id, details, $2 \
-         FROM unnest($3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::uuid[], $8::text[]) \
-         AS rows (id, domain_id, actor, action, target_id, details)",
-    )
-    .bind(now)
-    .bind(import_id)
-    .bind(ids)
-    .bind(domains)
-    .bind(actors)
-    .bind(actions)
-    .bind(targets)
-    .bind(details)
-    .execute(&mut *conn)
-    .await?;
+    copy.send(conn, "audit_log (id, domain_id, at, actor, action, target_id, details, import_id)").await?;
+    Ok(())
+}
+
+/// Writes the feed rows of entries an import created (none has a row yet), under one
+/// number and time, with one binary `COPY` (see `insert_contact_rows`).
+async fn insert_feed_rows(
+    conn: &mut queries::Conn,
+    domain_id: Uuid,
+    audience_id: Uuid,
+    (seq, at): (i64, i64),
+    ids: &[Uuid],
+) -> Result<()> {
+    let mut copy = CopyRows::new(5, ids.len());
+    for id in ids {
+        copy.row().uuid(Some(domain_id)).uuid(Some(*id)).uuid(Some(audience_id)).bigint(seq).bigint(at);
+    }
+    copy.send(conn, "directory_changes (domain_id, entry_id, audience_id, seq, changed_at)").await?;
     Ok(())
 }
 

@@ -1,7 +1,8 @@
 //! The store's SQL, written once and compiled once per back-end: `sqlite.rs` and
 //! `postgres.rs` each include this file as a module beside their `Db` type, their
 //! store type (`Backend`, which has a `pool`), `begin_write`, `push_search`, and how an
-//! import inserts a batch (`insert_contact_rows`, `insert_audit_rows`).
+//! import inserts a batch (`insert_contact_rows`, `insert_audit_rows`) and its new
+//! entries' feed rows (`insert_feed_rows`).
 //! Everything here must read the same to SQLite and PostgreSQL: `$n` placeholders,
 //! row-value comparisons, `ON CONFLICT`, `RETURNING`, ids bound as `Uuid`, times as
 //! microseconds.
@@ -28,12 +29,12 @@ use self::devices::device_with;
 use self::directory::{Filter, directory_entry, directory_rows, push_contact_entries, push_coworkers};
 use self::domains::domain;
 use self::duplicates::survivors;
-use self::feed::{record_entries, record_for, record_users};
+use self::feed::{record_entries, record_for, record_new_and_changed, record_users};
 use self::photos::{carry_photo, upsert_photo};
 use self::users::{fetch_user, user, user_with};
 use super::{
     BYTE_ORDER, Backend, DETAIL_EMAIL, DETAIL_EMAILS, Db, NO_OWNER, Pool, STAGED_IMPORTS, begin_write, begin_write_on,
-    import_writes, insert_audit_rows, insert_contact_rows, push_search, search_is_broad, unindexed,
+    import_writes, insert_audit_rows, insert_contact_rows, insert_feed_rows, push_search, search_is_broad, unindexed,
 };
 use crate::changes::ChangeCache;
 use crate::{AuditRecord, ChangeStamp, Layer, ListQuery, Result, Store, StoreError};

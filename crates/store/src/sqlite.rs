@@ -170,6 +170,26 @@ async fn insert_audit_rows(
     Ok(())
 }
 
+/// Writes the feed rows of entries an import created (none has a row yet), under one
+/// number and time, a thousand per statement.
+async fn insert_feed_rows(
+    conn: &mut queries::Conn,
+    domain_id: Uuid,
+    audience_id: Uuid,
+    (seq, at): (i64, i64),
+    ids: &[Uuid],
+) -> Result<()> {
+    for chunk in ids.chunks(1000) {
+        let mut qb =
+            queries::Builder::new("INSERT INTO directory_changes (domain_id, entry_id, audience_id, seq, changed_at) ");
+        qb.push_values(chunk, |mut row, id| {
+            row.push_bind(domain_id).push_bind(*id).push_bind(audience_id).push_bind(seq).push_bind(at);
+        });
+        qb.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Terms of three characters or more go through the trigram index; shorter ones have no trigram.
 fn push_search(qb: &mut queries::Builder, table: &str, term: &SearchTerm) {
     if term.as_str().chars().count() < 3 {

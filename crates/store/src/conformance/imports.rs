@@ -2,6 +2,7 @@
 //! and an open import holds up no writer of another book.
 
 use switchboard_core::contact::ContactInput;
+use switchboard_core::details::{ExtraFormat, ExtraProperty};
 
 use super::*;
 use crate::{BookPart, ImportChange};
@@ -121,4 +122,106 @@ pub async fn cut_off_import_is_discarded(store: &dyn Store) {
     assert_eq!(after.items, before.items, "the book is as it was");
     assert!(audit_actions(store, acme.id).await.is_empty(), "{:?}", audit_actions(store, acme.id).await);
     store.create_contact(book, fields(named("Cut", "Off")), audit_in(acme.id, "contact.create")).await.unwrap();
+}
+
+/// Text as people and files leave it, with everything a bulk format could misread: tabs,
+/// line breaks, backslashes, `\N` (text `COPY`'s NULL), `\.` (its end of data), quotes,
+/// combining marks and emoji.
+const HOSTILE: &str = "\\N \\. back\\slash \\\\ \"double\" 'single' ; , | ✓ Zoë e\u{301} 😀";
+
+/// An import writes every value exactly as given (PostgreSQL sends its rows by binary
+/// `COPY`): contacts with hostile text in every kind of column, NULLs beside empty texts,
+/// their details, audit records whose raw text holds tabs and line breaks; and its new
+/// contacts reach the feed, with the one it also changed noted once.
+pub async fn imports_keep_every_character(store: &dyn Store) {
+    let acme = domain(store, "acme.example").await;
+    let book = shared(&acme);
+    let hostile = |first: &str| ContactInput {
+        company: format!("{HOSTILE} & Co"),
+        title: HOSTILE.into(),
+        // No number in it: kept as typed, with no E.164 (a NULL column beside it).
+        work_phone: "ask reception \\N".into(),
+        notes: format!("one\ttab\nnew line\r\ncarriage\n\\N\n\\.\n{HOSTILE}"),
+        nickname: HOSTILE.into(),
+        extra: vec![ExtraProperty {
+            format: ExtraFormat::Vcard,
+            name: "X-NOTE;TYPE=\"a\\b\"".into(),
+            value: format!("tab\there\nline\\N{HOSTILE}"),
+        }],
+        ..named(first, "O'Brien-Øster \\N 😀")
+    };
+    let inputs = [hostile("Ann"), hostile("Bob"), named("Plain", "Row")];
+    let raw_actor = "import\tby\nsomeone \\N \\. 😀";
+    let record = |n: usize, action: &str| AuditRecord {
+        actor: raw_actor.into(),
+        details: json!({ "import_row": n, "text": format!("{HOSTILE}\t\n") }),
+        ..audit_in(acme.id, action)
+    };
+    let create =
+        |(n, input): (usize, &ContactInput)| (ImportChange::Create(fields(input.clone())), record(n, "contact.create"));
+    let changes: Vec<(ImportChange, AuditRecord)> = inputs.iter().enumerate().map(create).collect();
+    let mut writer = store.begin_import(book).await.unwrap();
+    let created = writer.apply(&changes).await.unwrap();
+    // The last one is changed again by the same import: one feed row for it all the same.
+    let retitled = fields(ContactInput { title: "Retitled".into(), ..named("Plain", "Row") });
+    let update = (ImportChange::Update { id: created[2], fields: retitled.clone() }, record(9, "contact.update"));
+    writer.apply(&[update]).await.unwrap();
+    writer.commit(audit_in(acme.id, "contacts.import"), &[]).await.unwrap();
+
+    for ((id, input), expected) in created.iter().zip(&inputs).zip([None, None, Some(&retitled)]) {
+        let stored = store.contact(book, *id).await.unwrap().unwrap();
+        assert_eq!(&stored.fields, expected.unwrap_or(&fields(input.clone())), "every character kept");
+    }
+    let ann = store.contact(book, created[0]).await.unwrap().unwrap();
+    let work = ann.fields.work_phone().unwrap();
+    assert_eq!((work.typed.as_str(), work.e164.as_deref()), ("ask reception \\N", None));
+    assert_eq!(ann.fields.email(), "", "an empty text stays empty, not NULL");
+    let found = store.list_contacts(book, &search_for("back\\slash")).await.unwrap();
+    assert_eq!(found.items.len(), 2, "the search text is whole");
+
+    let page = store.list_audit(acme.id, &AuditFilter::default(), limit(500), None).await.unwrap();
+    let creates: Vec<_> = page.items.iter().filter(|entry| entry.action == "contact.create").collect();
+    assert_eq!(creates.len(), 3);
+    for entry in creates {
+        assert_eq!(entry.actor, raw_actor);
+        assert_eq!(entry.details["text"], format!("{HOSTILE}\t\n"));
+        assert!(created.contains(&entry.target_id.unwrap()), "names the contact it created");
+    }
+
+    let feed = store.feed_rows(acme.id, Uuid::nil(), crate::FeedPosition::START, 100).await.unwrap();
+    let mut entries: Vec<Uuid> = feed.iter().map(|row| row.entry_id).collect();
+    entries.sort();
+    let mut expected = created.clone();
+    expected.sort();
+    assert_eq!(entries, expected, "each created contact once");
+    assert!(feed.iter().all(|row| row.seq == feed[0].seq), "one number for the whole import");
+}
+
+/// Imports dropped while they write (cancelled uploads), at every point of a batch, leave
+/// nothing behind and every connection of the store usable: PostgreSQL's bulk `COPY` is
+/// never cut off half-way (it would leave its connection out of step with the server).
+pub async fn imports_dropped_while_writing(store: &dyn Store) {
+    let acme = domain(store, "acme.example").await;
+    let book = shared(&acme);
+    let row = |n: usize| {
+        let input = ContactInput { notes: "x".repeat(500), ..named("Dropped", &format!("Row {n}")) };
+        (ImportChange::Create(fields(input)), audit_in(acme.id, "contact.create"))
+    };
+    let rows: Vec<(ImportChange, AuditRecord)> = (0..3000).map(row).collect();
+    for wait in [0, 1, 2, 5, 10, 20, 40, 80, 160] {
+        let mut writer = store.begin_import(book).await.unwrap();
+        let cut = tokio::time::timeout(std::time::Duration::from_millis(wait), writer.apply(&rows)).await;
+        drop(cut);
+        drop(writer);
+    }
+    // More writes and reads than the pool has connections, each on whichever it gets.
+    for n in 0..30 {
+        contact(store, book, named("After", &n.to_string())).await;
+        store.list_contacts(book, &ListQuery::default()).await.unwrap();
+    }
+    let all = ListQuery { limit: limit(500), ..ListQuery::default() };
+    let names: Vec<String> =
+        store.list_contacts(book, &all).await.unwrap().items.into_iter().map(|c| c.fields.first_name).collect();
+    assert_eq!(names.len(), 30, "only the contacts written after: {names:?}");
+    assert!(names.iter().all(|name| name == "After"));
 }
