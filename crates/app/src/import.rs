@@ -801,7 +801,7 @@ async fn write_batch(
     changes: Vec<(ImportChange, AuditRecord)>,
     photos: Vec<(PhotoOf, NewPhoto)>,
 ) -> Result<Vec<Uuid>> {
-    let created = if changes.is_empty() { Vec::new() } else { writer.apply(&changes).await? };
+    let created = if changes.is_empty() { Vec::new() } else { writer.apply(changes).await? };
     let photos: Vec<(Uuid, NewPhoto)> = photos
         .into_iter()
         .filter_map(|(of, photo)| match of {

@@ -1322,7 +1322,7 @@ pub async fn change_stamps(store: &dyn Store) {
 
     let mut import = store.begin_import(shared(&acme)).await.unwrap();
     let create = ImportChange::Create(fields(named("Imported", "Row")));
-    import.apply(&[(create, audit_in(acme.id, "contact.create"))]).await.unwrap();
+    import.apply(vec![(create, audit_in(acme.id, "contact.create"))]).await.unwrap();
     import.commit(audit_in(acme.id, "contacts.import"), &[]).await.unwrap();
     assert_eq!(stamp(acme.id).await.seq, after_contact.seq + 4, "an import counts once, at commit");
 
@@ -2141,8 +2141,10 @@ pub async fn imports(store: &dyn Store) {
 
     // Abandoned: nothing written.
     let mut writer = store.begin_import(book).await.unwrap();
-    let created =
-        writer.apply(&[(ImportChange::Create(fields(named("Bob", "Stone"))), change("contact.create"))]).await.unwrap();
+    let created = writer
+        .apply(vec![(ImportChange::Create(fields(named("Bob", "Stone"))), change("contact.create"))])
+        .await
+        .unwrap();
     assert_eq!(created.len(), 1);
     assert_eq!(
         writer.matching_contact(&fields(named("bob", "STONE"))).await.unwrap().map(|c| c.id),
@@ -2175,8 +2177,8 @@ pub async fn imports(store: &dyn Store) {
             change("contact.update"),
         ),
     ];
-    let created = writer.apply(&changes).await.unwrap();
-    writer.apply(&[(ImportChange::Trash(created[0]), change("contact.delete"))]).await.unwrap();
+    let created = writer.apply(changes.to_vec()).await.unwrap();
+    writer.apply(vec![(ImportChange::Trash(created[0]), change("contact.delete"))]).await.unwrap();
     writer.commit(change("contacts.import"), &[]).await.unwrap();
     assert_eq!(store.contact(book, ann.id).await.unwrap().unwrap().fields.title, "Boss");
     assert!(store.contact(book, created[0]).await.unwrap().unwrap().deleted_at.is_some());
@@ -2187,13 +2189,13 @@ pub async fn imports(store: &dyn Store) {
     // A change that fails (updating another domain's contact) fails the batch.
     let mut writer = store.begin_import(book).await.unwrap();
     let bad = [(ImportChange::Update { id: foreign.id, fields: fields(named("X", "Y")) }, change("contact.update"))];
-    assert!(is_not_found(writer.apply(&bad).await));
+    assert!(is_not_found(writer.apply(bad.to_vec()).await));
     drop(writer);
 
     // Discarded: what it wrote is gone.
     let mut reader = store.begin_import(book).await.unwrap();
     let scrapped = [(ImportChange::Create(fields(named("Di", "Scard"))), change("contact.create"))];
-    let created = reader.apply(&scrapped).await.unwrap();
+    let created = reader.apply(scrapped.to_vec()).await.unwrap();
     reader.discard().await.unwrap();
     assert!(store.contact(book, created[0]).await.unwrap().is_none());
     let mut reader = store.begin_import(book).await.unwrap();

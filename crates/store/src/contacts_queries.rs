@@ -349,9 +349,9 @@ impl ImportWriter for ImportTx {
         live_contact_ids(self.tx()?, book, None).await
     }
 
-    async fn apply(&mut self, changes: &[(ImportChange, AuditRecord)]) -> Result<Vec<Uuid>> {
+    async fn apply(&mut self, changes: Vec<(ImportChange, AuditRecord)>) -> Result<Vec<Uuid>> {
         let mut tx = self.tx.take().ok_or_else(cut_off)?;
-        let (book, changes) = (self.book, changes.to_vec());
+        let book = self.book;
         let (tx, applied) = own_task(tokio::spawn(async move {
             let applied = apply_in_tx(&mut tx, book, &changes).await;
             (tx, applied)

@@ -188,9 +188,9 @@ impl ImportWriter for StagedImport {
         live_contact_ids(&mut *self.pool.acquire().await?, self.book, Some(self.id)).await
     }
 
-    async fn apply(&mut self, changes: &[(ImportChange, AuditRecord)]) -> Result<Vec<Uuid>> {
+    async fn apply(&mut self, changes: Vec<(ImportChange, AuditRecord)>) -> Result<Vec<Uuid>> {
         let mut conn = self.writes().await?;
-        let created = self.apply_on(&mut conn, changes).await;
+        let created = self.apply_on(&mut conn, &changes).await;
         self.done_writing(conn);
         created
     }

@@ -322,8 +322,9 @@ pub trait ImportWriter: Send {
     /// Ids of every live contact of the book (for imports that replace the book).
     async fn live_contact_ids(&mut self) -> Result<Vec<Uuid>>;
     /// Applies changes, each with its audit record; returns the ids of the created contacts in order.
-    /// Nobody but this import sees them before [`Self::commit`].
-    async fn apply(&mut self, changes: &[(ImportChange, AuditRecord)]) -> Result<Vec<Uuid>>;
+    /// Nobody but this import sees them before [`Self::commit`]. The changes are given, not
+    /// lent: a back-end may hand them to a task of its own without copying them.
+    async fn apply(&mut self, changes: Vec<(ImportChange, AuditRecord)>) -> Result<Vec<Uuid>>;
     /// Gives contacts this import created or updated their photos (in place of any they
     /// had), shown with the rest at [`Self::commit`].
     async fn set_photos(&mut self, photos: &[(Uuid, NewPhoto)]) -> Result<()>;

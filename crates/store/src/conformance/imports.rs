@@ -68,11 +68,11 @@ pub async fn imports_show_nothing_until_committed(store: &dyn Store) {
     let mut writer = store.begin_import(book).await.unwrap();
     let pending = ContactInput { work_phone: "+1 206 555 0177".into(), ..named("Pending", "Row") };
     let create = (ImportChange::Create(fields(pending)), audit_in(acme.id, "contact.create"));
-    let created = writer.apply(&[create]).await.unwrap()[0];
+    let created = writer.apply(vec![create]).await.unwrap()[0];
     let boss = fields(ContactInput { title: "Boss".into(), ..named("Kept", "One") });
     let update = (ImportChange::Update { id: kept.id, fields: boss }, audit_in(acme.id, "contact.update"));
     let trash = (ImportChange::Trash(gone.id), audit_in(acme.id, "contact.delete"));
-    writer.apply(&[update, trash]).await.unwrap();
+    writer.apply(vec![update, trash]).await.unwrap();
     assert_eq!(writer.live_contact(created).await.unwrap().map(|c| c.id), Some(created), "it sees its own");
 
     assert_eq!(seen(store, &ann, Some(created)).await, before, "nothing shows before the commit");
@@ -110,7 +110,7 @@ pub async fn cut_off_import_is_discarded(store: &dyn Store) {
     let create = (ImportChange::Create(fields(named("Cut", "Off"))), audit_in(acme.id, "contact.create"));
     let update =
         (ImportChange::Update { id: kept.id, fields: fields(named("Kept", "Changed")) }, audit_in(acme.id, "x"));
-    let created = writer.apply(&[create, update]).await.unwrap()[0];
+    let created = writer.apply(vec![create, update]).await.unwrap()[0];
     // As if the process died: no commit, no discard, no drop.
     std::mem::forget(writer);
     assert!(store.contact(book, created).await.unwrap().is_none());
@@ -161,11 +161,11 @@ pub async fn imports_keep_every_character(store: &dyn Store) {
         |(n, input): (usize, &ContactInput)| (ImportChange::Create(fields(input.clone())), record(n, "contact.create"));
     let changes: Vec<(ImportChange, AuditRecord)> = inputs.iter().enumerate().map(create).collect();
     let mut writer = store.begin_import(book).await.unwrap();
-    let created = writer.apply(&changes).await.unwrap();
+    let created = writer.apply(changes).await.unwrap();
     // The last one is changed again by the same import: one feed row for it all the same.
     let retitled = fields(ContactInput { title: "Retitled".into(), ..named("Plain", "Row") });
     let update = (ImportChange::Update { id: created[2], fields: retitled.clone() }, record(9, "contact.update"));
-    writer.apply(&[update]).await.unwrap();
+    writer.apply(vec![update]).await.unwrap();
     writer.commit(audit_in(acme.id, "contacts.import"), &[]).await.unwrap();
 
     for ((id, input), expected) in created.iter().zip(&inputs).zip([None, None, Some(&retitled)]) {
@@ -210,7 +210,7 @@ pub async fn imports_dropped_while_writing(store: &dyn Store) {
     let rows: Vec<(ImportChange, AuditRecord)> = (0..3000).map(row).collect();
     for wait in [0, 1, 2, 5, 10, 20, 40, 80, 160] {
         let mut writer = store.begin_import(book).await.unwrap();
-        let cut = tokio::time::timeout(std::time::Duration::from_millis(wait), writer.apply(&rows)).await;
+        let cut = tokio::time::timeout(std::time::Duration::from_millis(wait), writer.apply(rows.clone())).await;
         drop(cut);
         drop(writer);
     }
