@@ -29,6 +29,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt as _;
 use switchboard_app::App;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -159,6 +160,13 @@ pub async fn serve(
         closing.close_subscriptions();
     };
     let service = router(app, config).into_make_service_with_connect_info::<SocketAddr>();
+    // Answers are written in pieces (streamed multistatus, event streams): with Nagle's
+    // algorithm a piece waits for the client's delayed ACK of the one before, 40 ms each.
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY could not be set on a connection");
+        }
+    });
     axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }
 
