@@ -238,12 +238,11 @@ impl App {
         names: Vec<String>,
         body: Option<VCardVersion>,
     ) -> CardPages {
-        let chunks: Vec<Vec<String>> = names.chunks(PAGE as usize).map(<[String]>::to_vec).collect();
         let (app, caller) = (self.clone(), caller.clone());
-        Box::pin(stream::iter(chunks).then(move |names| {
+        in_pages(names, move |names| {
             let (app, caller) = (app.clone(), caller.clone());
             async move { app.dav_cards_named(&caller, book, &names, body).await }
-        }))
+        })
     }
 
     /// The cards of the book with these names (names it does not hold are left out),
@@ -513,15 +512,14 @@ impl App {
 
     /// The cards of these of the user's own contacts (those still live), [`PAGE`] at a time.
     fn own_cards_by_id(&self, user: &User, owner: Book, ids: Vec<Uuid>, body: Option<VCardVersion>) -> CardPages {
-        let chunks: Vec<Vec<Uuid>> = ids.chunks(PAGE as usize).map(<[Uuid]>::to_vec).collect();
         let (app, user) = (self.clone(), user.clone());
-        Box::pin(stream::iter(chunks).then(move |ids| {
+        in_pages(ids, move |ids| {
             let (app, user) = (app.clone(), user.clone());
             async move {
                 let found = app.card_versions(&user, owner, &ids).await?;
                 app.own_cards(owner, found, body, None).await
             }
-        }))
+        })
     }
 
     /// What the cards of these of the user's own contacts (those still live) are made of.
@@ -682,6 +680,18 @@ impl BookWalk {
         }
         Ok(None)
     }
+}
+
+/// `items` cut into pages of [`PAGE`], each made into its cards by `cards` only when the
+/// stream is read that far.
+fn in_pages<T, F, Fut>(items: Vec<T>, cards: F) -> CardPages
+where
+    T: Clone + Send + 'static,
+    F: FnMut(Vec<T>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Vec<DavCard>>> + Send + 'static,
+{
+    let pages: Vec<Vec<T>> = items.chunks(PAGE as usize).map(<[T]>::to_vec).collect();
+    Box::pin(stream::iter(pages).then(cards))
 }
 
 /// Moves a listing on to the page after this one, or ends it.
