@@ -8,7 +8,10 @@ use switchboard_core::paging::Page;
 use uuid::Uuid;
 
 use super::contacts::{push_book, push_book_of_named, push_visible};
-use super::{Backend, Builder, CONTACT_KEYS, Row, page, push_ids, push_in, push_page, unindexed};
+use super::{
+    Backend, Builder, CONTACT_KEYS, JSON_ROWS, Row, decode_error, id_text, page, push_ids, push_in, push_page,
+    unindexed,
+};
 use crate::{CardVersion, DavName, DavStore, ListQuery, Result};
 
 fn dav_name(row: &Row) -> Result<DavName> {
@@ -62,21 +65,32 @@ impl DavStore for Backend {
         let Some(owner_id) = book.owner_id().filter(|_| !names.is_empty()) else { return Ok(Vec::new()) };
         // The names lead (their index finds each one), and each one's contact is looked up
         // by its id: written as a join, a planner without statistics may walk the contacts.
-        let mut qb = Builder::new(
-            "SELECT dav_names.contact_id, dav_names.name, dav_names.uid, (SELECT version FROM contacts WHERE contacts.id = dav_names.contact_id",
-        );
+        // The rows come back as one JSON value: SQLite hands each row over between threads,
+        // which cost more than finding it.
+        let mut qb = Builder::new(format!(
+            "SELECT {}{}, dav_names.name, dav_names.uid, ",
+            JSON_ROWS.0,
+            id_text("dav_names.contact_id")
+        ));
+        qb.push("(SELECT version FROM contacts WHERE contacts.id = dav_names.contact_id");
         qb.push(format_args!(" AND {} IS NULL AND ", unindexed("contacts.deleted_at")));
         push_book_of_named(&mut qb, book);
         push_visible(&mut qb, "contacts", None);
-        qb.push(") AS version FROM dav_names WHERE dav_names.owner_user_id = ").push_bind(owner_id).push(" AND");
+        qb.push(format_args!("){} FROM dav_names WHERE dav_names.owner_user_id = ", JSON_ROWS.1))
+            .push_bind(owner_id)
+            .push(" AND");
         push_in(&mut qb, "dav_names.name", names.iter().cloned());
-        let rows = qb.build().fetch_all(&self.pool).await?;
+        let rows: Option<String> = qb.build_query_scalar().fetch_one(&self.pool).await?;
+        let rows: Vec<(String, String, String, Option<i64>)> = match rows {
+            Some(json) => serde_json::from_str(&json).map_err(|e| decode_error(format!("card versions: {e}")))?,
+            None => Vec::new(),
+        };
         let mut cards = Vec::with_capacity(rows.len());
-        for row in &rows {
+        for (id, name, uid, version) in rows {
             // No version: the contact is in the trash, or not (or not yet) of the book.
-            if let Some(version) = row.try_get("version")? {
-                cards.push(CardVersion { id: row.try_get("contact_id")?, version, named: Some(dav_name(row)?) });
-            }
+            let Some(version) = version else { continue };
+            let id = Uuid::parse_str(&id).map_err(|e| decode_error(format!("card versions: {e}")))?;
+            cards.push(CardVersion { id, version, named: Some(DavName { contact_id: id, name, uid }) });
         }
         Ok(cards)
     }

@@ -34,6 +34,13 @@ fn unindexed(column: &str) -> String {
 
 /// Compares text byte by byte (as sort keys are), whatever collation a column has.
 const BYTE_ORDER: &str = " COLLATE \"C\"";
+/// Opens and closes the values of rows (an id first, as text) gathered into one JSON
+/// array of arrays (none: NULL).
+const JSON_ROWS: (&str, &str) = ("json_agg(json_build_array(", "))::text");
+/// An id column as text for [`json_rows`].
+fn id_text(column: &str) -> String {
+    format!("{column}::text")
+}
 /// Contacts with every email their details list, each as `emails.value`.
 const DETAIL_EMAILS: &str = "contacts, jsonb_array_elements(contacts.details::jsonb -> 'emails') AS emails(value)";
 /// One of those emails' addresses, case folded.

@@ -36,6 +36,7 @@ use super::{
     BYTE_ORDER, Backend, DETAIL_EMAIL, DETAIL_EMAILS, Db, NO_OWNER, Pool, STAGED_IMPORTS, begin_write, begin_write_on,
     import_writes, insert_audit_rows, insert_contact_rows, insert_feed_rows, push_search, search_is_broad, unindexed,
 };
+use super::{JSON_ROWS, id_text};
 use crate::changes::ChangeCache;
 use crate::{AuditRecord, ChangeStamp, Layer, ListQuery, Result, Store, StoreError};
 

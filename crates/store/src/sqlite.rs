@@ -30,6 +30,13 @@ fn unindexed(column: &str) -> String {
 
 /// Compares text byte by byte (as sort keys are), whatever collation a column has.
 const BYTE_ORDER: &str = " COLLATE BINARY";
+/// Opens and closes the values of rows (an id first, as text) gathered into one JSON
+/// array of arrays.
+const JSON_ROWS: (&str, &str) = ("json_group_array(json_array(", "))");
+/// An id column as text for [`json_rows`] (ids are 16-byte blobs here).
+fn id_text(column: &str) -> String {
+    format!("hex({column})")
+}
 /// Contacts with every email their details list, each as `emails.value`.
 const DETAIL_EMAILS: &str = "contacts, json_each(contacts.details, '$.emails') AS emails";
 /// One of those emails' addresses, case folded.
