@@ -29,7 +29,9 @@ pub const MAX_MEMBER_LEN: usize = 500;
 /// What a contact stands for. Organizations are company cards (Apple's
 /// `X-ABShowAs:COMPANY`, vCard 4.0 `KIND:org`); a group is a named list of other cards of
 /// its book (`KIND:group`, Apple's `X-ADDRESSBOOKSERVER-KIND:group`), which is nobody to
-/// call: phones, LDAP, caller-ID and duplicate detection leave groups out.
+/// call: phones, LDAP, caller-ID and duplicate detection leave groups out. A contact with
+/// a company and no person's name is an organization however it is sent (`individual`
+/// is stored as `organization`), as a company card reads back from any vCard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ContactKind {
