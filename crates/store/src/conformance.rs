@@ -1403,6 +1403,17 @@ pub async fn dav_names(store: &dyn Store) {
     assert_eq!(store.dav_name_by_uid(o.vera.id, "uid-1").await.unwrap(), Some(renamed));
     store.delete_dav_name(o.vera.id, o.pete.id).await.unwrap();
     assert_eq!(store.dav_names(o.vera.id, &[o.pete.id]).await.unwrap(), []);
+
+    // Whatever text a client chose comes back as it was (cards by name travel as JSON).
+    let odd = card(vera_again, "a \"quoted\" \\ back\\slash\ttab\nline é 😀.vcf", "uid \"2\" \\ ✓ \u{1}");
+    store.set_dav_name(o.vera.id, &odd).await.unwrap();
+    let version = store.contact(personal(&o.vera), vera_again).await.unwrap().unwrap().version;
+    let asked = [odd.name.clone(), "renamed.vcf".to_string()];
+    let found = store.card_versions_named(personal(&o.vera), &asked).await.unwrap();
+    assert_eq!(found, [CardVersion { id: vera_again, version, named: Some(odd) }], "only names still given");
+    // A card in the trash is found by no name.
+    store.delete_contact(personal(&o.vera), vera_again, audit_in(o.domain.id, "contact.delete")).await.unwrap();
+    assert_eq!(store.card_versions_named(personal(&o.vera), &asked).await.unwrap(), []);
 }
 
 async fn personal_contact(store: &dyn Store, owner: &User, last: &str) -> Uuid {
