@@ -175,6 +175,8 @@ pub struct Measured {
     pub stopped: bool,
     /// Peak resident memory during the timed work, and resident memory when it started.
     pub peak_mb: Option<f64>,
+    /// Peak of the anonymous part (heap, stacks), without mapped files' pages.
+    pub peak_anon_mb: Option<f64>,
     pub start_mb: Option<f64>,
     /// Whether the peak was reset at the start (else it includes the child's set-up).
     pub peak_reset: bool,
@@ -192,6 +194,33 @@ pub fn status_kb(key: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|line| line.starts_with(key) && line[key.len()..].starts_with(':'))?;
     line[key.len() + 1..].trim().trim_end_matches("kB").trim().parse().ok()
+}
+
+/// Samples `RssAnon` (the heap and stacks, not pages of mapped files such as SQLite's
+/// memory-mapped database) every 10 ms until dropped, keeping the highest value.
+struct AnonPeak {
+    peak_kb: Arc<AtomicU64>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl AnonPeak {
+    fn start() -> AnonPeak {
+        let peak_kb = Arc::new(AtomicU64::new(status_kb("RssAnon").unwrap_or(0)));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (peak, stopped) = (peak_kb.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stopped.load(Ordering::Relaxed) {
+                peak.fetch_max(status_kb("RssAnon").unwrap_or(0), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+        AnonPeak { peak_kb, stop }
+    }
+
+    fn finish(self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        self.peak_kb.load(Ordering::Relaxed).max(status_kb("RssAnon").unwrap_or(0))
+    }
 }
 
 /// Resets the peak (`VmHWM`) to the current resident size: writing 5 to `clear_refs`.
@@ -229,18 +258,21 @@ pub async fn phase_main(args: PhaseArgs) -> Result<()> {
     let limit = (args.limit > 0).then(|| Duration::from_secs(args.limit));
     let peak_reset = reset_peak();
     let start_kb = status_kb("VmRSS");
+    let anon = AnonPeak::start();
     let outcome = match args.phase {
         Phase::Bulk | Phase::Fill => bulk(&app, domain_id, file, args.rows).await?,
         Phase::Import | Phase::Reimport => import(&app, domain, file, args.phase, args.rows, limit).await?,
         Phase::Export => export(&app, domain, args.rows).await?,
     };
     let peak_kb = status_kb("VmHWM");
+    let peak_anon_kb = anon.finish();
     let out = json!({
         "phase": args.phase.name(),
         "rows": outcome.stopped_after.unwrap_or(args.rows),
         "stopped": outcome.stopped_after.is_some(),
         "seconds": outcome.seconds,
         "peak_kb": peak_kb,
+        "peak_anon_kb": peak_anon_kb,
         "start_kb": start_kb,
         "peak_reset": peak_reset,
         "note": outcome.note,
@@ -528,6 +560,7 @@ async fn child(phase: Phase, database: &str, file: &CsvFile, limit: Option<Durat
         seconds: value["seconds"].as_f64().context("seconds")?,
         stopped: value["stopped"].as_bool().unwrap_or(false),
         peak_mb: mb("peak_kb"),
+        peak_anon_mb: mb("peak_anon_kb"),
         start_mb: mb("start_kb"),
         peak_reset: value["peak_reset"].as_bool().unwrap_or(false),
         note: value["note"].as_str().unwrap_or_default().to_string(),
@@ -555,7 +588,8 @@ pub fn report(runs: &[Run], file: &CsvFile, limit: Option<Duration>) -> String {
     );
     let _ = writeln!(
         out,
-        "method: each phase in a child process (peak RSS = its VmHWM, reset when the timed work starts); \
+        "method: each phase in a child process (peak RSS = its VmHWM, reset when the timed work starts, which counts \
+         the pages of SQLite's memory-mapped file; peak anon = the highest RssAnon, heap and stacks, sampled every 10 ms); \
          import = App::import upsert into the shared book of an empty domain, then the same file again; \
          bulk = Store::import_rows of the same rows into another empty domain of the same database; \
          export = App::export of the imported domain drained into a byte counter; imports stopped after {}",
@@ -579,8 +613,8 @@ pub fn report(runs: &[Run], file: &CsvFile, limit: Option<Duration>) -> String {
         );
         let _ = writeln!(
             out,
-            "{:<28} {:>8} {:>9} {:>9} {:>12} {:>12} {:>8}",
-            "phase", "rows", "seconds", "rows/s", "peak RSS MB", "at start MB", "vs bulk"
+            "{:<28} {:>8} {:>9} {:>9} {:>12} {:>13} {:>12} {:>8}",
+            "phase", "rows", "seconds", "rows/s", "peak RSS MB", "peak anon MB", "at start MB", "vs bulk"
         );
         let bulk = run.phases.iter().find(|m| m.phase == Phase::Bulk).map_or(f64::NAN, Measured::per_second);
         let mb = |value: Option<f64>| value.map_or("n/a".to_string(), |mb| format!("{mb:.1}"));
@@ -594,12 +628,13 @@ pub fn report(runs: &[Run], file: &CsvFile, limit: Option<Duration>) -> String {
             let reset = if measured.peak_reset { "" } else { "*" };
             let _ = writeln!(
                 out,
-                "{:<28} {:>8} {:>9.2} {:>9.0} {:>12} {:>12} {:>8}",
+                "{:<28} {:>8} {:>9.2} {:>9.0} {:>12} {:>13} {:>12} {:>8}",
                 format!("{}{}", measured.phase.label(), if measured.stopped { " †" } else { "" }),
                 rows,
                 measured.seconds,
                 measured.per_second(),
                 format!("{}{reset}", mb(measured.peak_mb)),
+                mb(measured.peak_anon_mb),
                 mb(measured.start_mb),
                 ratio
             );
