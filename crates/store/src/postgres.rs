@@ -37,7 +37,7 @@ const BYTE_ORDER: &str = " COLLATE \"C\"";
 /// Opens and closes the values of rows (an id first, as text) gathered into one JSON
 /// array of arrays (none: NULL).
 const JSON_ROWS: (&str, &str) = ("json_agg(json_build_array(", "))::text");
-/// An id column as text for [`json_rows`].
+/// An id column as text for [`JSON_ROWS`].
 fn id_text(column: &str) -> String {
     format!("{column}::text")
 }

@@ -33,10 +33,10 @@ use self::feed::{record_entries, record_for, record_new_and_changed, record_user
 use self::photos::{carry_photo, upsert_photo};
 use self::users::{fetch_user, user, user_with};
 use super::{
-    BYTE_ORDER, Backend, DETAIL_EMAIL, DETAIL_EMAILS, Db, NO_OWNER, Pool, STAGED_IMPORTS, begin_write, begin_write_on,
-    import_writes, insert_audit_rows, insert_contact_rows, insert_feed_rows, push_search, search_is_broad, unindexed,
+    BYTE_ORDER, Backend, DETAIL_EMAIL, DETAIL_EMAILS, Db, JSON_ROWS, NO_OWNER, Pool, STAGED_IMPORTS, begin_write,
+    begin_write_on, id_text, import_writes, insert_audit_rows, insert_contact_rows, insert_feed_rows, push_search,
+    search_is_broad, unindexed,
 };
-use super::{JSON_ROWS, id_text};
 use crate::changes::ChangeCache;
 use crate::{AuditRecord, ChangeStamp, Layer, ListQuery, Result, Store, StoreError};
 

@@ -33,7 +33,7 @@ const BYTE_ORDER: &str = " COLLATE BINARY";
 /// Opens and closes the values of rows (an id first, as text) gathered into one JSON
 /// array of arrays.
 const JSON_ROWS: (&str, &str) = ("json_group_array(json_array(", "))");
-/// An id column as text for [`json_rows`] (ids are 16-byte blobs here).
+/// An id column as text for [`JSON_ROWS`] (ids are 16-byte blobs here).
 fn id_text(column: &str) -> String {
     format!("hex({column})")
 }
