@@ -170,7 +170,7 @@ struct Plan {
     deadline: Instant,
     time_limit: Duration,
     /// Changes waiting to be applied, with whether each created contact is starred.
-    changes: Vec<(ImportChange, AuditRecord)>,
+    changes: Vec<ImportChange>,
     starred: Vec<bool>,
     report: ImportReport,
     /// Contacts the file keeps (matched or created): `replace` trashes the others.
@@ -182,6 +182,8 @@ struct Plan {
     /// Photos of the waiting changes, written after them, and their size in bytes.
     photos: Vec<(PhotoOf, NewPhoto)>,
     photo_bytes: usize,
+    /// Batches taken to be written so far.
+    batches_taken: u32,
 }
 
 /// The contact a waiting photo is for.
@@ -203,6 +205,9 @@ const BATCH: usize = 1000;
 /// about the same whatever its size (the search index's segment, the checkpoint), so a
 /// few thousand rows make it a small part of the work.
 const FRESH_BATCH: usize = 5000;
+
+/// The first batch into an empty book; each next one is twice as large, up to [`FRESH_BATCH`].
+const FIRST_FRESH_BATCH: usize = 500;
 
 /// Rows read ahead and looked up among the book's contacts together: a few round trips
 /// per this many rows instead of one or two per row.
@@ -354,6 +359,7 @@ impl App {
             favorites: vec![],
             photos: vec![],
             photo_bytes: 0,
+            batches_taken: 0,
         };
         match plan.write(&mut *writer, &mut rows).await {
             Ok(()) if plan.report.held_back.is_none() && !plan.options.dry_run => {}
@@ -477,7 +483,7 @@ impl Plan {
             for id in writer.live_contact_ids().await? {
                 if !self.kept.contains(&id) {
                     let audit = self.audit("contact.delete", Some(id), json!({ "import": "replace" }));
-                    self.changes.push((ImportChange::Trash(id), audit));
+                    self.changes.push(ImportChange::Trash { id, audit });
                     self.report.trashed += 1;
                 }
             }
@@ -591,9 +597,14 @@ impl Plan {
         .into())
     }
 
-    /// Changes applied at a time (see [`FRESH_BATCH`]).
+    /// Changes applied at a time (see [`FRESH_BATCH`]). Into an empty book the first
+    /// batches are smaller (500, 1,000, 2,000…), so the database starts writing once a few
+    /// hundred rows are read rather than 5,000 (a third of a second of a 100,000-row file).
     fn batch(&self) -> usize {
-        if self.match_existing { BATCH } else { FRESH_BATCH }
+        if self.match_existing {
+            return BATCH;
+        }
+        (FIRST_FRESH_BATCH << self.batches_taken.min(4)).min(FRESH_BATCH)
     }
 
     /// Plans rows in file order, looking the whole slice up at once. When a full batch of
@@ -689,7 +700,7 @@ impl Plan {
         let after = serde_json::to_value(row.fields.to_input()).unwrap_or_default();
         let details = json!({ "import_row": row.row, "changes": crate::records::changes(&before, &after) });
         let audit = self.audit("contact.update", Some(contact.id), details);
-        self.changes.push((ImportChange::Update { id: contact.id, fields: row.fields }, audit));
+        self.changes.push(ImportChange::Update { id: contact.id, fields: row.fields, audit });
         self.preview(row.row, RowAction::Update, &row.name, Some(contact.id), None);
         self.report.updated += 1;
     }
@@ -697,10 +708,8 @@ impl Plan {
     fn plan_create(&mut self, mut row: ValidRow) {
         // Each created contact has its `starred` entry: their count is its place.
         self.plan_photo(row.photo.take(), PhotoOf::Created(self.starred.len()));
-        let details = json!({ "import_row": row.row, "contact": row.fields.to_input() });
-        let audit = self.audit("contact.create", None, details);
         self.created.insert(row.key, row.row);
-        self.changes.push((ImportChange::Create(row.fields), audit));
+        self.changes.push(ImportChange::Create(row.fields));
         self.starred.push(row.starred);
         self.preview(row.row, RowAction::Create, &row.name, None, None);
         self.report.created += 1;
@@ -721,6 +730,7 @@ impl Plan {
     /// The changes waiting, taken to be written.
     fn take_batch(&mut self) -> Batch {
         self.photo_bytes = 0;
+        self.batches_taken += 1;
         Batch {
             changes: std::mem::take(&mut self.changes),
             starred: std::mem::take(&mut self.starred),
@@ -775,7 +785,7 @@ impl Plan {
 
 /// Changes taken from the plan to be written together.
 struct Batch {
-    changes: Vec<(ImportChange, AuditRecord)>,
+    changes: Vec<ImportChange>,
     /// Whether each created contact is starred, in order.
     starred: Vec<bool>,
     photos: Vec<(PhotoOf, NewPhoto)>,
@@ -798,7 +808,7 @@ async fn next_rows(rows: &mut mpsc::Receiver<Message>) -> Result<Option<Vec<Chec
 /// fast as without photos); returns the ids of the created contacts in order.
 async fn write_batch(
     writer: &mut dyn ImportWriter,
-    changes: Vec<(ImportChange, AuditRecord)>,
+    changes: Vec<ImportChange>,
     photos: Vec<(PhotoOf, NewPhoto)>,
 ) -> Result<Vec<Uuid>> {
     let created = if changes.is_empty() { Vec::new() } else { writer.apply(changes).await? };

@@ -15,7 +15,7 @@ use switchboard_core::paging::Page;
 use uuid::Uuid;
 
 use super::{
-    AuditRow, Backend, Builder, CONTACT_KEYS, Conn, NO_OWNER, Row, STAGED_IMPORTS, Tx, begin_write, conflict,
+    Backend, Builder, CONTACT_KEYS, Conn, NO_OWNER, Row, STAGED_IMPORTS, Tx, begin_write, conflict,
     decode_error, insert_audit_rows, insert_contact_rows, now, page, push_in, push_page, push_search, push_wanted,
     record_new_and_changed, survivors, time, unindexed, upsert_photo, walk_sort_index, write_audit,
 };
@@ -349,7 +349,7 @@ impl ImportWriter for ImportTx {
         live_contact_ids(self.tx()?, book, None).await
     }
 
-    async fn apply(&mut self, changes: Vec<(ImportChange, AuditRecord)>) -> Result<Vec<Uuid>> {
+    async fn apply(&mut self, changes: Vec<ImportChange>) -> Result<Vec<Uuid>> {
         let mut tx = self.tx.take().ok_or_else(cut_off)?;
         let book = self.book;
         let (tx, applied) = own_task(tokio::spawn(async move {
@@ -398,20 +398,25 @@ impl ImportWriter for ImportTx {
 async fn apply_in_tx(
     tx: &mut Tx,
     book: Book,
-    changes: &[(ImportChange, AuditRecord)],
+    changes: &[ImportChange],
 ) -> Result<(Vec<Uuid>, Vec<Uuid>)> {
     // Updates and trashing first: they may free a duplicate key a created contact takes.
     let (created, others) = split_changes(changes);
-    let mut audits = Vec::with_capacity(changes.len());
+    let mut audits = Vec::with_capacity(others.len());
     let mut touched = Vec::with_capacity(others.len());
-    for (change, audit) in others {
+    for change in others {
         let changed = match change {
-            ImportChange::Update { id, fields } => update_live_contact(tx, book, *id, None, fields).await?.map(|_| *id),
-            ImportChange::Trash(id) => trash_live_contact(tx, book, *id).await?.map(|_| *id),
+            ImportChange::Update { id, fields, audit } => {
+                audits.push(audit);
+                update_live_contact(tx, book, *id, None, fields).await?.map(|_| *id)
+            }
+            ImportChange::Trash { id, audit } => {
+                audits.push(audit);
+                trash_live_contact(tx, book, *id).await?.map(|_| *id)
+            }
             ImportChange::Create(_) => unreachable!("split_changes keeps creations apart"),
         };
         touched.push(changed.ok_or(StoreError::NotFound)?);
-        audits.push(audit);
     }
     // Not `write_audits`: the domain's change counter is bumped once, at commit, so
     // a long import does not hold its row lock (and block the domain's other writers).
@@ -457,42 +462,38 @@ pub(super) async fn live_contact_ids(conn: &mut Conn, book: Book, own: Option<Uu
     Ok(qb.build_query_scalar().fetch_all(&mut *conn).await?)
 }
 
-/// A contact an import creates: its new id, its fields and its audit record.
-pub(super) type Created<'a> = (Uuid, &'a ContactFields, &'a AuditRecord);
+/// A contact an import creates: its new id and its fields.
+pub(super) type Created<'a> = (Uuid, &'a ContactFields);
 
 /// The contacts to create (with new ids), and the other changes in their order.
-pub(super) fn split_changes(
-    changes: &[(ImportChange, AuditRecord)],
-) -> (Vec<Created<'_>>, Vec<&(ImportChange, AuditRecord)>) {
+pub(super) fn split_changes(changes: &[ImportChange]) -> (Vec<Created<'_>>, Vec<&ImportChange>) {
     let mut created = Vec::new();
     let mut others = Vec::new();
     for change in changes {
         match change {
-            (ImportChange::Create(fields), audit) => created.push((Uuid::now_v7(), fields, audit)),
+            ImportChange::Create(fields) => created.push((Uuid::now_v7(), fields)),
             other => others.push(other),
         }
     }
     (created, others)
 }
 
-/// Inserts the created contacts, then `audits` and the created contacts' audit records,
-/// all marked with `import_id`: many rows per statement, one round trip per chunk.
+/// Inserts the created contacts, then the audit records of the other changes, all marked
+/// with `import_id`: many rows per statement, one round trip per chunk.
 pub(super) async fn insert_created(
     conn: &mut Conn,
     book: Book,
     import_id: Option<Uuid>,
     created: &[Created<'_>],
-    others: &[&AuditRecord],
+    audits: &[&AuditRecord],
 ) -> Result<()> {
-    let rows = created.iter().map(|(id, fields, _)| (*id, contact_values(fields))).collect();
+    let rows = created.iter().map(|(id, fields)| (*id, contact_values(fields))).collect();
     insert_contact_rows(conn, book, import_id, now(), rows).await.map_err(conflict(DUPLICATE_CONTACT))?;
-    insert_more_numbers(conn, book, created.iter().map(|(id, fields, _)| (*id, *fields))).await?;
-    let audits: Vec<AuditRow> = others
-        .iter()
-        .map(|audit| (*audit, audit.target_id))
-        .chain(created.iter().map(|(id, _, audit)| (*audit, Some(*id))))
-        .collect();
-    insert_audit_rows(conn, &audits, import_id, now()).await
+    insert_more_numbers(conn, book, created.iter().map(|(id, fields)| (*id, *fields))).await?;
+    if audits.is_empty() {
+        return Ok(());
+    }
+    insert_audit_rows(conn, audits, import_id, now()).await
 }
 
 /// Stars contacts for a personal book's owner (an import's `* starred` rows).

@@ -34,6 +34,10 @@ pub(super) struct StagedImport {
     finished: bool,
     /// Whether updates wait in `import_changes`, which look-ups must then take into account.
     staged_updates: bool,
+    /// Whether any update or trashing waits there, for the last commit to apply.
+    staged_any: bool,
+    /// The contacts it created, for the feed at the last commit.
+    created: Vec<Uuid>,
     /// The connection its writes go through (see `import_writes`); else the pool's.
     writes: Option<Conn>,
 }
@@ -75,7 +79,17 @@ impl StagedImport {
             .await?;
         tx.commit().await?;
         let writes = import_writes(pool).await?;
-        Ok(StagedImport { pool: pool.clone(), id, book, changes, finished: false, staged_updates: false, writes })
+        Ok(StagedImport {
+            pool: pool.clone(),
+            id,
+            book,
+            changes,
+            finished: false,
+            staged_updates: false,
+            staged_any: false,
+            created: Vec::new(),
+            writes,
+        })
     }
 
     async fn writes(&mut self) -> Result<Writes> {
@@ -108,25 +122,28 @@ impl StagedImport {
     }
 
     /// One batch in one short transaction on `conn` (see `ImportWriter::apply`).
-    async fn apply_on(&mut self, conn: &mut Conn, changes: &[(ImportChange, AuditRecord)]) -> Result<Vec<Uuid>> {
+    async fn apply_on(&mut self, conn: &mut Conn, changes: &[ImportChange]) -> Result<Vec<Uuid>> {
         let (created, others) = split_changes(changes);
         let mut tx = begin_write_on(conn).await?;
         self.still_pending(&mut tx).await?;
         let staged: Vec<(Uuid, Option<&ContactFields>)> = others
             .iter()
-            .map(|(change, _)| match change {
-                ImportChange::Update { id, fields } => (*id, Some(fields)),
-                ImportChange::Trash(id) => (*id, None),
+            .map(|change| match change {
+                ImportChange::Update { id, fields, .. } => (*id, Some(fields)),
+                ImportChange::Trash { id, .. } => (*id, None),
                 ImportChange::Create(_) => unreachable!("split_changes keeps creations apart"),
             })
             .collect();
         expect_live(&mut tx, self.book, self.id, staged.iter().map(|(id, _)| *id)).await?;
         stage_changes(&mut tx, self.id, &staged).await?;
         self.staged_updates |= staged.iter().any(|(_, fields)| fields.is_some());
-        let audits: Vec<&AuditRecord> = others.iter().map(|(_, audit)| audit).collect();
+        self.staged_any |= !staged.is_empty();
+        let audits: Vec<&AuditRecord> = others.iter().filter_map(|change| change.audit()).collect();
         insert_created(&mut tx, self.book, Some(self.id), &created, &audits).await?;
         tx.commit().await?;
-        Ok(created.into_iter().map(|(id, ..)| id).collect())
+        let created: Vec<Uuid> = created.into_iter().map(|(id, _)| id).collect();
+        self.created.extend_from_slice(&created);
+        Ok(created)
     }
 
     /// The last commit (see `ImportWriter::commit`), on `conn`.
@@ -139,19 +156,20 @@ impl StagedImport {
             ));
         }
         // Everything it created or changed goes to the feed now, as it becomes visible.
-        let created: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM contacts WHERE import_id = $1")
-            .bind(self.id)
-            .fetch_all(&mut *tx)
-            .await?;
-        let mut changed: Vec<Uuid> = sqlx::query_scalar("SELECT contact_id FROM import_changes WHERE import_id = $1")
-            .bind(self.id)
-            .fetch_all(&mut *tx)
-            .await?;
+        let mut changed: Vec<Uuid> = Vec::new();
+        if self.staged_any {
+            changed = sqlx::query_scalar("SELECT contact_id FROM import_changes WHERE import_id = $1")
+                .bind(self.id)
+                .fetch_all(&mut *tx)
+                .await?;
+        }
         changed.extend_from_slice(favorites);
-        record_import(&mut tx, self.book, &created, &changed).await?;
-        // Trashing first: it may free a duplicate key an updated contact takes.
-        apply_staged_trash(&mut tx, self.book, self.id).await?;
-        apply_staged_updates(&mut tx, self.book, self.id).await?;
+        record_import(&mut tx, self.book, &self.created, &changed).await?;
+        if self.staged_any {
+            // Trashing first: it may free a duplicate key an updated contact takes.
+            apply_staged_trash(&mut tx, self.book, self.id).await?;
+            apply_staged_updates(&mut tx, self.book, self.id).await?;
+        }
         apply_staged_photos(&mut tx, self.id).await?;
         insert_favorites(&mut tx, self.book, favorites).await?;
         write_audit(&mut tx, &self.changes, summary).await?;
@@ -188,7 +206,7 @@ impl ImportWriter for StagedImport {
         live_contact_ids(&mut *self.pool.acquire().await?, self.book, Some(self.id)).await
     }
 
-    async fn apply(&mut self, changes: Vec<(ImportChange, AuditRecord)>) -> Result<Vec<Uuid>> {
+    async fn apply(&mut self, changes: Vec<ImportChange>) -> Result<Vec<Uuid>> {
         let mut conn = self.writes().await?;
         let created = self.apply_on(&mut conn, &changes).await;
         self.done_writing(conn);
@@ -432,7 +450,6 @@ async fn in_chunks(conn: &mut Conn, sql: &'static str, import_id: Uuid) -> Resul
     }
 }
 
-/// Clears a committed import's marks and staged changes.
 /// The import's photos, for its contacts that still exist (one trashed meanwhile keeps
 /// its photo in the trash; one purged has no row left to take it).
 async fn apply_staged_photos(conn: &mut Conn, import_id: Uuid) -> Result<()> {
@@ -451,14 +468,11 @@ async fn apply_staged_photos(conn: &mut Conn, import_id: Uuid) -> Result<()> {
     Ok(())
 }
 
+/// Clears a committed import's marks on its audit records and its staged changes. Its
+/// contacts keep theirs: once its `pending_imports` row is gone they are seen by everyone
+/// (`push_visible`), and clearing them would rewrite every row it created again, which
+/// took a 100,000-row import longer than its last commit.
 async fn tidy_committed(conn: &mut Conn, import_id: Uuid) -> Result<()> {
-    in_chunks(
-        conn,
-        "UPDATE contacts SET import_id = NULL WHERE id IN \
-         (SELECT id FROM contacts WHERE import_id = $1 LIMIT $2)",
-        import_id,
-    )
-    .await?;
     in_chunks(
         conn,
         "UPDATE audit_log SET import_id = NULL WHERE id IN \
@@ -516,9 +530,7 @@ pub(super) async fn discard_pending(pool: &Pool, idle_since: Option<DateTime<Utc
         discard(pool, *id).await?;
     }
     let committed: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT DISTINCT import_id FROM contacts WHERE import_id IS NOT NULL \
-         AND import_id NOT IN (SELECT id FROM pending_imports) \
-         UNION SELECT DISTINCT import_id FROM audit_log WHERE import_id IS NOT NULL \
+        "SELECT DISTINCT import_id FROM audit_log WHERE import_id IS NOT NULL \
          AND import_id NOT IN (SELECT id FROM pending_imports) \
          UNION SELECT DISTINCT import_id FROM import_changes WHERE import_id NOT IN (SELECT id FROM pending_imports)",
     )

@@ -271,16 +271,30 @@ impl Layer {
     }
 }
 
-/// One change an import makes to a book.
+/// One change an import makes to a book. A created contact has no audit record of its
+/// own: the import's summary record, written by [`ImportWriter::commit`], stands for
+/// every contact it created (an import of 100,000 rows is one entry in the log, not
+/// 100,000). An update or a trashing changes what was there, so each keeps its record.
 #[derive(Debug, Clone)]
 pub enum ImportChange {
     Create(ContactFields),
     Update {
         id: Uuid,
         fields: ContactFields,
+        audit: AuditRecord,
     },
     /// Moves a live contact to the trash (`replace` imports).
-    Trash(Uuid),
+    Trash { id: Uuid, audit: AuditRecord },
+}
+
+impl ImportChange {
+    /// The audit record of an update or a trashing.
+    pub fn audit(&self) -> Option<&AuditRecord> {
+        match self {
+            ImportChange::Create(_) => None,
+            ImportChange::Update { audit, .. } | ImportChange::Trash { audit, .. } => Some(audit),
+        }
+    }
 }
 
 /// What an imported row is matched by (see [`ImportWriter::matching_contacts`]).
@@ -321,10 +335,10 @@ pub trait ImportWriter: Send {
     }
     /// Ids of every live contact of the book (for imports that replace the book).
     async fn live_contact_ids(&mut self) -> Result<Vec<Uuid>>;
-    /// Applies changes, each with its audit record; returns the ids of the created contacts in order.
+    /// Applies changes (see [`ImportChange`] for their audit records); returns the ids of the created contacts in order.
     /// Nobody but this import sees them before [`Self::commit`]. The changes are given, not
     /// lent: a back-end may hand them to a task of its own without copying them.
-    async fn apply(&mut self, changes: Vec<(ImportChange, AuditRecord)>) -> Result<Vec<Uuid>>;
+    async fn apply(&mut self, changes: Vec<ImportChange>) -> Result<Vec<Uuid>>;
     /// Gives contacts this import created or updated their photos (in place of any they
     /// had), shown with the rest at [`Self::commit`].
     async fn set_photos(&mut self, photos: &[(Uuid, NewPhoto)]) -> Result<()>;

@@ -109,14 +109,14 @@ async fn insert_contact_rows(
 /// Writes an import's audit records with one binary `COPY` (see `insert_contact_rows`).
 async fn insert_audit_rows(
     conn: &mut queries::Conn,
-    audits: &[queries::AuditRow<'_>],
+    audits: &[&crate::AuditRecord],
     import_id: Option<Uuid>,
     now: i64,
 ) -> Result<()> {
     let mut copy = CopyRows::new(8, audits.len());
-    for (audit, target_id) in audits {
+    for audit in audits {
         copy.row().uuid(Some(Uuid::now_v7())).uuid(audit.domain_id).bigint(now).text(Some(&audit.actor));
-        copy.text(Some(&audit.action)).uuid(*target_id).text(Some(&audit.details.to_string())).uuid(import_id);
+        copy.text(Some(&audit.action)).uuid(audit.target_id).text(Some(&audit.details.to_string())).uuid(import_id);
     }
     copy.send(conn, "audit_log (id, domain_id, at, actor, action, target_id, details, import_id)").await?;
     Ok(())

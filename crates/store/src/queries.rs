@@ -218,22 +218,18 @@ async fn mark_inheritors_changed(tx: &mut Tx, changes: &ChangeCache, layer: Laye
 }
 
 async fn insert_audits(tx: &mut sqlx::Transaction<'_, Db>, audits: &[AuditRecord]) -> Result<()> {
-    let rows: Vec<AuditRow> = audits.iter().map(|audit| (audit, audit.target_id)).collect();
+    let rows: Vec<&AuditRecord> = audits.iter().collect();
     insert_audits_of(tx, &rows, None).await
 }
 
-/// An audit record to write and its target: a created contact's new id for a record that
-/// was planned without one (an import's), so the record need not be copied to get it.
-pub(super) type AuditRow<'a> = (&'a AuditRecord, Option<Uuid>);
-
 /// Writes audit records, marked with the import they belong to (see `push_visible`).
-pub(super) async fn insert_audits_of(conn: &mut Conn, audits: &[AuditRow<'_>], import_id: Option<Uuid>) -> Result<()> {
+pub(super) async fn insert_audits_of(conn: &mut Conn, audits: &[&AuditRecord], import_id: Option<Uuid>) -> Result<()> {
     let mut qb =
         Builder::new("INSERT INTO audit_log (id, domain_id, at, actor, action, target_id, details, import_id) ");
     let at = now();
-    qb.push_values(audits, |mut row, (audit, target_id)| {
+    qb.push_values(audits, |mut row, audit| {
         row.push_bind(Uuid::now_v7()).push_bind(audit.domain_id).push_bind(at).push_bind(audit.actor.clone());
-        row.push_bind(audit.action.clone()).push_bind(*target_id).push_bind(audit.details.to_string());
+        row.push_bind(audit.action.clone()).push_bind(audit.target_id).push_bind(audit.details.to_string());
         row.push_bind(import_id);
     });
     qb.build().execute(&mut *conn).await?;

@@ -167,7 +167,7 @@ async fn insert_contact_rows(
 /// Writes an import's audit records, [`queries::INSERT_CHUNK`] per statement.
 async fn insert_audit_rows(
     conn: &mut queries::Conn,
-    audits: &[queries::AuditRow<'_>],
+    audits: &[&crate::AuditRecord],
     import_id: Option<Uuid>,
     _now: i64,
 ) -> Result<()> {

@@ -67,11 +67,10 @@ pub async fn imports_show_nothing_until_committed(store: &dyn Store) {
 
     let mut writer = store.begin_import(book).await.unwrap();
     let pending = ContactInput { work_phone: "+1 206 555 0177".into(), ..named("Pending", "Row") };
-    let create = (ImportChange::Create(fields(pending)), audit_in(acme.id, "contact.create"));
-    let created = writer.apply(vec![create]).await.unwrap()[0];
+    let created = writer.apply(vec![ImportChange::Create(fields(pending))]).await.unwrap()[0];
     let boss = fields(ContactInput { title: "Boss".into(), ..named("Kept", "One") });
-    let update = (ImportChange::Update { id: kept.id, fields: boss }, audit_in(acme.id, "contact.update"));
-    let trash = (ImportChange::Trash(gone.id), audit_in(acme.id, "contact.delete"));
+    let update = ImportChange::Update { id: kept.id, fields: boss, audit: audit_in(acme.id, "contact.update") };
+    let trash = ImportChange::Trash { id: gone.id, audit: audit_in(acme.id, "contact.delete") };
     writer.apply(vec![update, trash]).await.unwrap();
     assert_eq!(writer.live_contact(created).await.unwrap().map(|c| c.id), Some(created), "it sees its own");
 
@@ -92,7 +91,8 @@ pub async fn imports_show_nothing_until_committed(store: &dyn Store) {
     assert_eq!(after.lookup, [created]);
     assert_eq!(after.book_rows.len(), 2);
     assert_eq!(after.trash, [gone.id]);
-    assert_eq!(after.audit.len(), before.audit.len() + 4, "{:?}", after.audit);
+    // The update's, the trashing's and the import's own (which stands for its creations).
+    assert_eq!(after.audit.len(), before.audit.len() + 3, "{:?}", after.audit);
     assert_eq!(after.stamp, before.stamp + 1, "the book changed once, at the commit");
     assert_eq!(after.favorites, 2, "its favorites came with it");
     assert_eq!(store.discard_pending_imports(None).await.unwrap(), 0, "nothing is left pending");
@@ -107,9 +107,9 @@ pub async fn cut_off_import_is_discarded(store: &dyn Store) {
     let kept = contact(store, book, named("Kept", "One")).await;
     let before = store.list_contacts(book, &ListQuery::default()).await.unwrap();
     let mut writer = store.begin_import(book).await.unwrap();
-    let create = (ImportChange::Create(fields(named("Cut", "Off"))), audit_in(acme.id, "contact.create"));
+    let create = ImportChange::Create(fields(named("Cut", "Off")));
     let update =
-        (ImportChange::Update { id: kept.id, fields: fields(named("Kept", "Changed")) }, audit_in(acme.id, "x"));
+        ImportChange::Update { id: kept.id, fields: fields(named("Kept", "Changed")), audit: audit_in(acme.id, "x") };
     let created = writer.apply(vec![create, update]).await.unwrap()[0];
     // As if the process died: no commit, no discard, no drop.
     std::mem::forget(writer);
@@ -131,8 +131,9 @@ const HOSTILE: &str = "\\N \\. back\\slash \\\\ \"double\" 'single' ; , | ✓ Zo
 
 /// An import writes every value exactly as given (PostgreSQL sends its rows by binary
 /// `COPY`): contacts with hostile text in every kind of column, NULLs beside empty texts,
-/// their details, audit records whose raw text holds tabs and line breaks; and its new
-/// contacts reach the feed, with the one it also changed noted once.
+/// their details, audit records whose raw text holds tabs and line breaks (an update's and
+/// the import's own, which stands for its creations); and its new contacts reach the
+/// feed, with the one it also changed noted once.
 pub async fn imports_keep_every_character(store: &dyn Store) {
     let acme = domain(store, "acme.example").await;
     let book = shared(&acme);
@@ -157,16 +158,14 @@ pub async fn imports_keep_every_character(store: &dyn Store) {
         details: json!({ "import_row": n, "text": format!("{HOSTILE}\t\n") }),
         ..audit_in(acme.id, action)
     };
-    let create =
-        |(n, input): (usize, &ContactInput)| (ImportChange::Create(fields(input.clone())), record(n, "contact.create"));
-    let changes: Vec<(ImportChange, AuditRecord)> = inputs.iter().enumerate().map(create).collect();
+    let changes: Vec<ImportChange> = inputs.iter().map(|input| ImportChange::Create(fields(input.clone()))).collect();
     let mut writer = store.begin_import(book).await.unwrap();
     let created = writer.apply(changes).await.unwrap();
     // The last one is changed again by the same import: one feed row for it all the same.
     let retitled = fields(ContactInput { title: "Retitled".into(), ..named("Plain", "Row") });
-    let update = (ImportChange::Update { id: created[2], fields: retitled.clone() }, record(9, "contact.update"));
-    writer.apply(vec![update]).await.unwrap();
-    writer.commit(audit_in(acme.id, "contacts.import"), &[]).await.unwrap();
+    let audit = AuditRecord { target_id: Some(created[2]), ..record(9, "contact.update") };
+    writer.apply(vec![ImportChange::Update { id: created[2], fields: retitled.clone(), audit }]).await.unwrap();
+    writer.commit(record(0, "contacts.import"), &[]).await.unwrap();
 
     for ((id, input), expected) in created.iter().zip(&inputs).zip([None, None, Some(&retitled)]) {
         let stored = store.contact(book, *id).await.unwrap().unwrap();
@@ -180,13 +179,13 @@ pub async fn imports_keep_every_character(store: &dyn Store) {
     assert_eq!(found.items.len(), 2, "the search text is whole");
 
     let page = store.list_audit(acme.id, &AuditFilter::default(), limit(500), None).await.unwrap();
-    let creates: Vec<_> = page.items.iter().filter(|entry| entry.action == "contact.create").collect();
-    assert_eq!(creates.len(), 3);
-    for entry in creates {
+    let actions: Vec<&str> = page.items.iter().map(|entry| entry.action.as_str()).collect();
+    assert_eq!(actions, ["contacts.import", "contact.update"], "no record per created contact");
+    for entry in &page.items {
         assert_eq!(entry.actor, raw_actor);
         assert_eq!(entry.details["text"], format!("{HOSTILE}\t\n"));
-        assert!(created.contains(&entry.target_id.unwrap()), "names the contact it created");
     }
+    assert_eq!(page.items[1].target_id, Some(created[2]), "names the contact it changed");
 
     let feed = store.feed_rows(acme.id, Uuid::nil(), crate::FeedPosition::START, 100).await.unwrap();
     let mut entries: Vec<Uuid> = feed.iter().map(|row| row.entry_id).collect();
@@ -205,9 +204,9 @@ pub async fn imports_dropped_while_writing(store: &dyn Store) {
     let book = shared(&acme);
     let row = |n: usize| {
         let input = ContactInput { notes: "x".repeat(500), ..named("Dropped", &format!("Row {n}")) };
-        (ImportChange::Create(fields(input)), audit_in(acme.id, "contact.create"))
+        ImportChange::Create(fields(input))
     };
-    let rows: Vec<(ImportChange, AuditRecord)> = (0..3000).map(row).collect();
+    let rows: Vec<ImportChange> = (0..3000).map(row).collect();
     for wait in [0, 1, 2, 5, 10, 20, 40, 80, 160] {
         let mut writer = store.begin_import(book).await.unwrap();
         let cut = tokio::time::timeout(std::time::Duration::from_millis(wait), writer.apply(rows.clone())).await;
