@@ -2194,7 +2194,8 @@ pub async fn imports(store: &dyn Store) {
 
     // A change that fails (updating another domain's contact) fails the batch.
     let mut writer = store.begin_import(book).await.unwrap();
-    let bad = [ImportChange::Update { id: foreign.id, fields: fields(named("X", "Y")), audit: change("contact.update") }];
+    let bad =
+        [ImportChange::Update { id: foreign.id, fields: fields(named("X", "Y")), audit: change("contact.update") }];
     assert!(is_not_found(writer.apply(bad.to_vec()).await));
     drop(writer);
 

@@ -15,8 +15,8 @@ use switchboard_core::paging::Page;
 use uuid::Uuid;
 
 use super::{
-    Backend, Builder, CONTACT_KEYS, Conn, NO_OWNER, Row, STAGED_IMPORTS, Tx, begin_write, conflict,
-    decode_error, insert_audit_rows, insert_contact_rows, now, page, push_in, push_page, push_search, push_wanted,
+    Backend, Builder, CONTACT_KEYS, Conn, NO_OWNER, Row, STAGED_IMPORTS, Tx, begin_write, conflict, decode_error,
+    insert_audit_rows, insert_contact_rows, now, page, push_in, push_page, push_search, push_wanted,
     record_new_and_changed, survivors, time, unindexed, upsert_photo, walk_sort_index, write_audit,
 };
 use crate::changes::ChangeCache;
@@ -395,11 +395,7 @@ impl ImportWriter for ImportTx {
 
 /// One batch of an import in its transaction: the ids of the contacts it created, and of
 /// those it updated or trashed.
-async fn apply_in_tx(
-    tx: &mut Tx,
-    book: Book,
-    changes: &[ImportChange],
-) -> Result<(Vec<Uuid>, Vec<Uuid>)> {
+async fn apply_in_tx(tx: &mut Tx, book: Book, changes: &[ImportChange]) -> Result<(Vec<Uuid>, Vec<Uuid>)> {
     // Updates and trashing first: they may free a duplicate key a created contact takes.
     let (created, others) = split_changes(changes);
     let mut audits = Vec::with_capacity(others.len());

@@ -284,7 +284,10 @@ pub enum ImportChange {
         audit: AuditRecord,
     },
     /// Moves a live contact to the trash (`replace` imports).
-    Trash { id: Uuid, audit: AuditRecord },
+    Trash {
+        id: Uuid,
+        audit: AuditRecord,
+    },
 }
 
 impl ImportChange {

@@ -132,7 +132,10 @@ pub async fn imports_bring_photos(store: &dyn Store) {
     let mut import = store.begin_import(book).await.unwrap();
     let created = import.apply(vec![ImportChange::Create(fields(named("New", "Face")))]).await.unwrap();
     let audit = audit_in(acme.id, "contact.update");
-    import.apply(vec![ImportChange::Update { id: old.id, fields: fields(named("Old", "Friend")), audit }]).await.unwrap();
+    import
+        .apply(vec![ImportChange::Update { id: old.id, fields: fields(named("Old", "Friend")), audit }])
+        .await
+        .unwrap();
     import.set_photos(&[(created[0], png(1)), (old.id, png(2))]).await.unwrap();
     assert_eq!(store.photo(book, old.id).await.unwrap(), None, "nothing shows before the commit");
     import.commit(audit_in(acme.id, "contacts.import"), &[]).await.unwrap();
