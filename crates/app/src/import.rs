@@ -709,7 +709,8 @@ impl Plan {
         // Each created contact has its `starred` entry: their count is its place.
         self.plan_photo(row.photo.take(), PhotoOf::Created(self.starred.len()));
         self.created.insert(row.key, row.row);
-        self.changes.push(ImportChange::Create(row.fields));
+        // Its columns are worked out here, on the planner's core, while the last batch is written.
+        self.changes.push(ImportChange::Create(row.fields.into()));
         self.starred.push(row.starred);
         self.preview(row.row, RowAction::Create, &row.name, None, None);
         self.report.created += 1;

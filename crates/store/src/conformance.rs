@@ -1321,7 +1321,7 @@ pub async fn change_stamps(store: &dyn Store) {
     assert_eq!(stamp(globex.id).await.seq, globex_start.seq + 1, "system settings reach every domain");
 
     let mut import = store.begin_import(shared(&acme)).await.unwrap();
-    let create = ImportChange::Create(fields(named("Imported", "Row")));
+    let create = ImportChange::Create(fields(named("Imported", "Row")).into());
     import.apply(vec![create]).await.unwrap();
     import.commit(audit_in(acme.id, "contacts.import"), &[]).await.unwrap();
     assert_eq!(stamp(acme.id).await.seq, after_contact.seq + 4, "an import counts once, at commit");
@@ -2152,7 +2152,7 @@ pub async fn imports(store: &dyn Store) {
 
     // Abandoned: nothing written.
     let mut writer = store.begin_import(book).await.unwrap();
-    let created = writer.apply(vec![ImportChange::Create(fields(named("Bob", "Stone")))]).await.unwrap();
+    let created = writer.apply(vec![ImportChange::Create(fields(named("Bob", "Stone")).into())]).await.unwrap();
     assert_eq!(created.len(), 1);
     assert_eq!(
         writer.matching_contact(&fields(named("bob", "STONE"))).await.unwrap().map(|c| c.id),
@@ -2176,7 +2176,7 @@ pub async fn imports(store: &dyn Store) {
 
     // Committed: creates, updates, trash and every audit record land together.
     let changes = [
-        ImportChange::Create(fields(named("Cy", "Young"))),
+        ImportChange::Create(fields(named("Cy", "Young")).into()),
         ImportChange::Update {
             id: ann.id,
             fields: fields(ContactInput { title: "Boss".into(), ..named("Ann", "Lee") }),
@@ -2201,7 +2201,7 @@ pub async fn imports(store: &dyn Store) {
 
     // Discarded: what it wrote is gone.
     let mut reader = store.begin_import(book).await.unwrap();
-    let scrapped = [ImportChange::Create(fields(named("Di", "Scard")))];
+    let scrapped = [ImportChange::Create(fields(named("Di", "Scard")).into())];
     let created = reader.apply(scrapped.to_vec()).await.unwrap();
     reader.discard().await.unwrap();
     assert!(store.contact(book, created[0]).await.unwrap().is_none());

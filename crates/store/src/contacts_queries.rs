@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row as _;
 use switchboard_core::PhoneNumber;
 use switchboard_core::contact::{ContactDetails, ContactFields, NumberKind};
-use switchboard_core::details::{ContactKind, Email, Phone, PhoneKind};
+use switchboard_core::details::ContactKind;
 use switchboard_core::model::{Book, Contact};
 use switchboard_core::paging::Page;
 use uuid::Uuid;
@@ -20,6 +20,8 @@ use super::{
     record_new_and_changed, survivors, time, unindexed, upsert_photo, walk_sort_index, write_audit,
 };
 use crate::changes::ChangeCache;
+pub(in super::super) use crate::columns::CONTACT_VALUE_COLUMNS;
+use crate::columns::{ContactValues, PreparedContact, contact_values, emails_of_column, phones_of_columns};
 use crate::{AuditRecord, ContactStore, ImportChange, ImportWriter, ListQuery, NewPhoto, Result, RowKeys, StoreError};
 
 #[async_trait]
@@ -156,110 +158,6 @@ impl ContactStore for Backend {
 }
 
 pub(super) const DUPLICATE_CONTACT: &str = "an identical contact (same names and numbers) is already in this book";
-
-/// The columns a contact's fields are stored in, in the order of [`contact_values`].
-pub(in super::super) const CONTACT_VALUE_COLUMNS: [&str; 23] = [
-    "first_name",
-    "last_name",
-    "company",
-    "title",
-    "work_phone",
-    "work_phone_e164",
-    "mobile_phone",
-    "mobile_phone_e164",
-    "home_phone",
-    "home_phone_e164",
-    "fax",
-    "fax_e164",
-    "email",
-    "notes",
-    "duplicate_key",
-    "sort_key",
-    "search_text",
-    "work_phone_key",
-    "mobile_phone_key",
-    "home_phone_key",
-    "fax_key",
-    "details",
-    "kind",
-];
-
-/// The columns a contact's fields are stored in, with their values.
-pub(super) fn contact_values(fields: &ContactFields) -> [(&'static str, Option<String>); 23] {
-    let [work, mobile, home, fax] =
-        [NumberKind::Work, NumberKind::Mobile, NumberKind::Home, NumberKind::Fax].map(|kind| fields.first_phone(kind));
-    let typed = |number: Option<&PhoneNumber>| number.map(|n| n.typed.clone());
-    let e164 = |number: Option<&PhoneNumber>| number.and_then(|n| n.e164.clone());
-    let key = |number: Option<&PhoneNumber>| number.map(PhoneNumber::lookup_key);
-    let values = [
-        Some(fields.first_name.clone()),
-        Some(fields.last_name.clone()),
-        Some(fields.company.clone()),
-        Some(fields.title.clone()),
-        typed(work),
-        e164(work),
-        typed(mobile),
-        e164(mobile),
-        typed(home),
-        e164(home),
-        typed(fax),
-        e164(fax),
-        Some(fields.email().to_string()),
-        Some(fields.notes.clone()),
-        Some(fields.duplicate_key()),
-        Some(fields.sort_key()),
-        Some(fields.search_text()),
-        key(work),
-        key(mobile),
-        key(home),
-        key(fax),
-        Some(details_json(fields)),
-        Some(fields.kind.as_str().to_string()),
-    ];
-    let mut values = values.into_iter();
-    CONTACT_VALUE_COLUMNS.map(|column| (column, values.next().flatten()))
-}
-
-/// The `details` column: `{}` when the columns say everything (see migration 0010), so
-/// plain contacts cost nothing more to write or read.
-fn details_json(fields: &ContactFields) -> String {
-    let details = fields.details();
-    let plain = ContactDetails {
-        phones: phones_of_columns(
-            &fields.numbers().into_iter().map(|(kind, n)| (kind, Some(column_number(n)))).collect::<Vec<_>>(),
-        ),
-        emails: emails_of_column(fields.email()),
-        ..ContactDetails::default()
-    };
-    if details == plain { "{}".to_string() } else { serde_json::to_string(&details).unwrap_or_else(|_| "{}".into()) }
-}
-
-/// A number as its columns give it back: as typed and E.164, the extension read again
-/// from the typed text.
-fn column_number(number: &PhoneNumber) -> PhoneNumber {
-    PhoneNumber::stored(number.typed.clone(), number.e164.clone())
-}
-
-/// The numbers of a contact that has no details: one per column, without labels.
-fn phones_of_columns(numbers: &[(NumberKind, Option<PhoneNumber>)]) -> Vec<Phone> {
-    let kind_of = |kind| match kind {
-        NumberKind::Mobile => PhoneKind::Mobile,
-        NumberKind::Home => PhoneKind::Home,
-        NumberKind::Fax => PhoneKind::Fax,
-        NumberKind::Work | NumberKind::Extension => PhoneKind::Work,
-        NumberKind::Other => PhoneKind::Other,
-    };
-    numbers
-        .iter()
-        .filter_map(|(kind, number)| {
-            number.clone().map(|number| Phone { kind: kind_of(*kind), label: String::new(), number })
-        })
-        .collect()
-}
-
-fn emails_of_column(email: &str) -> Vec<Email> {
-    if email.is_empty() { Vec::new() } else { vec![Email { address: email.to_string(), ..Email::default() }] }
-}
 
 /// The numbers beyond the four columns in `contact_numbers`: their caller-ID keys, and
 /// their E.164 forms for finding duplicates.
@@ -458,8 +356,8 @@ pub(super) async fn live_contact_ids(conn: &mut Conn, book: Book, own: Option<Uu
     Ok(qb.build_query_scalar().fetch_all(&mut *conn).await?)
 }
 
-/// A contact an import creates: its new id and its fields.
-pub(super) type Created<'a> = (Uuid, &'a ContactFields);
+/// A contact an import creates: its new id and what it is made of.
+pub(super) type Created<'a> = (Uuid, &'a PreparedContact);
 
 /// The contacts to create (with new ids), and the other changes in their order.
 pub(super) fn split_changes(changes: &[ImportChange]) -> (Vec<Created<'_>>, Vec<&ImportChange>) {
@@ -467,7 +365,7 @@ pub(super) fn split_changes(changes: &[ImportChange]) -> (Vec<Created<'_>>, Vec<
     let mut others = Vec::new();
     for change in changes {
         match change {
-            ImportChange::Create(fields) => created.push((Uuid::now_v7(), fields)),
+            ImportChange::Create(contact) => created.push((Uuid::now_v7(), contact)),
             other => others.push(other),
         }
     }
@@ -483,9 +381,9 @@ pub(super) async fn insert_created(
     created: &[Created<'_>],
     audits: &[&AuditRecord],
 ) -> Result<()> {
-    let rows = created.iter().map(|(id, fields)| (*id, contact_values(fields))).collect();
-    insert_contact_rows(conn, book, import_id, now(), rows).await.map_err(conflict(DUPLICATE_CONTACT))?;
-    insert_more_numbers(conn, book, created.iter().map(|(id, fields)| (*id, *fields))).await?;
+    let rows: Vec<ContactRow> = created.iter().map(|(id, contact)| (*id, &contact.values)).collect();
+    insert_contact_rows(conn, book, import_id, now(), &rows).await.map_err(conflict(DUPLICATE_CONTACT))?;
+    insert_more_numbers(conn, book, created.iter().map(|(id, contact)| (*id, &contact.fields))).await?;
     if audits.is_empty() {
         return Ok(());
     }
@@ -660,13 +558,14 @@ async fn insert_contacts<'a>(
     contacts: impl IntoIterator<Item = (Uuid, &'a ContactFields)>,
 ) -> Result<()> {
     let contacts: Vec<(Uuid, &ContactFields)> = contacts.into_iter().collect();
-    let rows = contacts.iter().map(|(id, fields)| (*id, contact_values(fields))).collect();
-    insert_contact_values(conn, book, import_id, now(), rows).await.map_err(conflict(DUPLICATE_CONTACT))?;
+    let values: Vec<ContactValues> = contacts.iter().map(|(_, fields)| contact_values(fields)).collect();
+    let rows: Vec<ContactRow> = contacts.iter().zip(&values).map(|((id, _), values)| (*id, values)).collect();
+    insert_contact_values(conn, book, import_id, now(), &rows).await.map_err(conflict(DUPLICATE_CONTACT))?;
     insert_more_numbers(conn, book, contacts).await
 }
 
 /// A contact to insert: its id and the values of its columns.
-pub(in super::super) type ContactRow = (Uuid, [(&'static str, Option<String>); 23]);
+pub(in super::super) type ContactRow<'a> = (Uuid, &'a ContactValues);
 
 /// Inserts contacts into a book with one multi-row `INSERT … VALUES` (at most
 /// [`INSERT_CHUNK`] rows), created and updated `now`.
@@ -675,7 +574,7 @@ pub(in super::super) async fn insert_contact_values(
     book: Book,
     import_id: Option<Uuid>,
     now: i64,
-    rows: Vec<ContactRow>,
+    rows: &[ContactRow<'_>],
 ) -> sqlx::Result<()> {
     if rows.is_empty() {
         return Ok(());
@@ -687,10 +586,10 @@ pub(in super::super) async fn insert_contact_values(
     }
     qb.push(") ");
     qb.push_values(rows, |mut row, (id, values)| {
-        row.push_bind(id).push_bind(book.domain_id()).push_bind(book.owner_id()).push_bind(import_id).push("1");
+        row.push_bind(*id).push_bind(book.domain_id()).push_bind(book.owner_id()).push_bind(import_id).push("1");
         row.push_bind(now).push_bind(now);
-        for (_, value) in values {
-            row.push_bind(value);
+        for (_, value) in values.iter() {
+            row.push_bind(value.as_deref());
         }
     });
     qb.build().execute(&mut *conn).await?;

@@ -40,7 +40,17 @@ pub(super) struct StagedImport {
     created: Vec<Uuid>,
     /// The connection its writes go through (see `import_writes`); else the pool's.
     writes: Option<Conn>,
+    /// Whether it has a connection of its own, which makes no checkpoints.
+    own_writes: bool,
+    /// The checkpoint running beside it (see [`StagedImport::checkpoint_meanwhile`]).
+    checkpoint: Option<tokio::task::JoinHandle<()>>,
+    /// Batches written since the write-ahead log last started over.
+    batches_logged: u32,
 }
+
+/// Batches an import writes before it starts the write-ahead log over (see
+/// [`StagedImport::catch_up_checkpoint`]): a batch of 5,000 contacts logs about 28 MB.
+const BATCHES_PER_LOG: u32 = 2;
 
 /// The connection an import writes through now: its own, or one of the pool's.
 enum Writes {
@@ -88,7 +98,10 @@ impl StagedImport {
             staged_updates: false,
             staged_any: false,
             created: Vec::new(),
+            own_writes: writes.is_some(),
             writes,
+            checkpoint: None,
+            batches_logged: 0,
         })
     }
 
@@ -102,6 +115,51 @@ impl StagedImport {
     fn done_writing(&mut self, writes: Writes) {
         if let Writes::Own(conn) = writes {
             self.writes = Some(conn);
+            self.checkpoint_meanwhile();
+        }
+    }
+
+    /// Copies what the import committed from the write-ahead log into the database file,
+    /// on one of the pool's connections while the import goes on. Its own connection makes
+    /// no checkpoints (`import_writes`), so its commits do not wait for that copy, which
+    /// took them longer than the commit itself. One at a time; a `PASSIVE` checkpoint never
+    /// holds up a writer.
+    fn checkpoint_meanwhile(&mut self) {
+        if self.checkpoint.as_ref().is_some_and(|running| !running.is_finished()) {
+            return;
+        }
+        let pool = self.pool.clone();
+        self.checkpoint = Some(tokio::spawn(async move {
+            if let Err(error) = checkpoint(&pool).await {
+                tracing::debug!(%error, "a checkpoint beside an import failed; the next one copies its pages");
+            }
+        }));
+    }
+
+    /// Waits for the checkpoint running beside it and copies what is left on its own
+    /// connection, so its next transaction starts the write-ahead log over: a writer
+    /// reuses the log only when it begins with every page copied, which the checkpoints
+    /// made beside it never let happen (the log of a 100,000-row import grew to 576 MB).
+    async fn catch_up_checkpoint(&mut self, conn: &mut Conn) {
+        if let Some(running) = self.checkpoint.take() {
+            let _ = running.await;
+        }
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&mut *conn).await {
+            tracing::debug!(%error, import = %self.id, "a checkpoint during an import failed; the next one copies its pages");
+        }
+        self.batches_logged = 1;
+    }
+
+    /// After the last commit: waits for the checkpoint running beside it and copies the
+    /// rest, so the next writer's commit does not.
+    async fn last_checkpoint(&mut self) {
+        if let Some(running) = self.checkpoint.take() {
+            let _ = running.await;
+        }
+        if self.own_writes
+            && let Err(error) = checkpoint(&self.pool).await
+        {
+            tracing::warn!(%error, import = %self.id, "could not checkpoint after an import; the next commit will");
         }
     }
 
@@ -208,6 +266,12 @@ impl ImportWriter for StagedImport {
 
     async fn apply(&mut self, changes: Vec<ImportChange>) -> Result<Vec<Uuid>> {
         let mut conn = self.writes().await?;
+        if self.own_writes {
+            self.batches_logged += 1;
+            if self.batches_logged > BATCHES_PER_LOG {
+                self.catch_up_checkpoint(&mut conn).await;
+            }
+        }
         let created = self.apply_on(&mut conn, &changes).await;
         self.done_writing(conn);
         created
@@ -242,6 +306,7 @@ impl ImportWriter for StagedImport {
         if let Err(error) = tidy_committed(&mut conn, self.id).await {
             tracing::warn!(%error, import = %self.id, "could not clear a committed import's marks; the next start will");
         }
+        self.last_checkpoint().await;
         Ok(())
     }
 
@@ -472,6 +537,13 @@ async fn apply_staged_photos(conn: &mut Conn, import_id: Uuid) -> Result<()> {
 /// contacts keep theirs: once its `pending_imports` row is gone they are seen by everyone
 /// (`push_visible`), and clearing them would rewrite every row it created again, which
 /// took a 100,000-row import longer than its last commit.
+/// Copies the write-ahead log's committed pages into the database file, as far as no
+/// reader still needs them.
+async fn checkpoint(pool: &Pool) -> Result<()> {
+    sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(pool).await?;
+    Ok(())
+}
+
 async fn tidy_committed(conn: &mut Conn, import_id: Uuid) -> Result<()> {
     in_chunks(
         conn,

@@ -23,6 +23,7 @@ mod app_passwords;
 mod callerid;
 pub mod changes;
 mod chat;
+mod columns;
 pub mod conformance;
 mod dav;
 mod duplicates;
@@ -41,6 +42,7 @@ mod webhooks;
 pub use app_passwords::{AppPasswordStore, NewAppPassword};
 pub use callerid::{AllowedNumber, BlockedNumber, CallerIdStore, NewAllowedNumber, NewBlockedNumber};
 pub use chat::{ChatStore, ConversationPage};
+pub use columns::PreparedContact;
 pub use dav::{CardVersion, DavName, DavStore};
 pub use duplicates::{DuplicateGroup, DuplicatePage, DuplicateStore, MAX_GROUP_MEMBERS, Merge};
 pub use events::EventBus;
@@ -276,8 +278,9 @@ impl Layer {
 /// every contact it created (an import of 100,000 rows is one entry in the log, not
 /// 100,000). An update or a trashing changes what was there, so each keeps its record.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant, reason = "a batch holds a few thousand at most, each moved once")]
 pub enum ImportChange {
-    Create(ContactFields),
+    Create(PreparedContact),
     Update {
         id: Uuid,
         fields: ContactFields,

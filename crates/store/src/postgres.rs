@@ -90,15 +90,14 @@ async fn insert_contact_rows(
     book: Book,
     import_id: Option<Uuid>,
     now: i64,
-    rows: Vec<queries::ContactRow>,
+    rows: &[queries::ContactRow<'_>],
 ) -> sqlx::Result<()> {
     let fixed = ["id", "domain_id", "owner_user_id", "import_id", "version", "created_at", "updated_at"];
     let mut copy = CopyRows::new(fixed.len() + queries::CONTACT_VALUE_COLUMNS.len(), rows.len());
-    // By value: each row's texts are freed once they are in the buffer.
     for (id, values) in rows {
-        copy.row().uuid(Some(id)).uuid(Some(book.domain_id())).uuid(book.owner_id()).uuid(import_id);
+        copy.row().uuid(Some(*id)).uuid(Some(book.domain_id())).uuid(book.owner_id()).uuid(import_id);
         copy.bigint(1).bigint(now).bigint(now);
-        for (_, value) in &values {
+        for (_, value) in values.iter() {
             copy.text(value.as_deref());
         }
     }

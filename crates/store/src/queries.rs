@@ -20,9 +20,9 @@ use uuid::Uuid;
 #[allow(unused_imports, reason = "each back-end's insert_contact_rows takes what it needs")]
 pub(super) use self::contacts::{CONTACT_VALUE_COLUMNS, ContactRow, INSERT_CHUNK, insert_contact_values};
 use self::contacts::{
-    DUPLICATE_CONTACT, PHONE_COLUMNS, contact, contact_values, insert_created, insert_favorites, insert_more_numbers,
-    live_contact_ids, live_contact_of_import, matching_contacts, phones, push_book, push_book_of_named, push_visible,
-    record_import, split_changes, trash_live_contact_at, update_live_contact, why_not_updated,
+    DUPLICATE_CONTACT, PHONE_COLUMNS, contact, insert_created, insert_favorites, insert_more_numbers, live_contact_ids,
+    live_contact_of_import, matching_contacts, phones, push_book, push_book_of_named, push_visible, record_import,
+    split_changes, trash_live_contact_at, update_live_contact, why_not_updated,
 };
 use self::copy::{copy_table, insert_copy_rows};
 use self::devices::device_with;
@@ -38,6 +38,7 @@ use super::{
     search_is_broad, unindexed,
 };
 use crate::changes::ChangeCache;
+use crate::columns::contact_values;
 use crate::{AuditRecord, ChangeStamp, Layer, ListQuery, Result, Store, StoreError};
 
 pub(super) type Tx = sqlx::Transaction<'static, Db>;

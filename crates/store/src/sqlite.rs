@@ -136,32 +136,87 @@ async fn begin_write_on(conn: &mut queries::Conn) -> Result<sqlx::Transaction<'_
 /// it, with a page cache of 32 MiB (the pool's 2 MiB spilled a batch's pages to the log
 /// mid-way and read them back for every index: more than half of the batch's time) and
 /// statement journals in memory (not a temporary file written for every multi-row
-/// statement). `None` for a database in memory, which has only the pool's connection.
+/// statement). It makes no checkpoints (`wal_autocheckpoint` 0): the import has them made
+/// beside it on another connection (`StagedImport::checkpoint_meanwhile`). `None` for a
+/// database in memory, which has only the pool's connection.
 async fn import_writes(pool: &Pool) -> Result<Option<queries::Conn>> {
     use sqlx::ConnectOptions as _;
     let options = pool.connect_options();
     if options.get_filename() == std::path::Path::new(":memory:") {
         return Ok(None);
     }
-    let options = (*options).clone().pragma("cache_size", "-32768").pragma("temp_store", "memory");
+    let options = (*options)
+        .clone()
+        .pragma("cache_size", "-32768")
+        .pragma("temp_store", "memory")
+        .pragma("wal_autocheckpoint", "0");
     Ok(Some(options.connect().await?))
 }
 
-/// Inserts an import's contacts, [`queries::INSERT_CHUNK`] rows per statement (SQLite has
-/// no arrays to bind; its statements are prepared once and cached).
+/// Inserts an import's batch of contacts with one statement: SQLite has no arrays to
+/// bind, so the rows travel as one JSON array of arrays (the id in hex, then the values
+/// in [`queries::CONTACT_VALUE_COLUMNS`] order), read back by `json_each` in order.
+///
+/// One statement rather than one per few hundred rows because every statement writing to
+/// the trigram index (`contacts_fts`, through its trigger) opens a savepoint, at which
+/// FTS5 flushes the terms it holds to a new segment of the index; later writes merge the
+/// segments again. Ten statements a batch made ten segments, and their merging was much
+/// of the commits' time.
 async fn insert_contact_rows(
     conn: &mut queries::Conn,
     book: Book,
     import_id: Option<Uuid>,
     now: i64,
-    mut rows: Vec<queries::ContactRow>,
+    rows: &[queries::ContactRow<'_>],
 ) -> sqlx::Result<()> {
-    while !rows.is_empty() {
-        let rest = rows.split_off(rows.len().min(queries::INSERT_CHUNK));
-        queries::insert_contact_values(conn, book, import_id, now, rows).await?;
-        rows = rest;
+    if rows.is_empty() {
+        return Ok(());
     }
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        let columns = queries::CONTACT_VALUE_COLUMNS.join(", ");
+        let values: Vec<String> =
+            (1..=queries::CONTACT_VALUE_COLUMNS.len()).map(|n| format!("value ->> {n}")).collect();
+        format!(
+            "INSERT INTO contacts (id, domain_id, owner_user_id, import_id, version, created_at, updated_at, {columns}) \
+             SELECT unhex(value ->> 0), $1, $2, $3, 1, $4, $4, {} FROM json_each($5)",
+            values.join(", ")
+        )
+    });
+    sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(book.domain_id())
+        .bind(book.owner_id())
+        .bind(import_id)
+        .bind(now)
+        .bind(rows_as_json(rows))
+        .execute(&mut *conn)
+        .await?;
     Ok(())
+}
+
+/// `[["<id in hex>", "value", null, …], …]`: see [`insert_contact_rows`].
+fn rows_as_json(rows: &[queries::ContactRow]) -> String {
+    let mut json = Vec::with_capacity(rows.len() * 512);
+    json.push(b'[');
+    for (n, (id, values)) in rows.iter().enumerate() {
+        if n > 0 {
+            json.push(b',');
+        }
+        json.extend_from_slice(b"[\"");
+        json.extend_from_slice(id.simple().encode_lower(&mut Uuid::encode_buffer()).as_bytes());
+        json.push(b'"');
+        for (_, value) in values.iter() {
+            json.push(b',');
+            match value {
+                // Writing a string to memory cannot fail.
+                Some(text) => serde_json::to_writer(&mut json, text).expect("a string is written to memory"),
+                None => json.extend_from_slice(b"null"),
+            }
+        }
+        json.push(b']');
+    }
+    json.push(b']');
+    String::from_utf8(json).expect("JSON of strings is UTF-8")
 }
 
 /// Writes an import's audit records, [`queries::INSERT_CHUNK`] per statement.

@@ -49,7 +49,7 @@ pub async fn lookup_keys(store: &dyn Store) {
     assert!(!found.contains(&plus.id) && !found.contains(&dots.id), "old and trashed numbers are gone: {found:?}");
     let mut writer = store.begin_import(book).await.unwrap();
     let imported = fields(with_work("Imported", "+1 206 555 0177"));
-    let created = writer.apply(vec![ImportChange::Create(imported)]).await.unwrap();
+    let created = writer.apply(vec![ImportChange::Create(imported.into())]).await.unwrap();
     writer.commit(audit_in(acme.id, "contacts.import"), &[]).await.unwrap();
     assert_eq!(candidates(store, book, "5550177", Some("+12065550177")).await, created);
 }

@@ -67,7 +67,7 @@ pub async fn imports_show_nothing_until_committed(store: &dyn Store) {
 
     let mut writer = store.begin_import(book).await.unwrap();
     let pending = ContactInput { work_phone: "+1 206 555 0177".into(), ..named("Pending", "Row") };
-    let created = writer.apply(vec![ImportChange::Create(fields(pending))]).await.unwrap()[0];
+    let created = writer.apply(vec![ImportChange::Create(fields(pending).into())]).await.unwrap()[0];
     let boss = fields(ContactInput { title: "Boss".into(), ..named("Kept", "One") });
     let update = ImportChange::Update { id: kept.id, fields: boss, audit: audit_in(acme.id, "contact.update") };
     let trash = ImportChange::Trash { id: gone.id, audit: audit_in(acme.id, "contact.delete") };
@@ -107,7 +107,7 @@ pub async fn cut_off_import_is_discarded(store: &dyn Store) {
     let kept = contact(store, book, named("Kept", "One")).await;
     let before = store.list_contacts(book, &ListQuery::default()).await.unwrap();
     let mut writer = store.begin_import(book).await.unwrap();
-    let create = ImportChange::Create(fields(named("Cut", "Off")));
+    let create = ImportChange::Create(fields(named("Cut", "Off")).into());
     let update =
         ImportChange::Update { id: kept.id, fields: fields(named("Kept", "Changed")), audit: audit_in(acme.id, "x") };
     let created = writer.apply(vec![create, update]).await.unwrap()[0];
@@ -158,7 +158,8 @@ pub async fn imports_keep_every_character(store: &dyn Store) {
         details: json!({ "import_row": n, "text": format!("{HOSTILE}\t\n") }),
         ..audit_in(acme.id, action)
     };
-    let changes: Vec<ImportChange> = inputs.iter().map(|input| ImportChange::Create(fields(input.clone()))).collect();
+    let changes: Vec<ImportChange> =
+        inputs.iter().map(|input| ImportChange::Create(fields(input.clone()).into())).collect();
     let mut writer = store.begin_import(book).await.unwrap();
     let created = writer.apply(changes).await.unwrap();
     // The last one is changed again by the same import: one feed row for it all the same.
@@ -204,7 +205,7 @@ pub async fn imports_dropped_while_writing(store: &dyn Store) {
     let book = shared(&acme);
     let row = |n: usize| {
         let input = ContactInput { notes: "x".repeat(500), ..named("Dropped", &format!("Row {n}")) };
-        ImportChange::Create(fields(input))
+        ImportChange::Create(fields(input).into())
     };
     let rows: Vec<ImportChange> = (0..3000).map(row).collect();
     for wait in [0, 1, 2, 5, 10, 20, 40, 80, 160] {

@@ -130,7 +130,7 @@ pub async fn imports_bring_photos(store: &dyn Store) {
     let book = shared(&acme);
     let old = contact(store, book, named("Old", "Friend")).await;
     let mut import = store.begin_import(book).await.unwrap();
-    let created = import.apply(vec![ImportChange::Create(fields(named("New", "Face")))]).await.unwrap();
+    let created = import.apply(vec![ImportChange::Create(fields(named("New", "Face")).into())]).await.unwrap();
     let audit = audit_in(acme.id, "contact.update");
     import
         .apply(vec![ImportChange::Update { id: old.id, fields: fields(named("Old", "Friend")), audit }])
