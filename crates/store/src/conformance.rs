@@ -289,14 +289,20 @@ pub async fn resellers_and_domains(store: &dyn Store) {
     assert!(is_not_found(store.update_domain(acme.id, nowhere, audit("domain.update")).await));
     assert!(is_not_found(store.update_domain(Uuid::now_v7(), DomainPatch::default(), audit("domain.update")).await));
 
-    let alice = user(store, &acme, "200", "Alice", "Able").await;
-    let card = contact(store, shared(&acme), named("Sam", "Shared")).await;
+    let alice = store.create_user(new_user(&acme, "200", "Alice", "Able"), audit_in(acme.id, "user.create"));
+    let alice = alice.await.unwrap();
+    let card = store.create_contact(shared(&acme), fields(named("Sam", "Shared")), audit_in(acme.id, "contact.create"));
+    let card = card.await.unwrap();
+    let feed = || store.feed_rows(acme.id, Uuid::nil(), crate::FeedPosition::START, 10);
+    assert_eq!(feed().await.unwrap().len(), 2, "its coworker and its contact are in its feed");
     store.delete_domain(acme.id, audit_in(acme.id, "domain.delete")).await.unwrap();
     assert_eq!(store.domain_by_id(acme.id).await.unwrap(), None);
     assert_eq!(store.user_by_id(alice.id).await.unwrap(), None, "a domain's users go with it");
     assert_eq!(store.contact(shared(&acme), card.id).await.unwrap(), None, "and its contacts");
+    assert!(feed().await.unwrap().is_empty(), "and its feed");
     assert!(is_not_found(store.delete_domain(acme.id, audit("domain.delete")).await));
-    assert_eq!(audit_actions(store, acme.id).await, ["domain.delete", "domain.update", "domain.update"]);
+    let actions = ["domain.delete", "contact.create", "user.create", "domain.update", "domain.update"];
+    assert_eq!(audit_actions(store, acme.id).await, actions);
 }
 
 pub async fn domains_page_and_search(store: &dyn Store) {

@@ -93,6 +93,8 @@ impl DomainStore for Backend {
 
     async fn delete_domain(&self, id: Uuid, audit: AuditRecord) -> Result<()> {
         let mut tx = begin_write(&self.pool).await?;
+        // The feed's rows have no foreign key to cascade (see migration 0023).
+        sqlx::query("DELETE FROM directory_changes WHERE domain_id = $1").bind(id).execute(&mut *tx).await?;
         let deleted = sqlx::query("DELETE FROM domains WHERE id = $1").bind(id).execute(&mut *tx).await?;
         expect_one(deleted.rows_affected())?;
         write_audit(&mut tx, &self.changes, &audit).await?;
