@@ -129,38 +129,20 @@ impl StagedImport {
             return;
         }
         let pool = self.pool.clone();
-        self.checkpoint = Some(tokio::spawn(async move {
-            if let Err(error) = checkpoint(&pool).await {
-                tracing::debug!(%error, "a checkpoint beside an import failed; the next one copies its pages");
-            }
-        }));
+        self.checkpoint = Some(tokio::spawn(async move { checkpoint(&pool).await }));
     }
 
     /// Waits for the checkpoint running beside it and copies what is left on its own
-    /// connection, so its next transaction starts the write-ahead log over: a writer
+    /// connection, so that its next transaction starts the write-ahead log over: a writer
     /// reuses the log only when it begins with every page copied, which the checkpoints
     /// made beside it never let happen (the log of a 100,000-row import grew to 576 MB).
+    /// Also after its last commit, so that the next writer's commit does not copy the rest.
     async fn catch_up_checkpoint(&mut self, conn: &mut Conn) {
         if let Some(running) = self.checkpoint.take() {
             let _ = running.await;
         }
-        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&mut *conn).await {
-            tracing::debug!(%error, import = %self.id, "a checkpoint during an import failed; the next one copies its pages");
-        }
+        checkpoint(&mut *conn).await;
         self.batches_logged = 1;
-    }
-
-    /// After the last commit: waits for the checkpoint running beside it and copies the
-    /// rest, so the next writer's commit does not.
-    async fn last_checkpoint(&mut self) {
-        if let Some(running) = self.checkpoint.take() {
-            let _ = running.await;
-        }
-        if self.own_writes
-            && let Err(error) = checkpoint(&self.pool).await
-        {
-            tracing::warn!(%error, import = %self.id, "could not checkpoint after an import; the next commit will");
-        }
     }
 
     /// Marks the import alive, inside a transaction of its own; fails if it was discarded
@@ -306,7 +288,9 @@ impl ImportWriter for StagedImport {
         if let Err(error) = tidy_committed(&mut conn, self.id).await {
             tracing::warn!(%error, import = %self.id, "could not clear a committed import's marks; the next start will");
         }
-        self.last_checkpoint().await;
+        if self.own_writes {
+            self.catch_up_checkpoint(&mut conn).await;
+        }
         Ok(())
     }
 
@@ -538,10 +522,11 @@ async fn apply_staged_photos(conn: &mut Conn, import_id: Uuid) -> Result<()> {
 /// (`push_visible`), and clearing them would rewrite every row it created again, which
 /// took a 100,000-row import longer than its last commit.
 /// Copies the write-ahead log's committed pages into the database file, as far as no
-/// reader still needs them.
-async fn checkpoint(pool: &Pool) -> Result<()> {
-    sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(pool).await?;
-    Ok(())
+/// reader still needs them. A failure leaves them for the next checkpoint to copy.
+async fn checkpoint<'c>(db: impl sqlx::Executor<'c, Database = Db>) {
+    if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(db).await {
+        tracing::warn!(%error, "a checkpoint during an import failed; the next one copies its pages");
+    }
 }
 
 async fn tidy_committed(conn: &mut Conn, import_id: Uuid) -> Result<()> {

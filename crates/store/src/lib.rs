@@ -341,7 +341,8 @@ pub trait ImportWriter: Send {
     }
     /// Ids of every live contact of the book (for imports that replace the book).
     async fn live_contact_ids(&mut self) -> Result<Vec<Uuid>>;
-    /// Applies changes (see [`ImportChange`] for their audit records); returns the ids of the created contacts in order.
+    /// Applies changes (see [`ImportChange`] for their audit records); returns the ids of
+    /// the created contacts in order.
     /// Nobody but this import sees them before [`Self::commit`]. The changes are given, not
     /// lent: a back-end may hand them to a task of its own without copying them.
     async fn apply(&mut self, changes: Vec<ImportChange>) -> Result<Vec<Uuid>>;
