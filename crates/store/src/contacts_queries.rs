@@ -569,7 +569,7 @@ pub(in super::super) type ContactRow<'a> = (Uuid, &'a ContactValues);
 
 /// Inserts contacts into a book with one multi-row `INSERT … VALUES` (at most
 /// [`INSERT_CHUNK`] rows), created and updated `now`.
-pub(in super::super) async fn insert_contact_values(
+async fn insert_contact_values(
     conn: &mut Conn,
     book: Book,
     import_id: Option<Uuid>,

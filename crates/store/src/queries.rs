@@ -17,8 +17,8 @@ use switchboard_core::paging::{Cursor, Page};
 use switchboard_core::text::SearchTerm;
 use uuid::Uuid;
 
-#[allow(unused_imports, reason = "each back-end's insert_contact_rows takes what it needs")]
-pub(super) use self::contacts::{CONTACT_VALUE_COLUMNS, ContactRow, INSERT_CHUNK, insert_contact_values};
+#[allow(unused_imports, reason = "each back-end's bulk inserts take what they need")]
+pub(super) use self::contacts::{CONTACT_VALUE_COLUMNS, ContactRow, INSERT_CHUNK};
 use self::contacts::{
     DUPLICATE_CONTACT, PHONE_COLUMNS, contact, insert_created, insert_favorites, insert_more_numbers, live_contact_ids,
     live_contact_of_import, matching_contacts, phones, push_book, push_book_of_named, push_visible, record_import,
